@@ -1,0 +1,464 @@
+/*
+ * util.c - allocation, strings, paths and files (see util.h).
+ */
+#include "fusion/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void
+oom(void)
+{
+	fputs("fusion: out of memory\n", stderr);
+	exit(70);
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		oom();
+	return xrealloc(p, n * size);
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	struct fx_buf b = {0};
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return buf_detach(&b);
+}
+
+void
+buf_grow(struct fx_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+
+	if (need <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	b->s = xrealloc(b->s, cap);
+	b->cap = cap;
+}
+
+void
+buf_add(struct fx_buf *b, const void *p, size_t n)
+{
+	buf_grow(b, n);
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void
+buf_puts(struct fx_buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_putc(struct fx_buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+void
+buf_vprintf(struct fx_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	buf_grow(b, (size_t)n);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void
+buf_printf(struct fx_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void
+buf_json_str(struct fx_buf *b, const char *s)
+{
+	buf_putc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': buf_puts(b, "\\\""); break;
+		case '\\': buf_puts(b, "\\\\"); break;
+		case '\n': buf_puts(b, "\\n"); break;
+		case '\r': buf_puts(b, "\\r"); break;
+		case '\t': buf_puts(b, "\\t"); break;
+		default:
+			if (*p < 0x20)
+				buf_printf(b, "\\u%04x", *p);
+			else
+				buf_putc(b, (char)*p);
+		}
+	}
+	buf_putc(b, '"');
+}
+
+void
+buf_reset(struct fx_buf *b)
+{
+	b->len = 0;
+	if (b->s)
+		b->s[0] = '\0';
+}
+
+void
+buf_free(struct fx_buf *b)
+{
+	free(b->s);
+	*b = (struct fx_buf){0};
+}
+
+char *
+buf_detach(struct fx_buf *b)
+{
+	char *s = b->s ? b->s : xstrdup("");
+	*b = (struct fx_buf){0};
+	return s;
+}
+
+void
+strv_take(struct fx_strv *sv, char *s)
+{
+	/* Keep one spare slot so strv_argv can NULL-terminate in place. */
+	if (sv->n + 2 > sv->cap) {
+		sv->cap = sv->cap ? sv->cap * 2 : 8;
+		sv->v = xreallocarray(sv->v, sv->cap, sizeof(*sv->v));
+	}
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+}
+
+void
+strv_push(struct fx_strv *sv, const char *s)
+{
+	strv_take(sv, xstrdup(s));
+}
+
+void
+strv_free(struct fx_strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	*sv = (struct fx_strv){0};
+}
+
+bool
+strv_has(const struct fx_strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+char **
+strv_argv(struct fx_strv *sv)
+{
+	if (!sv->v)
+		strv_take(sv, NULL), sv->n = 0;
+	return sv->v;
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+strv_sort(struct fx_strv *sv)
+{
+	if (sv->n > 1)
+		qsort(sv->v, sv->n, sizeof(*sv->v), cmpstr);
+}
+
+char *
+path_join(const char *a, const char *b)
+{
+	if (b[0] == '/' || !a || !a[0])
+		return path_clean(b);
+	char *j = xasprintf("%s/%s", a, b);
+	char *r = path_clean(j);
+	free(j);
+	return r;
+}
+
+/* Lexical cleaning. For absolute paths ".." is resolved; for relative ones
+ * leading ".." components are kept. */
+char *
+path_clean(const char *p)
+{
+	size_t n = strlen(p);
+	bool abs = p[0] == '/';
+	char *out = xmalloc(n + 2);
+	size_t o = 0;
+	size_t floor = 0;	/* output position that ".." may not pop below */
+
+	if (abs)
+		out[o++] = '/';
+	floor = o;
+	for (size_t i = 0; i < n;) {
+		while (i < n && p[i] == '/')
+			i++;
+		size_t s = i;
+		while (i < n && p[i] != '/')
+			i++;
+		size_t len = i - s;
+		if (len == 0 || (len == 1 && p[s] == '.'))
+			continue;
+		if (len == 2 && p[s] == '.' && p[s + 1] == '.') {
+			if (o > floor) {
+				while (o > floor && out[o - 1] != '/')
+					o--;
+				if (o > floor)
+					o--;	/* the slash */
+				if (o < floor)
+					o = floor;
+				continue;
+			}
+			if (abs)
+				continue;
+			/* relative path: keep the "..", and never pop it */
+			if (o > 0 && out[o - 1] != '/')
+				out[o++] = '/';
+			out[o++] = '.';
+			out[o++] = '.';
+			floor = o;
+			continue;
+		}
+		if (o > 0 && out[o - 1] != '/')
+			out[o++] = '/';
+		memcpy(out + o, p + s, len);
+		o += len;
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = '\0';
+	return out;
+}
+
+char *
+path_dir(const char *p)
+{
+	const char *slash = strrchr(p, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	if (slash == p)
+		return xstrdup("/");
+	return xstrndup(p, (size_t)(slash - p));
+}
+
+const char *
+path_under(const char *p, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return p[0] == '/' ? p + 1 : NULL;
+	if (strncmp(p, dir, n) != 0)
+		return NULL;
+	if (p[n] == '\0')
+		return p + n;
+	if (p[n] == '/')
+		return p + n + 1;
+	return NULL;
+}
+
+int
+mkdir_p(const char *path, unsigned mode)
+{
+	char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	int r = mkdir(p, mode);
+	free(p);
+	return r < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int
+read_file(const char *path, char **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct fx_buf b = {0};
+	buf_grow(&b, 4096);
+	for (;;) {
+		buf_grow(&b, 65536);
+		ssize_t r = read(fd, b.s + b.len, b.cap - b.len - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			buf_free(&b);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		b.len += (size_t)r;
+	}
+	close(fd);
+	b.s[b.len] = '\0';
+	*len = b.len;
+	*data = b.s;
+	return 0;
+}
+
+int
+write_file_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		free(tmp);
+		return -1;
+	}
+	const char *p = data;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			unlink(tmp);
+			free(tmp);
+			errno = e;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		free(tmp);
+		errno = e;
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+void
+hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+double
+now_wall(void)
+{
+	return (double)now_ns() / 1e9;
+}
+
+double
+now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+cpu_count(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}

@@ -1,0 +1,127 @@
+/*
+ * catalog.h - the service catalog (version 1): loading with libyaml,
+ * validation, discovery.
+ *
+ * The catalog is the only input a user writes. It is loaded and validated
+ * in full before anything runs: every error names file:line:col and the
+ * command exits 2. Validation keeps going after the first error so that one
+ * run shows every mistake (up to a cap).
+ *
+ * All paths in a loaded catalog are absolute and lexically clean, resolved
+ * against the directory of the catalog file (DESIGN.md, "The catalog").
+ * Shared releases (`shared:`) and services (`services:`) are both entries of
+ * `svcs`; `shared` tells them apart. Entries keep catalog order.
+ *
+ * This module knows YAML and the schema only: nothing of graphs, hashing or
+ * tools.
+ */
+#ifndef FUSION_CATALOG_H
+#define FUSION_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fusion/diag.h"
+#include "fusion/util.h"
+
+/* A key/value pair from a mapping (build.args, set), in catalog order. */
+struct fx_kv {
+	char *key;
+	char *value;		/* scalar text as written */
+	struct fx_loc loc;	/* of the key */
+};
+
+struct fx_kvlist {
+	struct fx_kv *v;
+	size_t n;
+};
+
+/* A list of strings with the location of each item. */
+struct fx_list {
+	char **v;
+	struct fx_loc *loc;
+	size_t n;
+};
+
+enum fx_provider { FX_MINIKUBE, FX_KIND, FX_EXISTING };
+enum fx_builder { FX_PODMAN, FX_DOCKER };
+
+struct fx_build {
+	char *context;		/* absolute; default: the repo */
+	char *file;		/* absolute; default REPO/Containerfile, else REPO/Dockerfile */
+	struct fx_kvlist args;
+	char *target;		/* NULL if none */
+	struct fx_list ignore;	/* extra ignore patterns, as written */
+};
+
+struct fx_svc {
+	char *name;
+	struct fx_loc loc;	/* of the name key */
+	bool shared;		/* from `shared:`: no repo, no build, no load */
+
+	/* services only */
+	char *repo;		/* absolute directory */
+	struct fx_loc repo_loc;
+	char *git;		/* clone URL, NULL if none */
+	struct fx_build build;
+	char *image;		/* repository name; default: the service name */
+
+	/* both */
+	char *chart;		/* absolute chart directory */
+	struct fx_loc chart_loc;
+	struct fx_list values;	/* absolute paths; defaults' values first */
+	struct fx_kvlist set;	/* defaults' set first, the service's own override per key */
+	struct fx_list needs;	/* names of entries in svcs */
+};
+
+struct fx_catalog {
+	char *path;		/* absolute path of the catalog file */
+	char *dir;		/* its directory */
+	char *root;		/* workspace.root, absolute (default: the catalog's directory) */
+
+	char *namespace;	/* default "fusion" */
+	enum fx_provider provider;	/* default minikube */
+	char *profile;		/* default "fusion" */
+	char *context;		/* default: minikube -> profile name, kind -> "kind-" + profile, existing -> NULL (current) */
+	char *registry;		/* NULL if none; required for provider existing */
+	enum fx_builder builder;	/* default podman */
+	int jobs;		/* 0 = not set */
+
+	char *remote;		/* cache.remote, NULL if none */
+	bool push;		/* cache.push */
+
+	struct fx_svc *svcs;
+	size_t nsvcs;
+};
+
+/*
+ * Locate the catalog: `explicit_path` if given (-f), else ./fusion.yaml, else
+ * ./config/service-catalog.yaml, in the current directory and then each
+ * parent. Returns a malloc'ed absolute path, or NULL after reporting.
+ */
+char *catalog_find(const char *explicit_path);
+
+/*
+ * Load and validate the catalog at `path`. On success returns 0 and fills
+ * *out. On any error reports every problem found (file:line:col: ...) and
+ * returns -1; *out is then left empty. Never crashes on bad input: not
+ * UTF-8, empty, binary, huge, deeply nested.
+ *
+ * `check_files` false skips the existence checks of repos, containerfiles,
+ * charts and values (used by `fusion clone`, which creates the repos). A
+ * missing repo that has `git:` adds a hint to run `fusion clone`.
+ */
+int catalog_load(const char *path, bool check_files, struct fx_catalog *out);
+
+void catalog_free(struct fx_catalog *c);
+
+/* Look an entry up by name; NULL if none. */
+struct fx_svc *catalog_svc(const struct fx_catalog *c, const char *name);
+
+/* The kube context fusion passes to kubectl/helm; NULL means "current". */
+const char *catalog_kube_context(const struct fx_catalog *c);
+
+/* Is s a DNS-1123 label of at most 53 characters? */
+bool catalog_valid_name(const char *s);
+
+#endif

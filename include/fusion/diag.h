@@ -1,0 +1,47 @@
+/*
+ * diag.h - the one reporting path for what goes wrong.
+ *
+ * Every user-facing error goes through here so that they all look alike:
+ *
+ *     fusion: file:line:col: what is wrong
+ *     fusion: node: what failed
+ *     fusion: what failed
+ *
+ * Functions deep in the code never print and exit; they report through
+ * these and return a status, and the command decides the exit code.
+ */
+#ifndef FUSION_DIAG_H
+#define FUSION_DIAG_H
+
+#include <stdbool.h>
+
+/* Exit statuses (DESIGN.md, "The command line"). */
+enum {
+	FX_EXIT_OK = 0,
+	FX_EXIT_FAILED = 1,	/* a node failed */
+	FX_EXIT_USAGE = 2,	/* usage or catalog error */
+	FX_EXIT_INTERRUPTED = 130,
+};
+
+/* A position in a source file; line and col are 1-based, 0 if unknown. */
+struct fx_loc {
+	const char *file;
+	int line, col;
+};
+
+void fx_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fx_error_at(struct fx_loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fx_error_node(const char *node, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A follow-up line ("  hint: ...") printed under the previous message. */
+void fx_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Printed only with -v. */
+void fx_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+extern int fx_verbose;	/* -v count */
+extern bool fx_color;	/* colour on stderr/stdout allowed */
+
+/* Number of errors reported so far (used by validation to keep going). */
+int fx_error_count(void);
+
+#endif

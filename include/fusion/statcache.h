@@ -1,0 +1,65 @@
+/*
+ * statcache.h - the stat cache: (path, size, mtime_ns, ctime_ns, inode,
+ * mode) -> content digest, kept in the SQLite table `stat` (schema owned by
+ * cache.c), so that an unchanged file is never read again.
+ *
+ * As git trusts its index, fusion trusts a file whose stat data is unchanged.
+ * One exception, the "racily clean" entry (git's racy-git problem): a file
+ * written in the same timestamp granule as the scan that recorded it could be
+ * rewritten, same size, without its mtime moving. So an entry is trusted only
+ * if the file's mtime lies in a whole second strictly before the second in
+ * which the recording scan started; otherwise the file is re-hashed (and the
+ * entry re-recorded, so the next scan trusts it). Whole seconds cover file
+ * systems with coarse timestamps.
+ *
+ * Paths are relative to the workspace root, so records stay valid when the
+ * workspace and its state directory are copied elsewhere together (a copy
+ * has new inodes and ctimes, so it is re-hashed once, to the same digests).
+ *
+ * Thread safety: after statcache_load(), statcache_lookup() may be called
+ * from many threads at once; statcache_put() takes a lock. Nothing reaches
+ * SQLite until statcache_save().
+ */
+#ifndef FUSION_STATCACHE_H
+#define FUSION_STATCACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "fusion/hash.h"
+
+struct sqlite3;
+struct fx_statcache;
+
+/* Load every row of the `stat` table into memory. `db` may be NULL (an
+ * empty, in-memory-only cache). Returns NULL after reporting on error. */
+struct fx_statcache *statcache_load(struct sqlite3 *db);
+
+/* Start of the current scan (CLOCK_REALTIME, ns): entries put during this
+ * scan are stamped with it. statcache_load() sets it to "now". */
+void statcache_set_scan_start(struct fx_statcache *sc, int64_t ns);
+
+/* The digest recorded for `relpath` if `st` still matches it and the entry
+ * is not racily clean. `*racy` (may be NULL) is set when an entry matched
+ * but was not trusted. */
+bool statcache_lookup(struct fx_statcache *sc, const char *relpath,
+    const struct stat *st, fx_hash *out, bool *racy);
+
+/* Record a digest computed now for the file with stat data `st`. */
+void statcache_put(struct fx_statcache *sc, const char *relpath,
+    const struct stat *st, fx_hash h);
+
+/* Write the entries put since loading, in one transaction. Returns 0 or -1. */
+int statcache_save(struct fx_statcache *sc);
+
+/* Delete rows whose file no longer exists under `root` (an lstat per row).
+ * Returns the number of rows deleted, or -1. */
+long statcache_gc(struct fx_statcache *sc, const char *root);
+
+/* Number of entries held. */
+uint64_t statcache_count(const struct fx_statcache *sc);
+
+void statcache_free(struct fx_statcache *sc);
+
+#endif

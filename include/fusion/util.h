@@ -1,0 +1,90 @@
+/*
+ * util.h - small helpers every module uses: checked allocation, growable
+ * strings and string vectors, paths, whole-file reads, hex.
+ *
+ * Allocation failure is the one thing fusion does not recover from: the
+ * x* functions print "fusion: out of memory" and exit(70).  Everything else
+ * returns a status to its caller.
+ */
+#ifndef FUSION_UTIL_H
+#define FUSION_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FX_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* xreallocarray grows an array of n elements of size bytes, checking overflow. */
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable NUL-terminated byte string. Zero-initialise before use. */
+struct fx_buf {
+	char *s;
+	size_t len, cap;
+};
+
+void buf_grow(struct fx_buf *b, size_t extra);
+void buf_add(struct fx_buf *b, const void *p, size_t n);
+void buf_puts(struct fx_buf *b, const char *s);
+void buf_putc(struct fx_buf *b, char c);
+void buf_printf(struct fx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct fx_buf *b, const char *fmt, va_list ap);
+/* Append s as a JSON string literal (with quotes). */
+void buf_json_str(struct fx_buf *b, const char *s);
+void buf_reset(struct fx_buf *b);
+void buf_free(struct fx_buf *b);
+/* Hand the string over to the caller (never NULL) and reset b. */
+char *buf_detach(struct fx_buf *b);
+
+/* A growable vector of owned strings. Zero-initialise before use. */
+struct fx_strv {
+	char **v;
+	size_t n, cap;
+};
+
+void strv_push(struct fx_strv *sv, const char *s);   /* copies s */
+void strv_take(struct fx_strv *sv, char *s);         /* takes ownership of s */
+void strv_free(struct fx_strv *sv);
+bool strv_has(const struct fx_strv *sv, const char *s);
+/* NULL-terminated argv view for exec; valid until the vector changes. */
+char **strv_argv(struct fx_strv *sv);
+void strv_sort(struct fx_strv *sv);
+
+/* Join two paths; b absolute wins. Removes "." components and duplicate slashes
+ * but leaves ".." alone (use realpath for that). */
+char *path_join(const char *a, const char *b);
+/* The directory part of p ("." for a bare name). */
+char *path_dir(const char *p);
+/* If p lies inside dir (both absolute, normalised), the part after "dir/",
+ * "" when equal; else NULL. Returned pointer points into p. */
+const char *path_under(const char *p, const char *dir);
+/* Lexically normalise an absolute path: resolve "." and ".." without touching
+ * the file system. */
+char *path_clean(const char *p);
+/* mkdir -p; returns 0 or -1 with errno. */
+int mkdir_p(const char *path, unsigned mode);
+
+/* Read a whole file; NUL-terminates. Returns 0, or -1 with errno set. */
+int read_file(const char *path, char **data, size_t *len);
+/* Write data atomically (temp file + rename). Returns 0 or -1 with errno. */
+int write_file_atomic(const char *path, const void *data, size_t len);
+
+void hex_encode(const unsigned char *in, size_t n, char *out); /* out: 2n+1 */
+
+/* Monotonic and wall clocks in nanoseconds / seconds. */
+int64_t now_ns(void);
+double now_wall(void);
+double now_mono(void);
+
+/* Number of online CPUs, at least 1. */
+int cpu_count(void);
+
+#endif
