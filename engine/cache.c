@@ -1,0 +1,444 @@
+/*
+ * cache.c - the state database (see cache.h).
+ */
+#include "fusion/cache.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fusion/diag.h"
+#include "fusion/statcache.h"
+#include "fusion/util.h"
+
+struct fx_cache {
+	sqlite3 *db;
+	char *path;
+};
+
+/* Each entry migrates from version i to i+1. Never edit a shipped entry:
+ * add a new one, so every existing database walks the same path. */
+static const char *const migrations[] = {
+	"CREATE TABLE stat(path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+	" mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,"
+	" mode INTEGER NOT NULL, hash BLOB NOT NULL, scan_ns INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE node(id TEXT PRIMARY KEY, key TEXT NOT NULL, output TEXT NOT NULL,"
+	" output_hash TEXT NOT NULL, manifest TEXT, started REAL, seconds REAL, log TEXT,"
+	" run_id INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE run(id INTEGER PRIMARY KEY, started REAL, finished REAL, command TEXT,"
+	" status INTEGER, ran INTEGER, cached INTEGER, cutoff INTEGER, failed INTEGER,"
+	" skipped INTEGER, fresh INTEGER);"
+	"CREATE TABLE run_node(run_id INTEGER NOT NULL, node TEXT NOT NULL, result TEXT NOT NULL,"
+	" seconds REAL, PRIMARY KEY(run_id, node)) WITHOUT ROWID;"
+	"CREATE INDEX run_node_by_node ON run_node(node, run_id);",
+};
+
+static int
+fail(struct fx_cache *c, const char *what)
+{
+	fx_error("%s: %s: %s", c->path, what, sqlite3_errmsg(c->db));
+	return -1;
+}
+
+static int
+exec_sql(struct fx_cache *c, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		fx_error("%s: %s", c->path, err ? err : "SQL error");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+user_version(struct fx_cache *c)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+migrate(struct fx_cache *c)
+{
+	int v = user_version(c);
+	int want = (int)FX_NELEM(migrations);
+
+	if (v < 0)
+		return fail(c, "cannot read schema version");
+	if (v == want)
+		return 0;
+	if (v > want) {
+		fx_error("%s: schema version %d is newer than this fusion knows (%d); upgrade fusion",
+		    c->path, v, want);
+		return -1;
+	}
+	if (exec_sql(c, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	/* Re-read under the write lock: another process may have migrated. */
+	for (v = user_version(c); v < want; v++) {
+		char pragma[64];
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", v + 1);
+		if (exec_sql(c, migrations[v]) < 0 || exec_sql(c, pragma) < 0) {
+			exec_sql(c, "ROLLBACK");
+			return -1;
+		}
+	}
+	return exec_sql(c, "COMMIT");
+}
+
+struct fx_cache *
+cache_open(const char *statedir)
+{
+	struct fx_cache *c = xcalloc(1, sizeof(*c));
+
+	if (mkdir_p(statedir, 0755) < 0) {
+		fx_error("%s: cannot create state directory: %s", statedir, strerror(errno));
+		free(c);
+		return NULL;
+	}
+	c->path = path_join(statedir, "cache.db");
+	if (sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		fail(c, "cannot open");
+		cache_close(c);
+		return NULL;
+	}
+	/* Readers must not fail while `up` commits; waits are short (one node). */
+	sqlite3_busy_timeout(c->db, 10000);
+	if (exec_sql(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	    " PRAGMA foreign_keys=OFF;") < 0 || migrate(c) < 0) {
+		cache_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+cache_close(struct fx_cache *c)
+{
+	if (!c)
+		return;
+	sqlite3_close(c->db);
+	free(c->path);
+	free(c);
+}
+
+sqlite3 *
+cache_db(struct fx_cache *c)
+{
+	return c->db;
+}
+
+static char *
+col_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	return xstrdup(s ? (const char *)s : "");
+}
+
+int
+cache_load_records(struct fx_cache *c, struct fx_map *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	map_init(out, 256);
+	if (sqlite3_prepare_v2(c->db, "SELECT id, key, output, output_hash, started, seconds,"
+	    " log, run_id FROM node", -1, &st, NULL) != SQLITE_OK)
+		return fail(c, "cannot read records");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct fx_record *r = xcalloc(1, sizeof(*r));
+		r->id = col_str(st, 0);
+		r->key = col_str(st, 1);
+		r->output = col_str(st, 2);
+		r->output_hash = col_str(st, 3);
+		r->started = sqlite3_column_double(st, 4);
+		r->seconds = sqlite3_column_double(st, 5);
+		r->log = col_str(st, 6);
+		r->run_id = sqlite3_column_int64(st, 7);
+		map_put(out, r->id, r);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(c, "cannot read records");
+}
+
+static void
+record_free(struct fx_record *r)
+{
+	free(r->id);
+	free(r->key);
+	free(r->output);
+	free(r->output_hash);
+	free(r->log);
+	free(r);
+}
+
+void
+cache_free_records(struct fx_map *records)
+{
+	for (size_t i = 0; i < records->cap; i++)
+		if (records->keys[i])
+			record_free(records->vals[i]);
+	map_free(records);
+}
+
+char *
+cache_manifest(struct fx_cache *c, const char *id)
+{
+	sqlite3_stmt *st;
+	char *m = NULL;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT manifest FROM node WHERE id=?", -1, &st, NULL)
+	    != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		m = col_str(st, 0);
+	sqlite3_finalize(st);
+	return m;
+}
+
+static int
+put_result(struct fx_cache *c, int64_t run_id, const char *id, const char *result,
+    double seconds)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO run_node(run_id, node, result,"
+	    " seconds) VALUES(?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+		return fail(c, "cannot record result");
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, result, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 4, seconds);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(c, "cannot record result");
+}
+
+int
+cache_put_success(struct fx_cache *c, const struct fx_record *r, const char *manifest,
+    const char *result)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (exec_sql(c, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO node(id, key, output, output_hash,"
+	    " manifest, started, seconds, log, run_id) VALUES(?,?,?,?,?,?,?,?,?)", -1, &st, NULL)
+	    != SQLITE_OK) {
+		fail(c, "cannot record node");
+		exec_sql(c, "ROLLBACK");
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->output, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->output_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, manifest, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 6, r->started);
+	sqlite3_bind_double(st, 7, r->seconds);
+	sqlite3_bind_text(st, 8, r->log ? r->log : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, r->run_id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || put_result(c, r->run_id, r->id, result, r->seconds) < 0) {
+		if (rc != SQLITE_DONE)
+			fail(c, "cannot record node");
+		exec_sql(c, "ROLLBACK");
+		return -1;
+	}
+	return exec_sql(c, "COMMIT");
+}
+
+int
+cache_put_result(struct fx_cache *c, int64_t run_id, const char *id, const char *result,
+    double seconds)
+{
+	return put_result(c, run_id, id, result, seconds);
+}
+
+int
+cache_forget(struct fx_cache *c, const char *id)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(c->db, "DELETE FROM node WHERE id=?", -1, &st, NULL) != SQLITE_OK)
+		return fail(c, "cannot forget node");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(c, "cannot forget node");
+}
+
+int64_t
+cache_run_begin(struct fx_cache *c, const char *command)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(c->db, "INSERT INTO run(started, command) VALUES(?,?)", -1, &st,
+	    NULL) != SQLITE_OK)
+		return fail(c, "cannot record run");
+	sqlite3_bind_double(st, 1, now_wall());
+	sqlite3_bind_text(st, 2, command, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(c, "cannot record run");
+	return sqlite3_last_insert_rowid(c->db);
+}
+
+int
+cache_run_end(struct fx_cache *c, int64_t run_id, int status, const struct fx_run_counts *k)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(c->db, "UPDATE run SET finished=?, status=?, ran=?, cached=?,"
+	    " cutoff=?, failed=?, skipped=?, fresh=? WHERE id=?", -1, &st, NULL) != SQLITE_OK)
+		return fail(c, "cannot record run");
+	sqlite3_bind_double(st, 1, now_wall());
+	sqlite3_bind_int(st, 2, status);
+	sqlite3_bind_int(st, 3, k->ran);
+	sqlite3_bind_int(st, 4, k->cached);
+	sqlite3_bind_int(st, 5, k->cutoff);
+	sqlite3_bind_int(st, 6, k->failed);
+	sqlite3_bind_int(st, 7, k->skipped);
+	sqlite3_bind_int(st, 8, k->fresh);
+	sqlite3_bind_int64(st, 9, run_id);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(c, "cannot record run");
+}
+
+double
+cache_last_run_of(struct fx_cache *c, const char *id)
+{
+	sqlite3_stmt *st;
+	double t = 0;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT max(r.started) FROM run_node n JOIN run r"
+	    " ON r.id=n.run_id WHERE n.node=? AND n.result IN ('ran','cached','cutoff')", -1, &st,
+	    NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	return t;
+}
+
+static int64_t
+count(struct fx_cache *c, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static long long
+file_size(const char *dir, const char *name)
+{
+	char *p = path_join(dir, name);
+	struct stat st;
+	long long n = stat(p, &st) == 0 ? (long long)st.st_size : 0;
+	free(p);
+	return n;
+}
+
+int
+cache_stats(struct fx_cache *c, const char *statedir, bool json)
+{
+	int64_t nodes = count(c, "SELECT count(*) FROM node");
+	int64_t stats = count(c, "SELECT count(*) FROM stat");
+	int64_t runs = count(c, "SELECT count(*) FROM run");
+	int64_t results = count(c, "SELECT count(*) FROM run_node");
+	long long bytes = file_size(statedir, "cache.db") + file_size(statedir, "cache.db-wal");
+
+	if (json) {
+		printf("{\"path\":\"%s\",\"schema\":%d,\"nodes\":%lld,\"stat_entries\":%lld,"
+		    "\"runs\":%lld,\"results\":%lld,\"bytes\":%lld}\n", c->path, user_version(c),
+		    (long long)nodes, (long long)stats, (long long)runs, (long long)results, bytes);
+		return 0;
+	}
+	printf("database      %s (schema %d)\n", c->path, user_version(c));
+	printf("size          %.1f KiB\n", (double)bytes / 1024);
+	printf("nodes         %lld recorded successes\n", (long long)nodes);
+	printf("stat cache    %lld files\n", (long long)stats);
+	printf("runs          %lld (%lld node results)\n", (long long)runs, (long long)results);
+	return 0;
+}
+
+int
+cache_clear(struct fx_cache *c)
+{
+	return exec_sql(c, "BEGIN IMMEDIATE; DELETE FROM node; DELETE FROM stat;"
+	    " DELETE FROM run_node; DELETE FROM run; COMMIT; VACUUM;");
+}
+
+static int
+gc_nodes(struct fx_cache *c, const char *const *live)
+{
+	struct fx_map keep = {0};
+	struct fx_strv dead = {0};
+	sqlite3_stmt *st;
+
+	map_init(&keep, 64);
+	for (size_t i = 0; live[i]; i++)
+		map_put(&keep, live[i], (void *)live[i]);
+	if (sqlite3_prepare_v2(c->db, "SELECT id FROM node", -1, &st, NULL) != SQLITE_OK) {
+		map_free(&keep);
+		return fail(c, "gc");
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if (id && !map_get(&keep, id))
+			strv_push(&dead, id);
+	}
+	sqlite3_finalize(st);
+	map_free(&keep);
+	for (size_t i = 0; i < dead.n; i++)
+		cache_forget(c, dead.v[i]);
+	int n = (int)dead.n;
+	strv_free(&dead);
+	return n;
+}
+
+int
+cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep_runs)
+{
+	char sql[256];
+	int nodes = gc_nodes(c, live);
+	struct fx_statcache *sc = statcache_load(c->db);
+	long files = sc ? statcache_gc(sc, root) : -1;
+
+	statcache_free(sc);
+	snprintf(sql, sizeof sql, "DELETE FROM run WHERE id <= (SELECT max(id) FROM run) - %d;"
+	    " DELETE FROM run_node WHERE run_id NOT IN (SELECT id FROM run);", keep_runs);
+	int64_t before = count(c, "SELECT count(*) FROM run");
+	if (nodes < 0 || files < 0 || exec_sql(c, sql) < 0 || exec_sql(c, "VACUUM") < 0)
+		return -1;
+	int64_t after = count(c, "SELECT count(*) FROM run");
+	printf("removed %d node records, %ld stat entries, %lld runs\n", nodes, files,
+	    (long long)(before - after));
+	return 0;
+}

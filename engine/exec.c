@@ -1,0 +1,486 @@
+/*
+ * exec.c - the scheduler (see exec.h).
+ */
+#include "fusion/exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fusion/diag.h"
+#include "fusion/manifest.h"
+#include "fusion/proc.h"
+
+enum phase { WAITING, READY, RUNNING, DONE, FAILED, SKIPPED };
+
+struct job {
+	struct fx_node *n;
+	pid_t pid;		/* 0 when no command is running */
+	int step;
+	int log_fd;
+	int out_fd;		/* a step's stdout file, or -1 */
+	struct fx_cmd cmd;
+	struct fx_manifest *manifest;
+	double started;
+	char *log_path;
+};
+
+struct sched {
+	struct fx_graph *g;
+	struct fx_exec *x;
+	struct fx_run_counts *k;
+	enum phase *phase;
+	int *waiting;		/* unfinished predecessors per node */
+	bool *upstream_ran;	/* an input edge produced something this run */
+	struct fx_node **ready;
+	size_t nready;
+	struct job *jobs;	/* x->jobs slots */
+	int nrunning;
+	bool stopping;		/* a failure without -k, or an interrupt */
+	bool interrupted;
+	double kill_at;		/* when to SIGKILL after an interrupt */
+	bool killed;
+};
+
+static int sigpipe[2] = {-1, -1};
+static volatile sig_atomic_t got_signal;
+
+static void
+on_signal(int sig)
+{
+	int e = errno;
+	if (sig != SIGCHLD)
+		got_signal = sig;
+	char c = 0;
+	ssize_t w = write(sigpipe[1], &c, 1);
+	(void)w;
+	errno = e;
+}
+
+static void
+signals(bool on, struct sigaction *saved)
+{
+	static const int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {0};
+
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < FX_NELEM(sigs); i++) {
+		if (on)
+			sigaction(sigs[i], &sa, &saved[i]);
+		else
+			sigaction(sigs[i], &saved[i], NULL);
+	}
+}
+
+char *
+exec_log_path(const char *statedir, const char *id)
+{
+	char *name = xasprintf("logs/%s.log", id);
+	char *p = path_join(statedir, name);
+	free(name);
+	return p;
+}
+
+static int
+limit_of(struct sched *s, const struct fx_kind *kind)
+{
+	for (size_t i = 0; i < s->x->nlimits; i++)
+		if (strcmp(s->x->limits[i].kind, kind->name) == 0)
+			return s->x->limits[i].limit;
+	return kind->limit;
+}
+
+static int
+running_of(struct sched *s, const struct fx_kind *kind)
+{
+	int c = 0;
+	for (int i = 0; i < s->x->jobs; i++)
+		if (s->jobs[i].n && s->jobs[i].n->kind == kind)
+			c++;
+	return c;
+}
+
+static void
+make_ready(struct sched *s, struct fx_node *n)
+{
+	s->phase[n->index] = READY;
+	s->ready[s->nready++] = n;
+}
+
+static void finish(struct sched *s, struct fx_node *n, enum fx_result res, double secs);
+
+static void
+skip(struct sched *s, struct fx_node *n)
+{
+	if (s->phase[n->index] == SKIPPED || s->phase[n->index] == DONE ||
+	    s->phase[n->index] == FAILED)
+		return;
+	if (s->phase[n->index] == READY) {
+		for (size_t i = 0; i < s->nready; i++)
+			if (s->ready[i] == n) {
+				memmove(&s->ready[i], &s->ready[i + 1],
+				    (s->nready - i - 1) * sizeof(*s->ready));
+				s->nready--;
+				break;
+			}
+	}
+	finish(s, n, FX_SKIPPED, 0);
+}
+
+static void
+count(struct fx_run_counts *k, enum fx_result res)
+{
+	switch (res) {
+	case FX_RAN: k->ran++; break;
+	case FX_CACHED: k->cached++; break;
+	case FX_CUTOFF: k->cutoff++; break;
+	case FX_FAILED: k->failed++; break;
+	case FX_SKIPPED: k->skipped++; break;
+	case FX_FRESH_RESULT: k->fresh++; break;
+	}
+}
+
+/* A node is finished: tell the report, the database and its successors. */
+static void
+finish(struct sched *s, struct fx_node *n, enum fx_result res, double secs)
+{
+	bool ok = res != FX_FAILED && res != FX_SKIPPED;
+
+	s->phase[n->index] = res == FX_FAILED ? FAILED : res == FX_SKIPPED ? SKIPPED : DONE;
+	count(s->k, res);
+	if (res != FX_FRESH_RESULT) {
+		report_finish(s->x->report, n->id, n->kind->name, n->target, res, secs);
+		if (res != FX_RAN)	/* a success was recorded with its node row */
+			cache_put_result(s->x->cache, s->x->run_id, n->id, result_name(res), secs);
+	}
+	for (size_t i = 0; i < n->nouts; i++) {
+		struct fx_node *m = n->outs[i];
+		if (!m->selected || s->phase[m->index] != WAITING)
+			continue;
+		if (!ok) {
+			skip(s, m);
+			continue;
+		}
+		for (size_t j = 0; j < m->ndeps; j++)
+			if (m->deps[j] == n && (res == FX_RAN || res == FX_CACHED))
+				s->upstream_ran[m->index] = true;
+		if (--s->waiting[m->index] == 0)
+			make_ready(s, m);
+	}
+	if (res == FX_FAILED && !s->x->keep_going)
+		s->stopping = true;
+}
+
+static void
+job_clear(struct job *j)
+{
+	if (j->log_fd >= 0)
+		close(j->log_fd);
+	if (j->out_fd >= 0)
+		close(j->out_fd);
+	strv_free(&j->cmd.argv);
+	free(j->cmd.stdout_path);
+	manifest_free(j->manifest);
+	free(j->log_path);
+	*j = (struct job){.log_fd = -1, .out_fd = -1};
+}
+
+static void
+fail_job(struct sched *s, struct job *j, const char *msg)
+{
+	struct fx_node *n = j->n;
+	double secs = now_mono() - j->started;
+
+	if (j->log_fd >= 0) {
+		dprintf(j->log_fd, "fusion: %s\n", msg);
+	}
+	report_failure(s->x->report, n->id, msg, j->log_path, 20);
+	job_clear(j);
+	s->nrunning--;
+	finish(s, n, FX_FAILED, secs);
+}
+
+static void
+succeed_job(struct sched *s, struct job *j, struct fx_output *out)
+{
+	struct fx_node *n = j->n;
+	char hex[FX_HASH_HEX];
+	char *manifest = manifest_serialize(j->manifest);
+	char *log = exec_log_path("", n->id);
+	double secs = now_mono() - j->started;
+
+	free(n->out.value);
+	n->out = *out;
+	n->have_out = true;
+	n->state = FX_FRESH;
+	hash_hex(out->hash, hex);
+	struct fx_record r = {
+		.id = n->id, .key = n->key, .output = out->value ? out->value : (char *)"",
+		.output_hash = hex, .started = now_wall() - secs, .seconds = secs,
+		.log = log + (log[0] == '/'), .run_id = s->x->run_id,
+	};
+	if (cache_put_success(s->x->cache, &r, manifest, "ran") < 0)
+		fx_warn("%s: could not record the result; it will run again next time", n->id);
+	free(manifest);
+	free(log);
+	job_clear(j);
+	s->nrunning--;
+	finish(s, n, FX_RAN, secs);
+}
+
+/* Start the job's current command. */
+static int
+spawn(struct sched *s, struct job *j, struct fx_buf *msg)
+{
+	struct fx_buf line = {0};
+	char **argv = strv_argv(&j->cmd.argv);
+
+	proc_format(&line, argv);
+	dprintf(j->log_fd, "$ %s%s%s\n", line.s, j->cmd.stdout_path ? " > " : "",
+	    j->cmd.stdout_path ? j->cmd.stdout_path : "");
+	fx_debug("%s: %s", j->n->id, line.s);
+	buf_free(&line);
+	if (j->cmd.stdout_path) {
+		j->out_fd = open(j->cmd.stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (j->out_fd < 0) {
+			buf_printf(msg, "%s: %s", j->cmd.stdout_path, strerror(errno));
+			return -1;
+		}
+	}
+	j->pid = proc_start(argv, j->out_fd >= 0 ? j->out_fd : j->log_fd, j->log_fd, msg);
+	return j->pid < 0 ? -1 : 0;
+}
+
+/* Ask the kind for the next step and act on it. */
+static void
+advance(struct sched *s, struct job *j, int status)
+{
+	struct fx_output out = {0};
+	struct fx_buf msg = {0};
+	struct fx_node *n = j->n;
+
+	if (j->out_fd >= 0) {
+		close(j->out_fd);
+		j->out_fd = -1;
+	}
+	strv_free(&j->cmd.argv);
+	free(j->cmd.stdout_path);
+	j->cmd.stdout_path = NULL;
+	j->pid = 0;
+	if (s->interrupted) {
+		fail_job(s, j, "interrupted");
+		return;
+	}
+	switch (n->kind->step(n, s->x->ev->ctx, j->step++, status, &j->cmd, &out, &msg)) {
+	case FX_STEP_RUN:
+		if (spawn(s, j, &msg) == 0)
+			break;
+		/* fall through */
+	case FX_STEP_FAIL:
+		fail_job(s, j, msg.len ? msg.s : "failed");
+		break;
+	case FX_STEP_DONE:
+		succeed_job(s, j, &out);
+		break;
+	}
+	buf_free(&msg);
+}
+
+static struct job *
+free_slot(struct sched *s)
+{
+	for (int i = 0; i < s->x->jobs; i++)
+		if (!s->jobs[i].n)
+			return &s->jobs[i];
+	return NULL;
+}
+
+/* Decide a ready node; run it if stale. */
+static void
+start(struct sched *s, struct fx_node *n)
+{
+	struct fx_manifest *m = NULL;
+
+	stale_decide(n, s->x->ev, &m);
+	if (n->state == FX_FRESH) {
+		manifest_free(m);
+		finish(s, n, s->upstream_ran[n->index] ? FX_CUTOFF : FX_FRESH_RESULT, 0);
+		return;
+	}
+	struct job *j = free_slot(s);
+	*j = (struct job){.n = n, .log_fd = -1, .out_fd = -1, .manifest = m,
+	    .started = now_mono()};
+	j->log_path = exec_log_path(s->x->statedir, n->id);
+	s->nrunning++;
+	s->phase[n->index] = RUNNING;
+	report_start(s->x->report, n->id, n->kind->name, n->target);
+	if (!m) {
+		fail_job(s, j, n->reason ? n->reason : "cannot compute inputs");
+		return;
+	}
+	char *dir = path_dir(j->log_path);
+	mkdir_p(dir, 0755);
+	free(dir);
+	j->log_fd = open(j->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
+	if (j->log_fd < 0) {
+		char *msg = xasprintf("%s: %s", j->log_path, strerror(errno));
+		fail_job(s, j, msg);
+		free(msg);
+		return;
+	}
+	dprintf(j->log_fd, "# %s: %s\n", n->id, n->reason ? n->reason : "stale");
+	advance(s, j, 0);
+}
+
+/* Start what may start: fresh nodes are decided at once, stale ones take a
+ * job slot while the kind's limit allows. */
+static void
+dispatch(struct sched *s)
+{
+	bool progress = true;
+
+	while (progress && !s->stopping) {
+		progress = false;
+		for (size_t i = 0; i < s->nready && !s->stopping; i++) {
+			struct fx_node *n = s->ready[i];
+			int lim = limit_of(s, n->kind);
+			if (s->nrunning >= s->x->jobs)
+				break;
+			if (lim > 0 && running_of(s, n->kind) >= lim)
+				continue;
+			memmove(&s->ready[i], &s->ready[i + 1], (s->nready - i - 1) * sizeof(*s->ready));
+			s->nready--;
+			start(s, n);
+			progress = true;
+			break;	/* the ready list changed: rescan from the start */
+		}
+	}
+}
+
+static void
+reap(struct sched *s)
+{
+	for (int i = 0; i < s->x->jobs; i++) {
+		struct job *j = &s->jobs[i];
+		int ws;
+		if (!j->n || j->pid <= 0)
+			continue;
+		pid_t r = waitpid(j->pid, &ws, WNOHANG);
+		if (r == j->pid)
+			advance(s, j, proc_status(ws));
+	}
+}
+
+static void
+interrupt(struct sched *s)
+{
+	if (!s->interrupted) {
+		s->interrupted = s->stopping = true;
+		s->kill_at = now_mono() + (s->x->grace_ms > 0 ? s->x->grace_ms : 1500) / 1000.0;
+		for (int i = 0; i < s->x->jobs; i++)
+			if (s->jobs[i].n)
+				proc_kill(s->jobs[i].pid, SIGTERM);
+	} else if (!s->killed && now_mono() >= s->kill_at) {
+		s->killed = true;
+		for (int i = 0; i < s->x->jobs; i++)
+			if (s->jobs[i].n)
+				proc_kill(s->jobs[i].pid, SIGKILL);
+	}
+}
+
+static void
+wait_event(struct sched *s)
+{
+	struct pollfd p = {sigpipe[0], POLLIN, 0};
+	char drainbuf[64];
+
+	if (poll(&p, 1, 100) > 0)
+		while (read(sigpipe[0], drainbuf, sizeof drainbuf) > 0)
+			;
+	if (got_signal)
+		interrupt(s);
+	report_tick(s->x->report);
+}
+
+static void
+init(struct sched *s)
+{
+	struct fx_graph *g = s->g;
+
+	s->phase = xcalloc(g->n, sizeof(*s->phase));
+	s->waiting = xcalloc(g->n, sizeof(*s->waiting));
+	s->upstream_ran = xcalloc(g->n, sizeof(*s->upstream_ran));
+	s->ready = xcalloc(g->n + 1, sizeof(*s->ready));
+	s->jobs = xcalloc((size_t)s->x->jobs, sizeof(*s->jobs));
+	for (int i = 0; i < s->x->jobs; i++)
+		s->jobs[i] = (struct job){.log_fd = -1, .out_fd = -1};
+	for (size_t i = 0; i < g->n; i++) {
+		struct fx_node *n = g->nodes[i];
+		if (!n->selected)
+			continue;
+		for (size_t j = 0; j < n->ndeps; j++)
+			s->waiting[i] += n->deps[j]->selected;
+		for (size_t j = 0; j < n->nafter; j++)
+			s->waiting[i] += n->after[j]->selected;
+	}
+	for (size_t i = 0; i < g->n; i++)
+		if (g->nodes[i]->selected && s->waiting[i] == 0)
+			make_ready(s, g->nodes[i]);
+}
+
+static void
+cleanup(struct sched *s)
+{
+	free(s->phase);
+	free(s->waiting);
+	free(s->upstream_ran);
+	free(s->ready);
+	free(s->jobs);
+}
+
+int
+exec_run(struct fx_graph *g, struct fx_exec *x, struct fx_run_counts *k)
+{
+	struct sched s = {.g = g, .x = x, .k = k};
+	struct sigaction saved[4];
+
+	*k = (struct fx_run_counts){0};
+	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		fx_error("pipe: %s", strerror(errno));
+		return FX_EXIT_FAILED;
+	}
+	got_signal = 0;
+	signals(true, saved);
+	init(&s);
+	for (;;) {
+		if (got_signal)
+			interrupt(&s);
+		dispatch(&s);
+		if (s.nrunning == 0 && (s.stopping || s.nready == 0))
+			break;
+		wait_event(&s);
+		reap(&s);
+	}
+	/* What never started because the run stopped is skipped. */
+	for (size_t i = 0; i < g->n; i++) {
+		enum phase p = s.phase[i];
+		if (g->nodes[i]->selected && (p == WAITING || p == READY))
+			finish(&s, g->nodes[i], FX_SKIPPED, 0);
+	}
+	signals(false, saved);
+	close(sigpipe[0]);
+	close(sigpipe[1]);
+	sigpipe[0] = sigpipe[1] = -1;
+	cleanup(&s);
+	if (s.interrupted)
+		return FX_EXIT_INTERRUPTED;
+	return k->failed || k->skipped ? FX_EXIT_FAILED : FX_EXIT_OK;
+}

@@ -1,0 +1,228 @@
+/*
+ * proc.c - spawning tools in their own process groups (see proc.h).
+ */
+#include "fusion/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fusion/diag.h"
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static void
+child(char *const argv[], int out_fd, int err_fd, int report_fd, pid_t parent)
+{
+	sigset_t none;
+	int null = open("/dev/null", O_RDWR);
+
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)	/* the parent died before prctl */
+		_exit(127);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	dup2(null, 0);
+	dup2(out_fd >= 0 ? out_fd : null, 1);
+	dup2(err_fd >= 0 ? err_fd : null, 2);
+	execvp(argv[0], argv);
+	int e = errno;
+	ssize_t w = write(report_fd, &e, sizeof e);
+	(void)w;
+	_exit(127);
+}
+
+pid_t
+proc_start(char *const argv[], int out_fd, int err_fd, struct fx_buf *msg)
+{
+	int p[2];
+	pid_t parent = getpid();
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		buf_printf(msg, "%s: cannot start: %s", argv[0], strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		buf_printf(msg, "%s: cannot start: %s", argv[0], strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0)
+		child(argv, out_fd, err_fd, p[1], parent);
+	/* Also from the parent, so the group exists before we might signal it. */
+	setpgid(pid, pid);
+	close(p[1]);
+	int e = 0;
+	ssize_t r;
+	while ((r = read(p[0], &e, sizeof e)) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	if (r == (ssize_t)sizeof e) {
+		proc_wait(pid);
+		if (e == ENOENT)
+			buf_printf(msg, "%s: not found on PATH", argv[0]);
+		else
+			buf_printf(msg, "%s: cannot run: %s", argv[0], strerror(e));
+		return -1;
+	}
+	return pid;
+}
+
+int
+proc_status(int ws)
+{
+	if (WIFEXITED(ws))
+		return WEXITSTATUS(ws);
+	if (WIFSIGNALED(ws))
+		return 128 + WTERMSIG(ws);
+	return 255;
+}
+
+int
+proc_wait(pid_t pid)
+{
+	int ws;
+
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			return 255;
+	return proc_status(ws);
+}
+
+void
+proc_kill(pid_t pid, int sig)
+{
+	if (pid > 0)
+		kill(-pid, sig);
+}
+
+/* Drain both pipes until EOF so a chatty child never blocks on a full pipe. */
+static void
+drain(int ofd, int efd, struct fx_buf *out, struct fx_buf *err)
+{
+	struct pollfd fds[2] = {{ofd, POLLIN, 0}, {efd, POLLIN, 0}};
+	struct fx_buf *bufs[2] = {out, err};
+	char chunk[8192];
+	int open_fds = 2;
+
+	while (open_fds > 0) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t r = read(fds[i].fd, chunk, sizeof chunk);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (bufs[i])
+				buf_add(bufs[i], chunk, (size_t)r);
+		}
+	}
+}
+
+int
+proc_run(char *const argv[], struct fx_buf *out, struct fx_buf *err)
+{
+	int po[2], pe[2];
+	struct fx_buf msg = {0};
+
+	if (pipe2(po, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(pe, O_CLOEXEC) < 0) {
+		close(po[0]);
+		close(po[1]);
+		return -1;
+	}
+	pid_t pid = proc_start(argv, po[1], pe[1], &msg);
+	close(po[1]);
+	close(pe[1]);
+	if (pid < 0) {
+		close(po[0]);
+		close(pe[0]);
+		if (err)
+			buf_puts(err, msg.s);
+		else
+			fx_error("%s", msg.s);
+		buf_free(&msg);
+		return -1;
+	}
+	drain(po[0], pe[0], out, err);
+	return proc_wait(pid);
+}
+
+bool
+proc_on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *colon = strchr(path, ':');
+		size_t n = colon ? (size_t)(colon - path) : strlen(path);
+		char *dir = n ? xstrndup(path, n) : xstrdup(".");
+		char *p = path_join(dir, name);
+		bool ok = access(p, X_OK) == 0;
+		free(dir);
+		free(p);
+		if (ok)
+			return true;
+		path += n + (colon ? 1 : 0);
+	}
+	return false;
+}
+
+static bool
+needs_quote(const char *s)
+{
+	if (!*s)
+		return true;
+	for (; *s; s++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+		    "-_./=:,+@%", *s))
+			return true;
+	return false;
+}
+
+void
+proc_format(struct fx_buf *b, char *const argv[])
+{
+	for (size_t i = 0; argv[i]; i++) {
+		if (i)
+			buf_putc(b, ' ');
+		if (!needs_quote(argv[i])) {
+			buf_puts(b, argv[i]);
+			continue;
+		}
+		buf_putc(b, '\'');
+		for (const char *s = argv[i]; *s; s++) {
+			if (*s == '\'')
+				buf_puts(b, "'\\''");
+			else
+				buf_putc(b, *s);
+		}
+		buf_putc(b, '\'');
+	}
+}

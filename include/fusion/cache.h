@@ -1,0 +1,87 @@
+/*
+ * cache.h - the state database (.fusion/cache.db, SQLite).
+ *
+ * One database in WAL mode, so readers (graph, why, status) never wait for
+ * a running `up`, and one transaction per finished node, so a crash loses at
+ * most the nodes in flight. Records use the node id and paths relative to
+ * the workspace root only, so a copied workspace keeps its state.
+ *
+ * Schema (version in PRAGMA user_version; cache_open migrates forward and
+ * refuses a database newer than it knows):
+ *
+ *   stat(path, size, mtime_ns, ctime_ns, ino, mode, hash, scan_ns)
+ *        the stat cache (statcache.h)
+ *   node(id, key, output, output_hash, manifest, started, seconds, log, run_id)
+ *        per node, its last success: the key it ran with, what it produced,
+ *        the serialised input manifest (for `why`), when and how long;
+ *        no row = never succeeded (or forgotten by `down`)
+ *   run(id, started, finished, command, status, ran, cached, cutoff, failed,
+ *       skipped, fresh)
+ *        the run history
+ *   run_node(run_id, node, result, seconds)
+ *        what each run did to each node it touched
+ */
+#ifndef FUSION_CACHE_H
+#define FUSION_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fusion/map.h"
+
+struct sqlite3;
+struct fx_cache;
+
+#define FX_SCHEMA_VERSION 1
+
+/* The last success of a node. */
+struct fx_record {
+	char *id;
+	char *key;
+	char *output;
+	char *output_hash;
+	double started;		/* wall clock, seconds */
+	double seconds;
+	char *log;		/* relative to the state directory */
+	int64_t run_id;
+};
+
+/* Open (creating) STATEDIR/cache.db. Returns NULL after reporting. */
+struct fx_cache *cache_open(const char *statedir);
+void cache_close(struct fx_cache *c);
+struct sqlite3 *cache_db(struct fx_cache *c);
+
+/* Load every node record into `out` (id -> struct fx_record *), one query. */
+int cache_load_records(struct fx_cache *c, struct fx_map *out);
+void cache_free_records(struct fx_map *records);
+
+/* The serialised manifest of a node's last success (NULL if none). */
+char *cache_manifest(struct fx_cache *c, const char *id);
+
+/* Record a node's success (and its run_node row) in one transaction. */
+int cache_put_success(struct fx_cache *c, const struct fx_record *r, const char *manifest,
+    const char *result);
+/* Record a node's result in this run without touching its last success. */
+int cache_put_result(struct fx_cache *c, int64_t run_id, const char *id, const char *result,
+    double seconds);
+/* Forget a node's last success, so the next `up` runs it again. */
+int cache_forget(struct fx_cache *c, const char *id);
+
+int64_t cache_run_begin(struct fx_cache *c, const char *command);
+struct fx_run_counts {
+	int ran, cached, cutoff, failed, skipped, fresh;
+};
+int cache_run_end(struct fx_cache *c, int64_t run_id, int status, const struct fx_run_counts *k);
+
+/* The most recent run that touched node `id` successfully (ran/cached):
+ * its start time, or 0. */
+double cache_last_run_of(struct fx_cache *c, const char *id);
+
+/* `fusion cache stats|clear|gc` */
+int cache_stats(struct fx_cache *c, const char *statedir, bool json);
+int cache_clear(struct fx_cache *c);
+/* Drop records of nodes not in `live` (NULL-terminated ids) and stat rows of
+ * files that are gone (below `root`); keep the last `keep_runs` runs. */
+int cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep_runs);
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * graph.h - the build graph: nodes of some kind, their edges, selection,
+ * topological order, and output as DOT or JSON.
+ *
+ * The graph is generic: it knows no catalog, podman or helm. A node kind
+ * (struct fx_kind) is supplied by whoever builds the graph (rules/) and
+ * tells the engine how to compute the node's inputs and run its action.
+ *
+ * Two kinds of edge, as in ninja:
+ *   - an input edge (dep -> node): the dep's output is an input of the node's
+ *     key, so a changed output makes the node stale;
+ *   - an order-only edge (after -> node): the other node must finish (and
+ *     succeed) first, but its output does not enter the key.
+ *
+ * Node ids are "kind:target" ("build:core-api"); a node may belong to a
+ * group (the service it was made for), drawn as a cluster in DOT.
+ */
+#ifndef FUSION_GRAPH_H
+#define FUSION_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fusion/hash.h"
+#include "fusion/map.h"
+#include "fusion/util.h"
+
+struct fx_node;
+struct fx_manifest;
+
+/* A command a node's action runs; filled by fx_kind.step. */
+struct fx_cmd {
+	struct fx_strv argv;	/* argv[0] is looked up on PATH */
+	char *stdout_path;	/* NULL: stdout goes to the node's log; else to this file */
+};
+
+/* What a finished action produced. */
+struct fx_output {
+	char *value;		/* e.g. the image ID, the revision */
+	fx_hash hash;		/* what dependents see; equal hash => early cutoff */
+};
+
+enum fx_step {
+	FX_STEP_RUN,		/* run *cmd, then call step again */
+	FX_STEP_DONE,		/* finished; *out filled */
+	FX_STEP_FAIL,		/* failed; the message has been written to *msg */
+};
+
+struct fx_kind {
+	const char *name;	/* "build" */
+	int version;		/* bump when the action or key changes meaning */
+	const char *shape;	/* DOT shape */
+	int limit;		/* default cap on running nodes of this kind; 0 = none */
+
+	/*
+	 * Fill the manifest of the node's inputs (apart from its input edges'
+	 * outputs, which the engine adds). Called only when every input edge's
+	 * output is known. `ctx` is the context given to exec/stale. Returns
+	 * 0, or -1 after writing a reason to *msg.
+	 */
+	int (*inputs)(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *msg);
+
+	/*
+	 * The action, one command at a time. Called with step 0, then after
+	 * each command with the next step number and that command's exit
+	 * status (wait status decoded: 0 success, 1-255 exit code, 128+N for
+	 * signal N). `log_path` is the node's log, for messages.
+	 */
+	enum fx_step (*step)(struct fx_node *n, void *ctx, int step, int status,
+	    struct fx_cmd *cmd, struct fx_output *out, struct fx_buf *msg);
+};
+
+/* What the last run or evaluation decided about a node. */
+enum fx_state {
+	FX_UNKNOWN,
+	FX_FRESH,		/* key equals the key of its last success */
+	FX_STALE,		/* will run: reason says why */
+	FX_PENDING,		/* depends on a stale node; may be cut off */
+};
+
+struct fx_node {
+	char *id;		/* "kind:target" */
+	const struct fx_kind *kind;
+	char *target;
+	char *group;		/* NULL if none */
+	void *data;		/* the kind's own */
+	size_t index;		/* position in graph->nodes */
+
+	struct fx_node **deps;	/* input edges */
+	size_t ndeps;
+	struct fx_node **after;	/* order-only edges */
+	size_t nafter;
+	struct fx_node **outs;	/* reverse of both, for scheduling */
+	size_t nouts;
+
+	bool selected;
+
+	/* Set by evaluation (stale.h) and the executor (exec.h). */
+	enum fx_state state;
+	char *reason;		/* why stale/pending; NULL if fresh */
+	char key[FX_HASH_HEX];	/* key computed this run ("" if not yet) */
+	struct fx_output out;	/* current output (recorded or produced) */
+	bool have_out;
+};
+
+struct fx_graph {
+	struct fx_node **nodes;
+	size_t n, cap;
+	struct fx_map index;	/* id -> node */
+};
+
+struct fx_graph *graph_new(void);
+void graph_free(struct fx_graph *g);
+
+/* Add a node; the id is "kind:target". Returns NULL if the id exists. */
+struct fx_node *graph_add(struct fx_graph *g, const struct fx_kind *kind,
+    const char *target, const char *group, void *data);
+struct fx_node *graph_find(const struct fx_graph *g, const char *id);
+
+void graph_edge(struct fx_node *from, struct fx_node *to);	/* input edge */
+void graph_order(struct fx_node *from, struct fx_node *to);	/* order-only */
+
+/* Topological order of the whole graph into *order (g->n entries). On a
+ * cycle returns -1 and writes the cycle ("a -> b -> a") to *cycle. */
+int graph_topo(const struct fx_graph *g, struct fx_node ***order, struct fx_buf *cycle);
+
+/* Mark `roots` and everything they depend on (both edge kinds) as selected;
+ * with nroots == 0 select everything. */
+void graph_select(struct fx_graph *g, struct fx_node **roots, size_t nroots);
+/* Deselect nodes whose kind is not in `kinds` (NULL-terminated). */
+void graph_select_kinds(struct fx_graph *g, const char *const *kinds);
+size_t graph_count_selected(const struct fx_graph *g);
+
+/* Graphviz DOT of the selected nodes: groups as clusters, shapes by kind,
+ * stale nodes filled, pending dashed. */
+void graph_dot(const struct fx_graph *g, struct fx_buf *out);
+/* {"nodes":[...],"edges":[[from,to],...]} (DESIGN.md, "Machine-readable
+ * output"); every edge is a pair in "edges", and the order-only ones are
+ * listed again in "order". */
+void graph_json(const struct fx_graph *g, struct fx_buf *out);
+
+const char *state_name(enum fx_state s);
+
+#endif

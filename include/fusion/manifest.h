@@ -1,0 +1,59 @@
+/*
+ * manifest.h - a node's input manifest: the named inputs whose digest is
+ * the node's key, kept so that `fusion why` can say what changed.
+ *
+ * An entry is either a scalar (name -> value text, e.g. "arg:RUBY_VERSION"
+ * -> "3.3") or a tree (prefix -> a hashed tree, e.g. "src:" -> the build
+ * context). The name's part before the first ':' is its category; the why
+ * command words its report by category.
+ *
+ * The key is XXH3-128 over the kind's name and version and the entries
+ * sorted by name, each as name NUL value NUL, with a tree contributing its
+ * prefix and Merkle root only. So a key needs no per-file work beyond the
+ * tree digest, and two machines with the same content agree on it.
+ *
+ * The serialised form, stored with a node's last success, expands trees to
+ * one line per file: "prefix+path TAB mode:digest"; scalars are "name TAB
+ * value". Lines are sorted; names and values never contain TAB or newline
+ * (they are escaped as \t and \n).
+ */
+#ifndef FUSION_MANIFEST_H
+#define FUSION_MANIFEST_H
+
+#include <stddef.h>
+
+#include "fusion/hash.h"
+#include "fusion/util.h"
+
+struct fx_manifest;
+
+struct fx_manifest *manifest_new(void);
+void manifest_free(struct fx_manifest *m);
+
+void manifest_add(struct fx_manifest *m, const char *name, const char *value);
+void manifest_addf(struct fx_manifest *m, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* `t` must outlive the manifest (it belongs to the hash run). */
+void manifest_add_tree(struct fx_manifest *m, const char *prefix, const struct fx_tree *t);
+
+fx_hash manifest_key(struct fx_manifest *m, const char *kind, int version);
+char *manifest_serialize(struct fx_manifest *m);
+
+/* One difference between a recorded manifest and the current one. */
+struct fx_change {
+	char op;		/* 'A' added, 'M' modified, 'D' deleted */
+	char *name;
+	char *old, *new;	/* NULL where absent */
+};
+
+struct fx_changes {
+	struct fx_change *v;
+	size_t n;
+};
+
+/* Compare a serialised manifest (old, may be NULL: everything is added)
+ * with the current one; changes are sorted by name. */
+void manifest_diff(const char *old, struct fx_manifest *cur, struct fx_changes *out);
+void changes_free(struct fx_changes *c);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * proc.h - running external tools: always with an argv (never a shell),
+ * each in its own process group, stdin from /dev/null.
+ *
+ * A child started here asks the kernel to kill it when fusion dies
+ * (PR_SET_PDEATHSIG), so a SIGKILL of fusion does not leave builds running;
+ * fusion itself stops whole groups with proc_kill (TERM, then KILL).
+ * The parent learns of a failed exec (tool not on PATH) from a close-on-exec
+ * pipe, and reports "TOOL: not found on PATH" instead of a bare status 127.
+ */
+#ifndef FUSION_PROC_H
+#define FUSION_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "fusion/util.h"
+
+/*
+ * Start argv[0] (looked up on PATH) in a new process group with stdout to
+ * `out_fd` and stderr to `err_fd` (either may be -1: /dev/null). Returns
+ * the pid, or -1 after writing the reason to *msg.
+ */
+pid_t proc_start(char *const argv[], int out_fd, int err_fd, struct fx_buf *msg);
+
+/* Decode a wait status: 0 success, 1-255 exit code, 128+N killed by N. */
+int proc_status(int wstatus);
+
+/* Wait for pid (blocking, retrying on EINTR); returns the decoded status. */
+int proc_wait(pid_t pid);
+
+/* Send sig to the process group led by pid. */
+void proc_kill(pid_t pid, int sig);
+
+/*
+ * Run argv to completion, capturing stdout into *out and stderr into *err
+ * (either may be NULL: discarded). Returns the decoded status, or -1 if it
+ * could not start (reason in *err if given, else reported).
+ */
+int proc_run(char *const argv[], struct fx_buf *out, struct fx_buf *err);
+
+/* Is `name` an executable on PATH? */
+bool proc_on_path(const char *name);
+
+/* Write argv as a shell-like line (for logs and `plan -v`), quoting where
+ * needed. */
+void proc_format(struct fx_buf *b, char *const argv[]);
+
+#endif

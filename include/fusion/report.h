@@ -1,0 +1,40 @@
+/*
+ * report.h - what a run shows while it goes: a ninja-style status line on a
+ * terminal ("[3/12] build core-api 4.1s"), one line per node otherwise, or
+ * one JSON event per line (--json, DESIGN.md "Machine-readable output"),
+ * and a summary at the end.
+ *
+ * Progress goes to stdout; failures (a node's log tail and log path) go to
+ * stderr, except in JSON mode where stdout carries only events.
+ */
+#ifndef FUSION_REPORT_H
+#define FUSION_REPORT_H
+
+#include <stdbool.h>
+
+#include "fusion/cache.h"
+
+enum fx_report_mode { FX_REPORT_TTY, FX_REPORT_LINES, FX_REPORT_JSON };
+
+/* The result of a node in one run (the JSON "result" field). */
+enum fx_result { FX_RAN, FX_CACHED, FX_CUTOFF, FX_FAILED, FX_SKIPPED, FX_FRESH_RESULT };
+
+const char *result_name(enum fx_result r);
+
+struct fx_report;
+
+/* `total` is how many nodes may run (stale + pending). */
+struct fx_report *report_new(enum fx_report_mode mode, int total);
+void report_free(struct fx_report *r);
+
+void report_start(struct fx_report *r, const char *id, const char *kind, const char *target);
+void report_finish(struct fx_report *r, const char *id, const char *kind, const char *target,
+    enum fx_result res, double seconds);
+/* Refresh the status line (terminal only): the oldest running node. */
+void report_tick(struct fx_report *r);
+/* A failed node: its message, the last `tail` lines of its log, the log's path. */
+void report_failure(struct fx_report *r, const char *id, const char *msg, const char *log_path,
+    int tail);
+void report_summary(struct fx_report *r, const struct fx_run_counts *k, double seconds);
+
+#endif
