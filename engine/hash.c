@@ -1,0 +1,994 @@
+/*
+ * hash.c - XXH3-128 digests and the parallel walk (see hash.h).
+ *
+ * The walk is a pool of threads around one LIFO queue of work items: read
+ * a directory, hash a batch of files, finish a tree. Every directory is an
+ * item of its own so that one big tree spreads over all threads, and the
+ * files the stat cache cannot answer go out in batches so that reading
+ * content, the slow part of a cold scan, spreads too. LIFO keeps the walk
+ * depth-first, which bounds the queue.
+ *
+ * A tree holds one descriptor on its root while it has items outstanding;
+ * everything below is opened relative to it, so no absolute path is built
+ * per file and a tree never holds a descriptor per pending directory.
+ *
+ * Ownership: items, path strings and entries are carved from per-thread
+ * arenas that the run keeps until hashrun_free(). A job's mutable state
+ * (refs, its list of directories, err) changes only under the run lock; a
+ * directory's entries are written by the one thread that owns the item.
+ */
+#include "fusion/hash.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "fusion/diag.h"
+#include "fusion/ignore.h"
+#include "fusion/statcache.h"
+#include "fusion/util.h"
+
+#define READBUF (256 * 1024)
+#define ARENA (64 * 1024)
+#define BATCH_FILES 64
+#define BATCH_BYTES (4 * 1024 * 1024)
+
+static fx_hash
+from_xxh(XXH128_hash_t x)
+{
+	return (fx_hash){x.high64, x.low64};
+}
+
+fx_hash
+hash_bytes(const void *p, size_t n)
+{
+	return from_xxh(XXH3_128bits(p, n));
+}
+
+void
+hash_hex(fx_hash h, char out[FX_HASH_HEX])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < 16; i++) {
+		out[i] = digits[(h.hi >> (60 - 4 * i)) & 15];
+		out[16 + i] = digits[(h.lo >> (60 - 4 * i)) & 15];
+	}
+	out[32] = '\0';
+}
+
+bool
+hash_eq(fx_hash a, fx_hash b)
+{
+	return a.hi == b.hi && a.lo == b.lo;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+hash_parse(const char *hex, fx_hash *out)
+{
+	uint64_t w[2] = {0, 0};
+
+	for (int i = 0; i < 32; i++) {
+		int v = hexval(hex[i]);
+		if (v < 0)
+			return -1;
+		w[i / 16] = w[i / 16] << 4 | (uint64_t)v;
+	}
+	if (hex[32] != '\0')
+		return -1;
+	*out = (fx_hash){w[0], w[1]};
+	return 0;
+}
+
+struct fx_hasher {
+	XXH3_state_t *st;
+};
+
+/* XXH3 allocates its own state; fail on it as util.h's x* functions do. */
+static XXH3_state_t *
+new_state(void)
+{
+	XXH3_state_t *st = XXH3_createState();
+
+	if (!st) {
+		fputs("fusion: out of memory\n", stderr);
+		exit(70);
+	}
+	return st;
+}
+
+struct fx_hasher *
+hasher_new(void)
+{
+	struct fx_hasher *h = xmalloc(sizeof(*h));
+
+	h->st = new_state();
+	XXH3_128bits_reset(h->st);
+	return h;
+}
+
+void
+hasher_add(struct fx_hasher *h, const void *p, size_t n)
+{
+	XXH3_128bits_update(h->st, p, n);
+}
+
+void
+hasher_str(struct fx_hasher *h, const char *s)
+{
+	XXH3_128bits_update(h->st, s, strlen(s) + 1);
+}
+
+fx_hash
+hasher_done(struct fx_hasher *h)
+{
+	fx_hash r = from_xxh(XXH3_128bits_digest(h->st));
+
+	XXH3_freeState(h->st);
+	free(h);
+	return r;
+}
+
+/*
+ * Hash what fd holds. `size` is the size stat saw: a short read after that
+ * many bytes is taken as the end, which saves the read that would return 0
+ * on every small file. A file that grows meanwhile gets a new stat next
+ * time, so its stat cache entry will not match.
+ */
+static int
+hash_fd(int fd, int64_t size, unsigned char *buf, size_t cap, XXH3_state_t *xs,
+    fx_hash *out, uint64_t *nbytes)
+{
+	size_t have = 0;
+	uint64_t total = 0;
+	bool streaming = false;
+
+	for (;;) {
+		ssize_t n = read(fd, buf + have, cap - have);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		have += (size_t)n;
+		total += (uint64_t)n;
+		bool end = n == 0 || (have < cap && total >= (uint64_t)size);
+		if (end)
+			break;
+		if (have == cap) {
+			if (!streaming)
+				XXH3_128bits_reset(xs);
+			streaming = true;
+			XXH3_128bits_update(xs, buf, have);
+			have = 0;
+		}
+	}
+	if (streaming) {
+		XXH3_128bits_update(xs, buf, have);
+		*out = from_xxh(XXH3_128bits_digest(xs));
+	} else {
+		*out = from_xxh(XXH3_128bits(buf, have));
+	}
+	*nbytes = total;
+	return 0;
+}
+
+int
+hash_file(const char *path, fx_hash *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	unsigned char *buf = xmalloc(READBUF);
+	XXH3_state_t *xs = new_state();
+	uint64_t n;
+	int rc = hash_fd(fd, INT64_MAX, buf, READBUF, xs, out, &n);
+	int e = errno;
+	XXH3_freeState(xs);
+	free(buf);
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+/* --- the walk --- */
+
+enum { IT_DIR, IT_FILE, IT_HASH, IT_FINISH };
+
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+/* A file whose content must be read, with the stat data to record. */
+struct pend {
+	size_t idx;		/* into the directory's entries */
+	struct stat st;
+};
+
+/* The entries found in one directory (or the one file of a file job). */
+struct dirnode {
+	struct dirnode *next;
+	struct fx_tree_entry *ents;
+	size_t n, cap;
+	struct pend *pend;
+	size_t npend, pcap;
+};
+
+struct job;
+
+struct item {
+	struct item *next;
+	int kind;
+	struct job *job;
+	const char *rel;	/* IT_DIR: relative to the tree root, "" for it */
+	struct dirnode *dn;	/* IT_HASH */
+	size_t lo, hi;		/* IT_HASH: a range of dn->pend */
+};
+
+struct job {
+	struct fx_tree t;	/* callers hold &t */
+	struct job *next;
+	const struct fx_ignore *ig;
+	char *ig_key;
+	char *key;		/* stat cache key of the root; "" is the workspace root */
+	bool single, queued;
+	int rootfd;
+	size_t refs;		/* items outstanding */
+	struct dirnode *dirs;
+};
+
+struct fx_hashrun {
+	char *root;
+	struct fx_statcache *sc;
+	int threads;
+	struct job *jobs, **tail;
+	struct chunk *arenas;
+	struct fx_hash_stats stats;
+	atomic_int noatime;
+
+	pthread_mutex_t mu;	/* guards the queue, the jobs' refs, dirs and err */
+	pthread_cond_t cv;
+	struct item *queue;
+	size_t active;		/* items queued or being worked on */
+};
+
+struct worker {
+	struct fx_hashrun *r;
+	pthread_t tid;
+	unsigned char *buf;
+	XXH3_state_t *xs;
+	struct chunk *arena;
+	struct fx_buf path, key;
+	struct fx_hash_stats st;
+	struct item *out;	/* items made by the current item */
+	size_t nout;
+	struct dirnode *dn;	/* the directory read by the current item */
+};
+
+static void *
+arena_alloc(struct chunk **list, size_t n)
+{
+	struct chunk *c = *list;
+
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > ARENA ? n : ARENA;
+		c = xmalloc(sizeof(*c) + cap);
+		c->used = 0;
+		c->cap = cap;
+		c->next = *list;
+		*list = c;
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+static char *
+arena_str(struct chunk **list, const char *s, size_t n)
+{
+	char *p = arena_alloc(list, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+struct fx_hashrun *
+hashrun_new(const char *root, struct fx_statcache *sc, int threads)
+{
+	struct fx_hashrun *r = xcalloc(1, sizeof(*r));
+
+	r->root = path_clean(root);
+	r->sc = sc;
+	r->threads = threads > 0 ? threads : cpu_count();
+	r->tail = &r->jobs;
+	atomic_init(&r->noatime, 1);
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	return r;
+}
+
+static char *
+abs_path(const char *p)
+{
+	if (p[0] == '/')
+		return path_clean(p);
+	char *cwd = getcwd(NULL, 0);
+	char *r = path_join(cwd ? cwd : "/", p);
+	free(cwd);
+	return r;
+}
+
+static bool
+same_key(const struct job *j, const struct fx_ignore *ig, const char *ig_key)
+{
+	if (!j->ig_key || !ig_key)	/* without a key only the same rules match */
+		return !j->ig_key && !ig_key && j->ig == ig;
+	return strcmp(j->ig_key, ig_key) == 0;
+}
+
+static struct job *
+add_job(struct fx_hashrun *r, char *path, bool single)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	const char *rel = path_under(path, r->root);
+
+	j->t.dir = path;
+	j->single = single;
+	j->key = xstrdup(rel ? rel : path);
+	j->rootfd = -1;
+	*r->tail = j;
+	r->tail = &j->next;
+	return j;
+}
+
+const struct fx_tree *
+hashrun_tree(struct fx_hashrun *r, const char *dir, const struct fx_ignore *ig,
+    const char *ig_key)
+{
+	char *path = abs_path(dir);
+
+	for (struct job *j = r->jobs; j; j = j->next) {
+		if (!j->single && strcmp(j->t.dir, path) == 0 && same_key(j, ig, ig_key)) {
+			free(path);
+			return &j->t;
+		}
+	}
+	struct job *j = add_job(r, path, false);
+	j->ig = ig;
+	j->ig_key = ig_key ? xstrdup(ig_key) : NULL;
+	return &j->t;
+}
+
+const struct fx_tree *
+hashrun_file(struct fx_hashrun *r, const char *file)
+{
+	char *path = abs_path(file);
+
+	for (struct job *j = r->jobs; j; j = j->next) {
+		if (j->single && strcmp(j->t.dir, path) == 0) {
+			free(path);
+			return &j->t;
+		}
+	}
+	return &add_job(r, path, true)->t;
+}
+
+/* Report a failure once, under the lock: diag is not thread-safe. */
+static void
+fail(struct worker *w, struct job *j, const char *rel, int err)
+{
+	struct fx_hashrun *r = w->r;
+
+	pthread_mutex_lock(&r->mu);
+	if (rel && rel[0])
+		fx_error("%s/%s: %s", j->t.dir, rel, strerror(err));
+	else
+		fx_error("%s: %s", j->t.dir, strerror(err));
+	if (!j->t.err)
+		j->t.err = err;
+	pthread_mutex_unlock(&r->mu);
+}
+
+static struct item *
+new_item(struct worker *w, int kind, struct job *j)
+{
+	struct item *it = arena_alloc(&w->arena, sizeof(*it));
+
+	*it = (struct item){.kind = kind, .job = j};
+	return it;
+}
+
+static void
+emit(struct worker *w, struct item *it)
+{
+	it->next = w->out;
+	w->out = it;
+	w->nout++;
+}
+
+static struct dirnode *
+new_dirnode(struct worker *w)
+{
+	struct dirnode *dn = arena_alloc(&w->arena, sizeof(*dn));
+
+	*dn = (struct dirnode){0};
+	w->dn = dn;
+	return dn;
+}
+
+static struct fx_tree_entry *
+add_entry(struct worker *w, struct dirnode *dn, const char *path, size_t len, unsigned mode)
+{
+	if (dn->n == dn->cap) {
+		dn->cap = dn->cap ? dn->cap * 2 : 16;
+		dn->ents = xreallocarray(dn->ents, dn->cap, sizeof(*dn->ents));
+	}
+	struct fx_tree_entry *e = &dn->ents[dn->n++];
+	e->path = arena_str(&w->arena, path, len);
+	e->mode = mode;
+	e->hash = (fx_hash){0, 0};
+	return e;
+}
+
+static void
+add_pend(struct dirnode *dn, size_t idx, const struct stat *st)
+{
+	if (dn->npend == dn->pcap) {
+		dn->pcap = dn->pcap ? dn->pcap * 2 : 16;
+		dn->pend = xreallocarray(dn->pend, dn->pcap, sizeof(*dn->pend));
+	}
+	dn->pend[dn->npend].idx = idx;
+	dn->pend[dn->npend].st = *st;
+	dn->npend++;
+}
+
+/* The stat cache key of a path inside job j, in w->key. */
+static const char *
+cache_key(struct worker *w, const struct job *j, const char *rel)
+{
+	buf_reset(&w->key);
+	if (j->key[0]) {
+		buf_puts(&w->key, j->key);
+		if (rel[0])
+			buf_putc(&w->key, '/');
+	}
+	buf_puts(&w->key, rel);
+	return w->key.s;
+}
+
+static int
+open_file(struct worker *w, int dirfd, const char *path, bool follow)
+{
+	int flags = O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
+
+	/* O_NOATIME spares an inode write per file, but needs ownership. */
+	if (atomic_load_explicit(&w->r->noatime, memory_order_relaxed)) {
+		int fd = openat(dirfd, path, flags | O_NOATIME);
+		if (fd >= 0 || errno != EPERM)
+			return fd;
+		atomic_store_explicit(&w->r->noatime, 0, memory_order_relaxed);
+	}
+	return openat(dirfd, path, flags);
+}
+
+static int
+hash_content(struct worker *w, int dirfd, const char *path, const struct stat *st,
+    bool follow, fx_hash *out)
+{
+	uint64_t n = 0;
+
+	if (S_ISLNK(st->st_mode)) {
+		char *target = (char *)w->buf;
+		ssize_t len = readlinkat(dirfd, path, target, READBUF);
+		if (len < 0)
+			return -1;
+		*out = hash_bytes(target, (size_t)len);
+		n = (uint64_t)len;
+	} else {
+		int fd = open_file(w, dirfd, path, follow);
+		if (fd < 0)
+			return -1;
+		int rc = hash_fd(fd, st->st_size, w->buf, READBUF, w->xs, out, &n);
+		int e = errno;
+		close(fd);
+		errno = e;
+		if (rc < 0)
+			return -1;
+	}
+	w->st.hashed++;
+	w->st.bytes += n;
+	return 0;
+}
+
+static unsigned
+git_mode(const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return 0120000;
+	return st->st_mode & S_IXUSR ? 0100755 : 0100644;
+}
+
+/* Answer from the stat cache; true if it did. */
+static bool
+from_cache(struct worker *w, const struct job *j, const char *rel,
+    const struct stat *st, fx_hash *out)
+{
+	bool racy = false;
+
+	if (!w->r->sc)
+		return false;
+	if (statcache_lookup(w->r->sc, cache_key(w, j, rel), st, out, &racy)) {
+		w->st.cache_hits++;
+		return true;
+	}
+	if (racy)
+		w->st.racy++;
+	return false;
+}
+
+static void
+record(struct worker *w, const struct job *j, const char *rel,
+    const struct stat *st, fx_hash h)
+{
+	if (w->r->sc)
+		statcache_put(w->r->sc, cache_key(w, j, rel), st, h);
+}
+
+/* Queue the files of dn that need reading, in batches. */
+static void
+emit_batches(struct worker *w, struct job *j, struct dirnode *dn)
+{
+	size_t lo = 0;
+	int64_t bytes = 0;
+
+	for (size_t i = 0; i < dn->npend; i++) {
+		bytes += dn->pend[i].st.st_size;
+		if (i + 1 - lo < BATCH_FILES && bytes < BATCH_BYTES && i + 1 < dn->npend)
+			continue;
+		struct item *it = new_item(w, IT_HASH, j);
+		it->dn = dn;
+		it->lo = lo;
+		it->hi = i + 1;
+		emit(w, it);
+		lo = i + 1;
+		bytes = 0;
+	}
+}
+
+static void
+add_dir(struct worker *w, struct job *j, const char *rel, size_t len)
+{
+	if (j->ig && ignore_dir_prunable(j->ig, rel)) {
+		w->st.pruned++;
+		return;
+	}
+	struct item *it = new_item(w, IT_DIR, j);
+	it->rel = arena_str(&w->arena, rel, len);
+	emit(w, it);
+}
+
+static void
+add_file(struct worker *w, struct job *j, struct dirnode *dn, int dfd,
+    const char *name, const struct stat *st)
+{
+	const char *rel = w->path.s;
+	struct fx_tree_entry *e = add_entry(w, dn, rel, w->path.len, git_mode(st));
+
+	w->st.files++;
+	if (from_cache(w, j, rel, st, &e->hash))
+		return;
+	if (S_ISLNK(st->st_mode)) {	/* no content to read: do it now */
+		if (hash_content(w, dfd, name, st, false, &e->hash) < 0)
+			fail(w, j, rel, errno);
+		else
+			record(w, j, rel, st, e->hash);
+		return;
+	}
+	add_pend(dn, dn->n - 1, st);
+}
+
+static void
+read_entry(struct worker *w, struct job *j, struct dirnode *dn, int dfd, struct dirent *de)
+{
+	struct stat st;
+	bool dir = de->d_type == DT_DIR;
+
+	if (de->d_type != DT_UNKNOWN && de->d_type != DT_DIR &&
+	    de->d_type != DT_REG && de->d_type != DT_LNK)
+		return;
+	/* An ignored file is never stat'ed; that is most of a node_modules. */
+	if (!dir && j->ig && de->d_type != DT_UNKNOWN && ignore_match(j->ig, w->path.s, false))
+		return;
+	if (!dir) {
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)	/* gone since readdir: as if never there */
+				fail(w, j, w->path.s, errno);
+			return;
+		}
+		dir = S_ISDIR(st.st_mode);
+		if (!dir && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+			return;
+		if (!dir && j->ig && de->d_type == DT_UNKNOWN && ignore_match(j->ig, w->path.s, false))
+			return;
+	}
+	if (dir)
+		add_dir(w, j, w->path.s, w->path.len);
+	else
+		add_file(w, j, dn, dfd, de->d_name, &st);
+}
+
+static int
+open_dir(struct worker *w, struct job *j, const char *rel)
+{
+	int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+
+	if (rel[0])
+		return openat(j->rootfd, rel, flags | O_NOFOLLOW);
+	/* The root may be a symlink; it is what was asked for. */
+	j->rootfd = open(j->t.dir, flags);
+	if (j->rootfd < 0)
+		return -1;
+	return fcntl(j->rootfd, F_DUPFD_CLOEXEC, 0);
+}
+
+static void
+read_dir(struct worker *w, struct item *it)
+{
+	struct job *j = it->job;
+	int fd = open_dir(w, j, it->rel);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d) {
+		fail(w, j, it->rel, errno);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirnode *dn = new_dirnode(w);
+	buf_reset(&w->path);
+	buf_puts(&w->path, it->rel);
+	if (it->rel[0])
+		buf_putc(&w->path, '/');
+	size_t base = w->path.len;
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
+			continue;
+		w->path.len = base;
+		buf_puts(&w->path, n);
+		read_entry(w, j, dn, dirfd(d), de);
+		errno = 0;
+	}
+	if (errno)
+		fail(w, j, it->rel, errno);
+	closedir(d);
+	emit_batches(w, j, dn);
+}
+
+static void
+hash_batch(struct worker *w, struct item *it)
+{
+	struct job *j = it->job;
+	struct dirnode *dn = it->dn;
+
+	for (size_t i = it->lo; i < it->hi; i++) {
+		struct pend *p = &dn->pend[i];
+		struct fx_tree_entry *e = &dn->ents[p->idx];
+		if (hash_content(w, j->rootfd, e->path, &p->st, false, &e->hash) < 0)
+			fail(w, j, e->path, errno);
+		else
+			record(w, j, e->path, &p->st, e->hash);
+	}
+}
+
+/* One file: stat follows a link, as the tools that read the file will. */
+static void
+read_file_job(struct worker *w, struct item *it)
+{
+	struct job *j = it->job;
+	struct stat st;
+
+	if (stat(j->t.dir, &st) < 0) {
+		fail(w, j, NULL, errno);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail(w, j, NULL, S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
+		return;
+	}
+	const char *slash = strrchr(j->t.dir, '/');
+	const char *name = slash ? slash + 1 : j->t.dir;
+	struct dirnode *dn = new_dirnode(w);
+	struct fx_tree_entry *e = add_entry(w, dn, name, strlen(name), git_mode(&st));
+	w->st.files++;
+	if (from_cache(w, j, "", &st, &e->hash))
+		return;
+	if (hash_content(w, AT_FDCWD, j->t.dir, &st, true, &e->hash) < 0) {
+		dn->n = 0;
+		fail(w, j, NULL, errno);
+		return;
+	}
+	record(w, j, "", &st, e->hash);
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct fx_tree_entry *)a)->path,
+	    ((const struct fx_tree_entry *)b)->path);
+}
+
+static void
+put_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+/*
+ * The Merkle digest (hash.h): for each entry, path NUL, mode as six octal
+ * digits NUL, digest big-endian. Entries are staged in the read buffer so
+ * that XXH3 sees large updates.
+ */
+static fx_hash
+merkle(struct worker *w, const struct fx_tree_entry *v, size_t n)
+{
+	unsigned char *buf = w->buf;
+	size_t have = 0;
+
+	XXH3_128bits_reset(w->xs);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(v[i].path);
+		if (have + len + 25 > READBUF) {
+			XXH3_128bits_update(w->xs, buf, have);
+			have = 0;
+		}
+		if (len + 25 > READBUF) {	/* cannot be staged: a path this long is absurd, but valid */
+			XXH3_128bits_update(w->xs, v[i].path, len);
+		} else {
+			memcpy(buf + have, v[i].path, len);
+			have += len;
+		}
+		buf[have++] = '\0';
+		for (int k = 5; k >= 0; k--)
+			buf[have++] = (unsigned char)('0' + ((v[i].mode >> (3 * k)) & 7));
+		buf[have++] = '\0';
+		put_be64(buf + have, v[i].hash.hi);
+		put_be64(buf + have + 8, v[i].hash.lo);
+		have += 16;
+	}
+	XXH3_128bits_update(w->xs, buf, have);
+	return from_xxh(XXH3_128bits_digest(w->xs));
+}
+
+/* All items of the tree are done: gather, sort and digest its entries. */
+static void
+finish(struct worker *w, struct item *it)
+{
+	struct job *j = it->job;
+	size_t n = 0;
+
+	if (j->rootfd >= 0)
+		close(j->rootfd);
+	j->rootfd = -1;
+	for (struct dirnode *dn = j->dirs; dn; dn = dn->next)
+		n += dn->n;
+	free(j->t.v);
+	j->t.v = n ? xreallocarray(NULL, n, sizeof(*j->t.v)) : NULL;
+	j->t.n = 0;
+	for (struct dirnode *dn = j->dirs; dn; dn = dn->next) {
+		if (dn->n)
+			memcpy(j->t.v + j->t.n, dn->ents, dn->n * sizeof(*dn->ents));
+		j->t.n += dn->n;
+		free(dn->ents);
+		free(dn->pend);
+		dn->ents = NULL;
+		dn->pend = NULL;
+	}
+	j->dirs = NULL;
+	if (j->t.n > 1)
+		qsort(j->t.v, j->t.n, sizeof(*j->t.v), cmp_entry);
+	j->t.root = merkle(w, j->t.v, j->t.n);
+}
+
+static void
+process(struct worker *w, struct item *it)
+{
+	switch (it->kind) {
+	case IT_DIR: read_dir(w, it); break;
+	case IT_FILE: read_file_job(w, it); break;
+	case IT_HASH: hash_batch(w, it); break;
+	case IT_FINISH: finish(w, it); break;
+	}
+}
+
+/* Under the lock: hand over what the finished item made. */
+static void
+retire(struct worker *w, struct item *it)
+{
+	struct fx_hashrun *r = w->r;
+	struct job *j = it->job;
+	size_t made = w->nout;
+
+	if (w->dn) {
+		w->dn->next = j->dirs;
+		j->dirs = w->dn;
+		w->dn = NULL;
+	}
+	while (w->out) {
+		struct item *o = w->out;
+		w->out = o->next;
+		o->next = r->queue;
+		r->queue = o;
+	}
+	w->nout = 0;
+	j->refs += made;
+	r->active += made;
+	if (it->kind != IT_FINISH && --j->refs == 0) {
+		struct item *f = new_item(w, IT_FINISH, j);
+		f->next = r->queue;
+		r->queue = f;
+		r->active++;
+		made++;
+	}
+	r->active--;
+	if (made > 1 || r->active == 0)
+		pthread_cond_broadcast(&r->cv);
+	else if (made == 1)
+		pthread_cond_signal(&r->cv);
+}
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct fx_hashrun *r = w->r;
+	struct item *it = NULL;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		if (it)
+			retire(w, it);
+		while (!r->queue && r->active)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (!r->queue)
+			break;
+		it = r->queue;
+		r->queue = it->next;
+		pthread_mutex_unlock(&r->mu);
+		process(w, it);
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+static void
+add_stats(struct fx_hash_stats *a, const struct fx_hash_stats *b)
+{
+	a->files += b->files;
+	a->hashed += b->hashed;
+	a->bytes += b->bytes;
+	a->cache_hits += b->cache_hits;
+	a->racy += b->racy;
+	a->pruned += b->pruned;
+}
+
+/* Queue the root item of every job not run yet; returns how many. */
+static size_t
+queue_jobs(struct fx_hashrun *r, struct worker *w)
+{
+	size_t n = 0;
+
+	for (struct job *j = r->jobs; j; j = j->next) {
+		if (j->queued)
+			continue;
+		j->queued = true;
+		struct item *it = new_item(w, j->single ? IT_FILE : IT_DIR, j);
+		it->rel = "";
+		it->next = r->queue;
+		r->queue = it;
+		j->refs = 1;
+		n++;
+	}
+	r->active += n;
+	return n;
+}
+
+int
+hashrun_run(struct fx_hashrun *r)
+{
+	int nw = r->threads;
+	struct worker *ws = xcalloc((size_t)nw, sizeof(*ws));
+
+	for (int i = 0; i < nw; i++) {
+		ws[i].r = r;
+		ws[i].buf = xmalloc(READBUF);
+		ws[i].xs = new_state();
+	}
+	size_t n = queue_jobs(r, &ws[0]);
+	/* The calling thread is worker 0; no more threads than root items
+	 * would help only when trees are deep, so start them all anyway. */
+	int started = 1;
+	for (int i = 1; i < nw && n; i++, started++)
+		if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
+			break;
+	work(&ws[0]);
+	for (int i = 1; i < started; i++)
+		pthread_join(ws[i].tid, NULL);
+	for (int i = 0; i < nw; i++) {
+		struct chunk **tail = &ws[i].arena;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = r->arenas;
+		r->arenas = ws[i].arena;
+		add_stats(&r->stats, &ws[i].st);
+		buf_free(&ws[i].path);
+		buf_free(&ws[i].key);
+		free(ws[i].buf);
+		XXH3_freeState(ws[i].xs);
+	}
+	free(ws);
+	int rc = 0;
+	for (struct job *j = r->jobs; j; j = j->next)
+		if (j->t.err)
+			rc = -1;
+	return rc;
+}
+
+struct fx_hash_stats
+hashrun_stats(const struct fx_hashrun *r)
+{
+	return r->stats;
+}
+
+void
+hashrun_free(struct fx_hashrun *r)
+{
+	if (!r)
+		return;
+	while (r->jobs) {
+		struct job *j = r->jobs;
+		r->jobs = j->next;
+		free(j->t.dir);
+		free(j->t.v);
+		free(j->ig_key);
+		free(j->key);
+		free(j);
+	}
+	while (r->arenas) {
+		struct chunk *c = r->arenas;
+		r->arenas = c->next;
+		free(c);
+	}
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	free(r->root);
+	free(r);
+}

@@ -1,0 +1,472 @@
+/*
+ * statcache.c - the stat cache (see statcache.h).
+ *
+ * The loaded rows sit in one dense array, found through an open-addressing
+ * table of (tag, index) slots. Nothing changes that array while a scan runs,
+ * so lookups take no lock. Puts go to a pending array under a mutex and join
+ * the table when saved. Path strings are carved out of large chunks: a load
+ * of 100,000 rows makes a few dozen allocations, not 100,000.
+ */
+#include "fusion/statcache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#include "fusion/diag.h"
+#include "fusion/util.h"
+
+#define CHUNK (256 * 1024)
+
+struct ent {
+	const char *path;
+	uint32_t len, mode;
+	int64_t size, mtime, ctime, scan;
+	uint64_t ino;
+	fx_hash h;
+};
+
+struct entv {
+	struct ent *v;
+	size_t n, cap;
+};
+
+/* idx is 1-based so that a zeroed slot is empty; tag is the high half of
+ * the path's hash, so most misses never touch the entry itself. */
+struct slot {
+	uint32_t tag, idx;
+};
+
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+struct fx_statcache {
+	sqlite3 *db;
+	struct entv ents;
+	struct slot *slots;
+	size_t mask;
+	struct chunk *strs;
+
+	pthread_mutex_t mu;	/* guards what follows */
+	int64_t scan_ns;
+	struct entv pend;
+	struct chunk *pstrs;
+	uint64_t pnew;		/* pending puts of paths not loaded */
+};
+
+static const char *
+chunk_str(struct chunk **list, const char *s, size_t n)
+{
+	struct chunk *c = *list;
+
+	if (!c || c->cap - c->used < n + 1) {
+		size_t cap = n + 1 > CHUNK ? n + 1 : CHUNK;
+		c = xmalloc(sizeof(*c) + cap);
+		c->used = 0;
+		c->cap = cap;
+		c->next = *list;
+		*list = c;
+	}
+	char *p = c->data + c->used;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	c->used += n + 1;
+	return p;
+}
+
+static void
+chunks_free(struct chunk *c)
+{
+	while (c) {
+		struct chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+}
+
+static struct ent *
+entv_push(struct entv *ev)
+{
+	if (ev->n == ev->cap) {
+		ev->cap = ev->cap ? ev->cap * 2 : 1024;
+		ev->v = xreallocarray(ev->v, ev->cap, sizeof(*ev->v));
+	}
+	return &ev->v[ev->n++];
+}
+
+static int64_t
+ts_ns(struct timespec ts)
+{
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Whole seconds, rounded down also before 1970. */
+static int64_t
+ns_sec(int64_t ns)
+{
+	int64_t s = ns / 1000000000;
+	return ns % 1000000000 < 0 ? s - 1 : s;
+}
+
+static void
+put_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t
+get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+slot_insert(struct fx_statcache *sc, uint64_t h, uint32_t idx)
+{
+	size_t i = (size_t)h & sc->mask;
+
+	while (sc->slots[i].idx)
+		i = (i + 1) & sc->mask;
+	sc->slots[i] = (struct slot){(uint32_t)(h >> 32), idx};
+}
+
+/* Rebuild the slots for every entry, at most half full. */
+static void
+reindex(struct fx_statcache *sc)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * sc->ents.n)
+		cap *= 2;
+	free(sc->slots);
+	sc->slots = xcalloc(cap, sizeof(*sc->slots));
+	sc->mask = cap - 1;
+	for (size_t i = 0; i < sc->ents.n; i++) {
+		struct ent *e = &sc->ents.v[i];
+		slot_insert(sc, XXH3_64bits(e->path, e->len), (uint32_t)i + 1);
+	}
+}
+
+static struct ent *
+find(const struct fx_statcache *sc, const char *path, size_t len)
+{
+	if (!sc->slots)
+		return NULL;
+	uint64_t h = XXH3_64bits(path, len);
+	uint32_t tag = (uint32_t)(h >> 32);
+	for (size_t i = (size_t)h & sc->mask; sc->slots[i].idx; i = (i + 1) & sc->mask) {
+		struct ent *e = &sc->ents.v[sc->slots[i].idx - 1];
+		if (sc->slots[i].tag == tag && e->len == len && memcmp(e->path, path, len) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static int
+load_rows(struct fx_statcache *sc)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(sc->db,
+	    "SELECT path, size, mtime_ns, ctime_ns, ino, mode, hash, scan_ns FROM stat",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		fx_error("stat cache: %s", sqlite3_errmsg(sc->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(st, 0);
+		int len = sqlite3_column_bytes(st, 0);
+		const unsigned char *blob = sqlite3_column_blob(st, 6);
+		if (!path || sqlite3_column_bytes(st, 6) != 16 || !blob || len > INT32_MAX)
+			continue;	/* not ours to judge: such a row just never matches */
+		struct ent *e = entv_push(&sc->ents);
+		e->path = chunk_str(&sc->strs, path, (size_t)len);
+		e->len = (uint32_t)len;
+		e->size = sqlite3_column_int64(st, 1);
+		e->mtime = sqlite3_column_int64(st, 2);
+		e->ctime = sqlite3_column_int64(st, 3);
+		e->ino = (uint64_t)sqlite3_column_int64(st, 4);
+		e->mode = (uint32_t)sqlite3_column_int64(st, 5);
+		e->h.hi = get_be64(blob);
+		e->h.lo = get_be64(blob + 8);
+		e->scan = sqlite3_column_int64(st, 7);
+	}
+	if (rc != SQLITE_DONE)
+		fx_error("stat cache: %s", sqlite3_errmsg(sc->db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+struct fx_statcache *
+statcache_load(struct sqlite3 *db)
+{
+	struct fx_statcache *sc = xcalloc(1, sizeof(*sc));
+
+	pthread_mutex_init(&sc->mu, NULL);
+	sc->db = db;
+	sc->scan_ns = now_ns();
+	if (db && load_rows(sc) < 0) {
+		statcache_free(sc);
+		return NULL;
+	}
+	reindex(sc);
+	return sc;
+}
+
+void
+statcache_set_scan_start(struct fx_statcache *sc, int64_t ns)
+{
+	pthread_mutex_lock(&sc->mu);
+	sc->scan_ns = ns;
+	pthread_mutex_unlock(&sc->mu);
+}
+
+bool
+statcache_lookup(struct fx_statcache *sc, const char *relpath,
+    const struct stat *st, fx_hash *out, bool *racy)
+{
+	const struct ent *e = find(sc, relpath, strlen(relpath));
+
+	if (racy)
+		*racy = false;
+	if (!e || e->size != st->st_size || e->mtime != ts_ns(st->st_mtim) ||
+	    e->ctime != ts_ns(st->st_ctim) || e->ino != (uint64_t)st->st_ino ||
+	    e->mode != (uint32_t)st->st_mode)
+		return false;
+	/* The file could have been rewritten, same size, within the second
+	 * the recording scan started in without its mtime moving. */
+	if (ns_sec(e->mtime) >= ns_sec(e->scan)) {
+		if (racy)
+			*racy = true;
+		return false;
+	}
+	*out = e->h;
+	return true;
+}
+
+void
+statcache_put(struct fx_statcache *sc, const char *relpath,
+    const struct stat *st, fx_hash h)
+{
+	size_t len = strlen(relpath);
+	bool known = find(sc, relpath, len) != NULL;
+
+	pthread_mutex_lock(&sc->mu);
+	struct ent *e = entv_push(&sc->pend);
+	e->path = chunk_str(&sc->pstrs, relpath, len);
+	e->len = (uint32_t)len;
+	e->mode = (uint32_t)st->st_mode;
+	e->size = st->st_size;
+	e->mtime = ts_ns(st->st_mtim);
+	e->ctime = ts_ns(st->st_ctim);
+	e->ino = (uint64_t)st->st_ino;
+	e->h = h;
+	e->scan = sc->scan_ns;
+	if (!known)
+		sc->pnew++;
+	pthread_mutex_unlock(&sc->mu);
+}
+
+static int
+exec_sql(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	fx_error("stat cache: %s", msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+/* Run fn inside a transaction unless the caller already holds one. */
+static int
+in_txn(sqlite3 *db, int (*fn)(struct fx_statcache *, void *), struct fx_statcache *sc, void *arg)
+{
+	bool own = sqlite3_get_autocommit(db) != 0;
+
+	if (own && exec_sql(db, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	int rc = fn(sc, arg);
+	if (own) {
+		if (rc == 0)
+			rc = exec_sql(db, "COMMIT");
+		if (rc < 0)
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+static int
+write_pending(struct fx_statcache *sc, void *arg)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(sc->db,
+	    "INSERT OR REPLACE INTO stat(path, size, mtime_ns, ctime_ns, ino, mode, hash, scan_ns)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+		fx_error("stat cache: %s", sqlite3_errmsg(sc->db));
+		return -1;
+	}
+	int rc = SQLITE_DONE;
+	for (size_t i = 0; i < sc->pend.n && rc == SQLITE_DONE; i++) {
+		const struct ent *e = &sc->pend.v[i];
+		unsigned char blob[16];
+		put_be64(blob, e->h.hi);
+		put_be64(blob + 8, e->h.lo);
+		sqlite3_bind_text(st, 1, e->path, (int)e->len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, e->size);
+		sqlite3_bind_int64(st, 3, e->mtime);
+		sqlite3_bind_int64(st, 4, e->ctime);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)e->ino);
+		sqlite3_bind_int64(st, 6, e->mode);
+		sqlite3_bind_blob(st, 7, blob, 16, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 8, e->scan);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	if (rc != SQLITE_DONE)
+		fx_error("stat cache: %s", sqlite3_errmsg(sc->db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Fold the pending puts into the table, later puts winning. */
+static void
+merge_pending(struct fx_statcache *sc)
+{
+	for (size_t i = 0; i < sc->pend.n; i++) {
+		struct ent *p = &sc->pend.v[i];
+		struct ent *e = find(sc, p->path, p->len);
+		if (e) {
+			*e = *p;
+			continue;
+		}
+		*entv_push(&sc->ents) = *p;
+		if (2 * sc->ents.n > sc->mask + 1)
+			reindex(sc);
+		else
+			slot_insert(sc, XXH3_64bits(p->path, p->len), (uint32_t)sc->ents.n);
+	}
+	/* The strings move with the entries. */
+	struct chunk **tail = &sc->pstrs;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = sc->strs;
+	sc->strs = sc->pstrs;
+	sc->pstrs = NULL;
+	sc->pend.n = 0;
+	sc->pnew = 0;
+}
+
+int
+statcache_save(struct fx_statcache *sc)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&sc->mu);
+	if (sc->pend.n && sc->db)
+		rc = in_txn(sc->db, write_pending, sc, NULL);
+	if (rc == 0)
+		merge_pending(sc);
+	pthread_mutex_unlock(&sc->mu);
+	return rc;
+}
+
+static int
+delete_rows(struct fx_statcache *sc, void *arg)
+{
+	const bool *gone = arg;
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(sc->db, "DELETE FROM stat WHERE path = ?", -1, &st, NULL) != SQLITE_OK) {
+		fx_error("stat cache: %s", sqlite3_errmsg(sc->db));
+		return -1;
+	}
+	int rc = SQLITE_DONE;
+	for (size_t i = 0; i < sc->ents.n && rc == SQLITE_DONE; i++) {
+		if (!gone[i])
+			continue;
+		sqlite3_bind_text(st, 1, sc->ents.v[i].path, (int)sc->ents.v[i].len, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	if (rc != SQLITE_DONE)
+		fx_error("stat cache: %s", sqlite3_errmsg(sc->db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+long
+statcache_gc(struct fx_statcache *sc, const char *root)
+{
+	bool *gone = xcalloc(sc->ents.n, sizeof(*gone));
+	struct fx_buf path = {0};
+	long n = 0;
+
+	for (size_t i = 0; i < sc->ents.n; i++) {
+		const struct ent *e = &sc->ents.v[i];
+		struct stat st;
+		buf_reset(&path);
+		if (e->path[0] != '/') {	/* trees outside the root are keyed absolute */
+			buf_puts(&path, root);
+			buf_putc(&path, '/');
+		}
+		buf_add(&path, e->path, e->len);
+		/* Only a path that is surely gone goes; EACCES and the like may pass. */
+		if (lstat(path.s, &st) < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+			gone[i] = true;
+			n++;
+		}
+	}
+	buf_free(&path);
+	if (n && sc->db && in_txn(sc->db, delete_rows, sc, gone) < 0) {
+		free(gone);
+		return -1;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < sc->ents.n; i++)
+		if (!gone[i])
+			sc->ents.v[k++] = sc->ents.v[i];
+	sc->ents.n = k;
+	free(gone);
+	if (n)
+		reindex(sc);
+	return n;
+}
+
+uint64_t
+statcache_count(const struct fx_statcache *sc)
+{
+	struct fx_statcache *m = (struct fx_statcache *)sc;	/* the lock only */
+
+	pthread_mutex_lock(&m->mu);
+	uint64_t n = sc->ents.n + sc->pnew;
+	pthread_mutex_unlock(&m->mu);
+	return n;
+}
+
+void
+statcache_free(struct fx_statcache *sc)
+{
+	if (!sc)
+		return;
+	free(sc->ents.v);
+	free(sc->pend.v);
+	free(sc->slots);
+	chunks_free(sc->strs);
+	chunks_free(sc->pstrs);
+	pthread_mutex_destroy(&sc->mu);
+	free(sc);
+}

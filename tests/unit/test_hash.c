@@ -1,0 +1,565 @@
+/*
+ * test_hash.c - digests, the tree walk and its Merkle root, on real files.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "fusion/hash.h"
+#include "fusion/ignore.h"
+#include "fusion/statcache.h"
+#include "fusion/util.h"
+
+static char *tmp;	/* a fresh directory per test */
+
+static int
+setup(void **state)
+{
+	char t[] = "/tmp/fx-hash-XXXXXX";
+	assert_non_null(mkdtemp(t));
+	tmp = xstrdup(t);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char *cmd = xasprintf("rm -rf '%s'", tmp);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(tmp);
+	return 0;
+}
+
+static char *
+at(const char *rel)
+{
+	return xasprintf("%s/%s", tmp, rel);
+}
+
+/* Write tmp/rel (making its directories) with an old mtime. */
+static void
+put(const char *rel, const char *content)
+{
+	char *p = at(rel);
+	char *d = path_dir(p);
+	assert_int_equal(mkdir_p(d, 0755), 0);
+	assert_int_equal(write_file_atomic(p, content, strlen(content)), 0);
+	struct timespec ts[2] = {{1600000000, 0}, {1600000000, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	free(d);
+	free(p);
+}
+
+static void
+link_to(const char *target, const char *rel)
+{
+	char *p = at(rel);
+	unlink(p);
+	assert_int_equal(symlink(target, p), 0);
+	free(p);
+}
+
+static void
+rm(const char *rel)
+{
+	char *p = at(rel);
+	assert_int_equal(unlink(p), 0);
+	free(p);
+}
+
+static void
+shell(const char *fmt, const char *arg)
+{
+	char *cmd = xasprintf(fmt, arg, arg);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
+static fx_hash
+xxh(const void *p, size_t n)
+{
+	XXH128_hash_t h = XXH3_128bits(p, n);
+	return (fx_hash){h.high64, h.low64};
+}
+
+/* The root digest of tree tmp/rel, or of the file when `file`. */
+static fx_hash
+digest(const char *rel, const struct fx_ignore *ig, const char *ig_key,
+    struct fx_hash_stats *stats)
+{
+	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
+	char *p = at(rel);
+	const struct fx_tree *t = hashrun_tree(r, p, ig, ig_key);
+	assert_int_equal(hashrun_run(r), 0);
+	assert_int_equal(t->err, 0);
+	fx_hash h = t->root;
+	if (stats)
+		*stats = hashrun_stats(r);
+	hashrun_free(r);
+	free(p);
+	return h;
+}
+
+static void
+test_bytes(void **state)
+{
+	const char *s = "hello, fusion";
+	fx_hash h = hash_bytes(s, strlen(s));
+	assert_true(hash_eq(h, xxh(s, strlen(s))));
+	assert_false(hash_eq(h, hash_bytes("", 0)));
+
+	char hex[FX_HASH_HEX], want[FX_HASH_HEX];
+	hash_hex(h, hex);
+	snprintf(want, sizeof want, "%016llx%016llx", (unsigned long long)h.hi,
+	    (unsigned long long)h.lo);
+	assert_string_equal(hex, want);
+	fx_hash back;
+	assert_int_equal(hash_parse(hex, &back), 0);
+	assert_true(hash_eq(back, h));
+	assert_int_equal(hash_parse("123", &back), -1);
+	assert_int_equal(hash_parse("0123456789abcdef0123456789abcdeg", &back), -1);
+	assert_int_equal(hash_parse("0123456789abcdef0123456789abcdef0", &back), -1);
+	assert_int_equal(hash_parse("0123456789ABCDEF0123456789abcdef", &back), 0);
+	assert_int_equal(back.hi, 0x0123456789abcdefULL);
+}
+
+static void
+test_hasher(void **state)
+{
+	struct fx_hasher *h = hasher_new();
+	hasher_add(h, "hello, ", 7);
+	hasher_add(h, "fusion", 6);
+	assert_true(hash_eq(hasher_done(h), xxh("hello, fusion", 13)));
+
+	struct fx_hasher *a = hasher_new(), *b = hasher_new();
+	hasher_str(a, "ab");
+	hasher_str(a, "c");
+	hasher_str(b, "a");
+	hasher_str(b, "bc");
+	fx_hash ha = hasher_done(a), hb = hasher_done(b);
+	assert_false(hash_eq(ha, hb));
+	assert_true(hash_eq(ha, xxh("ab\0c", 5)));
+}
+
+static void
+test_hash_file(void **state)
+{
+	/* Bigger than the read buffer, and not a multiple of it. */
+	size_t n = 3 * 256 * 1024 + 17;
+	char *data = xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)('a' + i * 7 % 26);
+	data[n] = '\0';
+	put("big", data);
+	put("small", "tiny");
+	put("empty", "");
+
+	fx_hash h;
+	char *p = at("big");
+	assert_int_equal(hash_file(p, &h), 0);
+	assert_true(hash_eq(h, xxh(data, n)));
+	free(p);
+	p = at("small");
+	assert_int_equal(hash_file(p, &h), 0);
+	assert_true(hash_eq(h, xxh("tiny", 4)));
+	free(p);
+	p = at("empty");
+	assert_int_equal(hash_file(p, &h), 0);
+	assert_true(hash_eq(h, xxh("", 0)));
+	free(p);
+	p = at("nope");
+	assert_int_equal(hash_file(p, &h), -1);
+	assert_int_equal(errno, ENOENT);
+	free(p);
+
+	/* The walk reads big files in pieces too. */
+	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
+	const struct fx_tree *t = hashrun_tree(r, tmp, NULL, NULL);
+	assert_int_equal(hashrun_run(r), 0);
+	assert_int_equal(t->n, 3);
+	assert_string_equal(t->v[0].path, "big");
+	assert_true(hash_eq(t->v[0].hash, xxh(data, n)));
+	assert_true(hash_eq(t->v[1].hash, xxh("", 0)));
+	assert_true(hash_eq(t->v[2].hash, xxh("tiny", 4)));
+	struct fx_hash_stats st = hashrun_stats(r);
+	assert_int_equal(st.hashed, 3);
+	assert_int_equal(st.bytes, n + 4);
+	hashrun_free(r);
+	free(data);
+}
+
+/* The Merkle root as hash.h documents it, computed independently. */
+static fx_hash
+merkle(const struct fx_tree *t)
+{
+	struct fx_buf b = {0};
+	for (size_t i = 0; i < t->n; i++) {
+		char mode[8];
+		unsigned char d[16];
+		snprintf(mode, sizeof mode, "%06o", t->v[i].mode);
+		buf_add(&b, t->v[i].path, strlen(t->v[i].path) + 1);
+		buf_add(&b, mode, 7);
+		for (int k = 0; k < 8; k++) {
+			d[k] = (unsigned char)(t->v[i].hash.hi >> (56 - 8 * k));
+			d[8 + k] = (unsigned char)(t->v[i].hash.lo >> (56 - 8 * k));
+		}
+		buf_add(&b, d, 16);
+	}
+	fx_hash h = xxh(b.s ? b.s : "", b.len);
+	buf_free(&b);
+	return h;
+}
+
+static void
+make_tree(void)
+{
+	put("ctx/Containerfile", "FROM scratch\nCOPY . /\n");
+	put("ctx/a.txt", "a\n");
+	put("ctx/b-c", "dash sorts before slash\n");
+	put("ctx/b/x", "x\n");
+	put("ctx/b/deep/er/y", "y\n");
+	put("ctx/run.sh", "#!/bin/sh\n");
+	shell("chmod +x '%s/ctx/run.sh'", tmp);
+	link_to("a.txt", "ctx/link");
+	shell("mkdir -p '%s/ctx/empty/dir' && mkfifo '%s/ctx/fifo'", tmp);
+}
+
+static void
+test_tree_entries(void **state)
+{
+	make_tree();
+	struct fx_hashrun *r = hashrun_new(tmp, NULL, 3);
+	char *dir = at("ctx");
+	const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
+	assert_int_equal(hashrun_run(r), 0);
+	assert_string_equal(t->dir, dir);
+
+	const char *paths[] = {"Containerfile", "a.txt", "b-c", "b/deep/er/y", "b/x", "link", "run.sh"};
+	assert_int_equal(t->n, FX_NELEM(paths));
+	for (size_t i = 0; i < t->n; i++)
+		assert_string_equal(t->v[i].path, paths[i]);
+	assert_int_equal(t->v[0].mode, 0100644);
+	assert_int_equal(t->v[5].mode, 0120000);
+	assert_true(hash_eq(t->v[5].hash, xxh("a.txt", 5)));
+	assert_int_equal(t->v[6].mode, 0100755);
+	assert_true(hash_eq(t->v[3].hash, xxh("y\n", 2)));
+	assert_true(hash_eq(t->root, merkle(t)));
+
+	struct fx_hash_stats st = hashrun_stats(r);
+	assert_int_equal(st.files, 7);
+	assert_int_equal(st.hashed, 7);
+	assert_int_equal(st.cache_hits, 0);
+	hashrun_free(r);
+	free(dir);
+}
+
+static void
+test_file_job(void **state)
+{
+	put("values/core.yaml", "replicaCount: 1\n");
+	link_to("values/core.yaml", "core-link.yaml");
+	struct fx_hashrun *r = hashrun_new(tmp, NULL, 0);
+	char *p = at("values/core.yaml"), *l = at("core-link.yaml");
+	const struct fx_tree *t = hashrun_file(r, p);
+	const struct fx_tree *tl = hashrun_file(r, l);
+	assert_int_equal(hashrun_run(r), 0);
+	assert_int_equal(t->n, 1);
+	assert_string_equal(t->v[0].path, "core.yaml");
+	assert_int_equal(t->v[0].mode, 0100644);
+	assert_true(hash_eq(t->v[0].hash, xxh("replicaCount: 1\n", 16)));
+	assert_true(hash_eq(t->root, merkle(t)));
+	/* A single file is read through a link, as helm or podman would. */
+	assert_int_equal(tl->n, 1);
+	assert_string_equal(tl->v[0].path, "core-link.yaml");
+	assert_true(hash_eq(tl->v[0].hash, t->v[0].hash));
+	hashrun_free(r);
+	free(p);
+	free(l);
+}
+
+static void
+test_stable(void **state)
+{
+	make_tree();
+	fx_hash h = digest("ctx", NULL, NULL, NULL);
+
+	/* Elsewhere, written in another order: the same content. */
+	put("copy/sub/ctx/b/deep/er/y", "y\n");
+	put("copy/sub/ctx/run.sh", "#!/bin/sh\n");
+	put("copy/sub/ctx/b/x", "x\n");
+	put("copy/sub/ctx/b-c", "dash sorts before slash\n");
+	put("copy/sub/ctx/a.txt", "a\n");
+	put("copy/sub/ctx/Containerfile", "FROM scratch\nCOPY . /\n");
+	shell("chmod 700 '%s/copy/sub/ctx/run.sh'", tmp);
+	link_to("a.txt", "copy/sub/ctx/link");
+	assert_true(hash_eq(digest("copy/sub/ctx", NULL, NULL, NULL), h));
+
+	/* New mtimes, and another empty directory. */
+	shell("touch '%s/ctx/a.txt' '%s/ctx/b/x'", tmp);
+	shell("mkdir '%s/ctx/b/void'", tmp);
+	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), h));
+	/* Any thread count. */
+	struct fx_hashrun *r = hashrun_new(tmp, NULL, 1);
+	char *dir = at("ctx");
+	const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
+	assert_int_equal(hashrun_run(r), 0);
+	assert_true(hash_eq(t->root, h));
+	hashrun_free(r);
+	free(dir);
+}
+
+static void
+test_changes(void **state)
+{
+	make_tree();
+	fx_hash base = digest("ctx", NULL, NULL, NULL);
+	fx_hash seen[8];
+	int n = 0;
+
+	put("ctx/b/x", "X\n");			/* modify */
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	put("ctx/b/x", "x\n");
+	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), base));
+
+	put("ctx/b/new", "");			/* add, even empty */
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	rm("ctx/b/new");
+	rm("ctx/a.txt");			/* delete */
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	put("ctx/a2.txt", "a\n");		/* rename */
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	rm("ctx/a2.txt");
+	put("ctx/a.txt", "a\n");
+	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), base));
+
+	shell("chmod +x '%s/ctx/a.txt'", tmp);	/* exec bit */
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	shell("chmod -x '%s/ctx/a.txt'", tmp);
+	shell("chmod g+w '%s/ctx/a.txt'", tmp);	/* not the exec bit: no change */
+	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), base));
+
+	link_to("b-c", "ctx/link");		/* retarget */
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	link_to("a.txt", "ctx/link");
+	put("ctx/b/deep/y", "y\n");		/* move to another directory */
+	rm("ctx/b/deep/er/y");
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+
+	for (int i = 0; i < n; i++) {
+		assert_false(hash_eq(seen[i], base));
+		for (int k = 0; k < i; k++)
+			assert_false(hash_eq(seen[i], seen[k]));
+	}
+}
+
+static void
+test_ignore(void **state)
+{
+	make_tree();
+	put("ctx/node_modules/m/index.js", "x");
+	put("ctx/log/app.log", "1");
+	put("ctx/log/keep.txt", "k");
+
+	struct fx_ignore *prune = ignore_new();
+	assert_int_equal(ignore_add_pattern(prune, "node_modules", "test", 1), 0);
+	assert_int_equal(ignore_add_pattern(prune, "*.txt", "test", 2), 0);
+	struct fx_ignore *keep = ignore_new();
+	assert_int_equal(ignore_add_pattern(keep, "log", "test", 1), 0);
+	assert_int_equal(ignore_add_pattern(keep, "!log/keep.txt", "test", 2), 0);
+
+	struct fx_hash_stats st;
+	fx_hash h = digest("ctx", prune, "p", &st);
+	assert_int_equal(st.pruned, 1);
+	assert_int_equal(st.files, 8);		/* not a.txt, nor anything in node_modules */
+	put("ctx/node_modules/m/index.js", "y");
+	put("ctx/node_modules/other", "z");
+	put("ctx/a.txt", "changed\n");
+	put("ctx/more.txt", "new\n");
+	assert_true(hash_eq(digest("ctx", prune, "p", NULL), h));
+	put("ctx/b/x", "changed\n");
+	assert_false(hash_eq(digest("ctx", prune, "p", NULL), h));
+
+	/* With an exception under it, log/ is walked, not pruned. */
+	h = digest("ctx", keep, "k", &st);
+	assert_int_equal(st.pruned, 0);
+	put("ctx/log/app.log", "2");
+	assert_true(hash_eq(digest("ctx", keep, "k", NULL), h));
+	put("ctx/log/keep.txt", "K");
+	assert_false(hash_eq(digest("ctx", keep, "k", NULL), h));
+
+	ignore_free(prune);
+	ignore_free(keep);
+}
+
+static void
+test_dedup(void **state)
+{
+	make_tree();
+	struct fx_ignore *ig = ignore_new();
+	assert_int_equal(ignore_add_pattern(ig, "b", "test", 1), 0);
+	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
+	char *dir = at("ctx"), *odd = at("./ctx/b/../"), *f = at("ctx/a.txt");
+	const struct fx_tree *a = hashrun_tree(r, dir, NULL, NULL);
+	const struct fx_tree *b = hashrun_tree(r, odd, NULL, NULL);
+	const struct fx_tree *c = hashrun_tree(r, dir, ig, "b");
+	const struct fx_tree *d = hashrun_tree(r, dir, ig, "b");
+	const struct fx_tree *e = hashrun_file(r, f);
+	const struct fx_tree *g = hashrun_file(r, f);
+	assert_ptr_equal(a, b);
+	assert_ptr_equal(c, d);
+	assert_ptr_not_equal(a, c);
+	assert_ptr_equal(e, g);
+	assert_ptr_not_equal(e, a);
+	assert_int_equal(hashrun_run(r), 0);
+	assert_int_equal(a->n, 7);
+	assert_int_equal(c->n, 5);
+	assert_false(hash_eq(a->root, c->root));
+	assert_int_equal(e->n, 1);
+	/* Each request once: 7 files in the tree, 5 again with rules, 1 alone. */
+	assert_int_equal(hashrun_stats(r).files, 13);
+	hashrun_free(r);
+	ignore_free(ig);
+	free(dir);
+	free(odd);
+	free(f);
+}
+
+static void
+test_missing(void **state)
+{
+	make_tree();
+	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
+	char *gone = at("nope"), *ok = at("ctx"), *gonefile = at("nope.yaml");
+	const struct fx_tree *t = hashrun_tree(r, gone, NULL, NULL);
+	const struct fx_tree *good = hashrun_tree(r, ok, NULL, NULL);
+	const struct fx_tree *f = hashrun_file(r, gonefile);
+	const struct fx_tree *d = hashrun_file(r, ok);
+	assert_int_equal(hashrun_run(r), -1);
+	assert_int_equal(t->err, ENOENT);
+	assert_int_equal(t->n, 0);
+	assert_int_equal(f->err, ENOENT);
+	assert_int_equal(d->err, EISDIR);
+	assert_int_equal(good->err, 0);
+	assert_int_equal(good->n, 7);
+	hashrun_free(r);
+	free(gone);
+	free(ok);
+	free(gonefile);
+}
+
+/* The walk of ctx, as an unprivileged user when we are root: 0 if it failed
+ * with EACCES as it should. */
+static int
+walk_unreadable(void)
+{
+	if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+		return 2;
+	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
+	char *dir = at("ctx");
+	const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
+	int rc = hashrun_run(r) == -1 && t->err == EACCES && t->n == 6 ? 0 : 1;
+	hashrun_free(r);
+	free(dir);
+	return rc;
+}
+
+static void
+test_unreadable_subdir(void **state)
+{
+	make_tree();
+	shell("chmod 755 '%s' && chmod 000 '%s/ctx/b/deep'", tmp);
+	/* Root reads anything, so a child drops to nobody. */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(walk_unreadable());
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	shell("chmod 755 '%s/ctx/b/deep'", tmp);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Many directories and files: every thread count agrees. */
+static void
+test_wide(void **state)
+{
+	char name[64], body[64];
+	for (int d = 0; d < 20; d++) {
+		for (int f = 0; f < 150; f++) {
+			snprintf(name, sizeof name, "w/d%02d/s%d/f%03d", d, f % 3, f);
+			snprintf(body, sizeof body, "%d.%d", d, f);
+			put(name, body);
+		}
+	}
+	fx_hash h[3];
+	int threads[] = {1, 2, 8};
+	for (int i = 0; i < 3; i++) {
+		struct fx_hashrun *r = hashrun_new(tmp, NULL, threads[i]);
+		char *dir = at("w");
+		const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
+		assert_int_equal(hashrun_run(r), 0);
+		assert_int_equal(t->n, 3000);
+		for (size_t k = 1; k < t->n; k++)
+			assert_true(strcmp(t->v[k - 1].path, t->v[k].path) < 0);
+		assert_true(hash_eq(t->root, merkle(t)));
+		h[i] = t->root;
+		hashrun_free(r);
+		free(dir);
+	}
+	assert_true(hash_eq(h[0], h[1]));
+	assert_true(hash_eq(h[0], h[2]));
+}
+
+/* A run's results live until hashrun_free; a second run adds new requests. */
+static void
+test_two_runs(void **state)
+{
+	make_tree();
+	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
+	char *dir = at("ctx"), *f = at("ctx/a.txt");
+	const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
+	assert_int_equal(hashrun_run(r), 0);
+	fx_hash h = t->root;
+	const struct fx_tree *ft = hashrun_file(r, f);
+	assert_int_equal(hashrun_run(r), 0);
+	assert_true(hash_eq(t->root, h));
+	assert_int_equal(ft->n, 1);
+	assert_int_equal(hashrun_stats(r).files, 8);
+	hashrun_free(r);
+	free(dir);
+	free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bytes),
+		cmocka_unit_test(test_hasher),
+		cmocka_unit_test_setup_teardown(test_hash_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ignore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_subdir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wide, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_runs, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
