@@ -1,31 +1,249 @@
-/* Temporary entry point: loads the catalog (replaced by the full command line). */
+/*
+ * main.c - fusion's command line: global options (before or after the
+ * command), the command, and its options (see cmd.h).
+ */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "fusion/catalog.h"
+#include "fusion/cmd.h"
+#include "fusion/diag.h"
+
+#ifndef FUSION_VERSION
+#define FUSION_VERSION "0.1.0"
+#endif
+
+struct command {
+	const char *name;
+	int (*run)(struct fx_opts *);
+	const char *usage;
+	const char *help;
+	const char *options;	/* long options it takes, as "|until|dry-run|" */
+};
+
+static const struct command commands[] = {
+	{"up", cmd_up, "up [SVC...] [--until KIND] [--dry-run] [--force] [--verify] [--no-wait]"
+	    " [--build-jobs N]",
+	    "Bring SVC (default: every service) and everything it needs up to date: run the\n"
+	    "stale build, load, chart and release nodes, in parallel, and nothing else.\n"
+	    "  --until KIND    stop after build, load, chart or release nodes\n"
+	    "  --dry-run       show what would run, and why (same as `plan`)\n"
+	    "  --force         run every selected node, fresh or not\n"
+	    "  --verify        check that recorded outputs still exist (images, releases)\n"
+	    "  --no-wait       exit 2 at once if another `fusion up` holds the workspace\n"
+	    "  --build-jobs N  at most N builds at once (default 2)\n",
+	    "|until|dry-run|force|verify|no-wait|build-jobs|remote|push|"},
+	{"plan", cmd_plan, "plan [SVC...] [--until KIND] [--verify]",
+	    "Show what `up` would run, and why (with -v, the exact commands).\n",
+	    "|until|force|verify|"},
+	{"graph", cmd_graph, "graph [--dot|--json] [SVC...]",
+	    "Show the graph of SVC (default: everything), stale nodes marked.\n"
+	    "  --dot    Graphviz DOT (services as clusters)\n"
+	    "  --json   {\"nodes\":[...],\"edges\":[...]}\n",
+	    "|dot|until|"},
+	{"why", cmd_why, "why SVC|NODE",
+	    "Say why the nodes on the way to SVC's release (or NODE) are stale: the files,\n"
+	    "values and upstream nodes that changed.\n", "|until|"},
+	{"status", cmd_status, "status [--json]",
+	    "Every service and shared release: image tag, last release, fresh or stale.\n",
+	    "|"},
+	{"down", cmd_down, "down [SVC...] [--no-wait]",
+	    "Uninstall releases (dependents first); the next `up` deploys them again.\n",
+	    "|no-wait|"},
+	{"cache", cmd_cache, "cache stats|gc|clear",
+	    "The state database: stats, gc (drop records of what no longer exists), clear.\n",
+	    "|"},
+	{"doctor", NULL, "doctor", "Not built yet.\n", "|"},
+	{"clone", NULL, "clone", "Not built yet.\n", "|"},
+};
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: fusion [-C DIR] [-f CATALOG] [-j N] [-k] [-v] [--json] [--no-color] COMMAND [ARGS]\n"
+	    "\n"
+	    "Bring a local Kubernetes cluster up to date with the source in sibling repos,\n"
+	    "rerunning only what changed.\n\ncommands:\n", f);
+	for (size_t i = 0; i < FX_NELEM(commands); i++)
+		if (commands[i].run)
+			fprintf(f, "  %s\n", commands[i].usage);
+	fputs("\nglobal options (before or after the command):\n"
+	    "  -C DIR        change to DIR first\n"
+	    "  -f CATALOG    the catalog (default: fusion.yaml or config/service-catalog.yaml,\n"
+	    "                here or in a parent directory)\n"
+	    "  -j N          run N nodes at once (default: the catalog's jobs, else the CPUs)\n"
+	    "  -k            keep going: after a failure, finish independent branches\n"
+	    "  -v            verbose: commands, hashing counts\n"
+	    "  --json        machine-readable output\n"
+	    "  --no-color    no colours (also NO_COLOR=1)\n"
+	    "  --version     print the version\n"
+	    "\n`fusion COMMAND --help` describes a command.\n", f);
+}
+
+static const struct command *
+find_command(const char *name)
+{
+	for (size_t i = 0; i < FX_NELEM(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+enum {
+	OPT_JSON = 256, OPT_NO_COLOR, OPT_VERSION, OPT_UNTIL, OPT_DRY_RUN, OPT_FORCE, OPT_VERIFY,
+	OPT_DOT, OPT_NO_WAIT, OPT_REMOTE, OPT_PUSH, OPT_BUILD_JOBS, OPT_HELP,
+};
+
+static const struct option longopts[] = {
+	{"json", no_argument, NULL, OPT_JSON},
+	{"no-color", no_argument, NULL, OPT_NO_COLOR},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, 'h'},
+	{"until", required_argument, NULL, OPT_UNTIL},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"force", no_argument, NULL, OPT_FORCE},
+	{"verify", no_argument, NULL, OPT_VERIFY},
+	{"dot", no_argument, NULL, OPT_DOT},
+	{"no-wait", no_argument, NULL, OPT_NO_WAIT},
+	{"remote", required_argument, NULL, OPT_REMOTE},
+	{"push", no_argument, NULL, OPT_PUSH},
+	{"build-jobs", required_argument, NULL, OPT_BUILD_JOBS},
+	{0},
+};
+
+static int
+positive(const char *opt, const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 1 || v > 1024) {
+		fx_error("%s: expected a number from 1 to 1024, got \"%s\"", opt, s);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* Command options are checked once the command is known, since global
+ * options and command options may come in any order. */
+struct seen {
+	const char *names[16];
+	int n;
+};
+
+static void
+saw(struct seen *s, const char *name)
+{
+	if (s->n < 16)
+		s->names[s->n++] = name;
+}
+
+static int
+parse(int argc, char **argv, struct fx_opts *o, struct seen *seen, bool *help)
+{
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+C:f:j:kvh", longopts, NULL)) != -1 ||
+	    optind < argc) {
+		if (c == -1) {
+			/* A positional argument: the command, or its arguments. */
+			if (!o->command)
+				o->command = argv[optind];
+			else
+				o->args[o->nargs++] = argv[optind];
+			optind++;
+			continue;
+		}
+		switch (c) {
+		case 'C': o->dir = optarg; break;
+		case 'f': o->file = optarg; break;
+		case 'j': if (positive("-j", optarg, &o->jobs) < 0) return -1; break;
+		case 'k': o->keep_going = true; break;
+		case 'v': fx_verbose++; break;
+		case 'h': *help = true; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_NO_COLOR: o->color = false; break;
+		case OPT_VERSION: printf("fusion %s\n", FUSION_VERSION); exit(0);
+		case OPT_UNTIL: o->until = optarg; saw(seen, "until"); break;
+		case OPT_DRY_RUN: o->dry_run = true; saw(seen, "dry-run"); break;
+		case OPT_FORCE: o->force = true; saw(seen, "force"); break;
+		case OPT_VERIFY: o->verify = true; saw(seen, "verify"); break;
+		case OPT_DOT: o->dot = true; saw(seen, "dot"); break;
+		case OPT_NO_WAIT: o->no_wait = true; saw(seen, "no-wait"); break;
+		case OPT_REMOTE: o->remote = optarg; saw(seen, "remote"); break;
+		case OPT_PUSH: o->push = true; saw(seen, "push"); break;
+		case OPT_BUILD_JOBS:
+			if (positive("--build-jobs", optarg, &o->build_jobs) < 0)
+				return -1;
+			saw(seen, "build-jobs");
+			break;
+		default:
+			if (optopt)
+				fx_error("unknown option -%c (try fusion --help)", optopt);
+			else
+				fx_error("unknown option %s (try fusion --help)", argv[optind - 1]);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 int
 main(int argc, char **argv)
 {
-	const char *file = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
-			file = argv[++i];
-		else if (strcmp(argv[i], "-C") == 0 && i + 1 < argc) {
-			if (chdir(argv[++i]) < 0) {
-				perror("fusion: -C");
-				return 2;
-			}
+	struct fx_opts o = {.color = isatty(1) && !getenv("NO_COLOR")};
+	struct seen seen = {0};
+	bool help = false;
+
+	o.args = xcalloc((size_t)argc + 1, sizeof(char *));
+	/* GNU getopt would permute; "+" plus our loop keeps order and lets
+	 * options follow the command. */
+	if (parse(argc, argv, &o, &seen, &help) < 0) {
+		free(o.args);
+		return FX_EXIT_USAGE;
+	}
+	fx_color = o.color;
+	if (!o.command) {
+		usage(help ? stdout : stderr);
+		free(o.args);
+		return help ? 0 : FX_EXIT_USAGE;
+	}
+	const struct command *cmd = find_command(o.command);
+	if (!cmd) {
+		fx_error("unknown command \"%s\" (try fusion --help)", o.command);
+		free(o.args);
+		return FX_EXIT_USAGE;
+	}
+	if (help) {
+		printf("usage: fusion %s\n\n%s", cmd->usage, cmd->help);
+		free(o.args);
+		return 0;
+	}
+	for (int i = 0; i < seen.n; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "|%s|", seen.names[i]);
+		if (!strstr(cmd->options, key)) {
+			fx_error("%s: unknown option --%s (try fusion %s --help)", cmd->name,
+			    seen.names[i], cmd->name);
+			free(o.args);
+			return FX_EXIT_USAGE;
 		}
 	}
-	char *path = catalog_find(file);
-	if (!path)
-		return 2;
-	struct fx_catalog c;
-	if (catalog_load(path, true, &c) < 0)
-		return 2;
-	printf("%zu entries\n", c.nsvcs);
-	catalog_free(&c);
-	return 0;
+	if (!cmd->run) {
+		fx_error("%s is not built yet", cmd->name);
+		free(o.args);
+		return FX_EXIT_USAGE;
+	}
+	if (o.dir && chdir(o.dir) < 0) {
+		fx_error("-C %s: cannot change directory", o.dir);
+		free(o.args);
+		return FX_EXIT_USAGE;
+	}
+	int rc = cmd->run(&o);
+	free(o.args);
+	return rc;
 }

@@ -21,7 +21,6 @@
 #include "fusion/map.h"
 
 struct fx_cache;
-struct fx_record;
 
 struct fx_eval {
 	struct fx_map *records;	/* id -> struct fx_record*, last successes */
@@ -29,7 +28,7 @@ struct fx_eval {
 	void *ctx;		/* handed to the kinds' callbacks */
 	bool force;		/* every selected node is stale */
 	/* --verify: does the recorded output still exist? NULL: trust the records. */
-	bool (*exists)(struct fx_node *n, const struct fx_record *r, void *ctx);
+	bool (*exists)(struct fx_node *n, const char *output, void *ctx);
 };
 
 /*

@@ -1,0 +1,168 @@
+/*
+ * cmd_common.c - the session every command opens: catalog, graph, state
+ * directory, records and the hash of the selected sources (see cmd.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fusion/cmd.h"
+#include "fusion/diag.h"
+#include "fusion/util.h"
+
+/* .fusion/ at the top of the git repo holding the catalog, else beside the
+ * catalog; FUSION_STATE_DIR overrides. */
+static char *
+state_dir(const char *catalog_dir)
+{
+	const char *env = getenv("FUSION_STATE_DIR");
+	char cwd[4096];
+
+	if (env && *env) {
+		if (env[0] == '/' || !getcwd(cwd, sizeof cwd))
+			return path_clean(env);
+		return path_join(cwd, env);
+	}
+	char *dir = xstrdup(catalog_dir);
+	for (;;) {
+		char *git = path_join(dir, ".git");
+		struct stat st;
+		bool found = stat(git, &st) == 0;
+		free(git);
+		if (found) {
+			char *s = path_join(dir, ".fusion");
+			free(dir);
+			return s;
+		}
+		if (strcmp(dir, "/") == 0)
+			break;
+		char *up = path_dir(dir);
+		free(dir);
+		dir = up;
+	}
+	free(dir);
+	return path_join(catalog_dir, ".fusion");
+}
+
+int
+session_open(struct fx_session *s, struct fx_opts *o)
+{
+	*s = (struct fx_session){.o = o};
+	s->catalog_path = catalog_find(o->file);
+	if (!s->catalog_path)
+		return FX_EXIT_USAGE;
+	if (catalog_load(s->catalog_path, true, &s->cat) < 0)
+		return FX_EXIT_USAGE;
+	s->have_cat = true;
+	s->statedir = state_dir(s->cat.dir);
+	rules_init(&s->rules, &s->cat, s->statedir);
+	s->g = graph_new();
+	if (rules_graph(&s->rules, s->g) < 0)
+		return FX_EXIT_USAGE;
+	struct fx_buf cycle = {0};
+	if (graph_topo(s->g, &s->order, &cycle) < 0) {
+		fx_error("%s: dependency cycle: %s", s->catalog_path, cycle.s);
+		buf_free(&cycle);
+		return FX_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static const char *const kinds_upto[][5] = {
+	{"build", NULL},
+	{"build", "load", NULL},
+	{"build", "load", "chart", NULL},
+	{"build", "load", "chart", "release", NULL},
+};
+
+int
+session_select(struct fx_session *s)
+{
+	struct fx_node **roots = xcalloc((size_t)s->o->nargs + 1, sizeof(*roots));
+	int rc = 0;
+
+	for (int i = 0; i < s->o->nargs; i++) {
+		roots[i] = rules_find(s->g, s->o->args[i]);
+		if (!roots[i]) {
+			fx_error("%s: no service, shared release or node named \"%s\"",
+			    s->catalog_path, s->o->args[i]);
+			rc = FX_EXIT_USAGE;
+		}
+	}
+	if (rc == 0)
+		graph_select(s->g, roots, (size_t)s->o->nargs);
+	free(roots);
+	if (rc || !s->o->until)
+		return rc;
+	for (size_t k = 0; k < FX_NELEM(kinds_upto); k++)
+		if (strcmp(kinds_upto[k][k], s->o->until) == 0) {
+			graph_select_kinds(s->g, kinds_upto[k]);
+			return 0;
+		}
+	fx_error("--until: unknown node kind \"%s\" (build, load, chart or release)", s->o->until);
+	return FX_EXIT_USAGE;
+}
+
+int
+session_state(struct fx_session *s, bool verify)
+{
+	s->cache = cache_open(s->statedir);
+	if (!s->cache)
+		return FX_EXIT_FAILED;
+	if (cache_load_records(s->cache, &s->records) < 0)
+		return FX_EXIT_FAILED;
+	s->have_records = true;
+	s->sc = statcache_load(cache_db(s->cache));
+	if (!s->sc)
+		return FX_EXIT_FAILED;
+	s->hr = hashrun_new(s->cat.root, s->sc, 0);
+	s->rules.hr = s->hr;
+	if (rules_sources(&s->rules, s->g) < 0)
+		return FX_EXIT_USAGE;
+	/* A source that cannot be read fails its node, not the whole run. */
+	hashrun_run(s->hr);
+	struct fx_hash_stats hs = hashrun_stats(s->hr);
+	fx_debug("hashed %llu of %llu files (%llu bytes read, %llu stat cache hits, %llu racy,"
+	    " %llu directories pruned)", (unsigned long long)hs.hashed,
+	    (unsigned long long)hs.files, (unsigned long long)hs.bytes,
+	    (unsigned long long)hs.cache_hits, (unsigned long long)hs.racy,
+	    (unsigned long long)hs.pruned);
+	if (statcache_save(s->sc) < 0)
+		fx_warn("could not save the stat cache");
+	s->ev = (struct fx_eval){
+		.records = &s->records, .cache = s->cache, .ctx = &s->rules,
+		.force = s->o->force, .exists = verify ? rules_exists : NULL,
+	};
+	stale_evaluate(s->order, s->g->n, &s->ev);
+	return 0;
+}
+
+int
+session_count(struct fx_session *s, enum fx_state st)
+{
+	int c = 0;
+
+	for (size_t i = 0; i < s->g->n; i++)
+		c += s->g->nodes[i]->selected && s->g->nodes[i]->state == st;
+	return c;
+}
+
+void
+session_close(struct fx_session *s)
+{
+	rules_graph_free(s->g);
+	graph_free(s->g);
+	free(s->order);
+	rules_free(&s->rules);
+	hashrun_free(s->hr);
+	statcache_free(s->sc);
+	if (s->have_records)
+		cache_free_records(&s->records);
+	cache_close(s->cache);
+	if (s->have_cat)
+		catalog_free(&s->cat);
+	free(s->statedir);
+	free(s->catalog_path);
+}

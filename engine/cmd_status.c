@@ -1,0 +1,127 @@
+/*
+ * cmd_status.c - `fusion status [--json]`: every service and shared
+ * release, its image tag, its last release, fresh or stale. Recorded
+ * outputs are checked with one query per tool (podman images, helm list).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fusion/cmd.h"
+#include "fusion/diag.h"
+
+struct row {
+	const struct fx_svc *svc;
+	char *image;		/* "" if never built or shared */
+	const char *revision;	/* "" if never released */
+	double released;	/* wall clock, 0 if never */
+	bool fresh;
+	const char *reason;	/* of the first node not fresh */
+};
+
+static struct fx_node *
+node_of(struct fx_session *s, const char *kind, const char *name)
+{
+	char *id = xasprintf("%s:%s", kind, name);
+	struct fx_node *n = graph_find(s->g, id);
+	free(id);
+	return n;
+}
+
+static void
+fill(struct fx_session *s, const struct fx_svc *svc, struct row *r)
+{
+	static const char *const kinds[] = {"build", "load", "chart", "release"};
+	struct fx_node *build = node_of(s, "build", svc->name);
+	struct fx_node *rel = node_of(s, "release", svc->name);
+	const struct fx_record *br = build ? map_get(&s->records, build->id) : NULL;
+	const struct fx_record *rr = map_get(&s->records, rel->id);
+
+	*r = (struct row){.svc = svc, .fresh = true};
+	r->image = br ? rules_image_ref(svc, br->output) : xstrdup("");
+	r->revision = rr ? rr->output : "";
+	r->released = rr ? rr->started : 0;
+	for (size_t i = 0; i < FX_NELEM(kinds); i++) {
+		struct fx_node *n = node_of(s, kinds[i], svc->name);
+		if (n && n->state != FX_FRESH && r->fresh) {
+			r->fresh = false;
+			r->reason = n->reason;
+		}
+	}
+}
+
+static void
+print_json(struct row *rows, size_t n)
+{
+	struct fx_buf b = {0};
+
+	buf_putc(&b, '[');
+	for (size_t i = 0; i < n; i++) {
+		buf_puts(&b, i ? ",{\"service\":" : "{\"service\":");
+		buf_json_str(&b, rows[i].svc->name);
+		buf_printf(&b, ",\"shared\":%s,\"image\":", rows[i].svc->shared ? "true" : "false");
+		buf_json_str(&b, rows[i].image);
+		buf_puts(&b, ",\"revision\":");
+		buf_json_str(&b, rows[i].revision);
+		buf_printf(&b, ",\"released\":%.0f,\"state\":\"%s\",\"reason\":", rows[i].released,
+		    rows[i].fresh ? "fresh" : "stale");
+		buf_json_str(&b, rows[i].reason ? rows[i].reason : "");
+		buf_putc(&b, '}');
+	}
+	buf_puts(&b, "]\n");
+	fputs(b.s, stdout);
+	buf_free(&b);
+}
+
+static void
+print_table(struct row *rows, size_t n)
+{
+	int w = 7, wi = 5;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((int)strlen(rows[i].svc->name) > w)
+			w = (int)strlen(rows[i].svc->name);
+		if ((int)strlen(rows[i].image) > wi)
+			wi = (int)strlen(rows[i].image);
+	}
+	printf("%-*s  %-*s  %-8s  %-19s  %s\n", w, "SERVICE", wi, "IMAGE", "REVISION", "RELEASED",
+	    "STATE");
+	for (size_t i = 0; i < n; i++) {
+		char when[32] = "-";
+		if (rows[i].released > 0) {
+			time_t t = (time_t)rows[i].released;
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
+		}
+		printf("%-*s  %-*s  %-8s  %-19s  %s%s%s\n", w, rows[i].svc->name, wi,
+		    *rows[i].image ? rows[i].image : "-", *rows[i].revision ? rows[i].revision : "-",
+		    when, rows[i].fresh ? "fresh" : "stale", rows[i].reason ? ": " : "",
+		    rows[i].reason ? rows[i].reason : "");
+	}
+}
+
+int
+cmd_status(struct fx_opts *o)
+{
+	struct fx_session s;
+	int rc = session_open(&s, o);
+
+	if (rc == 0)
+		rc = session_select(&s);
+	if (rc == 0)
+		rc = session_state(&s, true);
+	if (rc == 0) {
+		struct row *rows = xcalloc(s.cat.nsvcs + 1, sizeof(*rows));
+		for (size_t i = 0; i < s.cat.nsvcs; i++)
+			fill(&s, &s.cat.svcs[i], &rows[i]);
+		if (o->json)
+			print_json(rows, s.cat.nsvcs);
+		else
+			print_table(rows, s.cat.nsvcs);
+		for (size_t i = 0; i < s.cat.nsvcs; i++)
+			free(rows[i].image);
+		free(rows);
+	}
+	session_close(&s);
+	return rc;
+}

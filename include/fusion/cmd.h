@@ -1,0 +1,80 @@
+/*
+ * cmd.h - the command line: options, the session every command opens, and
+ * one entry point per command (engine/cmd_*.c).
+ *
+ * The command files are the one place where the three layers meet: they
+ * load the catalog (config/), let the rules (rules/) build the graph, and
+ * hand it to the engine (staleness, executor, state database).
+ */
+#ifndef FUSION_CMD_H
+#define FUSION_CMD_H
+
+#include <stdbool.h>
+
+#include "fusion/cache.h"
+#include "fusion/catalog.h"
+#include "fusion/graph.h"
+#include "fusion/hash.h"
+#include "fusion/rules.h"
+#include "fusion/stale.h"
+#include "fusion/statcache.h"
+
+struct fx_opts {
+	const char *command;
+	const char *dir;	/* -C */
+	const char *file;	/* -f */
+	int jobs;		/* -j, 0 = catalog or CPUs */
+	bool keep_going;	/* -k */
+	bool json;
+	bool color;
+
+	/* command options */
+	const char *until;
+	bool dry_run, force, verify, dot, no_wait, push;
+	const char *remote;
+	int build_jobs;
+
+	char **args;		/* positional arguments after the command */
+	int nargs;
+};
+
+struct fx_session {
+	struct fx_opts *o;
+	char *catalog_path;
+	struct fx_catalog cat;
+	bool have_cat;
+	char *statedir;
+	struct fx_graph *g;
+	struct fx_node **order;
+	struct fx_rules rules;
+	struct fx_cache *cache;
+	struct fx_map records;
+	bool have_records;
+	struct fx_statcache *sc;
+	struct fx_hashrun *hr;
+	struct fx_eval ev;
+};
+
+/* Load the catalog and build the graph. Returns 0 or an exit status. */
+int session_open(struct fx_session *s, struct fx_opts *o);
+/* Select what o->args name (all if none) and what --until keeps.
+ * Returns 0 or FX_EXIT_USAGE after reporting an unknown name. */
+int session_select(struct fx_session *s);
+/* Open the state database, hash the selected sources, and evaluate every
+ * selected node. `verify`: check recorded outputs with the tools.
+ * Returns 0 or an exit status. */
+int session_state(struct fx_session *s, bool verify);
+void session_close(struct fx_session *s);
+
+/* Number of selected nodes in a given state. */
+int session_count(struct fx_session *s, enum fx_state st);
+
+int cmd_up(struct fx_opts *o);
+int cmd_plan(struct fx_opts *o);
+int cmd_graph(struct fx_opts *o);
+int cmd_why(struct fx_opts *o);
+int cmd_status(struct fx_opts *o);
+int cmd_down(struct fx_opts *o);
+int cmd_cache(struct fx_opts *o);
+
+#endif

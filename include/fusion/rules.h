@@ -1,0 +1,112 @@
+/*
+ * rules.h - the node kinds of fusion and the tools behind them.
+ *
+ * rules/ turns catalog entries into graph nodes (DESIGN.md, "The graph"):
+ *
+ *   build:S    rules/build.c    podman|docker build, then tag localhost/IMAGE:fx-<id16>
+ *   load:S     rules/load.c     minikube image load | kind load image-archive | push
+ *   chart:X    rules/chart.c    helm template -> STATEDIR/artifacts/X.yaml
+ *   release:X  rules/release.c  helm upgrade --install ... --wait
+ *
+ * with edges build -> load -> release, build -> chart -> release, and an
+ * order-only edge release:Y -> release:X for each Y in X's needs. The tool
+ * back-ends (which binary, which flags) live in rules/builder.c (podman,
+ * docker) and rules/cluster.c (minikube, kind, existing; kube context;
+ * the cluster identity; the batched --verify queries).
+ *
+ * Rules speak to the engine only through graph.h's fx_kind callbacks and
+ * know nothing of SQLite. Their per-run context is struct fx_rules, handed
+ * to every callback as `ctx`.
+ */
+#ifndef FUSION_RULES_H
+#define FUSION_RULES_H
+
+#include <stdbool.h>
+
+#include "fusion/catalog.h"
+#include "fusion/graph.h"
+#include "fusion/hash.h"
+#include "fusion/map.h"
+
+/* The rule versions enter every key: bump one when its action changes. */
+extern const struct fx_kind kind_build, kind_load, kind_chart, kind_release;
+
+struct fx_rules {
+	const struct fx_catalog *cat;
+	const char *statedir;		/* absolute */
+	struct fx_hashrun *hr;		/* the sources of this run */
+	bool dry_run;			/* step() only describes commands (plan -v) */
+
+	/* The cluster identity, read once per run on first use. */
+	bool cluster_read;
+	char *cluster_uid;		/* NULL if unreachable */
+	char *cluster_err;
+
+	/* --verify / status: one query per tool, made on first use. */
+	bool images_read, loaded_read, releases_read;
+	struct fx_map images;		/* image IDs present in the builder */
+	struct fx_map loaded;		/* image refs present in the cluster */
+	struct fx_map releases;		/* release names present in the namespace */
+	struct fx_strv owned;		/* strings the maps point at */
+	bool verify_ok[3];		/* whether each query worked */
+};
+
+/* Per-node data of every kind. */
+struct fx_rule_node {
+	struct fx_svc *svc;
+	struct fx_ignore *ignore;	/* build: the context's rules */
+	char *ignore_file;		/* build: .containerignore / .dockerignore, or NULL */
+	char *ignore_key;
+	const struct fx_tree *context, *file, *ignore_tree, *chart;
+	const struct fx_tree **values;
+	size_t nvalues;
+};
+
+void rules_init(struct fx_rules *r, const struct fx_catalog *cat, const char *statedir);
+void rules_free(struct fx_rules *r);
+
+/* Add every catalog entry's nodes and edges. Returns 0 or -1 after reporting. */
+int rules_graph(struct fx_rules *r, struct fx_graph *g);
+/* Free the per-node data rules_graph attached to g's nodes. */
+void rules_graph_free(struct fx_graph *g);
+
+/* The node an argument names: "core-api" means its release (or, for
+ * --until, the last kind kept), "build:core-api" the node itself. */
+struct fx_node *rules_find(struct fx_graph *g, const char *arg);
+
+/* Queue the sources (contexts, containerfiles, ignore files, charts, values)
+ * of the selected nodes in r->hr. Returns 0 or -1 after reporting. */
+int rules_sources(struct fx_rules *r, struct fx_graph *g);
+
+/* The cluster identity (kube-system namespace UID): one kubectl call per
+ * run. NULL if the cluster cannot be reached (the reason in *err). */
+const char *rules_cluster(struct fx_rules *r, const char **err);
+
+/* fx_eval.exists for --verify and status. */
+bool rules_exists(struct fx_node *n, const char *output, void *ctx);
+
+/* The image reference a build output (image ID) gets: localhost/IMAGE:fx-<16 hex>. */
+char *rules_image_ref(const struct fx_svc *s, const char *image_id);
+/* The reference the cluster pulls: the local ref, or REGISTRY/IMAGE:TAG for
+ * provider existing. */
+char *rules_cluster_ref(const struct fx_catalog *c, const struct fx_svc *s, const char *image_id);
+
+/* Helm: the common arguments of template and upgrade (chart, -n, -f, --set). */
+void rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *argv);
+/* `helm uninstall X -n NS` argv for `fusion down`. */
+void rules_uninstall_argv(struct fx_rules *r, const struct fx_svc *s, struct fx_strv *argv);
+
+/* Kube context flag for kubectl ("--context") or helm ("--kube-context"). */
+void rules_context_args(const struct fx_catalog *c, struct fx_strv *argv, bool helm);
+
+/* A path as `why` shows it: relative to the workspace root when inside it. */
+const char *rules_relpath(const struct fx_catalog *c, const char *abs);
+/* STATEDIR/artifacts/NAME (malloc'ed); creates the directory. */
+char *rules_artifact(struct fx_rules *r, const char *name);
+/* Digest of a one-file tree as "mode:hex" for a manifest value. */
+char *rules_file_digest(const struct fx_tree *t);
+
+/* The builder's binary: "podman" or "docker" (rules/builder.c). */
+const char *builder_bin(const struct fx_catalog *c);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * build.c - the build node: `podman build -f F --iidfile ID [--build-arg
+ * K=V] [--target T] CTX`, then `podman tag ID localhost/IMAGE:fx-<id16>`.
+ *
+ * Its key is the context tree after the ignore rules, the containerfile and
+ * the ignore file (both always count, even when outside the context or
+ * ignored), the catalog's extra ignore patterns, the args, the target, the
+ * builder and the image name. Its output is the image ID: a rebuild that
+ * yields the same image (podman's layer cache, a changed file that is never
+ * copied) keeps the tag, and everything downstream stays fresh.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fusion/diag.h"
+#include "fusion/manifest.h"
+#include "fusion/rules.h"
+
+/* Paths in the manifest are relative to the repo, as `why` shows them. */
+static char *
+repo_rel(const struct fx_svc *s, const char *abs, const char *prefix, bool dir)
+{
+	const char *rel = path_under(abs, s->repo);
+
+	if (!rel)
+		rel = abs;
+	return xasprintf("%s%s%s", prefix, rel, dir && *rel ? "/" : "");
+}
+
+static int
+build_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *msg)
+{
+	struct fx_rules *r = ctx;
+	struct fx_rule_node *d = n->data;
+	struct fx_svc *s = d->svc;
+
+	if (!d->context || d->context->err || !d->file || d->file->err) {
+		buf_printf(msg, "cannot read the build context or containerfile of %s", s->name);
+		return -1;
+	}
+	char *prefix = repo_rel(s, s->build.context, "file:", true);
+	manifest_add_tree(m, prefix, d->context);
+	free(prefix);
+
+	char *name = repo_rel(s, s->build.file, "containerfile:", false);
+	char *dig = rules_file_digest(d->file);
+	manifest_add(m, name, dig);
+	free(name);
+	free(dig);
+	if (d->ignore_tree) {
+		name = repo_rel(s, d->ignore_file, "ignorefile:", false);
+		dig = rules_file_digest(d->ignore_tree);
+		manifest_add(m, name, dig);
+		free(name);
+		free(dig);
+	}
+	for (size_t i = 0; i < s->build.ignore.n; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "ignore:%03zu", i);
+		manifest_add(m, key, s->build.ignore.v[i]);
+	}
+	for (size_t i = 0; i < s->build.args.n; i++) {
+		char *k = xasprintf("arg:%s", s->build.args.v[i].key);
+		manifest_add(m, k, s->build.args.v[i].value);
+		free(k);
+	}
+	if (s->build.target)
+		manifest_add(m, "target:", s->build.target);
+	manifest_add(m, "builder:", builder_bin(r->cat));
+	manifest_add(m, "image:", s->image);
+	return 0;
+}
+
+/* The catalog's build.ignore goes to podman as --ignorefile: the context's
+ * own rules followed by the catalog's, as one file. */
+static char *
+write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, struct fx_buf *msg)
+{
+	struct fx_buf text = {0};
+	char *name = xasprintf("%s.containerignore", d->svc->name);
+	char *path = rules_artifact(r, name);
+	char *old;
+	size_t len;
+
+	free(name);
+	if (d->ignore_file && read_file(d->ignore_file, &old, &len) == 0) {
+		buf_add(&text, old, len);
+		buf_putc(&text, '\n');
+		free(old);
+	}
+	for (size_t i = 0; i < d->svc->build.ignore.n; i++)
+		buf_printf(&text, "%s\n", d->svc->build.ignore.v[i]);
+	if (!r->dry_run && write_file_atomic(path, text.s, text.len) < 0) {
+		buf_printf(msg, "%s: %s", path, strerror(errno));
+		free(path);
+		path = NULL;
+	}
+	buf_free(&text);
+	return path;
+}
+
+static int
+build_cmd(struct fx_rules *r, struct fx_rule_node *d, struct fx_cmd *cmd, struct fx_buf *msg)
+{
+	struct fx_svc *s = d->svc;
+	char *name = xasprintf("%s.iid", s->name);
+	char *iid = rules_artifact(r, name);
+	struct fx_strv *a = &cmd->argv;
+
+	free(name);
+	if (!r->dry_run)
+		unlink(iid);	/* never read a previous build's ID */
+	strv_push(a, builder_bin(r->cat));
+	strv_push(a, "build");
+	strv_push(a, "-f");
+	strv_push(a, s->build.file);
+	strv_push(a, "--iidfile");
+	strv_take(a, iid);
+	for (size_t i = 0; i < s->build.args.n; i++) {
+		strv_push(a, "--build-arg");
+		strv_take(a, xasprintf("%s=%s", s->build.args.v[i].key, s->build.args.v[i].value));
+	}
+	if (s->build.target) {
+		strv_push(a, "--target");
+		strv_push(a, s->build.target);
+	}
+	if (s->build.ignore.n && r->cat->builder == FX_PODMAN) {
+		char *ig = write_ignorefile(r, d, msg);
+		if (!ig)
+			return -1;
+		strv_push(a, "--ignorefile");
+		strv_take(a, ig);
+	}
+	strv_push(a, s->build.context);
+	return 0;
+}
+
+static char *
+read_iid(struct fx_rules *r, const struct fx_svc *s, struct fx_buf *msg)
+{
+	char *name = xasprintf("%s.iid", s->name);
+	char *path = rules_artifact(r, name);
+	char *id;
+	size_t len;
+
+	free(name);
+	if (read_file(path, &id, &len) < 0) {
+		buf_printf(msg, "%s: no image ID (%s)", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	free(path);
+	while (len > 0 && (id[len - 1] == '\n' || id[len - 1] == ' '))
+		id[--len] = '\0';
+	if (len == 0) {
+		buf_puts(msg, "the builder wrote an empty image ID");
+		free(id);
+		return NULL;
+	}
+	return id;
+}
+
+static enum fx_step
+build_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd,
+    struct fx_output *out, struct fx_buf *msg)
+{
+	struct fx_rules *r = ctx;
+	struct fx_rule_node *d = n->data;
+	const char *bin = builder_bin(r->cat);
+
+	if (status != 0) {
+		buf_printf(msg, "%s %s exited with status %d", bin, step == 1 ? "build" : "tag",
+		    status);
+		return FX_STEP_FAIL;
+	}
+	if (step == 0)
+		return build_cmd(r, d, cmd, msg) < 0 ? FX_STEP_FAIL : FX_STEP_RUN;
+	char *id = read_iid(r, d->svc, msg);
+	if (!id)
+		return FX_STEP_FAIL;
+	if (step == 1) {
+		strv_push(&cmd->argv, bin);
+		strv_push(&cmd->argv, "tag");
+		strv_push(&cmd->argv, id);
+		strv_take(&cmd->argv, rules_image_ref(d->svc, id));
+		free(id);
+		return FX_STEP_RUN;
+	}
+	out->value = id;
+	out->hash = hash_bytes(id, strlen(id));
+	return FX_STEP_DONE;
+}
+
+const struct fx_kind kind_build = {
+	.name = "build",
+	.version = 1,
+	.shape = "box",
+	.limit = 2,
+	.inputs = build_inputs,
+	.step = build_step,
+};

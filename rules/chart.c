@@ -1,0 +1,164 @@
+/*
+ * chart.c - the chart node: `helm template X CHART -n NS -f V... --set ...`
+ * into STATEDIR/artifacts/X.yaml.
+ *
+ * Its key is the chart tree, the values files' contents (and their order),
+ * the `set` keys, the namespace and, for a service, the image reference
+ * from its build. Its output hash is the hash of the rendered manifest:
+ * a change that renders the same manifest (a comment, an unused value)
+ * reruns the chart but leaves the release fresh (early cutoff).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fusion/manifest.h"
+#include "fusion/rules.h"
+
+/* The image the chart is told to run, or NULL for a shared release. */
+static const char *
+image_id(struct fx_node *n)
+{
+	for (size_t i = 0; i < n->ndeps; i++)
+		if (n->deps[i]->kind == &kind_build)
+			return n->deps[i]->have_out && n->deps[i]->out.value ?
+			    n->deps[i]->out.value : "sha256:<image-from-build>";
+	return NULL;
+}
+
+static int
+chart_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *msg)
+{
+	struct fx_rules *r = ctx;
+	struct fx_rule_node *d = n->data;
+	struct fx_svc *s = d->svc;
+	struct fx_buf order = {0};
+
+	if (!d->chart || d->chart->err) {
+		buf_printf(msg, "cannot read the chart %s", s->chart);
+		return -1;
+	}
+	char *prefix = xasprintf("chart:%s/", rules_relpath(r->cat, s->chart));
+	manifest_add_tree(m, prefix, d->chart);
+	free(prefix);
+	for (size_t i = 0; i < d->nvalues; i++) {
+		const char *rel = rules_relpath(r->cat, s->values.v[i]);
+		char *name = xasprintf("values:%s", rel);
+		char *dig = rules_file_digest(d->values[i]);
+		manifest_add(m, name, dig);
+		buf_printf(&order, "%s%s", i ? " " : "", rel);
+		free(name);
+		free(dig);
+	}
+	manifest_add(m, "values-order:", order.s ? order.s : "");
+	buf_free(&order);
+	for (size_t i = 0; i < s->set.n; i++) {
+		char *name = xasprintf("set:%s", s->set.v[i].key);
+		manifest_add(m, name, s->set.v[i].value);
+		free(name);
+	}
+	manifest_add(m, "namespace:", r->cat->namespace);
+	const char *id = image_id(n);
+	if (id) {
+		char *ref = rules_cluster_ref(r->cat, s, id);
+		manifest_add(m, "image:", ref);
+		free(ref);
+	}
+	return 0;
+}
+
+/* helm splits --set values on commas; a literal comma is escaped. */
+static char *
+set_arg(const char *k, const char *v)
+{
+	struct fx_buf b = {0};
+
+	buf_printf(&b, "%s=", k);
+	for (; *v; v++) {
+		if (*v == ',' || *v == '\\')
+			buf_putc(&b, '\\');
+		buf_putc(&b, *v);
+	}
+	return buf_detach(&b);
+}
+
+void
+rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *a)
+{
+	struct fx_rule_node *d = n->data;
+	struct fx_svc *s = d->svc;
+
+	strv_push(a, s->name);
+	strv_push(a, s->chart);
+	strv_push(a, "-n");
+	strv_push(a, r->cat->namespace);
+	for (size_t i = 0; i < s->values.n; i++) {
+		strv_push(a, "-f");
+		strv_push(a, s->values.v[i]);
+	}
+	for (size_t i = 0; i < s->set.n; i++) {
+		strv_push(a, "--set");
+		strv_take(a, set_arg(s->set.v[i].key, s->set.v[i].value));
+	}
+	/* The chart node is the one with the build edge; a release uses its chart's. */
+	struct fx_node *c = n->kind == &kind_chart ? n : NULL;
+	for (size_t i = 0; !c && i < n->ndeps; i++)
+		if (n->deps[i]->kind == &kind_chart)
+			c = n->deps[i];
+	const char *id = c ? image_id(c) : NULL;
+	if (!id)
+		return;
+	char *ref = rules_cluster_ref(r->cat, s, id);
+	char *colon = strrchr(ref, ':');
+	*colon = '\0';
+	strv_push(a, "--set");
+	strv_take(a, set_arg("image.repository", ref));
+	strv_push(a, "--set");
+	strv_take(a, set_arg("image.tag", colon + 1));
+	/* Loaded images are not in any registry the cluster could pull from. */
+	strv_push(a, "--set");
+	strv_push(a, r->cat->provider == FX_EXISTING ? "image.pullPolicy=IfNotPresent" :
+	    "image.pullPolicy=Never");
+	free(ref);
+}
+
+static enum fx_step
+chart_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd,
+    struct fx_output *out, struct fx_buf *msg)
+{
+	struct fx_rules *r = ctx;
+	char *name = xasprintf("%s.yaml", n->target);
+	char *path = rules_artifact(r, name);
+
+	free(name);
+	if (status != 0) {
+		buf_printf(msg, "helm template exited with status %d", status);
+		free(path);
+		return FX_STEP_FAIL;
+	}
+	if (step == 0) {
+		strv_push(&cmd->argv, "helm");
+		strv_push(&cmd->argv, "template");
+		rules_helm_args(r, n, &cmd->argv);
+		cmd->stdout_path = path;
+		return FX_STEP_RUN;
+	}
+	fx_hash h;
+	if (hash_file(path, &h) < 0) {
+		buf_printf(msg, "%s: %s", path, strerror(errno));
+		free(path);
+		return FX_STEP_FAIL;
+	}
+	free(path);
+	out->value = xasprintf("artifacts/%s.yaml", n->target);
+	out->hash = h;
+	return FX_STEP_DONE;
+}
+
+const struct fx_kind kind_chart = {
+	.name = "chart",
+	.version = 1,
+	.shape = "note",
+	.inputs = chart_inputs,
+	.step = chart_step,
+};

@@ -1,0 +1,198 @@
+/*
+ * cluster.c - the cluster back-ends: minikube (default), kind, existing.
+ *
+ * What differs between them: the kube context (minikube names it after the
+ * profile, kind "kind-" + the cluster name, existing uses whatever the
+ * catalog or kubeconfig says), how an image reaches the cluster (load.c),
+ * and how --verify asks which images are there.
+ *
+ * The cluster identity is the UID of the kube-system namespace: a
+ * recreated cluster has a new one, which makes every load and release
+ * stale by itself. It is read once per run, and only when a load or
+ * release needs it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fusion/diag.h"
+#include "fusion/proc.h"
+#include "fusion/rules.h"
+
+void
+rules_context_args(const struct fx_catalog *c, struct fx_strv *argv, bool helm)
+{
+	const char *ctx = catalog_kube_context(c);
+
+	if (!ctx)
+		return;
+	strv_push(argv, helm ? "--kube-context" : "--context");
+	strv_push(argv, ctx);
+}
+
+static void
+trim(struct fx_buf *b)
+{
+	while (b->len > 0 && strchr(" \t\r\n", b->s[b->len - 1]))
+		b->s[--b->len] = '\0';
+}
+
+/* The first line of a tool's complaint, for a one-line reason. */
+static char *
+first_line(const struct fx_buf *b, const char *fallback)
+{
+	if (!b->len)
+		return xstrdup(fallback);
+	const char *nl = strchr(b->s, '\n');
+	return nl ? xstrndup(b->s, (size_t)(nl - b->s)) : xstrdup(b->s);
+}
+
+const char *
+rules_cluster(struct fx_rules *r, const char **err)
+{
+	if (!r->cluster_read) {
+		struct fx_strv a = {0};
+		struct fx_buf out = {0}, e = {0};
+
+		r->cluster_read = true;
+		strv_push(&a, "kubectl");
+		rules_context_args(r->cat, &a, false);
+		strv_push(&a, "get");
+		strv_push(&a, "namespace");
+		strv_push(&a, "kube-system");
+		strv_push(&a, "-o");
+		strv_push(&a, "jsonpath={.metadata.uid}");
+		int st = proc_run(strv_argv(&a), &out, &e);
+		trim(&out);
+		if (st == 0 && out.len) {
+			r->cluster_uid = buf_detach(&out);
+		} else {
+			char *why = first_line(&e, "no answer");
+			r->cluster_err = xasprintf("cluster not reachable (kubectl: %s)", why);
+			free(why);
+		}
+		fx_debug("cluster identity: %s", r->cluster_uid ? r->cluster_uid : r->cluster_err);
+		strv_free(&a);
+		buf_free(&out);
+		buf_free(&e);
+	}
+	if (err)
+		*err = r->cluster_err;
+	return r->cluster_uid;
+}
+
+/* Run a listing command and put each whitespace-separated word of its
+ * output in `set`. Returns false if the tool could not answer. */
+static bool
+query(struct fx_rules *r, struct fx_strv *a, struct fx_map *set)
+{
+	struct fx_buf out = {0}, e = {0};
+	int st = proc_run(strv_argv(a), &out, &e);
+
+	map_init(set, 64);
+	if (st != 0) {
+		char *why = first_line(&e, "failed");
+		fx_warn("%s: %s (outputs are not verified)", a->v[0], why);
+		free(why);
+		buf_free(&out);
+		buf_free(&e);
+		return false;
+	}
+	for (char *tok = strtok(out.s ? out.s : (char *)"", " \t\r\n"); tok;
+	    tok = strtok(NULL, " \t\r\n")) {
+		strv_push(&r->owned, tok);
+		map_put(set, r->owned.v[r->owned.n - 1], (void *)1);
+	}
+	buf_free(&out);
+	buf_free(&e);
+	return true;
+}
+
+static bool
+have_image(struct fx_rules *r, const char *id)
+{
+	if (!r->images_read) {
+		struct fx_strv a = {0};
+		r->images_read = true;
+		strv_push(&a, builder_bin(r->cat));
+		strv_push(&a, "images");
+		strv_push(&a, "--no-trunc");
+		strv_push(&a, "--format");
+		strv_push(&a, "{{.ID}}");
+		r->verify_ok[0] = query(r, &a, &r->images);
+		strv_free(&a);
+	}
+	if (!r->verify_ok[0])
+		return true;
+	if (map_get(&r->images, id))
+		return true;
+	/* podman prints "sha256:<hex>", docker may print the bare hex */
+	return strncmp(id, "sha256:", 7) == 0 && map_get(&r->images, id + 7);
+}
+
+static bool
+have_loaded(struct fx_rules *r, const char *ref)
+{
+	if (r->cat->provider != FX_MINIKUBE)
+		return true;	/* kind and registries: trusted */
+	if (!r->loaded_read) {
+		struct fx_strv a = {0};
+		r->loaded_read = true;
+		strv_push(&a, "minikube");
+		strv_push(&a, "-p");
+		strv_push(&a, r->cat->profile);
+		strv_push(&a, "image");
+		strv_push(&a, "ls");
+		r->verify_ok[1] = query(r, &a, &r->loaded);
+		strv_free(&a);
+	}
+	if (!r->verify_ok[1] || map_get(&r->loaded, ref))
+		return true;
+	char *alt = xasprintf("docker.io/%s", ref);
+	bool ok = map_get(&r->loaded, alt) != NULL;
+	free(alt);
+	return ok;
+}
+
+static bool
+have_release(struct fx_rules *r, const char *name)
+{
+	if (!r->releases_read) {
+		struct fx_strv a = {0};
+		r->releases_read = true;
+		strv_push(&a, "helm");
+		strv_push(&a, "list");
+		strv_push(&a, "-n");
+		strv_push(&a, r->cat->namespace);
+		strv_push(&a, "-q");
+		rules_context_args(r->cat, &a, true);
+		r->verify_ok[2] = query(r, &a, &r->releases);
+		strv_free(&a);
+	}
+	return !r->verify_ok[2] || map_get(&r->releases, name);
+}
+
+bool
+rules_exists(struct fx_node *n, const char *output, void *ctx)
+{
+	struct fx_rules *r = ctx;
+	struct fx_rule_node *d = n->data;
+
+	if (n->kind == &kind_build)
+		return have_image(r, output);
+	if (n->kind == &kind_load) {
+		char *ref = rules_image_ref(d->svc, output);
+		bool ok = have_loaded(r, ref);
+		free(ref);
+		return ok;
+	}
+	if (n->kind == &kind_release)
+		return have_release(r, d->svc->name);
+	if (n->kind == &kind_chart) {
+		char *p = path_join(r->statedir, output);
+		bool ok = access(p, R_OK) == 0;
+		free(p);
+		return ok;
+	}
+	return true;
+}

@@ -1,0 +1,98 @@
+/*
+ * release.c - the release node: `helm upgrade --install X CHART -n NS
+ * --create-namespace -f V... --set ... --wait`.
+ *
+ * Its key is its chart's rendered manifest, its load's output (services)
+ * and the cluster identity. Releases of what X needs come first (an
+ * order-only edge): a new revision of them does not make X stale. The
+ * output is the revision helm reports.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fusion/diag.h"
+#include "fusion/exec.h"
+#include "fusion/manifest.h"
+#include "fusion/rules.h"
+
+static int
+release_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *msg)
+{
+	struct fx_rules *r = ctx;
+	const char *err = NULL;
+	const char *uid = rules_cluster(r, &err);
+	const char *kctx = catalog_kube_context(r->cat);
+
+	if (!uid) {
+		buf_puts(msg, err);
+		return -1;
+	}
+	manifest_add(m, "cluster:", uid);
+	manifest_add(m, "namespace:", r->cat->namespace);
+	manifest_add(m, "context:", kctx ? kctx : "");
+	return 0;
+}
+
+void
+rules_uninstall_argv(struct fx_rules *r, const struct fx_svc *s, struct fx_strv *a)
+{
+	strv_push(a, "helm");
+	strv_push(a, "uninstall");
+	strv_push(a, s->name);
+	strv_push(a, "-n");
+	strv_push(a, r->cat->namespace);
+	rules_context_args(r->cat, a, true);
+}
+
+/* helm prints "REVISION: N" after an upgrade; the last one in the log. */
+static char *
+revision(struct fx_rules *r, struct fx_node *n)
+{
+	char *log = exec_log_path(r->statedir, n->id);
+	char *text, *rev = NULL;
+	size_t len;
+
+	if (read_file(log, &text, &len) == 0) {
+		for (char *p = text; (p = strstr(p, "REVISION: ")); p += 10) {
+			free(rev);
+			rev = xstrndup(p + 10, strcspn(p + 10, "\r\n"));
+		}
+		free(text);
+	}
+	free(log);
+	return rev ? rev : xstrdup("unknown");
+}
+
+static enum fx_step
+release_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd,
+    struct fx_output *out, struct fx_buf *msg)
+{
+	struct fx_rules *r = ctx;
+	struct fx_strv *a = &cmd->argv;
+
+	if (status != 0) {
+		buf_printf(msg, "helm upgrade exited with status %d", status);
+		return FX_STEP_FAIL;
+	}
+	if (step == 0) {
+		strv_push(a, "helm");
+		strv_push(a, "upgrade");
+		strv_push(a, "--install");
+		rules_helm_args(r, n, a);
+		strv_push(a, "--create-namespace");
+		strv_push(a, "--wait");
+		rules_context_args(r->cat, a, true);
+		return FX_STEP_RUN;
+	}
+	out->value = revision(r, n);
+	out->hash = hash_bytes(out->value, strlen(out->value));
+	return FX_STEP_DONE;
+}
+
+const struct fx_kind kind_release = {
+	.name = "release",
+	.version = 1,
+	.shape = "ellipse",
+	.inputs = release_inputs,
+	.step = release_step,
+};

@@ -1,0 +1,244 @@
+/*
+ * rules.c - from catalog entries to nodes, edges and sources (see rules.h).
+ */
+#include "fusion/rules.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fusion/diag.h"
+#include "fusion/ignore.h"
+#include "fusion/util.h"
+
+void
+rules_init(struct fx_rules *r, const struct fx_catalog *cat, const char *statedir)
+{
+	*r = (struct fx_rules){.cat = cat, .statedir = statedir};
+}
+
+void
+rules_free(struct fx_rules *r)
+{
+	free(r->cluster_uid);
+	free(r->cluster_err);
+	if (r->images.cap)
+		map_free(&r->images);
+	if (r->loaded.cap)
+		map_free(&r->loaded);
+	if (r->releases.cap)
+		map_free(&r->releases);
+	strv_free(&r->owned);
+}
+
+static struct fx_node *
+add(struct fx_graph *g, const struct fx_kind *k, struct fx_svc *s)
+{
+	struct fx_rule_node *d = xcalloc(1, sizeof(*d));
+
+	d->svc = s;
+	return graph_add(g, k, s->name, s->name, d);
+}
+
+int
+rules_graph(struct fx_rules *r, struct fx_graph *g)
+{
+	const struct fx_catalog *c = r->cat;
+
+	for (size_t i = 0; i < c->nsvcs; i++) {
+		struct fx_svc *s = &c->svcs[i];
+		struct fx_node *chart = add(g, &kind_chart, s);
+		struct fx_node *rel = add(g, &kind_release, s);
+		if (!chart || !rel) {
+			fx_error_at(s->loc, "duplicate name \"%s\"", s->name);
+			return -1;
+		}
+		graph_edge(chart, rel);
+		if (s->shared)
+			continue;
+		struct fx_node *build = add(g, &kind_build, s);
+		struct fx_node *load = add(g, &kind_load, s);
+		graph_edge(build, load);
+		graph_edge(build, chart);
+		graph_edge(load, rel);
+	}
+	for (size_t i = 0; i < c->nsvcs; i++) {
+		struct fx_svc *s = &c->svcs[i];
+		char *id = xasprintf("release:%s", s->name);
+		struct fx_node *rel = graph_find(g, id);
+		free(id);
+		for (size_t j = 0; j < s->needs.n; j++) {
+			char *nid = xasprintf("release:%s", s->needs.v[j]);
+			struct fx_node *y = graph_find(g, nid);
+			free(nid);
+			if (!y) {
+				fx_error_at(s->needs.loc[j], "\"%s\" needs \"%s\", which is not in the catalog",
+				    s->name, s->needs.v[j]);
+				return -1;
+			}
+			graph_order(y, rel);
+		}
+	}
+	return 0;
+}
+
+void
+rules_graph_free(struct fx_graph *g)
+{
+	for (size_t i = 0; g && i < g->n; i++) {
+		struct fx_rule_node *d = g->nodes[i]->data;
+		if (!d)
+			continue;
+		if (d->ignore)
+			ignore_free(d->ignore);
+		free(d->ignore_file);
+		free(d->ignore_key);
+		free(d->values);
+		free(d);
+		g->nodes[i]->data = NULL;
+	}
+}
+
+struct fx_node *
+rules_find(struct fx_graph *g, const char *arg)
+{
+	struct fx_node *n = graph_find(g, arg);
+
+	if (n)
+		return n;
+	char *id = xasprintf("release:%s", arg);
+	n = graph_find(g, id);
+	free(id);
+	return n;
+}
+
+/* Read the context's .containerignore, else .dockerignore, add the
+ * catalog's build.ignore, and remember the text as the rules' identity. */
+static int
+load_ignore(struct fx_rule_node *d)
+{
+	struct fx_svc *s = d->svc;
+	static const char *const names[] = {".containerignore", ".dockerignore"};
+	struct fx_buf key = {0};
+
+	d->ignore = ignore_new();
+	for (size_t i = 0; i < FX_NELEM(names) && !d->ignore_file; i++) {
+		char *p = path_join(s->build.context, names[i]);
+		char *text;
+		size_t len;
+		if (read_file(p, &text, &len) == 0) {
+			d->ignore_file = p;
+			buf_printf(&key, "%s\n", names[i]);
+			buf_add(&key, text, len);
+			int rc = ignore_add_text(d->ignore, text, len, p);
+			free(text);
+			if (rc < 0) {
+				buf_free(&key);
+				return -1;
+			}
+		} else {
+			if (errno != ENOENT)
+				fx_error("%s: %s", p, strerror(errno));
+			free(p);
+		}
+	}
+	buf_puts(&key, "\n#catalog\n");
+	for (size_t i = 0; i < s->build.ignore.n; i++) {
+		buf_printf(&key, "%s\n", s->build.ignore.v[i]);
+		struct fx_loc l = s->build.ignore.loc[i];
+		if (ignore_add_pattern(d->ignore, s->build.ignore.v[i], l.file, l.line) < 0) {
+			buf_free(&key);
+			return -1;
+		}
+	}
+	d->ignore_key = buf_detach(&key);
+	return 0;
+}
+
+static int
+build_sources(struct fx_rules *r, struct fx_rule_node *d)
+{
+	if (!d->ignore && load_ignore(d) < 0)
+		return -1;
+	d->context = hashrun_tree(r->hr, d->svc->build.context, d->ignore, d->ignore_key);
+	d->file = hashrun_file(r->hr, d->svc->build.file);
+	if (d->ignore_file)
+		d->ignore_tree = hashrun_file(r->hr, d->ignore_file);
+	return 0;
+}
+
+static void
+chart_sources(struct fx_rules *r, struct fx_rule_node *d)
+{
+	struct fx_svc *s = d->svc;
+
+	d->chart = hashrun_tree(r->hr, s->chart, NULL, "");
+	free(d->values);
+	d->values = xcalloc(s->values.n + 1, sizeof(*d->values));
+	d->nvalues = s->values.n;
+	for (size_t i = 0; i < s->values.n; i++)
+		d->values[i] = hashrun_file(r->hr, s->values.v[i]);
+}
+
+int
+rules_sources(struct fx_rules *r, struct fx_graph *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		struct fx_node *n = g->nodes[i];
+		struct fx_rule_node *d = n->data;
+		if (!n->selected)
+			continue;
+		if (n->kind == &kind_build && build_sources(r, d) < 0)
+			return -1;
+		if (n->kind == &kind_chart)
+			chart_sources(r, d);
+	}
+	return 0;
+}
+
+char *
+rules_image_ref(const struct fx_svc *s, const char *image_id)
+{
+	const char *hex = strncmp(image_id, "sha256:", 7) == 0 ? image_id + 7 : image_id;
+	return xasprintf("localhost/%s:fx-%.16s", s->image, hex);
+}
+
+char *
+rules_cluster_ref(const struct fx_catalog *c, const struct fx_svc *s, const char *image_id)
+{
+	const char *hex = strncmp(image_id, "sha256:", 7) == 0 ? image_id + 7 : image_id;
+
+	if (c->provider == FX_EXISTING && c->registry)
+		return xasprintf("%s/%s:fx-%.16s", c->registry, s->image, hex);
+	return rules_image_ref(s, image_id);
+}
+
+const char *
+rules_relpath(const struct fx_catalog *c, const char *abs)
+{
+	const char *rel = path_under(abs, c->root);
+	return rel && *rel ? rel : abs;
+}
+
+char *
+rules_artifact(struct fx_rules *r, const char *name)
+{
+	char *dir = path_join(r->statedir, "artifacts");
+	char *p = path_join(dir, name);
+
+	mkdir_p(dir, 0755);
+	free(dir);
+	return p;
+}
+
+char *
+rules_file_digest(const struct fx_tree *t)
+{
+	char hex[FX_HASH_HEX];
+
+	if (!t || t->err || t->n != 1)
+		return xstrdup("missing");
+	hash_hex(t->v[0].hash, hex);
+	return xasprintf("%06o:%s", t->v[0].mode, hex);
+}
