@@ -92,6 +92,12 @@ struct fx_catalog {
 
 	struct fx_svc *svcs;
 	size_t nsvcs;
+
+	/* Added by the loader (zero them when building a catalog by hand). */
+	char *shown;		/* the path as messages show it (every loc.file points
+				 * here): relative to the cwd when under it, else absolute */
+	size_t *byname;		/* indices of svcs sorted by name, for catalog_svc;
+				 * NULL: catalog_svc searches linearly */
 };
 
 /*

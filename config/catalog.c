@@ -1,0 +1,597 @@
+/*
+ * catalog.c - loading the catalog: read the file, parse it (ynode.c), walk
+ * the top level, `workspace` and `cache`, then hand the entries to entry.c
+ * and the cross checks to validate.c. Also the typed accessors the walk
+ * uses, and freeing.
+ *
+ * Every problem is reported and the walk goes on, so one run shows them all;
+ * the catalog is handed out only when nothing was wrong.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Alias expansion and defaults merging together may not create more than
+ * this many entries: far above any real catalog, far below a bomb. */
+#define BUDGET 4000000L
+
+struct fx_loc
+locof(const struct load *ld, const struct ynode *n)
+{
+	return (struct fx_loc){ld->c->shown, n->line, n->col};
+}
+
+bool
+spend(struct load *ld, const struct ynode *at, long cost)
+{
+	if (ld->budget < 0)
+		return false;
+	ld->budget -= cost;
+	if (ld->budget >= 0)
+		return true;
+	ERR(ld, at, "catalog expands to too many entries (more than %ld; an alias bomb?)", BUDGET);
+	return false;
+}
+
+static void
+pairs_add(struct pairs *p, const struct ynode *k, const struct ynode *v)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 16;
+		p->v = xreallocarray(p->v, p->cap, 2 * sizeof *p->v);
+	}
+	p->v[2 * p->n] = k;
+	p->v[2 * p->n + 1] = v;
+	p->n++;
+}
+
+static bool
+is_merge(const struct ynode *k)
+{
+	k = yderef(k);
+	return k->type == Y_SCALAR && k->plain && strcmp(k->u.s, "<<") == 0;
+}
+
+static void merge_in(struct load *ld, const struct ynode *map, struct pairs *p, struct strtab *have,
+    int depth);
+
+/* Add the pairs of merged mapping m whose keys are not there yet. */
+static void
+merge_map(struct load *ld, const struct ynode *m, struct pairs *p, struct strtab *have, int depth)
+{
+	if (depth >= CAT_MAX_DEPTH) {
+		ERR(ld, m, "merge keys (\"<<\") nest too deep");
+		return;
+	}
+	for (size_t i = 0; i < m->n; i += 2) {
+		const struct ynode *k = m->u.kids[i];
+		if (k->dup || is_merge(k) || !ytext(k))
+			continue;
+		if (!spend(ld, k, 1))
+			return;
+		if (strtab_put(have, ytext(k), NULL))
+			pairs_add(p, k, m->u.kids[i + 1]);
+	}
+	merge_in(ld, m, p, have, depth + 1);
+}
+
+/* YAML merge keys: `<<: *base` or `<<: [*a, *b]`; earlier maps win. */
+static void
+merge_in(struct load *ld, const struct ynode *map, struct pairs *p, struct strtab *have, int depth)
+{
+	for (size_t i = 0; i < map->n; i += 2) {
+		if (map->u.kids[i]->dup || !is_merge(map->u.kids[i]))
+			continue;
+		const struct ynode *v = map->u.kids[i + 1], *d = yderef(v);
+		if (d->type == Y_MAP) {
+			merge_map(ld, d, p, have, depth);
+			continue;
+		}
+		if (d->type != Y_SEQ) {
+			ERR(ld, v, "\"<<\" must merge a mapping or a list of mappings");
+			continue;
+		}
+		for (size_t j = 0; j < d->n; j++) {
+			if (yderef(d->u.kids[j])->type == Y_MAP)
+				merge_map(ld, yderef(d->u.kids[j]), p, have, depth);
+			else
+				ERR(ld, d->u.kids[j], "\"<<\" must merge a mapping or a list of mappings");
+		}
+	}
+}
+
+void
+map_pairs(struct load *ld, const struct ynode *map, struct pairs *p)
+{
+	bool merges = false;
+
+	p->n = 0;
+	for (size_t i = 0; i < map->n; i += 2) {
+		const struct ynode *k = map->u.kids[i];
+		if (k->dup)
+			continue;
+		if (is_merge(k))
+			merges = true;
+		else if (!ytext(k))
+			ERR(ld, k, "keys must be strings");
+		else
+			pairs_add(p, k, map->u.kids[i + 1]);
+	}
+	if (!merges)
+		return;
+	struct strtab have = {0};
+	for (size_t i = 0; i < p->n; i++)
+		strtab_put(&have, ytext(p->v[2 * i]), NULL);
+	merge_in(ld, map, p, &have, 0);
+	strtab_free(&have);
+}
+
+int
+key_index(struct load *ld, const struct ynode *k, const char *const *keys, size_t n,
+    const char *where)
+{
+	const char *s = ytext(k);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, keys[i]) == 0)
+			return (int)i;
+	const char *m = closest(s, keys, n);
+	if (m)
+		ERR(ld, k, "unknown key \"%s\" %s (did you mean \"%s\"?)", s, where, m);
+	else
+		ERR(ld, k, "unknown key \"%s\" %s", s, where);
+	return -1;
+}
+
+const struct ynode *
+as_map(struct load *ld, const struct ynode *v, const char *key)
+{
+	if (ynull(v))
+		return NULL;
+	if (yderef(v)->type != Y_MAP) {
+		ERR(ld, v, "\"%s\" must be a mapping", key);
+		return NULL;
+	}
+	return yderef(v);
+}
+
+const struct ynode *
+as_seq(struct load *ld, const struct ynode *v, const char *what)
+{
+	if (ynull(v))
+		return NULL;
+	if (yderef(v)->type != Y_SEQ) {
+		ERR(ld, v, "%s", what);
+		return NULL;
+	}
+	return yderef(v);
+}
+
+const char *
+as_string(struct load *ld, const struct ynode *v, const char *key)
+{
+	if (ynull(v))
+		return NULL;
+	const char *s = ytext(v);
+	if (!s) {
+		ERR(ld, v, "\"%s\" must be a string", key);
+		return NULL;
+	}
+	if (!*s) {
+		ERR(ld, v, "\"%s\" must not be empty", key);
+		return NULL;
+	}
+	return s;
+}
+
+bool
+dns_label(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (c != '-' || i == 0 || i == n - 1))
+			return false;
+	}
+	return true;
+}
+
+bool
+catalog_valid_name(const char *s)
+{
+	return s && dns_label(s, CAT_MAX_NAME);
+}
+
+/* Replace *dst with a copy of s (when s is not NULL). */
+static void
+set_str(char **dst, const char *s)
+{
+	if (!s)
+		return;
+	free(*dst);
+	*dst = xstrdup(s);
+}
+
+static void
+parse_enum(struct load *ld, const struct ynode *v, const char *key, const char *const *names,
+    size_t n, const char *expected, int *out)
+{
+	const char *s = as_string(ld, v, key);
+
+	if (!s)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (int)i;
+			return;
+		}
+	}
+	const char *m = closest(s, names, n);
+	if (m)
+		ERR(ld, v, "\"%s\" must be %s, not \"%s\" (did you mean \"%s\"?)", key, expected, s, m);
+	else
+		ERR(ld, v, "\"%s\" must be %s, not \"%s\"", key, expected, s);
+}
+
+static void
+parse_cluster(struct load *ld, const struct ynode *v, struct fx_loc *provider_loc)
+{
+	static const char *const keys[] = {"provider", "profile", "context", "registry"};
+	static const char *const providers[] = {"minikube", "kind", "existing"};
+	const struct ynode *m = as_map(ld, v, "cluster");
+	struct fx_catalog *c = ld->c;
+	struct pairs p = {0};
+
+	if (!m)
+		return;
+	map_pairs(ld, m, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
+		int prov = c->provider;
+		switch (key_index(ld, k, keys, FX_NELEM(keys), "in \"workspace.cluster\"")) {
+		case 0:
+			parse_enum(ld, val, "provider", providers, FX_NELEM(providers),
+			    "minikube, kind or existing", &prov);
+			c->provider = (enum fx_provider)prov;
+			*provider_loc = locof(ld, val);
+			break;
+		case 1:
+			set_str(&c->profile, as_string(ld, val, "profile"));
+			break;
+		case 2:
+			set_str(&c->context, as_string(ld, val, "context"));
+			break;
+		case 3:
+			set_str(&c->registry, as_string(ld, val, "registry"));
+			break;
+		}
+	}
+	free(p.v);
+}
+
+static void
+parse_jobs(struct load *ld, const struct ynode *v)
+{
+	const char *s = ytext(v);
+	long n = 0;
+
+	if (ynull(v))
+		return;
+	for (const char *p = s; p && *p; p++) {
+		if (*p < '0' || *p > '9' || n > INT_MAX / 10) {
+			n = -1;
+			break;
+		}
+		n = n * 10 + (*p - '0');
+	}
+	if (!s || !*s || n <= 0 || n > INT_MAX) {
+		ERR(ld, v, "\"jobs\" must be a positive integer");
+		return;
+	}
+	ld->c->jobs = (int)n;
+}
+
+static void
+parse_workspace(struct load *ld, const struct ynode *v)
+{
+	static const char *const keys[] = {"root", "namespace", "cluster", "builder", "jobs"};
+	static const char *const builders[] = {"podman", "docker"};
+	const struct ynode *m = as_map(ld, v, "workspace");
+	struct fx_catalog *c = ld->c;
+	struct fx_loc provider_loc = ld->root_loc, ns_loc = ld->root_loc;
+	struct pairs p = {0};
+
+	if (m)
+		map_pairs(ld, m, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
+		const char *s;
+		int builder = c->builder;
+		switch (key_index(ld, k, keys, FX_NELEM(keys), "in \"workspace\"")) {
+		case 0:
+			if ((s = as_string(ld, val, "root"))) {
+				free(c->root);
+				c->root = path_join(c->dir, s);
+				ld->root_loc = locof(ld, val);
+			}
+			break;
+		case 1:
+			set_str(&c->namespace, as_string(ld, val, "namespace"));
+			ns_loc = locof(ld, val);
+			break;
+		case 2:
+			parse_cluster(ld, val, &provider_loc);
+			break;
+		case 3:
+			parse_enum(ld, val, "builder", builders, FX_NELEM(builders), "podman or docker",
+			    &builder);
+			c->builder = (enum fx_builder)builder;
+			break;
+		case 4:
+			parse_jobs(ld, val);
+			break;
+		}
+	}
+	free(p.v);
+
+	if (!dns_label(c->namespace, 63))
+		rep_error(&ld->rep, ns_loc.line, ns_loc.col,
+		    "namespace \"%s\" is not a valid Kubernetes namespace (lowercase letters, digits "
+		    "and '-', starting and ending with a letter or digit, at most 63 characters)",
+		    c->namespace);
+	if (c->provider == FX_EXISTING && !c->registry)
+		rep_error(&ld->rep, provider_loc.line, provider_loc.col,
+		    "provider \"existing\" needs \"registry\" (images are pushed there)");
+	if (!c->context && c->provider == FX_MINIKUBE)
+		c->context = xstrdup(c->profile);
+	else if (!c->context && c->provider == FX_KIND)
+		c->context = xasprintf("kind-%s", c->profile);
+}
+
+static void
+parse_cache(struct load *ld, const struct ynode *v)
+{
+	static const char *const keys[] = {"remote", "push"};
+	const struct ynode *m = as_map(ld, v, "cache");
+	struct pairs p = {0};
+	const char *s;
+
+	if (!m)
+		return;
+	map_pairs(ld, m, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
+		switch (key_index(ld, k, keys, FX_NELEM(keys), "in \"cache\"")) {
+		case 0:
+			if (!(s = as_string(ld, val, "remote")))
+				break;
+			if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8) && strncmp(s, "file://", 7))
+				ERR(ld, val, "\"remote\" must be an http://, https:// or file:// URL, not \"%s\"", s);
+			else
+				set_str(&ld->c->remote, s);
+			break;
+		case 1:
+			s = ytext(val);
+			if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")))
+				ld->c->push = true;
+			else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")))
+				ld->c->push = false;
+			else if (!ynull(val))
+				ERR(ld, val, "\"push\" must be true or false");
+			break;
+		}
+	}
+	free(p.v);
+}
+
+static void
+parse_version(struct load *ld, const struct ynode *top, const struct ynode *v)
+{
+	if (!v) {
+		ERR(ld, top, "missing \"version\" (this fusion reads catalogs with \"version: 1\")");
+		return;
+	}
+	const char *s = ytext(v);
+	if (!s || strcmp(s, "1") != 0)
+		ERR(ld, v, "unsupported catalog version \"%s\" (this fusion reads version 1)",
+		    s ? s : "(not a number)");
+}
+
+enum { T_VERSION, T_WORKSPACE, T_CACHE, T_DEFAULTS, T_SHARED, T_SERVICES, NTOP };
+
+/* Returns whether the top was a mapping that could be walked. */
+static bool
+parse_top(struct load *ld, const struct ynode *top)
+{
+	static const char *const keys[NTOP] = {
+		"version", "workspace", "cache", "defaults", "shared", "services"};
+	const struct ynode *val[NTOP] = {0}, *key[NTOP] = {0};
+	struct pairs p = {0};
+
+	if (!top || (ynull(top) && !yderef(top)->n)) {
+		rep_error(&ld->rep, 1, 1, "catalog is empty");
+		return false;
+	}
+	if (yderef(top)->type != Y_MAP) {
+		ERR(ld, top, "the catalog must be a mapping (of version, workspace, cache, defaults, "
+		    "shared and services)");
+		return false;
+	}
+	ld->root_loc = locof(ld, top);
+	map_pairs(ld, yderef(top), &p);
+	for (size_t i = 0; i < p.n; i++) {
+		int t = key_index(ld, p.v[2 * i], keys, NTOP, "at the top level");
+		if (t >= 0)
+			key[t] = p.v[2 * i], val[t] = p.v[2 * i + 1];
+	}
+	free(p.v);
+
+	parse_version(ld, top, val[T_VERSION]);
+	parse_workspace(ld, val[T_WORKSPACE]);
+	parse_cache(ld, val[T_CACHE]);
+	parse_defaults(ld, val[T_DEFAULTS]);
+	/* Entries keep catalog order, whichever section comes first. */
+	bool shared_first = key[T_SHARED] && (!key[T_SERVICES] ||
+	    key[T_SHARED]->line < key[T_SERVICES]->line);
+	if (shared_first)
+		parse_entries(ld, val[T_SHARED], true);
+	parse_entries(ld, val[T_SERVICES], false);
+	if (!shared_first)
+		parse_entries(ld, val[T_SHARED], true);
+	return true;
+}
+
+/* Absolute path, directory, and the name messages use: relative to the
+ * cwd when the catalog is under it (as a compiler shows its sources). */
+static void
+set_paths(struct fx_catalog *c, const char *path)
+{
+	char cwd[PATH_MAX];
+	bool havecwd = getcwd(cwd, sizeof cwd) != NULL;
+
+	c->path = havecwd ? path_join(cwd, path) : path_clean(path);
+	c->dir = path_dir(c->path);
+	const char *rel = havecwd ? path_under(c->path, cwd) : NULL;
+	c->shown = xstrdup(rel && *rel ? rel : c->path);
+}
+
+static int
+read_catalog(struct load *ld, char **buf, size_t *len)
+{
+	struct stat st;
+	const char *path = ld->c->path;
+
+	if (stat(path, &st) < 0) {
+		rep_error(&ld->rep, 0, 0, "cannot read the catalog: %s", strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rep_error(&ld->rep, 0, 0, "the catalog is a directory, not a file");
+		return -1;
+	}
+	/* Refuse a huge file before reading it, and again if it grew. */
+	if (st.st_size > CAT_MAX_BYTES) {
+		rep_error(&ld->rep, 0, 0, "catalog is too large (%lld bytes; the limit is %d MiB)",
+		    (long long)st.st_size, CAT_MAX_BYTES >> 20);
+		return -1;
+	}
+	if (read_file(path, buf, len) < 0) {
+		rep_error(&ld->rep, 0, 0, "cannot read the catalog: %s", strerror(errno));
+		return -1;
+	}
+	if (*len > CAT_MAX_BYTES) {
+		rep_error(&ld->rep, 0, 0, "catalog is too large (%zu bytes; the limit is %d MiB)",
+		    *len, CAT_MAX_BYTES >> 20);
+		free(*buf);
+		return -1;
+	}
+	if (*len == 0) {
+		rep_error(&ld->rep, 1, 1, "catalog is empty");
+		free(*buf);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+set_defaults(struct fx_catalog *c)
+{
+	c->root = xstrdup(c->dir);
+	c->namespace = xstrdup("fusion");
+	c->provider = FX_MINIKUBE;
+	c->profile = xstrdup("fusion");
+	c->builder = FX_PODMAN;
+}
+
+int
+catalog_load(const char *path, bool check_files, struct fx_catalog *out)
+{
+	struct load ld = {.c = out, .check_files = check_files, .budget = BUDGET};
+	char *buf;
+	size_t len;
+
+	memset(out, 0, sizeof *out);
+	set_paths(out, path);
+	set_defaults(out);
+	ld.rep.file = out->shown;
+	ld.root_loc = (struct fx_loc){out->shown, 1, 1};
+
+	if (read_catalog(&ld, &buf, &len) == 0) {
+		struct ydoc doc;
+		bool walked = false;
+		if (ydoc_parse(&doc, buf, len, &ld.rep) == 0)
+			walked = parse_top(&ld, doc.root);
+		ydoc_free(&doc);
+		free(buf);
+		/* Cross checks even after other errors: one run shows them all. */
+		if (walked)
+			validate(&ld);
+	}
+
+	int rc = ld.rep.n ? -1 : 0;
+	svc_free(&ld.defs);
+	free(ld.ex);
+	rep_free(&ld.rep);
+	if (rc < 0)
+		catalog_free(out);
+	return rc;
+}
+
+void
+catalog_free(struct fx_catalog *c)
+{
+	for (size_t i = 0; i < c->nsvcs; i++)
+		svc_free(&c->svcs[i]);
+	free(c->svcs);
+	free(c->path);
+	free(c->dir);
+	free(c->root);
+	free(c->namespace);
+	free(c->profile);
+	free(c->context);
+	free(c->registry);
+	free(c->remote);
+	free(c->shown);
+	free(c->byname);
+	memset(c, 0, sizeof *c);
+}
+
+struct fx_svc *
+catalog_svc(const struct fx_catalog *c, const char *name)
+{
+	if (!c->byname) {
+		for (size_t i = 0; i < c->nsvcs; i++)
+			if (strcmp(c->svcs[i].name, name) == 0)
+				return &c->svcs[i];
+		return NULL;
+	}
+	size_t lo = 0, hi = c->nsvcs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(c->svcs[c->byname[mid]].name, name);
+		if (cmp == 0)
+			return &c->svcs[c->byname[mid]];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const char *
+catalog_kube_context(const struct fx_catalog *c)
+{
+	/* Filled at load: explicit, else minikube's profile, kind-PROFILE, or
+	 * NULL for an existing cluster (kubectl's current context). */
+	return c->context;
+}

@@ -1,0 +1,504 @@
+/*
+ * entry.c - the entries of the catalog: `defaults`, `shared` releases and
+ * `services`.
+ *
+ * A service starts as a copy of `defaults` and its own keys are applied on
+ * top: scalars replace, lists (values, needs, build.ignore) append, maps
+ * (set, build.args) override per key. Then its paths are resolved: the repo
+ * against workspace.root, build.context and build.file against the repo,
+ * chart and values against the catalog's directory (already, when read).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+enum { E_REPO, E_GIT, E_BUILD, E_IMAGE, E_CHART, E_VALUES, E_SET, E_NEEDS, NKEYS };
+enum { K_SERVICE, K_SHARED, K_DEFAULTS };
+
+static const char *const entry_keys[NKEYS] = {
+	"repo", "git", "build", "image", "chart", "values", "set", "needs"};
+static const char *const shared_keys[] = {"chart", "values", "set", "needs"};
+static const char *const defaults_keys[] = {"chart", "values", "set", "needs", "build"};
+static const unsigned allowed[] = {
+	[K_SERVICE] = (1u << NKEYS) - 1,
+	[K_SHARED] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS,
+	[K_DEFAULTS] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS | 1u << E_BUILD,
+};
+
+/* The new capacity when an array of n items needs to grow, else 0: arrays
+ * grow at 0, 4, 8, 16, ... so the structs need no capacity field. */
+static size_t
+grow_to(size_t n)
+{
+	if (n == 0)
+		return 4;
+	return n >= 4 && (n & (n - 1)) == 0 ? 2 * n : 0;
+}
+
+void
+list_add(struct fx_list *l, char *s, struct fx_loc loc)
+{
+	size_t cap = grow_to(l->n);
+
+	if (cap) {
+		l->v = xreallocarray(l->v, cap, sizeof *l->v);
+		l->loc = xreallocarray(l->loc, cap, sizeof *l->loc);
+	}
+	l->v[l->n] = s;
+	l->loc[l->n] = loc;
+	l->n++;
+}
+
+void
+list_free(struct fx_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	free(l->loc);
+	*l = (struct fx_list){0};
+}
+
+static void
+list_copy(struct fx_list *dst, const struct fx_list *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		list_add(dst, xstrdup(src->v[i]), src->loc[i]);
+}
+
+/* Set key to value (both taken over); a key already there keeps its place
+ * and takes the new value. idx maps keys to index + 1. */
+static void
+kv_put(struct fx_kvlist *l, struct strtab *idx, char *key, char *value, struct fx_loc loc)
+{
+	void **slot = strtab_slot(idx, key, true);
+
+	if (*slot) {
+		struct fx_kv *kv = &l->v[(uintptr_t)*slot - 1];
+		free(key);
+		free(kv->value);
+		kv->value = value;
+		kv->loc = loc;
+		return;
+	}
+	size_t cap = grow_to(l->n);
+	if (cap)
+		l->v = xreallocarray(l->v, cap, sizeof *l->v);
+	l->v[l->n] = (struct fx_kv){key, value, loc};
+	*slot = (void *)(uintptr_t)++l->n;
+}
+
+static void
+kv_copy(struct fx_kvlist *dst, struct strtab *idx, const struct fx_kvlist *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		kv_put(dst, idx, xstrdup(src->v[i].key), xstrdup(src->v[i].value), src->v[i].loc);
+}
+
+void
+kv_free(struct fx_kvlist *kv)
+{
+	for (size_t i = 0; i < kv->n; i++) {
+		free(kv->v[i].key);
+		free(kv->v[i].value);
+	}
+	free(kv->v);
+	*kv = (struct fx_kvlist){0};
+}
+
+void
+svc_free(struct fx_svc *s)
+{
+	free(s->name);
+	free(s->repo);
+	free(s->git);
+	free(s->build.context);
+	free(s->build.file);
+	kv_free(&s->build.args);
+	free(s->build.target);
+	list_free(&s->build.ignore);
+	free(s->image);
+	free(s->chart);
+	list_free(&s->values);
+	kv_free(&s->set);
+	list_free(&s->needs);
+	memset(s, 0, sizeof *s);
+}
+
+static void
+replace(char **dst, const char *s)
+{
+	if (!s)
+		return;
+	free(*dst);
+	*dst = xstrdup(s);
+}
+
+/* Items of a list of strings, each passed through base (when not NULL) as a
+ * path relative to it. */
+static void
+parse_list(struct load *ld, const struct ynode *v, const char *key, const char *base,
+    struct fx_list *out)
+{
+	char what[64];
+	snprintf(what, sizeof what, "\"%s\" must be a list of %s", key,
+	    strcmp(key, "needs") == 0 ? "names" : "strings");
+	const struct ynode *seq = as_seq(ld, v, what);
+
+	for (size_t i = 0; seq && i < seq->n; i++) {
+		const struct ynode *item = seq->u.kids[i];
+		const char *s = ytext(item);
+		if (!s || ynull(item) || !*s) {
+			ERR(ld, item, "%s", what);
+			continue;
+		}
+		list_add(out, base ? path_join(base, s) : xstrdup(s), locof(ld, item));
+	}
+}
+
+/* `set` may nest: {image: {tag: x}} is the key "image.tag", as helm --set. */
+static void
+flatten(struct load *ld, const struct ynode *map, const char *prefix, struct fx_kvlist *out,
+    struct strtab *idx, int depth)
+{
+	struct pairs p = {0};
+
+	map_pairs(ld, map, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i], *v = p.v[2 * i + 1], *d = yderef(v);
+		if (!spend(ld, k, 1))
+			break;
+		char *key = prefix ? xasprintf("%s.%s", prefix, ytext(k)) : xstrdup(ytext(k));
+		if (d->type == Y_SCALAR) {
+			kv_put(out, idx, key, xstrdup(d->u.s), locof(ld, k));
+			continue;
+		}
+		if (d->type == Y_SEQ)
+			ERR(ld, v, "\"set\" value \"%s\" must be a string or a mapping (put lists in "
+			    "a values file)", key);
+		else if (depth + 1 >= CAT_MAX_DEPTH)
+			ERR(ld, v, "\"set\" nests too deep");
+		else
+			flatten(ld, d, key, out, idx, depth + 1);
+		free(key);
+	}
+	free(p.v);
+}
+
+static void
+parse_args(struct load *ld, const struct ynode *v, struct fx_kvlist *out, struct strtab *idx)
+{
+	const struct ynode *m = as_map(ld, v, "args");
+	struct pairs p = {0};
+
+	if (!m)
+		return;
+	map_pairs(ld, m, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
+		const char *s = ynull(val) ? "" : ytext(val);
+		if (!s)
+			ERR(ld, val, "\"args\" values must be strings");
+		else
+			kv_put(out, idx, xstrdup(ytext(k)), xstrdup(s), locof(ld, k));
+	}
+	free(p.v);
+}
+
+static void
+parse_build(struct load *ld, const struct ynode *v, struct fx_svc *s, struct extra *ex,
+    struct strtab *argidx, const char *where)
+{
+	static const char *const keys[] = {"context", "file", "args", "target", "ignore"};
+	const struct ynode *m = as_map(ld, v, "build");
+	struct pairs p = {0};
+	const char *str;
+
+	if (!m)
+		return;
+	ex->build_loc = locof(ld, v);
+	map_pairs(ld, m, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
+		switch (key_index(ld, k, keys, FX_NELEM(keys), where)) {
+		case 0:
+			if ((str = as_string(ld, val, "context"))) {
+				replace(&s->build.context, str);
+				ex->context_loc = locof(ld, val);
+			}
+			break;
+		case 1:
+			if ((str = as_string(ld, val, "file"))) {
+				replace(&s->build.file, str);
+				ex->file_loc = locof(ld, val);
+				ex->file_given = true;
+			}
+			break;
+		case 2:
+			parse_args(ld, val, &s->build.args, argidx);
+			break;
+		case 3:
+			replace(&s->build.target, as_string(ld, val, "target"));
+			break;
+		case 4:
+			parse_list(ld, val, "ignore", NULL, &s->build.ignore);
+			break;
+		}
+	}
+	free(p.v);
+}
+
+/* Which of entry_keys k is, or -1 after reporting it. */
+static int
+entry_key(struct load *ld, const struct ynode *k, int kind, const char *where)
+{
+	const char *s = ytext(k);
+
+	for (int e = 0; e < NKEYS; e++) {
+		if (strcmp(s, entry_keys[e]) != 0)
+			continue;
+		if (allowed[kind] & 1u << e)
+			return e;
+		ERR(ld, k, "key \"%s\" is not allowed %s (%s take only %s)", s, where,
+		    kind == K_SHARED ? "shared releases" : "defaults",
+		    kind == K_SHARED ? "chart, values, set and needs" : "chart, values, set, needs and build");
+		return -1;
+	}
+	if (kind == K_SERVICE)
+		return key_index(ld, k, entry_keys, NKEYS, where);
+	if (kind == K_SHARED)
+		return key_index(ld, k, shared_keys, FX_NELEM(shared_keys), where);
+	return key_index(ld, k, defaults_keys, FX_NELEM(defaults_keys), where);
+}
+
+struct idx {
+	struct strtab set, args;
+};
+
+static void
+parse_entry(struct load *ld, const struct ynode *map, int kind, const char *where,
+    struct fx_svc *s, struct extra *ex, struct idx *idx)
+{
+	struct pairs p = {0};
+	const char *str;
+	char *bwhere = kind == K_DEFAULTS ? xstrdup("in \"defaults.build\"") :
+	    xasprintf("in \"build\" of service \"%s\"", s->name);
+
+	map_pairs(ld, map, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i], *v = p.v[2 * i + 1];
+		switch (entry_key(ld, k, kind, where)) {
+		case E_REPO:
+			if ((str = as_string(ld, v, "repo"))) {
+				replace(&s->repo, str);
+				s->repo_loc = locof(ld, v);
+			}
+			break;
+		case E_GIT:
+			replace(&s->git, as_string(ld, v, "git"));
+			break;
+		case E_BUILD:
+			parse_build(ld, v, s, ex, &idx->args, bwhere);
+			break;
+		case E_IMAGE:
+			if ((str = as_string(ld, v, "image"))) {
+				replace(&s->image, str);
+				ex->image_loc = locof(ld, v);
+			}
+			break;
+		case E_CHART:
+			if ((str = as_string(ld, v, "chart"))) {
+				free(s->chart);
+				s->chart = path_join(ld->c->dir, str);
+				s->chart_loc = locof(ld, v);
+				ex->has_chart = true;
+			}
+			break;
+		case E_VALUES:
+			parse_list(ld, v, "values", ld->c->dir, &s->values);
+			break;
+		case E_SET: {
+			const struct ynode *m = as_map(ld, v, "set");
+			if (m)
+				flatten(ld, m, NULL, &s->set, &idx->set, 0);
+			break;
+		}
+		case E_NEEDS:
+			parse_list(ld, v, "needs", NULL, &s->needs);
+			break;
+		}
+	}
+	free(p.v);
+	free(bwhere);
+}
+
+void
+parse_defaults(struct load *ld, const struct ynode *v)
+{
+	const struct ynode *m = as_map(ld, v, "defaults");
+	struct idx idx = {0};
+
+	if (!m)
+		return;
+	parse_entry(ld, m, K_DEFAULTS, "in \"defaults\"", &ld->defs, &ld->defex, &idx);
+	strtab_free(&idx.set);
+	strtab_free(&idx.args);
+}
+
+/* A service starts as a copy of the defaults. */
+static void
+inherit(struct load *ld, const struct ynode *at, struct fx_svc *s, struct extra *ex, struct idx *idx)
+{
+	const struct fx_svc *d = &ld->defs;
+	const struct extra *dx = &ld->defex;
+	long cost = (long)(d->values.n + d->set.n + d->needs.n + d->build.args.n + d->build.ignore.n);
+
+	if (!spend(ld, at, cost))
+		return;
+	if (d->chart) {
+		s->chart = xstrdup(d->chart);
+		s->chart_loc = d->chart_loc;
+		ex->has_chart = true;
+	}
+	list_copy(&s->values, &d->values);
+	kv_copy(&s->set, &idx->set, &d->set);
+	list_copy(&s->needs, &d->needs);
+	replace(&s->build.context, d->build.context);
+	replace(&s->build.file, d->build.file);
+	kv_copy(&s->build.args, &idx->args, &d->build.args);
+	replace(&s->build.target, d->build.target);
+	list_copy(&s->build.ignore, &d->build.ignore);
+	if (d->build.context)
+		ex->context_loc = dx->context_loc;
+	if (d->build.file) {
+		ex->file_loc = dx->file_loc;
+		ex->file_given = true;
+	}
+}
+
+static bool
+exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* Drop repeated needs (one may come from defaults, one from the service). */
+static void
+dedup_needs(struct fx_list *l)
+{
+	struct strtab seen = {0};
+	size_t o = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		bool dup = false;
+		if (l->n <= 16) {
+			for (size_t j = 0; j < o && !dup; j++)
+				dup = strcmp(l->v[j], l->v[i]) == 0;
+		} else {
+			dup = !strtab_put(&seen, l->v[i], NULL);
+		}
+		if (dup) {
+			free(l->v[i]);
+			continue;
+		}
+		l->v[o] = l->v[i];
+		l->loc[o++] = l->loc[i];
+	}
+	l->n = o;
+	strtab_free(&seen);
+}
+
+/* Resolve the service's paths now that its repo is known. */
+static void
+finish_service(struct load *ld, struct fx_svc *s)
+{
+	char *raw = s->repo;
+	s->repo = path_join(ld->c->root, raw ? raw : s->name);
+	free(raw);
+
+	raw = s->build.context;
+	s->build.context = raw ? path_join(s->repo, raw) : xstrdup(s->repo);
+	free(raw);
+
+	raw = s->build.file;
+	if (raw) {
+		s->build.file = path_join(s->repo, raw);
+	} else {
+		s->build.file = path_join(s->repo, "Containerfile");
+		char *docker = path_join(s->repo, "Dockerfile");
+		if (!exists(s->build.file) && exists(docker)) {
+			free(s->build.file);
+			s->build.file = docker;
+			docker = NULL;
+		}
+		free(docker);
+	}
+	free(raw);
+
+	if (!s->image)
+		s->image = xstrdup(s->name);
+	dedup_needs(&s->needs);
+}
+
+static struct fx_svc *
+new_entry(struct load *ld, struct extra **ex)
+{
+	struct fx_catalog *c = ld->c;
+
+	if (c->nsvcs == ld->capsvcs) {
+		ld->capsvcs = ld->capsvcs ? 2 * ld->capsvcs : 16;
+		c->svcs = xreallocarray(c->svcs, ld->capsvcs, sizeof *c->svcs);
+		ld->ex = xreallocarray(ld->ex, ld->capsvcs, sizeof *ld->ex);
+	}
+	memset(&c->svcs[c->nsvcs], 0, sizeof *c->svcs);
+	memset(&ld->ex[c->nsvcs], 0, sizeof *ld->ex);
+	*ex = &ld->ex[c->nsvcs];
+	return &c->svcs[c->nsvcs++];
+}
+
+void
+parse_entries(struct load *ld, const struct ynode *v, bool shared)
+{
+	const char *section = shared ? "shared" : "services";
+	const char *what = shared ? "shared release" : "service";
+	const struct ynode *m = as_map(ld, v, section);
+	struct pairs p = {0};
+
+	if (!m)
+		return;
+	map_pairs(ld, m, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
+		const struct ynode *em = NULL;
+		if (yderef(val)->type == Y_MAP)
+			em = yderef(val);
+		else if (!ynull(val))
+			ERR(ld, val, "%s \"%s\" must be a mapping", what, ytext(k));
+
+		struct extra *ex;
+		struct fx_svc *s = new_entry(ld, &ex);
+		s->name = xstrdup(ytext(k));
+		s->loc = s->repo_loc = ex->build_loc = ex->image_loc = locof(ld, k);
+		s->shared = shared;
+		struct idx idx = {0};
+		if (!shared)
+			inherit(ld, k, s, ex, &idx);
+		if (em) {
+			char *where = xasprintf("in %s \"%s\"", what, s->name);
+			parse_entry(ld, em, shared ? K_SHARED : K_SERVICE, where, s, ex, &idx);
+			free(where);
+		}
+		if (!shared)
+			finish_service(ld, s);
+		else
+			dedup_needs(&s->needs);
+		strtab_free(&idx.set);
+		strtab_free(&idx.args);
+	}
+	free(p.v);
+}

@@ -1,0 +1,161 @@
+/*
+ * internal.h - what the files of the catalog module share and nobody else
+ * sees: the YAML node tree (ynode.c), error reporting with a cap and
+ * de-duplication, a string table, and the loading context that catalog.c
+ * fills and validate.c checks.
+ */
+#ifndef FUSION_CONFIG_INTERNAL_H
+#define FUSION_CONFIG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fusion/catalog.h"
+
+/* Limits that keep hostile input cheap. A real catalog is far below each. */
+enum {
+	CAT_MAX_BYTES = 64 << 20,	/* file size */
+	CAT_MAX_NODES = 1000000,	/* YAML nodes in the document */
+	CAT_MAX_DEPTH = 64,		/* nesting of collections */
+	CAT_MAX_ERRORS = 50,		/* then "too many errors" */
+	CAT_MAX_NAME = 53,		/* Helm release names */
+};
+
+/* A string table: open addressing, keys not owned unless `own`. */
+struct strtab {
+	char **keys;
+	void **vals;
+	size_t cap, n;
+	bool own;
+};
+
+/* The value slot of key; when absent, NULL, or with `insert` a new slot
+ * holding NULL. Slots move when the table grows. */
+void **strtab_slot(struct strtab *t, const char *key, bool insert);
+void *strtab_get(const struct strtab *t, const char *key);
+/* Returns false (and changes nothing) when key is already present. */
+bool strtab_put(struct strtab *t, const char *key, void *val);
+void strtab_free(struct strtab *t);
+
+/*
+ * Error reporting for one load: counts, stops printing after CAT_MAX_ERRORS
+ * and prints the same message at the same place only once (defaults are
+ * merged under every service, so their mistakes would repeat).
+ */
+struct report {
+	const char *file;	/* as messages show it */
+	int n;			/* errors reported (including suppressed) */
+	bool last_shown;	/* was the last error printed (for its notes) */
+	struct strtab seen;	/* "line:col:message" already printed */
+};
+
+void rep_error(struct report *r, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A hint under the last error, if that one was printed. */
+void rep_note(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rep_free(struct report *r);
+
+/* Levenshtein distance with transpositions (optimal string alignment). */
+size_t edit_distance(const char *a, const char *b);
+/* The candidate closest to word when it is close enough to be a likely typo,
+ * else NULL. */
+const char *closest(const char *word, const char *const *cands, size_t n);
+
+/* The YAML tree: nodes live in an arena owned by the document. */
+enum ytype { Y_SCALAR, Y_SEQ, Y_MAP, Y_ALIAS };
+
+struct ynode {
+	unsigned char type;
+	bool plain;		/* plain scalar: may be null */
+	bool dup;		/* map key already present earlier: ignore the pair */
+	int line, col;		/* 1-based */
+	size_t n;		/* scalar length; SEQ items; MAP keys + values */
+	union {
+		char *s;		/* SCALAR, NUL-terminated */
+		struct ynode **kids;	/* SEQ items; MAP k0 v0 k1 v1 ... */
+		struct ynode *target;	/* ALIAS */
+	} u;
+};
+
+struct ydoc {
+	struct ynode *root;	/* NULL for an empty stream */
+	size_t nodes;
+	void *arena;
+};
+
+/*
+ * Parse buf (len bytes, NUL-terminated) into a tree. Reports syntax errors,
+ * invalid UTF-8, duplicate keys, unknown aliases and the size limits through
+ * r. Returns 0 when the tree is usable (duplicate keys are marked, not
+ * fatal), -1 otherwise; doc must be freed in both cases.
+ */
+int ydoc_parse(struct ydoc *doc, const char *buf, size_t len, struct report *r);
+void ydoc_free(struct ydoc *doc);
+/* Follow aliases. */
+const struct ynode *yderef(const struct ynode *n);
+/* A plain empty, "~" or "null" scalar. */
+bool ynull(const struct ynode *n);
+/* The text of a scalar (through aliases), else NULL. */
+const char *ytext(const struct ynode *n);
+
+/*
+ * What loading knows beyond struct fx_svc: the locations and written form of
+ * things validation reports on. One per entry of c->svcs, same order.
+ */
+struct extra {
+	struct fx_loc build_loc;	/* of "build" (or the name) */
+	struct fx_loc context_loc, file_loc;
+	struct fx_loc image_loc;
+	bool file_given;		/* build.file written (here or in defaults) */
+	bool has_chart;
+};
+
+struct load {
+	struct fx_catalog *c;
+	struct report rep;
+	bool check_files;
+	struct extra *ex;		/* parallel to c->svcs */
+	size_t capsvcs;
+	struct fx_loc root_loc;		/* of workspace.root, else of the top */
+	struct fx_svc defs;		/* `defaults`, build paths not yet resolved */
+	struct extra defex;
+	long budget;			/* alias expansion and merging left */
+};
+
+#define ERR(ld, node, ...) rep_error(&(ld)->rep, (node)->line, (node)->col, __VA_ARGS__)
+
+/* catalog.c: typed access to the tree; wrong types are reported. */
+struct pairs {
+	const struct ynode **v;		/* key, value, key, value, ... */
+	size_t n, cap;			/* pairs */
+};
+
+struct fx_loc locof(const struct load *ld, const struct ynode *n);
+/* Charge cost to the expansion budget; false (reported once) when spent. */
+bool spend(struct load *ld, const struct ynode *at, long cost);
+/* The pairs of a mapping, merge keys ("<<: *base") expanded, duplicate and
+ * non-string keys left out. Free p->v. */
+void map_pairs(struct load *ld, const struct ynode *map, struct pairs *p);
+/* Index of k's text in keys[], or -1 after reporting an unknown key. */
+int key_index(struct load *ld, const struct ynode *k, const char *const *keys, size_t n,
+    const char *where);
+/* The mapping v, NULL when null or (reported) not a mapping. */
+const struct ynode *as_map(struct load *ld, const struct ynode *v, const char *key);
+/* The sequence v, NULL when null or (reported) not a sequence. */
+const struct ynode *as_seq(struct load *ld, const struct ynode *v, const char *what);
+/* The text of a string, NULL when null or (reported) not a non-empty string. */
+const char *as_string(struct load *ld, const struct ynode *v, const char *key);
+bool dns_label(const char *s, size_t max);
+
+/* entry.c: defaults, shared releases and services. */
+void parse_defaults(struct load *ld, const struct ynode *v);
+void parse_entries(struct load *ld, const struct ynode *v, bool shared);
+void list_add(struct fx_list *l, char *s, struct fx_loc loc);
+void list_free(struct fx_list *l);
+void kv_free(struct fx_kvlist *kv);
+void svc_free(struct fx_svc *s);
+
+/* validate.c: checks across entries and against the file system. */
+void validate(struct load *ld);
+
+#endif
