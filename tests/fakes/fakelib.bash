@@ -1,0 +1,192 @@
+# fakelib.bash - shared by the cluster-tool fakes in this directory.
+# Sourced, never run. See README.md for the state layout and the switches.
+#
+# Every fake does, in this order:
+#   fake_init TOOL "$@"   state dir check, first-use bootstrap, calls.log line,
+#                         FUSION_FAKE_SLEEP (outside any lock, so slow calls overlap)
+#   fake_maybe_fail MSG   FUSION_FAKE_FAIL: print MSG to stderr, exit 1
+# then its own work. Injected failures happen before any state change, as if
+# the API server had refused the request, so a retry starts from clean state.
+#
+# Speed matters (the engine's tests run hundreds of these): the common path
+# uses only bash builtins; flock(1) is spawned only by commands that change or
+# read several state files together.
+
+set -euo pipefail
+shopt -s nullglob
+export LC_ALL=C		# byte order for globs and sort: outputs do not depend on the locale
+
+FAKE_DIR=${BASH_SOURCE[0]%/*}
+
+# Where a fake's API server would be; only used in "connection refused" texts.
+FAKE_APISERVER=127.0.0.1:32771
+
+fake_die() {	# fake_die MSG... : print each MSG as a line on stderr, exit 1
+	printf '%s\n' "$@" >&2
+	exit 1
+}
+
+fake_init() {
+	FAKE_TOOL=$1
+	shift
+	# The calls.log line and the line FUSION_FAKE_FAIL/SLEEP match: the tool
+	# and its argv joined by single spaces, unquoted, as documented.
+	FAKE_LINE=$FAKE_TOOL${*:+ $*}
+	if [[ -z ${FUSION_FAKE_STATE:-} ]]; then
+		fake_die "fake $FAKE_TOOL: FUSION_FAKE_STATE is not set: the fakes keep the cluster's state in that directory (see tests/fakes/README.md)"
+	fi
+	S=$FUSION_FAKE_STATE
+	[[ -f $S/cluster-uid ]] || fake_bootstrap
+	# One printf is one write(2) to an O_APPEND file: lines from parallel
+	# fakes never interleave.
+	printf '%s\n' "$FAKE_LINE" >>"$S/calls.log"
+	fake_sleep
+}
+
+# FUSION_FAKE_SLEEP="REGEX=SECONDS[;REGEX=SECONDS...]": the first entry whose
+# REGEX matches the line decides. The regex may contain '=' (the last '='
+# splits); it may not contain ';'. A plain `sleep` child: a SIGTERM sent to
+# the process group (as fusion does on Ctrl-C) ends both at once.
+fake_sleep() {
+	local rest=${FUSION_FAKE_SLEEP:-} spec re secs
+	while [[ -n $rest ]]; do
+		spec=${rest%%;*}
+		if [[ $rest == *\;* ]]; then rest=${rest#*;}; else rest=; fi
+		[[ $spec == *=* ]] || continue
+		re=${spec%=*}
+		secs=${spec##*=}
+		if [[ -n $re && $FAKE_LINE =~ $re ]]; then
+			sleep "$secs"
+			return 0
+		fi
+	done
+}
+
+# FUSION_FAKE_FAIL=REGEX (extended, as grep -E): matching calls fail with MSG.
+fake_maybe_fail() {
+	local re=${FUSION_FAKE_FAIL:-}
+	if [[ -n $re && $FAKE_LINE =~ $re ]]; then
+		fake_die "$@"
+	fi
+}
+
+# Exclusive (default) or shared (-s) lock on the whole state directory, held
+# until the process exits. Writers take it for read-modify-write sequences;
+# readers of several files take it shared so that they see one consistent state.
+fake_lock() {
+	exec 9>>"$S/.lock"
+	flock "${1:--x}" 9
+}
+
+# Atomic file write: readers that do not lock never see a half-written file.
+fake_write() {	# fake_write FILE CONTENT
+	printf '%s' "$2" >"$1.tmp.$$"
+	mv -f "$1.tmp.$$" "$1"
+}
+
+fake_new_uid() {	# a random RFC 4122 v4 UUID, like metadata.uid
+	local u
+	if [[ -r /proc/sys/kernel/random/uuid ]]; then
+		read -r u </proc/sys/kernel/random/uuid
+	else
+		u=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+		u=${u:0:8}-${u:8:4}-4${u:13:3}-a${u:17:3}-${u:20:12}
+	fi
+	printf '%s' "$u"
+}
+
+FAKE_DEFAULT_NAMESPACES=$'default\nkube-node-lease\nkube-public\nkube-system\n'
+
+fake_bootstrap() {
+	mkdir -p "$S"
+	fake_lock
+	if [[ ! -f $S/cluster-uid ]]; then
+		mkdir -p "$S/releases" "$S/images"
+		fake_write "$S/namespaces" "$FAKE_DEFAULT_NAMESPACES"
+		[[ -f $S/current-context ]] || fake_write "$S/current-context" "minikube"
+		: >>"$S/calls.log"
+		fake_write "$S/cluster-uid" "$(fake_new_uid)"	# last: marks the bootstrap done
+	fi
+	exec 9>&-
+}
+
+# A recreated cluster: new identity, no releases, no loaded images, only the
+# default namespaces, and up. Caller holds the exclusive lock.
+fake_recreate_locked() {
+	rm -rf "$S/releases" "$S/images" "$S/namespace-uids" "$S/down"
+	mkdir -p "$S/releases" "$S/images"
+	fake_write "$S/namespaces" "$FAKE_DEFAULT_NAMESPACES"
+	fake_write "$S/cluster-uid" "$(fake_new_uid)"
+}
+
+fake_is_down() { [[ -e $S/down ]]; }
+
+# Docker's reference normalisation, as containerd (minikube, kind) lists
+# images: "nginx" -> "docker.io/library/nginx:latest", "org/app" ->
+# "docker.io/org/app:latest"; "localhost/x:t" and "host:5000/x:t" unchanged.
+fake_normalize_ref() {	# sets REF
+	local ref=$1 name digest= first last
+	if [[ $ref == *@* ]]; then
+		digest=@${ref#*@}
+		ref=${ref%%@*}
+	fi
+	name=$ref
+	first=${name%%/*}
+	if [[ $name != */* ]]; then
+		name=docker.io/library/$name
+	elif [[ $first != *.* && $first != *:* && $first != localhost ]]; then
+		name=docker.io/$name
+	fi
+	last=${name##*/}
+	if [[ -z $digest && $last != *:* ]]; then
+		name=$name:latest
+	fi
+	REF=$name$digest
+}
+
+# Image references recorded in an archive written by `podman save` /
+# `docker save`: RepoTags of a docker-archive's manifest.json, else the
+# ref.name annotations of an OCI archive's index.json. Sets ARCHIVE_REFS
+# (array). Returns 1 if the file is not a tar archive.
+fake_archive_refs() {
+	local archive=$1 json tok parts
+	ARCHIVE_REFS=()
+	tar -tf "$archive" >/dev/null 2>&1 || return 1
+	json=$(tar -xOf "$archive" manifest.json 2>/dev/null || true)
+	if [[ $json =~ \"RepoTags\":\[([^]]*)\] ]]; then
+		json=${BASH_REMATCH[1]//\"/}
+		IFS=, read -ra parts <<<"$json"
+		for tok in "${parts[@]}"; do
+			[[ -n $tok ]] && ARCHIVE_REFS+=("$tok")
+		done
+	fi
+	if ((${#ARCHIVE_REFS[@]} == 0)); then
+		json=$(tar -xOf "$archive" index.json 2>/dev/null || true)
+		while [[ $json =~ \"org\.opencontainers\.image\.ref\.name\":\ ?\"([^\"]+)\" ]]; do
+			tok=${BASH_REMATCH[1]}
+			ARCHIVE_REFS+=("$tok")
+			json=${json#*"$tok"}
+		done
+	fi
+	return 0
+}
+
+# Add (op=add) or remove (op=rm) refs in images/<profile>: one ref a line,
+# no duplicates, sorted. Caller holds the exclusive lock.
+fake_images_update() {	# fake_images_update PROFILE add|rm REF...
+	local file=$S/images/$1 op=$2 line out= r
+	shift 2
+	local -A have=()
+	if [[ -f $file ]]; then
+		while IFS= read -r line; do [[ -n $line ]] && have[$line]=1; done <"$file"
+	fi
+	for r in "$@"; do
+		if [[ $op == add ]]; then have[$r]=1; else unset "have[$r]"; fi
+	done
+	if ((${#have[@]})); then
+		out=$(printf '%s\n' "${!have[@]}" | sort)
+		out+=$'\n'
+	fi
+	mkdir -p "$S/images"
+	fake_write "$file" "$out"
+}
