@@ -15,7 +15,8 @@
 # (one a line) to meta_out. Errors: "Error: ..." on stderr, exit status 1.
 #
 # The YAML reader covers what values files use: nested block mappings and
-# sequences, plain/quoted scalars, comments, |/> block scalars, {} and [].
+# sequences, plain/quoted scalars, comments, |/> block scalars, and one-line
+# flow collections ({a: 1, b: [x, y]}).
 # Scalars are typed as helm's YAML library types them (YAML 1.1: yes/no/on/
 # off are booleans; numbers become float64 and print as Go prints them, so
 # 1000000 renders as 1e+06, as it does with the real helm).
@@ -127,7 +128,6 @@ function scalar(s, file, line,   i) {
 	}
 	if (s ~ /^\{[ \t]*\}$/) return "M"
 	if (s ~ /^\[[ \t]*\]$/) return "L"
-	if (s ~ /^[\[{]/) fail("the fake helm reads no flow-style YAML (" file " line " line ": " s "): write it in block style")
 	if (s ~ /^[&*]/) fail("the fake helm reads no YAML anchors or aliases (" file " line " line ")")
 	if (s == "" || s == "~" || s == "null" || s == "Null" || s == "NULL") return "N"
 	if (s ~ /^(yes|Yes|YES|true|True|TRUE|on|On|ON)$/) return "btrue"
@@ -135,6 +135,81 @@ function scalar(s, file, line,   i) {
 	if (s ~ /^[-+]?[0-9]+$/ || s ~ /^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$/ || s ~ /^[-+]?[0-9]+[eE][-+]?[0-9]+$/)
 		return "n" s
 	return "s" s
+}
+
+# One-line flow collections: {a: 1, b: [x, y]} and [a, {b: c}], nested.
+# The cursor is FL_P in FL_S.
+function flow_load(s, path, A, LISTS, file, line) {
+	FL_S = s; FL_P = 1; FL_FILE = file; FL_LINE = line
+	flow_value(path, A, LISTS)
+	flow_ws()
+	if (FL_P <= length(FL_S)) yaml_fail(file, line, "did not find expected <document end>")
+}
+
+function flow_ws() {
+	while (FL_P <= length(FL_S) && substr(FL_S, FL_P, 1) ~ /[ \t]/) FL_P++
+}
+
+function flow_next(what,   c) {	# consume "," or the closing bracket; 1 if closed
+	flow_ws()
+	c = substr(FL_S, FL_P, 1)
+	FL_P++
+	if (c == what) return 1
+	if (c != ",") yaml_fail(FL_FILE, FL_LINE, "did not find expected ',' or '" what "' (flow collections must stay on one line in the fake)")
+	return 0
+}
+
+function flow_value(path, A, LISTS,   c, k, n) {
+	flow_ws()
+	c = substr(FL_S, FL_P, 1)
+	if (c == "{") {
+		FL_P++
+		flow_ws()
+		if (substr(FL_S, FL_P, 1) == "}") { FL_P++; A[path] = "M"; return }
+		do {
+			flow_ws()
+			k = flow_text(1)
+			flow_ws()
+			if (substr(FL_S, FL_P, 1) != ":") yaml_fail(FL_FILE, FL_LINE, "did not find expected ':'")
+			FL_P++
+			flow_value((path == "") ? k : path "." k, A, LISTS)
+		} while (!flow_next("}"))
+		return
+	}
+	if (c == "[") {
+		FL_P++
+		LISTS[path] = 1
+		flow_ws()
+		if (substr(FL_S, FL_P, 1) == "]") { FL_P++; A[path] = "L"; return }
+		n = 0
+		do {
+			flow_value(path "." n, A, LISTS)
+			n++
+		} while (!flow_next("]"))
+		return
+	}
+	A[path] = scalar(flow_text(0), FL_FILE, FL_LINE)
+}
+
+# A scalar's text: quoted (kept quoted for scalar(), unquoted for keys), or
+# plain up to a flow indicator (and, for keys, up to the ':').
+function flow_text(iskey,   c, i, t, start) {
+	c = substr(FL_S, FL_P, 1)
+	if (c == "\"" || c == "'") {
+		i = close_quote(substr(FL_S, FL_P))
+		if (i == 0) yaml_fail(FL_FILE, FL_LINE, "found unexpected end of stream")
+		t = substr(FL_S, FL_P, i)
+		FL_P += i
+		return iskey ? unquote(t) : t
+	}
+	start = FL_P
+	while (FL_P <= length(FL_S)) {
+		c = substr(FL_S, FL_P, 1)
+		if (c == "," || c == "]" || c == "}") break
+		if (iskey && c == ":") break
+		FL_P++
+	}
+	return trim(substr(FL_S, start, FL_P - start))
 }
 
 # Text of a block scalar from its lines L[1..nl], per its header (|, |-, >, ...).
@@ -217,10 +292,13 @@ function yaml_load(file, A, LISTS, must,   sk, si, sit, cnt, L, n, nl, r, line, 
 				blk = 1; bpath = path; bind = ind; bstyle = rest; nl = 0
 				continue
 			}
-			A[path] = scalar(rest, file, lineno)
+			if (rest ~ /^[\[{]/ && rest !~ /^(\{[ \t]*\}|\[[ \t]*\])$/) flow_load(rest, path, A, LISTS, file, lineno)
+			else A[path] = scalar(rest, file, lineno)
 		} else {
 			if (!(n > 0 && sit[n])) yaml_fail(file, lineno, "could not find expected ':'")
-			A[stack_path(sk, n)] = scalar(strip_comment(txt), file, lineno)
+			rest = strip_comment(txt)
+			if (rest ~ /^[\[{]/ && rest !~ /^(\{[ \t]*\}|\[[ \t]*\])$/) flow_load(rest, stack_path(sk, n), A, LISTS, file, lineno)
+			else A[stack_path(sk, n)] = scalar(rest, file, lineno)
 		}
 	}
 	if (r < 0) {
