@@ -1,0 +1,4 @@
+# Rack entry point.
+require_relative "config/routes"
+
+run CoreApi::Routes.app

@@ -1,0 +1,3 @@
+module example.internal/partners-engine
+
+go 1.22
