@@ -17,8 +17,11 @@
 #include "internal.h"
 
 /* Alias expansion and defaults merging together may not create more than
- * this many entries: far above any real catalog, far below a bomb. */
-#define BUDGET 4000000L
+ * BUDGET_PER_NODE entries per node of the document plus BUDGET_BASE: far
+ * above any real catalog, far below an alias bomb (a 1 kB file can stand for
+ * 10^9 entries). */
+#define BUDGET_PER_NODE 4L
+#define BUDGET_BASE 200000L
 
 struct fx_loc
 locof(const struct load *ld, const struct ynode *n)
@@ -34,7 +37,7 @@ spend(struct load *ld, const struct ynode *at, long cost)
 	ld->budget -= cost;
 	if (ld->budget >= 0)
 		return true;
-	ERR(ld, at, "catalog expands to too many entries (more than %ld; an alias bomb?)", BUDGET);
+	ERR(ld, at, "catalog expands to too many entries (aliases repeated too often?)");
 	return false;
 }
 
@@ -515,7 +518,7 @@ set_defaults(struct fx_catalog *c)
 int
 catalog_load(const char *path, bool check_files, struct fx_catalog *out)
 {
-	struct load ld = {.c = out, .check_files = check_files, .budget = BUDGET};
+	struct load ld = {.c = out, .check_files = check_files};
 	char *buf;
 	size_t len;
 
@@ -528,8 +531,10 @@ catalog_load(const char *path, bool check_files, struct fx_catalog *out)
 	if (read_catalog(&ld, &buf, &len) == 0) {
 		struct ydoc doc;
 		bool walked = false;
-		if (ydoc_parse(&doc, buf, len, &ld.rep) == 0)
+		if (ydoc_parse(&doc, buf, len, &ld.rep) == 0) {
+			ld.budget = BUDGET_BASE + BUDGET_PER_NODE * (long)doc.nodes;
 			walked = parse_top(&ld, doc.root);
+		}
 		ydoc_free(&doc);
 		free(buf);
 		/* Cross checks even after other errors: one run shows them all. */

@@ -93,7 +93,7 @@ int ydoc_parse(struct ydoc *doc, const char *buf, size_t len, struct report *r);
 void ydoc_free(struct ydoc *doc);
 /* Follow aliases. */
 const struct ynode *yderef(const struct ynode *n);
-/* A plain empty, "~" or "null" scalar. */
+/* A plain empty, "~" or "null" scalar, or NULL (absent). */
 bool ynull(const struct ynode *n);
 /* The text of a scalar (through aliases), else NULL. */
 const char *ytext(const struct ynode *n);

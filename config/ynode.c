@@ -133,7 +133,9 @@ bool
 ynull(const struct ynode *n)
 {
 	n = yderef(n);
-	if (!n || n->type != Y_SCALAR || !n->plain)
+	if (!n)
+		return true;	/* absent */
+	if (n->type != Y_SCALAR || !n->plain)
 		return false;
 	const char *s = n->u.s;
 	return !*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||

@@ -1,0 +1,603 @@
+/*
+ * test_catalog.c - the catalog: loading a good one field by field (defaults
+ * merged, paths resolved, set flattened, build and cluster defaults),
+ * discovery, names, and that bad input fails with a status, never a crash.
+ * Each test builds its workspace in a fresh temporary directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fusion/catalog.h"
+#include "fusion/diag.h"
+#include "fusion/util.h"
+
+static char *tmp;	/* a fresh directory per test (its real path) */
+static char oldcwd[PATH_MAX];
+
+static int
+setup(void **state)
+{
+	char t[] = "/tmp/fx-catalog-XXXXXX";
+	assert_non_null(mkdtemp(t));
+	tmp = realpath(t, NULL);
+	assert_non_null(tmp);
+	assert_non_null(getcwd(oldcwd, sizeof oldcwd));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	assert_int_equal(chdir(oldcwd), 0);
+	char *cmd = xasprintf("rm -rf '%s'", tmp);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(tmp);
+	return 0;
+}
+
+static char *
+at(const char *rel)
+{
+	return xasprintf("%s/%s", tmp, rel);
+}
+
+/* Write tmp/rel, making its directories. */
+static void
+put(const char *rel, const char *content)
+{
+	char *p = at(rel);
+	char *d = path_dir(p);
+	assert_int_equal(mkdir_p(d, 0755), 0);
+	assert_int_equal(write_file_atomic(p, content, strlen(content)), 0);
+	free(d);
+	free(p);
+}
+
+static void
+chart(const char *rel)
+{
+	char *p = xasprintf("%s/Chart.yaml", rel);
+	put(p, "apiVersion: v2\nname: x\nversion: 0.1.0\n");
+	free(p);
+}
+
+/* The sibling layout: three repos, charts and values under local-dev. */
+static void
+workspace(void)
+{
+	put("core-api/Containerfile", "FROM scratch\n");
+	put("core-api/docker/Containerfile.dev", "FROM scratch\n");
+	put("partners-engine/Dockerfile", "FROM scratch\n");
+	put("scriptdash/Containerfile", "FROM scratch\n");
+	put("scriptdash/Dockerfile", "FROM scratch\n");
+	chart("local-dev/helm/base-charts/service");
+	chart("local-dev/helm/shared-services/postgresql");
+	chart("local-dev/helm/shared-services/kafka");
+	put("local-dev/helm/values/common.yaml", "a: 1\n");
+	put("local-dev/helm/values/core-api.yaml", "b: 2\n");
+}
+
+static const char good[] =
+	"version: 1\n"
+	"workspace:\n"
+	"  root: ../..\n"
+	"  namespace: dev\n"
+	"  cluster: {provider: kind, profile: fx}\n"
+	"  builder: docker\n"
+	"  jobs: 8\n"
+	"cache: {remote: 'https://cache.example/fusion', push: true}\n"
+	"defaults:\n"
+	"  chart: ../helm/base-charts/service\n"
+	"  values: [../helm/values/common.yaml]\n"
+	"  set:\n"
+	"    image: {pullPolicy: Never}\n"
+	"    replicaCount: 1\n"
+	"  needs: [postgresql]\n"
+	"  build:\n"
+	"    args: {BASE: alpine, DEBUG: \"0\"}\n"
+	"    ignore: [tmp/]\n"
+	"shared:\n"
+	"  postgresql: {chart: ../helm/shared-services/postgresql}\n"
+	"  kafka:\n"
+	"    chart: ../helm/shared-services/kafka\n"
+	"    set: {persistence: {size: 1Gi}}\n"
+	"    needs: [postgresql]\n"
+	"services:\n"
+	"  core-api:\n"
+	"    git: https://git.example/org/core-api.git\n"
+	"    build:\n"
+	"      context: .\n"
+	"      file: docker/Containerfile.dev\n"
+	"      args: {DEBUG: \"1\", RUBY_VERSION: \"3.3\"}\n"
+	"      target: dev\n"
+	"      ignore: [log/]\n"
+	"    values: [../helm/values/core-api.yaml]\n"
+	"    set: {replicaCount: 2, image.tag: dev, version: 1.10, flag: yes}\n"
+	"    needs: [kafka, postgresql]\n"
+	"  partners-engine:\n"
+	"    image: org/partners_engine\n"
+	"  web:\n"
+	"    repo: scriptdash\n"
+	"    chart: ../helm/shared-services/kafka\n";
+
+static const char *
+kv(const struct fx_kvlist *l, const char *key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].key, key) == 0)
+			return l->v[i].value;
+	return NULL;
+}
+
+static void
+assert_path(const char *got, const char *rel)
+{
+	char *want = at(rel);
+	assert_string_equal(got, want);
+	free(want);
+}
+
+static void
+load_good(struct fx_catalog *c)
+{
+	workspace();
+	put("local-dev/config/service-catalog.yaml", good);
+	char *p = at("local-dev/config/service-catalog.yaml");
+	assert_int_equal(catalog_load(p, true, c), 0);
+	free(p);
+}
+
+static void
+test_workspace_fields(void **state)
+{
+	struct fx_catalog c;
+	load_good(&c);
+	assert_path(c.path, "local-dev/config/service-catalog.yaml");
+	assert_path(c.dir, "local-dev/config");
+	assert_string_equal(c.root, tmp);
+	assert_string_equal(c.namespace, "dev");
+	assert_int_equal(c.provider, FX_KIND);
+	assert_string_equal(c.profile, "fx");
+	assert_string_equal(catalog_kube_context(&c), "kind-fx");
+	assert_int_equal(c.builder, FX_DOCKER);
+	assert_int_equal(c.jobs, 8);
+	assert_string_equal(c.remote, "https://cache.example/fusion");
+	assert_true(c.push);
+	catalog_free(&c);
+	assert_null(c.svcs);
+	assert_int_equal(c.nsvcs, 0);
+}
+
+static void
+test_entries_in_order(void **state)
+{
+	struct fx_catalog c;
+	load_good(&c);
+	assert_int_equal(c.nsvcs, 5);
+	const char *names[] = {"postgresql", "kafka", "core-api", "partners-engine", "web"};
+	for (size_t i = 0; i < 5; i++) {
+		assert_string_equal(c.svcs[i].name, names[i]);
+		assert_int_equal(c.svcs[i].shared, i < 2);
+		assert_ptr_equal(catalog_svc(&c, names[i]), &c.svcs[i]);
+	}
+	assert_null(catalog_svc(&c, "nosuch"));
+	assert_null(catalog_svc(&c, ""));
+	/* locations are 1-based and name the catalog */
+	assert_int_equal(c.svcs[2].loc.line, 26);
+	assert_int_equal(c.svcs[2].loc.col, 3);
+	assert_non_null(strstr(c.svcs[2].loc.file, "service-catalog.yaml"));
+	catalog_free(&c);
+}
+
+static void
+test_defaults_merged(void **state)
+{
+	struct fx_catalog c;
+	load_good(&c);
+	struct fx_svc *s = catalog_svc(&c, "core-api");
+
+	/* lists: defaults first */
+	assert_int_equal(s->values.n, 2);
+	assert_path(s->values.v[0], "local-dev/helm/values/common.yaml");
+	assert_path(s->values.v[1], "local-dev/helm/values/core-api.yaml");
+	assert_int_equal(s->values.loc[0].line, 11);
+	assert_int_equal(s->values.loc[1].line, 34);
+	/* needs: concatenated, the repeated postgresql once */
+	assert_int_equal(s->needs.n, 2);
+	assert_string_equal(s->needs.v[0], "postgresql");
+	assert_string_equal(s->needs.v[1], "kafka");
+	/* maps: union, the service's value wins, defaults' keys first */
+	assert_int_equal(s->set.n, 5);
+	assert_string_equal(s->set.v[0].key, "image.pullPolicy");
+	assert_string_equal(s->set.v[1].key, "replicaCount");
+	assert_string_equal(s->set.v[1].value, "2");
+	assert_string_equal(kv(&s->set, "image.tag"), "dev");
+	assert_int_equal(s->build.args.n, 3);
+	assert_string_equal(s->build.args.v[0].key, "BASE");
+	assert_string_equal(kv(&s->build.args, "DEBUG"), "1");
+	assert_string_equal(kv(&s->build.args, "RUBY_VERSION"), "3.3");
+	assert_int_equal(s->build.ignore.n, 2);
+	assert_string_equal(s->build.ignore.v[0], "tmp/");
+	assert_string_equal(s->build.ignore.v[1], "log/");
+	/* scalars: the service's own */
+	assert_string_equal(s->build.target, "dev");
+
+	/* a service with nothing of its own gets the defaults */
+	s = catalog_svc(&c, "partners-engine");
+	assert_int_equal(s->values.n, 1);
+	assert_int_equal(s->needs.n, 1);
+	assert_string_equal(kv(&s->set, "replicaCount"), "1");
+	assert_string_equal(kv(&s->build.args, "DEBUG"), "0");
+	assert_null(s->build.target);
+	assert_path(s->chart, "local-dev/helm/base-charts/service");
+
+	/* defaults are not merged under shared releases */
+	s = catalog_svc(&c, "kafka");
+	assert_int_equal(s->values.n, 0);
+	assert_int_equal(s->needs.n, 1);
+	assert_int_equal(s->set.n, 1);
+	catalog_free(&c);
+}
+
+static void
+test_set_flattened_as_written(void **state)
+{
+	struct fx_catalog c;
+	load_good(&c);
+	struct fx_svc *s = catalog_svc(&c, "core-api");
+	assert_string_equal(kv(&s->set, "image.pullPolicy"), "Never");
+	assert_string_equal(kv(&s->set, "version"), "1.10");	/* not 1.1 */
+	assert_string_equal(kv(&s->set, "flag"), "yes");	/* not true */
+	assert_string_equal(kv(&catalog_svc(&c, "kafka")->set, "persistence.size"), "1Gi");
+	catalog_free(&c);
+}
+
+static void
+test_paths_resolved(void **state)
+{
+	struct fx_catalog c;
+	load_good(&c);
+	struct fx_svc *s = catalog_svc(&c, "core-api");
+	assert_path(s->repo, "core-api");
+	assert_path(s->build.context, "core-api");
+	assert_path(s->build.file, "core-api/docker/Containerfile.dev");
+	assert_path(s->chart, "local-dev/helm/base-charts/service");
+	assert_string_equal(s->git, "https://git.example/org/core-api.git");
+	assert_string_equal(s->image, "core-api");
+
+	s = catalog_svc(&c, "partners-engine");
+	assert_path(s->build.file, "partners-engine/Dockerfile");	/* no Containerfile */
+	assert_string_equal(s->image, "org/partners_engine");
+	assert_null(s->git);
+
+	s = catalog_svc(&c, "web");
+	assert_path(s->repo, "scriptdash");
+	assert_path(s->build.file, "scriptdash/Containerfile");	/* preferred */
+	assert_string_equal(s->image, "web");
+	assert_path(s->chart, "local-dev/helm/shared-services/kafka");
+
+	s = catalog_svc(&c, "postgresql");
+	assert_null(s->repo);
+	assert_null(s->build.file);
+	assert_null(s->image);
+	catalog_free(&c);
+}
+
+/* Write a catalog at tmp/fusion.yaml and load it. */
+static int
+load_text(const char *text, bool check, struct fx_catalog *c)
+{
+	put("fusion.yaml", text);
+	char *p = at("fusion.yaml");
+	int rc = catalog_load(p, check, c);
+	free(p);
+	return rc;
+}
+
+static void
+test_cluster_defaults(void **state)
+{
+	struct fx_catalog c;
+
+	assert_int_equal(load_text("version: 1\n", true, &c), 0);
+	assert_string_equal(c.root, tmp);	/* the catalog's directory */
+	assert_string_equal(c.namespace, "fusion");
+	assert_int_equal(c.provider, FX_MINIKUBE);
+	assert_string_equal(c.profile, "fusion");
+	assert_string_equal(catalog_kube_context(&c), "fusion");
+	assert_null(c.registry);
+	assert_int_equal(c.builder, FX_PODMAN);
+	assert_int_equal(c.jobs, 0);
+	assert_null(c.remote);
+	assert_false(c.push);
+	assert_int_equal(c.nsvcs, 0);
+	catalog_free(&c);
+
+	assert_int_equal(load_text("version: 1\nworkspace: {cluster: {profile: dev}}\n", true, &c), 0);
+	assert_string_equal(catalog_kube_context(&c), "dev");
+	catalog_free(&c);
+
+	assert_int_equal(load_text("version: 1\nworkspace: {cluster: {provider: kind}}\n", true, &c), 0);
+	assert_string_equal(catalog_kube_context(&c), "kind-fusion");
+	catalog_free(&c);
+
+	assert_int_equal(load_text("version: 1\nworkspace:\n  cluster:\n    provider: existing\n"
+	    "    registry: localhost:5000\n", true, &c), 0);
+	assert_null(catalog_kube_context(&c));
+	assert_string_equal(c.registry, "localhost:5000");
+	catalog_free(&c);
+
+	assert_int_equal(load_text("version: 1\nworkspace:\n  cluster: {provider: kind, context: "
+	    "mine}\n", true, &c), 0);
+	assert_string_equal(catalog_kube_context(&c), "mine");
+	catalog_free(&c);
+}
+
+static void
+test_anchors_and_merge_keys(void **state)
+{
+	struct fx_catalog c;
+	workspace();
+	chart("charts/svc");
+	assert_int_equal(load_text(
+	    "version: 1\n"
+	    "services:\n"
+	    "  core-api: &base\n"
+	    "    chart: charts/svc\n"
+	    "    set: &s {a: 1, b: 2}\n"
+	    "  scriptdash:\n"
+	    "    <<: *base\n"
+	    "    set: {<<: *s, b: 3}\n"
+	    "    needs: [core-api]\n", true, &c), 0);
+	struct fx_svc *s = catalog_svc(&c, "scriptdash");
+	assert_path(s->chart, "charts/svc");
+	assert_int_equal(s->set.n, 2);
+	assert_string_equal(kv(&s->set, "a"), "1");
+	assert_string_equal(kv(&s->set, "b"), "3");
+	catalog_free(&c);
+}
+
+static void
+test_check_files(void **state)
+{
+	struct fx_catalog c;
+	const char *text = "version: 1\nservices:\n  billing:\n    git: https://x/billing.git\n"
+	    "    chart: charts/none\n    values: [no.yaml]\n";
+
+	int before = fx_error_count();
+	assert_int_equal(load_text(text, false, &c), 0);
+	assert_int_equal(fx_error_count(), before);
+	assert_path(c.svcs[0].repo, "billing");
+	assert_path(c.svcs[0].build.file, "billing/Containerfile");
+	catalog_free(&c);
+
+	assert_int_equal(load_text(text, true, &c), -1);
+	/* the repo (its containerfile is not looked for), the chart, the values */
+	assert_int_equal(fx_error_count(), before + 3);
+	assert_null(c.svcs);
+	assert_int_equal(c.nsvcs, 0);
+}
+
+static void
+test_keeps_going(void **state)
+{
+	struct fx_catalog c;
+	int before = fx_error_count();
+
+	assert_int_equal(load_text(
+	    "version: 1\n"
+	    "workspace: {jobs: -1, builder: buildah}\n"
+	    "services:\n"
+	    "  Bad_Name: {imgae: x}\n"
+	    "  ok: {needs: [nosuch]}\n", false, &c), -1);
+	/* jobs, builder, unknown key, name, no chart x2, needs */
+	assert_int_equal(fx_error_count() - before, 7);
+
+	/* a cap on the number of messages: 50 and "too many errors" */
+	struct fx_buf b = {0};
+	buf_puts(&b, "version: 1\nservices:\n");
+	for (int i = 0; i < 80; i++)
+		buf_printf(&b, "  S%d: {chart: c}\n", i);
+	before = fx_error_count();
+	assert_int_equal(load_text(b.s, false, &c), -1);
+	assert_int_equal(fx_error_count() - before, 51);
+	buf_free(&b);
+}
+
+static void
+test_bad_input_never_crashes(void **state)
+{
+	struct fx_catalog c;
+	static const char *const bad[] = {
+		"", "# only a comment\n", "---\n", "~\n", "[1, 2]\n", "just text\n",
+		"version: 1\n---\nversion: 1\n", "\xff\xfe\x00\x01", "version: \"1\n",
+		"a: &a [*a]\n", "services: {a: *nosuch}\n", "version: 1\nservices: [a, b]\n",
+		"version: 1\nservices:\n  a:\n    set: {x: {y: {z: [1]}}}\n",
+		"? [a, b]\n: c\n", "version: 1\nshared: {p: {chart: [x]}}\n",
+		"version: 1\nworkspace: {root: [x]}\n", "\tversion: 1\n",
+	};
+	for (size_t i = 0; i < FX_NELEM(bad); i++) {
+		put("fusion.yaml", bad[i]);
+		char *p = at("fusion.yaml");
+		assert_int_equal(catalog_load(p, true, &c), -1);
+		assert_null(c.svcs);
+		free(p);
+	}
+
+	/* nesting 10,000 deep, flow and block */
+	struct fx_buf b = {0};
+	for (int i = 0; i < 10000; i++)
+		buf_putc(&b, '[');
+	assert_int_equal(load_text(b.s, true, &c), -1);
+	buf_reset(&b);
+	for (int i = 0; i < 10000; i++)
+		buf_printf(&b, "%*sa:\n", i, "");
+	assert_int_equal(load_text(b.s, true, &c), -1);
+	buf_free(&b);
+
+	/* an alias bomb: 10^9 entries if expanded */
+	buf_puts(&b, "version: 1\nservices:\n  a:\n    set:\n      l0: &l0 {a: 1, b: 1, c: 1}\n");
+	for (int i = 1; i < 20; i++)
+		buf_printf(&b, "      l%d: &l%d {a: *l%d, b: *l%d, c: *l%d}\n", i, i, i - 1, i - 1, i - 1);
+	assert_int_equal(load_text(b.s, false, &c), -1);
+	buf_free(&b);
+
+	/* not a file */
+	char *d = at("dir.yaml");
+	assert_int_equal(mkdir(d, 0755), 0);
+	assert_int_equal(catalog_load(d, true, &c), -1);
+	free(d);
+	d = at("missing.yaml");
+	assert_int_equal(catalog_load(d, true, &c), -1);
+	free(d);
+}
+
+static void
+test_valid_name(void **state)
+{
+	assert_true(catalog_valid_name("core-api"));
+	assert_true(catalog_valid_name("a"));
+	assert_true(catalog_valid_name("0"));
+	assert_true(catalog_valid_name("svc-0001"));
+	assert_true(catalog_valid_name("1-2-3"));
+	assert_false(catalog_valid_name(NULL));
+	assert_false(catalog_valid_name(""));
+	assert_false(catalog_valid_name("Core-API"));
+	assert_false(catalog_valid_name("-core"));
+	assert_false(catalog_valid_name("core-"));
+	assert_false(catalog_valid_name("core_api"));
+	assert_false(catalog_valid_name("core.api"));
+	assert_false(catalog_valid_name("core api"));
+	assert_false(catalog_valid_name("caf\xc3\xa9"));
+	char name[60];
+	memset(name, 'a', sizeof name);
+	name[53] = '\0';
+	assert_true(catalog_valid_name(name));
+	name[53] = 'a';
+	name[54] = '\0';
+	assert_false(catalog_valid_name(name));
+}
+
+static void
+test_catalog_svc_without_index(void **state)
+{
+	struct fx_svc svcs[2] = {{.name = "b"}, {.name = "a"}};
+	struct fx_catalog c = {.svcs = svcs, .nsvcs = 2};
+	assert_ptr_equal(catalog_svc(&c, "a"), &svcs[1]);
+	assert_null(catalog_svc(&c, "c"));
+}
+
+static void
+test_find(void **state)
+{
+	put("ws/local-dev/config/service-catalog.yaml", "version: 1\n");
+	char *deep = at("ws/local-dev/helm/values/deeper");
+	assert_int_equal(mkdir_p(deep, 0755), 0);
+
+	/* from a subdirectory: the nearest parent with a catalog */
+	assert_int_equal(chdir(deep), 0);
+	char *p = catalog_find(NULL);
+	char *want = at("ws/local-dev/config/service-catalog.yaml");
+	assert_non_null(p);
+	assert_string_equal(p, want);
+	free(p);
+
+	/* fusion.yaml wins over config/service-catalog.yaml in the same directory */
+	put("ws/local-dev/fusion.yaml", "version: 1\n");
+	p = catalog_find(NULL);
+	free(want);
+	want = at("ws/local-dev/fusion.yaml");
+	assert_string_equal(p, want);
+	free(p);
+
+	/* a nearer directory wins over a farther one */
+	put("ws/local-dev/helm/config/service-catalog.yaml", "version: 1\n");
+	p = catalog_find(NULL);
+	free(want);
+	want = at("ws/local-dev/helm/config/service-catalog.yaml");
+	assert_string_equal(p, want);
+	free(p);
+
+	/* -f: made absolute, must exist */
+	p = catalog_find("../../../fusion.yaml");
+	free(want);
+	want = at("ws/local-dev/fusion.yaml");
+	assert_string_equal(p, want);
+	free(p);
+	assert_null(catalog_find("nosuch.yaml"));
+	assert_null(catalog_find("."));
+
+	/* nothing from here up (tmp is under /tmp, which has no catalog) */
+	assert_int_equal(chdir(tmp), 0);
+	assert_null(catalog_find(NULL));
+	free(want);
+	free(deep);
+}
+
+static void
+test_shown_path_relative_to_cwd(void **state)
+{
+	struct fx_catalog c;
+	put("sub/fusion.yaml", "version: 1\n");
+	assert_int_equal(chdir(tmp), 0);
+	assert_int_equal(catalog_load("sub/fusion.yaml", true, &c), 0);
+	assert_string_equal(c.shown, "sub/fusion.yaml");
+	char *want = at("sub/fusion.yaml");
+	assert_string_equal(c.path, want);
+	free(want);
+	catalog_free(&c);
+}
+
+static void
+test_thousand_services_fast(void **state)
+{
+	struct fx_buf b = {0};
+	struct fx_catalog c;
+
+	buf_puts(&b, "version: 1\ndefaults:\n  chart: charts/svc\n  values: [v.yaml]\n"
+	    "  set: {a: 1, b: {c: 2}}\nservices:\n");
+	/* each needs the one before, the first needs the last: one long cycle */
+	for (int i = 0; i < 1000; i++)
+		buf_printf(&b, "  svc-%04d:\n    needs: [svc-%04d]\n    set: {x: %d}\n", i,
+		    (i + 999) % 1000, i);
+	double t0 = now_mono();
+	int before = fx_error_count();
+	assert_int_equal(load_text(b.s, false, &c), -1);	/* a 1000-long cycle */
+	assert_int_equal(fx_error_count() - before, 1);
+	/* generous: the sanitizers slow it down several times */
+	assert_true(now_mono() - t0 < 1.0);
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_workspace_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entries_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defaults_merged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_flattened_as_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paths_resolved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchors_and_merge_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keeps_going, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input_never_crashes, setup, teardown),
+		cmocka_unit_test(test_valid_name),
+		cmocka_unit_test(test_catalog_svc_without_index),
+		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shown_path_relative_to_cwd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thousand_services_fast, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
