@@ -1,0 +1,442 @@
+#!/usr/bin/env bats
+# Tests of the cluster-tool fakes themselves (tests/fakes/): the other suites
+# trust them to print what the real tools print and to keep state faithfully.
+#   TOP=$PWD bats tests/cli/fakes.bats
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	: "${TOP:?TOP must be the repository root}"
+	export PATH=$TOP/tests/fakes:$PATH
+	export FUSION_FAKE_STATE=$BATS_TEST_TMPDIR/cluster
+	unset FUSION_FAKE_FAIL FUSION_FAKE_SLEEP FUSION_FAKE_RECREATE
+	HELMDIR=$TOP/examples/workspace/local-dev/helm
+
+	# A small chart of our own, so that the assertions can be exact.
+	CH=$BATS_TEST_TMPDIR/demo
+	mkdir -p "$CH/templates"
+	cat >"$CH/Chart.yaml" <<-'EOF'
+		apiVersion: v2
+		name: demo
+		version: 0.2.0
+		appVersion: "1.4.1"
+	EOF
+	cat >"$CH/values.yaml" <<-'EOF'
+		# defaults
+		image:
+		  repository: localhost/demo
+		  tag: latest
+		replicaCount: 1
+		unused: not referenced by any template
+		big: 1000000
+		feature: yes
+		dropme: present
+	EOF
+	cat >"$CH/templates/deployment.yaml" <<-'EOF'
+		kind: Deployment
+		metadata:
+		  name: {{ .Release.Name }}
+		  namespace: {{.Release.Namespace}}
+		  chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+		spec:
+		  replicas: {{ .Values.replicaCount }}
+		  image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+		  big: {{ .Values.big }} feature={{ .Values.feature }} drop={{ .Values.dropme }} missing={{ .Values.nope }}
+	EOF
+	cat >"$CH/templates/service.yaml" <<-'EOF'
+		kind: Service
+		metadata:
+		  name: {{ .Release.Name }} {{/* a comment renders as nothing */}}
+	EOF
+	printf '{{ define "x" }}{{ end }}\n' >"$CH/templates/_helpers.tpl"
+	printf 'image:\n  tag: from-file   # comment\n' >"$BATS_TEST_TMPDIR/v1.yaml"
+	printf 'replicaCount: 3\ndropme: null\n' >"$BATS_TEST_TMPDIR/v2.yaml"
+}
+
+calls() { grep -c -E -- "$1" "$FUSION_FAKE_STATE/calls.log" || true; }
+
+# ---- common behaviour ----
+
+@test "every fake refuses to run without FUSION_FAKE_STATE" {
+	unset FUSION_FAKE_STATE
+	for t in helm minikube kubectl kind docker fake-cluster; do
+		run -1 "$t" version
+		[[ $output == *FUSION_FAKE_STATE* ]]
+	done
+}
+
+@test "every call is one calls.log line: the tool and its argv" {
+	helm version --short
+	kubectl get namespace kube-system -o jsonpath={.metadata.uid}
+	minikube -p fusion image load localhost/a:fx-1
+	run -1 helm frobnicate --now
+	run cat "$FUSION_FAKE_STATE/calls.log"
+	[ "${lines[0]}" = "helm version --short" ]
+	[ "${lines[1]}" = "kubectl get namespace kube-system -o jsonpath={.metadata.uid}" ]
+	[ "${lines[2]}" = "minikube -p fusion image load localhost/a:fx-1" ]
+	[ "${lines[3]}" = "helm frobnicate --now" ]
+	[ "${#lines[@]}" -eq 4 ]
+	# fake-cluster is a test helper, not a tool: not logged
+	fake-cluster uid >/dev/null
+	[ "$(wc -l <"$FUSION_FAKE_STATE/calls.log")" -eq 4 ]
+}
+
+@test "a no-op call is fast" {
+	kubectl version --client >/dev/null	# first use creates the state
+	local start=$EPOCHREALTIME
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kubectl get namespace kube-system -o jsonpath={.metadata.uid} >/dev/null
+		helm version --short >/dev/null
+	done
+	local ms=$(((${EPOCHREALTIME/./} - ${start/./}) / 1000))
+	echo "20 calls: ${ms} ms"
+	[ "$ms" -lt 1000 ]	# 50 ms a call at most, even on a loaded machine
+}
+
+# ---- kubectl ----
+
+@test "kubectl prints the cluster uid without a newline, in every form of the command" {
+	run -0 kubectl get namespace kube-system -o jsonpath={.metadata.uid}
+	uid=$output
+	[[ $uid =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]
+	[ "$(kubectl get namespace kube-system -o jsonpath={.metadata.uid} | od -An -c | tr -d ' \n' | tail -c 2)" != '\n' ]
+	[ "$(kubectl --context fusion get namespace kube-system -o jsonpath={.metadata.uid})" = "$uid" ]
+	[ "$(kubectl --context=fusion get ns kube-system -o=jsonpath={.metadata.uid})" = "$uid" ]
+	[ "$(kubectl get -ojsonpath={.metadata.uid} namespaces kube-system --context fusion)" = "$uid" ]
+	[ "$(kubectl get namespace kube-system --output jsonpath='{.metadata.uid}')" = "$uid" ]
+	[ "$(fake-cluster uid)" = "$uid" ]
+	# the uid is stable until the cluster is recreated
+	[ "$(kubectl get namespace kube-system -o jsonpath={.metadata.uid})" = "$uid" ]
+}
+
+@test "kubectl: version, current context, missing namespace, unknown usage" {
+	run -0 kubectl version --client
+	[[ ${lines[0]} == "Client Version: v1."* ]]
+	run -0 kubectl config current-context
+	[ "$output" = minikube ]
+	fake-cluster context fusion
+	run -0 kubectl config current-context
+	[ "$output" = fusion ]
+	run -1 kubectl get namespace nope -o jsonpath={.metadata.uid}
+	[ "$output" = 'Error from server (NotFound): namespaces "nope" not found' ]
+	run -1 kubectl get pods
+	run -1 kubectl apply -f x.yaml
+	[[ $output == *'unknown command "apply"'* ]]
+	run -1 kubectl get namespace kube-system --bogus
+	[[ $output == *"unknown flag: --bogus"* ]]
+}
+
+# ---- helm template ----
+
+@test "helm template renders the chart like helm: sources, values, release and chart fields" {
+	run --separate-stderr -0 helm template web "$CH" -n shop -f "$BATS_TEST_TMPDIR/v1.yaml" --set image.repository=localhost/web
+	expected='---
+# Source: demo/templates/deployment.yaml
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  chart: demo-0.2.0
+spec:
+  replicas: 1
+  image: "localhost/web:from-file"
+  big: 1e+06 feature=true drop=present missing=<no value>
+---
+# Source: demo/templates/service.yaml
+kind: Service
+metadata:
+  name: web'
+	[ "$output" = "$expected" ]
+}
+
+@test "helm template merges values.yaml, then -f files in order, then --set" {
+	out=$(helm template web "$CH" -f "$BATS_TEST_TMPDIR/v1.yaml" -f "$BATS_TEST_TMPDIR/v2.yaml" --set image.tag=from-set,replicaCount=5)
+	[[ $out == *'image: "localhost/demo:from-set"'* ]]
+	[[ $out == *"replicas: 5"* ]]
+	[[ $out == *"drop=<no value>"* ]]	# null in a values file deletes the default
+	# --set wins whatever its place on the command line; the later -f wins
+	out=$(helm template --set image.tag=S web -f "$BATS_TEST_TMPDIR/v1.yaml" "$CH")
+	[[ $out == *':S"'* ]]
+	printf 'image:\n  tag: second\n' >"$BATS_TEST_TMPDIR/v3.yaml"
+	out=$(helm template web "$CH" --values "$BATS_TEST_TMPDIR/v1.yaml" --values="$BATS_TEST_TMPDIR/v3.yaml")
+	[[ $out == *':second"'* ]]
+	# the namespace defaults to "default"
+	[[ $(helm template web "$CH") == *"namespace: default"* ]]
+}
+
+@test "an unused value or a comment does not change the rendered manifest; a used value does" {
+	helm template web "$CH" -f "$BATS_TEST_TMPDIR/v1.yaml" >"$BATS_TEST_TMPDIR/a"
+	printf 'image:\n  tag: from-file   # another comment\n# new comment\nunused: changed\nextra:\n  deep: 1\n' >"$BATS_TEST_TMPDIR/v1.yaml"
+	helm template web "$CH" -f "$BATS_TEST_TMPDIR/v1.yaml" >"$BATS_TEST_TMPDIR/b"
+	cmp "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	helm template web "$CH" -f "$BATS_TEST_TMPDIR/v1.yaml" --set image.tag=other >"$BATS_TEST_TMPDIR/c"
+	! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/c"
+}
+
+@test "helm template errors: missing chart, Chart.yaml, values file; unsupported actions; bad names" {
+	run -1 helm template web "$BATS_TEST_TMPDIR/nochart"
+	[ "$output" = "Error: path \"$BATS_TEST_TMPDIR/nochart\" not found" ]
+	mkdir "$BATS_TEST_TMPDIR/empty"
+	run -1 helm template web "$BATS_TEST_TMPDIR/empty"
+	[ "$output" = "Error: Chart.yaml file is missing" ]
+	run -1 helm template web "$CH" -f "$BATS_TEST_TMPDIR/none.yaml"
+	[ "$output" = "Error: open $BATS_TEST_TMPDIR/none.yaml: no such file or directory" ]
+	run -1 helm template Web_1 "$CH"
+	[[ $output == *'release name "Web_1": invalid release name'* ]]
+	printf 'x: {{ .Values.image.tag | quote }}\n' >"$CH/templates/bad.yaml"
+	run -1 helm template web "$CH"
+	[[ $output == *"demo/templates/bad.yaml:1"*"does not support the action"* ]]
+	printf 'x: {{ .Values.nomap.key }}\n' >"$CH/templates/bad.yaml"
+	run -1 helm template web "$CH"
+	[[ $output == *"nil pointer evaluating interface {}.key"* ]]
+	rm "$CH/templates/bad.yaml"
+	run -1 helm template web "$CH" --no-such-flag
+	[ "$output" = "Error: unknown flag: --no-such-flag" ]
+}
+
+@test "the example charts render with the catalog's values and leave no value unset" {
+	for s in core-api partners-engine scriptdash; do
+		out=$(helm template "$s" "$HELMDIR/base-charts/service" -n fusion -f "$HELMDIR/values/common.yaml" \
+			-f "$HELMDIR/values/$s.yaml" --set replicaCount=1 --set image.repository=localhost/$s \
+			--set image.tag=fx-0123456789abcdef --set image.pullPolicy=Never)
+		[[ $out == *"# Source: service/templates/deployment.yaml"* ]]
+		[[ $out == *"# Source: service/templates/service.yaml"* ]]
+		[[ $out == *"image: \"localhost/$s:fx-0123456789abcdef\""* ]]
+		[[ $out != *"<no value>"* ]]
+	done
+	for c in postgresql mysql kafka temporal; do
+		out=$(helm template "$c" "$HELMDIR/shared-services/$c" -n fusion)
+		[[ $out == *"# Source: $c/templates/"* ]]
+		[[ $out != *"<no value>"* ]]
+	done
+	# the top-level helm/ is the same tree
+	[ "$(readlink "$TOP/helm")" = examples/workspace/local-dev/helm ]
+	[ -f "$TOP/helm/base-charts/service/Chart.yaml" ]
+}
+
+# ---- helm releases ----
+
+@test "helm upgrade --install: install, then upgrades that raise the revision" {
+	run -0 helm upgrade --install web "$CH" -n shop --create-namespace --wait --timeout 5m0s --kube-context fusion
+	[ "${lines[0]}" = 'Release "web" does not exist. Installing it now.' ]
+	[ "${lines[1]}" = "NAME: web" ]
+	[[ ${lines[2]} == "LAST DEPLOYED: "* ]]
+	[ "${lines[3]}" = "NAMESPACE: shop" ]
+	[ "${lines[4]}" = "STATUS: deployed" ]
+	[ "${lines[5]}" = "REVISION: 1" ]
+	[ "${lines[6]}" = "TEST SUITE: None" ]
+	run -0 helm upgrade --install web "$CH" -n shop --create-namespace --set image.tag=v2
+	[ "${lines[0]}" = 'Release "web" has been upgraded. Happy Helming!' ]
+	[ "${lines[5]}" = "REVISION: 2" ]
+	[ "$(cat "$FUSION_FAKE_STATE/releases/shop/web/revision")" = 2 ]
+	[ "$(cat "$FUSION_FAKE_STATE/releases/shop/web/status")" = deployed ]
+	# the stored manifest is what helm template prints for the same command
+	helm template web "$CH" -n shop --set image.tag=v2 >"$BATS_TEST_TMPDIR/t"
+	cmp "$BATS_TEST_TMPDIR/t" "$FUSION_FAKE_STATE/releases/shop/web/manifest"
+	diff <(helm get manifest web -n shop) "$BATS_TEST_TMPDIR/t"
+	grep -qx 'image.tag=v2' "$FUSION_FAKE_STATE/releases/shop/web/values"
+	[ "$(calls '^helm upgrade')" -eq 2 ]
+	run -0 helm status web -n shop
+	[ "${lines[4]}" = "REVISION: 2" ]
+}
+
+@test "helm install needs the namespace unless --create-namespace; upgrade needs --install" {
+	run -1 helm upgrade --install web "$CH" -n shop
+	[ "$output" = 'Error: create: failed to create: namespaces "shop" not found' ]
+	[ ! -e "$FUSION_FAKE_STATE/releases/shop/web" ]
+	run -1 helm upgrade web "$CH" -n default
+	[ "$output" = 'Error: UPGRADE FAILED: "web" has no deployed releases' ]
+	helm upgrade --install web "$CH" -n shop --create-namespace
+	run -0 kubectl get namespace shop -o jsonpath={.metadata.name}
+	[ "$output" = shop ]
+	helm upgrade --install other "$CH" -n shop	# the namespace exists now
+	run -1 helm install web "$CH" -n shop
+	[ "$output" = "Error: INSTALLATION FAILED: cannot re-use a name that is still in use" ]
+}
+
+@test "helm list: names, table, JSON; per namespace or all" {
+	run -0 helm list -n shop -q
+	[ "$output" = "" ]
+	helm upgrade --install web "$CH" -n shop --create-namespace
+	helm upgrade --install api "$CH" -n shop
+	helm upgrade --install web "$CH" -n shop
+	helm upgrade --install db "$CH" -n data --create-namespace
+	run -0 helm list -n shop -q
+	[ "$output" = $'api\nweb' ]
+	run -0 helm list --namespace=shop --short --kube-context fusion
+	[ "$output" = $'api\nweb' ]
+	run -0 helm list -A -q
+	[ "$output" = $'api\ndb\nweb' ]
+	run -0 helm list -n shop
+	[[ ${lines[0]} == NAME*NAMESPACE*REVISION*UPDATED*STATUS*CHART*"APP VERSION"* ]]
+	[[ ${lines[2]} == web*shop*2*deployed*demo-0.2.0*1.4.1* ]]
+	run -0 helm list -n shop -o json
+	[[ $output == '[{"name":"api","namespace":"shop","revision":"1","updated":"'* ]]
+	[[ $output == *'"status":"deployed","chart":"demo-0.2.0","app_version":"1.4.1"}]' ]]
+	[[ $output == *'{"name":"web","namespace":"shop","revision":"2",'* ]]
+}
+
+@test "helm uninstall removes the release; a missing one is helm's error" {
+	helm upgrade --install web "$CH" -n shop --create-namespace
+	run -0 helm uninstall web -n shop --kube-context fusion
+	[ "$output" = 'release "web" uninstalled' ]
+	[ -z "$(helm list -n shop -q)" ]
+	run -1 helm uninstall web -n shop
+	[ "$output" = "Error: uninstall: Release not loaded: web: release: not found" ]
+	run -1 helm status web -n shop
+	[ "$output" = "Error: release: not found" ]
+}
+
+# ---- switches ----
+
+@test "FUSION_FAKE_FAIL fails matching calls realistically, before any state change" {
+	helm upgrade --install web "$CH" -n shop --create-namespace
+	export FUSION_FAKE_FAIL='^helm upgrade .*web'
+	run -1 helm upgrade --install web "$CH" -n shop
+	[ "$output" = "Error: UPGRADE FAILED: fake failure injected" ]
+	[ "$(cat "$FUSION_FAKE_STATE/releases/shop/web/revision")" = 1 ]
+	run -0 helm upgrade --install api "$CH" -n shop	# no match
+	[ "$(calls '^helm upgrade --install web')" -eq 2 ]	# failed calls are logged too
+	FUSION_FAKE_FAIL='image load' run -1 minikube -p fusion image load localhost/a:1
+	[[ $output == *"Failed to load image: fake failure injected"* ]]
+	[ -z "$(fake-cluster images fusion)" ]
+	FUSION_FAKE_FAIL='^kubectl' run -1 kubectl get namespace kube-system -o jsonpath={.metadata.uid}
+	[ "$output" = "error: fake failure injected" ]
+	FUSION_FAKE_FAIL='^helm template' run -1 helm template web "$CH"
+	[ "$output" = "Error: fake failure injected" ]
+	FUSION_FAKE_FAIL='^kind load' run -1 kind load image-archive x.tar --name fusion
+	[[ $output == "ERROR: failed to load image: "* ]]
+}
+
+@test "FUSION_FAKE_SLEEP slows matching calls only" {
+	export FUSION_FAKE_SLEEP='^nomatch=9;^helm version=0.6;^helm=5'
+	local t0=$EPOCHREALTIME
+	helm version --short >/dev/null
+	local t1=$EPOCHREALTIME
+	kubectl version --client >/dev/null
+	local t2=$EPOCHREALTIME
+	local slow=$(((${t1/./} - ${t0/./}) / 1000)) fast=$(((${t2/./} - ${t1/./}) / 1000))
+	echo "slow ${slow} ms, fast ${fast} ms"
+	[ "$slow" -ge 600 ] && [ "$slow" -lt 4000 ]	# the first matching entry wins
+	[ "$fast" -lt 500 ]
+}
+
+@test "a sleeping fake dies at once when its process group gets SIGTERM" {
+	FUSION_FAKE_SLEEP='^helm upgrade=30' setsid helm upgrade --install web "$CH" -n shop --create-namespace &
+	local pid=$! t0=$EPOCHREALTIME
+	sleep 0.3
+	kill -TERM -- "-$pid"
+	wait "$pid" || true
+	local ms=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+	echo "stopped after ${ms} ms"
+	[ "$ms" -lt 3000 ]
+	! kill -0 -- "-$pid" 2>/dev/null	# no sleep left behind in the group
+	[ ! -e "$FUSION_FAKE_STATE/releases/shop/web" ]
+}
+
+@test "recreating the cluster changes the uid and wipes releases, images and namespaces" {
+	uid=$(kubectl get namespace kube-system -o jsonpath={.metadata.uid})
+	helm upgrade --install web "$CH" -n shop --create-namespace
+	minikube -p fusion image load localhost/web:fx-1
+	fake-cluster recreate
+	new=$(kubectl get namespace kube-system -o jsonpath={.metadata.uid})
+	[ "$new" != "$uid" ]
+	[ -z "$(helm list -A -q)" ]
+	[ -z "$(minikube -p fusion image ls)" ]
+	run -1 kubectl get namespace shop
+	# the same through kubectl's environment, on the call itself
+	run -0 env FUSION_FAKE_RECREATE=1 kubectl get namespace kube-system -o jsonpath={.metadata.uid}
+	[ "$output" != "$new" ]
+	[ "$output" = "$(fake-cluster uid)" ]
+}
+
+@test "a cluster that is down refuses connections until it is up" {
+	helm upgrade --install web "$CH" -n shop --create-namespace
+	fake-cluster down
+	run -1 kubectl get namespace kube-system -o jsonpath={.metadata.uid}
+	[ "$output" = "The connection to the server 127.0.0.1:32771 was refused - did you specify the right host or port?" ]
+	run -1 helm upgrade --install web "$CH" -n shop
+	[[ $output == 'Error: UPGRADE FAILED: Kubernetes cluster unreachable: Get "https://127.0.0.1:32771/version": dial tcp 127.0.0.1:32771: connect: connection refused' ]]
+	run -1 helm list -n shop -q
+	[[ $output == "Error: Kubernetes cluster unreachable: "* ]]
+	run -1 minikube -p fusion image load localhost/a:1
+	run -7 minikube -p fusion status
+	run -0 helm template web "$CH"	# needs no cluster
+	run -0 kubectl version --client
+	fake-cluster up
+	run -0 helm list -n shop -q
+	[ "$output" = web ]
+}
+
+# ---- images ----
+
+@test "minikube image load/ls/rm per profile, deduplicated and normalised like containerd" {
+	minikube -p fusion image load localhost/core-api:fx-0123456789abcdef
+	minikube --profile fusion image load localhost/core-api:fx-0123456789abcdef nginx
+	minikube --profile=other image load org/tool:2
+	run -0 minikube -p fusion image ls
+	[ "$output" = $'docker.io/library/nginx:latest\nlocalhost/core-api:fx-0123456789abcdef' ]
+	run -0 minikube image ls --profile other
+	[ "$output" = "docker.io/org/tool:2" ]
+	run -0 minikube image ls	# the default profile is "minikube"
+	[ "$output" = "" ]
+	minikube -p fusion image rm nginx
+	run -0 minikube -p fusion image ls
+	[ "$output" = "localhost/core-api:fx-0123456789abcdef" ]
+	run -0 minikube -p fusion status
+	[ "${lines[0]}" = fusion ]
+	[ "${lines[2]}" = "host: Running" ]
+	run -0 minikube version
+	[[ ${lines[0]} == "minikube version: v1."* ]]
+	run -1 minikube -p fusion image push x
+}
+
+@test "kind load image-archive records the archive's images" {
+	local d=$BATS_TEST_TMPDIR/ar
+	mkdir -p "$d"
+	printf '[{"Config":"c.json","RepoTags":["localhost/web:fx-1","localhost/web:latest"],"Layers":[]}]' >"$d/manifest.json"
+	printf '{}' >"$d/c.json"
+	tar -cf "$BATS_TEST_TMPDIR/web.tar" -C "$d" manifest.json c.json
+	run -0 kind load image-archive "$BATS_TEST_TMPDIR/web.tar" --name fusion
+	run -0 fake-cluster images fusion
+	[ "$output" = $'localhost/web:fx-1\nlocalhost/web:latest' ]
+	tar -cf "$BATS_TEST_TMPDIR/anon.tar" -C "$d" c.json
+	kind load image-archive "$BATS_TEST_TMPDIR/anon.tar"	# default name "kind"
+	sum=$(sha256sum <"$BATS_TEST_TMPDIR/anon.tar")
+	[ "$(fake-cluster images kind)" = "archive:sha256:${sum%% *}" ]
+	run -1 kind load image-archive "$BATS_TEST_TMPDIR/none.tar" --name fusion
+	[[ $output == "ERROR: failed to load image: open "*"none.tar: no such file or directory" ]]
+	run -0 kind version
+	[[ $output == "kind v0."* ]]
+}
+
+@test "docker forwards to podman but refuses podman-only build flags" {
+	run -0 docker --version
+	[[ $output == podman* ]]
+	[ "$(calls '^docker --version$')" -eq 1 ]
+	run -125 docker build --ignorefile x -f Containerfile .
+	[ "${lines[0]}" = "unknown flag: --ignorefile" ]
+}
+
+# ---- parallel use ----
+
+@test "parallel calls keep the state consistent" {
+	kubectl version --client >/dev/null
+	helm upgrade --install shared "$CH" -n shop --create-namespace >/dev/null
+	local pids=() i
+	for i in $(seq 1 12); do
+		helm upgrade --install "svc$i" "$CH" -n shop >/dev/null &
+		pids+=($!)
+		minikube -p fusion image load "localhost/svc$i:fx-$i" &
+		pids+=($!)
+		helm upgrade --install shared "$CH" -n shop >/dev/null &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	[ "$(helm list -n shop -q | wc -l)" -eq 13 ]
+	[ "$(minikube -p fusion image ls | wc -l)" -eq 12 ]
+	[ "$(cat "$FUSION_FAKE_STATE/releases/shop/shared/revision")" -eq 13 ]	# no lost update
+	[ "$(calls '^helm upgrade --install shared')" -eq 13 ]
+	[ "$(calls '^(helm upgrade|minikube -p fusion image load) ')" -eq 37 ]
+	[ "$(wc -l <"$FUSION_FAKE_STATE/calls.log")" -eq 40 ]	# one whole line per call
+}
