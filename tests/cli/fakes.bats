@@ -99,7 +99,8 @@ calls() { grep -c -E -- "$1" "$FUSION_FAKE_STATE/calls.log" || true; }
 	run -0 kubectl get namespace kube-system -o jsonpath={.metadata.uid}
 	uid=$output
 	[[ $uid =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]
-	[ "$(kubectl get namespace kube-system -o jsonpath={.metadata.uid} | od -An -c | tr -d ' \n' | tail -c 2)" != '\n' ]
+	kubectl get namespace kube-system -o jsonpath={.metadata.uid} >"$BATS_TEST_TMPDIR/uid"
+	[ "$(tail -c 1 "$BATS_TEST_TMPDIR/uid" | od -An -tx1 | tr -d ' ')" != 0a ]	# no newline
 	[ "$(kubectl --context fusion get namespace kube-system -o jsonpath={.metadata.uid})" = "$uid" ]
 	[ "$(kubectl --context=fusion get ns kube-system -o=jsonpath={.metadata.uid})" = "$uid" ]
 	[ "$(kubectl get -ojsonpath={.metadata.uid} namespaces kube-system --context fusion)" = "$uid" ]

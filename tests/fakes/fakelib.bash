@@ -125,7 +125,7 @@ fake_is_down() { [[ -e $S/down ]]; }
 # images: "nginx" -> "docker.io/library/nginx:latest", "org/app" ->
 # "docker.io/org/app:latest"; "localhost/x:t" and "host:5000/x:t" unchanged.
 fake_normalize_ref() {	# sets REF
-	local ref=$1 name digest= first last
+	local ref=$1 name digest='' first last
 	if [[ $ref == *@* ]]; then
 		digest=@${ref#*@}
 		ref=${ref%%@*}
