@@ -12,10 +12,14 @@
  * everything below is opened relative to it, so no absolute path is built
  * per file and a tree never holds a descriptor per pending directory.
  *
+ * Each directory keeps its entries in the order of the tree, so a finished
+ * tree is laid out by walking it, never by sorting all its paths.
+ *
  * Ownership: items, path strings and entries are carved from per-thread
- * arenas that the run keeps until hashrun_free(). A job's mutable state
- * (refs, its list of directories, err) changes only under the run lock; a
- * directory's entries are written by the one thread that owns the item.
+ * arenas that the run keeps until hashrun_free(). A job's refs and err
+ * change only under the run lock; a directory's entries are written by the
+ * thread that reads it, their digests by the threads that hash its batches,
+ * and all are read by finish() only after the lock has ordered those.
  */
 #include "fusion/hash.h"
 
@@ -40,6 +44,7 @@
 #define ARENA (64 * 1024)
 #define BATCH_FILES 64
 #define BATCH_BYTES (4 * 1024 * 1024)
+#define PREFETCH 2	/* entries ahead */
 
 static fx_hash
 from_xxh(XXH128_hash_t x)
@@ -223,17 +228,24 @@ struct chunk {
 
 /* A file whose content must be read, with the stat data to record. */
 struct pend {
-	size_t idx;		/* into the directory's entries */
+	uint32_t idx;		/* into the directory's files */
 	struct stat st;
 };
 
-/* The entries found in one directory (or the one file of a file job). */
+/*
+ * One directory of a tree: its files, its subdirectories, and both in the
+ * order of the tree (see sort_kids), so that finish() lays the tree out by
+ * walking it rather than by sorting every path of it.
+ */
 struct dirnode {
-	struct dirnode *next;
-	struct fx_tree_entry *ents;
-	size_t n, cap;
-	struct pend *pend;
-	size_t npend, pcap;
+	struct fx_tree_entry *ents;	/* the files */
+	uint32_t n;
+	struct dirnode **subs;
+	uint32_t nsubs;
+	int32_t *order;		/* >= 0: file ents[i]; < 0: subdirectory subs[~i] */
+	uint32_t norder;
+	struct pend *pend;	/* files the stat cache could not answer */
+	uint32_t npend;
 };
 
 struct job;
@@ -242,9 +254,9 @@ struct item {
 	struct item *next;
 	int kind;
 	struct job *job;
+	struct dirnode *dn;	/* IT_DIR, IT_FILE: to fill; IT_HASH: to hash */
 	const char *rel;	/* IT_DIR: relative to the tree root, "" for it */
-	struct dirnode *dn;	/* IT_HASH */
-	size_t lo, hi;		/* IT_HASH: a range of dn->pend */
+	uint32_t lo, hi;	/* IT_HASH: a range of dn->pend */
 };
 
 struct job {
@@ -253,10 +265,11 @@ struct job {
 	const struct fx_ignore *ig;
 	char *ig_key;
 	char *key;		/* stat cache key of the root; "" is the workspace root */
+	size_t koff;		/* where a tree path starts in a stat cache key */
 	bool single, queued;
 	int rootfd;
 	size_t refs;		/* items outstanding */
-	struct dirnode *dirs;
+	struct dirnode *top;
 };
 
 struct fx_hashrun {
@@ -268,10 +281,23 @@ struct fx_hashrun {
 	struct fx_hash_stats stats;
 	atomic_int noatime;
 
-	pthread_mutex_t mu;	/* guards the queue, the jobs' refs, dirs and err */
+	pthread_mutex_t mu;	/* guards the queue, the jobs' refs and err */
 	pthread_cond_t cv;
 	struct item *queue;
 	size_t active;		/* items queued or being worked on */
+};
+
+/* A directory entry as read, and as sorted. */
+struct dent {
+	uint32_t off, len;
+	unsigned char type;
+};
+
+struct kid {
+	uint64_t pre;		/* the first 8 bytes of the sort key, big-endian */
+	const char *name;
+	uint32_t len;
+	bool dir;
 };
 
 struct worker {
@@ -280,11 +306,18 @@ struct worker {
 	unsigned char *buf;
 	XXH3_state_t *xs;
 	struct chunk *arena;
-	struct fx_buf path, key;
 	struct fx_hash_stats st;
 	struct item *out;	/* items made by the current item */
 	size_t nout;
-	struct dirnode *dn;	/* the directory read by the current item */
+	/* scratch, reused from one directory to the next */
+	struct dent *dents;
+	size_t ndents, cdents;
+	struct fx_buf names;
+	struct kid *kids;
+	size_t ckids;
+	struct pend *pend;
+	size_t npend, cpend;
+	struct fx_buf key, pkey;
 };
 
 static void *
@@ -314,6 +347,18 @@ arena_str(struct chunk **list, const char *s, size_t n)
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+static void *
+grow(void *v, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return v;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	*cap = c;
+	return xreallocarray(v, c, size);
 }
 
 struct fx_hashrun *
@@ -359,6 +404,8 @@ add_job(struct fx_hashrun *r, char *path, bool single)
 	j->t.dir = path;
 	j->single = single;
 	j->key = xstrdup(rel ? rel : path);
+	size_t n = strlen(j->key);
+	j->koff = n && j->key[n - 1] != '/' ? n + 1 : n;
 	j->rootfd = -1;
 	*r->tail = j;
 	r->tail = &j->next;
@@ -397,7 +444,7 @@ hashrun_file(struct fx_hashrun *r, const char *file)
 	return &add_job(r, path, true)->t;
 }
 
-/* Report a failure once, under the lock: diag is not thread-safe. */
+/* Report a failure, under the lock: diag is not thread-safe. */
 static void
 fail(struct worker *w, struct job *j, const char *rel, int err)
 {
@@ -414,11 +461,11 @@ fail(struct worker *w, struct job *j, const char *rel, int err)
 }
 
 static struct item *
-new_item(struct worker *w, int kind, struct job *j)
+new_item(struct worker *w, int kind, struct job *j, struct dirnode *dn)
 {
 	struct item *it = arena_alloc(&w->arena, sizeof(*it));
 
-	*it = (struct item){.kind = kind, .job = j};
+	*it = (struct item){.kind = kind, .job = j, .dn = dn};
 	return it;
 }
 
@@ -436,48 +483,32 @@ new_dirnode(struct worker *w)
 	struct dirnode *dn = arena_alloc(&w->arena, sizeof(*dn));
 
 	*dn = (struct dirnode){0};
-	w->dn = dn;
 	return dn;
 }
 
-static struct fx_tree_entry *
-add_entry(struct worker *w, struct dirnode *dn, const char *path, size_t len, unsigned mode)
-{
-	if (dn->n == dn->cap) {
-		dn->cap = dn->cap ? dn->cap * 2 : 16;
-		dn->ents = xreallocarray(dn->ents, dn->cap, sizeof(*dn->ents));
-	}
-	struct fx_tree_entry *e = &dn->ents[dn->n++];
-	e->path = arena_str(&w->arena, path, len);
-	e->mode = mode;
-	e->hash = (fx_hash){0, 0};
-	return e;
-}
-
-static void
-add_pend(struct dirnode *dn, size_t idx, const struct stat *st)
-{
-	if (dn->npend == dn->pcap) {
-		dn->pcap = dn->pcap ? dn->pcap * 2 : 16;
-		dn->pend = xreallocarray(dn->pend, dn->pcap, sizeof(*dn->pend));
-	}
-	dn->pend[dn->npend].idx = idx;
-	dn->pend[dn->npend].st = *st;
-	dn->npend++;
-}
-
-/* The stat cache key of a path inside job j, in w->key. */
+/* Append `name` to the key of a directory, the first `base` bytes of b. */
 static const char *
-cache_key(struct worker *w, const struct job *j, const char *rel)
+key_of(struct fx_buf *b, size_t base, const char *name)
 {
-	buf_reset(&w->key);
-	if (j->key[0]) {
-		buf_puts(&w->key, j->key);
-		if (rel[0])
-			buf_putc(&w->key, '/');
+	b->len = base;
+	if (base && b->s[base - 1] != '/')
+		buf_putc(b, '/');
+	buf_puts(b, name);
+	return b->s;
+}
+
+/* Start b with the key of directory `rel` of job j; returns its length. */
+static size_t
+key_base(struct fx_buf *b, const struct job *j, const char *rel)
+{
+	buf_reset(b);
+	buf_puts(b, j->key);
+	if (rel[0]) {
+		if (b->len && b->s[b->len - 1] != '/')
+			buf_putc(b, '/');
+		buf_puts(b, rel);
 	}
-	buf_puts(&w->key, rel);
-	return w->key.s;
+	return b->len;
 }
 
 static int
@@ -534,14 +565,13 @@ git_mode(const struct stat *st)
 
 /* Answer from the stat cache; true if it did. */
 static bool
-from_cache(struct worker *w, const struct job *j, const char *rel,
-    const struct stat *st, fx_hash *out)
+from_cache(struct worker *w, const char *key, const struct stat *st, fx_hash *out)
 {
 	bool racy = false;
 
 	if (!w->r->sc)
 		return false;
-	if (statcache_lookup(w->r->sc, cache_key(w, j, rel), st, out, &racy)) {
+	if (statcache_lookup(w->r->sc, key, st, out, &racy)) {
 		w->st.cache_hits++;
 		return true;
 	}
@@ -551,26 +581,234 @@ from_cache(struct worker *w, const struct job *j, const char *rel,
 }
 
 static void
-record(struct worker *w, const struct job *j, const char *rel,
-    const struct stat *st, fx_hash h)
+record(struct worker *w, const char *key, const struct stat *st, fx_hash h)
 {
 	if (w->r->sc)
-		statcache_put(w->r->sc, cache_key(w, j, rel), st, h);
+		statcache_put(w->r->sc, key, st, h);
+}
+
+/* Read the names of directory d into the worker's scratch. */
+static int
+list_dir(struct worker *w, DIR *d)
+{
+	struct dirent *de;
+
+	w->ndents = 0;
+	buf_reset(&w->names);
+	for (errno = 0; (de = readdir(d)); errno = 0) {
+		const char *n = de->d_name;
+		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
+			continue;
+		w->dents = grow(w->dents, &w->cdents, w->ndents + 1, sizeof(*w->dents));
+		size_t len = strlen(n);
+		w->dents[w->ndents++] = (struct dent){(uint32_t)w->names.len, (uint32_t)len, de->d_type};
+		buf_add(&w->names, n, len + 1);
+	}
+	return errno ? -1 : 0;
+}
+
+static uint64_t
+sort_prefix(const char *s, size_t len, bool dir)
+{
+	unsigned char b[8] = {0};
+	uint64_t v = 0;
+
+	memcpy(b, s, len < 8 ? len : 8);
+	if (dir && len < 8)
+		b[len] = '/';
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/*
+ * A tree sorts its paths bytewise. Within one directory that is the order
+ * of the names, a subdirectory's name taken with a '/' after it: every path
+ * below "d" starts "d/", and a name holds no '/'.
+ */
+static int
+cmp_kid(const void *pa, const void *pb)
+{
+	const struct kid *a = pa, *b = pb;
+
+	if (a->pre != b->pre)
+		return a->pre < b->pre ? -1 : 1;
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->name, b->name, n);
+	if (c)
+		return c;
+	int ca = a->len > n ? (unsigned char)a->name[n] : a->dir ? '/' : 0;
+	int cb = b->len > n ? (unsigned char)b->name[n] : b->dir ? '/' : 0;
+	return ca - cb;
+}
+
+static inline bool
+kid_less(const struct kid *a, const struct kid *b)
+{
+	if (a->pre != b->pre)	/* decides nearly always: no call */
+		return a->pre < b->pre;
+	return cmp_kid(a, b) < 0;
+}
+
+static inline void
+kid_swap(struct kid *a, struct kid *b)
+{
+	struct kid t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/*
+ * Quicksort with the comparison inlined: qsort's calls through a pointer
+ * cost more than the comparisons themselves here. Past a depth that only
+ * a hostile directory reaches, qsort takes over.
+ */
+static void
+sort_range(struct kid *v, size_t n, int depth)
+{
+	while (n > 12) {
+		if (depth-- == 0) {
+			qsort(v, n, sizeof(*v), cmp_kid);
+			return;
+		}
+		struct kid *m = v + n / 2, *z = v + n - 1;
+		if (kid_less(m, v))
+			kid_swap(m, v);
+		if (kid_less(z, m)) {
+			kid_swap(z, m);
+			if (kid_less(m, v))
+				kid_swap(m, v);
+		}
+		struct kid p = *m;
+		size_t i = 0, k = n - 1;
+		for (;;) {
+			while (kid_less(&v[i], &p))
+				i++;
+			while (kid_less(&p, &v[k]))
+				k--;
+			if (i >= k)
+				break;
+			kid_swap(&v[i++], &v[k--]);
+		}
+		/* v[0..k] <= p <= v[k+1..n): recurse into the smaller side */
+		size_t left = k + 1;
+		if (left < n - left) {
+			sort_range(v, left, depth);
+			v += left;
+			n -= left;
+		} else {
+			sort_range(v + left, n - left, depth);
+			n = left;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct kid t = v[i];
+		size_t k = i;
+		for (; k > 0 && kid_less(&t, &v[k - 1]); k--)
+			v[k] = v[k - 1];
+		v[k] = t;
+	}
+}
+
+/* Sort what list_dir read; returns how many are worth a look. */
+static size_t
+sort_kids(struct worker *w, int dfd)
+{
+	size_t n = 0;
+
+	w->kids = grow(w->kids, &w->ckids, w->ndents, sizeof(*w->kids));
+	for (size_t i = 0; i < w->ndents; i++) {
+		const struct dent *de = &w->dents[i];
+		const char *name = w->names.s + de->off;
+		bool dir = de->type == DT_DIR;
+		struct stat st;
+		if (de->type == DT_UNKNOWN) {	/* some file systems do not say */
+			if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			dir = S_ISDIR(st.st_mode);
+			if (!dir && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+				continue;
+		} else if (!dir && de->type != DT_REG && de->type != DT_LNK) {
+			continue;
+		}
+		w->kids[n++] = (struct kid){sort_prefix(name, de->len, dir), name, de->len, dir};
+	}
+	sort_range(w->kids, n, 64);
+	return n;
+}
+
+static void
+add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel)
+{
+	if (j->ig && ignore_dir_prunable(j->ig, rel)) {
+		w->st.pruned++;
+		return;
+	}
+	struct dirnode *sub = new_dirnode(w);
+	dn->order[dn->norder++] = ~(int32_t)dn->nsubs;
+	dn->subs[dn->nsubs++] = sub;
+	struct item *it = new_item(w, IT_DIR, j, sub);
+	it->rel = arena_str(&w->arena, rel, strlen(rel));
+	emit(w, it);
+}
+
+static void
+add_file(struct worker *w, struct job *j, struct dirnode *dn, int dfd,
+    const struct kid *k, const char *key)
+{
+	const char *rel = key + j->koff;
+	struct stat st;
+
+	/* An ignored file is never stat'ed; that is most of a node_modules. */
+	if (j->ig && ignore_match(j->ig, rel, false))
+		return;
+	if (fstatat(dfd, k->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)	/* gone since readdir: as if never there */
+			fail(w, j, rel, errno);
+		return;
+	}
+	/* Replaced by a directory meanwhile: the scan lost that race. */
+	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return;
+	struct fx_tree_entry *e = &dn->ents[dn->n];
+	e->path = arena_str(&w->arena, rel, strlen(rel));
+	e->mode = git_mode(&st);
+	e->hash = (fx_hash){0, 0};
+	dn->order[dn->norder++] = (int32_t)dn->n++;
+	w->st.files++;
+	if (from_cache(w, key, &st, &e->hash))
+		return;
+	if (S_ISLNK(st.st_mode)) {	/* no content to open: do it now */
+		if (hash_content(w, dfd, k->name, &st, false, &e->hash) < 0)
+			fail(w, j, rel, errno);
+		else
+			record(w, key, &st, e->hash);
+		return;
+	}
+	w->pend = grow(w->pend, &w->cpend, w->npend + 1, sizeof(*w->pend));
+	w->pend[w->npend].idx = dn->n - 1;
+	w->pend[w->npend].st = st;
+	w->npend++;
 }
 
 /* Queue the files of dn that need reading, in batches. */
 static void
 emit_batches(struct worker *w, struct job *j, struct dirnode *dn)
 {
-	size_t lo = 0;
+	uint32_t lo = 0;
 	int64_t bytes = 0;
 
-	for (size_t i = 0; i < dn->npend; i++) {
+	if (!w->npend)
+		return;
+	dn->pend = arena_alloc(&w->arena, w->npend * sizeof(*dn->pend));
+	memcpy(dn->pend, w->pend, w->npend * sizeof(*dn->pend));
+	dn->npend = (uint32_t)w->npend;
+	w->npend = 0;
+	for (uint32_t i = 0; i < dn->npend; i++) {
 		bytes += dn->pend[i].st.st_size;
 		if (i + 1 - lo < BATCH_FILES && bytes < BATCH_BYTES && i + 1 < dn->npend)
 			continue;
-		struct item *it = new_item(w, IT_HASH, j);
-		it->dn = dn;
+		struct item *it = new_item(w, IT_HASH, j, dn);
 		it->lo = lo;
 		it->hi = i + 1;
 		emit(w, it);
@@ -579,70 +817,8 @@ emit_batches(struct worker *w, struct job *j, struct dirnode *dn)
 	}
 }
 
-static void
-add_dir(struct worker *w, struct job *j, const char *rel, size_t len)
-{
-	if (j->ig && ignore_dir_prunable(j->ig, rel)) {
-		w->st.pruned++;
-		return;
-	}
-	struct item *it = new_item(w, IT_DIR, j);
-	it->rel = arena_str(&w->arena, rel, len);
-	emit(w, it);
-}
-
-static void
-add_file(struct worker *w, struct job *j, struct dirnode *dn, int dfd,
-    const char *name, const struct stat *st)
-{
-	const char *rel = w->path.s;
-	struct fx_tree_entry *e = add_entry(w, dn, rel, w->path.len, git_mode(st));
-
-	w->st.files++;
-	if (from_cache(w, j, rel, st, &e->hash))
-		return;
-	if (S_ISLNK(st->st_mode)) {	/* no content to read: do it now */
-		if (hash_content(w, dfd, name, st, false, &e->hash) < 0)
-			fail(w, j, rel, errno);
-		else
-			record(w, j, rel, st, e->hash);
-		return;
-	}
-	add_pend(dn, dn->n - 1, st);
-}
-
-static void
-read_entry(struct worker *w, struct job *j, struct dirnode *dn, int dfd, struct dirent *de)
-{
-	struct stat st;
-	bool dir = de->d_type == DT_DIR;
-
-	if (de->d_type != DT_UNKNOWN && de->d_type != DT_DIR &&
-	    de->d_type != DT_REG && de->d_type != DT_LNK)
-		return;
-	/* An ignored file is never stat'ed; that is most of a node_modules. */
-	if (!dir && j->ig && de->d_type != DT_UNKNOWN && ignore_match(j->ig, w->path.s, false))
-		return;
-	if (!dir) {
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT)	/* gone since readdir: as if never there */
-				fail(w, j, w->path.s, errno);
-			return;
-		}
-		dir = S_ISDIR(st.st_mode);
-		if (!dir && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-			return;
-		if (!dir && j->ig && de->d_type == DT_UNKNOWN && ignore_match(j->ig, w->path.s, false))
-			return;
-	}
-	if (dir)
-		add_dir(w, j, w->path.s, w->path.len);
-	else
-		add_file(w, j, dn, dfd, de->d_name, &st);
-}
-
 static int
-open_dir(struct worker *w, struct job *j, const char *rel)
+open_dir(struct job *j, const char *rel)
 {
 	int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
 
@@ -655,11 +831,20 @@ open_dir(struct worker *w, struct job *j, const char *rel)
 	return fcntl(j->rootfd, F_DUPFD_CLOEXEC, 0);
 }
 
+/*
+ * Read one directory: list it, sort it, then stat and look up each entry
+ * in that order. The stat cache holds its rows in path order too, so the
+ * lookups of one directory walk its memory forwards; the one random access,
+ * the table slot, is prefetched a couple of entries ahead, behind the
+ * fstatat calls.
+ */
 static void
 read_dir(struct worker *w, struct item *it)
 {
 	struct job *j = it->job;
-	int fd = open_dir(w, j, it->rel);
+	struct dirnode *dn = it->dn;
+	struct fx_statcache *sc = w->r->sc;
+	int fd = open_dir(j, it->rel);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
 	if (!d) {
@@ -668,25 +853,24 @@ read_dir(struct worker *w, struct item *it)
 			close(fd);
 		return;
 	}
-	struct dirnode *dn = new_dirnode(w);
-	buf_reset(&w->path);
-	buf_puts(&w->path, it->rel);
-	if (it->rel[0])
-		buf_putc(&w->path, '/');
-	size_t base = w->path.len;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d))) {
-		const char *n = de->d_name;
-		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
-			continue;
-		w->path.len = base;
-		buf_puts(&w->path, n);
-		read_entry(w, j, dn, dirfd(d), de);
-		errno = 0;
-	}
-	if (errno)
+	if (list_dir(w, d) < 0)
 		fail(w, j, it->rel, errno);
+	size_t n = sort_kids(w, dirfd(d));
+	dn->ents = arena_alloc(&w->arena, n * sizeof(*dn->ents));
+	dn->subs = arena_alloc(&w->arena, n * sizeof(*dn->subs));
+	dn->order = arena_alloc(&w->arena, n * sizeof(*dn->order));
+	size_t base = key_base(&w->key, j, it->rel);
+	key_base(&w->pkey, j, it->rel);
+	for (size_t i = 0; i < n; i++) {
+		const struct kid *k = &w->kids[i];
+		if (sc && i + PREFETCH < n && !w->kids[i + PREFETCH].dir)
+			statcache_prefetch(sc, key_of(&w->pkey, base, w->kids[i + PREFETCH].name));
+		const char *key = key_of(&w->key, base, k->name);
+		if (k->dir)
+			add_subdir(w, j, dn, key + j->koff);
+		else
+			add_file(w, j, dn, dirfd(d), k, key);
+	}
 	closedir(d);
 	emit_batches(w, j, dn);
 }
@@ -696,14 +880,15 @@ hash_batch(struct worker *w, struct item *it)
 {
 	struct job *j = it->job;
 	struct dirnode *dn = it->dn;
+	size_t base = key_base(&w->key, j, "");
 
-	for (size_t i = it->lo; i < it->hi; i++) {
+	for (uint32_t i = it->lo; i < it->hi; i++) {
 		struct pend *p = &dn->pend[i];
 		struct fx_tree_entry *e = &dn->ents[p->idx];
 		if (hash_content(w, j->rootfd, e->path, &p->st, false, &e->hash) < 0)
 			fail(w, j, e->path, errno);
 		else
-			record(w, j, e->path, &p->st, e->hash);
+			record(w, key_of(&w->key, base, e->path), &p->st, e->hash);
 	}
 }
 
@@ -712,6 +897,7 @@ static void
 read_file_job(struct worker *w, struct item *it)
 {
 	struct job *j = it->job;
+	struct dirnode *dn = it->dn;
 	struct stat st;
 
 	if (stat(j->t.dir, &st) < 0) {
@@ -724,24 +910,44 @@ read_file_job(struct worker *w, struct item *it)
 	}
 	const char *slash = strrchr(j->t.dir, '/');
 	const char *name = slash ? slash + 1 : j->t.dir;
-	struct dirnode *dn = new_dirnode(w);
-	struct fx_tree_entry *e = add_entry(w, dn, name, strlen(name), git_mode(&st));
+	struct fx_tree_entry *e = arena_alloc(&w->arena, sizeof(*e));
+	e->path = arena_str(&w->arena, name, strlen(name));
+	e->mode = git_mode(&st);
 	w->st.files++;
-	if (from_cache(w, j, "", &st, &e->hash))
-		return;
-	if (hash_content(w, AT_FDCWD, j->t.dir, &st, true, &e->hash) < 0) {
-		dn->n = 0;
-		fail(w, j, NULL, errno);
-		return;
+	if (!from_cache(w, j->key, &st, &e->hash)) {
+		if (hash_content(w, AT_FDCWD, j->t.dir, &st, true, &e->hash) < 0) {
+			fail(w, j, NULL, errno);
+			return;
+		}
+		record(w, j->key, &st, e->hash);
 	}
-	record(w, j, "", &st, e->hash);
+	dn->ents = e;
+	dn->n = 1;
+	dn->order = arena_alloc(&w->arena, sizeof(*dn->order));
+	dn->order[0] = 0;
+	dn->norder = 1;
 }
 
-static int
-cmp_entry(const void *a, const void *b)
+static size_t
+count_files(const struct dirnode *dn)
 {
-	return strcmp(((const struct fx_tree_entry *)a)->path,
-	    ((const struct fx_tree_entry *)b)->path);
+	size_t n = dn->n;
+
+	for (uint32_t i = 0; i < dn->nsubs; i++)
+		n += count_files(dn->subs[i]);
+	return n;
+}
+
+static void
+lay_out(const struct dirnode *dn, struct fx_tree *t)
+{
+	for (uint32_t i = 0; i < dn->norder; i++) {
+		int32_t o = dn->order[i];
+		if (o >= 0)
+			t->v[t->n++] = dn->ents[o];
+		else
+			lay_out(dn->subs[~o], t);
+	}
 }
 
 static void
@@ -769,7 +975,7 @@ merkle(struct worker *w, const struct fx_tree_entry *v, size_t n)
 			XXH3_128bits_update(w->xs, buf, have);
 			have = 0;
 		}
-		if (len + 25 > READBUF) {	/* cannot be staged: a path this long is absurd, but valid */
+		if (len + 25 > READBUF) {	/* absurd, but valid */
 			XXH3_128bits_update(w->xs, v[i].path, len);
 		} else {
 			memcpy(buf + have, v[i].path, len);
@@ -787,33 +993,19 @@ merkle(struct worker *w, const struct fx_tree_entry *v, size_t n)
 	return from_xxh(XXH3_128bits_digest(w->xs));
 }
 
-/* All items of the tree are done: gather, sort and digest its entries. */
+/* Every item of the tree is done: lay it out in order and digest it. */
 static void
 finish(struct worker *w, struct item *it)
 {
 	struct job *j = it->job;
-	size_t n = 0;
+	size_t n = count_files(j->top);
 
 	if (j->rootfd >= 0)
 		close(j->rootfd);
 	j->rootfd = -1;
-	for (struct dirnode *dn = j->dirs; dn; dn = dn->next)
-		n += dn->n;
-	free(j->t.v);
 	j->t.v = n ? xreallocarray(NULL, n, sizeof(*j->t.v)) : NULL;
 	j->t.n = 0;
-	for (struct dirnode *dn = j->dirs; dn; dn = dn->next) {
-		if (dn->n)
-			memcpy(j->t.v + j->t.n, dn->ents, dn->n * sizeof(*dn->ents));
-		j->t.n += dn->n;
-		free(dn->ents);
-		free(dn->pend);
-		dn->ents = NULL;
-		dn->pend = NULL;
-	}
-	j->dirs = NULL;
-	if (j->t.n > 1)
-		qsort(j->t.v, j->t.n, sizeof(*j->t.v), cmp_entry);
+	lay_out(j->top, &j->t);
 	j->t.root = merkle(w, j->t.v, j->t.n);
 }
 
@@ -836,11 +1028,6 @@ retire(struct worker *w, struct item *it)
 	struct job *j = it->job;
 	size_t made = w->nout;
 
-	if (w->dn) {
-		w->dn->next = j->dirs;
-		j->dirs = w->dn;
-		w->dn = NULL;
-	}
 	while (w->out) {
 		struct item *o = w->out;
 		w->out = o->next;
@@ -851,7 +1038,7 @@ retire(struct worker *w, struct item *it)
 	j->refs += made;
 	r->active += made;
 	if (it->kind != IT_FINISH && --j->refs == 0) {
-		struct item *f = new_item(w, IT_FINISH, j);
+		struct item *f = new_item(w, IT_FINISH, j, NULL);
 		f->next = r->queue;
 		r->queue = f;
 		r->active++;
@@ -910,7 +1097,8 @@ queue_jobs(struct fx_hashrun *r, struct worker *w)
 		if (j->queued)
 			continue;
 		j->queued = true;
-		struct item *it = new_item(w, j->single ? IT_FILE : IT_DIR, j);
+		j->top = new_dirnode(w);
+		struct item *it = new_item(w, j->single ? IT_FILE : IT_DIR, j, j->top);
 		it->rel = "";
 		it->next = r->queue;
 		r->queue = it;
@@ -919,6 +1107,26 @@ queue_jobs(struct fx_hashrun *r, struct worker *w)
 	}
 	r->active += n;
 	return n;
+}
+
+static void
+worker_done(struct fx_hashrun *r, struct worker *w)
+{
+	struct chunk **tail = &w->arena;
+
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = r->arenas;
+	r->arenas = w->arena;
+	add_stats(&r->stats, &w->st);
+	free(w->dents);
+	free(w->kids);
+	free(w->pend);
+	buf_free(&w->names);
+	buf_free(&w->key);
+	buf_free(&w->pkey);
+	free(w->buf);
+	XXH3_freeState(w->xs);
 }
 
 int
@@ -933,8 +1141,7 @@ hashrun_run(struct fx_hashrun *r)
 		ws[i].xs = new_state();
 	}
 	size_t n = queue_jobs(r, &ws[0]);
-	/* The calling thread is worker 0; no more threads than root items
-	 * would help only when trees are deep, so start them all anyway. */
+	/* The calling thread is worker 0. */
 	int started = 1;
 	for (int i = 1; i < nw && n; i++, started++)
 		if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
@@ -942,18 +1149,8 @@ hashrun_run(struct fx_hashrun *r)
 	work(&ws[0]);
 	for (int i = 1; i < started; i++)
 		pthread_join(ws[i].tid, NULL);
-	for (int i = 0; i < nw; i++) {
-		struct chunk **tail = &ws[i].arena;
-		while (*tail)
-			tail = &(*tail)->next;
-		*tail = r->arenas;
-		r->arenas = ws[i].arena;
-		add_stats(&r->stats, &ws[i].st);
-		buf_free(&ws[i].path);
-		buf_free(&ws[i].key);
-		free(ws[i].buf);
-		XXH3_freeState(ws[i].xs);
-	}
+	for (int i = 0; i < nw; i++)
+		worker_done(r, &ws[i]);
 	free(ws);
 	int rc = 0;
 	for (struct job *j = r->jobs; j; j = j->next)

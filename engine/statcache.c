@@ -256,6 +256,15 @@ statcache_lookup(struct fx_statcache *sc, const char *relpath,
 }
 
 void
+statcache_prefetch(const struct fx_statcache *sc, const char *relpath)
+{
+	if (!sc->slots)
+		return;
+	uint64_t h = XXH3_64bits(relpath, strlen(relpath));
+	__builtin_prefetch(&sc->slots[(size_t)h & sc->mask]);
+}
+
+void
 statcache_put(struct fx_statcache *sc, const char *relpath,
     const struct stat *st, fx_hash h)
 {

@@ -523,6 +523,67 @@ test_wide(void **state)
 	assert_true(hash_eq(h[0], h[2]));
 }
 
+/* Bytewise order across directories: names sharing long prefixes, '-' and
+ * '.' (below '/'), '0' and '_' (above it), bytes above 0x7f. */
+static void
+test_order(void **state)
+{
+	const char *names[] = {
+		"o/longprefix.c", "o/longprefix-x/a", "o/longprefix/a",
+		"o/longprefix/b/c", "o/longprefix0", "o/longprefix_/z", "o/longprefix\xc3\xa9",
+		"o/longpr", "o/longpre/fix", "o/long", "o/a", "o/a-", "o/a.", "o/a0/x",
+		"o/\xff", "o/A", "o/ab/cdefghij/k", "o/ab/cdefghij.k",
+	};
+	for (size_t i = 0; i < FX_NELEM(names); i++)
+		put(names[i], names[i]);
+	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
+	char *dir = at("o");
+	const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
+	assert_int_equal(hashrun_run(r), 0);
+	assert_int_equal(t->n, FX_NELEM(names));
+	for (size_t k = 1; k < t->n; k++)
+		assert_true(strcmp(t->v[k - 1].path, t->v[k].path) < 0);
+	for (size_t k = 0; k < t->n; k++) {
+		char *want = xasprintf("o/%s", t->v[k].path);
+		assert_true(hash_eq(t->v[k].hash, xxh(want, strlen(want))));
+		free(want);
+	}
+	assert_true(hash_eq(t->root, merkle(t)));
+	hashrun_free(r);
+	free(dir);
+
+	/* Many names from a small alphabet: long shared prefixes, duplicates. */
+	srand(7);
+	for (int i = 0; i < 600; i++) {
+		char name[32] = "r/";
+		int len = 1 + rand() % 14;
+		for (int k = 0; k < len; k++)
+			name[2 + k] = "ab-._0"[rand() % 6];
+		name[2 + len] = '\0';
+		if (strcmp(name, "r/.") == 0 || strcmp(name, "r/..") == 0)
+			continue;
+		/* Now and then a directory: the name must be free, or one already. */
+		char *p = at(name);
+		struct stat st;
+		bool taken = lstat(p, &st) == 0;
+		if (i % 50 == 0 && (!taken || S_ISDIR(st.st_mode)))
+			put(strcat(name, "/sub"), name);
+		else if (!taken || !S_ISDIR(st.st_mode))
+			put(name, name);
+		free(p);
+	}
+	r = hashrun_new(tmp, NULL, 2);
+	dir = at("r");
+	t = hashrun_tree(r, dir, NULL, NULL);
+	assert_int_equal(hashrun_run(r), 0);
+	assert_true(t->n > 300);
+	for (size_t k = 1; k < t->n; k++)
+		assert_true(strcmp(t->v[k - 1].path, t->v[k].path) < 0);
+	assert_true(hash_eq(t->root, merkle(t)));
+	hashrun_free(r);
+	free(dir);
+}
+
 /* A run's results live until hashrun_free; a second run adds new requests. */
 static void
 test_two_runs(void **state)
@@ -559,6 +620,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_subdir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wide, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_runs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
