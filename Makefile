@@ -68,7 +68,7 @@ demo: $(BUILD)/fusion
 install: $(BUILD)/fusion
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fusion
 	install -m 755 $(BUILD)/fusion $(DESTDIR)$(PREFIX)/bin/fusion
-	cp -R helm $(DESTDIR)$(PREFIX)/share/fusion/
+	cp -RL helm $(DESTDIR)$(PREFIX)/share/fusion/
 
 clean:
 	rm -rf build

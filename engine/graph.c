@@ -375,6 +375,8 @@ graph_json(const struct fx_graph *g, struct fx_buf *b)
 		buf_json_str(b, state_name(n->state));
 		buf_puts(b, ",\"reason\":");
 		buf_json_str(b, n->reason ? n->reason : "");
+		buf_puts(b, ",\"key\":");
+		buf_json_str(b, n->key);
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "],\"edges\":[");

@@ -146,12 +146,8 @@ have_loaded(struct fx_rules *r, const char *ref)
 		r->verify_ok[1] = query(r, &a, &r->loaded);
 		strv_free(&a);
 	}
-	if (!r->verify_ok[1] || map_get(&r->loaded, ref))
-		return true;
-	char *alt = xasprintf("docker.io/%s", ref);
-	bool ok = map_get(&r->loaded, alt) != NULL;
-	free(alt);
-	return ok;
+	/* localhost/ references are listed as loaded, unchanged */
+	return !r->verify_ok[1] || map_get(&r->loaded, ref);
 }
 
 static bool

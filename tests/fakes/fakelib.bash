@@ -122,8 +122,11 @@ fake_recreate_locked() {
 fake_is_down() { [[ -e $S/down ]]; }
 
 # Docker's reference normalisation, as containerd (minikube, kind) lists
-# images: "nginx" -> "docker.io/library/nginx:latest", "org/app" ->
-# "docker.io/org/app:latest"; "localhost/x:t" and "host:5000/x:t" unchanged.
+# images: a bare "nginx" gets the default registry and "library/", "org/app"
+# the default registry, a missing tag ":latest"; "localhost/x:t" and
+# "host:5000/x:t" stay unchanged. The fakes name the default registry
+# $FAKE_DEFAULT_REGISTRY (a placeholder host: no real one is named here).
+FAKE_DEFAULT_REGISTRY=${FAKE_DEFAULT_REGISTRY:-registry.invalid}
 fake_normalize_ref() {	# sets REF
 	local ref=$1 name digest='' first last
 	if [[ $ref == *@* ]]; then
@@ -133,9 +136,9 @@ fake_normalize_ref() {	# sets REF
 	name=$ref
 	first=${name%%/*}
 	if [[ $name != */* ]]; then
-		name=docker.io/library/$name
+		name=$FAKE_DEFAULT_REGISTRY/library/$name
 	elif [[ $first != *.* && $first != *:* && $first != localhost ]]; then
-		name=docker.io/$name
+		name=$FAKE_DEFAULT_REGISTRY/$name
 	fi
 	last=${name##*/}
 	if [[ -z $digest && $last != *:* ]]; then

@@ -1,0 +1,78 @@
+# helpers.bash - shared by the command-line tests (load it with `load helpers`).
+#
+# Every test gets its own copy of the example workspace, its own fake
+# cluster (tests/fakes keep their state in $FUSION_FAKE_STATE), and real
+# podman with isolated storage (vfs driver, a temporary graph root, chroot
+# isolation): that works offline, as root, on a fresh machine.
+#
+# podman is real; a thin shim in front of it counts its calls in the same
+# calls.log as the fakes, so tests can assert that a no-op run spawned none.
+
+: "${TOP:?TOP must point at the repository}"
+: "${FUSION:?FUSION must point at the fusion binary}"
+
+# One podman storage per test file: layers are shared between the tests of a
+# file (as on a developer's machine), never between files or runs.
+setup_podman_storage() {
+	export FX_PODMAN_DIR="$BATS_FILE_TMPDIR/podman"
+	mkdir -p "$FX_PODMAN_DIR"
+	cat >"$FX_PODMAN_DIR/storage.conf" <<CONF
+[storage]
+driver = "vfs"
+graphroot = "$FX_PODMAN_DIR/graph"
+runroot = "$FX_PODMAN_DIR/run"
+CONF
+}
+
+fx_setup() {
+	[ -n "${FX_PODMAN_DIR:-}" ] || setup_podman_storage
+	export CONTAINERS_STORAGE_CONF="$FX_PODMAN_DIR/storage.conf"
+	export BUILDAH_ISOLATION=chroot
+	export FUSION_FAKE_STATE="$BATS_TEST_TMPDIR/cluster"
+	mkdir -p "$FUSION_FAKE_STATE" "$BATS_TEST_TMPDIR/bin"
+	local real
+	real=$(PATH=${PATH#"$BATS_TEST_TMPDIR/bin:"} command -v podman)
+	cat >"$BATS_TEST_TMPDIR/bin/podman" <<SHIM
+#!/bin/sh
+printf '%s\n' "podman \$*" >>"$FUSION_FAKE_STATE/calls.log"
+exec $real "\$@"
+SHIM
+	chmod +x "$BATS_TEST_TMPDIR/bin/podman"
+	export PATH="$BATS_TEST_TMPDIR/bin:$TOP/tests/fakes:$PATH"
+	export NO_COLOR=1
+	unset FUSION_STATE_DIR FUSION_FAKE_FAIL FUSION_FAKE_SLEEP
+	WS="$BATS_TEST_TMPDIR/ws"
+	cp -a "$TOP/examples/workspace" "$WS"
+	CAT="$WS/local-dev/config/service-catalog.yaml"
+	STATE="$WS/local-dev/config/.fusion"
+}
+
+# fusion on the test's workspace
+fx() {
+	"$FUSION" -f "$CAT" "$@"
+}
+
+# How many calls of a tool (and subcommand) since the log was reset.
+calls() {
+	[ -f "$FUSION_FAKE_STATE/calls.log" ] || { echo 0; return; }
+	grep -c -E "^$1" "$FUSION_FAKE_STATE/calls.log" || true
+}
+
+reset_calls() {
+	: >"$FUSION_FAKE_STATE/calls.log"
+}
+
+# The nodes that finished with a given result in a --json run's output.
+results() {
+	printf '%s\n' "$output" | jq -r "select(.event==\"finish\" and .result==\"$1\") | .node" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# The state of a node in `graph --json`.
+state_of() {
+	fx graph --json | jq -r ".nodes[] | select(.id==\"$1\") | .state"
+}
+
+# Nodes of `graph --json` in a given state, sorted, space-separated.
+nodes_in() {
+	fx graph --json | jq -r ".nodes[] | select(.state==\"$1\") | .id" | sort | tr '\n' ' ' | sed 's/ $//'
+}
