@@ -376,9 +376,9 @@ metadata:
 	minikube --profile fusion image load localhost/core-api:fx-0123456789abcdef nginx
 	minikube --profile=other image load org/tool:2
 	run -0 minikube -p fusion image ls
-	[ "$output" = $'docker.io/library/nginx:latest\nlocalhost/core-api:fx-0123456789abcdef' ]
+	[ "$output" = $'localhost/core-api:fx-0123456789abcdef\nregistry.invalid/library/nginx:latest' ]
 	run -0 minikube image ls --profile other
-	[ "$output" = "docker.io/org/tool:2" ]
+	[ "$output" = "registry.invalid/org/tool:2" ]
 	run -0 minikube image ls	# the default profile is "minikube"
 	[ "$output" = "" ]
 	minikube -p fusion image rm nginx
