@@ -447,7 +447,8 @@ check_text(const char *buf, size_t len, struct report *r)
 			return -1;
 		}
 		i += n;
-		if (c == '\n')
+		/* Lines end as libyaml ends them: LF, CR LF, or a lone CR. */
+		if (c == '\n' || (c == '\r' && (i == len || s[i] != '\n')))
 			line++, col = 1;
 		else
 			col++;

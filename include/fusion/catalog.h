@@ -113,9 +113,28 @@ char *catalog_find(const char *explicit_path);
  * returns -1; *out is then left empty. Never crashes on bad input: not
  * UTF-8, empty, binary, huge, deeply nested.
  *
+ * What loading does to the text:
+ * - `defaults` is merged under every service (not under shared releases):
+ *   values, needs and build.ignore are the defaults' entries then the
+ *   service's; set and build.args are the union, the service's value winning
+ *   per key (the key keeps the defaults' position); chart, build.context,
+ *   build.file and build.target are the service's if it has them. Repeated
+ *   needs are dropped (the first stays). Locations of inherited entries point
+ *   into `defaults`.
+ * - Nested `set` maps are flattened to dotted keys (image: {tag: x} is
+ *   "image.tag", as helm --set writes it); a key written with dots stays as
+ *   written. Scalars keep their text as written ("1.10", "yes", "010").
+ * - YAML anchors, aliases and merge keys (`<<: *base`) work; an alias is
+ *   never copied, and expansion is bounded (alias bombs are an error).
+ * - Messages name the file as c->shown, line and column 1-based, at most
+ *   50 of them, each once (a mistake in `defaults` is not repeated per
+ *   service). Limits: 64 MiB, 1,000,000 YAML nodes, nesting 64 deep.
+ *
  * `check_files` false skips the existence checks of repos, containerfiles,
  * charts and values (used by `fusion clone`, which creates the repos). A
- * missing repo that has `git:` adds a hint to run `fusion clone`.
+ * missing repo that has `git:` adds a hint to run `fusion clone`. Paths must
+ * stay inside workspace.root: lexically always, and with check_files also
+ * after following symlinks.
  */
 int catalog_load(const char *path, bool check_files, struct fx_catalog *out);
 
