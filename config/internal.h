@@ -51,12 +51,15 @@ struct report {
 
 void rep_error(struct report *r, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Past the cap: errors are only counted (skip work that only feeds them). */
+bool rep_full(const struct report *r);
 /* A hint under the last error, if that one was printed. */
 void rep_note(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rep_free(struct report *r);
 
-/* Levenshtein distance with transpositions (optimal string alignment). */
-size_t edit_distance(const char *a, const char *b);
+/* Levenshtein distance with transpositions (optimal string alignment);
+ * once it is sure to exceed max it returns early with some larger value. */
+size_t edit_distance(const char *a, const char *b, size_t max);
 /* The candidate closest to word when it is close enough to be a likely typo,
  * else NULL. */
 const char *closest(const char *word, const char *const *cands, size_t n);

@@ -112,6 +112,11 @@ rep_error(struct report *r, int line, int col, const char *fmt, ...)
 	char msg[2048];
 	va_list ap;
 
+	r->last_shown = false;
+	if (rep_full(r)) {	/* nothing more is shown: spend nothing on it */
+		r->n++;
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -121,7 +126,6 @@ rep_error(struct report *r, int line, int col, const char *fmt, ...)
 	r->seen.own = true;
 	bool fresh = strtab_put(&r->seen, key, NULL);
 	free(key);
-	r->last_shown = false;
 	if (!fresh)
 		return;
 	r->n++;
@@ -133,6 +137,12 @@ rep_error(struct report *r, int line, int col, const char *fmt, ...)
 	}
 	fx_error_at((struct fx_loc){r->file, line, col}, "%s", msg);
 	r->last_shown = true;
+}
+
+bool
+rep_full(const struct report *r)
+{
+	return r->n > CAT_MAX_ERRORS;
 }
 
 void
@@ -156,7 +166,7 @@ rep_free(struct report *r)
 }
 
 size_t
-edit_distance(const char *a, const char *b)
+edit_distance(const char *a, const char *b, size_t max)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	enum { MAX = 64 };
@@ -169,6 +179,7 @@ edit_distance(const char *a, const char *b)
 		p[j] = j;
 	for (size_t i = 1; i <= la; i++) {
 		cur[0] = i;
+		size_t rowmin = i;
 		for (size_t j = 1; j <= lb; j++) {
 			size_t cost = a[i - 1] != b[j - 1];
 			size_t d = p[j] + 1;
@@ -180,7 +191,11 @@ edit_distance(const char *a, const char *b)
 			    pp[j - 2] + 1 < d)
 				d = pp[j - 2] + 1;
 			cur[j] = d;
+			if (d < rowmin)
+				rowmin = d;
 		}
+		if (rowmin > max)	/* it only grows from here */
+			return rowmin;
 		size_t *t = pp;
 		pp = p, p = cur, cur = t;
 	}
@@ -196,7 +211,10 @@ closest(const char *word, const char *const *cands, size_t n)
 	size_t bestd = SIZE_MAX;
 
 	for (size_t i = 0; i < n; i++) {
-		size_t d = edit_distance(word, cands[i]);
+		size_t lc = strlen(cands[i]);
+		if ((lc > len ? lc - len : len - lc) > limit)
+			continue;	/* too different in length to be close */
+		size_t d = edit_distance(word, cands[i], limit);
 		if (d < bestd)
 			bestd = d, best = cands[i];
 	}

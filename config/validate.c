@@ -134,7 +134,7 @@ resolve_needs(struct vctx *v)
 			/* Defaults' needs repeat under every service: suggest once. */
 			char key[32];
 			snprintf(key, sizeof key, "%d:%d", l->loc[j].line, l->loc[j].col);
-			if (!strtab_put(&reported, key, NULL))
+			if (!strtab_put(&reported, key, NULL) || rep_full(&v->ld->rep))
 				continue;
 			const char *m = closest(l->v[j], v->names, c->nsvcs);
 			if (m)
