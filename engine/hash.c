@@ -44,7 +44,7 @@
 #define ARENA (64 * 1024)
 #define BATCH_FILES 64
 #define BATCH_BYTES (4 * 1024 * 1024)
-#define PREFETCH 2	/* entries ahead */
+#define PREFETCH 4	/* lookups ahead */
 
 static fx_hash
 from_xxh(XXH128_hash_t x)
@@ -218,7 +218,7 @@ hash_file(const char *path, fx_hash *out)
 
 /* --- the walk --- */
 
-enum { IT_DIR, IT_FILE, IT_HASH, IT_FINISH };
+enum { IT_DIR, IT_FILE, IT_CHECK, IT_HASH, IT_FINISH, IT_FILL };
 
 struct chunk {
 	struct chunk *next;
@@ -226,10 +226,12 @@ struct chunk {
 	max_align_t data[];
 };
 
-/* A file whose content must be read, with the stat data to record. */
-struct pend {
-	uint32_t idx;		/* into the directory's files */
-	struct stat st;
+/* What the stat cache compares, kept from a file's stat to its lookup. */
+struct fst {
+	int64_t size;
+	struct timespec mtim, ctim;
+	uint64_t ino;
+	uint32_t mode;
 };
 
 /*
@@ -239,12 +241,13 @@ struct pend {
  */
 struct dirnode {
 	struct fx_tree_entry *ents;	/* the files */
+	struct fst *fst;	/* and their stat data */
 	uint32_t n;
 	struct dirnode **subs;
 	uint32_t nsubs;
 	int32_t *order;		/* >= 0: file ents[i]; < 0: subdirectory subs[~i] */
 	uint32_t norder;
-	struct pend *pend;	/* files the stat cache could not answer */
+	uint32_t *pend;		/* files the stat cache could not answer */
 	uint32_t npend;
 };
 
@@ -254,7 +257,7 @@ struct item {
 	struct item *next;
 	int kind;
 	struct job *job;
-	struct dirnode *dn;	/* IT_DIR, IT_FILE: to fill; IT_HASH: to hash */
+	struct dirnode *dn;	/* the directory to read, look up or hash */
 	const char *rel;	/* IT_DIR: relative to the tree root, "" for it */
 	uint32_t lo, hi;	/* IT_HASH: a range of dn->pend */
 };
@@ -281,10 +284,15 @@ struct fx_hashrun {
 	struct fx_hash_stats stats;
 	atomic_int noatime;
 
+	/* Set once the stat cache's rows are in; lookups wait for it. */
+	atomic_bool ready;
+
 	pthread_mutex_t mu;	/* guards the queue, the jobs' refs and err */
 	pthread_cond_t cv;
 	struct item *queue;
-	size_t active;		/* items queued or being worked on */
+	struct item *parked;	/* lookups waiting for the rows */
+	size_t active;		/* items queued, parked or being worked on */
+	char *fill_err;
 };
 
 /* A directory entry as read, and as sorted. */
@@ -315,7 +323,7 @@ struct worker {
 	struct fx_buf names;
 	struct kid *kids;
 	size_t ckids;
-	struct pend *pend;
+	uint32_t *pend;
 	size_t npend, cpend;
 	struct fx_buf key, pkey;
 };
@@ -361,21 +369,6 @@ grow(void *v, size_t *cap, size_t need, size_t size)
 	return xreallocarray(v, c, size);
 }
 
-struct fx_hashrun *
-hashrun_new(const char *root, struct fx_statcache *sc, int threads)
-{
-	struct fx_hashrun *r = xcalloc(1, sizeof(*r));
-
-	r->root = path_clean(root);
-	r->sc = sc;
-	r->threads = threads > 0 ? threads : cpu_count();
-	r->tail = &r->jobs;
-	atomic_init(&r->noatime, 1);
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
-	return r;
-}
-
 static char *
 abs_path(const char *p)
 {
@@ -384,6 +377,21 @@ abs_path(const char *p)
 	char *cwd = getcwd(NULL, 0);
 	char *r = path_join(cwd ? cwd : "/", p);
 	free(cwd);
+	return r;
+}
+
+struct fx_hashrun *
+hashrun_new(const char *root, struct fx_statcache *sc, int threads)
+{
+	struct fx_hashrun *r = xcalloc(1, sizeof(*r));
+
+	r->root = abs_path(root);
+	r->sc = sc;
+	r->threads = threads > 0 ? threads : cpu_count();
+	r->tail = &r->jobs;
+	atomic_init(&r->noatime, 1);
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
 	return r;
 }
 
@@ -752,11 +760,33 @@ add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel)
 	emit(w, it);
 }
 
+static void emit_batches(struct worker *w, struct job *j, struct dirnode *dn);
+
+static void
+fst_set(struct fst *f, const struct stat *st)
+{
+	f->size = st->st_size;
+	f->mtim = st->st_mtim;
+	f->ctim = st->st_ctim;
+	f->ino = (uint64_t)st->st_ino;
+	f->mode = st->st_mode;
+}
+
+static void
+fst_get(const struct fst *f, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_size = f->size;
+	st->st_mtim = f->mtim;
+	st->st_ctim = f->ctim;
+	st->st_ino = (ino_t)f->ino;
+	st->st_mode = f->mode;
+}
+
 static void
 add_file(struct worker *w, struct job *j, struct dirnode *dn, int dfd,
-    const struct kid *k, const char *key)
+    const struct kid *k, const char *rel)
 {
-	const char *rel = key + j->koff;
 	struct stat st;
 
 	/* An ignored file is never stat'ed; that is most of a node_modules. */
@@ -774,21 +804,71 @@ add_file(struct worker *w, struct job *j, struct dirnode *dn, int dfd,
 	e->path = arena_str(&w->arena, rel, strlen(rel));
 	e->mode = git_mode(&st);
 	e->hash = (fx_hash){0, 0};
+	fst_set(&dn->fst[dn->n], &st);
 	dn->order[dn->norder++] = (int32_t)dn->n++;
 	w->st.files++;
-	if (from_cache(w, key, &st, &e->hash))
-		return;
-	if (S_ISLNK(st.st_mode)) {	/* no content to open: do it now */
-		if (hash_content(w, dfd, k->name, &st, false, &e->hash) < 0)
-			fail(w, j, rel, errno);
-		else
-			record(w, key, &st, e->hash);
-		return;
+}
+
+/* The stat cache key of file e of job j, given the key of its root in the
+ * first `base` bytes of b. */
+static const char *
+file_key(struct fx_buf *b, size_t base, const struct job *j, const struct fx_tree_entry *e)
+{
+	return j->single ? j->key : key_of(b, base, e->path);
+}
+
+static int
+hash_entry(struct worker *w, const struct job *j, struct fx_tree_entry *e, const struct stat *st)
+{
+	if (j->single)
+		return hash_content(w, AT_FDCWD, j->t.dir, st, true, &e->hash);
+	return hash_content(w, j->rootfd, e->path, st, false, &e->hash);
+}
+
+/*
+ * Answer the files of dn from the stat cache, in the directory's order,
+ * which is the order of the cache's rows too: one directory's lookups walk
+ * its memory forwards. The one random access, the table slot, is
+ * prefetched a few files ahead. A link is read at once; files to read go
+ * out in batches.
+ */
+static void
+check_dir(struct worker *w, struct job *j, struct dirnode *dn)
+{
+	struct fx_statcache *sc = w->r->sc;
+	size_t base = key_base(&w->key, j, "");
+
+	key_base(&w->pkey, j, "");
+	for (uint32_t i = 0; i < dn->n; i++) {
+		struct fx_tree_entry *e = &dn->ents[i];
+		struct stat st;
+		if (sc && i + PREFETCH < dn->n)
+			statcache_prefetch(sc, file_key(&w->pkey, base, j, &dn->ents[i + PREFETCH]));
+		fst_get(&dn->fst[i], &st);
+		const char *key = file_key(&w->key, base, j, e);
+		if (from_cache(w, key, &st, &e->hash))
+			continue;
+		if (S_ISLNK(st.st_mode)) {	/* no content to open: do it now */
+			if (hash_entry(w, j, e, &st) < 0)
+				fail(w, j, e->path, errno);
+			else
+				record(w, key, &st, e->hash);
+			continue;
+		}
+		w->pend = grow(w->pend, &w->cpend, w->npend + 1, sizeof(*w->pend));
+		w->pend[w->npend++] = i;
 	}
-	w->pend = grow(w->pend, &w->cpend, w->npend + 1, sizeof(*w->pend));
-	w->pend[w->npend].idx = dn->n - 1;
-	w->pend[w->npend].st = st;
-	w->npend++;
+	emit_batches(w, j, dn);
+}
+
+/* Look up now if the rows are in, else park the directory until they are. */
+static void
+check_or_park(struct worker *w, struct job *j, struct dirnode *dn)
+{
+	if (atomic_load_explicit(&w->r->ready, memory_order_acquire))
+		check_dir(w, j, dn);
+	else
+		emit(w, new_item(w, IT_CHECK, j, dn));
 }
 
 /* Queue the files of dn that need reading, in batches. */
@@ -805,7 +885,7 @@ emit_batches(struct worker *w, struct job *j, struct dirnode *dn)
 	dn->npend = (uint32_t)w->npend;
 	w->npend = 0;
 	for (uint32_t i = 0; i < dn->npend; i++) {
-		bytes += dn->pend[i].st.st_size;
+		bytes += dn->fst[dn->pend[i]].size;
 		if (i + 1 - lo < BATCH_FILES && bytes < BATCH_BYTES && i + 1 < dn->npend)
 			continue;
 		struct item *it = new_item(w, IT_HASH, j, dn);
@@ -831,19 +911,12 @@ open_dir(struct job *j, const char *rel)
 	return fcntl(j->rootfd, F_DUPFD_CLOEXEC, 0);
 }
 
-/*
- * Read one directory: list it, sort it, then stat and look up each entry
- * in that order. The stat cache holds its rows in path order too, so the
- * lookups of one directory walk its memory forwards; the one random access,
- * the table slot, is prefetched a couple of entries ahead, behind the
- * fstatat calls.
- */
+/* Read one directory: list it, sort it, stat each entry in that order. */
 static void
 read_dir(struct worker *w, struct item *it)
 {
 	struct job *j = it->job;
 	struct dirnode *dn = it->dn;
-	struct fx_statcache *sc = w->r->sc;
 	int fd = open_dir(j, it->rel);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
@@ -857,22 +930,20 @@ read_dir(struct worker *w, struct item *it)
 		fail(w, j, it->rel, errno);
 	size_t n = sort_kids(w, dirfd(d));
 	dn->ents = arena_alloc(&w->arena, n * sizeof(*dn->ents));
+	dn->fst = arena_alloc(&w->arena, n * sizeof(*dn->fst));
 	dn->subs = arena_alloc(&w->arena, n * sizeof(*dn->subs));
 	dn->order = arena_alloc(&w->arena, n * sizeof(*dn->order));
 	size_t base = key_base(&w->key, j, it->rel);
-	key_base(&w->pkey, j, it->rel);
 	for (size_t i = 0; i < n; i++) {
 		const struct kid *k = &w->kids[i];
-		if (sc && i + PREFETCH < n && !w->kids[i + PREFETCH].dir)
-			statcache_prefetch(sc, key_of(&w->pkey, base, w->kids[i + PREFETCH].name));
-		const char *key = key_of(&w->key, base, k->name);
+		const char *rel = key_of(&w->key, base, k->name) + j->koff;
 		if (k->dir)
-			add_subdir(w, j, dn, key + j->koff);
+			add_subdir(w, j, dn, rel);
 		else
-			add_file(w, j, dn, dirfd(d), k, key);
+			add_file(w, j, dn, dirfd(d), k, rel);
 	}
 	closedir(d);
-	emit_batches(w, j, dn);
+	check_or_park(w, j, dn);
 }
 
 static void
@@ -883,12 +954,13 @@ hash_batch(struct worker *w, struct item *it)
 	size_t base = key_base(&w->key, j, "");
 
 	for (uint32_t i = it->lo; i < it->hi; i++) {
-		struct pend *p = &dn->pend[i];
-		struct fx_tree_entry *e = &dn->ents[p->idx];
-		if (hash_content(w, j->rootfd, e->path, &p->st, false, &e->hash) < 0)
+		struct fx_tree_entry *e = &dn->ents[dn->pend[i]];
+		struct stat st;
+		fst_get(&dn->fst[dn->pend[i]], &st);
+		if (hash_entry(w, j, e, &st) < 0)
 			fail(w, j, e->path, errno);
 		else
-			record(w, key_of(&w->key, base, e->path), &p->st, e->hash);
+			record(w, file_key(&w->key, base, j, e), &st, e->hash);
 	}
 }
 
@@ -913,19 +985,16 @@ read_file_job(struct worker *w, struct item *it)
 	struct fx_tree_entry *e = arena_alloc(&w->arena, sizeof(*e));
 	e->path = arena_str(&w->arena, name, strlen(name));
 	e->mode = git_mode(&st);
-	w->st.files++;
-	if (!from_cache(w, j->key, &st, &e->hash)) {
-		if (hash_content(w, AT_FDCWD, j->t.dir, &st, true, &e->hash) < 0) {
-			fail(w, j, NULL, errno);
-			return;
-		}
-		record(w, j->key, &st, e->hash);
-	}
+	e->hash = (fx_hash){0, 0};
 	dn->ents = e;
+	dn->fst = arena_alloc(&w->arena, sizeof(*dn->fst));
+	fst_set(dn->fst, &st);
 	dn->n = 1;
 	dn->order = arena_alloc(&w->arena, sizeof(*dn->order));
 	dn->order[0] = 0;
 	dn->norder = 1;
+	w->st.files++;
+	check_or_park(w, j, dn);
 }
 
 static size_t
@@ -1015,9 +1084,36 @@ process(struct worker *w, struct item *it)
 	switch (it->kind) {
 	case IT_DIR: read_dir(w, it); break;
 	case IT_FILE: read_file_job(w, it); break;
+	case IT_CHECK: check_dir(w, it->job, it->dn); break;
 	case IT_HASH: hash_batch(w, it); break;
 	case IT_FINISH: finish(w, it); break;
+	case IT_FILL:
+		if (statcache_fill(w->r->sc, &w->r->fill_err) < 0 && !w->r->fill_err)
+			w->r->fill_err = xstrdup("cannot read");
+		break;
 	}
+}
+
+/* Under the lock: the rows are in; let the parked lookups go. */
+static size_t
+filled(struct fx_hashrun *r)
+{
+	size_t n = 0;
+
+	if (r->fill_err) {
+		fx_warn("stat cache: %s; files will be read again", r->fill_err);
+		free(r->fill_err);
+		r->fill_err = NULL;
+	}
+	atomic_store_explicit(&r->ready, true, memory_order_release);
+	while (r->parked) {
+		struct item *o = r->parked;
+		r->parked = o->next;
+		o->next = r->queue;
+		r->queue = o;
+		n++;
+	}
+	return n;
 }
 
 /* Under the lock: hand over what the finished item made. */
@@ -1026,28 +1122,33 @@ retire(struct worker *w, struct item *it)
 {
 	struct fx_hashrun *r = w->r;
 	struct job *j = it->job;
-	size_t made = w->nout;
+	size_t made = w->nout, woke = w->nout;
+	bool ready = atomic_load_explicit(&r->ready, memory_order_relaxed);
 
 	while (w->out) {
 		struct item *o = w->out;
+		struct item **to = o->kind == IT_CHECK && !ready ? &r->parked : &r->queue;
 		w->out = o->next;
-		o->next = r->queue;
-		r->queue = o;
+		o->next = *to;
+		*to = o;
 	}
 	w->nout = 0;
-	j->refs += made;
 	r->active += made;
-	if (it->kind != IT_FINISH && --j->refs == 0) {
+	if (it->kind == IT_FILL)
+		woke += filled(r);
+	if (j)
+		j->refs += made;
+	if (j && it->kind != IT_FINISH && --j->refs == 0) {
 		struct item *f = new_item(w, IT_FINISH, j, NULL);
 		f->next = r->queue;
 		r->queue = f;
 		r->active++;
-		made++;
+		woke++;
 	}
 	r->active--;
-	if (made > 1 || r->active == 0)
+	if (woke > 1 || r->active == 0)
 		pthread_cond_broadcast(&r->cv);
-	else if (made == 1)
+	else if (woke == 1)
 		pthread_cond_signal(&r->cv);
 }
 
@@ -1087,12 +1188,18 @@ add_stats(struct fx_hash_stats *a, const struct fx_hash_stats *b)
 	a->pruned += b->pruned;
 }
 
-/* Queue the root item of every job not run yet; returns how many. */
+/*
+ * Queue the root item of every job not run yet, and the reading of the
+ * stat cache's rows if they are not in: queued last, it is taken first,
+ * and the other threads read directories meanwhile. Returns how many.
+ */
 static size_t
 queue_jobs(struct fx_hashrun *r, struct worker *w)
 {
 	size_t n = 0;
+	bool fill = r->sc && !statcache_filled(r->sc);
 
+	atomic_store_explicit(&r->ready, !fill, memory_order_relaxed);
 	for (struct job *j = r->jobs; j; j = j->next) {
 		if (j->queued)
 			continue;
@@ -1103,6 +1210,12 @@ queue_jobs(struct fx_hashrun *r, struct worker *w)
 		it->next = r->queue;
 		r->queue = it;
 		j->refs = 1;
+		n++;
+	}
+	if (fill) {
+		struct item *it = new_item(w, IT_FILL, NULL, NULL);
+		it->next = r->queue;
+		r->queue = it;
 		n++;
 	}
 	r->active += n;
@@ -1186,6 +1299,7 @@ hashrun_free(struct fx_hashrun *r)
 	}
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
+	free(r->fill_err);
 	free(r->root);
 	free(r);
 }

@@ -49,6 +49,7 @@ struct chunk {
 
 struct fx_statcache {
 	sqlite3 *db;
+	sqlite3_stmt *query;	/* the load, until statcache_fill() runs it */
 	struct entv ents;
 	struct slot *slots;
 	size_t mask;
@@ -173,17 +174,14 @@ find(const struct fx_statcache *sc, const char *path, size_t len)
 	return NULL;
 }
 
+/* Run the query statcache_open() prepared. The rows come in path order,
+ * which the walk's lookups, a directory at a time, also follow. */
 static int
-load_rows(struct fx_statcache *sc)
+fill_rows(struct fx_statcache *sc, char **err)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(sc->db,
-	    "SELECT path, size, mtime_ns, ctime_ns, ino, mode, hash, scan_ns FROM stat",
-	    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		fx_error("stat cache: %s", sqlite3_errmsg(sc->db));
-		return -1;
-	}
+	sqlite3_stmt *st = sc->query;
+	int rc;
+
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *path = (const char *)sqlite3_column_text(st, 0);
 		int len = sqlite3_column_bytes(st, 0);
@@ -203,24 +201,71 @@ load_rows(struct fx_statcache *sc)
 		e->scan = sqlite3_column_int64(st, 7);
 	}
 	if (rc != SQLITE_DONE)
-		fx_error("stat cache: %s", sqlite3_errmsg(sc->db));
+		*err = xstrdup(sqlite3_errmsg(sc->db));
 	sqlite3_finalize(st);
+	sc->query = NULL;
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 struct fx_statcache *
-statcache_load(struct sqlite3 *db)
+statcache_open(struct sqlite3 *db)
 {
 	struct fx_statcache *sc = xcalloc(1, sizeof(*sc));
 
 	pthread_mutex_init(&sc->mu, NULL);
 	sc->db = db;
 	sc->scan_ns = now_ns();
-	if (db && load_rows(sc) < 0) {
+	if (db && sqlite3_prepare_v2(db,
+	    "SELECT path, size, mtime_ns, ctime_ns, ino, mode, hash, scan_ns FROM stat",
+	    -1, &sc->query, NULL) != SQLITE_OK) {
+		fx_error("stat cache: %s", sqlite3_errmsg(db));
 		statcache_free(sc);
 		return NULL;
 	}
-	reindex(sc);
+	if (!sc->query)
+		reindex(sc);
+	return sc;
+}
+
+int
+statcache_fill(struct fx_statcache *sc, char **err)
+{
+	*err = NULL;
+	if (!sc->query)
+		return 0;
+	int rc = fill_rows(sc, err);
+	reindex(sc);	/* what was read before a failure still holds */
+	return rc;
+}
+
+bool
+statcache_filled(const struct fx_statcache *sc)
+{
+	return !sc->query;
+}
+
+/* For the calls that need the rows and run alone. */
+static int
+fill_now(struct fx_statcache *sc)
+{
+	char *err;
+
+	if (statcache_fill(sc, &err) == 0)
+		return 0;
+	fx_error("stat cache: %s", err);
+	free(err);
+	return -1;
+}
+
+struct fx_statcache *
+statcache_load(struct sqlite3 *db)
+{
+	struct fx_statcache *sc = statcache_open(db);
+
+	if (sc && fill_now(sc) < 0) {
+		statcache_free(sc);
+		return NULL;
+	}
 	return sc;
 }
 
@@ -384,6 +429,8 @@ statcache_save(struct fx_statcache *sc)
 {
 	int rc = 0;
 
+	if (fill_now(sc) < 0)
+		return -1;
 	pthread_mutex_lock(&sc->mu);
 	if (sc->pend.n && sc->db)
 		rc = in_txn(sc->db, write_pending, sc, NULL);
@@ -420,6 +467,8 @@ delete_rows(struct fx_statcache *sc, void *arg)
 long
 statcache_gc(struct fx_statcache *sc, const char *root)
 {
+	if (fill_now(sc) < 0)
+		return -1;
 	bool *gone = xcalloc(sc->ents.n, sizeof(*gone));
 	struct fx_buf path = {0};
 	long n = 0;
@@ -471,6 +520,7 @@ statcache_free(struct fx_statcache *sc)
 {
 	if (!sc)
 		return;
+	sqlite3_finalize(sc->query);
 	free(sc->ents.v);
 	free(sc->pend.v);
 	free(sc->slots);

@@ -36,8 +36,25 @@ struct fx_statcache;
  * empty, in-memory-only cache). Returns NULL after reporting on error. */
 struct fx_statcache *statcache_load(struct sqlite3 *db);
 
+/*
+ * statcache_load() in two halves, so that reading the rows can overlap
+ * other work. statcache_open() prepares the one query (a missing table is
+ * reported here) and returns at once; statcache_fill() runs it. Until then
+ * the cache holds nothing: lookups miss, puts are kept. hashrun_run() fills
+ * a cache it is handed unfilled on one of its threads while the others read
+ * directories, deferring lookups until the rows are in. statcache_save()
+ * and statcache_gc() fill first. statcache_fill() must not run alongside
+ * any other call on the cache, nor alongside other use of `db`; it returns
+ * 0, or -1 with a message in *err (free it; the rows read so far stay).
+ */
+struct fx_statcache *statcache_open(struct sqlite3 *db);
+int statcache_fill(struct fx_statcache *sc, char **err);
+bool statcache_filled(const struct fx_statcache *sc);
+
 /* Start of the current scan (CLOCK_REALTIME, ns): entries put during this
- * scan are stamped with it. statcache_load() sets it to "now". */
+ * scan are stamped with it. statcache_load() and statcache_open() set it to
+ * "now": a stamp no later than the first read of any file is all the racy
+ * rule needs. */
 void statcache_set_scan_start(struct fx_statcache *sc, int64_t ns);
 
 /* The digest recorded for `relpath` if `st` still matches it and the entry
@@ -62,7 +79,8 @@ int statcache_save(struct fx_statcache *sc);
  * Returns the number of rows deleted, or -1. */
 long statcache_gc(struct fx_statcache *sc, const char *root);
 
-/* Number of entries held. */
+/* Number of entries held: the rows loaded, and puts of paths not loaded
+ * (counted per put until saved). */
 uint64_t statcache_count(const struct fx_statcache *sc);
 
 void statcache_free(struct fx_statcache *sc);

@@ -223,6 +223,94 @@ test_keys_relative(void **state)
 	free(f);
 }
 
+/* Rows read by hashrun_run on one thread while the others walk: lookups
+ * wait for them, and every file is still answered from the cache. */
+static void
+test_open_unfilled(void **state)
+{
+	char name[64];
+	struct stat fake = {0};
+	struct fx_statcache *sc = statcache_load(db);
+	for (int i = 0; i < 20000; i++) {	/* enough rows to take a while */
+		snprintf(name, sizeof name, "other/%05d", i);
+		statcache_put(sc, name, &fake, (fx_hash){1, 2});
+	}
+	assert_int_equal(statcache_save(sc), 0);
+	statcache_free(sc);
+	for (int d = 0; d < 30; d++) {
+		for (int f = 0; f < 20; f++) {
+			snprintf(name, sizeof name, "ws/svc/d%02d/f%02d", d, f);
+			put(name, name);
+		}
+	}
+	make_tree();
+	struct scan a = scan("ws/svc", 0);
+	assert_int_equal(a.st.hashed, 605);
+
+	for (int round = 0; round < 3; round++) {
+		sc = statcache_open(db);
+		assert_non_null(sc);
+		assert_false(statcache_filled(sc));
+		struct fx_hashrun *r = hashrun_new(tmp, sc, 2 + round);
+		char *dir = at("ws/svc"), *file = at("ws/svc/README");
+		const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
+		const struct fx_tree *f = hashrun_file(r, file);
+		assert_int_equal(hashrun_run(r), 0);
+		assert_true(statcache_filled(sc));
+		assert_true(hash_eq(t->root, a.root));
+		assert_true(hash_eq(f->v[0].hash, xxh("svc\n")));
+		struct fx_hash_stats st = hashrun_stats(r);
+		assert_int_equal(st.hashed, 0);
+		assert_int_equal(st.cache_hits, 606);
+		hashrun_free(r);
+		assert_int_equal(statcache_count(sc), 20605);
+		statcache_free(sc);
+		free(dir);
+		free(file);
+	}
+
+	/* Unfilled, saving and collecting read the rows first. */
+	sc = statcache_open(db);
+	assert_int_equal(statcache_save(sc), 0);
+	assert_true(statcache_filled(sc));
+	statcache_free(sc);
+	sc = statcache_open(db);
+	assert_int_equal(statcache_gc(sc, tmp), 20000);	/* the made-up rows */
+	statcache_free(sc);
+}
+
+/* Relative names are taken from the current directory. */
+static void
+test_relative_root(void **state)
+{
+	make_tree();
+	char *cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(tmp), 0);
+	struct fx_statcache *sc = statcache_load(db);
+	struct fx_hashrun *r = hashrun_new("ws", sc, 2);
+	const struct fx_tree *t = hashrun_tree(r, "ws/svc/src", NULL, NULL);
+	const struct fx_tree *f = hashrun_file(r, "./ws/svc/README");
+	assert_int_equal(hashrun_run(r), 0);
+	char *abs = at("ws/svc/src");
+	assert_string_equal(t->dir, abs);
+	assert_int_equal(f->n, 1);
+	hashrun_free(r);
+	assert_int_equal(statcache_save(sc), 0);
+	statcache_free(sc);
+	assert_int_equal(chdir(cwd), 0);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT path FROM stat ORDER BY path", -1, &st, NULL), SQLITE_OK);
+	const char *want[] = {"svc/README", "svc/src/main.c", "svc/src/util.c"};
+	for (size_t i = 0; i < FX_NELEM(want); i++) {
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), want[i]);
+	}
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	free(abs);
+	free(cwd);
+}
+
 /* A copied workspace has new inodes: read once more, same digests. */
 static void
 test_copied_workspace(void **state)
@@ -442,6 +530,7 @@ test_load_errors(void **state)
 {
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE stat", NULL, NULL, NULL), SQLITE_OK);
 	assert_null(statcache_load(db));
+	assert_null(statcache_open(db));
 	struct fx_statcache *sc = statcache_load(NULL);
 	assert_non_null(sc);
 	assert_int_equal(statcache_count(sc), 0);
@@ -496,6 +585,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_noop_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys_relative, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_unfilled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relative_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copied_workspace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_racy_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_size_rewrite, setup, teardown),
