@@ -64,7 +64,7 @@ reset_calls() {
 
 # The nodes that finished with a given result in a --json run's output.
 results() {
-	printf '%s\n' "$output" | jq -r "select(.event==\"finish\" and .result==\"$1\") | .node" | sort | tr '\n' ' ' | sed 's/ $//'
+	printf '%s\n' "$output" | grep '^{' | jq -r "select(.event==\"finish\" and .result==\"$1\") | .node" | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
 # The state of a node in `graph --json`.

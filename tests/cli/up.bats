@@ -1,0 +1,310 @@
+#!/usr/bin/env bats
+# `fusion up`: runs only stale nodes, in parallel, in edge order; early
+# cutoff; failures, -k, interrupts, crashes, the lock; selection.
+# Real podman (isolated storage) builds the images; the cluster tools are
+# the fakes in tests/fakes.
+
+load helpers
+
+setup() {
+	fx_setup
+}
+
+up_json() {
+	run fx up --json "$@"
+}
+
+@test "cold up runs every node once, in an order that respects every edge" {
+	up_json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e 'select(.event=="summary") | .ran == 14 and .failed == 0 and .fresh == 0'
+	# every node started once and finished once
+	[ "$(echo "$output" | jq -r 'select(.event=="start") | .node' | sort | uniq -d)" = "" ]
+	[ "$(echo "$output" | jq -r 'select(.event=="start") | .node' | wc -l)" -eq 14 ]
+	[ "$(results ran | wc -w)" -eq 14 ]
+	# for every edge (needs included), the upstream finished before the downstream started
+	printf '%s\n' "$output" | jq -c 'select(.event)' >"$BATS_TEST_TMPDIR/events"
+	fx graph --json | jq -r '.edges[] | "\(.[0]) \(.[1])"' | while read -r from to; do
+		f=$(grep -n "\"finish\",\"node\":\"$from\"" "$BATS_TEST_TMPDIR/events" | cut -d: -f1)
+		s=$(grep -n "\"start\",\"node\":\"$to\"" "$BATS_TEST_TMPDIR/events" | cut -d: -f1)
+		[ -n "$f" ] && [ -n "$s" ] && [ "$f" -lt "$s" ] || { echo "edge $from -> $to violated"; false; }
+	done
+	[ "$(calls 'helm upgrade')" -eq 4 ]
+	[ "$(calls 'minikube -p fusion image load')" -eq 3 ]
+	[ "$(calls 'podman build')" -eq 3 ]
+}
+
+@test "a second up runs nothing: no podman, no helm, one kubectl call" {
+	fx up >/dev/null
+	reset_calls
+	up_json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e 'select(.event=="summary") | .ran == 0 and .fresh == 14'
+	[ "$(calls podman)" -eq 0 ]
+	[ "$(calls helm)" -eq 0 ]
+	[ "$(calls minikube)" -eq 0 ]
+	[ "$(calls kubectl)" -le 1 ]
+}
+
+@test "one file changed in one service: exactly its build, load, chart and release rerun" {
+	fx up >/dev/null
+	echo "# changed" >>"$WS/core-api/app/models/account.rb"
+	up_json
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "build:core-api chart:core-api load:core-api release:core-api" ]
+	echo "$output" | jq -e 'select(.event=="summary") | .fresh == 10'
+}
+
+@test "a values file changed: chart and release of that service only, no build" {
+	fx up >/dev/null
+	sed -i 's/name: core_api/name: core_api_v2/' "$WS/local-dev/helm/values/core-api.yaml"
+	reset_calls
+	up_json
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "chart:core-api release:core-api" ]
+	[ "$(calls podman)" -eq 0 ]
+	grep -q core_api_v2 "$FUSION_FAKE_STATE/releases/fusion/core-api/manifest"
+}
+
+@test "a change that renders the same manifest: the chart reruns, the release is cut off" {
+	fx up >/dev/null
+	echo "# a comment changes nothing rendered" >>"$WS/local-dev/helm/values/core-api.yaml"
+	reset_calls
+	up_json
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "chart:core-api" ]
+	[ "$(results cutoff)" = "release:core-api" ]
+	[ "$(calls 'helm upgrade')" -eq 0 ]
+}
+
+@test "a rebuild that yields the same image keeps the tag: load, chart and release are cut off" {
+	fx up >/dev/null
+	echo "more words" >>"$WS/core-api/README.md"	# in the context, never copied
+	up_json
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "build:core-api" ]
+	[ "$(results cutoff)" = "chart:core-api load:core-api" ]
+}
+
+@test "cluster recreated: every load and release reruns, no build" {
+	fx up >/dev/null
+	fake-cluster recreate
+	reset_calls
+	up_json
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "load:core-api load:partners-engine load:scriptdash release:core-api release:partners-engine release:postgresql release:scriptdash" ]
+	[ "$(calls 'podman build')" -eq 0 ]
+	[ "$(calls 'helm template')" -eq 0 ]
+}
+
+@test "a release uninstalled behind fusion's back: plain up trusts the records, --verify redeploys" {
+	fx up >/dev/null
+	helm uninstall scriptdash -n fusion >/dev/null
+	up_json
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "" ]
+	up_json --verify
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "release:scriptdash" ]
+	[ -d "$FUSION_FAKE_STATE/releases/fusion/scriptdash" ]
+}
+
+@test "an image deleted behind fusion's back: --verify rebuilds it" {
+	fx up >/dev/null
+	id=$(sqlite3 "$STATE/cache.db" "select output from node where id='build:scriptdash'")
+	podman rmi -f "$id" >/dev/null
+	up_json --verify
+	[ "$status" -eq 0 ]
+	[[ "$(results ran)" == *"build:scriptdash"* ]]
+}
+
+@test "a failing build: exit 1, its log tail, dependents skipped, the run stops" {
+	echo "COPY no-such-file /x" >>"$WS/scriptdash/Containerfile"
+	run fx up -j 1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"fusion: build:scriptdash: podman build exited with status"* ]]
+	[[ "$output" == *"| "*"no-such-file"* ]]
+	[[ "$output" == *"log: $STATE/logs/build:scriptdash.log"* ]]
+	run sqlite3 "$STATE/cache.db" "select count(*) from node where id like '%scriptdash'"
+	[ "$output" -eq 0 ]
+}
+
+@test "-k: the other services finish; the next up reruns only the failed service's nodes" {
+	cp "$WS/scriptdash/Containerfile" "$BATS_TEST_TMPDIR/Containerfile.good"
+	echo "COPY no-such-file /x" >>"$WS/scriptdash/Containerfile"
+	up_json -k
+	[ "$status" -eq 1 ]
+	[ "$(results failed)" = "build:scriptdash" ]
+	[ "$(results skipped)" = "chart:scriptdash load:scriptdash release:scriptdash" ]
+	[ "$(results ran | wc -w)" -eq 10 ]
+	cp "$BATS_TEST_TMPDIR/Containerfile.good" "$WS/scriptdash/Containerfile"
+	up_json
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "build:scriptdash chart:scriptdash load:scriptdash release:scriptdash" ]
+}
+
+@test "a failing release: exit 1 and its dependents are skipped" {
+	export FUSION_FAKE_FAIL='^helm upgrade --install core-api '
+	up_json -k
+	[ "$status" -eq 1 ]
+	[ "$(results failed)" = "release:core-api" ]
+	[ "$(results skipped)" = "release:partners-engine" ]
+}
+
+@test "Ctrl-C during a slow step: exit 130 within 2 seconds, no child left" {
+	export FUSION_FAKE_SLEEP='^helm template=30'
+	"$FUSION" -f "$CAT" up --json >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q '^helm template' "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.3
+	start=$(date +%s%N)
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	end=$(date +%s%N)
+	[ "$rc" -eq 130 ]
+	[ $(( (end - start) / 1000000 )) -lt 2000 ]
+	! pgrep -f 'sleep 30' >/dev/null
+	! pgrep -f 'tests/fakes/helm' >/dev/null
+	# what finished is recorded: a second run does not redo it
+	unset FUSION_FAKE_SLEEP
+	finished=$(jq -r 'select(.event=="finish" and .result=="ran") | .node' "$BATS_TEST_TMPDIR/out" | sort)
+	up_json
+	[ "$status" -eq 0 ]
+	for n in $finished; do
+		[[ " $(results ran) " != *" $n "* ]] || { echo "$n ran again"; false; }
+	done
+}
+
+@test "SIGKILL mid-run: finished nodes are not rerun and the database is intact" {
+	export FUSION_FAKE_SLEEP='^helm upgrade --install scriptdash=30'
+	"$FUSION" -f "$CAT" up --json >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 300); do
+		grep -q '^helm upgrade --install scriptdash' "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	pkill -f 'sleep 30' || true
+	run sqlite3 "$STATE/cache.db" "PRAGMA integrity_check"
+	[ "$output" = "ok" ]
+	finished=$(jq -r 'select(.event=="finish" and .result=="ran") | .node' "$BATS_TEST_TMPDIR/out" | sort)
+	[ -n "$finished" ]
+	unset FUSION_FAKE_SLEEP
+	up_json
+	[ "$status" -eq 0 ]
+	[[ "$(results ran)" == *"release:scriptdash"* ]]
+	for n in $finished; do
+		[[ " $(results ran) " != *" $n "* ]] || { echo "$n ran again"; false; }
+	done
+}
+
+@test "two concurrent ups: the second waits, then finds nothing to do" {
+	export FUSION_FAKE_SLEEP='^helm upgrade --install scriptdash=2'
+	"$FUSION" -f "$CAT" up >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 300); do
+		[ -s "$STATE/lock" ] && grep -q '^podman build' "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	run fx up --json
+	wait "$pid"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"waiting for another fusion run"* ]]
+	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .ran == 0 and .fresh == 14'
+}
+
+@test "--no-wait: a second up exits 2 at once while the first runs" {
+	export FUSION_FAKE_SLEEP='^helm template=3'
+	"$FUSION" -f "$CAT" up >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 300); do
+		grep -q '^helm template' "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	run fx up --no-wait
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"another fusion run"* ]]
+	# read-only commands never block on the lock
+	run timeout 5 "$FUSION" -f "$CAT" graph --json
+	[ "$status" -eq 0 ]
+	wait "$pid"
+}
+
+@test "up SVC touches only SVC and what it needs" {
+	up_json scriptdash
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "build:scriptdash chart:postgresql chart:scriptdash load:scriptdash release:postgresql release:scriptdash" ]
+	[ "$(calls 'podman build')" -eq 1 ]
+}
+
+@test "--until build runs no load, chart or release" {
+	up_json --until build
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "build:core-api build:partners-engine build:scriptdash" ]
+	[ "$(calls helm)" -eq 0 ]
+	[ "$(calls minikube)" -eq 0 ]
+	[ "$(calls kubectl)" -eq 0 ]
+}
+
+@test "--force reruns every selected node" {
+	fx up >/dev/null
+	up_json --force scriptdash
+	[ "$status" -eq 0 ]
+	[ "$(results ran | wc -w)" -eq 6 ]
+}
+
+@test "plan says what would run and why; -v shows the commands; it runs nothing" {
+	fx up >/dev/null
+	echo "# changed" >>"$WS/core-api/app/models/account.rb"
+	reset_calls
+	run fx plan -v
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"build:core-api"*"app/models/account.rb changed"* ]]
+	[[ "$output" == *"$ podman build -f $WS/core-api/Containerfile --iidfile"* ]]
+	[[ "$output" == *"--build-arg RUBY_VERSION=3.3 --target dev"* ]]
+	[[ "$output" == *"1 to run, 3 may run"* ]]
+	[ "$(calls podman)" -eq 0 ]
+	[ "$(calls helm)" -eq 0 ]
+	run fx up --dry-run --json
+	echo "$output" | jq -e 'select(.event=="summary") | .stale == 1 and .pending == 3'
+}
+
+@test "the chart gets the computed image reference and a pull policy for loaded images" {
+	fx up >/dev/null
+	id=$(sqlite3 "$STATE/cache.db" "select output from node where id='build:core-api'")
+	tag="fx-$(echo "${id#sha256:}" | cut -c1-16)"
+	grep -q "image: \"localhost/core-api:$tag\"" "$STATE/artifacts/core-api.yaml"
+	grep -q "imagePullPolicy: Never" "$STATE/artifacts/core-api.yaml"
+	podman image exists "localhost/core-api:$tag"
+	grep -qx "localhost/core-api:$tag" "$FUSION_FAKE_STATE/images/fusion"
+}
+
+@test "down uninstalls dependents first and the next up redeploys" {
+	fx up >/dev/null
+	reset_calls
+	run fx down
+	[ "$status" -eq 0 ]
+	order=$(grep '^helm uninstall' "$FUSION_FAKE_STATE/calls.log" | awk '{print $3}' | tr '\n' ' ')
+	# partners-engine needs core-api needs postgresql
+	[[ "$order" == *"partners-engine"*"core-api"*"postgresql"* ]]
+	[ ! -d "$FUSION_FAKE_STATE/releases/fusion/core-api" ]
+	up_json
+	[ "$(results ran)" = "release:core-api release:partners-engine release:postgresql release:scriptdash" ]
+}
+
+@test "status: every service with its image tag, revision and state" {
+	fx up >/dev/null
+	run fx status --json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e 'length == 4'
+	echo "$output" | jq -e '.[] | select(.service=="core-api") | (.image | startswith("localhost/core-api:fx-")) and .state=="fresh" and .revision=="1"'
+	echo "# changed" >>"$WS/core-api/app/models/account.rb"
+	run fx status --json
+	echo "$output" | jq -e '.[] | select(.service=="core-api") | .state=="stale"'
+	echo "$output" | jq -e '.[] | select(.service=="scriptdash") | .state=="fresh"'
+}
