@@ -41,7 +41,7 @@
 #include "fusion/util.h"
 
 #define READBUF (256 * 1024)
-#define ARENA (64 * 1024)
+#define ARENA (256 * 1024)
 #define BATCH_FILES 64
 #define BATCH_BYTES (4 * 1024 * 1024)
 #define PREFETCH 4	/* lookups ahead */
@@ -232,6 +232,7 @@ struct fst {
 	struct timespec mtim, ctim;
 	uint64_t ino;
 	uint32_t mode;
+	uint32_t plen;		/* strlen of the entry's path */
 };
 
 /*
@@ -328,29 +329,42 @@ struct worker {
 	struct fx_buf key, pkey;
 };
 
+/* Carve n bytes aligned to `align` (a power of two) from the list's head
+ * chunk. A block too big for a chunk gets one of its own behind the head,
+ * which stays the chunk to carve from. */
+static void *
+arena_take(struct chunk **list, size_t n, size_t align)
+{
+	struct chunk *c = *list;
+	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+
+	if (c && at + n <= c->cap) {
+		c->used = at + n;
+		return (char *)c->data + at;
+	}
+	struct chunk *nc = xmalloc(sizeof(*nc) + (n > ARENA / 4 ? n : ARENA));
+	nc->cap = n > ARENA / 4 ? n : ARENA;
+	nc->used = n;
+	if (c && n > ARENA / 4) {
+		nc->next = c->next;
+		c->next = nc;
+	} else {
+		nc->next = c;
+		*list = nc;
+	}
+	return nc->data;
+}
+
 static void *
 arena_alloc(struct chunk **list, size_t n)
 {
-	struct chunk *c = *list;
-
-	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-	if (!c || c->cap - c->used < n) {
-		size_t cap = n > ARENA ? n : ARENA;
-		c = xmalloc(sizeof(*c) + cap);
-		c->used = 0;
-		c->cap = cap;
-		c->next = *list;
-		*list = c;
-	}
-	void *p = (char *)c->data + c->used;
-	c->used += n;
-	return p;
+	return arena_take(list, n, sizeof(max_align_t));
 }
 
 static char *
 arena_str(struct chunk **list, const char *s, size_t n)
 {
-	char *p = arena_alloc(list, n + 1);
+	char *p = arena_take(list, n + 1, 1);
 
 	memcpy(p, s, n);
 	p[n] = '\0';
@@ -496,12 +510,12 @@ new_dirnode(struct worker *w)
 
 /* Append `name` to the key of a directory, the first `base` bytes of b. */
 static const char *
-key_of(struct fx_buf *b, size_t base, const char *name)
+key_of(struct fx_buf *b, size_t base, const char *name, size_t len)
 {
 	b->len = base;
 	if (base && b->s[base - 1] != '/')
 		buf_putc(b, '/');
-	buf_puts(b, name);
+	buf_add(b, name, len);
 	return b->s;
 }
 
@@ -718,12 +732,14 @@ sort_range(struct kid *v, size_t n, int depth)
 	}
 }
 
-/* Sort what list_dir read; returns how many are worth a look. */
+/* Sort what list_dir read; returns how many are worth a look, and in
+ * *ndirs how many of those are directories. */
 static size_t
-sort_kids(struct worker *w, int dfd)
+sort_kids(struct worker *w, int dfd, size_t *ndirs)
 {
 	size_t n = 0;
 
+	*ndirs = 0;
 	w->kids = grow(w->kids, &w->ckids, w->ndents, sizeof(*w->kids));
 	for (size_t i = 0; i < w->ndents; i++) {
 		const struct dent *de = &w->dents[i];
@@ -740,13 +756,14 @@ sort_kids(struct worker *w, int dfd)
 			continue;
 		}
 		w->kids[n++] = (struct kid){sort_prefix(name, de->len, dir), name, de->len, dir};
+		*ndirs += dir;
 	}
 	sort_range(w->kids, n, 64);
 	return n;
 }
 
 static void
-add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel)
+add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel, size_t len)
 {
 	if (j->ig && ignore_dir_prunable(j->ig, rel)) {
 		w->st.pruned++;
@@ -756,7 +773,7 @@ add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel)
 	dn->order[dn->norder++] = ~(int32_t)dn->nsubs;
 	dn->subs[dn->nsubs++] = sub;
 	struct item *it = new_item(w, IT_DIR, j, sub);
-	it->rel = arena_str(&w->arena, rel, strlen(rel));
+	it->rel = arena_str(&w->arena, rel, len);
 	emit(w, it);
 }
 
@@ -785,7 +802,7 @@ fst_get(const struct fst *f, struct stat *st)
 
 static void
 add_file(struct worker *w, struct job *j, struct dirnode *dn, int dfd,
-    const struct kid *k, const char *rel)
+    const struct kid *k, const char *rel, size_t len)
 {
 	struct stat st;
 
@@ -801,10 +818,11 @@ add_file(struct worker *w, struct job *j, struct dirnode *dn, int dfd,
 	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
 		return;
 	struct fx_tree_entry *e = &dn->ents[dn->n];
-	e->path = arena_str(&w->arena, rel, strlen(rel));
+	e->path = arena_str(&w->arena, rel, len);
 	e->mode = git_mode(&st);
 	e->hash = (fx_hash){0, 0};
 	fst_set(&dn->fst[dn->n], &st);
+	dn->fst[dn->n].plen = (uint32_t)len;
 	dn->order[dn->norder++] = (int32_t)dn->n++;
 	w->st.files++;
 }
@@ -812,9 +830,12 @@ add_file(struct worker *w, struct job *j, struct dirnode *dn, int dfd,
 /* The stat cache key of file e of job j, given the key of its root in the
  * first `base` bytes of b. */
 static const char *
-file_key(struct fx_buf *b, size_t base, const struct job *j, const struct fx_tree_entry *e)
+file_key(struct fx_buf *b, size_t base, const struct job *j, const struct dirnode *dn, uint32_t i)
 {
-	return j->single ? j->key : key_of(b, base, e->path);
+	if (j->single)
+		return j->key;
+	key_of(b, base, dn->ents[i].path, dn->fst[i].plen);
+	return b->s;
 }
 
 static int
@@ -842,10 +863,12 @@ check_dir(struct worker *w, struct job *j, struct dirnode *dn)
 	for (uint32_t i = 0; i < dn->n; i++) {
 		struct fx_tree_entry *e = &dn->ents[i];
 		struct stat st;
-		if (sc && i + PREFETCH < dn->n)
-			statcache_prefetch(sc, file_key(&w->pkey, base, j, &dn->ents[i + PREFETCH]));
+		if (sc && i + PREFETCH < dn->n) {
+			file_key(&w->pkey, base, j, dn, i + PREFETCH);
+			statcache_prefetch(sc, w->pkey.s, w->pkey.len);
+		}
 		fst_get(&dn->fst[i], &st);
-		const char *key = file_key(&w->key, base, j, e);
+		const char *key = file_key(&w->key, base, j, dn, i);
 		if (from_cache(w, key, &st, &e->hash))
 			continue;
 		if (S_ISLNK(st.st_mode)) {	/* no content to open: do it now */
@@ -928,19 +951,20 @@ read_dir(struct worker *w, struct item *it)
 	}
 	if (list_dir(w, d) < 0)
 		fail(w, j, it->rel, errno);
-	size_t n = sort_kids(w, dirfd(d));
-	dn->ents = arena_alloc(&w->arena, n * sizeof(*dn->ents));
-	dn->fst = arena_alloc(&w->arena, n * sizeof(*dn->fst));
-	dn->subs = arena_alloc(&w->arena, n * sizeof(*dn->subs));
+	size_t ndirs, n = sort_kids(w, dirfd(d), &ndirs);
+	dn->ents = arena_alloc(&w->arena, (n - ndirs) * sizeof(*dn->ents));
+	dn->fst = arena_alloc(&w->arena, (n - ndirs) * sizeof(*dn->fst));
+	dn->subs = arena_alloc(&w->arena, ndirs * sizeof(*dn->subs));
 	dn->order = arena_alloc(&w->arena, n * sizeof(*dn->order));
 	size_t base = key_base(&w->key, j, it->rel);
 	for (size_t i = 0; i < n; i++) {
 		const struct kid *k = &w->kids[i];
-		const char *rel = key_of(&w->key, base, k->name) + j->koff;
+		const char *rel = key_of(&w->key, base, k->name, k->len) + j->koff;
+		size_t len = w->key.len - j->koff;
 		if (k->dir)
-			add_subdir(w, j, dn, rel);
+			add_subdir(w, j, dn, rel, len);
 		else
-			add_file(w, j, dn, dirfd(d), k, rel);
+			add_file(w, j, dn, dirfd(d), k, rel, len);
 	}
 	closedir(d);
 	check_or_park(w, j, dn);
@@ -960,7 +984,7 @@ hash_batch(struct worker *w, struct item *it)
 		if (hash_entry(w, j, e, &st) < 0)
 			fail(w, j, e->path, errno);
 		else
-			record(w, file_key(&w->key, base, j, e), &st, e->hash);
+			record(w, file_key(&w->key, base, j, dn, dn->pend[i]), &st, e->hash);
 	}
 }
 
@@ -989,6 +1013,7 @@ read_file_job(struct worker *w, struct item *it)
 	dn->ents = e;
 	dn->fst = arena_alloc(&w->arena, sizeof(*dn->fst));
 	fst_set(dn->fst, &st);
+	dn->fst->plen = (uint32_t)strlen(e->path);
 	dn->n = 1;
 	dn->order = arena_alloc(&w->arena, sizeof(*dn->order));
 	dn->order[0] = 0;

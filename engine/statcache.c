@@ -10,8 +10,10 @@
 #include "fusion/statcache.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +23,7 @@
 #include "fusion/util.h"
 
 #define CHUNK (256 * 1024)
+#define SHARDS 8
 
 struct ent {
 	const char *path;
@@ -47,6 +50,18 @@ struct chunk {
 	char data[];
 };
 
+/*
+ * Puts wait here until saved. A thread keeps to one shard of several, each
+ * with its own lock, so that threads hashing flat out seldom meet.
+ */
+struct shard {
+	pthread_mutex_t mu;	/* guards what follows */
+	struct entv pend;
+	struct chunk *strs;
+	uint64_t pnew;		/* puts of paths not loaded */
+	char pad[64];		/* keeps two shards off one cache line */
+};
+
 struct fx_statcache {
 	sqlite3 *db;
 	sqlite3_stmt *query;	/* the load, until statcache_fill() runs it */
@@ -54,12 +69,14 @@ struct fx_statcache {
 	struct slot *slots;
 	size_t mask;
 	struct chunk *strs;
+	_Atomic int64_t scan_ns;
+	struct shard shards[SHARDS];
+};
 
-	pthread_mutex_t mu;	/* guards what follows */
-	int64_t scan_ns;
-	struct entv pend;
-	struct chunk *pstrs;
-	uint64_t pnew;		/* pending puts of paths not loaded */
+/* Pending entries gathered for saving. */
+struct pref {
+	const struct ent *e;
+	uint32_t shard, idx;	/* put order within a shard: later wins */
 };
 
 static const char *
@@ -212,9 +229,10 @@ statcache_open(struct sqlite3 *db)
 {
 	struct fx_statcache *sc = xcalloc(1, sizeof(*sc));
 
-	pthread_mutex_init(&sc->mu, NULL);
+	for (int i = 0; i < SHARDS; i++)
+		pthread_mutex_init(&sc->shards[i].mu, NULL);
 	sc->db = db;
-	sc->scan_ns = now_ns();
+	atomic_init(&sc->scan_ns, now_ns());
 	if (db && sqlite3_prepare_v2(db,
 	    "SELECT path, size, mtime_ns, ctime_ns, ino, mode, hash, scan_ns FROM stat",
 	    -1, &sc->query, NULL) != SQLITE_OK) {
@@ -272,9 +290,7 @@ statcache_load(struct sqlite3 *db)
 void
 statcache_set_scan_start(struct fx_statcache *sc, int64_t ns)
 {
-	pthread_mutex_lock(&sc->mu);
-	sc->scan_ns = ns;
-	pthread_mutex_unlock(&sc->mu);
+	atomic_store_explicit(&sc->scan_ns, ns, memory_order_relaxed);
 }
 
 bool
@@ -301,12 +317,23 @@ statcache_lookup(struct fx_statcache *sc, const char *relpath,
 }
 
 void
-statcache_prefetch(const struct fx_statcache *sc, const char *relpath)
+statcache_prefetch(const struct fx_statcache *sc, const char *relpath, size_t len)
 {
 	if (!sc->slots)
 		return;
-	uint64_t h = XXH3_64bits(relpath, strlen(relpath));
+	uint64_t h = XXH3_64bits(relpath, len);
 	__builtin_prefetch(&sc->slots[(size_t)h & sc->mask]);
+}
+
+static struct shard *
+my_shard(struct fx_statcache *sc)
+{
+	static atomic_uint next;
+	static _Thread_local unsigned mine = UINT_MAX;
+
+	if (mine == UINT_MAX)
+		mine = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % SHARDS;
+	return &sc->shards[mine];
 }
 
 void
@@ -315,10 +342,11 @@ statcache_put(struct fx_statcache *sc, const char *relpath,
 {
 	size_t len = strlen(relpath);
 	bool known = find(sc, relpath, len) != NULL;
+	struct shard *sh = my_shard(sc);
 
-	pthread_mutex_lock(&sc->mu);
-	struct ent *e = entv_push(&sc->pend);
-	e->path = chunk_str(&sc->pstrs, relpath, len);
+	pthread_mutex_lock(&sh->mu);
+	struct ent *e = entv_push(&sh->pend);
+	e->path = chunk_str(&sh->strs, relpath, len);
 	e->len = (uint32_t)len;
 	e->mode = (uint32_t)st->st_mode;
 	e->size = st->st_size;
@@ -326,10 +354,10 @@ statcache_put(struct fx_statcache *sc, const char *relpath,
 	e->ctime = ts_ns(st->st_ctim);
 	e->ino = (uint64_t)st->st_ino;
 	e->h = h;
-	e->scan = sc->scan_ns;
+	e->scan = atomic_load_explicit(&sc->scan_ns, memory_order_relaxed);
 	if (!known)
-		sc->pnew++;
-	pthread_mutex_unlock(&sc->mu);
+		sh->pnew++;
+	pthread_mutex_unlock(&sh->mu);
 }
 
 static int
@@ -365,6 +393,7 @@ in_txn(sqlite3 *db, int (*fn)(struct fx_statcache *, void *), struct fx_statcach
 static int
 write_pending(struct fx_statcache *sc, void *arg)
 {
+	const struct entv *v = arg;
 	sqlite3_stmt *st;
 
 	if (sqlite3_prepare_v2(sc->db,
@@ -374,8 +403,8 @@ write_pending(struct fx_statcache *sc, void *arg)
 		return -1;
 	}
 	int rc = SQLITE_DONE;
-	for (size_t i = 0; i < sc->pend.n && rc == SQLITE_DONE; i++) {
-		const struct ent *e = &sc->pend.v[i];
+	for (size_t i = 0; i < v->n && rc == SQLITE_DONE; i++) {
+		const struct ent *e = &v->v[i];
 		unsigned char blob[16];
 		put_be64(blob, e->h.hi);
 		put_be64(blob + 8, e->h.lo);
@@ -396,12 +425,56 @@ write_pending(struct fx_statcache *sc, void *arg)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Fold the pending puts into the table, later puts winning. */
-static void
-merge_pending(struct fx_statcache *sc)
+static int
+cmp_pref(const void *pa, const void *pb)
 {
-	for (size_t i = 0; i < sc->pend.n; i++) {
-		struct ent *p = &sc->pend.v[i];
+	const struct pref *a = pa, *b = pb;
+	size_t n = a->e->len < b->e->len ? a->e->len : b->e->len;
+	int c = memcmp(a->e->path, b->e->path, n);
+
+	if (c)
+		return c;
+	if (a->e->len != b->e->len)
+		return a->e->len < b->e->len ? -1 : 1;
+	if (a->shard != b->shard)
+		return a->shard < b->shard ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/*
+ * Every shard's puts, one per path (the last put of a path wins), sorted
+ * by path: SQLite then inserts into the b-tree in order, pages filling
+ * one after the other, which is far cheaper than in hashing order.
+ */
+static void
+gather(struct fx_statcache *sc, struct entv *out)
+{
+	size_t n = 0, k = 0;
+
+	for (int i = 0; i < SHARDS; i++)
+		n += sc->shards[i].pend.n;
+	struct pref *v = xreallocarray(NULL, n ? n : 1, sizeof(*v));
+	for (uint32_t i = 0; i < SHARDS; i++)
+		for (size_t x = 0; x < sc->shards[i].pend.n; x++)
+			v[k++] = (struct pref){&sc->shards[i].pend.v[x], i, (uint32_t)x};
+	qsort(v, n, sizeof(*v), cmp_pref);
+	out->v = xreallocarray(NULL, n ? n : 1, sizeof(*out->v));
+	out->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool last = i + 1 == n || v[i + 1].e->len != v[i].e->len ||
+		    memcmp(v[i + 1].e->path, v[i].e->path, v[i].e->len) != 0;
+		if (last)
+			out->v[out->n++] = *v[i].e;
+	}
+	free(v);
+}
+
+/* Fold the saved puts into the table; their strings come along. */
+static void
+merge(struct fx_statcache *sc, const struct entv *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ent *p = &v->v[i];
 		struct ent *e = find(sc, p->path, p->len);
 		if (e) {
 			*e = *p;
@@ -413,30 +486,37 @@ merge_pending(struct fx_statcache *sc)
 		else
 			slot_insert(sc, XXH3_64bits(p->path, p->len), (uint32_t)sc->ents.n);
 	}
-	/* The strings move with the entries. */
-	struct chunk **tail = &sc->pstrs;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = sc->strs;
-	sc->strs = sc->pstrs;
-	sc->pstrs = NULL;
-	sc->pend.n = 0;
-	sc->pnew = 0;
+	for (int i = 0; i < SHARDS; i++) {
+		struct shard *sh = &sc->shards[i];
+		struct chunk **tail = &sh->strs;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = sc->strs;
+		sc->strs = sh->strs;
+		sh->strs = NULL;
+		sh->pend.n = 0;
+		sh->pnew = 0;
+	}
 }
 
 int
 statcache_save(struct fx_statcache *sc)
 {
+	struct entv v = {0};
 	int rc = 0;
 
 	if (fill_now(sc) < 0)
 		return -1;
-	pthread_mutex_lock(&sc->mu);
-	if (sc->pend.n && sc->db)
-		rc = in_txn(sc->db, write_pending, sc, NULL);
+	for (int i = 0; i < SHARDS; i++)
+		pthread_mutex_lock(&sc->shards[i].mu);
+	gather(sc, &v);
+	if (v.n && sc->db)
+		rc = in_txn(sc->db, write_pending, sc, &v);
 	if (rc == 0)
-		merge_pending(sc);
-	pthread_mutex_unlock(&sc->mu);
+		merge(sc, &v);
+	for (int i = SHARDS - 1; i >= 0; i--)
+		pthread_mutex_unlock(&sc->shards[i].mu);
+	free(v.v);
 	return rc;
 }
 
@@ -507,11 +587,14 @@ statcache_gc(struct fx_statcache *sc, const char *root)
 uint64_t
 statcache_count(const struct fx_statcache *sc)
 {
-	struct fx_statcache *m = (struct fx_statcache *)sc;	/* the lock only */
+	struct fx_statcache *m = (struct fx_statcache *)sc;	/* the locks only */
+	uint64_t n = sc->ents.n;
 
-	pthread_mutex_lock(&m->mu);
-	uint64_t n = sc->ents.n + sc->pnew;
-	pthread_mutex_unlock(&m->mu);
+	for (int i = 0; i < SHARDS; i++) {
+		pthread_mutex_lock(&m->shards[i].mu);
+		n += sc->shards[i].pnew;
+		pthread_mutex_unlock(&m->shards[i].mu);
+	}
 	return n;
 }
 
@@ -522,10 +605,12 @@ statcache_free(struct fx_statcache *sc)
 		return;
 	sqlite3_finalize(sc->query);
 	free(sc->ents.v);
-	free(sc->pend.v);
 	free(sc->slots);
 	chunks_free(sc->strs);
-	chunks_free(sc->pstrs);
-	pthread_mutex_destroy(&sc->mu);
+	for (int i = 0; i < SHARDS; i++) {
+		free(sc->shards[i].pend.v);
+		chunks_free(sc->shards[i].strs);
+		pthread_mutex_destroy(&sc->shards[i].mu);
+	}
 	free(sc);
 }

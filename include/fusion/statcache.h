@@ -63,10 +63,10 @@ void statcache_set_scan_start(struct fx_statcache *sc, int64_t ns);
 bool statcache_lookup(struct fx_statcache *sc, const char *relpath,
     const struct stat *st, fx_hash *out, bool *racy);
 
-/* A hint that `relpath` will be looked up soon: starts loading its slot of
- * the in-memory table, so that a walk can overlap that memory access with
- * a system call. Safe wherever statcache_lookup() is. */
-void statcache_prefetch(const struct fx_statcache *sc, const char *relpath);
+/* A hint that `relpath` (`len` bytes) will be looked up soon: starts
+ * loading its slot of the in-memory table, so that a walk can overlap that
+ * memory access with other work. Safe wherever statcache_lookup() is. */
+void statcache_prefetch(const struct fx_statcache *sc, const char *relpath, size_t len);
 
 /* Record a digest computed now for the file with stat data `st`. */
 void statcache_put(struct fx_statcache *sc, const char *relpath,
