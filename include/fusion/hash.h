@@ -11,14 +11,30 @@
  * by their files; empty directories do not count (as in git). Other file
  * types (sockets, fifos, devices) are skipped.
  *
+ * Exactly, the root digest is XXH3-128 over the concatenation, entry after
+ * entry in strcmp order of their paths, of
+ *
+ *     path  NUL  mode as six octal digits ("100644")  NUL  digest
+ *
+ * where digest is the entry's 16 bytes, hi then lo, each big-endian. A tree
+ * with no entries has the digest of no bytes. fx_hash itself is XXH3-128's
+ * high64 (hi) and low64 (lo); hash_hex() prints hi then lo.
+ *
  * Keys are pure content: no mtimes, no absolute paths. Paths inside a tree
  * are relative to the tree's root; stat cache keys are relative to the
  * workspace root, so a copied workspace re-hashes (new inodes) but yields
  * the same digests.
  *
  * Usage: create a run with hashrun_new(), queue trees and files (identical
- * requests are hashed once and share one result), call hashrun_run() once,
- * then read the results; they live until hashrun_free().
+ * requests are hashed once and share one result), call hashrun_run(), then
+ * read the results; they live until hashrun_free(). Requests queued after a
+ * run are hashed by the next hashrun_run().
+ *
+ * The walk runs on a pool of threads sharing one queue of directories to
+ * read and batches of files to hash, so one big tree is spread over every
+ * thread too. A file the stat cache answers is never opened. Handed a stat
+ * cache from statcache_open() whose rows are not read yet, hashrun_run()
+ * reads them on one thread while the others read directories.
  */
 #ifndef FUSION_HASH_H
 #define FUSION_HASH_H
@@ -51,7 +67,8 @@ void hasher_add(struct fx_hasher *h, const void *p, size_t n);
 void hasher_str(struct fx_hasher *h, const char *s);
 fx_hash hasher_done(struct fx_hasher *h);	/* frees h */
 
-/* Hash a file's content now (no stat cache). Returns 0 or -1 with errno. */
+/* Hash a file's content now (no stat cache; a link is followed). Returns 0
+ * or -1 with errno. */
 int hash_file(const char *path, fx_hash *out);
 
 struct fx_tree_entry {
@@ -80,9 +97,11 @@ struct fx_hash_stats {
 struct fx_hashrun;
 
 /*
- * `root` is the absolute workspace root: stat cache keys are paths relative
- * to it. `sc` may be NULL (no stat cache: every file is read). `threads` <= 0
- * means the number of CPUs.
+ * `root` is the workspace root: stat cache keys are paths relative to it,
+ * and absolute for what lies outside it. `sc` may be NULL (no stat cache:
+ * every file is read). `threads` <= 0 means the number of CPUs. Relative
+ * paths, here and below, are taken from the current directory; paths are
+ * cleaned lexically (".." and symlinks in them are not resolved).
  */
 struct fx_hashrun *hashrun_new(const char *root, struct fx_statcache *sc, int threads);
 
@@ -95,14 +114,18 @@ struct fx_hashrun *hashrun_new(const char *root, struct fx_statcache *sc, int th
 const struct fx_tree *hashrun_tree(struct fx_hashrun *r, const char *dir,
     const struct fx_ignore *ig, const char *ig_key);
 
-/* Queue one file: a tree with one entry whose path is the file's base name. */
+/* Queue one file: a tree with one entry whose path is the file's base name.
+ * Unlike entries of a tree, a link here is followed, as the tools that read
+ * such a file (helm's values, a Containerfile) follow it. Identical paths
+ * share one result. */
 const struct fx_tree *hashrun_file(struct fx_hashrun *r, const char *path);
 
 /*
  * Hash everything queued, in parallel. Missing files and unreadable
- * directories are reported ("fusion: path: reason") and set the tree's err.
- * Returns 0 if every tree was hashed, -1 otherwise. New digests are handed
- * to the stat cache (statcache_put); saving it is the caller's business.
+ * directories are reported ("fusion: path: reason") and set the tree's err
+ * (its first errno; the rest of the tree is still hashed). Returns 0 if
+ * every tree was hashed, -1 otherwise. New digests are handed to the stat
+ * cache (statcache_put); saving it is the caller's business.
  */
 int hashrun_run(struct fx_hashrun *r);
 

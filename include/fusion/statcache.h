@@ -16,9 +16,23 @@
  * workspace and its state directory are copied elsewhere together (a copy
  * has new inodes and ctimes, so it is re-hashed once, to the same digests).
  *
- * Thread safety: after statcache_load(), statcache_lookup() may be called
- * from many threads at once; statcache_put() takes a lock. Nothing reaches
- * SQLite until statcache_save().
+ * A lookup matches only if size, mtime_ns, ctime_ns, inode and st_mode are
+ * all equal to the recorded ones. The `hash` blob holds the 16 bytes of the
+ * digest, hi then lo, each big-endian.
+ *
+ * Thread safety: after statcache_load(), statcache_lookup() and
+ * statcache_prefetch() may be called from many threads at once, without
+ * locks: they read only the rows loaded (and saved since). statcache_put()
+ * may be called from many threads too (it locks one of several shards).
+ * statcache_save() and statcache_gc() run alone. Nothing reaches SQLite
+ * until statcache_save(), which writes every put since the last save in
+ * one transaction (joining the caller's, if one is open).
+ *
+ * Speed: a load reads about 100,000 rows in a few tens of milliseconds,
+ * most of it SQLite's own per-row work. Opening the connection with
+ * SQLITE_OPEN_NOMUTEX (fusion uses a connection from one thread at a time)
+ * spares a mutex round trip per column read; PRAGMA mmap_size spares a copy
+ * per page.
  */
 #ifndef FUSION_STATCACHE_H
 #define FUSION_STATCACHE_H
@@ -68,15 +82,17 @@ bool statcache_lookup(struct fx_statcache *sc, const char *relpath,
  * memory access with other work. Safe wherever statcache_lookup() is. */
 void statcache_prefetch(const struct fx_statcache *sc, const char *relpath, size_t len);
 
-/* Record a digest computed now for the file with stat data `st`. */
+/* Record a digest computed now for the file with stat data `st` (kept in
+ * memory, and seen by lookups only once saved). */
 void statcache_put(struct fx_statcache *sc, const char *relpath,
     const struct stat *st, fx_hash h);
 
 /* Write the entries put since loading, in one transaction. Returns 0 or -1. */
 int statcache_save(struct fx_statcache *sc);
 
-/* Delete rows whose file no longer exists under `root` (an lstat per row).
- * Returns the number of rows deleted, or -1. */
+/* Delete rows whose file no longer exists under `root` (an lstat per row;
+ * rows keyed by an absolute path are checked as they are). Returns the
+ * number of rows deleted, or -1. Puts not yet saved are left alone. */
 long statcache_gc(struct fx_statcache *sc, const char *root);
 
 /* Number of entries held: the rows loaded, and puts of paths not loaded
