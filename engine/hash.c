@@ -2,11 +2,16 @@
  * hash.c - XXH3-128 digests and the parallel walk (see hash.h).
  *
  * The walk is a pool of threads around one LIFO queue of work items: read
- * a directory, hash a batch of files, finish a tree. Every directory is an
- * item of its own so that one big tree spreads over all threads, and the
+ * a directory, look its files up in the stat cache, hash a batch of files,
+ * finish a tree; and, once, read the stat cache's rows. Every directory is
+ * an item of its own so that one big tree spreads over all threads, and the
  * files the stat cache cannot answer go out in batches so that reading
  * content, the slow part of a cold scan, spreads too. LIFO keeps the walk
  * depth-first, which bounds the queue.
+ *
+ * While one thread reads the stat cache's rows from SQLite, the others
+ * list and stat directories; their lookups are parked until the rows are
+ * in. On two cores that hides most of the load behind the walk.
  *
  * A tree holds one descriptor on its root while it has items outstanding;
  * everything below is opened relative to it, so no absolute path is built
@@ -18,8 +23,9 @@
  * Ownership: items, path strings and entries are carved from per-thread
  * arenas that the run keeps until hashrun_free(). A job's refs and err
  * change only under the run lock; a directory's entries are written by the
- * thread that reads it, their digests by the threads that hash its batches,
- * and all are read by finish() only after the lock has ordered those.
+ * thread that reads it, their digests by the threads that look them up or
+ * hash them, and all are read by finish() only after the lock has ordered
+ * those.
  */
 #include "fusion/hash.h"
 
@@ -293,7 +299,7 @@ struct fx_hashrun {
 	struct item *queue;
 	struct item *parked;	/* lookups waiting for the rows */
 	size_t active;		/* items queued, parked or being worked on */
-	char *fill_err;
+	char *fill_err;		/* the thread that fills, until it retires */
 };
 
 /* A directory entry as read, and as sorted. */
