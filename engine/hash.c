@@ -50,7 +50,6 @@
 #define ARENA (256 * 1024)
 #define BATCH_FILES 64
 #define BATCH_BYTES (4 * 1024 * 1024)
-#define PREFETCH 4	/* lookups ahead */
 
 static fx_hash
 from_xxh(XXH128_hash_t x)
@@ -275,7 +274,8 @@ struct job {
 	const struct fx_ignore *ig;
 	char *ig_key;
 	char *key;		/* stat cache key of the root; "" is the workspace root */
-	size_t koff;		/* where a tree path starts in a stat cache key */
+	char *kpre;		/* what goes before a tree path in a key: key and '/' */
+	size_t koff;		/* its length */
 	bool single, queued;
 	int rootfd;
 	size_t refs;		/* items outstanding */
@@ -332,7 +332,10 @@ struct worker {
 	size_t ckids;
 	uint32_t *pend;
 	size_t npend, cpend;
-	struct fx_buf key, pkey;
+	struct fx_buf key;
+	struct fx_statq *q;	/* a directory's lookups */
+	size_t cq;
+	struct fx_buf qkeys;
 };
 
 /* Carve n bytes aligned to `align` (a power of two) from the list's head
@@ -431,9 +434,13 @@ add_job(struct fx_hashrun *r, char *path, bool single)
 
 	j->t.dir = path;
 	j->single = single;
-	j->key = xstrdup(rel ? rel : path);
-	size_t n = strlen(j->key);
-	j->koff = n && j->key[n - 1] != '/' ? n + 1 : n;
+	/* With the '/' that joins it to a tree path, when it needs one. */
+	const char *key = rel ? rel : path;
+	size_t n = strlen(key);
+	bool sep = n && key[n - 1] != '/';
+	j->key = xstrdup(key);
+	j->kpre = xasprintf("%s%s", key, sep ? "/" : "");
+	j->koff = n + sep;
 	j->rootfd = -1;
 	*r->tail = j;
 	r->tail = &j->next;
@@ -589,23 +596,6 @@ git_mode(const struct stat *st)
 	if (S_ISLNK(st->st_mode))
 		return 0120000;
 	return st->st_mode & S_IXUSR ? 0100755 : 0100644;
-}
-
-/* Answer from the stat cache; true if it did. */
-static bool
-from_cache(struct worker *w, const char *key, const struct stat *st, fx_hash *out)
-{
-	bool racy = false;
-
-	if (!w->r->sc)
-		return false;
-	if (statcache_lookup(w->r->sc, key, st, out, &racy)) {
-		w->st.cache_hits++;
-		return true;
-	}
-	if (racy)
-		w->st.racy++;
-	return false;
 }
 
 static void
@@ -852,40 +842,71 @@ hash_entry(struct worker *w, const struct job *j, struct fx_tree_entry *e, const
 	return hash_content(w, j->rootfd, e->path, st, false, &e->hash);
 }
 
+/* Put the stat cache keys of dn's files into w->q, their text in w->qkeys. */
+static void
+make_queries(struct worker *w, const struct job *j, const struct dirnode *dn)
+{
+	w->q = grow(w->q, &w->cq, dn->n, sizeof(*w->q));
+	buf_reset(&w->qkeys);
+	for (uint32_t i = 0; i < dn->n; i++) {
+		if (j->single) {
+			buf_puts(&w->qkeys, j->key);
+		} else {
+			buf_add(&w->qkeys, j->kpre, j->koff);
+			buf_add(&w->qkeys, dn->ents[i].path, dn->fst[i].plen);
+		}
+		buf_putc(&w->qkeys, '\0');
+	}
+	/* Only now is the text where it stays. */
+	const char *p = w->qkeys.s;
+	for (uint32_t i = 0; i < dn->n; i++) {
+		const struct fst *f = &dn->fst[i];
+		size_t len = strlen(p);
+		w->q[i] = (struct fx_statq){
+			.path = p, .len = (uint32_t)len, .mode = f->mode, .size = f->size,
+			.mtime_ns = (int64_t)f->mtim.tv_sec * 1000000000 + f->mtim.tv_nsec,
+			.ctime_ns = (int64_t)f->ctim.tv_sec * 1000000000 + f->ctim.tv_nsec,
+			.ino = f->ino,
+		};
+		p += len + 1;
+	}
+}
+
 /*
- * Answer the files of dn from the stat cache, in the directory's order,
- * which is the order of the cache's rows too: one directory's lookups walk
- * its memory forwards. The one random access, the table slot, is
- * prefetched a few files ahead. A link is read at once; files to read go
- * out in batches.
+ * Answer the files of dn from the stat cache, all at once (see
+ * statcache_lookup_batch). A link is read at once; files to read go out in
+ * batches.
  */
 static void
 check_dir(struct worker *w, struct job *j, struct dirnode *dn)
 {
 	struct fx_statcache *sc = w->r->sc;
-	size_t base = key_base(&w->key, j, "");
 
-	key_base(&w->pkey, j, "");
+	if (sc) {
+		make_queries(w, j, dn);
+		statcache_lookup_batch(sc, w->q, dn->n);
+	}
 	for (uint32_t i = 0; i < dn->n; i++) {
 		struct fx_tree_entry *e = &dn->ents[i];
+		if (sc && w->q[i].hit) {
+			e->hash = w->q[i].hash;
+			w->st.cache_hits++;
+			continue;
+		}
+		if (sc && w->q[i].racy)
+			w->st.racy++;
+		if (!S_ISLNK(dn->fst[i].mode)) {
+			w->pend = grow(w->pend, &w->cpend, w->npend + 1, sizeof(*w->pend));
+			w->pend[w->npend++] = i;
+			continue;
+		}
+		/* A link has no content to open: read it now. */
 		struct stat st;
-		if (sc && i + PREFETCH < dn->n) {
-			file_key(&w->pkey, base, j, dn, i + PREFETCH);
-			statcache_prefetch(sc, w->pkey.s, w->pkey.len);
-		}
 		fst_get(&dn->fst[i], &st);
-		const char *key = file_key(&w->key, base, j, dn, i);
-		if (from_cache(w, key, &st, &e->hash))
-			continue;
-		if (S_ISLNK(st.st_mode)) {	/* no content to open: do it now */
-			if (hash_entry(w, j, e, &st) < 0)
-				fail(w, j, e->path, errno);
-			else
-				record(w, key, &st, e->hash);
-			continue;
-		}
-		w->pend = grow(w->pend, &w->cpend, w->npend + 1, sizeof(*w->pend));
-		w->pend[w->npend++] = i;
+		if (hash_entry(w, j, e, &st) < 0)
+			fail(w, j, e->path, errno);
+		else
+			record(w, sc ? w->q[i].path : NULL, &st, e->hash);
 	}
 	emit_batches(w, j, dn);
 }
@@ -1268,7 +1289,8 @@ worker_done(struct fx_hashrun *r, struct worker *w)
 	free(w->pend);
 	buf_free(&w->names);
 	buf_free(&w->key);
-	buf_free(&w->pkey);
+	buf_free(&w->qkeys);
+	free(w->q);
 	free(w->buf);
 	XXH3_freeState(w->xs);
 }
@@ -1321,6 +1343,7 @@ hashrun_free(struct fx_hashrun *r)
 		free(j->t.v);
 		free(j->ig_key);
 		free(j->key);
+		free(j->kpre);
 		free(j);
 	}
 	while (r->arenas) {

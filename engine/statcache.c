@@ -177,11 +177,10 @@ reindex(struct fx_statcache *sc)
 }
 
 static struct ent *
-find(const struct fx_statcache *sc, const char *path, size_t len)
+find_h(const struct fx_statcache *sc, const char *path, size_t len, uint64_t h)
 {
 	if (!sc->slots)
 		return NULL;
-	uint64_t h = XXH3_64bits(path, len);
 	uint32_t tag = (uint32_t)(h >> 32);
 	for (size_t i = (size_t)h & sc->mask; sc->slots[i].idx; i = (i + 1) & sc->mask) {
 		struct ent *e = &sc->ents.v[sc->slots[i].idx - 1];
@@ -189,6 +188,12 @@ find(const struct fx_statcache *sc, const char *path, size_t len)
 			return e;
 	}
 	return NULL;
+}
+
+static struct ent *
+find(const struct fx_statcache *sc, const char *path, size_t len)
+{
+	return find_h(sc, path, len, XXH3_64bits(path, len));
 }
 
 /* Run the query statcache_open() prepared. The rows come in path order,
@@ -293,36 +298,67 @@ statcache_set_scan_start(struct fx_statcache *sc, int64_t ns)
 	atomic_store_explicit(&sc->scan_ns, ns, memory_order_relaxed);
 }
 
+/* Answer q from the table; h is the hash of its path. */
+static void
+answer(const struct fx_statcache *sc, struct fx_statq *q, uint64_t h)
+{
+	const struct ent *e = find_h(sc, q->path, q->len, h);
+
+	q->hit = q->racy = false;
+	if (!e || e->size != q->size || e->mtime != q->mtime_ns ||
+	    e->ctime != q->ctime_ns || e->ino != q->ino || e->mode != q->mode)
+		return;
+	/* The file could have been rewritten, same size, within the second
+	 * the recording scan started in without its mtime moving. */
+	if (ns_sec(e->mtime) >= ns_sec(e->scan)) {
+		q->racy = true;
+		return;
+	}
+	q->hash = e->h;
+	q->hit = true;
+}
+
 bool
 statcache_lookup(struct fx_statcache *sc, const char *relpath,
     const struct stat *st, fx_hash *out, bool *racy)
 {
-	const struct ent *e = find(sc, relpath, strlen(relpath));
+	struct fx_statq q = {
+		.path = relpath, .len = (uint32_t)strlen(relpath),
+		.mode = (uint32_t)st->st_mode, .size = st->st_size,
+		.mtime_ns = ts_ns(st->st_mtim), .ctime_ns = ts_ns(st->st_ctim),
+		.ino = (uint64_t)st->st_ino,
+	};
 
+	answer(sc, &q, XXH3_64bits(q.path, q.len));
 	if (racy)
-		*racy = false;
-	if (!e || e->size != st->st_size || e->mtime != ts_ns(st->st_mtim) ||
-	    e->ctime != ts_ns(st->st_ctim) || e->ino != (uint64_t)st->st_ino ||
-	    e->mode != (uint32_t)st->st_mode)
-		return false;
-	/* The file could have been rewritten, same size, within the second
-	 * the recording scan started in without its mtime moving. */
-	if (ns_sec(e->mtime) >= ns_sec(e->scan)) {
-		if (racy)
-			*racy = true;
-		return false;
-	}
-	*out = e->h;
-	return true;
+		*racy = q.racy;
+	if (q.hit)
+		*out = q.hash;
+	return q.hit;
 }
 
+/*
+ * Each lookup waits on two or three cache misses, the table slot first.
+ * Hashing a run of keys and prefetching their slots before resolving any
+ * lets those misses overlap; the entries and their paths then come in the
+ * order the rows were loaded, path order, which is the walk's order too.
+ */
 void
-statcache_prefetch(const struct fx_statcache *sc, const char *relpath, size_t len)
+statcache_lookup_batch(struct fx_statcache *sc, struct fx_statq *q, size_t n)
 {
-	if (!sc->slots)
-		return;
-	uint64_t h = XXH3_64bits(relpath, len);
-	__builtin_prefetch(&sc->slots[(size_t)h & sc->mask]);
+	enum { RUN = 32 };
+	uint64_t h[RUN];
+
+	for (size_t at = 0; at < n; at += RUN) {
+		size_t k = n - at < RUN ? n - at : RUN;
+		for (size_t i = 0; i < k; i++) {
+			h[i] = XXH3_64bits(q[at + i].path, q[at + i].len);
+			if (sc->slots)
+				__builtin_prefetch(&sc->slots[(size_t)h[i] & sc->mask]);
+		}
+		for (size_t i = 0; i < k; i++)
+			answer(sc, &q[at + i], h[i]);
+	}
 }
 
 static struct shard *

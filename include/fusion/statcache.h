@@ -21,7 +21,7 @@
  * digest, hi then lo, each big-endian.
  *
  * Thread safety: after statcache_load(), statcache_lookup() and
- * statcache_prefetch() may be called from many threads at once, without
+ * statcache_lookup_batch() may be called from many threads at once, without
  * locks: they read only the rows loaded (and saved since). statcache_put()
  * may be called from many threads too (it locks one of several shards).
  * statcache_save() and statcache_gc() run alone. Nothing reaches SQLite
@@ -77,10 +77,21 @@ void statcache_set_scan_start(struct fx_statcache *sc, int64_t ns);
 bool statcache_lookup(struct fx_statcache *sc, const char *relpath,
     const struct stat *st, fx_hash *out, bool *racy);
 
-/* A hint that `relpath` (`len` bytes) will be looked up soon: starts
- * loading its slot of the in-memory table, so that a walk can overlap that
- * memory access with other work. Safe wherever statcache_lookup() is. */
-void statcache_prefetch(const struct fx_statcache *sc, const char *relpath, size_t len);
+/*
+ * Many lookups at once, as a walk makes them a directory at a time: the
+ * answers of statcache_lookup(), with the table's memory for all of them
+ * fetched before any is resolved. Safe wherever statcache_lookup() is.
+ */
+struct fx_statq {
+	const char *path;	/* in: the key, `len` bytes */
+	uint32_t len;
+	uint32_t mode;		/* in: the file's stat data (st_mode, ...) */
+	int64_t size, mtime_ns, ctime_ns;
+	uint64_t ino;
+	fx_hash hash;		/* out: the digest, if hit */
+	bool hit, racy;		/* out: what statcache_lookup() returns, and *racy */
+};
+void statcache_lookup_batch(struct fx_statcache *sc, struct fx_statq *q, size_t n);
 
 /* Record a digest computed now for the file with stat data `st` (kept in
  * memory, and seen by lookups only once saved). */
