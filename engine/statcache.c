@@ -64,6 +64,7 @@ struct shard {
 
 struct fx_statcache {
 	sqlite3 *db;
+	sqlite3 *rdb;		/* our own connection for the load, or NULL */
 	sqlite3_stmt *query;	/* the load, until statcache_fill() runs it */
 	struct entv ents;
 	struct slot *slots;
@@ -223,10 +224,36 @@ fill_rows(struct fx_statcache *sc, char **err)
 		e->scan = sqlite3_column_int64(st, 7);
 	}
 	if (rc != SQLITE_DONE)
-		*err = xstrdup(sqlite3_errmsg(sc->db));
+		*err = xstrdup(sqlite3_errmsg(sc->rdb ? sc->rdb : sc->db));
 	sqlite3_finalize(st);
 	sc->query = NULL;
+	sqlite3_close(sc->rdb);
+	sc->rdb = NULL;
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * The rows are read on a connection of our own when the database is a
+ * file: read-only, without SQLite's per-call mutex (one thread uses it),
+ * and mapping the file rather than copying it page by page. It also leaves
+ * the caller's connection to the caller while another thread reads. An
+ * in-memory database has no second way in: then the caller's is used.
+ */
+static sqlite3 *
+reader(sqlite3 *db)
+{
+	const char *file = sqlite3_db_filename(db, "main");
+	sqlite3 *r = NULL;
+
+	if (!file || !file[0])
+		return NULL;
+	if (sqlite3_open_v2(file, &r, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sqlite3_close(r);
+		return NULL;
+	}
+	sqlite3_busy_timeout(r, 5000);
+	sqlite3_exec(r, "PRAGMA mmap_size=1073741824", NULL, NULL, NULL);
+	return r;
 }
 
 struct fx_statcache *
@@ -238,10 +265,12 @@ statcache_open(struct sqlite3 *db)
 		pthread_mutex_init(&sc->shards[i].mu, NULL);
 	sc->db = db;
 	atomic_init(&sc->scan_ns, now_ns());
-	if (db && sqlite3_prepare_v2(db,
+	sc->rdb = db ? reader(db) : NULL;
+	sqlite3 *q = sc->rdb ? sc->rdb : db;
+	if (q && sqlite3_prepare_v2(q,
 	    "SELECT path, size, mtime_ns, ctime_ns, ino, mode, hash, scan_ns FROM stat",
 	    -1, &sc->query, NULL) != SQLITE_OK) {
-		fx_error("stat cache: %s", sqlite3_errmsg(db));
+		fx_error("stat cache: %s", sqlite3_errmsg(q));
 		statcache_free(sc);
 		return NULL;
 	}
@@ -666,6 +695,7 @@ statcache_free(struct fx_statcache *sc)
 	if (!sc)
 		return;
 	sqlite3_finalize(sc->query);
+	sqlite3_close(sc->rdb);
 	free(sc->ents.v);
 	free(sc->slots);
 	chunks_free(sc->strs);

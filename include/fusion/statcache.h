@@ -29,10 +29,12 @@
  * one transaction (joining the caller's, if one is open).
  *
  * Speed: a load reads about 100,000 rows in a few tens of milliseconds,
- * most of it SQLite's own per-row work. Opening the connection with
- * SQLITE_OPEN_NOMUTEX (fusion uses a connection from one thread at a time)
- * spares a mutex round trip per column read; PRAGMA mmap_size spares a copy
- * per page.
+ * most of it SQLite's own per-row work. When `db` is a file, the rows are
+ * read on a connection of the cache's own (read-only, no per-call mutex,
+ * the file mapped) that is closed once they are in; it sees what was
+ * committed. Saving uses the caller's connection: opening that one with
+ * SQLITE_OPEN_NOMUTEX (fusion uses it from one thread at a time) spares a
+ * mutex round trip per bound value.
  */
 #ifndef FUSION_STATCACHE_H
 #define FUSION_STATCACHE_H

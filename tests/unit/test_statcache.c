@@ -525,6 +525,32 @@ test_save_in_txn(void **state)
 	statcache_free(sc);
 }
 
+/* An in-memory database has no file to read the rows through: the
+ * caller's connection does. */
+static void
+test_memory_db(void **state)
+{
+	sqlite3 *mem;
+	assert_int_equal(sqlite3_open(":memory:", &mem), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(mem, ddl, NULL, NULL, NULL), SQLITE_OK);
+	struct fx_statcache *sc = statcache_load(mem);
+	struct stat st = {0};
+	st.st_mtim.tv_sec = 1000;
+	statcache_put(sc, "a/b", &st, (fx_hash){7, 8});
+	assert_int_equal(statcache_save(sc), 0);
+	statcache_free(sc);
+	sc = statcache_open(mem);
+	assert_non_null(sc);
+	char *err;
+	assert_int_equal(statcache_fill(sc, &err), 0);
+	assert_null(err);
+	fx_hash h;
+	assert_true(statcache_lookup(sc, "a/b", &st, &h, NULL));
+	assert_true(hash_eq(h, ((fx_hash){7, 8})));
+	statcache_free(sc);
+	assert_int_equal(sqlite3_close(mem), SQLITE_OK);
+}
+
 static void
 test_load_errors(void **state)
 {
@@ -593,6 +619,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lookup_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_in_txn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_db, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc, setup, teardown),
 	};
