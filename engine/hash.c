@@ -328,8 +328,8 @@ struct worker {
 	struct dent *dents;
 	size_t ndents, cdents;
 	struct fx_buf names;
-	struct kid *kids;
-	size_t ckids;
+	struct kid *kids, *tkids;
+	size_t ckids, ctkids;
 	uint32_t *pend;
 	size_t npend, cpend;
 	struct fx_buf key;
@@ -663,68 +663,70 @@ cmp_kid(const void *pa, const void *pb)
 static inline bool
 kid_less(const struct kid *a, const struct kid *b)
 {
-	if (a->pre != b->pre)	/* decides nearly always: no call */
+	if (a->pre != b->pre)	/* decides nearly always */
 		return a->pre < b->pre;
 	return cmp_kid(a, b) < 0;
 }
 
-static inline void
-kid_swap(struct kid *a, struct kid *b)
-{
-	struct kid t = *a;
-	*a = *b;
-	*b = t;
-}
-
-/*
- * Quicksort with the comparison inlined: qsort's calls through a pointer
- * cost more than the comparisons themselves here. Past a depth that only
- * a hostile directory reaches, qsort takes over.
- */
+/* For short runs, and for the rare names that share 8 bytes. */
 static void
-sort_range(struct kid *v, size_t n, int depth)
+insertion_sort(struct kid *v, size_t n)
 {
-	while (n > 12) {
-		if (depth-- == 0) {
-			qsort(v, n, sizeof(*v), cmp_kid);
-			return;
-		}
-		struct kid *m = v + n / 2, *z = v + n - 1;
-		if (kid_less(m, v))
-			kid_swap(m, v);
-		if (kid_less(z, m)) {
-			kid_swap(z, m);
-			if (kid_less(m, v))
-				kid_swap(m, v);
-		}
-		struct kid p = *m;
-		size_t i = 0, k = n - 1;
-		for (;;) {
-			while (kid_less(&v[i], &p))
-				i++;
-			while (kid_less(&p, &v[k]))
-				k--;
-			if (i >= k)
-				break;
-			kid_swap(&v[i++], &v[k--]);
-		}
-		/* v[0..k] <= p <= v[k+1..n): recurse into the smaller side */
-		size_t left = k + 1;
-		if (left < n - left) {
-			sort_range(v, left, depth);
-			v += left;
-			n -= left;
-		} else {
-			sort_range(v + left, n - left, depth);
-			n = left;
-		}
-	}
 	for (size_t i = 1; i < n; i++) {
 		struct kid t = v[i];
 		size_t k = i;
 		for (; k > 0 && kid_less(&t, &v[k - 1]); k--)
 			v[k] = v[k - 1];
 		v[k] = t;
+	}
+}
+
+/*
+ * Sort the worker's kids: least significant byte first radix sort on the
+ * 8-byte prefixes, skipping the bytes all names share (most of them, in a
+ * directory of file0001.txt ... file1999.txt), then the few runs of equal
+ * prefixes by full comparison. A few linear passes instead of the n log n
+ * comparisons of a comparison sort.
+ */
+static void
+sort_kids_radix(struct worker *w, size_t n)
+{
+	static const size_t small = 48;
+	uint32_t count[8][256];
+
+	if (n < small) {
+		insertion_sort(w->kids, n);
+		return;
+	}
+	w->tkids = grow(w->tkids, &w->ctkids, n, sizeof(*w->tkids));
+	memset(count, 0, sizeof(count));
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b < 8; b++)
+			count[b][(w->kids[i].pre >> (8 * b)) & 255]++;
+	for (int b = 0; b < 8; b++) {
+		uint32_t *c = count[b];
+		if (c[(w->kids[0].pre >> (8 * b)) & 255] == n)
+			continue;	/* every name has the same byte here */
+		uint32_t sum = 0;
+		for (int k = 0; k < 256; k++) {
+			uint32_t t = c[k];
+			c[k] = sum;
+			sum += t;
+		}
+		for (size_t i = 0; i < n; i++)
+			w->tkids[c[(w->kids[i].pre >> (8 * b)) & 255]++] = w->kids[i];
+		struct kid *t = w->kids;	/* the scratch arrays trade places */
+		w->kids = w->tkids;
+		w->tkids = t;
+		size_t ct = w->ckids;
+		w->ckids = w->ctkids;
+		w->ctkids = ct;
+	}
+	for (size_t i = 0, k; i < n; i = k) {
+		for (k = i + 1; k < n && w->kids[k].pre == w->kids[i].pre; k++)
+			;
+		if (k - i > 1)
+			insertion_sort(w->kids + i, k - i);
 	}
 }
 
@@ -754,7 +756,7 @@ sort_kids(struct worker *w, int dfd, size_t *ndirs)
 		w->kids[n++] = (struct kid){sort_prefix(name, de->len, dir), name, de->len, dir};
 		*ndirs += dir;
 	}
-	sort_range(w->kids, n, 64);
+	sort_kids_radix(w, n);
 	return n;
 }
 
@@ -1286,6 +1288,7 @@ worker_done(struct fx_hashrun *r, struct worker *w)
 	add_stats(&r->stats, &w->st);
 	free(w->dents);
 	free(w->kids);
+	free(w->tkids);
 	free(w->pend);
 	buf_free(&w->names);
 	buf_free(&w->key);

@@ -572,6 +572,29 @@ test_order(void **state)
 			put(name, name);
 		free(p);
 	}
+	/* Enough names for the radix sort, many sharing their first 8 bytes,
+	 * some short, a few directories whose '/' falls inside those 8. */
+	for (int i = 0; i < 120; i++) {
+		char name[48];
+		int k = rand() % 4;
+		if (k == 0)
+			snprintf(name, sizeof name, "r/samepref%c%d", "ab-._0"[rand() % 6], rand() % 50);
+		else if (k == 1)
+			snprintf(name, sizeof name, "r/sam%c", "ab-._0"[rand() % 6]);
+		else if (k == 2)
+			snprintf(name, sizeof name, "r/d%d/x", rand() % 20);
+		else
+			snprintf(name, sizeof name, "r/samepref%d/x", rand() % 30);
+		char *p = at(name);
+		char *d = path_dir(p);
+		struct stat st;
+		bool clash = lstat(d, &st) == 0 && !S_ISDIR(st.st_mode);
+		bool taken = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
+		if (!clash && !taken)
+			put(name, name);
+		free(p);
+		free(d);
+	}
 	r = hashrun_new(tmp, NULL, 2);
 	dir = at("r");
 	t = hashrun_tree(r, dir, NULL, NULL);
