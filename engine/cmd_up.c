@@ -31,6 +31,47 @@ describe_run(struct fx_opts *o)
 	return buf_detach(&b);
 }
 
+/* Merge the results of two passes: a node touched by the second pass has
+ * its second result; fresh nodes are those no pass ran. */
+static void
+merge(struct fx_session *s, const int *first, const int *second, struct fx_run_counts *k)
+{
+	*k = (struct fx_run_counts){0};
+	for (size_t i = 0; i < s->g->n; i++) {
+		int r = second && second[i] >= 0 && (second[i] != FX_FRESH_RESULT || first[i] < 0) ?
+		    second[i] : first[i];
+		switch (r) {
+		case FX_RAN: k->ran++; break;
+		case FX_CACHED: k->cached++; break;
+		case FX_CUTOFF: k->cutoff++; break;
+		case FX_FAILED: k->failed++; break;
+		case FX_SKIPPED: k->skipped++; break;
+		case FX_FRESH_RESULT: k->fresh++; break;
+		default: break;
+		}
+	}
+}
+
+/*
+ * A load that found its image gone (rules.lost): forget those builds'
+ * records and decide everything again, once, so they are rebuilt and what
+ * depends on them follows. Only when nothing else failed.
+ */
+static bool
+retry_lost(struct fx_session *s, const struct fx_run_counts *k)
+{
+	if (!s->rules.lost.n || k->failed != (int)s->rules.lost.n)
+		return false;
+	for (size_t i = 0; i < s->rules.lost.n; i++)
+		cache_forget(s->cache, s->rules.lost.v[i]);
+	strv_free(&s->rules.lost);
+	cache_free_records(&s->records);
+	if (cache_load_records(s->cache, &s->records) < 0)
+		return false;
+	stale_evaluate(s->order, s->g->n, &s->ev);
+	return true;
+}
+
 static int
 run(struct fx_session *s, struct fx_opts *o)
 {
@@ -43,21 +84,31 @@ run(struct fx_session *s, struct fx_opts *o)
 	struct fx_report *rep = report_new(mode, total);
 	char *what = describe_run(o);
 	int64_t run_id = cache_run_begin(s->cache, what);
+	int *first = xcalloc(s->g->n + 1, sizeof(int));
+	int *second = NULL;
 
 	free(what);
 	struct fx_exec x = {
 		.jobs = o->jobs ? o->jobs : s->cat.jobs ? s->cat.jobs : cpu_count(),
 		.limits = limits, .nlimits = o->build_jobs ? 1 : 0,
 		.keep_going = o->keep_going, .statedir = s->statedir, .cache = s->cache,
-		.run_id = run_id, .ev = &s->ev, .report = rep,
+		.run_id = run_id, .ev = &s->ev, .report = rep, .results = first,
 	};
 	int rc = exec_run(s->g, &x, &k);
+	if (rc == FX_EXIT_FAILED && retry_lost(s, &k)) {
+		second = xcalloc(s->g->n + 1, sizeof(int));
+		x.results = second;
+		rc = exec_run(s->g, &x, &k);
+	}
+	merge(s, first, second, &k);
 	if (rc == FX_EXIT_INTERRUPTED)
 		fx_error("interrupted: finished nodes are recorded; run `fusion up` again");
 	if (run_id > 0)
 		cache_run_end(s->cache, run_id, rc, &k);
 	report_summary(rep, &k, now_mono() - t0);
 	report_free(rep);
+	free(first);
+	free(second);
 	return rc;
 }
 

@@ -156,6 +156,8 @@ finish(struct sched *s, struct fx_node *n, enum fx_result res, double secs)
 
 	s->phase[n->index] = res == FX_FAILED ? FAILED : res == FX_SKIPPED ? SKIPPED : DONE;
 	count(s->k, res);
+	if (s->x->results)
+		s->x->results[n->index] = (int)res;
 	if (res != FX_FRESH_RESULT) {
 		report_finish(s->x->report, n->id, n->kind->name, n->target, res, secs);
 		if (res != FX_RAN)	/* a success was recorded with its node row */
@@ -422,6 +424,8 @@ init(struct sched *s)
 	s->jobs = xcalloc((size_t)s->x->jobs, sizeof(*s->jobs));
 	for (int i = 0; i < s->x->jobs; i++)
 		s->jobs[i] = (struct job){.log_fd = -1, .out_fd = -1};
+	for (size_t i = 0; s->x->results && i < g->n; i++)
+		s->x->results[i] = -1;
 	for (size_t i = 0; i < g->n; i++) {
 		struct fx_node *n = g->nodes[i];
 		if (!n->selected)

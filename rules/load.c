@@ -9,6 +9,11 @@
  *
  * Its key is the image ID and the cluster identity, so a recreated cluster
  * loads again without rebuilding. Its output is the image ID.
+ *
+ * fusion trusts its records, so the image may have been deleted behind its
+ * back (podman rmi, podman system reset). When a load fails, one more
+ * command asks the builder whether the image is there; if it is gone, the
+ * build is put on rules->lost and `up` rebuilds it once.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -126,15 +131,53 @@ load_cmd(struct fx_rules *r, struct fx_node *n, int step, struct fx_cmd *cmd)
 	strv_push(a, r->cat->profile);
 }
 
+/* After a failed load: is the image still in the builder's storage? */
+static void
+exists_cmd(struct fx_rules *r, struct fx_node *n, struct fx_cmd *cmd)
+{
+	struct fx_rule_node *d = n->data;
+
+	strv_push(&cmd->argv, builder_bin(r->cat));
+	strv_push(&cmd->argv, "image");
+	strv_push(&cmd->argv, "inspect");
+	strv_push(&cmd->argv, "--format");
+	strv_push(&cmd->argv, "{{.Id}}");
+	strv_take(&cmd->argv, rules_image_ref(d->svc, image_id(n)));
+}
+
+static enum fx_step
+lost_or_failed(struct fx_rules *r, struct fx_node *n, int status, struct fx_buf *msg)
+{
+	struct fx_rule_node *d = n->data;
+	char *ref = rules_image_ref(d->svc, image_id(n));
+
+	if (status != 0) {
+		strv_push(&r->lost, n->deps[0]->id);
+		buf_printf(msg, "image %s is gone from %s; it will be rebuilt", ref,
+		    builder_bin(r->cat));
+	} else {
+		buf_printf(msg, "loading %s into the cluster failed (status %d)", ref,
+		    d->load_status);
+	}
+	free(ref);
+	return FX_STEP_FAIL;
+}
+
 static enum fx_step
 load_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd,
     struct fx_output *out, struct fx_buf *msg)
 {
 	struct fx_rules *r = ctx;
+	struct fx_rule_node *d = n->data;
 
+	if (step == 0)
+		d->load_status = 0;
+	if (d->load_status)
+		return lost_or_failed(r, n, status, msg);
 	if (status != 0) {
-		buf_printf(msg, "loading the image into the cluster failed (status %d)", status);
-		return FX_STEP_FAIL;
+		d->load_status = status;
+		exists_cmd(r, n, cmd);
+		return FX_STEP_RUN;
 	}
 	if (step < steps(r)) {
 		load_cmd(r, n, step, cmd);

@@ -30,6 +30,7 @@ rules_free(struct fx_rules *r)
 	if (r->releases.cap)
 		map_free(&r->releases);
 	strv_free(&r->owned);
+	strv_free(&r->lost);
 }
 
 static struct fx_node *

@@ -46,6 +46,8 @@ struct fx_exec {
 	struct fx_eval *ev;
 	struct fx_report *report;
 	int grace_ms;			/* SIGTERM -> SIGKILL; default 1500 */
+	int *results;			/* optional: per node index, its enum fx_result,
+					 * or -1 if this run did not touch it */
 };
 
 /* Run the selected nodes of g. Returns FX_EXIT_OK, FX_EXIT_FAILED or

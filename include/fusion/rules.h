@@ -49,6 +49,10 @@ struct fx_rules {
 	struct fx_map releases;		/* release names present in the namespace */
 	struct fx_strv owned;		/* strings the maps point at */
 	bool verify_ok[3];		/* whether each query worked */
+
+	/* Builds whose image was found gone when their load failed: `up`
+	 * forgets their records and runs once more, so they are rebuilt. */
+	struct fx_strv lost;
 };
 
 /* Per-node data of every kind. */
@@ -60,6 +64,7 @@ struct fx_rule_node {
 	const struct fx_tree *context, *file, *ignore_tree, *chart;
 	const struct fx_tree **values;
 	size_t nvalues;
+	int load_status;		/* load: the failed command's status, 0 if none */
 };
 
 void rules_init(struct fx_rules *r, const struct fx_catalog *cat, const char *statedir);

@@ -308,3 +308,34 @@ up_json() {
 	echo "$output" | jq -e '.[] | select(.service=="core-api") | .state=="stale"'
 	echo "$output" | jq -e '.[] | select(.service=="scriptdash") | .state=="fresh"'
 }
+
+@test "a load that fails because its image is gone rebuilds it once" {
+	fx up >/dev/null
+	id=$(sqlite3 "$STATE/cache.db" "select output from node where id='build:scriptdash'")
+	tag="fx-$(echo "${id#sha256:}" | cut -c1-16)"
+	podman rmi -f "$id" >/dev/null
+	fake-cluster recreate	# so the loads run again; the plain up trusts the records
+	# minikube cannot load an image that is not there
+	export FUSION_FAKE_FAIL="^minikube -p fusion image load localhost/scriptdash:$tag\$"
+	up_json
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"image localhost/scriptdash:$tag is gone from podman; it will be rebuilt"* ]]
+	[[ " $(results ran) " == *" build:scriptdash "* ]]
+	[[ " $(results ran) " == *" load:scriptdash "* ]]
+	[[ " $(results ran) " != *" build:core-api "* ]]
+	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .failed == 0 and .ran + .cutoff + .fresh == 14'
+	id2=$(sqlite3 "$STATE/cache.db" "select output from node where id='build:scriptdash'")
+	podman image exists "localhost/scriptdash:fx-$(echo "${id2#sha256:}" | cut -c1-16)"
+}
+
+@test "a load that fails with its image present is a plain failure, not retried" {
+	fx up >/dev/null
+	fake-cluster recreate
+	reset_calls
+	export FUSION_FAKE_FAIL="^minikube -p fusion image load localhost/scriptdash:"
+	up_json -k
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"loading localhost/scriptdash:fx-"*"into the cluster failed"* ]]
+	[ "$(results failed)" = "load:scriptdash" ]
+	[ "$(calls 'podman build')" -eq 0 ]
+}
