@@ -52,6 +52,11 @@ fx() {
 	"$FUSION" -f "$CAT" "$@"
 }
 
+# `fusion up --json ARGS` under bats' run
+up_json() {
+	run fx up --json "$@"
+}
+
 # How many calls of a tool (and subcommand) since the log was reset.
 calls() {
 	[ -f "$FUSION_FAKE_STATE/calls.log" ] || { echo 0; return; }

@@ -10,10 +10,6 @@ setup() {
 	fx_setup
 }
 
-up_json() {
-	run fx up --json "$@"
-}
-
 @test "cold up runs every node once, in an order that respects every edge" {
 	up_json
 	[ "$status" -eq 0 ]

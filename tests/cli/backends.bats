@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# The tool back-ends: cluster providers minikube (the rest of the suite),
+# kind and existing (push to a real registry: Debian's docker-registry on
+# 127.0.0.1), and the docker builder (the docker fake forwards to podman).
+
+load helpers
+
+setup() {
+	fx_setup
+}
+
+teardown() {
+	if [ -n "${REGISTRY_PID:-}" ]; then
+		kill "$REGISTRY_PID" 2>/dev/null || true
+		wait "$REGISTRY_PID" 2>/dev/null || true
+	fi
+}
+
+# Start docker-registry on a free port of 127.0.0.1; sets REGISTRY.
+start_registry() {
+	local port dir=$BATS_TEST_TMPDIR/registry
+	mkdir -p "$dir/data"
+	for port in $(seq 25000 25100); do
+		cat >"$dir/config.yml" <<CONF
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+http:
+  addr: 127.0.0.1:$port
+CONF
+		docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+		REGISTRY_PID=$!
+		for _ in $(seq 50); do
+			if curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
+				REGISTRY=127.0.0.1:$port
+				return 0
+			fi
+			kill -0 "$REGISTRY_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$REGISTRY_PID" 2>/dev/null || true
+		wait "$REGISTRY_PID" 2>/dev/null || true
+	done
+	echo "could not start docker-registry" >&2
+	return 1
+}
+
+set_cluster() {	# set_cluster YAML-LINES: replace the catalog's cluster block
+	awk -v repl="$1" '
+		/^  cluster:/ { print "  cluster:"; print repl; skip = 1; next }
+		skip && /^    / { next }
+		{ skip = 0; print }
+	' "$CAT" >"$CAT.new" && mv "$CAT.new" "$CAT"
+}
+
+@test "provider existing: load pushes the image to the catalog's registry" {
+	start_registry
+	set_cluster "    provider: existing
+    context: team-cluster
+    registry: $REGISTRY"
+	up_json
+	[ "$status" -eq 0 ]
+	grep -q "^podman push --tls-verify=false localhost/core-api:fx-.* $REGISTRY/core-api:fx-" "$FUSION_FAKE_STATE/calls.log"
+	[ "$(calls minikube)" -eq 0 ]
+	id=$(sqlite3 "$STATE/cache.db" "select output from node where id='build:core-api'")
+	tag="fx-$(echo "${id#sha256:}" | cut -c1-16)"
+	run curl -fsS "http://$REGISTRY/v2/core-api/tags/list"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"\"$tag\""* ]]
+	# the chart pulls from the registry
+	grep -q "image: \"$REGISTRY/core-api:$tag\"" "$STATE/artifacts/core-api.yaml"
+	grep -q "imagePullPolicy: IfNotPresent" "$STATE/artifacts/core-api.yaml"
+	# the kube context is the catalog's
+	grep -q '^kubectl --context team-cluster get namespace kube-system' "$FUSION_FAKE_STATE/calls.log"
+	grep -q '^helm upgrade --install core-api .* --kube-context team-cluster' "$FUSION_FAKE_STATE/calls.log"
+}
+
+@test "provider kind: podman save, then kind load image-archive into the named cluster" {
+	set_cluster "    provider: kind
+    profile: dev"
+	run fx up
+	[ "$status" -eq 0 ]
+	grep -q '^podman save -o .*/artifacts/core-api.tar localhost/core-api:fx-' "$FUSION_FAKE_STATE/calls.log"
+	grep -q '^kind load image-archive .*/artifacts/core-api.tar --name dev' "$FUSION_FAKE_STATE/calls.log"
+	grep -q '^kubectl --context kind-dev get namespace' "$FUSION_FAKE_STATE/calls.log"
+	grep -q '^helm upgrade --install scriptdash .* --kube-context kind-dev' "$FUSION_FAKE_STATE/calls.log"
+}
+
+@test "builder docker: the same build and tag command lines through docker" {
+	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"
+	run fx up
+	[ "$status" -eq 0 ]
+	grep -q '^docker build -f .*/scriptdash/Containerfile --iidfile ' "$FUSION_FAKE_STATE/calls.log"
+	grep -q '^docker tag sha256:.* localhost/scriptdash:fx-' "$FUSION_FAKE_STATE/calls.log"
+	! grep -q '^podman build' "$FUSION_FAKE_STATE/calls.log"
+	# docker has no --ignorefile: fusion does not pass it
+	! grep -q -- '--ignorefile' <(grep '^docker build' "$FUSION_FAKE_STATE/calls.log")
+}
+
+@test "changing the builder makes every build stale" {
+	fx up >/dev/null
+	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"
+	run nodes_in stale
+	[ "$output" = "build:core-api build:partners-engine build:scriptdash" ]
+}
