@@ -60,8 +60,9 @@ struct fx_statcache *statcache_load(struct sqlite3 *db);
  * a cache it is handed unfilled on one of its threads while the others read
  * directories, deferring lookups until the rows are in. statcache_save()
  * and statcache_gc() fill first. statcache_fill() must not run alongside
- * any other call on the cache, nor alongside other use of `db`; it returns
- * 0, or -1 with a message in *err (free it; the rows read so far stay).
+ * any other call on the cache (nor, for an in-memory `db`, which it then
+ * reads through, alongside other use of `db`); it returns 0, or -1 with a
+ * message in *err (free it; the rows read so far stay).
  */
 struct fx_statcache *statcache_open(struct sqlite3 *db);
 int statcache_fill(struct fx_statcache *sc, char **err);
