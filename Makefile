@@ -11,7 +11,10 @@ PKGS = yaml-0.1 libxxhash sqlite3 libcurl libcrypto
 HAVE_DEPS := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && command -v podman >/dev/null && command -v bats >/dev/null && command -v dot >/dev/null && echo yes)
 ifneq ($(HAVE_DEPS),yes)
 $(info fusion: build dependencies are missing: running scripts/setup)
-$(shell scripts/setup >&2)
+SETUP_RC := $(shell scripts/setup >&2; echo $$?)
+ifneq ($(SETUP_RC),0)
+$(error fusion: scripts/setup failed (see above))
+endif
 endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -114,7 +114,8 @@ session_state(struct fx_session *s, bool verify)
 	if (cache_load_records(s->cache, &s->records) < 0)
 		return FX_EXIT_FAILED;
 	s->have_records = true;
-	s->sc = statcache_load(cache_db(s->cache));
+	/* Filled by the hash run on one thread while the others walk. */
+	s->sc = statcache_open(cache_db(s->cache));
 	if (!s->sc)
 		return FX_EXIT_FAILED;
 	s->hr = hashrun_new(s->cat.root, s->sc, 0);

@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# The state database from the command line: stats, gc, clear, and its
+# durability (WAL mode, one transaction per node, forward migration).
+
+load helpers
+
+setup() {
+	fx_setup
+	fx up >/dev/null
+}
+
+@test "cache stats counts the records" {
+	run fx cache stats --json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.nodes == 14 and .runs == 1 and .schema == 1 and .stat_entries > 20'
+	run fx cache stats
+	[[ "$output" == *"14 recorded successes"* ]]
+}
+
+@test "the database is in WAL mode and passes an integrity check" {
+	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA journal_mode')" = wal ]
+	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA integrity_check')" = ok ]
+	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA user_version')" = 1 ]
+}
+
+@test "the run history records each run and what it did" {
+	echo "# edit" >>"$WS/scriptdash/src/server.js"
+	fx up >/dev/null
+	[ "$(sqlite3 "$STATE/cache.db" 'select count(*) from run')" -eq 2 ]
+	run sqlite3 "$STATE/cache.db" "select node, result from run_node where run_id=2 order by node"
+	[ "$output" = $'build:scriptdash|ran\nchart:scriptdash|ran\nload:scriptdash|ran\nrelease:scriptdash|ran' ]
+	[ "$(sqlite3 "$STATE/cache.db" 'select ran, fresh, status from run where id=2')" = "4|10|0" ]
+}
+
+@test "cache gc drops the records of a removed service and the stat entries of deleted files" {
+	# drop scriptdash from the catalog and delete one file of core-api
+	awk '/^  scriptdash:/ { skip = 1; next } skip && /^    / { next } { skip = 0; print }' "$CAT" >"$CAT.new"
+	mv "$CAT.new" "$CAT"
+	rm "$WS/core-api/app/models/account.rb"
+	before=$(sqlite3 "$STATE/cache.db" 'select count(*) from stat')
+	run fx cache gc
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"removed 4 node records"* ]]
+	[ "$(sqlite3 "$STATE/cache.db" "select count(*) from node where id like '%scriptdash'")" -eq 0 ]
+	[ "$(sqlite3 "$STATE/cache.db" "select count(*) from stat where path like 'core-api/app/models/account.rb'")" -eq 0 ]
+	[ "$(sqlite3 "$STATE/cache.db" "select count(*) from stat where path like 'scriptdash/%'")" -gt 0 ]	# files still there
+	[ "$(sqlite3 "$STATE/cache.db" 'select count(*) from stat')" -lt "$before" ]
+	[ "$(sqlite3 "$STATE/cache.db" "select count(*) from node")" -eq 10 ]
+}
+
+@test "cache clear forgets everything: the next up runs every node" {
+	run fx cache clear
+	[ "$status" -eq 0 ]
+	[ "$(sqlite3 "$STATE/cache.db" 'select count(*) from node')" -eq 0 ]
+	run fx up --json
+	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .ran == 14'
+}
+
+@test "a database from a newer fusion is refused, not damaged" {
+	sqlite3 "$STATE/cache.db" 'PRAGMA user_version=99'
+	run fx up
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"schema version 99 is newer than this fusion knows"* ]]
+	[ "$(sqlite3 "$STATE/cache.db" 'select count(*) from node')" -eq 14 ]
+}
+
+@test "cache export and import say they are not built yet" {
+	run fx cache export "$BATS_TEST_TMPDIR/x"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"not built yet"* ]]
+}
