@@ -93,9 +93,10 @@ print_table(struct row *rows, size_t n)
 			time_t t = (time_t)rows[i].released;
 			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
 		}
-		printf("%-*s  %-*s  %-8s  %-19s  %s%s%s\n", w, rows[i].svc->name, wi,
+		printf("%-*s  %-*s  %-8s  %-19s  %s%s%s%s%s\n", w, rows[i].svc->name, wi,
 		    *rows[i].image ? rows[i].image : "-", *rows[i].revision ? rows[i].revision : "-",
-		    when, rows[i].fresh ? "fresh" : "stale", rows[i].reason ? ": " : "",
+		    when, fx_sgr(rows[i].fresh ? FX_GREEN : FX_YELLOW),
+		    rows[i].fresh ? "fresh" : "stale", fx_sgr(FX_RESET), rows[i].reason ? ": " : "",
 		    rows[i].reason ? rows[i].reason : "");
 	}
 }

@@ -99,3 +99,11 @@ fx_error_count(void)
 {
 	return nerrors;
 }
+
+const char *
+fx_sgr(enum fx_colour c)
+{
+	static const char *const codes[] = {"\033[31m", "\033[32m", "\033[33m", "\033[2m",
+	    "\033[0m"};
+	return fx_color ? codes[c] : "";
+}

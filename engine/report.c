@@ -40,6 +40,13 @@ result_name(enum fx_result r)
 	return names[r];
 }
 
+static enum fx_colour
+colour_of(enum fx_result res)
+{
+	return res == FX_FAILED ? FX_RED : res == FX_RAN || res == FX_CACHED ? FX_GREEN :
+	    res == FX_SKIPPED ? FX_YELLOW : FX_DIM;
+}
+
 struct fx_report *
 report_new(enum fx_report_mode mode, int total)
 {
@@ -127,8 +134,8 @@ report_finish(struct fx_report *r, const char *id, const char *kind, const char 
 	}
 	clear_line(r);
 	if (r->mode == FX_REPORT_LINES || res == FX_FAILED)
-		printf("[%d/%d] %s %s %s %.1fs\n", r->done, r->total, result_name(res), kind, target,
-		    seconds);
+		printf("[%d/%d] %s%s%s %s %s %.1fs\n", r->done, r->total, fx_sgr(colour_of(res)),
+		    result_name(res), fx_sgr(FX_RESET), kind, target, seconds);
 	fflush(stdout);
 	report_tick(r);
 }
@@ -200,7 +207,8 @@ table(struct fx_report *r)
 			w = strlen(r->rows[i].id);
 	printf("\n%-*s  %-7s  %8s\n", (int)w, "node", "result", "seconds");
 	for (size_t i = 0; i < r->nrows; i++)
-		printf("%-*s  %-7s  %8.1f\n", (int)w, r->rows[i].id, result_name(r->rows[i].res),
+		printf("%-*s  %s%-7s%s  %8.1f\n", (int)w, r->rows[i].id,
+		    fx_sgr(colour_of(r->rows[i].res)), result_name(r->rows[i].res), fx_sgr(FX_RESET),
 		    r->rows[i].seconds);
 }
 

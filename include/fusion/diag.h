@@ -39,7 +39,11 @@ void fx_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fx_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 extern int fx_verbose;	/* -v count */
-extern bool fx_color;	/* colour on stderr/stdout allowed */
+extern bool fx_color;	/* colour on stdout allowed: a terminal, no NO_COLOR, no --no-color */
+
+/* ANSI colours for words on stdout; "" when colour is off. */
+enum fx_colour { FX_RED, FX_GREEN, FX_YELLOW, FX_DIM, FX_RESET };
+const char *fx_sgr(enum fx_colour c);
 
 /* Number of errors reported so far (used by validation to keep going). */
 int fx_error_count(void);

@@ -335,3 +335,46 @@ setup() {
 	[ "$(results failed)" = "load:scriptdash" ]
 	[ "$(calls 'podman build')" -eq 0 ]
 }
+
+@test "Ctrl-C during a slow build: exit 130 within 2 seconds, no build left running" {
+	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"	# the docker fake can be made slow
+	export FUSION_FAKE_SLEEP='^docker build=30'
+	"$FUSION" -f "$CAT" up >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q '^docker build' "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.3
+	start=$(date +%s%N)
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	end=$(date +%s%N)
+	[ "$rc" -eq 130 ]
+	[ $(( (end - start) / 1000000 )) -lt 2000 ]
+	! pgrep -f 'sleep 30' >/dev/null
+	! pgrep -f 'tests/fakes/docker' >/dev/null
+	grep -q "interrupted" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "on a terminal: a ninja-style status line, a summary table, colour unless NO_COLOR" {
+	unset NO_COLOR
+	run script -qec "$FUSION -f $CAT up" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\r\033[K['*'/14] build '* ]]
+	[[ "$output" == *"node"*"result"*"seconds"* ]]
+	[[ "$output" == *$'\033[32mran'* ]]
+	echo "# edit" >>"$WS/scriptdash/src/server.js"
+	run script -qec "$FUSION -f $CAT --no-color up" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" != *$'\033[32m'* ]]
+	[[ "$output" == *"build:scriptdash"*"ran"* ]]
+}
+
+@test "not on a terminal: one line per node" {
+	run fx up
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c '^\[[0-9]*/14\] ran ')" -eq 14 ]
+	[[ "$output" != *$'\033'* ]]
+}
