@@ -74,18 +74,17 @@ build_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 	return 0;
 }
 
-/* The catalog's build.ignore goes to podman as --ignorefile: the context's
- * own rules followed by the catalog's, as one file. */
-static char *
-write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, struct fx_buf *msg)
+/* The context's own ignore rules followed by the catalog's build.ignore,
+ * as one file at `path`. */
+static int
+write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, const char *path,
+    struct fx_buf *msg)
 {
 	struct fx_buf text = {0};
-	char *name = xasprintf("%s.containerignore", d->svc->name);
-	char *path = rules_artifact(r, name);
 	char *old;
 	size_t len;
+	int rc = 0;
 
-	free(name);
 	if (d->ignore_file && read_file(d->ignore_file, &old, &len) == 0) {
 		buf_add(&text, old, len);
 		buf_putc(&text, '\n');
@@ -95,11 +94,43 @@ write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, struct fx_buf *msg)
 		buf_printf(&text, "%s\n", d->svc->build.ignore.v[i]);
 	if (!r->dry_run && write_file_atomic(path, text.s, text.len) < 0) {
 		buf_printf(msg, "%s: %s", path, strerror(errno));
-		free(path);
-		path = NULL;
+		rc = -1;
 	}
 	buf_free(&text);
-	return path;
+	return rc;
+}
+
+/* docker has no --ignorefile, but BuildKit reads FILE.dockerignore beside
+ * the Dockerfile it is given: build from a copy of the containerfile in
+ * the artifacts with the combined rules beside it. */
+static char *
+docker_file(struct fx_rules *r, struct fx_rule_node *d, struct fx_buf *msg)
+{
+	char *name = xasprintf("%s.Dockerfile", d->svc->name);
+	char *copy = rules_artifact(r, name);
+	char *ignore = xasprintf("%s.dockerignore", copy);
+	char *text;
+	size_t len;
+
+	free(name);
+	if (!r->dry_run) {
+		int rc = read_file(d->svc->build.file, &text, &len);
+		if (rc == 0) {
+			rc = write_file_atomic(copy, text, len);
+			free(text);
+		}
+		if (rc < 0) {
+			buf_printf(msg, "%s: %s", copy, strerror(errno));
+			free(copy);
+			copy = NULL;
+		}
+	}
+	if (copy && write_ignorefile(r, d, ignore, msg) < 0) {
+		free(copy);
+		copy = NULL;
+	}
+	free(ignore);
+	return copy;
 }
 
 static int
@@ -109,14 +140,21 @@ build_cmd(struct fx_rules *r, struct fx_rule_node *d, struct fx_cmd *cmd, struct
 	char *name = xasprintf("%s.iid", s->name);
 	char *iid = rules_artifact(r, name);
 	struct fx_strv *a = &cmd->argv;
+	bool extra = s->build.ignore.n > 0;
+	char *file = extra && r->cat->builder == FX_DOCKER ? docker_file(r, d, msg) :
+	    xstrdup(s->build.file);
 
 	free(name);
+	if (!file) {
+		free(iid);
+		return -1;
+	}
 	if (!r->dry_run)
 		unlink(iid);	/* never read a previous build's ID */
 	strv_push(a, builder_bin(r->cat));
 	strv_push(a, "build");
 	strv_push(a, "-f");
-	strv_push(a, s->build.file);
+	strv_take(a, file);
 	strv_push(a, "--iidfile");
 	strv_take(a, iid);
 	for (size_t i = 0; i < s->build.args.n; i++) {
@@ -127,10 +165,14 @@ build_cmd(struct fx_rules *r, struct fx_rule_node *d, struct fx_cmd *cmd, struct
 		strv_push(a, "--target");
 		strv_push(a, s->build.target);
 	}
-	if (s->build.ignore.n && r->cat->builder == FX_PODMAN) {
-		char *ig = write_ignorefile(r, d, msg);
-		if (!ig)
+	if (extra && r->cat->builder == FX_PODMAN) {
+		name = xasprintf("%s.containerignore", s->name);
+		char *ig = rules_artifact(r, name);
+		free(name);
+		if (write_ignorefile(r, d, ig, msg) < 0) {
+			free(ig);
 			return -1;
+		}
 		strv_push(a, "--ignorefile");
 		strv_take(a, ig);
 	}
