@@ -1,0 +1,503 @@
+/*
+ * test_cache.c - the state database (cache.h) on a real SQLite file in a
+ * temporary directory: schema creation and versioning, node records and
+ * manifests, forgetting, the run history, clear and gc, and WAL mode's
+ * promise that readers never wait for a running `up`.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fusion/cache.h"
+#include "fusion/util.h"
+
+struct t {
+	char *root;	/* the temporary directory */
+	char *dir;	/* the state directory under it */
+	struct fx_cache *c;
+};
+
+static int
+setup(void **state)
+{
+	struct t *t = xcalloc(1, sizeof(*t));
+	char tmpl[] = "/tmp/fx-cache-XXXXXX";
+
+	assert_non_null(mkdtemp(tmpl));
+	/* a state directory that does not exist yet: cache_open creates it */
+	t->root = xstrdup(tmpl);
+	t->dir = xasprintf("%s/state/.fusion", tmpl);
+	t->c = cache_open(t->dir);
+	assert_non_null(t->c);
+	*state = t;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct t *t = *state;
+
+	cache_close(t->c);
+	char *cmd = xasprintf("rm -rf '%s'", t->root);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(t->root);
+	free(t->dir);
+	free(t);
+	return 0;
+}
+
+/* The first column of the first row of `sql`, as text ("" for NULL). */
+static char *
+query(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	char *s = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	int rc = sqlite3_step(st);
+	assert_true(rc == SQLITE_ROW || rc == SQLITE_DONE);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+		s = xstrdup(v ? (const char *)v : "");
+	}
+	sqlite3_finalize(st);
+	return s;
+}
+
+static void
+assert_query(sqlite3 *db, const char *sql, const char *want)
+{
+	char *got = query(db, sql);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+put(struct t *t, const char *id, const char *key, const char *manifest, int64_t run)
+{
+	struct fx_record r = {.id = (char *)id, .key = (char *)key, .output = "sha256:1",
+	    .output_hash = "0123456789abcdef0123456789abcdef", .started = 1000.5,
+	    .seconds = 2.25, .log = "logs/x.log", .run_id = run};
+
+	assert_int_equal(cache_put_success(t->c, &r, manifest, "ran"), 0);
+}
+
+static void
+test_open_schema(void **state)
+{
+	struct t *t = *state;
+	sqlite3 *db = cache_db(t->c);
+	char *p = xasprintf("%s/cache.db", t->dir);
+
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	assert_query(db, "PRAGMA user_version", "1");
+	assert_int_equal(FX_SCHEMA_VERSION, 1);
+	assert_query(db, "PRAGMA journal_mode", "wal");
+	assert_query(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
+	    " WHERE type='table' ORDER BY name)", "node,run,run_node,stat");
+}
+
+static void
+test_reopen_idempotent(void **state)
+{
+	struct t *t = *state;
+	struct fx_map rec;
+
+	put(t, "build:a", "k1", "m1", 1);
+	cache_close(t->c);
+	t->c = cache_open(t->dir);
+	assert_non_null(t->c);
+	assert_query(cache_db(t->c), "PRAGMA user_version", "1");
+	assert_query(cache_db(t->c), "SELECT count(*) FROM sqlite_master WHERE type='table'", "4");
+	assert_int_equal(cache_load_records(t->c, &rec), 0);
+	assert_int_equal(rec.n, 1);
+	assert_non_null(map_get(&rec, "build:a"));
+	cache_free_records(&rec);
+}
+
+/* A database from a newer fusion is refused, not downgraded or wiped. */
+static void
+test_newer_schema_refused(void **state)
+{
+	struct t *t = *state;
+	char *p = xasprintf("%s/cache.db", t->dir);
+	sqlite3 *db;
+
+	put(t, "build:a", "k1", "m1", 1);
+	cache_close(t->c);
+	t->c = NULL;
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	assert_null(cache_open(t->dir));
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_query(db, "PRAGMA user_version", "99");
+	assert_query(db, "SELECT count(*) FROM node", "1");
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	free(p);
+}
+
+/* A state directory that cannot be created is an error, not a crash. */
+static void
+test_open_unwritable(void **state)
+{
+	struct t *t = *state;
+	char *file = xasprintf("%s/plainfile", t->dir);
+	char *under = xasprintf("%s/sub", file);
+
+	assert_int_equal(write_file_atomic(file, "x", 1), 0);
+	assert_null(cache_open(under));
+	free(file);
+	free(under);
+}
+
+static void
+test_records_round_trip(void **state)
+{
+	struct t *t = *state;
+	struct fx_map rec;
+
+	put(t, "build:a", "k1", "m1", 3);
+	struct fx_record r = {.id = "release:b", .key = "k2", .output = "7",
+	    .output_hash = "ffffffffffffffffffffffffffffffff", .started = 1700000000.25,
+	    .seconds = 0.5, .log = NULL, .run_id = 4};
+	assert_int_equal(cache_put_success(t->c, &r, NULL, "cached"), 0);
+
+	assert_int_equal(cache_load_records(t->c, &rec), 0);
+	assert_int_equal(rec.n, 2);
+	const struct fx_record *a = map_get(&rec, "build:a");
+	assert_non_null(a);
+	assert_string_equal(a->id, "build:a");
+	assert_string_equal(a->key, "k1");
+	assert_string_equal(a->output, "sha256:1");
+	assert_string_equal(a->output_hash, "0123456789abcdef0123456789abcdef");
+	assert_true(a->started == 1000.5);
+	assert_true(a->seconds == 2.25);
+	assert_string_equal(a->log, "logs/x.log");
+	assert_int_equal(a->run_id, 3);
+	const struct fx_record *b = map_get(&rec, "release:b");
+	assert_non_null(b);
+	assert_string_equal(b->output, "7");
+	assert_string_equal(b->log, "");	/* NULL log is stored as "" */
+	assert_true(b->started == 1700000000.25);
+	cache_free_records(&rec);
+
+	/* the run_node row goes with the success, in the same transaction */
+	sqlite3 *db = cache_db(t->c);
+	assert_query(db, "SELECT result || ' ' || seconds FROM run_node WHERE run_id=3 AND"
+	    " node='build:a'", "ran 2.25");
+	assert_query(db, "SELECT result FROM run_node WHERE run_id=4 AND node='release:b'",
+	    "cached");
+}
+
+/* A new success replaces the last one. */
+static void
+test_put_replaces(void **state)
+{
+	struct t *t = *state;
+	struct fx_map rec;
+
+	put(t, "build:a", "k1", "m1", 1);
+	put(t, "build:a", "k2", "m2", 2);
+	assert_int_equal(cache_load_records(t->c, &rec), 0);
+	assert_int_equal(rec.n, 1);
+	assert_string_equal(((struct fx_record *)map_get(&rec, "build:a"))->key, "k2");
+	cache_free_records(&rec);
+	char *m = cache_manifest(t->c, "build:a");
+	assert_string_equal(m, "m2");
+	free(m);
+	assert_query(cache_db(t->c), "SELECT count(*) FROM run_node WHERE node='build:a'", "2");
+}
+
+static void
+test_empty_records(void **state)
+{
+	struct t *t = *state;
+	struct fx_map rec;
+
+	assert_int_equal(cache_load_records(t->c, &rec), 0);
+	assert_int_equal(rec.n, 0);
+	assert_null(map_get(&rec, "build:a"));
+	cache_free_records(&rec);
+}
+
+static void
+test_manifest(void **state)
+{
+	struct t *t = *state;
+	const char *text = "arg:A\t1\nsrc:x\t100644:00\n";
+
+	put(t, "build:a", "k", text, 1);
+	put(t, "build:nomanifest", "k", NULL, 1);
+	char *m = cache_manifest(t->c, "build:a");
+	assert_string_equal(m, text);
+	free(m);
+	assert_null(cache_manifest(t->c, "build:nomanifest"));
+	assert_null(cache_manifest(t->c, "build:unknown"));
+}
+
+static void
+test_forget(void **state)
+{
+	struct t *t = *state;
+	struct fx_map rec;
+
+	put(t, "build:a", "k", "m", 1);
+	put(t, "build:b", "k", "m", 1);
+	assert_int_equal(cache_forget(t->c, "build:a"), 0);
+	assert_int_equal(cache_forget(t->c, "build:never"), 0);
+	assert_int_equal(cache_load_records(t->c, &rec), 0);
+	assert_int_equal(rec.n, 1);
+	assert_null(map_get(&rec, "build:a"));
+	assert_non_null(map_get(&rec, "build:b"));
+	cache_free_records(&rec);
+	assert_null(cache_manifest(t->c, "build:a"));
+	/* the history of what runs did stays */
+	assert_query(cache_db(t->c), "SELECT count(*) FROM run_node WHERE node='build:a'", "1");
+}
+
+static void
+test_runs(void **state)
+{
+	struct t *t = *state;
+	sqlite3 *db = cache_db(t->c);
+	double before = now_wall();
+	int64_t r1 = cache_run_begin(t->c, "up core-api");
+	int64_t r2 = cache_run_begin(t->c, "down");
+	struct fx_run_counts k = {.ran = 1, .cached = 2, .cutoff = 3, .failed = 4, .skipped = 5,
+	    .fresh = 6};
+
+	assert_true(r1 > 0);
+	assert_true(r2 > r1);
+	assert_query(db, "SELECT command FROM run WHERE id=1", "up core-api");
+	/* unfinished: no finish time, no status */
+	assert_query(db, "SELECT coalesce(finished, 'none') || ' ' || coalesce(status, 'none')"
+	    " FROM run WHERE id=1", "none none");
+	assert_int_equal(cache_run_end(t->c, r1, 1, &k), 0);
+	char *sql = xasprintf("SELECT started >= %f AND finished >= started FROM run WHERE id=%lld",
+	    before - 1, (long long)r1);
+	assert_query(db, sql, "1");
+	free(sql);
+	sql = xasprintf("SELECT status||ran||cached||cutoff||failed||skipped||fresh FROM run"
+	    " WHERE id=%lld", (long long)r1);
+	assert_query(db, sql, "1123456");
+	free(sql);
+	assert_query(db, "SELECT coalesce(status, 'none') FROM run WHERE id=2", "none");
+}
+
+static void
+test_put_result(void **state)
+{
+	struct t *t = *state;
+	sqlite3 *db = cache_db(t->c);
+	struct fx_map rec;
+
+	int64_t run = cache_run_begin(t->c, "up");
+	assert_int_equal(cache_put_result(t->c, run, "build:a", "failed", 1.5), 0);
+	assert_int_equal(cache_put_result(t->c, run, "load:a", "skipped", 0), 0);
+	/* the same node again in the same run: the later result wins */
+	assert_int_equal(cache_put_result(t->c, run, "load:a", "cutoff", 0.25), 0);
+	assert_query(db, "SELECT group_concat(node || '=' || result || '/' || seconds, ' ') FROM"
+	    " (SELECT * FROM run_node ORDER BY node)", "build:a=failed/1.5 load:a=cutoff/0.25");
+	/* results never touch the last success */
+	assert_int_equal(cache_load_records(t->c, &rec), 0);
+	assert_int_equal(rec.n, 0);
+	cache_free_records(&rec);
+}
+
+/* The start of the newest run in which the node succeeded (ran, cached, or
+ * was left fresh by cutoff); failures and skips do not count. */
+static void
+test_last_run_of(void **state)
+{
+	struct t *t = *state;
+	sqlite3 *db = cache_db(t->c);
+
+	assert_true(cache_last_run_of(t->c, "build:a") == 0);
+	int64_t r1 = cache_run_begin(t->c, "up");
+	int64_t r2 = cache_run_begin(t->c, "up");
+	int64_t r3 = cache_run_begin(t->c, "up");
+	assert_int_equal(sqlite3_exec(db, "UPDATE run SET started=100 WHERE id=1;"
+	    " UPDATE run SET started=200 WHERE id=2; UPDATE run SET started=300 WHERE id=3;",
+	    NULL, NULL, NULL), SQLITE_OK);
+	cache_put_result(t->c, r3, "build:a", "failed", 1);
+	assert_true(cache_last_run_of(t->c, "build:a") == 0);
+	cache_put_result(t->c, r1, "build:a", "ran", 1);
+	assert_true(cache_last_run_of(t->c, "build:a") == 100);
+	cache_put_result(t->c, r2, "build:a", "cached", 1);
+	assert_true(cache_last_run_of(t->c, "build:a") == 200);
+	cache_put_result(t->c, r3, "load:a", "skipped", 0);
+	assert_true(cache_last_run_of(t->c, "load:a") == 0);
+	cache_put_result(t->c, r3, "load:a", "cutoff", 0);
+	assert_true(cache_last_run_of(t->c, "load:a") == 300);
+	assert_true(cache_last_run_of(t->c, "build:a") == 200);
+}
+
+static void
+test_clear(void **state)
+{
+	struct t *t = *state;
+	sqlite3 *db = cache_db(t->c);
+
+	put(t, "build:a", "k", "m", cache_run_begin(t->c, "up"));
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO stat VALUES('a', 1, 2, 3, 4, 5, x'00', 6)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(cache_clear(t->c), 0);
+	assert_query(db, "SELECT (SELECT count(*) FROM node) + (SELECT count(*) FROM stat) +"
+	    " (SELECT count(*) FROM run) + (SELECT count(*) FROM run_node)", "0");
+	/* still usable afterwards */
+	put(t, "build:a", "k", "m", 1);
+	assert_query(db, "SELECT count(*) FROM node", "1");
+	assert_query(db, "PRAGMA user_version", "1");
+}
+
+/* Silence what gc prints on stdout while it runs. */
+static int
+gc_quiet(struct t *t, const char *const *live, const char *root, int keep)
+{
+	fflush(stdout);
+	int saved = dup(1);
+	assert_non_null(freopen("/dev/null", "w", stdout));
+	int rc = cache_gc(t->c, live, root, keep);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	return rc;
+}
+
+static void
+test_gc(void **state)
+{
+	struct t *t = *state;
+	sqlite3 *db = cache_db(t->c);
+	const char *const live[] = {"build:a", "release:a", NULL};
+	struct fx_map rec;
+
+	for (int i = 0; i < 5; i++) {
+		int64_t run = cache_run_begin(t->c, "up");
+		put(t, "build:a", "k", "m", run);
+		put(t, "build:gone", "k", "m", run);
+	}
+	put(t, "release:a", "k", "m", 5);
+	char *root = xasprintf("%s/ws", t->dir);
+	assert_int_equal(mkdir_p(root, 0755), 0);
+	assert_int_equal(gc_quiet(t, live, root, 2), 0);
+	free(root);
+
+	assert_int_equal(cache_load_records(t->c, &rec), 0);
+	assert_int_equal(rec.n, 2);
+	assert_non_null(map_get(&rec, "build:a"));
+	assert_non_null(map_get(&rec, "release:a"));
+	assert_null(map_get(&rec, "build:gone"));
+	cache_free_records(&rec);
+	/* the last two runs are kept, with their results only */
+	assert_query(db, "SELECT group_concat(id, ',') FROM (SELECT id FROM run ORDER BY id)", "4,5");
+	assert_query(db, "SELECT count(*) FROM run_node WHERE run_id NOT IN (4, 5)", "0");
+	assert_query(db, "SELECT count(*) FROM run_node WHERE run_id IN (4, 5)", "5");
+}
+
+/*
+ * WAL: while one connection holds a write transaction open (a node being
+ * recorded), another process's reader (graph, status) reads the last
+ * committed state at once instead of waiting.
+ */
+static void
+test_wal_reader_not_blocked(void **state)
+{
+	struct t *t = *state;
+	sqlite3 *db = cache_db(t->c);
+	char *p = xasprintf("%s/cache.db", t->dir);
+	sqlite3 *reader;
+
+	put(t, "build:a", "k", "m", 1);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE; DELETE FROM node;"
+	    " INSERT INTO node(id, key, output, output_hash) VALUES('build:b', 'k', 'o', 'h');",
+	    NULL, NULL, NULL), SQLITE_OK);
+
+	/* no busy timeout: a blocked read would fail with SQLITE_BUSY at once */
+	assert_int_equal(sqlite3_open_v2(p, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_query(reader, "SELECT group_concat(id) FROM node", "build:a");
+
+	/* and cache_open of the same directory reads too (it migrates nothing) */
+	struct fx_cache *c2 = cache_open(t->dir);
+	assert_non_null(c2);
+	struct fx_map rec;
+	assert_int_equal(cache_load_records(c2, &rec), 0);
+	assert_int_equal(rec.n, 1);
+	assert_non_null(map_get(&rec, "build:a"));
+	cache_free_records(&rec);
+
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	assert_query(reader, "SELECT group_concat(id) FROM node", "build:b");
+	assert_int_equal(cache_load_records(c2, &rec), 0);
+	assert_non_null(map_get(&rec, "build:b"));
+	cache_free_records(&rec);
+	cache_close(c2);
+	assert_int_equal(sqlite3_close(reader), SQLITE_OK);
+	free(p);
+}
+
+/*
+ * WAL, the other way round: a reader in the middle of a read transaction
+ * does not stop `up` from committing a node, and keeps its own snapshot.
+ */
+static void
+test_wal_writer_not_blocked(void **state)
+{
+	struct t *t = *state;
+	char *p = xasprintf("%s/cache.db", t->dir);
+	sqlite3 *reader;
+
+	put(t, "build:a", "k1", "m", 1);
+	assert_int_equal(sqlite3_open_v2(p, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	assert_query(reader, "SELECT key FROM node", "k1");
+
+	/* fail at once rather than after the 10 s busy timeout */
+	sqlite3_busy_timeout(cache_db(t->c), 0);
+	put(t, "build:a", "k2", "m", 2);
+	assert_query(reader, "SELECT key FROM node", "k1");
+	assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	assert_query(reader, "SELECT key FROM node", "k2");
+	assert_int_equal(sqlite3_close(reader), SQLITE_OK);
+	free(p);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_open_schema),
+		T(test_reopen_idempotent),
+		T(test_newer_schema_refused),
+		T(test_open_unwritable),
+		T(test_records_round_trip),
+		T(test_put_replaces),
+		T(test_empty_records),
+		T(test_manifest),
+		T(test_forget),
+		T(test_runs),
+		T(test_put_result),
+		T(test_last_run_of),
+		T(test_clear),
+		T(test_gc),
+		T(test_wal_reader_not_blocked),
+		T(test_wal_writer_not_blocked),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,896 @@
+/*
+ * test_exec.c - the executor (exec.h) with a fake node kind whose steps run
+ * real commands through /bin/sh, a real state database in a temporary
+ * directory and the JSON report captured from stdout.
+ *
+ * Concurrency is observed, never timed: every command appends "start X" and
+ * "end X" to a shared trace file, and a barrier (wait until N nodes have
+ * started) can only be passed if N nodes really run at once. Covered: the
+ * jobs cap, per-kind limits, failure (dependents skipped, the run stops;
+ * -k lets independent branches go on), exit and signal statuses, early
+ * cutoff, order-only edges, the node log, a step's stdout file, a tool not
+ * on PATH, inputs() failing, and an interrupt stopping the process group
+ * (SIGTERM first, SIGKILL after the grace period).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fusion/cache.h"
+#include "fusion/diag.h"
+#include "fusion/exec.h"
+#include "fusion/graph.h"
+#include "fusion/manifest.h"
+#include "fusion/report.h"
+#include "fusion/stale.h"
+#include "fusion/util.h"
+
+#define MAXSTEPS 3
+
+/* One node's behaviour, reached through fx_node.data. */
+struct spec {
+	char *scripts[MAXSTEPS];	/* run in turn with /bin/sh -c; NULL ends */
+	const char *argv0;	/* run this (no arguments) instead of the scripts */
+	char *stdout_path;	/* the first command's stdout goes here */
+	const char *input;	/* the node's own input (its key) */
+	const char *output;	/* what it produces */
+	const char *inputs_fail;	/* inputs() fails with this */
+	int runs;		/* times step 0 was called */
+	int status[MAXSTEPS];	/* statuses the steps were handed */
+};
+
+struct world {
+	char *tmp, *statedir, *trace;
+	struct fx_cache *cache;
+	struct fx_map records;
+	struct fx_eval ev;
+	struct fx_graph *g;
+	struct spec specs[8];
+	char *events;		/* the JSON report of the last run (stdout) */
+	char *errors;		/* and its stderr: failures, log tails */
+	struct fx_run_counts k;
+};
+
+static int
+fake_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *msg)
+{
+	struct spec *s = n->data;
+
+	if (s->inputs_fail) {
+		buf_puts(msg, s->inputs_fail);
+		return -1;
+	}
+	manifest_add(m, "arg:input", s->input);
+	return 0;
+}
+
+static enum fx_step
+fake_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd,
+    struct fx_output *out, struct fx_buf *msg)
+{
+	struct spec *s = n->data;
+
+	if (step == 0)
+		s->runs++;
+	if (step > 0 && step <= MAXSTEPS)
+		s->status[step - 1] = status;
+	if (step > 0 && status != 0) {
+		buf_printf(msg, "exit status %d", status);
+		return FX_STEP_FAIL;
+	}
+	if (s->argv0 && step == 0) {
+		strv_push(&cmd->argv, s->argv0);
+		return FX_STEP_RUN;
+	}
+	if (!s->argv0 && step < MAXSTEPS && s->scripts[step]) {
+		strv_push(&cmd->argv, "/bin/sh");
+		strv_push(&cmd->argv, "-c");
+		strv_push(&cmd->argv, s->scripts[step]);
+		strv_push(&cmd->argv, "sh");
+		if (step == 0 && s->stdout_path)
+			cmd->stdout_path = xstrdup(s->stdout_path);
+		return FX_STEP_RUN;
+	}
+	out->value = xstrdup(s->output);
+	out->hash = hash_bytes(s->output, strlen(s->output));
+	return FX_STEP_DONE;
+}
+
+static const struct fx_kind job = {.name = "job", .version = 1, .inputs = fake_inputs,
+    .step = fake_step};
+static const struct fx_kind serial = {.name = "serial", .version = 1, .limit = 1,
+    .inputs = fake_inputs, .step = fake_step};
+
+static int
+setup(void **state)
+{
+	struct world *w = xcalloc(1, sizeof(*w));
+	char t[] = "/tmp/fx-exec-XXXXXX";
+
+	assert_non_null(mkdtemp(t));
+	w->tmp = xstrdup(t);
+	w->statedir = xasprintf("%s/.fusion", t);
+	w->trace = xasprintf("%s/trace", t);
+	w->cache = cache_open(w->statedir);
+	assert_non_null(w->cache);
+	map_init(&w->records, 8);
+	w->ev = (struct fx_eval){.records = &w->records, .cache = w->cache, .ctx = w};
+	w->g = graph_new();
+	for (size_t i = 0; i < FX_NELEM(w->specs); i++)
+		w->specs[i] = (struct spec){.input = "1", .output = "out-1"};
+	*state = w;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct world *w = *state;
+
+	for (size_t i = 0; i < FX_NELEM(w->specs); i++) {
+		for (int j = 0; j < MAXSTEPS; j++)
+			free(w->specs[i].scripts[j]);
+		free(w->specs[i].stdout_path);
+	}
+	graph_free(w->g);
+	cache_free_records(&w->records);
+	cache_close(w->cache);
+	char *cmd = xasprintf("rm -rf '%s'", w->tmp);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(w->events);
+	free(w->errors);
+	free(w->tmp);
+	free(w->statedir);
+	free(w->trace);
+	free(w);
+	return 0;
+}
+
+static struct fx_node *
+node(struct world *w, const struct fx_kind *kind, const char *target)
+{
+	struct fx_node *n = graph_add(w->g, kind, target, NULL, &w->specs[w->g->n]);
+
+	assert_non_null(n);
+	n->selected = true;
+	return n;
+}
+
+static struct spec *
+spec(struct fx_node *n)
+{
+	return n->data;
+}
+
+/* A script that marks its start and end in the trace file around `body`. */
+static char *
+traced(struct world *w, const char *name, const char *body)
+{
+	return xasprintf("echo 'start %s' >> '%s'; %s; echo 'end %s' >> '%s'", name, w->trace,
+	    body, name, w->trace);
+}
+
+/* A body that waits (at most about 10 s) until `n` nodes have started;
+ * failing with status 9 if they never do. */
+static char *
+barrier(struct world *w, int n)
+{
+	return xasprintf("i=0; while [ \"$(grep -c '^start' '%s')\" -lt %d ]; do"
+	    " i=$((i+1)); [ $i -gt 1000 ] && exit 9; sleep 0.01; done", w->trace, n);
+}
+
+static void
+set_script(struct world *w, struct fx_node *n, const char *body)
+{
+	spec(n)->scripts[0] = traced(w, n->target, body);
+}
+
+/* Forget what a previous run left in the nodes, as a new process would. */
+static void
+reset_nodes(struct world *w)
+{
+	for (size_t i = 0; i < w->g->n; i++) {
+		struct fx_node *n = w->g->nodes[i];
+		n->state = FX_UNKNOWN;
+		free(n->reason);
+		n->reason = NULL;
+		n->key[0] = '\0';
+		free(n->out.value);
+		n->out = (struct fx_output){0};
+		n->have_out = false;
+	}
+}
+
+/* Point fd (1 or 2) at `path`; returns a copy of the old fd for restore(). */
+static int
+redirect(int fd, const char *path)
+{
+	int saved = dup(fd);
+	int f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(saved >= 0 && f >= 0);
+	dup2(f, fd);
+	close(f);
+	return saved;
+}
+
+static void
+restore(int fd, int saved)
+{
+	dup2(saved, fd);
+	close(saved);
+}
+
+static char *slurp(const char *path);
+
+/* Run the selected graph like `fusion up --json`; stdout (the events) and
+ * stderr are captured into w->events and w->errors. Returns exec_run's
+ * status. */
+static int
+run(struct world *w, int jobs, bool keep_going, const struct fx_limit *limits, size_t nlimits)
+{
+	char *events = xasprintf("%s/events", w->tmp), *errors = xasprintf("%s/errors", w->tmp);
+	struct fx_report *rep = report_new(FX_REPORT_JSON, (int)w->g->n);
+	struct fx_exec x = {.jobs = jobs, .limits = limits, .nlimits = nlimits,
+	    .keep_going = keep_going, .statedir = w->statedir, .cache = w->cache,
+	    .ev = &w->ev, .report = rep, .grace_ms = 500};
+
+	cache_free_records(&w->records);
+	assert_int_equal(cache_load_records(w->cache, &w->records), 0);
+	reset_nodes(w);
+	x.run_id = cache_run_begin(w->cache, "up");
+	assert_true(x.run_id > 0);
+
+	fflush(stdout);
+	fflush(stderr);
+	int out = redirect(1, events), err = redirect(2, errors);
+	int rc = exec_run(w->g, &x, &w->k);
+	fflush(stdout);
+	fflush(stderr);
+	restore(1, out);
+	restore(2, err);
+
+	free(w->events);
+	free(w->errors);
+	w->events = slurp(events);
+	w->errors = slurp(errors);
+	free(events);
+	free(errors);
+	report_free(rep);
+	assert_int_equal(cache_run_end(w->cache, x.run_id, rc, &w->k), 0);
+	return rc;
+}
+
+static void
+assert_counts(const struct fx_run_counts *k, int ran, int cutoff, int failed, int skipped,
+    int fresh)
+{
+	assert_int_equal(k->ran, ran);
+	assert_int_equal(k->cutoff, cutoff);
+	assert_int_equal(k->failed, failed);
+	assert_int_equal(k->skipped, skipped);
+	assert_int_equal(k->fresh, fresh);
+	assert_int_equal(k->cached, 0);
+}
+
+/* Did the last run report `result` for node `id`? */
+static bool
+finished_as(struct world *w, const char *id, const char *result)
+{
+	char *want = xasprintf("{\"event\":\"finish\",\"node\":\"%s\",\"result\":\"%s\",", id,
+	    result);
+	bool found = strstr(w->events, want) != NULL;
+
+	free(want);
+	return found;
+}
+
+static int
+count_lines(const char *s, const char *prefix)
+{
+	int c = 0;
+
+	for (const char *p = s; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		c += strncmp(p, prefix, strlen(prefix)) == 0;
+	return c;
+}
+
+/* The most nodes whose names start with `prefix` that the trace shows
+ * running at once. */
+static int
+max_overlap(struct world *w, const char *prefix)
+{
+	char *data;
+	size_t len;
+	int cur = 0, max = 0;
+
+	assert_int_equal(read_file(w->trace, &data, &len), 0);
+	for (char *p = data; *p; p = strchr(p, '\n') + 1) {
+		if (strncmp(p, "start ", 6) == 0 && strncmp(p + 6, prefix, strlen(prefix)) == 0)
+			cur++;
+		else if (strncmp(p, "end ", 4) == 0 && strncmp(p + 4, prefix, strlen(prefix)) == 0)
+			cur--;
+		assert_true(cur >= 0);
+		if (cur > max)
+			max = cur;
+	}
+	free(data);
+	return max;
+}
+
+/* Position of `line` in the trace file (-1 if absent). */
+static int
+trace_pos(struct world *w, const char *line)
+{
+	char *data;
+	size_t len;
+	int i = 0, pos = -1;
+
+	if (read_file(w->trace, &data, &len) < 0)
+		return -1;
+	for (char *p = data; *p; p = strchr(p, '\n') + 1, i++) {
+		size_t n = strcspn(p, "\n");
+		if (n == strlen(line) && strncmp(p, line, n) == 0)
+			pos = i;
+	}
+	free(data);
+	return pos;
+}
+
+static char *
+slurp(const char *path)
+{
+	char *data;
+	size_t len;
+
+	if (read_file(path, &data, &len) < 0)
+		fail_msg("cannot read %s", path);
+	return data;
+}
+
+static void
+test_parallel_up_to_jobs(void **state)
+{
+	struct world *w = *state;
+	char *wait3 = barrier(w, 3);
+
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "n%d", i);
+		set_script(w, node(w, &job, name), wait3);
+	}
+	free(wait3);
+	assert_int_equal(run(w, 3, false, NULL, 0), FX_EXIT_OK);
+	assert_counts(&w->k, 3, 0, 0, 0, 0);
+	assert_int_equal(max_overlap(w, ""), 3);
+	assert_int_equal(count_lines(w->events, "{\"event\":\"start\""), 3);
+	assert_true(finished_as(w, "job:n0", "ran"));
+}
+
+static void
+test_jobs_cap(void **state)
+{
+	struct world *w = *state;
+	char *wait2 = barrier(w, 2);
+
+	for (int i = 0; i < 5; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "n%d", i);
+		set_script(w, node(w, &job, name), wait2);
+	}
+	free(wait2);
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_OK);
+	assert_counts(&w->k, 5, 0, 0, 0, 0);
+	assert_int_equal(max_overlap(w, ""), 2);
+}
+
+/* A kind with limit 1 runs one node at a time, even with free job slots,
+ * while another kind uses the slots beside it. */
+static void
+test_kind_limit_serialises(void **state)
+{
+	struct world *w = *state;
+
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "s%d", i);
+		set_script(w, node(w, &serial, name), "sleep 0.1");
+	}
+	/* a job node must overlap the first serial one: the barrier needs 2 */
+	char *wait2 = barrier(w, 2);
+	set_script(w, node(w, &job, "free"), wait2);
+	free(wait2);
+	assert_int_equal(run(w, 4, false, NULL, 0), FX_EXIT_OK);
+	assert_counts(&w->k, 4, 0, 0, 0, 0);
+	assert_int_equal(max_overlap(w, "s"), 1);
+	assert_int_equal(max_overlap(w, ""), 2);
+}
+
+/* exec's limits override the kind's own, both ways. */
+static void
+test_limit_overrides(void **state)
+{
+	struct world *w = *state;
+	const struct fx_limit one[] = {{"job", 1}};
+	const struct fx_limit three[] = {{"other", 1}, {"serial", 3}};
+	char *wait3 = barrier(w, 3);
+
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "n%d", i);
+		set_script(w, node(w, &job, name), "sleep 0.05");
+	}
+	assert_int_equal(run(w, 3, false, one, FX_NELEM(one)), FX_EXIT_OK);
+	assert_counts(&w->k, 3, 0, 0, 0, 0);
+	assert_int_equal(max_overlap(w, ""), 1);
+
+	/* a fresh world: serial nodes allowed 3 at once */
+	graph_free(w->g);
+	w->g = graph_new();
+	unlink(w->trace);
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "s%d", i);
+		struct fx_node *n = node(w, &serial, name);
+		for (int j = 0; j < MAXSTEPS; j++) {
+			free(spec(n)->scripts[j]);
+			spec(n)->scripts[j] = NULL;
+		}
+		set_script(w, n, wait3);
+	}
+	free(wait3);
+	assert_int_equal(run(w, 3, false, three, FX_NELEM(three)), FX_EXIT_OK);
+	assert_counts(&w->k, 3, 0, 0, 0, 0);
+	assert_int_equal(max_overlap(w, ""), 3);
+}
+
+/*
+ * a -> b -> c (input edges), a ..> e (order-only), d independent.
+ * a fails with status 3.
+ */
+struct fail_graph {
+	struct fx_node *a, *b, *c, *d, *e;
+};
+
+static void
+fail_graph(struct world *w, struct fail_graph *f)
+{
+	f->a = node(w, &job, "a");
+	f->b = node(w, &job, "b");
+	f->c = node(w, &job, "c");
+	f->d = node(w, &job, "d");
+	f->e = node(w, &job, "e");
+	graph_edge(f->a, f->b);
+	graph_edge(f->b, f->c);
+	graph_order(f->a, f->e);
+	set_script(w, f->a, "echo boom; exit 3");
+	set_script(w, f->b, "true");
+	set_script(w, f->c, "true");
+	set_script(w, f->d, "true");
+	set_script(w, f->e, "true");
+}
+
+static void
+test_failure_stops(void **state)
+{
+	struct world *w = *state;
+	struct fail_graph f;
+	struct fx_map rec;
+
+	fail_graph(w, &f);
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_FAILED);
+	assert_counts(&w->k, 0, 0, 1, 4, 0);
+	assert_int_equal(spec(f.a)->status[0], 3);
+	for (struct fx_node *const *n = (struct fx_node *const[]){f.b, f.c, f.d, f.e, NULL}; *n; n++) {
+		assert_int_equal(spec(*n)->runs, 0);
+		assert_true(finished_as(w, (*n)->id, "skipped"));
+	}
+	assert_true(finished_as(w, "job:a", "failed"));
+	/* stderr names the node, shows the log's tail and its path */
+	assert_non_null(strstr(w->errors, "fusion: job:a: exit status 3\n"));
+	assert_non_null(strstr(w->errors, "    | boom\n"));
+	assert_non_null(strstr(w->errors, "/.fusion/logs/job:a.log"));
+	assert_null(strstr(w->events, "boom"));	/* stdout carries only events */
+	/* nothing was recorded as a success; the failure is in the history */
+	assert_int_equal(cache_load_records(w->cache, &rec), 0);
+	assert_int_equal(rec.n, 0);
+	cache_free_records(&rec);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(cache_db(w->cache), "SELECT count(*) FROM run_node"
+	    " WHERE result='skipped'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 4);
+	sqlite3_finalize(st);
+}
+
+static void
+test_keep_going(void **state)
+{
+	struct world *w = *state;
+	struct fail_graph f;
+
+	fail_graph(w, &f);
+	assert_int_equal(run(w, 1, true, NULL, 0), FX_EXIT_FAILED);
+	assert_counts(&w->k, 1, 0, 1, 3, 0);
+	assert_int_equal(spec(f.d)->runs, 1);
+	assert_true(finished_as(w, "job:d", "ran"));
+	assert_int_equal(spec(f.b)->runs + spec(f.c)->runs + spec(f.e)->runs, 0);
+	assert_true(finished_as(w, "job:e", "skipped"));
+
+	/* the next run retries the failure and what it blocked, not d */
+	free(spec(f.a)->scripts[0]);
+	spec(f.a)->scripts[0] = traced(w, "a", "true");
+	assert_int_equal(run(w, 2, true, NULL, 0), FX_EXIT_OK);
+	assert_counts(&w->k, 4, 0, 0, 0, 1);
+	assert_int_equal(spec(f.d)->runs, 1);
+}
+
+/* Steps are handed each command's decoded status: exit codes as they are,
+ * a signal as 128+N; a later step runs only after the earlier succeeded. */
+static void
+test_step_statuses(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a"), *b = node(w, &job, "b");
+
+	spec(a)->scripts[0] = xstrdup("exit 0");
+	spec(a)->scripts[1] = xstrdup("true");
+	spec(a)->scripts[2] = xstrdup("kill -TERM $$");
+	spec(b)->scripts[0] = xstrdup("exit 255");
+	assert_int_equal(run(w, 2, true, NULL, 0), FX_EXIT_FAILED);
+	assert_counts(&w->k, 0, 0, 2, 0, 0);
+	assert_int_equal(spec(a)->status[0], 0);
+	assert_int_equal(spec(a)->status[1], 0);
+	assert_int_equal(spec(a)->status[2], 128 + SIGTERM);
+	assert_int_equal(spec(b)->status[0], 255);
+}
+
+/*
+ * Early cutoff: a -> b. When a runs again but produces the same output, b is
+ * left fresh ("cutoff"); when a's output changes, b runs.
+ */
+static void
+test_early_cutoff(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a"), *b = node(w, &job, "b");
+
+	graph_edge(a, b);
+	set_script(w, a, "true");
+	set_script(w, b, "true");
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_OK);
+	assert_counts(&w->k, 2, 0, 0, 0, 0);
+
+	spec(a)->input = "2";	/* a is stale, its output stays "out-1" */
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_OK);
+	assert_counts(&w->k, 1, 1, 0, 0, 0);
+	assert_int_equal(spec(a)->runs, 2);
+	assert_int_equal(spec(b)->runs, 1);
+	assert_true(finished_as(w, "job:a", "ran"));
+	assert_true(finished_as(w, "job:b", "cutoff"));
+	assert_int_equal(count_lines(w->events, "{\"event\":\"start\""), 1);
+	assert_true(cache_last_run_of(w->cache, "job:b") > 0);
+
+	spec(a)->input = "3";
+	spec(a)->output = "out-2";	/* now b's input moved */
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_OK);
+	assert_counts(&w->k, 2, 0, 0, 0, 0);
+	assert_int_equal(spec(b)->runs, 2);
+
+	/* nothing changed: nothing runs, nothing is reported */
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_OK);
+	assert_counts(&w->k, 0, 0, 0, 0, 2);
+	assert_string_equal(w->events, "");
+	assert_int_equal(spec(a)->runs + spec(b)->runs, 5);
+}
+
+/* Order-only: a ..> b. a runs (and ends) before b starts, but a's new
+ * output does not make b stale. */
+static void
+test_order_only(void **state)
+{
+	struct world *w = *state;
+	/* b comes first in the graph, so it would start first (or beside a)
+	 * if the order-only edge were ignored */
+	struct fx_node *b = node(w, &job, "b"), *a = node(w, &job, "a");
+
+	graph_order(a, b);
+	set_script(w, a, "sleep 0.05");
+	set_script(w, b, "true");
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_OK);
+	assert_counts(&w->k, 2, 0, 0, 0, 0);
+	assert_true(trace_pos(w, "end a") >= 0);
+	assert_true(trace_pos(w, "end a") < trace_pos(w, "start b"));
+
+	spec(a)->input = "2";
+	spec(a)->output = "out-2";
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_OK);
+	assert_counts(&w->k, 1, 0, 0, 0, 1);
+	assert_int_equal(spec(b)->runs, 1);
+}
+
+/* Nodes outside the selection neither run nor count. */
+static void
+test_selection(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a"), *b = node(w, &job, "b"), *c = node(w, &job, "c");
+
+	graph_edge(a, b);
+	graph_edge(b, c);
+	graph_select(w->g, &b, 1);
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_OK);
+	assert_counts(&w->k, 2, 0, 0, 0, 0);
+	assert_int_equal(spec(c)->runs, 0);
+	assert_int_equal(c->state, FX_UNKNOWN);
+	(void)a;
+}
+
+/* The node's log holds why it ran, the command line and its output; the
+ * record points at it relative to the state directory. */
+static void
+test_log_file(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a"), *f = node(w, &job, "f");
+	struct fx_map rec;
+
+	spec(a)->scripts[0] = xstrdup("echo hello-out; echo hello-err >&2");
+	spec(f)->scripts[0] = xstrdup("echo it broke; exit 4");
+	assert_int_equal(run(w, 2, true, NULL, 0), FX_EXIT_FAILED);
+
+	char *path = exec_log_path(w->statedir, "job:a");
+	char *want = xasprintf("%s/logs/job:a.log", w->statedir);
+	assert_string_equal(path, want);
+	char *log = slurp(path);
+	assert_string_equal(log, "# job:a: never ran\n"
+	    "$ /bin/sh -c 'echo hello-out; echo hello-err >&2' sh\n"
+	    "hello-out\nhello-err\n");
+	free(log);
+	free(path);
+	free(want);
+
+	path = exec_log_path(w->statedir, "job:f");
+	log = slurp(path);
+	assert_non_null(strstr(log, "it broke\n"));
+	assert_non_null(strstr(log, "fusion: exit status 4\n"));
+	free(log);
+	free(path);
+
+	assert_int_equal(cache_load_records(w->cache, &rec), 0);
+	const struct fx_record *r = map_get(&rec, "job:a");
+	assert_non_null(r);
+	assert_string_equal(r->log, "logs/job:a.log");
+	assert_string_equal(r->key, a->key);
+	assert_string_equal(r->output, "out-1");
+	char hex[FX_HASH_HEX];
+	hash_hex(hash_bytes("out-1", 5), hex);
+	assert_string_equal(r->output_hash, hex);
+	assert_null(map_get(&rec, "job:f"));
+	cache_free_records(&rec);
+	/* a log is rewritten, not appended to, by the next run */
+	spec(a)->input = "2";
+	assert_int_equal(run(w, 1, true, NULL, 0), FX_EXIT_FAILED);
+	path = exec_log_path(w->statedir, "job:a");
+	log = slurp(path);
+	assert_int_equal(count_lines(log, "$ "), 1);
+	assert_true(strncmp(log, "# job:a: ", 9) == 0);
+	free(log);
+	free(path);
+}
+
+/* A step may send a command's stdout to a file (helm template > file). */
+static void
+test_stdout_path(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a");
+
+	spec(a)->scripts[0] = xstrdup("echo rendered; echo warning >&2");
+	spec(a)->stdout_path = xasprintf("%s/out.yaml", w->tmp);
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_OK);
+	char *out = slurp(spec(a)->stdout_path);
+	assert_string_equal(out, "rendered\n");
+	free(out);
+	char *path = exec_log_path(w->statedir, "job:a");
+	char *log = slurp(path);
+	char *line = xasprintf("' sh > %s\n", spec(a)->stdout_path);
+	assert_non_null(strstr(log, line));
+	assert_non_null(strstr(log, "warning\n"));
+	assert_null(strstr(log, "\nrendered\n"));
+	free(line);
+	free(log);
+	free(path);
+}
+
+static void
+test_missing_binary(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a"), *b = node(w, &job, "b");
+
+	graph_edge(a, b);
+	spec(a)->argv0 = "fx-no-such-tool-4711";
+	set_script(w, b, "true");
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_FAILED);
+	assert_counts(&w->k, 0, 0, 1, 1, 0);
+	char *path = exec_log_path(w->statedir, "job:a");
+	char *log = slurp(path);
+	assert_non_null(strstr(log, "$ fx-no-such-tool-4711\n"));
+	assert_non_null(strstr(log, "fusion: fx-no-such-tool-4711: not found on PATH\n"));
+	free(log);
+	free(path);
+}
+
+/* A node whose inputs cannot be computed fails without running anything. */
+static void
+test_inputs_failure(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a"), *b = node(w, &job, "b");
+
+	graph_edge(a, b);
+	spec(a)->inputs_fail = "values.yaml: No such file or directory";
+	set_script(w, a, "true");
+	set_script(w, b, "true");
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_FAILED);
+	assert_counts(&w->k, 0, 0, 1, 1, 0);
+	assert_int_equal(spec(a)->runs, 0);
+	assert_int_equal(trace_pos(w, "start a"), -1);
+}
+
+/*
+ * BUG: exec.c start(): when a node's inputs() fails, fail_job() runs before
+ * the node's log is opened (and truncated), yet report_failure() is still
+ * given j->log_path, so it prints the tail of the *previous* run's log (and
+ * points at it) as if it explained this failure. Here run 1 succeeds and
+ * logs "old-output-from-run-1"; run 2 fails in inputs() and shows that line.
+ */
+static void
+test_inputs_failure_stale_log(void **state)
+{
+	skip();	/* BUG: see above; unskip when exec.c opens the log before failing */
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a");
+
+	spec(a)->scripts[0] = xstrdup("echo old-output-from-run-1");
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_OK);
+	spec(a)->inputs_fail = "values.yaml: No such file or directory";
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_FAILED);
+	assert_non_null(strstr(w->errors, "values.yaml: No such file or directory"));
+	assert_null(strstr(w->errors, "old-output-from-run-1"));
+}
+
+/* Is pid gone (or a zombie nobody has reaped yet)? */
+static bool
+dead(long pid)
+{
+	char path[64], buf[512];
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *paren = strrchr(buf, ')');
+	return paren && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/*
+ * Ctrl-C: the running node's whole process group is stopped (here a
+ * background sleep of the step's shell), the run ends with 130 and what
+ * never started is skipped.
+ */
+static void
+test_interrupt(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a"), *b = node(w, &job, "b");
+	char *pidfile = xasprintf("%s/sleep.pid", w->tmp);
+
+	spec(a)->scripts[0] = xasprintf("sleep 30 & echo $! > '%s'; kill -INT $PPID; wait",
+	    pidfile);
+	set_script(w, b, "true");
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_INTERRUPTED);
+	assert_int_equal(w->k.failed, 1);
+	assert_int_equal(w->k.skipped, 1);
+	assert_int_equal(spec(b)->runs, 0);
+	assert_true(finished_as(w, "job:a", "failed"));
+
+	char *text = slurp(pidfile);
+	long pid = strtol(text, NULL, 10);
+	assert_true(pid > 1);
+	bool gone = false;
+	for (int i = 0; i < 300 && !(gone = dead(pid)); i++)
+		nanosleep(&(struct timespec){0, 10000000}, NULL);
+	if (!gone)
+		kill((pid_t)pid, SIGKILL);
+	assert_true(gone);
+	free(text);
+	free(pidfile);
+}
+
+/* The interrupt asks first: the running group gets SIGTERM (a tool may
+ * clean up), not straight SIGKILL. */
+static void
+test_interrupt_sends_term_first(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a");
+	char *mark = xasprintf("%s/term", w->tmp);
+
+	spec(a)->scripts[0] = xasprintf("trap 'echo TERM > \"%s\"; exit 1' TERM;"
+	    " kill -INT $PPID; i=0; while [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done", mark);
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_INTERRUPTED);
+	assert_int_equal(w->k.failed, 1);
+	char *text = slurp(mark);
+	assert_string_equal(text, "TERM\n");
+	free(text);
+	free(mark);
+}
+
+/* A tool that ignores SIGTERM is killed once the grace period is over. */
+static void
+test_interrupt_kills_after_grace(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a");
+	char *pidfile = xasprintf("%s/sh.pid", w->tmp);
+
+	char *survived = xasprintf("%s/survived", w->tmp);
+
+	/* about 10 s of sleeping unless killed; then it leaves a mark */
+	spec(a)->scripts[0] = xasprintf("trap '' TERM; echo $$ > '%s'; kill -INT $PPID;"
+	    " i=0; while [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; echo > '%s'",
+	    pidfile, survived);
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_INTERRUPTED);
+	assert_int_equal(w->k.failed, 1);
+	assert_int_equal(access(survived, F_OK), -1);
+	char *text = slurp(pidfile);
+	assert_true(dead(strtol(text, NULL, 10)));
+	free(text);
+	free(pidfile);
+	free(survived);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_parallel_up_to_jobs),
+		T(test_jobs_cap),
+		T(test_kind_limit_serialises),
+		T(test_limit_overrides),
+		T(test_failure_stops),
+		T(test_keep_going),
+		T(test_step_statuses),
+		T(test_early_cutoff),
+		T(test_order_only),
+		T(test_selection),
+		T(test_log_file),
+		T(test_stdout_path),
+		T(test_missing_binary),
+		T(test_inputs_failure),
+		T(test_inputs_failure_stale_log),
+		T(test_interrupt),
+		T(test_interrupt_sends_term_first),
+		T(test_interrupt_kills_after_grace),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
