@@ -40,6 +40,8 @@ struct sched {
 	bool *upstream_ran;	/* an input edge produced something this run */
 	struct fx_node **ready;
 	size_t nready;
+	bool *decided;		/* stale_decide has run for the node */
+	struct fx_manifest **manifests;	/* of decided stale nodes not yet started */
 	struct job *jobs;	/* x->jobs slots */
 	int nrunning;
 	bool stopping;		/* a failure without -k, or an interrupt */
@@ -305,19 +307,33 @@ free_slot(struct sched *s)
 	return NULL;
 }
 
-/* Decide a ready node; run it if stale. */
-static void
-start(struct sched *s, struct fx_node *n)
+/* Decide a ready node, once: its inputs are known now. A fresh node is
+ * finished at once (cut off if something upstream ran); a stale one keeps
+ * its manifest until a job slot takes it. Returns true if it finished. */
+static bool
+decide(struct sched *s, struct fx_node *n)
 {
 	struct fx_manifest *m = NULL;
 
+	s->decided[n->index] = true;
 	stale_decide(n, s->x->ev, &m);
-	if (n->state == FX_FRESH) {
-		manifest_free(m);
-		finish(s, n, s->upstream_ran[n->index] ? FX_CUTOFF : FX_FRESH_RESULT, 0);
-		return;
+	if (n->state != FX_FRESH) {
+		s->manifests[n->index] = m;
+		return false;
 	}
+	manifest_free(m);
+	finish(s, n, s->upstream_ran[n->index] ? FX_CUTOFF : FX_FRESH_RESULT, 0);
+	return true;
+}
+
+/* Run a stale node in a free job slot. */
+static void
+start(struct sched *s, struct fx_node *n)
+{
+	struct fx_manifest *m = s->manifests[n->index];
 	struct job *j = free_slot(s);
+
+	s->manifests[n->index] = NULL;
 	*j = (struct job){.n = n, .log_fd = -1, .out_fd = -1, .manifest = m,
 	    .started = now_mono()};
 	j->log_path = exec_log_path(s->x->statedir, n->id);
@@ -342,8 +358,16 @@ start(struct sched *s, struct fx_node *n)
 	advance(s, j, 0);
 }
 
-/* Start what may start: fresh nodes are decided at once, stale ones take a
- * job slot while the kind's limit allows. */
+static void
+unready(struct sched *s, size_t i)
+{
+	memmove(&s->ready[i], &s->ready[i + 1], (s->nready - i - 1) * sizeof(*s->ready));
+	s->nready--;
+}
+
+/* Start what may start. Fresh nodes need no job slot: they are decided and
+ * finished even while every slot is busy; stale ones wait for a slot and
+ * for their kind's limit. */
 static void
 dispatch(struct sched *s)
 {
@@ -353,16 +377,20 @@ dispatch(struct sched *s)
 		progress = false;
 		for (size_t i = 0; i < s->nready && !s->stopping; i++) {
 			struct fx_node *n = s->ready[i];
+			/* A fresh node's finish only appends to the ready list, so
+			 * ready[i] is still n afterwards. */
+			if (!s->decided[n->index] && decide(s, n)) {
+				unready(s, i);
+				progress = true;
+				break;	/* the ready list changed: rescan */
+			}
 			int lim = limit_of(s, n->kind);
-			if (s->nrunning >= s->x->jobs)
-				break;
-			if (lim > 0 && running_of(s, n->kind) >= lim)
+			if (s->nrunning >= s->x->jobs || (lim > 0 && running_of(s, n->kind) >= lim))
 				continue;
-			memmove(&s->ready[i], &s->ready[i + 1], (s->nready - i - 1) * sizeof(*s->ready));
-			s->nready--;
+			unready(s, i);
 			start(s, n);
 			progress = true;
-			break;	/* the ready list changed: rescan from the start */
+			break;
 		}
 	}
 }
@@ -421,6 +449,8 @@ init(struct sched *s)
 	s->waiting = xcalloc(g->n, sizeof(*s->waiting));
 	s->upstream_ran = xcalloc(g->n, sizeof(*s->upstream_ran));
 	s->ready = xcalloc(g->n + 1, sizeof(*s->ready));
+	s->decided = xcalloc(g->n + 1, sizeof(*s->decided));
+	s->manifests = xcalloc(g->n + 1, sizeof(*s->manifests));
 	s->jobs = xcalloc((size_t)s->x->jobs, sizeof(*s->jobs));
 	for (int i = 0; i < s->x->jobs; i++)
 		s->jobs[i] = (struct job){.log_fd = -1, .out_fd = -1};
@@ -447,6 +477,10 @@ cleanup(struct sched *s)
 	free(s->waiting);
 	free(s->upstream_ran);
 	free(s->ready);
+	for (size_t i = 0; i < s->g->n; i++)
+		manifest_free(s->manifests[i]);
+	free(s->manifests);
+	free(s->decided);
 	free(s->jobs);
 }
 
