@@ -340,10 +340,6 @@ start(struct sched *s, struct fx_node *n)
 	s->nrunning++;
 	s->phase[n->index] = RUNNING;
 	report_start(s->x->report, n->id, n->kind->name, n->target);
-	if (!m) {
-		fail_job(s, j, n->reason ? n->reason : "cannot compute inputs");
-		return;
-	}
 	char *dir = path_dir(j->log_path);
 	mkdir_p(dir, 0755);
 	free(dir);
@@ -355,6 +351,12 @@ start(struct sched *s, struct fx_node *n)
 		return;
 	}
 	dprintf(j->log_fd, "# %s: %s\n", n->id, n->reason ? n->reason : "stale");
+	/* Inputs that could not be computed fail the node, after its log was
+	 * truncated: the tail shown must be this run's, not the last one's. */
+	if (!m) {
+		fail_job(s, j, n->reason ? n->reason : "cannot compute inputs");
+		return;
+	}
 	advance(s, j, 0);
 }
 

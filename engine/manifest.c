@@ -129,6 +129,23 @@ put_escaped(struct fx_buf *b, const char *s)
 	}
 }
 
+/* Lines compare by their escaped name (the text before the TAB), bytewise,
+ * a shorter name first: the order the recorded lines were written in and
+ * the order the diff merges in must be the same one. */
+static int
+cmp_names(const char *a, size_t na, const char *b, size_t nb)
+{
+	int c = memcmp(a, b, na < nb ? na : nb);
+	return c ? c : na < nb ? -1 : na > nb ? 1 : 0;
+}
+
+static int
+cmp_line(const void *x, const void *y)
+{
+	const char *a = *(char *const *)x, *b = *(char *const *)y;
+	return cmp_names(a, strcspn(a, "\t"), b, strcspn(b, "\t"));
+}
+
 /* One line per scalar or tree file, in name order. Tree entries are sorted
  * by path already; prefix+path keeps that order within the prefix. */
 static void
@@ -156,7 +173,8 @@ serialize_lines(struct fx_manifest *m, struct fx_strv *lines)
 			strv_take(lines, buf_detach(&b));
 		}
 	}
-	strv_sort(lines);
+	if (lines->n > 1)
+		qsort(lines->v, lines->n, sizeof(*lines->v), cmp_line);
 }
 
 char *
@@ -229,7 +247,8 @@ manifest_diff(const char *old, struct fx_manifest *cur, struct fx_changes *out)
 			split(p, plen, &on, &ov);
 		if (j < now.n)
 			split(now.v[j], strlen(now.v[j]), &cn, &cv);
-		int c = !on ? 1 : !cn ? -1 : strcmp(on, cn);
+		int c = !on ? 1 : !cn ? -1 : cmp_names(p, strcspn(p, "\t\n"), now.v[j],
+		    strcspn(now.v[j], "\t"));
 		if (c < 0) {
 			add_change(out, 'D', on, ov, NULL);
 			free(cn), free(cv);

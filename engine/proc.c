@@ -34,6 +34,8 @@ child(char *const argv[], int out_fd, int err_fd, int report_fd, pid_t parent)
 	dup2(null, 0);
 	dup2(out_fd >= 0 ? out_fd : null, 1);
 	dup2(err_fd >= 0 ? err_fd : null, 2);
+	if (null > 2)
+		close(null);	/* the tool gets 0, 1 and 2, nothing more */
 	execvp(argv[0], argv);
 	int e = errno;
 	ssize_t w = write(report_fd, &e, sizeof e);

@@ -73,8 +73,8 @@ struct fx_run_counts {
 };
 int cache_run_end(struct fx_cache *c, int64_t run_id, int status, const struct fx_run_counts *k);
 
-/* The most recent run that touched node `id` successfully (ran/cached):
- * its start time, or 0. */
+/* The most recent run that ran node `id` or found it fresh after its
+ * inputs moved (ran/cached/cutoff): its start time, or 0. */
 double cache_last_run_of(struct fx_cache *c, const char *id);
 
 /* `fusion cache stats|clear|gc` */

@@ -58,8 +58,9 @@ bool strv_has(const struct fx_strv *sv, const char *s);
 char **strv_argv(struct fx_strv *sv);
 void strv_sort(struct fx_strv *sv);
 
-/* Join two paths; b absolute wins. Removes "." components and duplicate slashes
- * but leaves ".." alone (use realpath for that). */
+/* Join two paths; b absolute wins. The result is path_clean()ed: "." and
+ * duplicate slashes go, ".." is resolved lexically (symlinks are not looked
+ * at: use realpath for that). */
 char *path_join(const char *a, const char *b);
 /* The directory part of p ("." for a bare name). */
 char *path_dir(const char *p);

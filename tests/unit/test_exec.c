@@ -751,7 +751,7 @@ test_inputs_failure(void **state)
 }
 
 /*
- * BUG: exec.c start(): when a node's inputs() fails, fail_job() runs before
+ * Regression (fixed): exec.c start(): when a node's inputs() fails, fail_job() runs before
  * the node's log is opened (and truncated), yet report_failure() is still
  * given j->log_path, so it prints the tail of the *previous* run's log (and
  * points at it) as if it explained this failure. Here run 1 succeeds and
@@ -760,7 +760,6 @@ test_inputs_failure(void **state)
 static void
 test_inputs_failure_stale_log(void **state)
 {
-	skip();	/* BUG: see above; unskip when exec.c opens the log before failing */
 	struct world *w = *state;
 	struct fx_node *a = node(w, &job, "a");
 

@@ -365,7 +365,7 @@ test_diff_prefix_names(void **state)
 }
 
 /*
- * BUG: manifest_diff (engine/manifest.c) walks the recorded lines in the
+ * Regression (fixed): manifest_diff (engine/manifest.c) walked the recorded lines in the
  * order of their escaped text ("name TAB value", sorted whole) while it
  * compares the unescaped names with strcmp, and the two orders disagree
  * when a name holds a tab or newline (escaped, it moves from byte 9/10 to
@@ -377,7 +377,6 @@ test_diff_prefix_names(void **state)
 static void
 test_diff_escaped_names(void **state)
 {
-	skip();	/* BUG: see the comment above; unskip when manifest_diff is fixed */
 	struct fx_manifest *a = manifest_new(), *b = manifest_new();
 	struct fx_changes c;
 

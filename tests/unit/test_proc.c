@@ -335,7 +335,7 @@ test_format_round_trip(void **state)
 }
 
 /*
- * BUG: proc.c child() opens /dev/null without O_CLOEXEC and never closes it
+ * Regression (fixed): proc.c child() opened /dev/null without O_CLOEXEC and never closes it
  * after the dup2s, so every tool fusion runs inherits one extra descriptor
  * (on /dev/null) beyond 0, 1, 2 and whatever fusion itself lets children
  * inherit. Every descriptor the child holds above 2 must be one the test
@@ -344,7 +344,6 @@ test_format_round_trip(void **state)
 static void
 test_no_fd_leak(void **state)
 {
-	skip();	/* BUG: see above; unskip when child() closes its /dev/null fd */
 	struct fx_buf out = {0};
 
 	/* ls lists the shell's descriptors ("; true" keeps the shell from
