@@ -378,3 +378,18 @@ setup() {
 	[ "$(echo "$output" | grep -c '^\[[0-9]*/14\] ran ')" -eq 14 ]
 	[[ "$output" != *$'\033'* ]]
 }
+
+@test "cluster unreachable: loads and releases fail with the reason, builds and charts go on with -k" {
+	fake-cluster down
+	up_json -k
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"fusion: load:core-api: cluster not reachable (kubectl: "*"refused"* ]]
+	[ "$(results failed)" = "load:core-api load:partners-engine load:scriptdash release:postgresql" ]
+	[ "$(results ran)" = "build:core-api build:partners-engine build:scriptdash chart:core-api chart:partners-engine chart:postgresql chart:scriptdash" ]
+	# one kubectl call for the whole run, however many nodes need the identity
+	[ "$(calls kubectl)" -eq 1 ]
+	fake-cluster up
+	up_json
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "load:core-api load:partners-engine load:scriptdash release:core-api release:partners-engine release:postgresql release:scriptdash" ]
+}
