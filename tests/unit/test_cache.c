@@ -18,6 +18,9 @@
 #include "fusion/cache.h"
 #include "fusion/util.h"
 
+#define TESTDIR_NAME "cache"
+#include "testdir.h"
+
 struct t {
 	char *root;	/* the temporary directory */
 	char *dir;	/* the state directory under it */
@@ -28,12 +31,10 @@ static int
 setup(void **state)
 {
 	struct t *t = xcalloc(1, sizeof(*t));
-	char tmpl[] = "/tmp/fx-cache-XXXXXX";
 
-	assert_non_null(mkdtemp(tmpl));
 	/* a state directory that does not exist yet: cache_open creates it */
-	t->root = xstrdup(tmpl);
-	t->dir = xasprintf("%s/state/.fusion", tmpl);
+	t->root = tmpdir_new();
+	t->dir = xasprintf("%s/state/.fusion", t->root);
 	t->c = cache_open(t->dir);
 	assert_non_null(t->c);
 	*state = t;
@@ -46,10 +47,7 @@ teardown(void **state)
 	struct t *t = *state;
 
 	cache_close(t->c);
-	char *cmd = xasprintf("rm -rf '%s'", t->root);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(t->root);
+	tmpdir_free(t->root);
 	free(t->dir);
 	free(t);
 	return 0;

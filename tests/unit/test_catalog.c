@@ -20,16 +20,20 @@
 #include "fusion/diag.h"
 #include "fusion/util.h"
 
-static char *tmp;	/* a fresh directory per test (its real path) */
+#define TESTDIR_NAME "catalog"
+#include "testdir.h"
+
 static char oldcwd[PATH_MAX];
 
+/* A fresh directory per test, tmp naming it by its real path. */
 static int
 setup(void **state)
 {
-	char t[] = "/tmp/fx-catalog-XXXXXX";
-	assert_non_null(mkdtemp(t));
-	tmp = realpath(t, NULL);
-	assert_non_null(tmp);
+	tmpdir_setup(state);
+	char *real = realpath(tmp, NULL);
+	assert_non_null(real);
+	free(tmp);
+	tmp = real;
 	assert_non_null(getcwd(oldcwd, sizeof oldcwd));
 	return 0;
 }
@@ -38,36 +42,14 @@ static int
 teardown(void **state)
 {
 	assert_int_equal(chdir(oldcwd), 0);
-	char *cmd = xasprintf("rm -rf '%s'", tmp);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(tmp);
-	return 0;
-}
-
-static char *
-at(const char *rel)
-{
-	return xasprintf("%s/%s", tmp, rel);
-}
-
-/* Write tmp/rel, making its directories. */
-static void
-put(const char *rel, const char *content)
-{
-	char *p = at(rel);
-	char *d = path_dir(p);
-	assert_int_equal(mkdir_p(d, 0755), 0);
-	assert_int_equal(write_file_atomic(p, content, strlen(content)), 0);
-	free(d);
-	free(p);
+	return tmpdir_teardown(state);
 }
 
 static void
 chart(const char *rel)
 {
 	char *p = xasprintf("%s/Chart.yaml", rel);
-	put(p, "apiVersion: v2\nname: x\nversion: 0.1.0\n");
+	put_file(p, "apiVersion: v2\nname: x\nversion: 0.1.0\n");
 	free(p);
 }
 
@@ -75,16 +57,16 @@ chart(const char *rel)
 static void
 workspace(void)
 {
-	put("core-api/Containerfile", "FROM scratch\n");
-	put("core-api/docker/Containerfile.dev", "FROM scratch\n");
-	put("partners-engine/Dockerfile", "FROM scratch\n");
-	put("scriptdash/Containerfile", "FROM scratch\n");
-	put("scriptdash/Dockerfile", "FROM scratch\n");
+	put_file("core-api/Containerfile", "FROM scratch\n");
+	put_file("core-api/docker/Containerfile.dev", "FROM scratch\n");
+	put_file("partners-engine/Dockerfile", "FROM scratch\n");
+	put_file("scriptdash/Containerfile", "FROM scratch\n");
+	put_file("scriptdash/Dockerfile", "FROM scratch\n");
 	chart("local-dev/helm/base-charts/service");
 	chart("local-dev/helm/shared-services/postgresql");
 	chart("local-dev/helm/shared-services/kafka");
-	put("local-dev/helm/values/common.yaml", "a: 1\n");
-	put("local-dev/helm/values/core-api.yaml", "b: 2\n");
+	put_file("local-dev/helm/values/common.yaml", "a: 1\n");
+	put_file("local-dev/helm/values/core-api.yaml", "b: 2\n");
 }
 
 static const char good[] =
@@ -151,7 +133,7 @@ static void
 load_good(struct fx_catalog *c)
 {
 	workspace();
-	put("local-dev/config/service-catalog.yaml", good);
+	put_file("local-dev/config/service-catalog.yaml", good);
 	char *p = at("local-dev/config/service-catalog.yaml");
 	assert_int_equal(catalog_load(p, true, c), 0);
 	free(p);
@@ -297,7 +279,7 @@ test_paths_resolved(void **state)
 static int
 load_text(const char *text, bool check, struct fx_catalog *c)
 {
-	put("fusion.yaml", text);
+	put_file("fusion.yaml", text);
 	char *p = at("fusion.yaml");
 	int rc = catalog_load(p, check, c);
 	free(p);
@@ -427,7 +409,7 @@ test_bad_input_never_crashes(void **state)
 		"version: 1\nworkspace: {root: [x]}\n", "\tversion: 1\n",
 	};
 	for (size_t i = 0; i < FX_NELEM(bad); i++) {
-		put("fusion.yaml", bad[i]);
+		put_file("fusion.yaml", bad[i]);
 		char *p = at("fusion.yaml");
 		assert_int_equal(catalog_load(p, true, &c), -1);
 		assert_null(c.svcs);
@@ -500,7 +482,7 @@ test_catalog_svc_without_index(void **state)
 static void
 test_find(void **state)
 {
-	put("ws/local-dev/config/service-catalog.yaml", "version: 1\n");
+	put_file("ws/local-dev/config/service-catalog.yaml", "version: 1\n");
 	char *deep = at("ws/local-dev/helm/values/deeper");
 	assert_int_equal(mkdir_p(deep, 0755), 0);
 
@@ -513,7 +495,7 @@ test_find(void **state)
 	free(p);
 
 	/* fusion.yaml wins over config/service-catalog.yaml in the same directory */
-	put("ws/local-dev/fusion.yaml", "version: 1\n");
+	put_file("ws/local-dev/fusion.yaml", "version: 1\n");
 	p = catalog_find(NULL);
 	free(want);
 	want = at("ws/local-dev/fusion.yaml");
@@ -521,7 +503,7 @@ test_find(void **state)
 	free(p);
 
 	/* a nearer directory wins over a farther one */
-	put("ws/local-dev/helm/config/service-catalog.yaml", "version: 1\n");
+	put_file("ws/local-dev/helm/config/service-catalog.yaml", "version: 1\n");
 	p = catalog_find(NULL);
 	free(want);
 	want = at("ws/local-dev/helm/config/service-catalog.yaml");
@@ -548,7 +530,7 @@ static void
 test_shown_path_relative_to_cwd(void **state)
 {
 	struct fx_catalog c;
-	put("sub/fusion.yaml", "version: 1\n");
+	put_file("sub/fusion.yaml", "version: 1\n");
 	assert_int_equal(chdir(tmp), 0);
 	assert_int_equal(catalog_load("sub/fusion.yaml", true, &c), 0);
 	assert_string_equal(c.shown, "sub/fusion.yaml");

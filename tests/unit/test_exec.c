@@ -35,6 +35,9 @@
 #include "fusion/stale.h"
 #include "fusion/util.h"
 
+#define TESTDIR_NAME "exec"
+#include "testdir.h"
+
 #define MAXSTEPS 3
 
 /* One node's behaviour, reached through fx_node.data. */
@@ -115,12 +118,10 @@ static int
 setup(void **state)
 {
 	struct world *w = xcalloc(1, sizeof(*w));
-	char t[] = "/tmp/fx-exec-XXXXXX";
 
-	assert_non_null(mkdtemp(t));
-	w->tmp = xstrdup(t);
-	w->statedir = xasprintf("%s/.fusion", t);
-	w->trace = xasprintf("%s/trace", t);
+	w->tmp = tmpdir_new();
+	w->statedir = xasprintf("%s/.fusion", w->tmp);
+	w->trace = xasprintf("%s/trace", w->tmp);
 	w->cache = cache_open(w->statedir);
 	assert_non_null(w->cache);
 	map_init(&w->records, 8);
@@ -145,12 +146,9 @@ teardown(void **state)
 	graph_free(w->g);
 	cache_free_records(&w->records);
 	cache_close(w->cache);
-	char *cmd = xasprintf("rm -rf '%s'", w->tmp);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	tmpdir_free(w->tmp);
 	free(w->events);
 	free(w->errors);
-	free(w->tmp);
 	free(w->statedir);
 	free(w->trace);
 	free(w);

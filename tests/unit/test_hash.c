@@ -21,44 +21,17 @@
 #include "fusion/statcache.h"
 #include "fusion/util.h"
 
-static char *tmp;	/* a fresh directory per test */
-
-static int
-setup(void **state)
-{
-	char t[] = "/tmp/fx-hash-XXXXXX";
-	assert_non_null(mkdtemp(t));
-	tmp = xstrdup(t);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char *cmd = xasprintf("rm -rf '%s'", tmp);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(tmp);
-	return 0;
-}
-
-static char *
-at(const char *rel)
-{
-	return xasprintf("%s/%s", tmp, rel);
-}
+#define TESTDIR_NAME "hash"
+#include "testdir.h"
 
 /* Write tmp/rel (making its directories) with an old mtime. */
 static void
 put(const char *rel, const char *content)
 {
+	put_file(rel, content);
 	char *p = at(rel);
-	char *d = path_dir(p);
-	assert_int_equal(mkdir_p(d, 0755), 0);
-	assert_int_equal(write_file_atomic(p, content, strlen(content)), 0);
 	struct timespec ts[2] = {{1600000000, 0}, {1600000000, 0}};
 	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
-	free(d);
 	free(p);
 }
 
@@ -633,18 +606,18 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_hasher),
-		cmocka_unit_test_setup_teardown(test_hash_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tree_entries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_job, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_changes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ignore, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unreadable_subdir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wide, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hash_file, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_tree_entries, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_file_job, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_stable, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_changes, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_ignore, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_dedup, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_missing, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_subdir, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_wide, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_order, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_two_runs, tmpdir_setup, tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,27 +24,23 @@
 #include "fusion/lock.h"
 #include "fusion/util.h"
 
-static char *tmp, *statedir;
+#define TESTDIR_NAME "lock"
+#include "testdir.h"
+
+static char *statedir;
 
 static int
 setup(void **state)
 {
-	char t[] = "/tmp/fx-lock-XXXXXX";
-
-	assert_non_null(mkdtemp(t));
-	tmp = xstrdup(t);
-	statedir = xasprintf("%s/a/.fusion", t);	/* created by lock_acquire */
+	tmpdir_setup(state);
+	statedir = xasprintf("%s/a/.fusion", tmp);	/* created by lock_acquire */
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	char *cmd = xasprintf("rm -rf '%s'", tmp);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(tmp);
+	tmpdir_teardown(state);
 	free(statedir);
 	return 0;
 }

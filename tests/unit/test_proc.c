@@ -24,6 +24,9 @@
 #include "fusion/proc.h"
 #include "fusion/util.h"
 
+#define TESTDIR_NAME "proc"
+#include "testdir.h"
+
 static int
 sh(const char *script, struct fx_buf *out, struct fx_buf *err)
 {
@@ -244,10 +247,9 @@ test_not_on_path(void **state)
 static void
 test_not_executable(void **state)
 {
-	char dir[] = "/tmp/fx-proc-XXXXXX";
+	char *dir = tmpdir_new();
 	struct fx_buf msg = {0};
 
-	assert_non_null(mkdtemp(dir));
 	char *tool = xasprintf("%s/tool", dir);
 	assert_int_equal(write_file_atomic(tool, "#!/bin/sh\n", 10), 0);
 	assert_int_equal(chmod(tool, 0644), 0);
@@ -261,6 +263,7 @@ test_not_executable(void **state)
 	assert_int_equal(proc_run(argv, NULL, NULL), 0);
 	unlink(tool);
 	rmdir(dir);
+	free(dir);
 	free(want);
 	free(tool);
 	buf_free(&msg);
@@ -269,7 +272,6 @@ test_not_executable(void **state)
 static void
 test_on_path(void **state)
 {
-	char dir[] = "/tmp/fx-proc-XXXXXX";
 	char *saved = xstrdup(getenv("PATH") ? getenv("PATH") : "");
 
 	assert_true(proc_on_path("sh"));
@@ -277,7 +279,7 @@ test_on_path(void **state)
 	assert_false(proc_on_path("fx-no-such-tool-4711"));
 	assert_false(proc_on_path("/nonexistent/sh"));
 
-	assert_non_null(mkdtemp(dir));
+	char *dir = tmpdir_new();
 	char *tool = xasprintf("%s/fx-tool", dir);
 	assert_int_equal(write_file_atomic(tool, "#!/bin/sh\n", 10), 0);
 	assert_int_equal(chmod(tool, 0755), 0);
@@ -289,6 +291,7 @@ test_on_path(void **state)
 	assert_false(proc_on_path("fx-tool"));
 	unlink(tool);
 	rmdir(dir);
+	free(dir);
 	free(path);
 	free(tool);
 	free(saved);

@@ -18,28 +18,8 @@
 #include "fusion/report.h"
 #include "fusion/util.h"
 
-static char *tmp;
-
-static int
-setup(void **state)
-{
-	char t[] = "/tmp/fx-report-XXXXXX";
-
-	assert_non_null(mkdtemp(t));
-	tmp = xstrdup(t);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char *cmd = xasprintf("rm -rf '%s'", tmp);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(tmp);
-	return 0;
-}
+#define TESTDIR_NAME "report"
+#include "testdir.h"
 
 struct capture {
 	int saved[3];
@@ -222,7 +202,7 @@ test_failure_tail(void **state)
 	free(log);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
 
 int
 main(void)

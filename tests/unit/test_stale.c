@@ -19,6 +19,9 @@
 #include "fusion/stale.h"
 #include "fusion/util.h"
 
+#define TESTDIR_NAME "stale"
+#include "testdir.h"
+
 /* What the fake kind reads from a node's data. */
 struct fake {
 	const char *value;	/* the "arg:version" entry */
@@ -78,12 +81,8 @@ teardown(void **state)
 	cache_free_records(&w->records);
 	graph_free(w->g);
 	cache_close(w->cache);
-	if (w->dir) {
-		char *cmd = xasprintf("rm -rf '%s'", w->dir);
-		assert_int_equal(system(cmd), 0);
-		free(cmd);
-		free(w->dir);
-	}
+	if (w->dir)
+		tmpdir_free(w->dir);
 	free(w);
 	return 0;
 }
@@ -210,10 +209,8 @@ static void
 test_changed_key_summary(void **state)
 {
 	struct world *w = *state;
-	char t[] = "/tmp/fx-stale-XXXXXX";
 
-	assert_non_null(mkdtemp(t));
-	w->dir = xstrdup(t);
+	w->dir = tmpdir_new();
 	w->cache = cache_open(w->dir);
 	assert_non_null(w->cache);
 	w->ev.cache = w->cache;

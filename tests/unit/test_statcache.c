@@ -23,7 +23,9 @@
 
 #define OLD 1600000000	/* an mtime long before any scan */
 
-static char *tmp;
+#define TESTDIR_NAME "statcache"
+#include "testdir.h"
+
 static sqlite3 *db;
 
 /* The schema cache.c creates; kept verbatim. */
@@ -32,18 +34,10 @@ static const char ddl[] =
     " ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, mode INTEGER NOT NULL, hash BLOB NOT NULL,"
     " scan_ns INTEGER NOT NULL) WITHOUT ROWID;";
 
-static char *
-at(const char *rel)
-{
-	return xasprintf("%s/%s", tmp, rel);
-}
-
 static int
 setup(void **state)
 {
-	char t[] = "/tmp/fx-statcache-XXXXXX";
-	assert_non_null(mkdtemp(t));
-	tmp = xstrdup(t);
+	tmpdir_setup(state);
 	char *p = at("cache.db");
 	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
@@ -56,11 +50,7 @@ static int
 teardown(void **state)
 {
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	char *cmd = xasprintf("rm -rf '%s'", tmp);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(tmp);
-	return 0;
+	return tmpdir_teardown(state);
 }
 
 static void
@@ -75,13 +65,8 @@ set_mtime(const char *rel, int64_t sec, long nsec)
 static void
 put_at(const char *rel, const char *content, int64_t mtime)
 {
-	char *p = at(rel);
-	char *d = path_dir(p);
-	assert_int_equal(mkdir_p(d, 0755), 0);
-	assert_int_equal(write_file_atomic(p, content, strlen(content)), 0);
+	put_file(rel, content);
 	set_mtime(rel, mtime, 0);
-	free(d);
-	free(p);
 }
 
 static void

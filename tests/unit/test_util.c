@@ -18,34 +18,8 @@
 
 #include "fusion/util.h"
 
-static char *tmp;
-
-static int
-setup(void **state)
-{
-	char t[] = "/tmp/fx-util-XXXXXX";
-
-	assert_non_null(mkdtemp(t));
-	tmp = xstrdup(t);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char *cmd = xasprintf("rm -rf '%s'", tmp);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(tmp);
-	return 0;
-}
-
-static char *
-at(const char *rel)
-{
-	return xasprintf("%s/%s", tmp, rel);
-}
+#define TESTDIR_NAME "util"
+#include "testdir.h"
 
 /* Entries of dir, sorted and joined by spaces. */
 static char *
@@ -400,7 +374,7 @@ test_misc(void **state)
 	free(s);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
 
 int
 main(void)
