@@ -48,23 +48,9 @@ catalog_find(const char *explicit_path)
 	}
 	if (explicit_path)
 		return explicit_catalog(cwd, explicit_path);
-	char *dir = xstrdup(cwd);
-	for (;;) {
-		for (size_t i = 0; i < FX_NELEM(names); i++) {
-			char *p = path_join(dir, names[i]);
-			if (is_file(p)) {
-				free(dir);
-				return p;
-			}
-			free(p);
-		}
-		if (strcmp(dir, "/") == 0)
-			break;
-		char *up = path_dir(dir);
-		free(dir);
-		dir = up;
-	}
-	free(dir);
+	char *found = path_find_up(cwd, names, FX_NELEM(names), is_file);
+	if (found)
+		return found;
 	fx_error("no catalog found (looked for fusion.yaml and config/service-catalog.yaml from %s "
 	    "upwards; use -f FILE)", cwd);
 	return NULL;

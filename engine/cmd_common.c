@@ -12,6 +12,13 @@
 #include "fusion/diag.h"
 #include "fusion/util.h"
 
+static bool
+exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
 /* .fusion/ at the top of the git repo holding the catalog, else beside the
  * catalog; FUSION_STATE_DIR overrides. */
 static char *
@@ -25,24 +32,15 @@ state_dir(const char *catalog_dir)
 			return path_clean(env);
 		return path_join(cwd, env);
 	}
-	char *dir = xstrdup(catalog_dir);
-	for (;;) {
-		char *git = path_join(dir, ".git");
-		struct stat st;
-		bool found = stat(git, &st) == 0;
-		free(git);
-		if (found) {
-			char *s = path_join(dir, ".fusion");
-			free(dir);
-			return s;
-		}
-		if (strcmp(dir, "/") == 0)
-			break;
-		char *up = path_dir(dir);
+	static const char *const git[] = {".git"};
+	char *top = path_find_up(catalog_dir, git, 1, exists);
+	if (top) {
+		char *dir = path_dir(top);
+		char *state = path_join(dir, ".fusion");
 		free(dir);
-		dir = up;
+		free(top);
+		return state;
 	}
-	free(dir);
 	return path_join(catalog_dir, ".fusion");
 }
 
@@ -138,6 +136,18 @@ session_state(struct fx_session *s, bool verify)
 	};
 	stale_evaluate(s->order, s->g->n, &s->ev);
 	return 0;
+}
+
+int
+session_load(struct fx_session *s, struct fx_opts *o, bool verify)
+{
+	int rc = session_open(s, o);
+
+	if (rc == 0)
+		rc = session_select(s);
+	if (rc == 0)
+		rc = session_state(s, verify);
+	return rc;
 }
 
 int

@@ -10,12 +10,7 @@ cmd_graph(struct fx_opts *o)
 {
 	struct fx_session s;
 	struct fx_buf b = {0};
-	int rc = session_open(&s, o);
-
-	if (rc == 0)
-		rc = session_select(&s);
-	if (rc == 0)
-		rc = session_state(&s, false);
+	int rc = session_load(&s, o, false);
 	if (rc == 0) {
 		if (o->dot)
 			graph_dot(s.g, &b);

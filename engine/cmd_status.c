@@ -105,12 +105,7 @@ int
 cmd_status(struct fx_opts *o)
 {
 	struct fx_session s;
-	int rc = session_open(&s, o);
-
-	if (rc == 0)
-		rc = session_select(&s);
-	if (rc == 0)
-		rc = session_state(&s, true);
+	int rc = session_load(&s, o, true);
 	if (rc == 0) {
 		struct row *rows = xcalloc(s.cat.nsvcs + 1, sizeof(*rows));
 		for (size_t i = 0; i < s.cat.nsvcs; i++)

@@ -40,15 +40,8 @@ merge(struct fx_session *s, const int *first, const int *second, struct fx_run_c
 	for (size_t i = 0; i < s->g->n; i++) {
 		int r = second && second[i] >= 0 && (second[i] != FX_FRESH_RESULT || first[i] < 0) ?
 		    second[i] : first[i];
-		switch (r) {
-		case FX_RAN: k->ran++; break;
-		case FX_CACHED: k->cached++; break;
-		case FX_CUTOFF: k->cutoff++; break;
-		case FX_FAILED: k->failed++; break;
-		case FX_SKIPPED: k->skipped++; break;
-		case FX_FRESH_RESULT: k->fresh++; break;
-		default: break;
-		}
+		if (r >= 0)
+			result_count(k, (enum fx_result)r);
 	}
 }
 
@@ -189,12 +182,7 @@ int
 cmd_plan(struct fx_opts *o)
 {
 	struct fx_session s;
-	int rc = session_open(&s, o);
-
-	if (rc == 0)
-		rc = session_select(&s);
-	if (rc == 0)
-		rc = session_state(&s, o->verify);
+	int rc = session_load(&s, o, o->verify);
 	if (rc == 0 && o->json)
 		plan_json(&s);
 	if (rc == 0 && !o->json) {

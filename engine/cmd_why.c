@@ -169,11 +169,7 @@ cmd_why(struct fx_opts *o)
 		fx_error("usage: fusion why SVC|NODE");
 		return FX_EXIT_USAGE;
 	}
-	int rc = session_open(&s, o);
-	if (rc == 0)
-		rc = session_select(&s);
-	if (rc == 0)
-		rc = session_state(&s, false);
+	int rc = session_load(&s, o, false);
 	if (rc == 0) {
 		struct fx_node *target = rules_find(s.g, o->args[0]);
 		int n = session_count(&s, FX_STALE) + session_count(&s, FX_PENDING);

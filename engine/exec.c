@@ -137,19 +137,6 @@ skip(struct sched *s, struct fx_node *n)
 	finish(s, n, FX_SKIPPED, 0);
 }
 
-static void
-count(struct fx_run_counts *k, enum fx_result res)
-{
-	switch (res) {
-	case FX_RAN: k->ran++; break;
-	case FX_CACHED: k->cached++; break;
-	case FX_CUTOFF: k->cutoff++; break;
-	case FX_FAILED: k->failed++; break;
-	case FX_SKIPPED: k->skipped++; break;
-	case FX_FRESH_RESULT: k->fresh++; break;
-	}
-}
-
 /* A node is finished: tell the report, the database and its successors. */
 static void
 finish(struct sched *s, struct fx_node *n, enum fx_result res, double secs)
@@ -157,7 +144,7 @@ finish(struct sched *s, struct fx_node *n, enum fx_result res, double secs)
 	bool ok = res != FX_FAILED && res != FX_SKIPPED;
 
 	s->phase[n->index] = res == FX_FAILED ? FAILED : res == FX_SKIPPED ? SKIPPED : DONE;
-	count(s->k, res);
+	result_count(s->k, res);
 	if (s->x->results)
 		s->x->results[n->index] = (int)res;
 	if (res != FX_FRESH_RESULT) {

@@ -47,6 +47,19 @@ colour_of(enum fx_result res)
 	    res == FX_SKIPPED ? FX_YELLOW : FX_DIM;
 }
 
+void
+result_count(struct fx_run_counts *k, enum fx_result res)
+{
+	switch (res) {
+	case FX_RAN: k->ran++; break;
+	case FX_CACHED: k->cached++; break;
+	case FX_CUTOFF: k->cutoff++; break;
+	case FX_FAILED: k->failed++; break;
+	case FX_SKIPPED: k->skipped++; break;
+	case FX_FRESH_RESULT: k->fresh++; break;
+	}
+}
+
 struct fx_report *
 report_new(enum fx_report_mode mode, int total)
 {

@@ -335,6 +335,31 @@ path_under(const char *p, const char *dir)
 	return NULL;
 }
 
+char *
+path_find_up(const char *start, const char *const *names, size_t nnames,
+    bool (*ok)(const char *path))
+{
+	char *dir = xstrdup(start);
+
+	for (;;) {
+		for (size_t i = 0; i < nnames; i++) {
+			char *p = path_join(dir, names[i]);
+			if (ok(p)) {
+				free(dir);
+				return p;
+			}
+			free(p);
+		}
+		if (strcmp(dir, "/") == 0 || strcmp(dir, ".") == 0)
+			break;
+		char *up = path_dir(dir);
+		free(dir);
+		dir = up;
+	}
+	free(dir);
+	return NULL;
+}
+
 int
 mkdir_p(const char *path, unsigned mode)
 {

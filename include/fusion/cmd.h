@@ -64,6 +64,8 @@ int session_select(struct fx_session *s);
  * selected node. `verify`: check recorded outputs with the tools.
  * Returns 0 or an exit status. */
 int session_state(struct fx_session *s, bool verify);
+/* The three above, for the read-only commands (graph, plan, why, status). */
+int session_load(struct fx_session *s, struct fx_opts *o, bool verify);
 void session_close(struct fx_session *s);
 
 /* Number of selected nodes in a given state. */

@@ -20,6 +20,8 @@ enum fx_report_mode { FX_REPORT_TTY, FX_REPORT_LINES, FX_REPORT_JSON };
 enum fx_result { FX_RAN, FX_CACHED, FX_CUTOFF, FX_FAILED, FX_SKIPPED, FX_FRESH_RESULT };
 
 const char *result_name(enum fx_result r);
+/* Add one node's result to the run's counts. */
+void result_count(struct fx_run_counts *k, enum fx_result r);
 
 struct fx_report;
 

@@ -70,6 +70,10 @@ const char *path_under(const char *p, const char *dir);
 /* Lexically normalise an absolute path: resolve "." and ".." without touching
  * the file system. */
 char *path_clean(const char *p);
+/* Look for each of `names` (in order) in `start`, then in each parent up
+ * to "/": the first path for which `ok` is true (malloc'ed), or NULL. */
+char *path_find_up(const char *start, const char *const *names, size_t nnames,
+    bool (*ok)(const char *path));
 /* mkdir -p; returns 0 or -1 with errno. */
 int mkdir_p(const char *path, unsigned mode);
 
