@@ -81,3 +81,43 @@ state_of() {
 nodes_in() {
 	fx graph --json | jq -r ".nodes[] | select(.state==\"$1\") | .id" | sort | tr '\n' ' ' | sed 's/ $//'
 }
+
+# Start `fusion up ARGS` in the background (its output in $BATS_TEST_TMPDIR/out,
+# its pid in FX_PID) and return once a tool call matching REGEX was logged.
+up_in_background() {
+	local regex=$1
+	shift
+	"$FUSION" -f "$CAT" up "$@" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	FX_PID=$!
+	for _ in $(seq 300); do
+		grep -qE "$regex" "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "no call matching $regex" >&2
+	return 1
+}
+
+# Send SIG to the background run and wait for it: FX_RC is its exit status,
+# FX_MS how many milliseconds it took to exit.
+signal_and_wait() {
+	local start end
+	start=$(date +%s%N)
+	kill -"$1" "$FX_PID"
+	FX_RC=0
+	wait "$FX_PID" || FX_RC=$?
+	end=$(date +%s%N)
+	FX_MS=$(( (end - start) / 1000000 ))
+}
+
+# The nodes the background run finished with "ran".
+ran_in_background() {
+	jq -r 'select(.event=="finish" and .result=="ran") | .node' "$BATS_TEST_TMPDIR/out" | sort
+}
+
+# None of the given nodes ran in the last up_json.
+none_ran_again() {
+	local n
+	for n in "$@"; do
+		[[ " $(results ran) " != *" $n "* ]] || { echo "$n ran again"; return 1; }
+	done
+}

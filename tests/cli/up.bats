@@ -149,66 +149,42 @@ setup() {
 
 @test "Ctrl-C during a slow step: exit 130 within 2 seconds, no child left" {
 	export FUSION_FAKE_SLEEP='^helm template=30'
-	"$FUSION" -f "$CAT" up --json >"$BATS_TEST_TMPDIR/out" 2>&1 &
-	pid=$!
-	for _ in $(seq 100); do
-		grep -q '^helm template' "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && break
-		sleep 0.1
-	done
+	up_in_background '^helm template' --json
 	sleep 0.3
-	start=$(date +%s%N)
-	kill -INT "$pid"
-	rc=0
-	wait "$pid" || rc=$?
-	end=$(date +%s%N)
-	[ "$rc" -eq 130 ]
-	[ $(( (end - start) / 1000000 )) -lt 2000 ]
+	signal_and_wait INT
+	[ "$FX_RC" -eq 130 ]
+	[ "$FX_MS" -lt 2000 ]
 	! pgrep -f 'sleep 30' >/dev/null
 	! pgrep -f 'tests/fakes/helm' >/dev/null
 	# what finished is recorded: a second run does not redo it
 	unset FUSION_FAKE_SLEEP
-	finished=$(jq -r 'select(.event=="finish" and .result=="ran") | .node' "$BATS_TEST_TMPDIR/out" | sort)
+	finished=$(ran_in_background)
 	up_json
 	[ "$status" -eq 0 ]
-	for n in $finished; do
-		[[ " $(results ran) " != *" $n "* ]] || { echo "$n ran again"; false; }
-	done
+	none_ran_again $finished
 }
 
 @test "SIGKILL mid-run: finished nodes are not rerun and the database is intact" {
 	export FUSION_FAKE_SLEEP='^helm upgrade --install scriptdash=30'
-	"$FUSION" -f "$CAT" up --json >"$BATS_TEST_TMPDIR/out" 2>&1 &
-	pid=$!
-	for _ in $(seq 300); do
-		grep -q '^helm upgrade --install scriptdash' "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	kill -KILL "$pid"
-	wait "$pid" || true
-	pkill -f 'sleep 30' || true
+	up_in_background '^helm upgrade --install scriptdash' --json
+	signal_and_wait KILL
+	pkill -f 'sleep 30' || true	# a grandchild outlives a SIGKILL of fusion
 	run sqlite3 "$STATE/cache.db" "PRAGMA integrity_check"
 	[ "$output" = "ok" ]
-	finished=$(jq -r 'select(.event=="finish" and .result=="ran") | .node' "$BATS_TEST_TMPDIR/out" | sort)
+	finished=$(ran_in_background)
 	[ -n "$finished" ]
 	unset FUSION_FAKE_SLEEP
 	up_json
 	[ "$status" -eq 0 ]
 	[[ "$(results ran)" == *"release:scriptdash"* ]]
-	for n in $finished; do
-		[[ " $(results ran) " != *" $n "* ]] || { echo "$n ran again"; false; }
-	done
+	none_ran_again $finished
 }
 
 @test "two concurrent ups: the second waits, then finds nothing to do" {
 	export FUSION_FAKE_SLEEP='^helm upgrade --install scriptdash=2'
-	"$FUSION" -f "$CAT" up >/dev/null 2>&1 &
-	pid=$!
-	for _ in $(seq 300); do
-		[ -s "$STATE/lock" ] && grep -q '^podman build' "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && break
-		sleep 0.1
-	done
+	up_in_background '^podman build'
 	run fx up --json
-	wait "$pid"
+	wait "$FX_PID"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"waiting for another fusion run"* ]]
 	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .ran == 0 and .fresh == 14'
@@ -216,19 +192,14 @@ setup() {
 
 @test "--no-wait: a second up exits 2 at once while the first runs" {
 	export FUSION_FAKE_SLEEP='^helm template=3'
-	"$FUSION" -f "$CAT" up >/dev/null 2>&1 &
-	pid=$!
-	for _ in $(seq 300); do
-		grep -q '^helm template' "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && break
-		sleep 0.1
-	done
+	up_in_background '^helm template'
 	run fx up --no-wait
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"another fusion run"* ]]
 	# read-only commands never block on the lock
 	run timeout 5 "$FUSION" -f "$CAT" graph --json
 	[ "$status" -eq 0 ]
-	wait "$pid"
+	wait "$FX_PID"
 }
 
 @test "up SVC touches only SVC and what it needs" {
@@ -339,20 +310,11 @@ setup() {
 @test "Ctrl-C during a slow build: exit 130 within 2 seconds, no build left running" {
 	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"	# the docker fake can be made slow
 	export FUSION_FAKE_SLEEP='^docker build=30'
-	"$FUSION" -f "$CAT" up >"$BATS_TEST_TMPDIR/out" 2>&1 &
-	pid=$!
-	for _ in $(seq 100); do
-		grep -q '^docker build' "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && break
-		sleep 0.1
-	done
+	up_in_background '^docker build'
 	sleep 0.3
-	start=$(date +%s%N)
-	kill -INT "$pid"
-	rc=0
-	wait "$pid" || rc=$?
-	end=$(date +%s%N)
-	[ "$rc" -eq 130 ]
-	[ $(( (end - start) / 1000000 )) -lt 2000 ]
+	signal_and_wait INT
+	[ "$FX_RC" -eq 130 ]
+	[ "$FX_MS" -lt 2000 ]
 	! pgrep -f 'sleep 30' >/dev/null
 	! pgrep -f 'tests/fakes/docker' >/dev/null
 	grep -q "interrupted" "$BATS_TEST_TMPDIR/out"
