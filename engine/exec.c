@@ -22,6 +22,7 @@ enum phase { WAITING, READY, RUNNING, DONE, FAILED, SKIPPED };
 struct job {
 	struct fx_node *n;
 	pid_t pid;		/* 0 when no command is running */
+	unsigned long long starttime;	/* of pid: see save_running() */
 	int step;
 	int log_fd;
 	int out_fd;		/* a step's stdout file, or -1 */
@@ -227,6 +228,74 @@ succeed_job(struct sched *s, struct job *j, struct fx_output *out)
 	finish(s, n, FX_RAN, secs);
 }
 
+/*
+ * The process groups in flight, in STATEDIR/running ("PGID STARTTIME" a
+ * line), so that the run after a SIGKILL of fusion can stop what it left
+ * behind: the kernel kills fusion's direct children (PR_SET_PDEATHSIG),
+ * not their children.
+ */
+static void
+save_running(struct sched *s)
+{
+	struct fx_buf b = {0};
+	char *path = path_join(s->x->statedir, "running");
+
+	for (int i = 0; i < s->x->jobs; i++)
+		if (s->jobs[i].n && s->jobs[i].pid > 0)
+			buf_printf(&b, "%ld %llu\n", (long)s->jobs[i].pid, s->jobs[i].starttime);
+	if (b.len == 0)
+		unlink(path);
+	else if (write_file_atomic(path, b.s, b.len) < 0)
+		fx_debug("%s: %s", path, strerror(errno));
+	buf_free(&b);
+	free(path);
+}
+
+/*
+ * Stop the groups a killed run left. A group whose leader is gone still
+ * holds its pgid (Linux does not reuse a pid in use as a group id), so it
+ * is ours; a leader alive with another start time is a reused pid, not ours.
+ */
+static void
+stop_orphans(const char *statedir)
+{
+	char *path = path_join(statedir, "running");
+	char *text;
+	size_t len;
+	pid_t groups[256];
+	int n = 0;
+
+	if (read_file(path, &text, &len) < 0) {
+		free(path);
+		return;
+	}
+	for (char *line = strtok(text, "\n"); line && n < 256; line = strtok(NULL, "\n")) {
+		long pid;
+		unsigned long long st;
+		if (sscanf(line, "%ld %llu", &pid, &st) != 2 || pid <= 1)
+			continue;
+		unsigned long long now = proc_starttime((pid_t)pid);
+		if ((now == 0 || now == st) && kill(-(pid_t)pid, SIGTERM) == 0)
+			groups[n++] = (pid_t)pid;
+	}
+	for (int tries = 0; n > 0 && tries < 20; tries++) {
+		bool alive = false;
+		for (int i = 0; i < n; i++)
+			alive |= kill(-groups[i], 0) == 0;
+		if (!alive)
+			break;
+		usleep(50000);
+	}
+	for (int i = 0; i < n; i++)
+		kill(-groups[i], SIGKILL);
+	if (n)
+		fx_warn("stopped %d tool process group%s left running by a fusion that was killed",
+		    n, n == 1 ? "" : "s");
+	unlink(path);
+	free(text);
+	free(path);
+}
+
 /* Start the job's current command. */
 static int
 spawn(struct sched *s, struct job *j, struct fx_buf *msg)
@@ -247,7 +316,11 @@ spawn(struct sched *s, struct job *j, struct fx_buf *msg)
 		}
 	}
 	j->pid = proc_start(argv, j->out_fd >= 0 ? j->out_fd : j->log_fd, j->log_fd, msg);
-	return j->pid < 0 ? -1 : 0;
+	if (j->pid < 0)
+		return -1;
+	j->starttime = proc_starttime(j->pid);
+	save_running(s);
+	return 0;
 }
 
 /* Ask the kind for the next step and act on it. */
@@ -266,6 +339,7 @@ advance(struct sched *s, struct job *j, int status)
 	free(j->cmd.stdout_path);
 	j->cmd.stdout_path = NULL;
 	j->pid = 0;
+	save_running(s);
 	if (s->interrupted) {
 		fail_job(s, j, "interrupted");
 		return;
@@ -484,6 +558,7 @@ exec_run(struct fx_graph *g, struct fx_exec *x, struct fx_run_counts *k)
 		fx_error("pipe: %s", strerror(errno));
 		return FX_EXIT_FAILED;
 	}
+	stop_orphans(x->statedir);
 	got_signal = 0;
 	signals(true, saved);
 	init(&s);

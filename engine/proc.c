@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -79,6 +80,26 @@ proc_start(char *const argv[], int out_fd, int err_fd, struct fx_buf *msg)
 		return -1;
 	}
 	return pid;
+}
+
+unsigned long long
+proc_starttime(pid_t pid)
+{
+	char path[64], *text, *p;
+	size_t len;
+	unsigned long long t = 0;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if (read_file(path, &text, &len) < 0)
+		return 0;
+	/* The command name (field 2) may hold spaces: count from its ")". */
+	p = strrchr(text, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		t = strtoull(p + 1, NULL, 10);
+	free(text);
+	return t;
 }
 
 int

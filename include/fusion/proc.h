@@ -32,6 +32,11 @@ int proc_wait(pid_t pid);
 /* Send sig to the process group led by pid. */
 void proc_kill(pid_t pid, int sig);
 
+/* The kernel's start time of pid (clock ticks since boot, field 22 of
+ * /proc/PID/stat), or 0 if there is no such process. A pid and its start
+ * time name one process for ever: pids are reused, the pair is not. */
+unsigned long long proc_starttime(pid_t pid);
+
 /*
  * Run argv to completion, capturing stdout into *out and stderr into *err
  * (either may be NULL: discarded). Returns the decoded status, or -1 if it

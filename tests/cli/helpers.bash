@@ -41,6 +41,8 @@ SHIM
 	export PATH="$BATS_TEST_TMPDIR/bin:$TOP/tests/fakes:$PATH"
 	export NO_COLOR=1
 	unset FUSION_STATE_DIR FUSION_FAKE_FAIL FUSION_FAKE_SLEEP
+	# A sleep for the slow fakes that no other test run on the machine has.
+	SLOW="30.$$"
 	WS="$BATS_TEST_TMPDIR/ws"
 	cp -a "$TOP/examples/workspace" "$WS"
 	CAT="$WS/local-dev/config/service-catalog.yaml"

@@ -148,14 +148,14 @@ setup() {
 }
 
 @test "Ctrl-C during a slow step: exit 130 within 2 seconds, no child left" {
-	export FUSION_FAKE_SLEEP='^helm template=30'
+	export FUSION_FAKE_SLEEP="^helm template=$SLOW"
 	up_in_background '^helm template' --json
 	sleep 0.3
 	signal_and_wait INT
 	[ "$FX_RC" -eq 130 ]
 	[ "$FX_MS" -lt 2000 ]
-	! pgrep -f 'sleep 30' >/dev/null
-	! pgrep -f 'tests/fakes/helm' >/dev/null
+	! pgrep -f "sleep $SLOW" >/dev/null
+	! pgrep -f "$TOP/tests/fakes/helm" >/dev/null
 	# what finished is recorded: a second run does not redo it
 	unset FUSION_FAKE_SLEEP
 	finished=$(ran_in_background)
@@ -165,19 +165,25 @@ setup() {
 }
 
 @test "SIGKILL mid-run: finished nodes are not rerun and the database is intact" {
-	export FUSION_FAKE_SLEEP='^helm upgrade --install scriptdash=30'
+	export FUSION_FAKE_SLEEP="^helm upgrade --install scriptdash=$SLOW"
 	up_in_background '^helm upgrade --install scriptdash' --json
 	signal_and_wait KILL
-	pkill -f 'sleep 30' || true	# a grandchild outlives a SIGKILL of fusion
 	run sqlite3 "$STATE/cache.db" "PRAGMA integrity_check"
 	[ "$output" = "ok" ]
 	finished=$(ran_in_background)
 	[ -n "$finished" ]
+	# the kernel killed fusion's child (the fake helm); its own child lives on
+	sleep 0.2
+	pgrep -f "sleep $SLOW" >/dev/null
 	unset FUSION_FAKE_SLEEP
 	up_json
 	[ "$status" -eq 0 ]
 	[[ "$(results ran)" == *"release:scriptdash"* ]]
 	none_ran_again $finished
+	# ... until the next run stops what the killed one left behind
+	[[ "$output" == *"stopped 1 tool process group left running by a fusion that was killed"* ]]
+	! pgrep -f "sleep $SLOW" >/dev/null
+	[ ! -e "$STATE/running" ]
 }
 
 @test "two concurrent ups: the second waits, then finds nothing to do" {
@@ -309,14 +315,14 @@ setup() {
 
 @test "Ctrl-C during a slow build: exit 130 within 2 seconds, no build left running" {
 	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"	# the docker fake can be made slow
-	export FUSION_FAKE_SLEEP='^docker build=30'
+	export FUSION_FAKE_SLEEP="^docker build=$SLOW"
 	up_in_background '^docker build'
 	sleep 0.3
 	signal_and_wait INT
 	[ "$FX_RC" -eq 130 ]
 	[ "$FX_MS" -lt 2000 ]
-	! pgrep -f 'sleep 30' >/dev/null
-	! pgrep -f 'tests/fakes/docker' >/dev/null
+	! pgrep -f "sleep $SLOW" >/dev/null
+	! pgrep -f "$TOP/tests/fakes/docker" >/dev/null
 	grep -q "interrupted" "$BATS_TEST_TMPDIR/out"
 }
 

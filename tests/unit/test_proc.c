@@ -363,6 +363,27 @@ test_no_fd_leak(void **state)
 	buf_free(&out);
 }
 
+/* A pid and its start time name one process: a live child has one, equal
+ * when read twice and no earlier than ours; a reaped child has none. */
+static void
+test_starttime(void **state)
+{
+	char *argv[] = {"sleep", "5", NULL};
+	struct fx_buf msg = {0};
+	unsigned long long self = proc_starttime(getpid());
+
+	assert_true(self > 0);
+	pid_t pid = proc_start(argv, -1, -1, &msg);
+	assert_true(pid > 0);
+	unsigned long long t = proc_starttime(pid);
+	assert_true(t >= self);
+	assert_int_equal(proc_starttime(pid), t);
+	proc_kill(pid, SIGKILL);
+	proc_wait(pid);
+	assert_int_equal(proc_starttime(pid), 0);
+	buf_free(&msg);
+}
+
 int
 main(void)
 {
@@ -381,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_format_round_trip),
 		cmocka_unit_test(test_no_fd_leak),
+		cmocka_unit_test(test_starttime),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
