@@ -93,7 +93,7 @@ say(const struct fx_change *c)
 }
 
 static void
-explain_changes(struct fx_session *s, struct fx_node *n)
+explain_changes(struct fx_session *s, struct fx_node *n, bool pending)
 {
 	char *old = cache_manifest(s->cache, n->id);
 	struct fx_buf msg = {0};
@@ -117,12 +117,37 @@ explain_changes(struct fx_session *s, struct fx_node *n)
 	}
 	if (files > MAX_FILES)
 		printf("    ... and %zu more files\n", files - MAX_FILES);
-	if (!shown && old)
+	if (!shown && old && !pending)
 		printf("    the rule changed (fusion was upgraded)\n");
 	changes_free(&c);
 	manifest_free(m);
 	buf_free(&msg);
 	free(old);
+}
+
+/*
+ * A pending node waits for its upstream, but its own inputs (values, chart,
+ * set keys) may have changed too: compare them, taking each upstream's
+ * recorded output where this run has none yet. Nothing is said when a node
+ * upstream never succeeded.
+ */
+static void
+explain_own_inputs(struct fx_session *s, struct fx_node *n)
+{
+	for (size_t i = 0; i < n->ndeps; i++) {
+		struct fx_node *d = n->deps[i];
+		const struct fx_record *r = map_get(&s->records, d->id);
+		if (d->have_out)
+			continue;
+		if (!r || !map_get(&s->records, n->id))
+			return;
+		free(d->out.value);
+		d->out.value = xstrdup(r->output);
+		if (hash_parse(r->output_hash, &d->out.hash) < 0)
+			return;
+		d->have_out = true;
+	}
+	explain_changes(s, n, true);
 }
 
 static void
@@ -131,6 +156,7 @@ explain(struct fx_session *s, struct fx_node *n)
 	printf("%s is %s", n->id, state_name(n->state));
 	if (n->state == FX_PENDING) {
 		printf(": %s\n", n->reason);
+		explain_own_inputs(s, n);
 		return;
 	}
 	if (n->reason && strcmp(n->reason, "never ran") == 0) {
@@ -143,7 +169,7 @@ explain(struct fx_session *s, struct fx_node *n)
 		return;
 	}
 	printf(":\n");
-	explain_changes(s, n);
+	explain_changes(s, n, false);
 }
 
 static void

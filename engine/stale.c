@@ -117,12 +117,21 @@ stale_evaluate(struct fx_node **order, size_t count, struct fx_eval *ev)
 	}
 }
 
-/* The category of a manifest name is its part before the first ':'. */
 static const char *
 verb(char op)
 {
 	return op == 'A' ? "added" : op == 'D' ? "removed" : "changed";
 }
+
+/* Words for a manifest name's category (its part before the first ':'),
+ * as kinds name their inputs (manifest.h); others show what follows it. */
+static const struct {
+	const char *category, *words;
+} categories[] = {
+	{"arg", "build arg "}, {"set", "set "}, {"values", "values file "},
+	{"chart", "chart file "}, {"dep", ""}, {"containerfile", ""}, {"ignorefile", ""},
+	{"ignore", "build.ignore pattern "}, {"file", ""},
+};
 
 char *
 stale_summary(const struct fx_changes *c)
@@ -133,7 +142,19 @@ stale_summary(const struct fx_changes *c)
 		return xstrdup("inputs changed");
 	const struct fx_change *ch = &c->v[0];
 	const char *colon = strchr(ch->name, ':');
-	buf_printf(&b, "%s %s", colon ? colon + 1 : ch->name, verb(ch->op));
+	size_t clen = colon ? (size_t)(colon - ch->name) : 0;
+	const char *words = NULL;
+	for (size_t i = 0; i < FX_NELEM(categories) && colon; i++)
+		if (strlen(categories[i].category) == clen &&
+		    strncmp(categories[i].category, ch->name, clen) == 0)
+			words = categories[i].words;
+	if (strcmp(ch->name, "cluster:") == 0)
+		buf_puts(&b, "cluster recreated");
+	else if (colon && strcmp(colon, ":") == 0)	/* "target:": the category is the name */
+		buf_printf(&b, "%.*s %s", (int)clen, ch->name, verb(ch->op));
+	else
+		buf_printf(&b, "%s%s %s", words ? words : "", colon ? colon + 1 : ch->name,
+		    verb(ch->op));
 	if (c->n > 1)
 		buf_printf(&b, " (+%zu more)", c->n - 1);
 	return buf_detach(&b);

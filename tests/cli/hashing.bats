@@ -207,3 +207,16 @@ setup() {
 		grep -v -e '/\.fusion[/"]' -e 'service-catalog.yaml"' -e '= -1 ENOENT' || true)
 	[ -z "$opened" ] || { echo "$opened" | head; false; }
 }
+
+@test "why: a pending node also names its own changed inputs; plan words reasons by kind" {
+	sed -i 's/RUBY_VERSION: "3.3"/RUBY_VERSION: "3.4"/' "$CAT"
+	echo "extra: 1" >>"$WS/local-dev/helm/values/core-api.yaml"
+	run fx why core-api
+	[[ "$output" == *"chart:core-api is pending: build:core-api will run"$'\n'"    M values file local-dev/helm/values/core-api.yaml"* ]]
+	[[ "$output" != *"rule changed"* ]]
+	run fx plan
+	[[ "$output" == *"build:core-api"*"build arg RUBY_VERSION changed"* ]]
+	fake-cluster recreate
+	run fx plan
+	[[ "$output" == *"release:postgresql"*"cluster recreated"* ]]
+}

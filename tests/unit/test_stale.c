@@ -230,7 +230,7 @@ test_changed_key_summary(void **state)
 	w->data[0].value = "2";
 	stale_decide(n, &w->ev, NULL);
 	assert_int_equal(n->state, FX_STALE);
-	assert_string_equal(n->reason, "version changed");
+	assert_string_equal(n->reason, "build arg version changed");
 
 	/* same inputs, new kind version: nothing in the manifest moved */
 	w->data[0].value = "1";
@@ -414,7 +414,7 @@ test_summary(void **state)
 	c.v = &v[1];
 	c.n = 1;
 	s = stale_summary(&c);
-	assert_string_equal(s, "X added");
+	assert_string_equal(s, "build arg X added");
 	free(s);
 	c.v = &v[2];
 	s = stale_summary(&c);
