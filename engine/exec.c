@@ -191,10 +191,11 @@ fail_job(struct sched *s, struct job *j, const char *msg)
 	struct fx_node *n = j->n;
 	double secs = now_mono() - j->started;
 
-	if (j->log_fd >= 0) {
+	if (j->log_fd >= 0)
 		dprintf(j->log_fd, "fusion: %s\n", msg);
-	}
-	report_failure(s->x->report, n->id, msg, j->log_path, 20);
+	/* After Ctrl-C every running node fails at once: their log tails
+	 * would only bury the one line that matters. */
+	report_failure(s->x->report, n->id, msg, s->interrupted ? NULL : j->log_path, 20);
 	job_clear(j);
 	s->nrunning--;
 	finish(s, n, FX_FAILED, secs);
