@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "fusion/diag.h"
 #include "fusion/statcache.h"
@@ -34,7 +35,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE run_node(run_id INTEGER NOT NULL, node TEXT NOT NULL, result TEXT NOT NULL,"
 	" seconds REAL, PRIMARY KEY(run_id, node)) WITHOUT ROWID;"
 	"CREATE INDEX run_node_by_node ON run_node(node, run_id);",
+	/* 2: the text of rule files (ignore files), so a no-op run reads none */
+	"CREATE TABLE text(path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+	" mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,"
+	" scan_ns INTEGER NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;",
 };
+
+_Static_assert(FX_NELEM(migrations) == FX_SCHEMA_VERSION, "one migration per schema version");
 
 static int
 fail(struct fx_cache *c, const char *what)
@@ -265,6 +272,63 @@ cache_put_success(struct fx_cache *c, const struct fx_record *r, const char *man
 	return exec_sql(c, "COMMIT");
 }
 
+static int64_t
+ns(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The stat cache's rule (statcache.h), racily clean entries included: the
+ * mtime must lie in a whole second before the one the text was read in. */
+int
+cache_get_text(struct fx_cache *c, const char *relpath, const struct stat *st, char **body,
+    size_t *len)
+{
+	sqlite3_stmt *q;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT body FROM text WHERE path=? AND size=? AND"
+	    " mtime_ns=? AND ctime_ns=? AND ino=? AND mtime_ns/1000000000 < scan_ns/1000000000",
+	    -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(q, 1, relpath, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (int64_t)st->st_size);
+	sqlite3_bind_int64(q, 3, ns(st->st_mtim));
+	sqlite3_bind_int64(q, 4, ns(st->st_ctim));
+	sqlite3_bind_int64(q, 5, (int64_t)st->st_ino);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		*len = (size_t)sqlite3_column_bytes(q, 0);
+		*body = xmalloc(*len + 1);
+		if (*len)
+			memcpy(*body, sqlite3_column_blob(q, 0), *len);
+		(*body)[*len] = '\0';
+		found = 1;
+	}
+	sqlite3_finalize(q);
+	return found;
+}
+
+int
+cache_put_text(struct fx_cache *c, const char *relpath, const struct stat *st, int64_t scan_ns,
+    const char *body, size_t len)
+{
+	sqlite3_stmt *q;
+
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO text(path, size, mtime_ns, ctime_ns,"
+	    " ino, scan_ns, body) VALUES(?,?,?,?,?,?,?)", -1, &q, NULL) != SQLITE_OK)
+		return fail(c, "cannot record a rule file");
+	sqlite3_bind_text(q, 1, relpath, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (int64_t)st->st_size);
+	sqlite3_bind_int64(q, 3, ns(st->st_mtim));
+	sqlite3_bind_int64(q, 4, ns(st->st_ctim));
+	sqlite3_bind_int64(q, 5, (int64_t)st->st_ino);
+	sqlite3_bind_int64(q, 6, scan_ns);
+	sqlite3_bind_blob(q, 7, body, (int)len, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : fail(c, "cannot record a rule file");
+}
+
 int
 cache_put_result(struct fx_cache *c, int64_t run_id, const char *id, const char *result,
     double seconds)
@@ -391,7 +455,7 @@ cache_stats(struct fx_cache *c, const char *statedir, bool json)
 int
 cache_clear(struct fx_cache *c)
 {
-	return exec_sql(c, "BEGIN IMMEDIATE; DELETE FROM node; DELETE FROM stat;"
+	return exec_sql(c, "BEGIN IMMEDIATE; DELETE FROM node; DELETE FROM stat; DELETE FROM text;"
 	    " DELETE FROM run_node; DELETE FROM run; COMMIT; VACUUM;");
 }
 
@@ -423,6 +487,36 @@ gc_nodes(struct fx_cache *c, const char *const *live)
 	return n;
 }
 
+/* Drop the recorded text of rule files that are gone. */
+static long
+gc_texts(struct fx_cache *c, const char *root)
+{
+	struct fx_strv gone = {0};
+	sqlite3_stmt *q;
+	long n = 0;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT path FROM text", -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *rel = (const char *)sqlite3_column_text(q, 0);
+		char *p = rel ? path_join(root, rel) : NULL;
+		struct stat st;
+		if (p && lstat(p, &st) < 0)
+			strv_push(&gone, rel);
+		free(p);
+	}
+	sqlite3_finalize(q);
+	for (size_t i = 0; i < gone.n; i++) {
+		if (sqlite3_prepare_v2(c->db, "DELETE FROM text WHERE path=?", -1, &q, NULL) != SQLITE_OK)
+			break;
+		sqlite3_bind_text(q, 1, gone.v[i], -1, SQLITE_STATIC);
+		n += sqlite3_step(q) == SQLITE_DONE;
+		sqlite3_finalize(q);
+	}
+	strv_free(&gone);
+	return n;
+}
+
 int
 cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep_runs)
 {
@@ -432,6 +526,8 @@ cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep
 	long files = sc ? statcache_gc(sc, root) : -1;
 
 	statcache_free(sc);
+	if (files >= 0)
+		files += gc_texts(c, root);
 	snprintf(sql, sizeof sql, "DELETE FROM run WHERE id <= (SELECT max(id) FROM run) - %d;"
 	    " DELETE FROM run_node WHERE run_id NOT IN (SELECT id FROM run);", keep_runs);
 	int64_t before = count(c, "SELECT count(*) FROM run");

@@ -117,7 +117,7 @@ rules_find(struct fx_graph *g, const char *arg)
 /* Read the context's .containerignore, else .dockerignore, add the
  * catalog's build.ignore, and remember the text as the rules' identity. */
 static int
-load_ignore(struct fx_rule_node *d)
+load_ignore(struct fx_rules *r, struct fx_rule_node *d)
 {
 	struct fx_svc *s = d->svc;
 	static const char *const names[] = {".containerignore", ".dockerignore"};
@@ -128,7 +128,8 @@ load_ignore(struct fx_rule_node *d)
 		char *p = path_join(s->build.context, names[i]);
 		char *text;
 		size_t len;
-		if (read_file(p, &text, &len) == 0) {
+		int rc = r->read ? r->read(r->read_ctx, p, &text, &len) : read_file(p, &text, &len);
+		if (rc == 0) {
 			d->ignore_file = p;
 			buf_printf(&key, "%s\n", names[i]);
 			buf_add(&key, text, len);
@@ -160,7 +161,7 @@ load_ignore(struct fx_rule_node *d)
 static int
 build_sources(struct fx_rules *r, struct fx_rule_node *d)
 {
-	if (!d->ignore && load_ignore(d) < 0)
+	if (!d->ignore && load_ignore(r, d) < 0)
 		return -1;
 	d->context = hashrun_tree(r->hr, d->svc->build.context, d->ignore, d->ignore_key);
 	d->file = hashrun_file(r->hr, d->svc->build.file);

@@ -20,19 +20,24 @@
  *        the run history
  *   run_node(run_id, node, result, seconds)
  *        what each run did to each node it touched
+ *   text(path, size, mtime_ns, ctime_ns, ino, scan_ns, body)      (version 2)
+ *        the text of rule files (ignore files), kept like the stat cache
+ *        keeps digests, so that a no-op run reads no file content
  */
 #ifndef FUSION_CACHE_H
 #define FUSION_CACHE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "fusion/map.h"
 
 struct sqlite3;
 struct fx_cache;
 
-#define FX_SCHEMA_VERSION 1
+#define FX_SCHEMA_VERSION 2
 
 /* The last success of a node. */
 struct fx_record {
@@ -61,6 +66,15 @@ char *cache_manifest(struct fx_cache *c, const char *id);
 /* Record a node's success (and its run_node row) in one transaction. */
 int cache_put_success(struct fx_cache *c, const struct fx_record *r, const char *manifest,
     const char *result);
+/* The text of a small rule file (an ignore file) at `relpath` (relative to
+ * the workspace root), if its stat data `st` is what it was when the text
+ * was recorded and the record is not racily clean (statcache.h): returns 1
+ * and a malloc'ed NUL-terminated *body. 0: read the file, then put it. */
+int cache_get_text(struct fx_cache *c, const char *relpath, const struct stat *st, char **body,
+    size_t *len);
+int cache_put_text(struct fx_cache *c, const char *relpath, const struct stat *st, int64_t scan_ns,
+    const char *body, size_t len);
+
 /* Record a node's result in this run without touching its last success. */
 int cache_put_result(struct fx_cache *c, int64_t run_id, const char *id, const char *result,
     double seconds);

@@ -50,6 +50,12 @@ struct fx_rules {
 	struct fx_strv owned;		/* strings the maps point at */
 	bool verify_ok[3];		/* whether each query worked */
 
+	/* How rule files (ignore files) are read: the command layer keeps their
+	 * text in the state database so that a no-op run reads none. NULL:
+	 * read_file(). Same contract as read_file(). */
+	int (*read)(void *read_ctx, const char *path, char **text, size_t *len);
+	void *read_ctx;
+
 	/* Builds whose image was found gone when their load failed: `up`
 	 * forgets their records and runs once more, so they are rebuilt. */
 	struct fx_strv lost;

@@ -12,7 +12,7 @@ setup() {
 @test "cache stats counts the records" {
 	run fx cache stats --json
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e '.nodes == 14 and .runs == 1 and .schema == 1 and .stat_entries > 20'
+	echo "$output" | jq -e '.nodes == 14 and .runs == 1 and .schema == 2 and .stat_entries > 20'
 	run fx cache stats
 	[[ "$output" == *"14 recorded successes"* ]]
 }
@@ -20,7 +20,7 @@ setup() {
 @test "the database is in WAL mode and passes an integrity check" {
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA journal_mode')" = wal ]
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA integrity_check')" = ok ]
-	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA user_version')" = 1 ]
+	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA user_version')" = 2 ]
 }
 
 @test "the run history records each run and what it did" {
@@ -68,4 +68,23 @@ setup() {
 	run fx cache export "$BATS_TEST_TMPDIR/x"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"not built yet"* ]]
+}
+
+@test "a version-1 database is migrated forward, its records kept" {
+	rm -rf "$STATE"
+	mkdir -p "$STATE"
+	sqlite3 "$STATE/cache.db" <<'SQL'
+CREATE TABLE stat(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, mode INTEGER NOT NULL, hash BLOB NOT NULL, scan_ns INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE node(id TEXT PRIMARY KEY, key TEXT NOT NULL, output TEXT NOT NULL, output_hash TEXT NOT NULL, manifest TEXT, started REAL, seconds REAL, log TEXT, run_id INTEGER) WITHOUT ROWID;
+CREATE TABLE run(id INTEGER PRIMARY KEY, started REAL, finished REAL, command TEXT, status INTEGER, ran INTEGER, cached INTEGER, cutoff INTEGER, failed INTEGER, skipped INTEGER, fresh INTEGER);
+CREATE TABLE run_node(run_id INTEGER NOT NULL, node TEXT NOT NULL, result TEXT NOT NULL, seconds REAL, PRIMARY KEY(run_id, node)) WITHOUT ROWID;
+CREATE INDEX run_node_by_node ON run_node(node, run_id);
+INSERT INTO node(id, key, output, output_hash) VALUES('build:old', 'k', 'o', 'h');
+PRAGMA user_version=1;
+SQL
+	run fx plan
+	[ "$status" -eq 0 ]
+	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA user_version')" = 2 ]
+	[ "$(sqlite3 "$STATE/cache.db" "select output from node where id='build:old'")" = o ]
+	sqlite3 "$STATE/cache.db" 'select count(*) from text' >/dev/null
 }

@@ -220,3 +220,17 @@ setup() {
 	run fx plan
 	[[ "$output" == *"release:postgresql"*"cluster recreated"* ]]
 }
+
+@test "a no-op up on the example reads no file, its ignore files included" {
+	find "$WS" -path "$STATE" -prune -o -exec touch -h -d '1 minute ago' {} +
+	fx up >/dev/null	# records the files (and the ignore file's text) as they are now
+	ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=open,openat -o "$BATS_TEST_TMPDIR/trace" \
+		"$FUSION" -f "$CAT" up >/dev/null
+	opened=$(grep -F "\"$WS/" "$BATS_TEST_TMPDIR/trace" | grep -v O_DIRECTORY |
+		grep -v -e '/\.fusion[/"]' -e 'service-catalog.yaml"' || true)
+	[ -z "$opened" ] || { echo "$opened" | head; false; }
+	# and an edit of the ignore file is still seen
+	echo "docs/" >>"$WS/partners-engine/.containerignore"
+	run nodes_in stale
+	[ "$output" = "build:partners-engine" ]
+}

@@ -100,11 +100,11 @@ test_open_schema(void **state)
 
 	assert_int_equal(access(p, F_OK), 0);
 	free(p);
-	assert_query(db, "PRAGMA user_version", "1");
-	assert_int_equal(FX_SCHEMA_VERSION, 1);
+	assert_query(db, "PRAGMA user_version", "2");
+	assert_int_equal(FX_SCHEMA_VERSION, 2);
 	assert_query(db, "PRAGMA journal_mode", "wal");
 	assert_query(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
-	    " WHERE type='table' ORDER BY name)", "node,run,run_node,stat");
+	    " WHERE type='table' ORDER BY name)", "node,run,run_node,stat,text");
 }
 
 static void
@@ -117,8 +117,8 @@ test_reopen_idempotent(void **state)
 	cache_close(t->c);
 	t->c = cache_open(t->dir);
 	assert_non_null(t->c);
-	assert_query(cache_db(t->c), "PRAGMA user_version", "1");
-	assert_query(cache_db(t->c), "SELECT count(*) FROM sqlite_master WHERE type='table'", "4");
+	assert_query(cache_db(t->c), "PRAGMA user_version", "2");
+	assert_query(cache_db(t->c), "SELECT count(*) FROM sqlite_master WHERE type='table'", "5");
 	assert_int_equal(cache_load_records(t->c, &rec), 0);
 	assert_int_equal(rec.n, 1);
 	assert_non_null(map_get(&rec, "build:a"));
@@ -358,7 +358,7 @@ test_clear(void **state)
 	/* still usable afterwards */
 	put(t, "build:a", "k", "m", 1);
 	assert_query(db, "SELECT count(*) FROM node", "1");
-	assert_query(db, "PRAGMA user_version", "1");
+	assert_query(db, "PRAGMA user_version", "2");
 }
 
 /* Silence what gc prints on stdout while it runs. */
