@@ -214,8 +214,7 @@ catalog_valid_name(const char *s)
 	return s && dns_label(s, CAT_MAX_NAME);
 }
 
-/* Replace *dst with a copy of s (when s is not NULL). */
-static void
+void
 set_str(char **dst, const char *s)
 {
 	if (!s)

@@ -129,15 +129,6 @@ svc_free(struct fx_svc *s)
 	memset(s, 0, sizeof *s);
 }
 
-static void
-replace(char **dst, const char *s)
-{
-	if (!s)
-		return;
-	free(*dst);
-	*dst = xstrdup(s);
-}
-
 /* Items of a list of strings, each passed through base (when not NULL) as a
  * path relative to it. */
 static void
@@ -227,13 +218,13 @@ parse_build(struct load *ld, const struct ynode *v, struct fx_svc *s, struct ext
 		switch (key_index(ld, k, keys, FX_NELEM(keys), where)) {
 		case 0:
 			if ((str = as_string(ld, val, "context"))) {
-				replace(&s->build.context, str);
+				set_str(&s->build.context, str);
 				ex->context_loc = locof(ld, val);
 			}
 			break;
 		case 1:
 			if ((str = as_string(ld, val, "file"))) {
-				replace(&s->build.file, str);
+				set_str(&s->build.file, str);
 				ex->file_loc = locof(ld, val);
 				ex->file_given = true;
 			}
@@ -242,7 +233,7 @@ parse_build(struct load *ld, const struct ynode *v, struct fx_svc *s, struct ext
 			parse_args(ld, val, &s->build.args, argidx);
 			break;
 		case 3:
-			replace(&s->build.target, as_string(ld, val, "target"));
+			set_str(&s->build.target, as_string(ld, val, "target"));
 			break;
 		case 4:
 			parse_list(ld, val, "ignore", NULL, &s->build.ignore);
@@ -294,19 +285,19 @@ parse_entry(struct load *ld, const struct ynode *map, int kind, const char *wher
 		switch (entry_key(ld, k, kind, where)) {
 		case E_REPO:
 			if ((str = as_string(ld, v, "repo"))) {
-				replace(&s->repo, str);
+				set_str(&s->repo, str);
 				s->repo_loc = locof(ld, v);
 			}
 			break;
 		case E_GIT:
-			replace(&s->git, as_string(ld, v, "git"));
+			set_str(&s->git, as_string(ld, v, "git"));
 			break;
 		case E_BUILD:
 			parse_build(ld, v, s, ex, &idx->args, bwhere);
 			break;
 		case E_IMAGE:
 			if ((str = as_string(ld, v, "image"))) {
-				replace(&s->image, str);
+				set_str(&s->image, str);
 				ex->image_loc = locof(ld, v);
 			}
 			break;
@@ -367,10 +358,10 @@ inherit(struct load *ld, const struct ynode *at, struct fx_svc *s, struct extra 
 	list_copy(&s->values, &d->values);
 	kv_copy(&s->set, &idx->set, &d->set);
 	list_copy(&s->needs, &d->needs);
-	replace(&s->build.context, d->build.context);
-	replace(&s->build.file, d->build.file);
+	set_str(&s->build.context, d->build.context);
+	set_str(&s->build.file, d->build.file);
 	kv_copy(&s->build.args, &idx->args, &d->build.args);
-	replace(&s->build.target, d->build.target);
+	set_str(&s->build.target, d->build.target);
 	list_copy(&s->build.ignore, &d->build.ignore);
 	if (d->build.context)
 		ex->context_loc = dx->context_loc;

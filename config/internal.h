@@ -153,6 +153,8 @@ bool dns_label(const char *s, size_t max);
 /* entry.c: defaults, shared releases and services. */
 void parse_defaults(struct load *ld, const struct ynode *v);
 void parse_entries(struct load *ld, const struct ynode *v, bool shared);
+/* Replace *dst with a copy of s (when s is not NULL). */
+void set_str(char **dst, const char *s);
 void list_add(struct fx_list *l, char *s, struct fx_loc loc);
 void list_free(struct fx_list *l);
 void kv_free(struct fx_kvlist *kv);

@@ -278,6 +278,17 @@ ns(struct timespec t)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+/* Parameters 1-5 of both text statements: the path and its stat data. */
+static void
+bind_stat(sqlite3_stmt *q, const char *relpath, const struct stat *st)
+{
+	sqlite3_bind_text(q, 1, relpath, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (int64_t)st->st_size);
+	sqlite3_bind_int64(q, 3, ns(st->st_mtim));
+	sqlite3_bind_int64(q, 4, ns(st->st_ctim));
+	sqlite3_bind_int64(q, 5, (int64_t)st->st_ino);
+}
+
 /* The stat cache's rule (statcache.h), racily clean entries included: the
  * mtime must lie in a whole second before the one the text was read in. */
 int
@@ -291,11 +302,7 @@ cache_get_text(struct fx_cache *c, const char *relpath, const struct stat *st, c
 	    " mtime_ns=? AND ctime_ns=? AND ino=? AND mtime_ns/1000000000 < scan_ns/1000000000",
 	    -1, &q, NULL) != SQLITE_OK)
 		return 0;
-	sqlite3_bind_text(q, 1, relpath, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, (int64_t)st->st_size);
-	sqlite3_bind_int64(q, 3, ns(st->st_mtim));
-	sqlite3_bind_int64(q, 4, ns(st->st_ctim));
-	sqlite3_bind_int64(q, 5, (int64_t)st->st_ino);
+	bind_stat(q, relpath, st);
 	if (sqlite3_step(q) == SQLITE_ROW) {
 		*len = (size_t)sqlite3_column_bytes(q, 0);
 		*body = xmalloc(*len + 1);
@@ -317,11 +324,7 @@ cache_put_text(struct fx_cache *c, const char *relpath, const struct stat *st, i
 	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO text(path, size, mtime_ns, ctime_ns,"
 	    " ino, scan_ns, body) VALUES(?,?,?,?,?,?,?)", -1, &q, NULL) != SQLITE_OK)
 		return fail(c, "cannot record a rule file");
-	sqlite3_bind_text(q, 1, relpath, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, (int64_t)st->st_size);
-	sqlite3_bind_int64(q, 3, ns(st->st_mtim));
-	sqlite3_bind_int64(q, 4, ns(st->st_ctim));
-	sqlite3_bind_int64(q, 5, (int64_t)st->st_ino);
+	bind_stat(q, relpath, st);
 	sqlite3_bind_int64(q, 6, scan_ns);
 	sqlite3_bind_blob(q, 7, body, (int)len, SQLITE_STATIC);
 	int rc = sqlite3_step(q);
