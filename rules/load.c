@@ -116,11 +116,10 @@ load_cmd(struct fx_rules *r, struct fx_node *n, int step, struct fx_cmd *cmd)
 	char *archive = rules_artifact(r, name);
 	free(name);
 	if (step == 0) {
-		strv_push(a, builder_bin(r->cat));
-		strv_push(a, "save");
-		strv_push(a, "-o");
-		strv_take(a, archive);
-		strv_take(a, rules_image_ref(d->svc, id));
+		char *ref = rules_image_ref(d->svc, id);
+		builder_save_argv(r->cat, ref, NULL, archive, a);
+		free(ref);
+		free(archive);
 		return;
 	}
 	strv_push(a, "kind");

@@ -119,5 +119,14 @@ char *rules_file_digest(const struct fx_tree *t);
 
 /* The builder's binary: "podman" or "docker" (rules/builder.c). */
 const char *builder_bin(const struct fx_catalog *c);
+/* argv of saving image `ref` to the archive `path`: podman save --format
+ * FORMAT -o PATH REF, FORMAT "oci-archive" or "docker-archive" (NULL:
+ * podman's default, docker-archive); docker save -o PATH REF (docker has
+ * one format and ignores FORMAT). Appended to *argv. */
+void builder_save_argv(const struct fx_catalog *c, const char *ref, const char *format,
+    const char *path, struct fx_strv *argv);
+/* argv of loading an archive that builder_save_argv made: BIN load -i PATH.
+ * The image keeps its ID and the names saved with it. */
+void builder_load_argv(const struct fx_catalog *c, const char *path, struct fx_strv *argv);
 
 #endif
