@@ -272,20 +272,14 @@ cache_put_success(struct fx_cache *c, const struct fx_record *r, const char *man
 	return exec_sql(c, "COMMIT");
 }
 
-static int64_t
-ns(struct timespec t)
-{
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 /* Parameters 1-5 of both text statements: the path and its stat data. */
 static void
 bind_stat(sqlite3_stmt *q, const char *relpath, const struct stat *st)
 {
 	sqlite3_bind_text(q, 1, relpath, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, (int64_t)st->st_size);
-	sqlite3_bind_int64(q, 3, ns(st->st_mtim));
-	sqlite3_bind_int64(q, 4, ns(st->st_ctim));
+	sqlite3_bind_int64(q, 3, ts_ns(st->st_mtim));
+	sqlite3_bind_int64(q, 4, ts_ns(st->st_ctim));
 	sqlite3_bind_int64(q, 5, (int64_t)st->st_ino);
 }
 

@@ -866,8 +866,7 @@ make_queries(struct worker *w, const struct job *j, const struct dirnode *dn)
 		size_t len = strlen(p);
 		w->q[i] = (struct fx_statq){
 			.path = p, .len = (uint32_t)len, .mode = f->mode, .size = f->size,
-			.mtime_ns = (int64_t)f->mtim.tv_sec * 1000000000 + f->mtim.tv_nsec,
-			.ctime_ns = (int64_t)f->ctim.tv_sec * 1000000000 + f->ctim.tv_nsec,
+			.mtime_ns = ts_ns(f->mtim), .ctime_ns = ts_ns(f->ctim),
 			.ino = f->ino,
 		};
 		p += len + 1;

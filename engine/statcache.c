@@ -120,12 +120,6 @@ entv_push(struct entv *ev)
 	return &ev->v[ev->n++];
 }
 
-static int64_t
-ts_ns(struct timespec ts)
-{
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Whole seconds, rounded down also before 1970. */
 static int64_t
 ns_sec(int64_t ns)

@@ -460,11 +460,17 @@ hex_encode(const unsigned char *in, size_t n, char *out)
 }
 
 int64_t
+ts_ns(struct timespec ts)
+{
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
 now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return ts_ns(ts);
 }
 
 double

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define FX_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -84,6 +85,8 @@ int write_file_atomic(const char *path, const void *data, size_t len);
 
 void hex_encode(const unsigned char *in, size_t n, char *out); /* out: 2n+1 */
 
+/* A timespec (a stat time, a clock) in nanoseconds since the epoch. */
+int64_t ts_ns(struct timespec ts);
 /* Monotonic and wall clocks in nanoseconds / seconds. */
 int64_t now_ns(void);
 double now_wall(void);

@@ -358,6 +358,17 @@ test_mkdir_p(void **state)
 	free(p);
 }
 
+/* Stat times and clocks become one number the stat cache and the text
+ * table compare: whole seconds and nanoseconds, also before 1970. */
+static void
+test_ts_ns(void **state)
+{
+	assert_int_equal(ts_ns((struct timespec){2, 5}), 2000000005);
+	assert_int_equal(ts_ns((struct timespec){0, 999999999}), 999999999);
+	assert_int_equal(ts_ns((struct timespec){-1, 500000000}), -500000000);
+	assert_int_equal(ts_ns((struct timespec){1700000000, 123}), 1700000000000000123);
+}
+
 static void
 test_misc(void **state)
 {
@@ -391,6 +402,7 @@ main(void)
 		T(test_read_file),
 		T(test_write_file_atomic),
 		T(test_mkdir_p),
+		cmocka_unit_test(test_ts_ns),
 		cmocka_unit_test(test_misc),
 	};
 
