@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "fusion/arena.h"
 #include "fusion/catalog.h"
 
 /* Limits that keep hostile input cheap. A real catalog is far below each. */
@@ -83,7 +84,7 @@ struct ynode {
 struct ydoc {
 	struct ynode *root;	/* NULL for an empty stream */
 	size_t nodes;
-	void *arena;
+	struct fx_arena arena;
 };
 
 /*

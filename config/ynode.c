@@ -8,7 +8,6 @@
  * control bytes first, nesting and node counts are capped, and an alias is
  * a pointer to its anchor's node, never a copy, so alias bombs stay small.
  */
-#include <stdalign.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,48 +16,6 @@
 #include <yaml.h>
 
 #include "internal.h"
-
-/* A bump allocator: the tree is freed all at once. */
-struct ablock {
-	struct ablock *next;
-	size_t used, cap;
-	alignas(max_align_t) unsigned char data[];
-};
-
-static void *
-aalloc(void **arena, size_t n)
-{
-	struct ablock *b = *arena;
-
-	n = (n + 15) & ~(size_t)15;
-	if (!b || b->cap - b->used < n) {
-		size_t cap = n > 65536 ? n : 65536;
-		struct ablock *nb = xmalloc(sizeof *nb + cap);
-		nb->used = 0;
-		nb->cap = cap;
-		if (b && n > 65536) {
-			/* A big one-off: keep filling the current block. */
-			nb->next = b->next;
-			b->next = nb;
-		} else {
-			nb->next = b;
-			*arena = nb;
-		}
-		b = nb;
-	}
-	void *p = b->data + b->used;
-	b->used += n;
-	return p;
-}
-
-static void
-afree(void *arena)
-{
-	for (struct ablock *b = arena, *next; b; b = next) {
-		next = b->next;
-		free(b);
-	}
-}
 
 /* An open collection: its node, where its children start in `pending`,
  * and its anchor, registered when it ends (so it cannot contain itself). */
@@ -87,7 +44,7 @@ newnode(struct builder *b, int type, yaml_mark_t m)
 		    "catalog is too large (more than %d YAML nodes)", CAT_MAX_NODES);
 		return NULL;
 	}
-	struct ynode *n = aalloc(&b->doc->arena, sizeof *n);
+	struct ynode *n = arena_alloc(&b->doc->arena, sizeof *n);
 	memset(n, 0, sizeof *n);
 	n->type = (unsigned char)type;
 	n->line = (int)m.line + 1;
@@ -245,7 +202,7 @@ close_collection(struct builder *b)
 	struct ynode *n = f.node;
 
 	n->n = b->npending - f.start;
-	n->u.kids = aalloc(&b->doc->arena, (n->n ? n->n : 1) * sizeof *n->u.kids);
+	n->u.kids = arena_alloc(&b->doc->arena, (n->n ? n->n : 1) * sizeof *n->u.kids);
 	memcpy(n->u.kids, b->pending + f.start, n->n * sizeof *n->u.kids);
 	b->npending = f.start;
 	if (n->type == Y_MAP)
@@ -269,9 +226,7 @@ scalar(struct builder *b, const yaml_event_t *ev)
 		rep_error(b->r, n->line, n->col, "strings must not contain NUL characters");
 		len = strlen(v);
 	}
-	n->u.s = aalloc(&b->doc->arena, len + 1);
-	memcpy(n->u.s, v, len);
-	n->u.s[len] = '\0';
+	n->u.s = arena_strndup(&b->doc->arena, v, len);
 	n->n = len;
 	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	set_anchor(b, (const char *)ev->data.scalar.anchor, n);
@@ -296,8 +251,7 @@ alias(struct builder *b, const yaml_event_t *ev)
 		if (!empty)
 			return -1;
 		empty->plain = true;
-		empty->u.s = aalloc(&b->doc->arena, 1);
-		empty->u.s[0] = '\0';
+		empty->u.s = arena_strndup(&b->doc->arena, "", 0);
 		n->u.target = empty;
 	}
 	add(b, n);
@@ -499,6 +453,6 @@ ydoc_parse(struct ydoc *doc, const char *buf, size_t len, struct report *r)
 void
 ydoc_free(struct ydoc *doc)
 {
-	afree(doc->arena);
+	arena_free(&doc->arena);
 	memset(doc, 0, sizeof *doc);
 }

@@ -41,13 +41,13 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "fusion/arena.h"
 #include "fusion/diag.h"
 #include "fusion/ignore.h"
 #include "fusion/statcache.h"
 #include "fusion/util.h"
 
 #define READBUF (256 * 1024)
-#define ARENA (256 * 1024)
 #define BATCH_FILES 64
 #define BATCH_BYTES (4 * 1024 * 1024)
 
@@ -225,12 +225,6 @@ hash_file(const char *path, fx_hash *out)
 
 enum { IT_DIR, IT_FILE, IT_CHECK, IT_HASH, IT_FINISH, IT_FILL };
 
-struct chunk {
-	struct chunk *next;
-	size_t used, cap;
-	max_align_t data[];
-};
-
 /* What the stat cache compares, kept from a file's stat to its lookup. */
 struct fst {
 	int64_t size;
@@ -287,7 +281,7 @@ struct fx_hashrun {
 	struct fx_statcache *sc;
 	int threads;
 	struct job *jobs, **tail;
-	struct chunk *arenas;
+	struct fx_arena arena;	/* the workers' arenas, once they are done */
 	struct fx_hash_stats stats;
 	atomic_int noatime;
 
@@ -320,7 +314,7 @@ struct worker {
 	pthread_t tid;
 	unsigned char *buf;
 	XXH3_state_t *xs;
-	struct chunk *arena;
+	struct fx_arena arena;
 	struct fx_hash_stats st;
 	struct item *out;	/* items made by the current item */
 	size_t nout;
@@ -337,48 +331,6 @@ struct worker {
 	size_t cq;
 	struct fx_buf qkeys;
 };
-
-/* Carve n bytes aligned to `align` (a power of two) from the list's head
- * chunk. A block too big for a chunk gets one of its own behind the head,
- * which stays the chunk to carve from. */
-static void *
-arena_take(struct chunk **list, size_t n, size_t align)
-{
-	struct chunk *c = *list;
-	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
-
-	if (c && at + n <= c->cap) {
-		c->used = at + n;
-		return (char *)c->data + at;
-	}
-	struct chunk *nc = xmalloc(sizeof(*nc) + (n > ARENA / 4 ? n : ARENA));
-	nc->cap = n > ARENA / 4 ? n : ARENA;
-	nc->used = n;
-	if (c && n > ARENA / 4) {
-		nc->next = c->next;
-		c->next = nc;
-	} else {
-		nc->next = c;
-		*list = nc;
-	}
-	return nc->data;
-}
-
-static void *
-arena_alloc(struct chunk **list, size_t n)
-{
-	return arena_take(list, n, sizeof(max_align_t));
-}
-
-static char *
-arena_str(struct chunk **list, const char *s, size_t n)
-{
-	char *p = arena_take(list, n + 1, 1);
-
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
 
 static void *
 grow(void *v, size_t *cap, size_t need, size_t size)
@@ -771,7 +723,7 @@ add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel,
 	dn->order[dn->norder++] = ~(int32_t)dn->nsubs;
 	dn->subs[dn->nsubs++] = sub;
 	struct item *it = new_item(w, IT_DIR, j, sub);
-	it->rel = arena_str(&w->arena, rel, len);
+	it->rel = arena_strndup(&w->arena, rel, len);
 	emit(w, it);
 }
 
@@ -816,7 +768,7 @@ add_file(struct worker *w, struct job *j, struct dirnode *dn, int dfd,
 	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
 		return;
 	struct fx_tree_entry *e = &dn->ents[dn->n];
-	e->path = arena_str(&w->arena, rel, len);
+	e->path = arena_strndup(&w->arena, rel, len);
 	e->mode = git_mode(&st);
 	e->hash = (fx_hash){0, 0};
 	fst_set(&dn->fst[dn->n], &st);
@@ -1035,7 +987,7 @@ read_file_job(struct worker *w, struct item *it)
 	const char *slash = strrchr(j->t.dir, '/');
 	const char *name = slash ? slash + 1 : j->t.dir;
 	struct fx_tree_entry *e = arena_alloc(&w->arena, sizeof(*e));
-	e->path = arena_str(&w->arena, name, strlen(name));
+	e->path = arena_strndup(&w->arena, name, strlen(name));
 	e->mode = git_mode(&st);
 	e->hash = (fx_hash){0, 0};
 	dn->ents = e;
@@ -1278,12 +1230,7 @@ queue_jobs(struct fx_hashrun *r, struct worker *w)
 static void
 worker_done(struct fx_hashrun *r, struct worker *w)
 {
-	struct chunk **tail = &w->arena;
-
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = r->arenas;
-	r->arenas = w->arena;
+	arena_take_all(&r->arena, &w->arena);
 	add_stats(&r->stats, &w->st);
 	free(w->dents);
 	free(w->kids);
@@ -1348,11 +1295,7 @@ hashrun_free(struct fx_hashrun *r)
 		free(j->kpre);
 		free(j);
 	}
-	while (r->arenas) {
-		struct chunk *c = r->arenas;
-		r->arenas = c->next;
-		free(c);
-	}
+	arena_free(&r->arena);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
 	free(r->fill_err);

@@ -4,8 +4,8 @@
  * The loaded rows sit in one dense array, found through an open-addressing
  * table of (tag, index) slots. Nothing changes that array while a scan runs,
  * so lookups take no lock. Puts go to a pending array under a mutex and join
- * the table when saved. Path strings are carved out of large chunks: a load
- * of 100,000 rows makes a few dozen allocations, not 100,000.
+ * the table when saved. Path strings are carved out of an arena: a load of
+ * 100,000 rows makes a few dozen allocations, not 100,000.
  */
 #include "fusion/statcache.h"
 
@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <xxhash.h>
 
+#include "fusion/arena.h"
 #include "fusion/diag.h"
 #include "fusion/util.h"
 
-#define CHUNK (256 * 1024)
 #define SHARDS 8
 
 struct ent {
@@ -44,12 +44,6 @@ struct slot {
 	uint32_t tag, idx;
 };
 
-struct chunk {
-	struct chunk *next;
-	size_t used, cap;
-	char data[];
-};
-
 /*
  * Puts wait here until saved. A thread keeps to one shard of several, each
  * with its own lock, so that threads hashing flat out seldom meet.
@@ -57,7 +51,7 @@ struct chunk {
 struct shard {
 	pthread_mutex_t mu;	/* guards what follows */
 	struct entv pend;
-	struct chunk *strs;
+	struct fx_arena strs;
 	uint64_t pnew;		/* puts of paths not loaded */
 	char pad[64];		/* keeps two shards off one cache line */
 };
@@ -69,7 +63,7 @@ struct fx_statcache {
 	struct entv ents;
 	struct slot *slots;
 	size_t mask;
-	struct chunk *strs;
+	struct fx_arena strs;
 	_Atomic int64_t scan_ns;
 	struct shard shards[SHARDS];
 };
@@ -79,36 +73,6 @@ struct pref {
 	const struct ent *e;
 	uint32_t shard, idx;	/* put order within a shard: later wins */
 };
-
-static const char *
-chunk_str(struct chunk **list, const char *s, size_t n)
-{
-	struct chunk *c = *list;
-
-	if (!c || c->cap - c->used < n + 1) {
-		size_t cap = n + 1 > CHUNK ? n + 1 : CHUNK;
-		c = xmalloc(sizeof(*c) + cap);
-		c->used = 0;
-		c->cap = cap;
-		c->next = *list;
-		*list = c;
-	}
-	char *p = c->data + c->used;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	c->used += n + 1;
-	return p;
-}
-
-static void
-chunks_free(struct chunk *c)
-{
-	while (c) {
-		struct chunk *next = c->next;
-		free(c);
-		c = next;
-	}
-}
 
 static struct ent *
 entv_push(struct entv *ev)
@@ -206,7 +170,7 @@ fill_rows(struct fx_statcache *sc, char **err)
 		if (!path || sqlite3_column_bytes(st, 6) != 16 || !blob || len > INT32_MAX)
 			continue;	/* not ours to judge: such a row just never matches */
 		struct ent *e = entv_push(&sc->ents);
-		e->path = chunk_str(&sc->strs, path, (size_t)len);
+		e->path = arena_strndup(&sc->strs, path, (size_t)len);
 		e->len = (uint32_t)len;
 		e->size = sqlite3_column_int64(st, 1);
 		e->mtime = sqlite3_column_int64(st, 2);
@@ -405,7 +369,7 @@ statcache_put(struct fx_statcache *sc, const char *relpath,
 
 	pthread_mutex_lock(&sh->mu);
 	struct ent *e = entv_push(&sh->pend);
-	e->path = chunk_str(&sh->strs, relpath, len);
+	e->path = arena_strndup(&sh->strs, relpath, len);
 	e->len = (uint32_t)len;
 	e->mode = (uint32_t)st->st_mode;
 	e->size = st->st_size;
@@ -573,12 +537,7 @@ merge(struct fx_statcache *sc, const struct entv *v)
 	}
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *sh = &sc->shards[i];
-		struct chunk **tail = &sh->strs;
-		while (*tail)
-			tail = &(*tail)->next;
-		*tail = sc->strs;
-		sc->strs = sh->strs;
-		sh->strs = NULL;
+		arena_take_all(&sc->strs, &sh->strs);
 		sh->pend.n = 0;
 		sh->pnew = 0;
 	}
@@ -692,10 +651,10 @@ statcache_free(struct fx_statcache *sc)
 	sqlite3_close(sc->rdb);
 	free(sc->ents.v);
 	free(sc->slots);
-	chunks_free(sc->strs);
+	arena_free(&sc->strs);
 	for (int i = 0; i < SHARDS; i++) {
 		free(sc->shards[i].pend.v);
-		chunks_free(sc->shards[i].strs);
+		arena_free(&sc->shards[i].strs);
 		pthread_mutex_destroy(&sc->shards[i].mu);
 	}
 	free(sc);
