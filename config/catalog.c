@@ -60,12 +60,12 @@ is_merge(const struct ynode *k)
 	return k->type == Y_SCALAR && k->plain && strcmp(k->u.s, "<<") == 0;
 }
 
-static void merge_in(struct load *ld, const struct ynode *map, struct pairs *p, struct strtab *have,
+static void merge_in(struct load *ld, const struct ynode *map, struct pairs *p, struct fx_map *have,
     int depth);
 
 /* Add the pairs of merged mapping m whose keys are not there yet. */
 static void
-merge_map(struct load *ld, const struct ynode *m, struct pairs *p, struct strtab *have, int depth)
+merge_map(struct load *ld, const struct ynode *m, struct pairs *p, struct fx_map *have, int depth)
 {
 	if (depth >= CAT_MAX_DEPTH) {
 		ERR(ld, m, "merge keys (\"<<\") nest too deep");
@@ -77,7 +77,7 @@ merge_map(struct load *ld, const struct ynode *m, struct pairs *p, struct strtab
 			continue;
 		if (!spend(ld, k, 1))
 			return;
-		if (strtab_put(have, ytext(k), NULL))
+		if (map_add(have, ytext(k), NULL))
 			pairs_add(p, k, m->u.kids[i + 1]);
 	}
 	merge_in(ld, m, p, have, depth + 1);
@@ -85,7 +85,7 @@ merge_map(struct load *ld, const struct ynode *m, struct pairs *p, struct strtab
 
 /* YAML merge keys: `<<: *base` or `<<: [*a, *b]`; earlier maps win. */
 static void
-merge_in(struct load *ld, const struct ynode *map, struct pairs *p, struct strtab *have, int depth)
+merge_in(struct load *ld, const struct ynode *map, struct pairs *p, struct fx_map *have, int depth)
 {
 	for (size_t i = 0; i < map->n; i += 2) {
 		if (map->u.kids[i]->dup || !is_merge(map->u.kids[i]))
@@ -127,11 +127,11 @@ map_pairs(struct load *ld, const struct ynode *map, struct pairs *p)
 	}
 	if (!merges)
 		return;
-	struct strtab have = {0};
+	struct fx_map have = {0};
 	for (size_t i = 0; i < p->n; i++)
-		strtab_put(&have, ytext(p->v[2 * i]), NULL);
+		map_add(&have, ytext(p->v[2 * i]), NULL);
 	merge_in(ld, map, p, &have, 0);
-	strtab_free(&have);
+	map_free(&have);
 }
 
 int

@@ -73,9 +73,9 @@ list_copy(struct fx_list *dst, const struct fx_list *src)
 /* Set key to value (both taken over); a key already there keeps its place
  * and takes the new value. idx maps keys to index + 1. */
 static void
-kv_put(struct fx_kvlist *l, struct strtab *idx, char *key, char *value, struct fx_loc loc)
+kv_put(struct fx_kvlist *l, struct fx_map *idx, char *key, char *value, struct fx_loc loc)
 {
-	void **slot = strtab_slot(idx, key, true);
+	void **slot = map_slot(idx, key, true);
 
 	if (*slot) {
 		struct fx_kv *kv = &l->v[(uintptr_t)*slot - 1];
@@ -93,7 +93,7 @@ kv_put(struct fx_kvlist *l, struct strtab *idx, char *key, char *value, struct f
 }
 
 static void
-kv_copy(struct fx_kvlist *dst, struct strtab *idx, const struct fx_kvlist *src)
+kv_copy(struct fx_kvlist *dst, struct fx_map *idx, const struct fx_kvlist *src)
 {
 	for (size_t i = 0; i < src->n; i++)
 		kv_put(dst, idx, xstrdup(src->v[i].key), xstrdup(src->v[i].value), src->v[i].loc);
@@ -154,7 +154,7 @@ parse_list(struct load *ld, const struct ynode *v, const char *key, const char *
 /* `set` may nest: {image: {tag: x}} is the key "image.tag", as helm --set. */
 static void
 flatten(struct load *ld, const struct ynode *map, const char *prefix, struct fx_kvlist *out,
-    struct strtab *idx, int depth)
+    struct fx_map *idx, int depth)
 {
 	struct pairs p = {0};
 
@@ -181,7 +181,7 @@ flatten(struct load *ld, const struct ynode *map, const char *prefix, struct fx_
 }
 
 static void
-parse_args(struct load *ld, const struct ynode *v, struct fx_kvlist *out, struct strtab *idx)
+parse_args(struct load *ld, const struct ynode *v, struct fx_kvlist *out, struct fx_map *idx)
 {
 	const struct ynode *m = as_map(ld, v, "args");
 	struct pairs p = {0};
@@ -202,7 +202,7 @@ parse_args(struct load *ld, const struct ynode *v, struct fx_kvlist *out, struct
 
 static void
 parse_build(struct load *ld, const struct ynode *v, struct fx_svc *s, struct extra *ex,
-    struct strtab *argidx, const char *where)
+    struct fx_map *argidx, const char *where)
 {
 	static const char *const keys[] = {"context", "file", "args", "target", "ignore"};
 	const struct ynode *m = as_map(ld, v, "build");
@@ -267,7 +267,7 @@ entry_key(struct load *ld, const struct ynode *k, int kind, const char *where)
 }
 
 struct idx {
-	struct strtab set, args;
+	struct fx_map set, args;
 };
 
 static void
@@ -336,8 +336,8 @@ parse_defaults(struct load *ld, const struct ynode *v)
 	if (!m)
 		return;
 	parse_entry(ld, m, K_DEFAULTS, "in \"defaults\"", &ld->defs, &ld->defex, &idx);
-	strtab_free(&idx.set);
-	strtab_free(&idx.args);
+	map_free(&idx.set);
+	map_free(&idx.args);
 }
 
 /* A service starts as a copy of the defaults. */
@@ -382,7 +382,7 @@ exists(const char *path)
 static void
 dedup_needs(struct fx_list *l)
 {
-	struct strtab seen = {0};
+	struct fx_map seen = {0};
 	size_t o = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
@@ -391,7 +391,7 @@ dedup_needs(struct fx_list *l)
 			for (size_t j = 0; j < o && !dup; j++)
 				dup = strcmp(l->v[j], l->v[i]) == 0;
 		} else {
-			dup = !strtab_put(&seen, l->v[i], NULL);
+			dup = !map_add(&seen, l->v[i], NULL);
 		}
 		if (dup) {
 			free(l->v[i]);
@@ -401,7 +401,7 @@ dedup_needs(struct fx_list *l)
 		l->loc[o++] = l->loc[i];
 	}
 	l->n = o;
-	strtab_free(&seen);
+	map_free(&seen);
 }
 
 /* Resolve the service's paths now that its repo is known. */
@@ -488,8 +488,8 @@ parse_entries(struct load *ld, const struct ynode *v, bool shared)
 			finish_service(ld, s);
 		else
 			dedup_needs(&s->needs);
-		strtab_free(&idx.set);
-		strtab_free(&idx.args);
+		map_free(&idx.set);
+		map_free(&idx.args);
 	}
 	free(p.v);
 }

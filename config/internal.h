@@ -1,7 +1,7 @@
 /*
  * internal.h - what the files of the catalog module share and nobody else
  * sees: the YAML node tree (ynode.c), error reporting with a cap and
- * de-duplication, a string table, and the loading context that catalog.c
+ * de-duplication, and the loading context that catalog.c
  * fills and validate.c checks.
  */
 #ifndef FUSION_CONFIG_INTERNAL_H
@@ -12,6 +12,7 @@
 
 #include "fusion/arena.h"
 #include "fusion/catalog.h"
+#include "fusion/map.h"
 
 /* Limits that keep hostile input cheap. A real catalog is far below each. */
 enum {
@@ -22,22 +23,6 @@ enum {
 	CAT_MAX_NAME = 53,		/* Helm release names */
 };
 
-/* A string table: open addressing, keys not owned unless `own`. */
-struct strtab {
-	char **keys;
-	void **vals;
-	size_t cap, n;
-	bool own;
-};
-
-/* The value slot of key; when absent, NULL, or with `insert` a new slot
- * holding NULL. Slots move when the table grows. */
-void **strtab_slot(struct strtab *t, const char *key, bool insert);
-void *strtab_get(const struct strtab *t, const char *key);
-/* Returns false (and changes nothing) when key is already present. */
-bool strtab_put(struct strtab *t, const char *key, void *val);
-void strtab_free(struct strtab *t);
-
 /*
  * Error reporting for one load: counts, stops printing after CAT_MAX_ERRORS
  * and prints the same message at the same place only once (defaults are
@@ -47,7 +32,7 @@ struct report {
 	const char *file;	/* as messages show it */
 	int n;			/* errors reported (including suppressed) */
 	bool last_shown;	/* was the last error printed (for its notes) */
-	struct strtab seen;	/* "line:col:message" already printed */
+	struct fx_map seen;	/* "line:col:message" already printed */
 };
 
 void rep_error(struct report *r, int line, int col, const char *fmt, ...)

@@ -1,6 +1,6 @@
 /*
- * support.c - small helpers of the catalog module: a string table, error
- * reporting with a cap, and "did you mean" suggestions.
+ * support.c - small helpers of the catalog module: error reporting with a
+ * cap, and "did you mean" suggestions.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -9,102 +9,6 @@
 #include <string.h>
 
 #include "internal.h"
-
-static uint64_t
-strhash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-/* Index of key's slot, or of the empty slot where it would go. */
-static size_t
-find(const struct strtab *t, const char *key)
-{
-	size_t mask = t->cap - 1;
-	size_t i = (size_t)strhash(key) & mask;
-
-	while (t->keys[i] && strcmp(t->keys[i], key) != 0)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static void
-grow(struct strtab *t)
-{
-	struct strtab old = *t;
-
-	t->cap = old.cap ? old.cap * 2 : 16;
-	t->keys = xcalloc(t->cap, sizeof *t->keys);
-	t->vals = xcalloc(t->cap, sizeof *t->vals);
-	for (size_t i = 0; i < old.cap; i++) {
-		if (!old.keys[i])
-			continue;
-		size_t j = find(t, old.keys[i]);
-		t->keys[j] = old.keys[i];
-		t->vals[j] = old.vals[i];
-	}
-	free(old.keys);
-	free(old.vals);
-}
-
-void **
-strtab_slot(struct strtab *t, const char *key, bool insert)
-{
-	if (!t->cap) {
-		if (!insert)
-			return NULL;
-		grow(t);
-	}
-	size_t i = find(t, key);
-	if (t->keys[i])
-		return &t->vals[i];
-	if (!insert)
-		return NULL;
-	if ((t->n + 1) * 4 > t->cap * 3) {	/* keep the load under 3/4 */
-		grow(t);
-		i = find(t, key);
-	}
-	t->keys[i] = t->own ? xstrdup(key) : (char *)key;
-	t->vals[i] = NULL;
-	t->n++;
-	return &t->vals[i];
-}
-
-void *
-strtab_get(const struct strtab *t, const char *key)
-{
-	if (!t->cap)
-		return NULL;
-	size_t i = find(t, key);
-	return t->keys[i] ? t->vals[i] : NULL;
-}
-
-bool
-strtab_put(struct strtab *t, const char *key, void *val)
-{
-	size_t before = t->n;
-	void **slot = strtab_slot(t, key, true);
-
-	if (t->n == before)
-		return false;
-	*slot = val;
-	return true;
-}
-
-void
-strtab_free(struct strtab *t)
-{
-	if (t->own)
-		for (size_t i = 0; i < t->cap; i++)
-			free(t->keys[i]);
-	free(t->keys);
-	free(t->vals);
-	*t = (struct strtab){.own = t->own};
-}
 
 void
 rep_error(struct report *r, int line, int col, const char *fmt, ...)
@@ -124,7 +28,7 @@ rep_error(struct report *r, int line, int col, const char *fmt, ...)
 	/* The same mistake in `defaults` shows up under every service: say it once. */
 	char *key = xasprintf("%d:%d:%s", line, col, msg);
 	r->seen.own = true;
-	bool fresh = strtab_put(&r->seen, key, NULL);
+	bool fresh = map_add(&r->seen, key, NULL);
 	free(key);
 	if (!fresh)
 		return;
@@ -162,7 +66,7 @@ rep_note(struct report *r, const char *fmt, ...)
 void
 rep_free(struct report *r)
 {
-	strtab_free(&r->seen);
+	map_free(&r->seen);
 }
 
 size_t

@@ -31,7 +31,7 @@ struct finfo {
 struct vctx {
 	struct load *ld;
 	struct fx_catalog *c;
-	struct strtab files;	/* path -> struct finfo */
+	struct fx_map files;	/* path -> struct finfo */
 	const char *realroot;
 	const char **names;	/* for suggestions */
 	size_t *off, *to;	/* needs edges: svcs[i] -> to[off[i] .. off[i+1]) */
@@ -113,7 +113,7 @@ static void
 resolve_needs(struct vctx *v)
 {
 	struct fx_catalog *c = v->c;
-	struct strtab reported = {.own = true};
+	struct fx_map reported = {.own = true};
 	size_t nedges = 0;
 
 	v->names = xreallocarray(NULL, c->nsvcs, sizeof *v->names);
@@ -134,7 +134,7 @@ resolve_needs(struct vctx *v)
 			/* Defaults' needs repeat under every service: suggest once. */
 			char key[32];
 			snprintf(key, sizeof key, "%d:%d", l->loc[j].line, l->loc[j].col);
-			if (!strtab_put(&reported, key, NULL) || rep_full(&v->ld->rep))
+			if (!map_add(&reported, key, NULL) || rep_full(&v->ld->rep))
 				continue;
 			const char *m = closest(l->v[j], v->names, c->nsvcs);
 			if (m)
@@ -146,7 +146,7 @@ resolve_needs(struct vctx *v)
 		}
 	}
 	v->off[c->nsvcs] = nedges;
-	strtab_free(&reported);
+	map_free(&reported);
 }
 
 struct dfs {
@@ -258,7 +258,7 @@ valid_image(const char *s)
 static struct finfo *
 info(struct vctx *v, const char *path)
 {
-	void **slot = strtab_slot(&v->files, path, true);
+	void **slot = map_slot(&v->files, path, true);
 
 	if (!*slot) {
 		struct finfo *f = xcalloc(1, sizeof *f);
@@ -469,7 +469,7 @@ validate(struct load *ld)
 			free(f->real);
 		free(f);
 	}
-	strtab_free(&v.files);
+	map_free(&v.files);
 	free(v.names);
 	free(v.off);
 	free(v.to);

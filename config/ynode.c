@@ -32,7 +32,7 @@ struct builder {
 	size_t npending, cappending;
 	struct frame *stack;
 	size_t depth, capstack;
-	struct strtab anchors;
+	struct fx_map anchors;
 	int ndocs;
 };
 
@@ -77,7 +77,7 @@ set_anchor(struct builder *b, const char *anchor, struct ynode *n)
 {
 	/* YAML lets an anchor be redefined: later aliases see the new node. */
 	if (anchor)
-		*strtab_slot(&b->anchors, anchor, true) = n;
+		*map_slot(&b->anchors, anchor, true) = n;
 }
 
 const struct ynode *
@@ -242,7 +242,7 @@ alias(struct builder *b, const yaml_event_t *ev)
 
 	if (!n)
 		return -1;
-	n->u.target = strtab_get(&b->anchors, name);
+	n->u.target = map_get(&b->anchors, name);
 	if (!n->u.target) {
 		rep_error(b->r, n->line, n->col, "unknown alias \"*%s\" (no anchor \"&%s\" before it)",
 		    name, name);
@@ -444,7 +444,7 @@ ydoc_parse(struct ydoc *doc, const char *buf, size_t len, struct report *r)
 		free(b.stack[i].anchor);
 	free(b.stack);
 	free(b.pending);
-	strtab_free(&b.anchors);
+	map_free(&b.anchors);
 	if (rc < 0)
 		doc->root = NULL;
 	return rc;

@@ -9,8 +9,9 @@
 
 #include "fusion/util.h"
 
+/* Index of key's slot, or of the empty slot where it would go. */
 static size_t
-slot(const struct fx_map *m, const char *key)
+find(const struct fx_map *m, const char *key)
 {
 	size_t mask = m->cap - 1;
 	size_t i = (size_t)XXH3_64bits(key, strlen(key)) & mask;
@@ -20,8 +21,9 @@ slot(const struct fx_map *m, const char *key)
 	return i;
 }
 
-void
-map_init(struct fx_map *m, size_t hint)
+/* A new empty table for about `hint` keys; `own` is left as it is. */
+static void
+alloc_table(struct fx_map *m, size_t hint)
 {
 	size_t cap = 16;
 
@@ -34,41 +36,85 @@ map_init(struct fx_map *m, size_t hint)
 }
 
 void
-map_free(struct fx_map *m)
+map_init(struct fx_map *m, size_t hint)
 {
-	free(m->keys);
-	free(m->vals);
 	*m = (struct fx_map){0};
+	alloc_table(m, hint);
 }
 
+void
+map_free(struct fx_map *m)
+{
+	if (m->own)
+		for (size_t i = 0; i < m->cap; i++)
+			free((char *)m->keys[i]);
+	free(m->keys);
+	free(m->vals);
+	*m = (struct fx_map){.own = m->own};
+}
+
+/* Double the table; the keys move as they are, copies or not. */
 static void
 grow(struct fx_map *m)
 {
 	struct fx_map old = *m;
 
-	map_init(m, old.cap);
-	for (size_t i = 0; i < old.cap; i++)
-		if (old.keys[i])
-			map_put(m, old.keys[i], old.vals[i]);
-	map_free(&old);
+	alloc_table(m, old.cap);
+	for (size_t i = 0; i < old.cap; i++) {
+		if (!old.keys[i])
+			continue;
+		size_t j = find(m, old.keys[i]);
+		m->keys[j] = old.keys[i];
+		m->vals[j] = old.vals[i];
+	}
+	m->n = old.n;
+	free(old.keys);
+	free(old.vals);
+}
+
+void **
+map_slot(struct fx_map *m, const char *key, bool insert)
+{
+	if (!m->cap) {
+		if (!insert)
+			return NULL;
+		alloc_table(m, 8);
+	}
+	size_t i = find(m, key);
+	if (m->keys[i])
+		return &m->vals[i];
+	if (!insert)
+		return NULL;
+	if ((m->n + 1) * 4 > m->cap * 3) {
+		grow(m);
+		i = find(m, key);
+	}
+	m->keys[i] = m->own ? xstrdup(key) : key;
+	m->vals[i] = NULL;
+	m->n++;
+	return &m->vals[i];
 }
 
 void *
 map_put(struct fx_map *m, const char *key, void *val)
 {
-	if (!m->cap)
-		map_init(m, 8);
-	if ((m->n + 1) * 4 > m->cap * 3)
-		grow(m);
-	size_t i = slot(m, key);
-	void *prev = m->vals[i];
-	if (!m->keys[i]) {
-		m->keys[i] = key;
-		m->n++;
-		prev = NULL;
-	}
-	m->vals[i] = val;
+	void **slot = map_slot(m, key, true);
+	void *prev = *slot;
+
+	*slot = val;
 	return prev;
+}
+
+bool
+map_add(struct fx_map *m, const char *key, void *val)
+{
+	size_t before = m->n;
+	void **slot = map_slot(m, key, true);
+
+	if (m->n == before)
+		return false;
+	*slot = val;
+	return true;
 }
 
 void *
@@ -76,6 +122,6 @@ map_get(const struct fx_map *m, const char *key)
 {
 	if (!m->cap)
 		return NULL;
-	size_t i = slot(m, key);
+	size_t i = find(m, key);
 	return m->keys[i] ? m->vals[i] : NULL;
 }

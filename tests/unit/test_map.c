@@ -1,6 +1,7 @@
 /*
  * test_map.c - the string-keyed hash table (map.h): insert, replace, look
- * up, growth far past the first size, and keys kept by pointer, not copied.
+ * up, growth far past the first size, keys kept by pointer (or copied by
+ * an owning map), and insert-if-absent.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fusion/map.h"
 #include "fusion/util.h"
@@ -87,6 +89,56 @@ test_growth(void **state)
 	free(keys);
 }
 
+/* An owning map copies keys made on the fly and frees them with itself
+ * (ASan reports a leak or a use after free otherwise), through growth too. */
+static void
+test_owned_keys(void **state)
+{
+	struct fx_map m = {.own = true};
+	char key[32];
+	int v;
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof key, "anchor%d", i);
+		assert_true(map_add(&m, key, &v));
+	}
+	strcpy(key, "anchor7");
+	assert_ptr_equal(map_get(&m, "anchor7"), &v);
+	for (size_t i = 0; i < m.cap; i++)
+		assert_true(m.keys[i] != key);	/* never the caller's buffer */
+	map_free(&m);
+	assert_true(m.own);	/* still an owning map, empty */
+	assert_null(map_get(&m, "anchor7"));
+	assert_true(map_add(&m, key, NULL));
+	map_free(&m);
+}
+
+/* map_add inserts only what is absent; map_slot finds or makes a slot. */
+static void
+test_add_and_slot(void **state)
+{
+	struct fx_map m = {0};
+	int a, b;
+
+	assert_null(map_slot(&m, "x", false));	/* a zeroed map: nothing, no table */
+	assert_true(map_add(&m, "x", &a));
+	assert_false(map_add(&m, "x", &b));
+	assert_ptr_equal(map_get(&m, "x"), &a);	/* the first value stays */
+	assert_true(map_add(&m, "null", NULL));	/* a NULL value is still a key */
+	assert_false(map_add(&m, "null", &b));
+	assert_int_equal(m.n, 2);
+
+	void **slot = map_slot(&m, "y", true);
+	assert_non_null(slot);
+	assert_null(*slot);
+	*slot = &b;
+	assert_ptr_equal(map_get(&m, "y"), &b);
+	assert_ptr_equal(*map_slot(&m, "y", false), &b);
+	assert_null(map_slot(&m, "z", false));
+	assert_int_equal(m.n, 3);
+	map_free(&m);
+}
+
 int
 main(void)
 {
@@ -94,6 +146,8 @@ main(void)
 		cmocka_unit_test(test_put_get_replace),
 		cmocka_unit_test(test_zeroed),
 		cmocka_unit_test(test_growth),
+		cmocka_unit_test(test_owned_keys),
+		cmocka_unit_test(test_add_and_slot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
