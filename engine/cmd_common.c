@@ -134,19 +134,19 @@ session_state(struct fx_session *s, bool verify)
 	if (cache_load_records(s->cache, &s->records) < 0)
 		return FX_EXIT_FAILED;
 	s->have_records = true;
-	/* Filled by the hash run on one thread while the others walk. */
+	/* Filled by the walk on one thread while the others read directories. */
 	s->sc = statcache_open(cache_db(s->cache));
 	if (!s->sc)
 		return FX_EXIT_FAILED;
-	s->hr = hashrun_new(s->cat.root, s->sc, 0);
-	s->rules.hr = s->hr;
+	s->walk = walk_new(s->cat.root, s->sc, 0);
+	s->rules.walk = s->walk;
 	s->rules.read = read_rules_file;
 	s->rules.read_ctx = s;
 	if (rules_sources(&s->rules, s->g) < 0)
 		return FX_EXIT_USAGE;
 	/* A source that cannot be read fails its node, not the whole run. */
-	hashrun_run(s->hr);
-	struct fx_hash_stats hs = hashrun_stats(s->hr);
+	walk_run(s->walk);
+	struct fx_walk_stats hs = walk_stats(s->walk);
 	fx_debug("hashed %llu of %llu files (%llu bytes read, %llu stat cache hits, %llu racy,"
 	    " %llu directories pruned)", (unsigned long long)hs.hashed,
 	    (unsigned long long)hs.files, (unsigned long long)hs.bytes,
@@ -191,7 +191,7 @@ session_close(struct fx_session *s)
 	graph_free(s->g);
 	free(s->order);
 	rules_free(&s->rules);
-	hashrun_free(s->hr);
+	walk_free(s->walk);
 	statcache_free(s->sc);
 	if (s->have_records)
 		cache_free_records(&s->records);

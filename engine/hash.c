@@ -1,55 +1,21 @@
 /*
- * hash.c - XXH3-128 digests and the parallel walk (see hash.h).
- *
- * The walk is a pool of threads around one LIFO queue of work items: read
- * a directory, look its files up in the stat cache, hash a batch of files,
- * finish a tree; and, once, read the stat cache's rows. Every directory is
- * an item of its own so that one big tree spreads over all threads, and the
- * files the stat cache cannot answer go out in batches so that reading
- * content, the slow part of a cold scan, spreads too. LIFO keeps the walk
- * depth-first, which bounds the queue.
- *
- * While one thread reads the stat cache's rows from SQLite, the others
- * list and stat directories; their lookups are parked until the rows are
- * in. On two cores that hides most of the load behind the walk.
- *
- * A tree holds one descriptor on its root while it has items outstanding;
- * everything below is opened relative to it, so no absolute path is built
- * per file and a tree never holds a descriptor per pending directory.
- *
- * Each directory keeps its entries in the order of the tree, so a finished
- * tree is laid out by walking it, never by sorting all its paths.
- *
- * Ownership: items, path strings and entries are carved from per-thread
- * arenas that the run keeps until hashrun_free(). A job's refs and err
- * change only under the run lock; a directory's entries are written by the
- * thread that reads it, their digests by the threads that look them up or
- * hash them, and all are read by finish() only after the lock has ordered
- * those.
+ * hash.c - XXH3-128 digests: of bytes, of files, and the Merkle digest of
+ * a tree's entries (see hash.h). The walk that finds the entries is in
+ * walk.c.
  */
 #include "fusion/hash.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "fusion/arena.h"
-#include "fusion/diag.h"
-#include "fusion/ignore.h"
-#include "fusion/statcache.h"
 #include "fusion/util.h"
 
 #define READBUF (256 * 1024)
-#define BATCH_FILES 64
-#define BATCH_BYTES (4 * 1024 * 1024)
 
 static fx_hash
 from_xxh(XXH128_hash_t x)
@@ -63,16 +29,43 @@ hash_bytes(const void *p, size_t n)
 	return from_xxh(XXH3_128bits(p, n));
 }
 
+static void
+put_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t
+get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void
+hash_pack(fx_hash h, unsigned char out[16])
+{
+	put_be64(out, h.hi);
+	put_be64(out + 8, h.lo);
+}
+
+fx_hash
+hash_unpack(const unsigned char in[16])
+{
+	return (fx_hash){get_be64(in), get_be64(in + 8)};
+}
+
 void
 hash_hex(fx_hash h, char out[FX_HASH_HEX])
 {
-	static const char digits[] = "0123456789abcdef";
+	unsigned char b[16];
 
-	for (int i = 0; i < 16; i++) {
-		out[i] = digits[(h.hi >> (60 - 4 * i)) & 15];
-		out[16 + i] = digits[(h.lo >> (60 - 4 * i)) & 15];
-	}
-	out[32] = '\0';
+	hash_pack(h, b);
+	hex_encode(b, sizeof b, out);
 }
 
 bool
@@ -110,10 +103,6 @@ hash_parse(const char *hex, fx_hash *out)
 	return 0;
 }
 
-struct fx_hasher {
-	XXH3_state_t *st;
-};
-
 /* XXH3 allocates its own state; fail on it as util.h's x* functions do. */
 static XXH3_state_t *
 new_state(void)
@@ -126,6 +115,10 @@ new_state(void)
 	}
 	return st;
 }
+
+struct fx_hasher {
+	XXH3_state_t *st;
+};
 
 struct fx_hasher *
 hasher_new(void)
@@ -159,22 +152,46 @@ hasher_done(struct fx_hasher *h)
 	return r;
 }
 
+struct fx_digester {
+	unsigned char *buf;
+	XXH3_state_t *xs;
+};
+
+struct fx_digester *
+digester_new(void)
+{
+	struct fx_digester *d = xmalloc(sizeof(*d));
+
+	d->buf = xmalloc(READBUF);
+	d->xs = new_state();
+	return d;
+}
+
+void
+digester_free(struct fx_digester *d)
+{
+	if (!d)
+		return;
+	free(d->buf);
+	XXH3_freeState(d->xs);
+	free(d);
+}
+
 /*
- * Hash what fd holds. `size` is the size stat saw: a short read after that
- * many bytes is taken as the end, which saves the read that would return 0
- * on every small file. A file that grows meanwhile gets a new stat next
- * time, so its stat cache entry will not match.
+ * A short read after `size` bytes is taken as the end, which saves the
+ * read that would return 0 on every small file. A file that grows
+ * meanwhile gets a new stat next time, so its stat cache entry will not
+ * match.
  */
-static int
-hash_fd(int fd, int64_t size, unsigned char *buf, size_t cap, XXH3_state_t *xs,
-    fx_hash *out, uint64_t *nbytes)
+int
+digester_fd(struct fx_digester *d, int fd, int64_t size, fx_hash *out, uint64_t *nbytes)
 {
 	size_t have = 0;
 	uint64_t total = 0;
 	bool streaming = false;
 
 	for (;;) {
-		ssize_t n = read(fd, buf + have, cap - have);
+		ssize_t n = read(fd, d->buf + have, READBUF - have);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -182,853 +199,25 @@ hash_fd(int fd, int64_t size, unsigned char *buf, size_t cap, XXH3_state_t *xs,
 		}
 		have += (size_t)n;
 		total += (uint64_t)n;
-		bool end = n == 0 || (have < cap && total >= (uint64_t)size);
+		bool end = n == 0 || (have < READBUF && total >= (uint64_t)size);
 		if (end)
 			break;
-		if (have == cap) {
+		if (have == READBUF) {
 			if (!streaming)
-				XXH3_128bits_reset(xs);
+				XXH3_128bits_reset(d->xs);
 			streaming = true;
-			XXH3_128bits_update(xs, buf, have);
+			XXH3_128bits_update(d->xs, d->buf, have);
 			have = 0;
 		}
 	}
 	if (streaming) {
-		XXH3_128bits_update(xs, buf, have);
-		*out = from_xxh(XXH3_128bits_digest(xs));
+		XXH3_128bits_update(d->xs, d->buf, have);
+		*out = from_xxh(XXH3_128bits_digest(d->xs));
 	} else {
-		*out = from_xxh(XXH3_128bits(buf, have));
+		*out = from_xxh(XXH3_128bits(d->buf, have));
 	}
 	*nbytes = total;
 	return 0;
-}
-
-int
-hash_file(const char *path, fx_hash *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	unsigned char *buf = xmalloc(READBUF);
-	XXH3_state_t *xs = new_state();
-	uint64_t n;
-	int rc = hash_fd(fd, INT64_MAX, buf, READBUF, xs, out, &n);
-	int e = errno;
-	XXH3_freeState(xs);
-	free(buf);
-	close(fd);
-	errno = e;
-	return rc;
-}
-
-/* --- the walk --- */
-
-enum { IT_DIR, IT_FILE, IT_CHECK, IT_HASH, IT_FINISH, IT_FILL };
-
-/* What the stat cache compares, kept from a file's stat to its lookup. */
-struct fst {
-	int64_t size;
-	struct timespec mtim, ctim;
-	uint64_t ino;
-	uint32_t mode;
-	uint32_t plen;		/* strlen of the entry's path */
-};
-
-/*
- * One directory of a tree: its files, its subdirectories, and both in the
- * order of the tree (see sort_kids), so that finish() lays the tree out by
- * walking it rather than by sorting every path of it.
- */
-struct dirnode {
-	struct fx_tree_entry *ents;	/* the files */
-	struct fst *fst;	/* and their stat data */
-	uint32_t n;
-	struct dirnode **subs;
-	uint32_t nsubs;
-	int32_t *order;		/* >= 0: file ents[i]; < 0: subdirectory subs[~i] */
-	uint32_t norder;
-	uint32_t *pend;		/* files the stat cache could not answer */
-	uint32_t npend;
-};
-
-struct job;
-
-struct item {
-	struct item *next;
-	int kind;
-	struct job *job;
-	struct dirnode *dn;	/* the directory to read, look up or hash */
-	const char *rel;	/* IT_DIR: relative to the tree root, "" for it */
-	uint32_t lo, hi;	/* IT_HASH: a range of dn->pend */
-};
-
-struct job {
-	struct fx_tree t;	/* callers hold &t */
-	struct job *next;
-	const struct fx_ignore *ig;
-	char *ig_key;
-	char *key;		/* stat cache key of the root; "" is the workspace root */
-	char *kpre;		/* what goes before a tree path in a key: key and '/' */
-	size_t koff;		/* its length */
-	bool single, queued;
-	int rootfd;
-	size_t refs;		/* items outstanding */
-	struct dirnode *top;
-};
-
-struct fx_hashrun {
-	char *root;
-	struct fx_statcache *sc;
-	int threads;
-	struct job *jobs, **tail;
-	struct fx_arena arena;	/* the workers' arenas, once they are done */
-	struct fx_hash_stats stats;
-	atomic_int noatime;
-
-	/* Set once the stat cache's rows are in; lookups wait for it. */
-	atomic_bool ready;
-
-	pthread_mutex_t mu;	/* guards the queue, the jobs' refs and err */
-	pthread_cond_t cv;
-	struct item *queue;
-	struct item *parked;	/* lookups waiting for the rows */
-	size_t active;		/* items queued, parked or being worked on */
-	char *fill_err;		/* the thread that fills, until it retires */
-};
-
-/* A directory entry as read, and as sorted. */
-struct dent {
-	uint32_t off, len;
-	unsigned char type;
-};
-
-struct kid {
-	uint64_t pre;		/* the first 8 bytes of the sort key, big-endian */
-	const char *name;
-	uint32_t len;
-	bool dir;
-};
-
-struct worker {
-	struct fx_hashrun *r;
-	pthread_t tid;
-	unsigned char *buf;
-	XXH3_state_t *xs;
-	struct fx_arena arena;
-	struct fx_hash_stats st;
-	struct item *out;	/* items made by the current item */
-	size_t nout;
-	/* scratch, reused from one directory to the next */
-	struct dent *dents;
-	size_t ndents, cdents;
-	struct fx_buf names;
-	struct kid *kids, *tkids;
-	size_t ckids, ctkids;
-	uint32_t *pend;
-	size_t npend, cpend;
-	struct fx_buf key;
-	struct fx_statq *q;	/* a directory's lookups */
-	size_t cq;
-	struct fx_buf qkeys;
-};
-
-static void *
-grow(void *v, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return v;
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	*cap = c;
-	return xreallocarray(v, c, size);
-}
-
-static char *
-abs_path(const char *p)
-{
-	if (p[0] == '/')
-		return path_clean(p);
-	char *cwd = getcwd(NULL, 0);
-	char *r = path_join(cwd ? cwd : "/", p);
-	free(cwd);
-	return r;
-}
-
-struct fx_hashrun *
-hashrun_new(const char *root, struct fx_statcache *sc, int threads)
-{
-	struct fx_hashrun *r = xcalloc(1, sizeof(*r));
-
-	r->root = abs_path(root);
-	r->sc = sc;
-	r->threads = threads > 0 ? threads : cpu_count();
-	r->tail = &r->jobs;
-	atomic_init(&r->noatime, 1);
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
-	return r;
-}
-
-static bool
-same_key(const struct job *j, const struct fx_ignore *ig, const char *ig_key)
-{
-	if (!j->ig_key || !ig_key)	/* without a key only the same rules match */
-		return !j->ig_key && !ig_key && j->ig == ig;
-	return strcmp(j->ig_key, ig_key) == 0;
-}
-
-static struct job *
-add_job(struct fx_hashrun *r, char *path, bool single)
-{
-	struct job *j = xcalloc(1, sizeof(*j));
-	const char *rel = path_under(path, r->root);
-
-	j->t.dir = path;
-	j->single = single;
-	/* With the '/' that joins it to a tree path, when it needs one. */
-	const char *key = rel ? rel : path;
-	size_t n = strlen(key);
-	bool sep = n && key[n - 1] != '/';
-	j->key = xstrdup(key);
-	j->kpre = xasprintf("%s%s", key, sep ? "/" : "");
-	j->koff = n + sep;
-	j->rootfd = -1;
-	*r->tail = j;
-	r->tail = &j->next;
-	return j;
-}
-
-const struct fx_tree *
-hashrun_tree(struct fx_hashrun *r, const char *dir, const struct fx_ignore *ig,
-    const char *ig_key)
-{
-	char *path = abs_path(dir);
-
-	for (struct job *j = r->jobs; j; j = j->next) {
-		if (!j->single && strcmp(j->t.dir, path) == 0 && same_key(j, ig, ig_key)) {
-			free(path);
-			return &j->t;
-		}
-	}
-	struct job *j = add_job(r, path, false);
-	j->ig = ig;
-	j->ig_key = ig_key ? xstrdup(ig_key) : NULL;
-	return &j->t;
-}
-
-const struct fx_tree *
-hashrun_file(struct fx_hashrun *r, const char *file)
-{
-	char *path = abs_path(file);
-
-	for (struct job *j = r->jobs; j; j = j->next) {
-		if (j->single && strcmp(j->t.dir, path) == 0) {
-			free(path);
-			return &j->t;
-		}
-	}
-	return &add_job(r, path, true)->t;
-}
-
-/* Report a failure, under the lock: diag is not thread-safe. */
-static void
-fail(struct worker *w, struct job *j, const char *rel, int err)
-{
-	struct fx_hashrun *r = w->r;
-
-	pthread_mutex_lock(&r->mu);
-	if (rel && rel[0])
-		fx_error("%s/%s: %s", j->t.dir, rel, strerror(err));
-	else
-		fx_error("%s: %s", j->t.dir, strerror(err));
-	if (!j->t.err)
-		j->t.err = err;
-	pthread_mutex_unlock(&r->mu);
-}
-
-static struct item *
-new_item(struct worker *w, int kind, struct job *j, struct dirnode *dn)
-{
-	struct item *it = arena_alloc(&w->arena, sizeof(*it));
-
-	*it = (struct item){.kind = kind, .job = j, .dn = dn};
-	return it;
-}
-
-static void
-emit(struct worker *w, struct item *it)
-{
-	it->next = w->out;
-	w->out = it;
-	w->nout++;
-}
-
-static struct dirnode *
-new_dirnode(struct worker *w)
-{
-	struct dirnode *dn = arena_alloc(&w->arena, sizeof(*dn));
-
-	*dn = (struct dirnode){0};
-	return dn;
-}
-
-/* Append `name` to the key of a directory, the first `base` bytes of b. */
-static const char *
-key_of(struct fx_buf *b, size_t base, const char *name, size_t len)
-{
-	b->len = base;
-	if (base && b->s[base - 1] != '/')
-		buf_putc(b, '/');
-	buf_add(b, name, len);
-	return b->s;
-}
-
-/* Start b with the key of directory `rel` of job j; returns its length. */
-static size_t
-key_base(struct fx_buf *b, const struct job *j, const char *rel)
-{
-	buf_reset(b);
-	buf_puts(b, j->key);
-	if (rel[0]) {
-		if (b->len && b->s[b->len - 1] != '/')
-			buf_putc(b, '/');
-		buf_puts(b, rel);
-	}
-	return b->len;
-}
-
-static int
-open_file(struct worker *w, int dirfd, const char *path, bool follow)
-{
-	int flags = O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
-
-	/* O_NOATIME spares an inode write per file, but needs ownership. */
-	if (atomic_load_explicit(&w->r->noatime, memory_order_relaxed)) {
-		int fd = openat(dirfd, path, flags | O_NOATIME);
-		if (fd >= 0 || errno != EPERM)
-			return fd;
-		atomic_store_explicit(&w->r->noatime, 0, memory_order_relaxed);
-	}
-	return openat(dirfd, path, flags);
-}
-
-static int
-hash_content(struct worker *w, int dirfd, const char *path, const struct stat *st,
-    bool follow, fx_hash *out)
-{
-	uint64_t n = 0;
-
-	if (S_ISLNK(st->st_mode)) {
-		char *target = (char *)w->buf;
-		ssize_t len = readlinkat(dirfd, path, target, READBUF);
-		if (len < 0)
-			return -1;
-		*out = hash_bytes(target, (size_t)len);
-		n = (uint64_t)len;
-	} else {
-		int fd = open_file(w, dirfd, path, follow);
-		if (fd < 0)
-			return -1;
-		int rc = hash_fd(fd, st->st_size, w->buf, READBUF, w->xs, out, &n);
-		int e = errno;
-		close(fd);
-		errno = e;
-		if (rc < 0)
-			return -1;
-	}
-	w->st.hashed++;
-	w->st.bytes += n;
-	return 0;
-}
-
-static unsigned
-git_mode(const struct stat *st)
-{
-	if (S_ISLNK(st->st_mode))
-		return 0120000;
-	return st->st_mode & S_IXUSR ? 0100755 : 0100644;
-}
-
-static void
-record(struct worker *w, const char *key, const struct stat *st, fx_hash h)
-{
-	if (w->r->sc)
-		statcache_put(w->r->sc, key, st, h);
-}
-
-/* Read the names of directory d into the worker's scratch. */
-static int
-list_dir(struct worker *w, DIR *d)
-{
-	struct dirent *de;
-
-	w->ndents = 0;
-	buf_reset(&w->names);
-	for (errno = 0; (de = readdir(d)); errno = 0) {
-		const char *n = de->d_name;
-		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
-			continue;
-		w->dents = grow(w->dents, &w->cdents, w->ndents + 1, sizeof(*w->dents));
-		size_t len = strlen(n);
-		w->dents[w->ndents++] = (struct dent){(uint32_t)w->names.len, (uint32_t)len, de->d_type};
-		buf_add(&w->names, n, len + 1);
-	}
-	return errno ? -1 : 0;
-}
-
-static uint64_t
-sort_prefix(const char *s, size_t len, bool dir)
-{
-	unsigned char b[8] = {0};
-	uint64_t v = 0;
-
-	memcpy(b, s, len < 8 ? len : 8);
-	if (dir && len < 8)
-		b[len] = '/';
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | b[i];
-	return v;
-}
-
-/*
- * A tree sorts its paths bytewise. Within one directory that is the order
- * of the names, a subdirectory's name taken with a '/' after it: every path
- * below "d" starts "d/", and a name holds no '/'.
- */
-static int
-cmp_kid(const void *pa, const void *pb)
-{
-	const struct kid *a = pa, *b = pb;
-
-	if (a->pre != b->pre)
-		return a->pre < b->pre ? -1 : 1;
-	size_t n = a->len < b->len ? a->len : b->len;
-	int c = memcmp(a->name, b->name, n);
-	if (c)
-		return c;
-	int ca = a->len > n ? (unsigned char)a->name[n] : a->dir ? '/' : 0;
-	int cb = b->len > n ? (unsigned char)b->name[n] : b->dir ? '/' : 0;
-	return ca - cb;
-}
-
-static inline bool
-kid_less(const struct kid *a, const struct kid *b)
-{
-	if (a->pre != b->pre)	/* decides nearly always */
-		return a->pre < b->pre;
-	return cmp_kid(a, b) < 0;
-}
-
-/* For short runs, and for the rare names that share 8 bytes. */
-static void
-insertion_sort(struct kid *v, size_t n)
-{
-	for (size_t i = 1; i < n; i++) {
-		struct kid t = v[i];
-		size_t k = i;
-		for (; k > 0 && kid_less(&t, &v[k - 1]); k--)
-			v[k] = v[k - 1];
-		v[k] = t;
-	}
-}
-
-/*
- * Sort the worker's kids: least significant byte first radix sort on the
- * 8-byte prefixes, skipping the bytes all names share (most of them, in a
- * directory of file0001.txt ... file1999.txt), then the few runs of equal
- * prefixes by full comparison. A few linear passes instead of the n log n
- * comparisons of a comparison sort.
- */
-static void
-sort_kids_radix(struct worker *w, size_t n)
-{
-	static const size_t small = 48;
-	uint32_t count[8][256];
-
-	if (n < small) {
-		insertion_sort(w->kids, n);
-		return;
-	}
-	w->tkids = grow(w->tkids, &w->ctkids, n, sizeof(*w->tkids));
-	memset(count, 0, sizeof(count));
-	for (size_t i = 0; i < n; i++)
-		for (int b = 0; b < 8; b++)
-			count[b][(w->kids[i].pre >> (8 * b)) & 255]++;
-	for (int b = 0; b < 8; b++) {
-		uint32_t *c = count[b];
-		if (c[(w->kids[0].pre >> (8 * b)) & 255] == n)
-			continue;	/* every name has the same byte here */
-		uint32_t sum = 0;
-		for (int k = 0; k < 256; k++) {
-			uint32_t t = c[k];
-			c[k] = sum;
-			sum += t;
-		}
-		for (size_t i = 0; i < n; i++)
-			w->tkids[c[(w->kids[i].pre >> (8 * b)) & 255]++] = w->kids[i];
-		struct kid *t = w->kids;	/* the scratch arrays trade places */
-		w->kids = w->tkids;
-		w->tkids = t;
-		size_t ct = w->ckids;
-		w->ckids = w->ctkids;
-		w->ctkids = ct;
-	}
-	for (size_t i = 0, k; i < n; i = k) {
-		for (k = i + 1; k < n && w->kids[k].pre == w->kids[i].pre; k++)
-			;
-		if (k - i > 1)
-			insertion_sort(w->kids + i, k - i);
-	}
-}
-
-/* Sort what list_dir read; returns how many are worth a look, and in
- * *ndirs how many of those are directories. */
-static size_t
-sort_kids(struct worker *w, int dfd, size_t *ndirs)
-{
-	size_t n = 0;
-
-	*ndirs = 0;
-	w->kids = grow(w->kids, &w->ckids, w->ndents, sizeof(*w->kids));
-	for (size_t i = 0; i < w->ndents; i++) {
-		const struct dent *de = &w->dents[i];
-		const char *name = w->names.s + de->off;
-		bool dir = de->type == DT_DIR;
-		struct stat st;
-		if (de->type == DT_UNKNOWN) {	/* some file systems do not say */
-			if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-			dir = S_ISDIR(st.st_mode);
-			if (!dir && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-				continue;
-		} else if (!dir && de->type != DT_REG && de->type != DT_LNK) {
-			continue;
-		}
-		w->kids[n++] = (struct kid){sort_prefix(name, de->len, dir), name, de->len, dir};
-		*ndirs += dir;
-	}
-	sort_kids_radix(w, n);
-	return n;
-}
-
-static void
-add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel, size_t len)
-{
-	if (j->ig && ignore_dir_prunable(j->ig, rel)) {
-		w->st.pruned++;
-		return;
-	}
-	struct dirnode *sub = new_dirnode(w);
-	dn->order[dn->norder++] = ~(int32_t)dn->nsubs;
-	dn->subs[dn->nsubs++] = sub;
-	struct item *it = new_item(w, IT_DIR, j, sub);
-	it->rel = arena_strndup(&w->arena, rel, len);
-	emit(w, it);
-}
-
-static void emit_batches(struct worker *w, struct job *j, struct dirnode *dn);
-
-static void
-fst_set(struct fst *f, const struct stat *st)
-{
-	f->size = st->st_size;
-	f->mtim = st->st_mtim;
-	f->ctim = st->st_ctim;
-	f->ino = (uint64_t)st->st_ino;
-	f->mode = st->st_mode;
-}
-
-static void
-fst_get(const struct fst *f, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_size = f->size;
-	st->st_mtim = f->mtim;
-	st->st_ctim = f->ctim;
-	st->st_ino = (ino_t)f->ino;
-	st->st_mode = f->mode;
-}
-
-static void
-add_file(struct worker *w, struct job *j, struct dirnode *dn, int dfd,
-    const struct kid *k, const char *rel, size_t len)
-{
-	struct stat st;
-
-	/* An ignored file is never stat'ed; that is most of a node_modules. */
-	if (j->ig && ignore_match(j->ig, rel, false))
-		return;
-	if (fstatat(dfd, k->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno != ENOENT)	/* gone since readdir: as if never there */
-			fail(w, j, rel, errno);
-		return;
-	}
-	/* Replaced by a directory meanwhile: the scan lost that race. */
-	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-		return;
-	struct fx_tree_entry *e = &dn->ents[dn->n];
-	e->path = arena_strndup(&w->arena, rel, len);
-	e->mode = git_mode(&st);
-	e->hash = (fx_hash){0, 0};
-	fst_set(&dn->fst[dn->n], &st);
-	dn->fst[dn->n].plen = (uint32_t)len;
-	dn->order[dn->norder++] = (int32_t)dn->n++;
-	w->st.files++;
-}
-
-/* The stat cache key of file e of job j, given the key of its root in the
- * first `base` bytes of b. */
-static const char *
-file_key(struct fx_buf *b, size_t base, const struct job *j, const struct dirnode *dn, uint32_t i)
-{
-	if (j->single)
-		return j->key;
-	key_of(b, base, dn->ents[i].path, dn->fst[i].plen);
-	return b->s;
-}
-
-static int
-hash_entry(struct worker *w, const struct job *j, struct fx_tree_entry *e, const struct stat *st)
-{
-	if (j->single)
-		return hash_content(w, AT_FDCWD, j->t.dir, st, true, &e->hash);
-	return hash_content(w, j->rootfd, e->path, st, false, &e->hash);
-}
-
-/* Put the stat cache keys of dn's files into w->q, their text in w->qkeys. */
-static void
-make_queries(struct worker *w, const struct job *j, const struct dirnode *dn)
-{
-	w->q = grow(w->q, &w->cq, dn->n, sizeof(*w->q));
-	buf_reset(&w->qkeys);
-	for (uint32_t i = 0; i < dn->n; i++) {
-		if (j->single) {
-			buf_puts(&w->qkeys, j->key);
-		} else {
-			buf_add(&w->qkeys, j->kpre, j->koff);
-			buf_add(&w->qkeys, dn->ents[i].path, dn->fst[i].plen);
-		}
-		buf_putc(&w->qkeys, '\0');
-	}
-	/* Only now is the text where it stays. */
-	const char *p = w->qkeys.s;
-	for (uint32_t i = 0; i < dn->n; i++) {
-		const struct fst *f = &dn->fst[i];
-		size_t len = strlen(p);
-		w->q[i] = (struct fx_statq){
-			.path = p, .len = (uint32_t)len, .mode = f->mode, .size = f->size,
-			.mtime_ns = ts_ns(f->mtim), .ctime_ns = ts_ns(f->ctim),
-			.ino = f->ino,
-		};
-		p += len + 1;
-	}
-}
-
-/*
- * Answer the files of dn from the stat cache, all at once (see
- * statcache_lookup_batch). A link is read at once; files to read go out in
- * batches.
- */
-static void
-check_dir(struct worker *w, struct job *j, struct dirnode *dn)
-{
-	struct fx_statcache *sc = w->r->sc;
-
-	if (sc) {
-		make_queries(w, j, dn);
-		statcache_lookup_batch(sc, w->q, dn->n);
-	}
-	for (uint32_t i = 0; i < dn->n; i++) {
-		struct fx_tree_entry *e = &dn->ents[i];
-		if (sc && w->q[i].hit) {
-			e->hash = w->q[i].hash;
-			w->st.cache_hits++;
-			continue;
-		}
-		if (sc && w->q[i].racy)
-			w->st.racy++;
-		if (!S_ISLNK(dn->fst[i].mode)) {
-			w->pend = grow(w->pend, &w->cpend, w->npend + 1, sizeof(*w->pend));
-			w->pend[w->npend++] = i;
-			continue;
-		}
-		/* A link has no content to open: read it now. */
-		struct stat st;
-		fst_get(&dn->fst[i], &st);
-		if (hash_entry(w, j, e, &st) < 0)
-			fail(w, j, e->path, errno);
-		else
-			record(w, sc ? w->q[i].path : NULL, &st, e->hash);
-	}
-	emit_batches(w, j, dn);
-}
-
-/* Look up now if the rows are in, else park the directory until they are. */
-static void
-check_or_park(struct worker *w, struct job *j, struct dirnode *dn)
-{
-	if (atomic_load_explicit(&w->r->ready, memory_order_acquire))
-		check_dir(w, j, dn);
-	else
-		emit(w, new_item(w, IT_CHECK, j, dn));
-}
-
-/* Queue the files of dn that need reading, in batches. */
-static void
-emit_batches(struct worker *w, struct job *j, struct dirnode *dn)
-{
-	uint32_t lo = 0;
-	int64_t bytes = 0;
-
-	if (!w->npend)
-		return;
-	dn->pend = arena_alloc(&w->arena, w->npend * sizeof(*dn->pend));
-	memcpy(dn->pend, w->pend, w->npend * sizeof(*dn->pend));
-	dn->npend = (uint32_t)w->npend;
-	w->npend = 0;
-	for (uint32_t i = 0; i < dn->npend; i++) {
-		bytes += dn->fst[dn->pend[i]].size;
-		if (i + 1 - lo < BATCH_FILES && bytes < BATCH_BYTES && i + 1 < dn->npend)
-			continue;
-		struct item *it = new_item(w, IT_HASH, j, dn);
-		it->lo = lo;
-		it->hi = i + 1;
-		emit(w, it);
-		lo = i + 1;
-		bytes = 0;
-	}
-}
-
-static int
-open_dir(struct job *j, const char *rel)
-{
-	int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-
-	if (rel[0])
-		return openat(j->rootfd, rel, flags | O_NOFOLLOW);
-	/* The root may be a symlink; it is what was asked for. */
-	j->rootfd = open(j->t.dir, flags);
-	if (j->rootfd < 0)
-		return -1;
-	return fcntl(j->rootfd, F_DUPFD_CLOEXEC, 0);
-}
-
-/* Read one directory: list it, sort it, stat each entry in that order. */
-static void
-read_dir(struct worker *w, struct item *it)
-{
-	struct job *j = it->job;
-	struct dirnode *dn = it->dn;
-	int fd = open_dir(j, it->rel);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-
-	if (!d) {
-		fail(w, j, it->rel, errno);
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	if (list_dir(w, d) < 0)
-		fail(w, j, it->rel, errno);
-	size_t ndirs, n = sort_kids(w, dirfd(d), &ndirs);
-	dn->ents = arena_alloc(&w->arena, (n - ndirs) * sizeof(*dn->ents));
-	dn->fst = arena_alloc(&w->arena, (n - ndirs) * sizeof(*dn->fst));
-	dn->subs = arena_alloc(&w->arena, ndirs * sizeof(*dn->subs));
-	dn->order = arena_alloc(&w->arena, n * sizeof(*dn->order));
-	size_t base = key_base(&w->key, j, it->rel);
-	for (size_t i = 0; i < n; i++) {
-		const struct kid *k = &w->kids[i];
-		const char *rel = key_of(&w->key, base, k->name, k->len) + j->koff;
-		size_t len = w->key.len - j->koff;
-		if (k->dir)
-			add_subdir(w, j, dn, rel, len);
-		else
-			add_file(w, j, dn, dirfd(d), k, rel, len);
-	}
-	closedir(d);
-	check_or_park(w, j, dn);
-}
-
-static void
-hash_batch(struct worker *w, struct item *it)
-{
-	struct job *j = it->job;
-	struct dirnode *dn = it->dn;
-	size_t base = key_base(&w->key, j, "");
-
-	for (uint32_t i = it->lo; i < it->hi; i++) {
-		struct fx_tree_entry *e = &dn->ents[dn->pend[i]];
-		struct stat st;
-		fst_get(&dn->fst[dn->pend[i]], &st);
-		if (hash_entry(w, j, e, &st) < 0)
-			fail(w, j, e->path, errno);
-		else
-			record(w, file_key(&w->key, base, j, dn, dn->pend[i]), &st, e->hash);
-	}
-}
-
-/* One file: stat follows a link, as the tools that read the file will. */
-static void
-read_file_job(struct worker *w, struct item *it)
-{
-	struct job *j = it->job;
-	struct dirnode *dn = it->dn;
-	struct stat st;
-
-	if (stat(j->t.dir, &st) < 0) {
-		fail(w, j, NULL, errno);
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fail(w, j, NULL, S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
-		return;
-	}
-	const char *slash = strrchr(j->t.dir, '/');
-	const char *name = slash ? slash + 1 : j->t.dir;
-	struct fx_tree_entry *e = arena_alloc(&w->arena, sizeof(*e));
-	e->path = arena_strndup(&w->arena, name, strlen(name));
-	e->mode = git_mode(&st);
-	e->hash = (fx_hash){0, 0};
-	dn->ents = e;
-	dn->fst = arena_alloc(&w->arena, sizeof(*dn->fst));
-	fst_set(dn->fst, &st);
-	dn->fst->plen = (uint32_t)strlen(e->path);
-	dn->n = 1;
-	dn->order = arena_alloc(&w->arena, sizeof(*dn->order));
-	dn->order[0] = 0;
-	dn->norder = 1;
-	w->st.files++;
-	check_or_park(w, j, dn);
-}
-
-static size_t
-count_files(const struct dirnode *dn)
-{
-	size_t n = dn->n;
-
-	for (uint32_t i = 0; i < dn->nsubs; i++)
-		n += count_files(dn->subs[i]);
-	return n;
-}
-
-static void
-lay_out(const struct dirnode *dn, struct fx_tree *t)
-{
-	for (uint32_t i = 0; i < dn->norder; i++) {
-		int32_t o = dn->order[i];
-		if (o >= 0)
-			t->v[t->n++] = dn->ents[o];
-		else
-			lay_out(dn->subs[~o], t);
-	}
-}
-
-static void
-put_be64(unsigned char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
 }
 
 /*
@@ -1036,21 +225,21 @@ put_be64(unsigned char *p, uint64_t v)
  * digits NUL, digest big-endian. Entries are staged in the read buffer so
  * that XXH3 sees large updates.
  */
-static fx_hash
-merkle(struct worker *w, const struct fx_tree_entry *v, size_t n)
+fx_hash
+digester_tree(struct fx_digester *d, const struct fx_tree_entry *v, size_t n)
 {
-	unsigned char *buf = w->buf;
+	unsigned char *buf = d->buf;
 	size_t have = 0;
 
-	XXH3_128bits_reset(w->xs);
+	XXH3_128bits_reset(d->xs);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(v[i].path);
 		if (have + len + 25 > READBUF) {
-			XXH3_128bits_update(w->xs, buf, have);
+			XXH3_128bits_update(d->xs, buf, have);
 			have = 0;
 		}
 		if (len + 25 > READBUF) {	/* absurd, but valid */
-			XXH3_128bits_update(w->xs, v[i].path, len);
+			XXH3_128bits_update(d->xs, v[i].path, len);
 		} else {
 			memcpy(buf + have, v[i].path, len);
 			have += len;
@@ -1059,246 +248,25 @@ merkle(struct worker *w, const struct fx_tree_entry *v, size_t n)
 		for (int k = 5; k >= 0; k--)
 			buf[have++] = (unsigned char)('0' + ((v[i].mode >> (3 * k)) & 7));
 		buf[have++] = '\0';
-		put_be64(buf + have, v[i].hash.hi);
-		put_be64(buf + have + 8, v[i].hash.lo);
+		hash_pack(v[i].hash, buf + have);
 		have += 16;
 	}
-	XXH3_128bits_update(w->xs, buf, have);
-	return from_xxh(XXH3_128bits_digest(w->xs));
-}
-
-/* Every item of the tree is done: lay it out in order and digest it. */
-static void
-finish(struct worker *w, struct item *it)
-{
-	struct job *j = it->job;
-	size_t n = count_files(j->top);
-
-	if (j->rootfd >= 0)
-		close(j->rootfd);
-	j->rootfd = -1;
-	j->t.v = n ? xreallocarray(NULL, n, sizeof(*j->t.v)) : NULL;
-	j->t.n = 0;
-	lay_out(j->top, &j->t);
-	j->t.root = merkle(w, j->t.v, j->t.n);
-}
-
-static void
-process(struct worker *w, struct item *it)
-{
-	switch (it->kind) {
-	case IT_DIR: read_dir(w, it); break;
-	case IT_FILE: read_file_job(w, it); break;
-	case IT_CHECK: check_dir(w, it->job, it->dn); break;
-	case IT_HASH: hash_batch(w, it); break;
-	case IT_FINISH: finish(w, it); break;
-	case IT_FILL:
-		if (statcache_fill(w->r->sc, &w->r->fill_err) < 0 && !w->r->fill_err)
-			w->r->fill_err = xstrdup("cannot read");
-		break;
-	}
-}
-
-/* Under the lock: the rows are in; let the parked lookups go. */
-static size_t
-filled(struct fx_hashrun *r)
-{
-	size_t n = 0;
-
-	if (r->fill_err) {
-		fx_warn("stat cache: %s; files will be read again", r->fill_err);
-		free(r->fill_err);
-		r->fill_err = NULL;
-	}
-	atomic_store_explicit(&r->ready, true, memory_order_release);
-	while (r->parked) {
-		struct item *o = r->parked;
-		r->parked = o->next;
-		o->next = r->queue;
-		r->queue = o;
-		n++;
-	}
-	return n;
-}
-
-/* Under the lock: hand over what the finished item made. */
-static void
-retire(struct worker *w, struct item *it)
-{
-	struct fx_hashrun *r = w->r;
-	struct job *j = it->job;
-	size_t made = w->nout, woke = w->nout;
-	bool ready = atomic_load_explicit(&r->ready, memory_order_relaxed);
-
-	while (w->out) {
-		struct item *o = w->out;
-		struct item **to = o->kind == IT_CHECK && !ready ? &r->parked : &r->queue;
-		w->out = o->next;
-		o->next = *to;
-		*to = o;
-	}
-	w->nout = 0;
-	r->active += made;
-	if (it->kind == IT_FILL)
-		woke += filled(r);
-	if (j)
-		j->refs += made;
-	if (j && it->kind != IT_FINISH && --j->refs == 0) {
-		struct item *f = new_item(w, IT_FINISH, j, NULL);
-		f->next = r->queue;
-		r->queue = f;
-		r->active++;
-		woke++;
-	}
-	r->active--;
-	if (woke > 1 || r->active == 0)
-		pthread_cond_broadcast(&r->cv);
-	else if (woke == 1)
-		pthread_cond_signal(&r->cv);
-}
-
-static void *
-work(void *arg)
-{
-	struct worker *w = arg;
-	struct fx_hashrun *r = w->r;
-	struct item *it = NULL;
-
-	pthread_mutex_lock(&r->mu);
-	for (;;) {
-		if (it)
-			retire(w, it);
-		while (!r->queue && r->active)
-			pthread_cond_wait(&r->cv, &r->mu);
-		if (!r->queue)
-			break;
-		it = r->queue;
-		r->queue = it->next;
-		pthread_mutex_unlock(&r->mu);
-		process(w, it);
-		pthread_mutex_lock(&r->mu);
-	}
-	pthread_mutex_unlock(&r->mu);
-	return NULL;
-}
-
-static void
-add_stats(struct fx_hash_stats *a, const struct fx_hash_stats *b)
-{
-	a->files += b->files;
-	a->hashed += b->hashed;
-	a->bytes += b->bytes;
-	a->cache_hits += b->cache_hits;
-	a->racy += b->racy;
-	a->pruned += b->pruned;
-}
-
-/*
- * Queue the root item of every job not run yet, and the reading of the
- * stat cache's rows if they are not in: queued last, it is taken first,
- * and the other threads read directories meanwhile. Returns how many.
- */
-static size_t
-queue_jobs(struct fx_hashrun *r, struct worker *w)
-{
-	size_t n = 0;
-	bool fill = r->sc && !statcache_filled(r->sc);
-
-	atomic_store_explicit(&r->ready, !fill, memory_order_relaxed);
-	for (struct job *j = r->jobs; j; j = j->next) {
-		if (j->queued)
-			continue;
-		j->queued = true;
-		j->top = new_dirnode(w);
-		struct item *it = new_item(w, j->single ? IT_FILE : IT_DIR, j, j->top);
-		it->rel = "";
-		it->next = r->queue;
-		r->queue = it;
-		j->refs = 1;
-		n++;
-	}
-	if (fill) {
-		struct item *it = new_item(w, IT_FILL, NULL, NULL);
-		it->next = r->queue;
-		r->queue = it;
-		n++;
-	}
-	r->active += n;
-	return n;
-}
-
-static void
-worker_done(struct fx_hashrun *r, struct worker *w)
-{
-	arena_take_all(&r->arena, &w->arena);
-	add_stats(&r->stats, &w->st);
-	free(w->dents);
-	free(w->kids);
-	free(w->tkids);
-	free(w->pend);
-	buf_free(&w->names);
-	buf_free(&w->key);
-	buf_free(&w->qkeys);
-	free(w->q);
-	free(w->buf);
-	XXH3_freeState(w->xs);
+	XXH3_128bits_update(d->xs, buf, have);
+	return from_xxh(XXH3_128bits_digest(d->xs));
 }
 
 int
-hashrun_run(struct fx_hashrun *r)
+hash_file(const char *path, fx_hash *out)
 {
-	int nw = r->threads;
-	struct worker *ws = xcalloc((size_t)nw, sizeof(*ws));
-
-	for (int i = 0; i < nw; i++) {
-		ws[i].r = r;
-		ws[i].buf = xmalloc(READBUF);
-		ws[i].xs = new_state();
-	}
-	size_t n = queue_jobs(r, &ws[0]);
-	/* The calling thread is worker 0. */
-	int started = 1;
-	for (int i = 1; i < nw && n; i++, started++)
-		if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0)
-			break;
-	work(&ws[0]);
-	for (int i = 1; i < started; i++)
-		pthread_join(ws[i].tid, NULL);
-	for (int i = 0; i < nw; i++)
-		worker_done(r, &ws[i]);
-	free(ws);
-	int rc = 0;
-	for (struct job *j = r->jobs; j; j = j->next)
-		if (j->t.err)
-			rc = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct fx_digester *d = digester_new();
+	uint64_t n;
+	int rc = digester_fd(d, fd, INT64_MAX, out, &n);
+	int e = errno;
+	digester_free(d);
+	close(fd);
+	errno = e;
 	return rc;
-}
-
-struct fx_hash_stats
-hashrun_stats(const struct fx_hashrun *r)
-{
-	return r->stats;
-}
-
-void
-hashrun_free(struct fx_hashrun *r)
-{
-	if (!r)
-		return;
-	while (r->jobs) {
-		struct job *j = r->jobs;
-		r->jobs = j->next;
-		free(j->t.dir);
-		free(j->t.v);
-		free(j->ig_key);
-		free(j->key);
-		free(j->kpre);
-		free(j);
-	}
-	arena_free(&r->arena);
-	pthread_mutex_destroy(&r->mu);
-	pthread_cond_destroy(&r->cv);
-	free(r->fill_err);
-	free(r->root);
-	free(r);
 }

@@ -93,22 +93,6 @@ ns_sec(int64_t ns)
 }
 
 static void
-put_be64(unsigned char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t
-get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void
 slot_insert(struct fx_statcache *sc, uint64_t h, uint32_t idx)
 {
 	size_t i = (size_t)h & sc->mask;
@@ -177,8 +161,7 @@ fill_rows(struct fx_statcache *sc, char **err)
 		e->ctime = sqlite3_column_int64(st, 3);
 		e->ino = (uint64_t)sqlite3_column_int64(st, 4);
 		e->mode = (uint32_t)sqlite3_column_int64(st, 5);
-		e->h.hi = get_be64(blob);
-		e->h.lo = get_be64(blob + 8);
+		e->h = hash_unpack(blob);
 		e->scan = sqlite3_column_int64(st, 7);
 	}
 	if (rc != SQLITE_DONE)
@@ -437,8 +420,7 @@ static void
 bind_row(sqlite3_stmt *st, int row, const struct ent *e, unsigned char *blob)
 {
 	int k = row * 8;
-	put_be64(blob, e->h.hi);
-	put_be64(blob + 8, e->h.lo);
+	hash_pack(e->h, blob);
 	sqlite3_bind_text(st, k + 1, e->path, (int)e->len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, k + 2, e->size);
 	sqlite3_bind_int64(st, k + 3, e->mtime);

@@ -11,6 +11,7 @@
 #include "fusion/diag.h"
 #include "fusion/ignore.h"
 #include "fusion/util.h"
+#include "fusion/walk.h"
 
 void
 rules_init(struct fx_rules *r, const struct fx_catalog *cat, const char *statedir)
@@ -163,10 +164,10 @@ build_sources(struct fx_rules *r, struct fx_rule_node *d)
 {
 	if (!d->ignore && load_ignore(r, d) < 0)
 		return -1;
-	d->context = hashrun_tree(r->hr, d->svc->build.context, d->ignore, d->ignore_key);
-	d->file = hashrun_file(r->hr, d->svc->build.file);
+	d->context = walk_tree(r->walk, d->svc->build.context, d->ignore, d->ignore_key);
+	d->file = walk_file(r->walk, d->svc->build.file);
 	if (d->ignore_file)
-		d->ignore_tree = hashrun_file(r->hr, d->ignore_file);
+		d->ignore_tree = walk_file(r->walk, d->ignore_file);
 	return 0;
 }
 
@@ -175,12 +176,12 @@ chart_sources(struct fx_rules *r, struct fx_rule_node *d)
 {
 	struct fx_svc *s = d->svc;
 
-	d->chart = hashrun_tree(r->hr, s->chart, NULL, "");
+	d->chart = walk_tree(r->walk, s->chart, NULL, "");
 	free(d->values);
 	d->values = xcalloc(s->values.n + 1, sizeof(*d->values));
 	d->nvalues = s->values.n;
 	for (size_t i = 0; i < s->values.n; i++)
-		d->values[i] = hashrun_file(r->hr, s->values.v[i]);
+		d->values[i] = walk_file(r->walk, s->values.v[i]);
 }
 
 int

@@ -15,6 +15,7 @@
 #include "fusion/catalog.h"
 #include "fusion/graph.h"
 #include "fusion/hash.h"
+#include "fusion/walk.h"
 #include "fusion/rules.h"
 #include "fusion/stale.h"
 #include "fusion/statcache.h"
@@ -51,7 +52,7 @@ struct fx_session {
 	struct fx_map records;
 	bool have_records;
 	struct fx_statcache *sc;
-	struct fx_hashrun *hr;
+	struct fx_walk *walk;
 	struct fx_eval ev;
 };
 

@@ -1,7 +1,7 @@
 /*
- * hash.h - content hashing: XXH3-128 digests, and the parallel walk that
- * hashes directory trees (build contexts, charts) and single files (values,
- * containerfiles) through the stat cache.
+ * hash.h - content digests: XXH3-128 of bytes and of files, and the Merkle
+ * digest of a tree of entries. The parallel walk that finds and hashes a
+ * tree's entries through the stat cache is walk.h's.
  *
  * A tree's digest is a Merkle hash over its entries sorted by path (bytewise):
  * for each entry, the relative path, the mode and the content digest. Only
@@ -16,25 +16,12 @@
  *
  *     path  NUL  mode as six octal digits ("100644")  NUL  digest
  *
- * where digest is the entry's 16 bytes, hi then lo, each big-endian. A tree
- * with no entries has the digest of no bytes. fx_hash itself is XXH3-128's
- * high64 (hi) and low64 (lo); hash_hex() prints hi then lo.
+ * where digest is the entry's 16 bytes, hi then lo, each big-endian
+ * (hash_pack). A tree with no entries has the digest of no bytes. fx_hash
+ * itself is XXH3-128's high64 (hi) and low64 (lo); hash_hex() prints hi
+ * then lo.
  *
- * Keys are pure content: no mtimes, no absolute paths. Paths inside a tree
- * are relative to the tree's root; stat cache keys are relative to the
- * workspace root, so a copied workspace re-hashes (new inodes) but yields
- * the same digests.
- *
- * Usage: create a run with hashrun_new(), queue trees and files (identical
- * requests are hashed once and share one result), call hashrun_run(), then
- * read the results; they live until hashrun_free(). Requests queued after a
- * run are hashed by the next hashrun_run().
- *
- * The walk runs on a pool of threads sharing one queue of directories to
- * read and batches of files to hash, so one big tree is spread over every
- * thread too. A file the stat cache answers is never opened. Handed a stat
- * cache from statcache_open() whose rows are not read yet, hashrun_run()
- * reads them on one thread while the others read directories.
+ * Keys are pure content: no mtimes, no absolute paths.
  */
 #ifndef FUSION_HASH_H
 #define FUSION_HASH_H
@@ -42,9 +29,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-struct fx_ignore;
-struct fx_statcache;
 
 /* A 128-bit content digest (XXH3-128). */
 typedef struct {
@@ -58,6 +42,10 @@ void hash_hex(fx_hash h, char out[FX_HASH_HEX]);
 bool hash_eq(fx_hash a, fx_hash b);
 /* Parse 32 hex digits; returns 0 or -1. */
 int hash_parse(const char *hex, fx_hash *out);
+/* The 16 bytes of a digest, hi then lo, each big-endian: as the Merkle
+ * layout hashes it and the stat cache stores it. */
+void hash_pack(fx_hash h, unsigned char out[16]);
+fx_hash hash_unpack(const unsigned char in[16]);
 
 /* Incremental hashing over several pieces (wraps XXH3 streaming state). */
 struct fx_hasher;
@@ -85,51 +73,19 @@ struct fx_tree {
 	int err;		/* 0, or errno of a failure (the walk reports it) */
 };
 
-struct fx_hash_stats {
-	uint64_t files;		/* entries seen (stat'ed) */
-	uint64_t hashed;	/* files whose content was read */
-	uint64_t bytes;		/* bytes read */
-	uint64_t cache_hits;	/* entries answered by the stat cache */
-	uint64_t racy;		/* cache entries not trusted because racily clean */
-	uint64_t pruned;	/* directories skipped by ignore rules */
-};
-
-struct fx_hashrun;
-
 /*
- * `root` is the workspace root: stat cache keys are paths relative to it,
- * and absolute for what lies outside it. `sc` may be NULL (no stat cache:
- * every file is read). `threads` <= 0 means the number of CPUs. Relative
- * paths, here and below, are taken from the current directory; paths are
- * cleaned lexically (".." and symlinks in them are not resolved).
+ * Hashing many files on one thread: a read buffer and a hash state kept
+ * from one file to the next (the walk keeps one per thread). Not for use
+ * by two threads at once.
  */
-struct fx_hashrun *hashrun_new(const char *root, struct fx_statcache *sc, int threads);
-
-/*
- * Queue the tree under absolute `dir`, filtered by `ig` (may be NULL; the run
- * does not take ownership, and `ig` must live until hashrun_run returns).
- * `ig_key` identifies the rule set for de-duplication (e.g. the ignore
- * text); requests with the same dir and ig_key share one result.
- */
-const struct fx_tree *hashrun_tree(struct fx_hashrun *r, const char *dir,
-    const struct fx_ignore *ig, const char *ig_key);
-
-/* Queue one file: a tree with one entry whose path is the file's base name.
- * Unlike entries of a tree, a link here is followed, as the tools that read
- * such a file (helm's values, a Containerfile) follow it. Identical paths
- * share one result. */
-const struct fx_tree *hashrun_file(struct fx_hashrun *r, const char *path);
-
-/*
- * Hash everything queued, in parallel. Missing files and unreadable
- * directories are reported ("fusion: path: reason") and set the tree's err
- * (its first errno; the rest of the tree is still hashed). Returns 0 if
- * every tree was hashed, -1 otherwise. New digests are handed to the stat
- * cache (statcache_put); saving it is the caller's business.
- */
-int hashrun_run(struct fx_hashrun *r);
-
-struct fx_hash_stats hashrun_stats(const struct fx_hashrun *r);
-void hashrun_free(struct fx_hashrun *r);
+struct fx_digester;
+struct fx_digester *digester_new(void);
+void digester_free(struct fx_digester *d);
+/* Hash what fd holds. `size` is the size stat saw: a read that comes up
+ * short after that many bytes is the end. Returns 0 (*nbytes: bytes read),
+ * or -1 with errno. */
+int digester_fd(struct fx_digester *d, int fd, int64_t size, fx_hash *out, uint64_t *nbytes);
+/* The Merkle digest of n entries sorted by path (the layout above). */
+fx_hash digester_tree(struct fx_digester *d, const struct fx_tree_entry *v, size_t n);
 
 #endif

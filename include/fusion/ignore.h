@@ -24,7 +24,7 @@
  * engine/ignore.c follows moby's patternmatcher quirks and all; its header
  * comment lists the few places where it knowingly differs.
  *
- * The walk (hash.h) asks ignore_dir_prunable() to skip whole directories:
+ * The walk (walk.h) asks ignore_dir_prunable() to skip whole directories:
  * it is true only when the directory is excluded and no exception pattern
  * could re-include anything below it.
  */

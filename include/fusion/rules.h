@@ -34,7 +34,7 @@ extern const struct fx_kind kind_build, kind_load, kind_chart, kind_release;
 struct fx_rules {
 	const struct fx_catalog *cat;
 	const char *statedir;		/* absolute */
-	struct fx_hashrun *hr;		/* the sources of this run */
+	struct fx_walk *walk;		/* the sources of this run */
 	bool dry_run;			/* step() only describes commands (plan -v) */
 
 	/* The cluster identity, read once per run on first use. */
@@ -86,7 +86,7 @@ void rules_graph_free(struct fx_graph *g);
 struct fx_node *rules_find(struct fx_graph *g, const char *arg);
 
 /* Queue the sources (contexts, containerfiles, ignore files, charts, values)
- * of the selected nodes in r->hr. Returns 0 or -1 after reporting. */
+ * of the selected nodes in r->walk. Returns 0 or -1 after reporting. */
 int rules_sources(struct fx_rules *r, struct fx_graph *g);
 
 /* The cluster identity (kube-system namespace UID): one kubectl call per

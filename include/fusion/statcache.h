@@ -56,7 +56,7 @@ struct fx_statcache *statcache_load(struct sqlite3 *db);
  * statcache_load() in two halves, so that reading the rows can overlap
  * other work. statcache_open() prepares the one query (a missing table is
  * reported here) and returns at once; statcache_fill() runs it. Until then
- * the cache holds nothing: lookups miss, puts are kept. hashrun_run() fills
+ * the cache holds nothing: lookups miss, puts are kept. walk_run() fills
  * a cache it is handed unfilled on one of its threads while the others read
  * directories, deferring lookups until the rows are in. statcache_save()
  * and statcache_gc() fill first. statcache_fill() must not run alongside

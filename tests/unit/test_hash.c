@@ -1,5 +1,7 @@
 /*
- * test_hash.c - digests, the tree walk and its Merkle root, on real files.
+ * test_hash.c - digests: of bytes, incrementally, of files (in pieces
+ * when big), their hex and packed forms, and the Merkle layout hash.h
+ * documents, checked against XXH3 itself.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,54 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include "fusion/hash.h"
-#include "fusion/ignore.h"
-#include "fusion/statcache.h"
 #include "fusion/util.h"
 
 #define TESTDIR_NAME "hash"
 #include "testdir.h"
-
-/* Write tmp/rel (making its directories) with an old mtime. */
-static void
-put(const char *rel, const char *content)
-{
-	put_file(rel, content);
-	char *p = at(rel);
-	struct timespec ts[2] = {{1600000000, 0}, {1600000000, 0}};
-	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
-	free(p);
-}
-
-static void
-link_to(const char *target, const char *rel)
-{
-	char *p = at(rel);
-	unlink(p);
-	assert_int_equal(symlink(target, p), 0);
-	free(p);
-}
-
-static void
-rm(const char *rel)
-{
-	char *p = at(rel);
-	assert_int_equal(unlink(p), 0);
-	free(p);
-}
-
-static void
-shell(const char *fmt, const char *arg)
-{
-	char *cmd = xasprintf(fmt, arg, arg);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-}
 
 static fx_hash
 xxh(const void *p, size_t n)
@@ -67,26 +29,8 @@ xxh(const void *p, size_t n)
 	return (fx_hash){h.high64, h.low64};
 }
 
-/* The root digest of tree tmp/rel, or of the file when `file`. */
-static fx_hash
-digest(const char *rel, const struct fx_ignore *ig, const char *ig_key,
-    struct fx_hash_stats *stats)
-{
-	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
-	char *p = at(rel);
-	const struct fx_tree *t = hashrun_tree(r, p, ig, ig_key);
-	assert_int_equal(hashrun_run(r), 0);
-	assert_int_equal(t->err, 0);
-	fx_hash h = t->root;
-	if (stats)
-		*stats = hashrun_stats(r);
-	hashrun_free(r);
-	free(p);
-	return h;
-}
-
 static void
-test_bytes(void **state)
+test_bytes_hex_and_parse(void **state)
 {
 	const char *s = "hello, fusion";
 	fx_hash h = hash_bytes(s, strlen(s));
@@ -108,8 +52,22 @@ test_bytes(void **state)
 	assert_int_equal(back.hi, 0x0123456789abcdefULL);
 }
 
+/* hi then lo, each big-endian: the stat cache's blobs depend on it. */
 static void
-test_hasher(void **state)
+test_pack_is_big_endian(void **state)
+{
+	fx_hash h = {0x0102030405060708ULL, 0x1112131415161718ULL};
+	unsigned char b[16];
+	static const unsigned char want[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+	    0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18};
+
+	hash_pack(h, b);
+	assert_memory_equal(b, want, 16);
+	assert_true(hash_eq(hash_unpack(b), h));
+}
+
+static void
+test_hasher_pieces(void **state)
 {
 	struct fx_hasher *h = hasher_new();
 	hasher_add(h, "hello, ", 7);
@@ -135,9 +93,9 @@ test_hash_file(void **state)
 	for (size_t i = 0; i < n; i++)
 		data[i] = (char)('a' + i * 7 % 26);
 	data[n] = '\0';
-	put("big", data);
-	put("small", "tiny");
-	put("empty", "");
+	put_file("big", data);
+	put_file("small", "tiny");
+	put_file("empty", "");
 
 	fx_hash h;
 	char *p = at("big");
@@ -156,468 +114,87 @@ test_hash_file(void **state)
 	assert_int_equal(hash_file(p, &h), -1);
 	assert_int_equal(errno, ENOENT);
 	free(p);
-
-	/* The walk reads big files in pieces too. */
-	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
-	const struct fx_tree *t = hashrun_tree(r, tmp, NULL, NULL);
-	assert_int_equal(hashrun_run(r), 0);
-	assert_int_equal(t->n, 3);
-	assert_string_equal(t->v[0].path, "big");
-	assert_true(hash_eq(t->v[0].hash, xxh(data, n)));
-	assert_true(hash_eq(t->v[1].hash, xxh("", 0)));
-	assert_true(hash_eq(t->v[2].hash, xxh("tiny", 4)));
-	struct fx_hash_stats st = hashrun_stats(r);
-	assert_int_equal(st.hashed, 3);
-	assert_int_equal(st.bytes, n + 4);
-	hashrun_free(r);
 	free(data);
 }
 
-/* The Merkle root as hash.h documents it, computed independently. */
-static fx_hash
-merkle(const struct fx_tree *t)
+/* A digester hashes one file after another with the same buffer; `size`
+ * only saves a read, it never cuts a file short. */
+static void
+test_digester_reuse(void **state)
 {
+	struct fx_digester *d = digester_new();
+	const char *texts[] = {"first file\n", "", "the third, longer than the first\n"};
+	fx_hash h;
+	uint64_t n;
+
+	for (size_t i = 0; i < FX_NELEM(texts); i++) {
+		put_file("f", texts[i]);
+		char *p = at("f");
+		int fd = open(p, O_RDONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(digester_fd(d, fd, (int64_t)strlen(texts[i]), &h, &n), 0);
+		assert_true(hash_eq(h, xxh(texts[i], strlen(texts[i]))));
+		assert_int_equal(n, strlen(texts[i]));
+		close(fd);
+		fd = open(p, O_RDONLY);
+		assert_int_equal(digester_fd(d, fd, 1, &h, &n), 0);	/* grew since stat */
+		assert_true(hash_eq(h, xxh(texts[i], strlen(texts[i]))));
+		close(fd);
+		free(p);
+	}
+	digester_free(d);
+}
+
+/* The Merkle digest, byte for byte as hash.h writes it down; a path
+ * longer than the staging buffer is still hashed whole. */
+static void
+test_merkle_layout(void **state)
+{
+	size_t longlen = 300 * 1024;
+	char *longpath = xmalloc(longlen + 1);
+	memset(longpath, 'p', longlen);
+	longpath[longlen] = '\0';
+	struct fx_tree_entry v[] = {
+		{"a.txt", 0100644, {1, 2}},
+		{"bin/run", 0100755, {0xffffffffffffffffULL, 0}},
+		{"link", 0120000, {3, 4}},
+		{longpath, 0100644, {5, 6}},
+	};
 	struct fx_buf b = {0};
-	for (size_t i = 0; i < t->n; i++) {
+
+	for (size_t i = 0; i < FX_NELEM(v); i++) {
 		char mode[8];
 		unsigned char d[16];
-		snprintf(mode, sizeof mode, "%06o", t->v[i].mode);
-		buf_add(&b, t->v[i].path, strlen(t->v[i].path) + 1);
+		snprintf(mode, sizeof mode, "%06o", v[i].mode);
+		buf_add(&b, v[i].path, strlen(v[i].path) + 1);
 		buf_add(&b, mode, 7);
 		for (int k = 0; k < 8; k++) {
-			d[k] = (unsigned char)(t->v[i].hash.hi >> (56 - 8 * k));
-			d[8 + k] = (unsigned char)(t->v[i].hash.lo >> (56 - 8 * k));
+			d[k] = (unsigned char)(v[i].hash.hi >> (56 - 8 * k));
+			d[8 + k] = (unsigned char)(v[i].hash.lo >> (56 - 8 * k));
 		}
 		buf_add(&b, d, 16);
 	}
-	fx_hash h = xxh(b.s ? b.s : "", b.len);
+	struct fx_digester *d = digester_new();
+	assert_true(hash_eq(digester_tree(d, v, FX_NELEM(v)), xxh(b.s, b.len)));
+	assert_true(hash_eq(digester_tree(d, v, 0), xxh("", 0)));	/* no entries */
+	digester_free(d);
 	buf_free(&b);
-	return h;
+	free(longpath);
 }
 
-static void
-make_tree(void)
-{
-	put("ctx/Containerfile", "FROM scratch\nCOPY . /\n");
-	put("ctx/a.txt", "a\n");
-	put("ctx/b-c", "dash sorts before slash\n");
-	put("ctx/b/x", "x\n");
-	put("ctx/b/deep/er/y", "y\n");
-	put("ctx/run.sh", "#!/bin/sh\n");
-	shell("chmod +x '%s/ctx/run.sh'", tmp);
-	link_to("a.txt", "ctx/link");
-	shell("mkdir -p '%s/ctx/empty/dir' && mkfifo '%s/ctx/fifo'", tmp);
-}
-
-static void
-test_tree_entries(void **state)
-{
-	make_tree();
-	struct fx_hashrun *r = hashrun_new(tmp, NULL, 3);
-	char *dir = at("ctx");
-	const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
-	assert_int_equal(hashrun_run(r), 0);
-	assert_string_equal(t->dir, dir);
-
-	const char *paths[] = {"Containerfile", "a.txt", "b-c", "b/deep/er/y", "b/x", "link", "run.sh"};
-	assert_int_equal(t->n, FX_NELEM(paths));
-	for (size_t i = 0; i < t->n; i++)
-		assert_string_equal(t->v[i].path, paths[i]);
-	assert_int_equal(t->v[0].mode, 0100644);
-	assert_int_equal(t->v[5].mode, 0120000);
-	assert_true(hash_eq(t->v[5].hash, xxh("a.txt", 5)));
-	assert_int_equal(t->v[6].mode, 0100755);
-	assert_true(hash_eq(t->v[3].hash, xxh("y\n", 2)));
-	assert_true(hash_eq(t->root, merkle(t)));
-
-	struct fx_hash_stats st = hashrun_stats(r);
-	assert_int_equal(st.files, 7);
-	assert_int_equal(st.hashed, 7);
-	assert_int_equal(st.cache_hits, 0);
-	hashrun_free(r);
-	free(dir);
-}
-
-static void
-test_file_job(void **state)
-{
-	put("values/core.yaml", "replicaCount: 1\n");
-	link_to("values/core.yaml", "core-link.yaml");
-	struct fx_hashrun *r = hashrun_new(tmp, NULL, 0);
-	char *p = at("values/core.yaml"), *l = at("core-link.yaml");
-	const struct fx_tree *t = hashrun_file(r, p);
-	const struct fx_tree *tl = hashrun_file(r, l);
-	assert_int_equal(hashrun_run(r), 0);
-	assert_int_equal(t->n, 1);
-	assert_string_equal(t->v[0].path, "core.yaml");
-	assert_int_equal(t->v[0].mode, 0100644);
-	assert_true(hash_eq(t->v[0].hash, xxh("replicaCount: 1\n", 16)));
-	assert_true(hash_eq(t->root, merkle(t)));
-	/* A single file is read through a link, as helm or podman would. */
-	assert_int_equal(tl->n, 1);
-	assert_string_equal(tl->v[0].path, "core-link.yaml");
-	assert_true(hash_eq(tl->v[0].hash, t->v[0].hash));
-	hashrun_free(r);
-	free(p);
-	free(l);
-}
-
-static void
-test_stable(void **state)
-{
-	make_tree();
-	fx_hash h = digest("ctx", NULL, NULL, NULL);
-
-	/* Elsewhere, written in another order: the same content. */
-	put("copy/sub/ctx/b/deep/er/y", "y\n");
-	put("copy/sub/ctx/run.sh", "#!/bin/sh\n");
-	put("copy/sub/ctx/b/x", "x\n");
-	put("copy/sub/ctx/b-c", "dash sorts before slash\n");
-	put("copy/sub/ctx/a.txt", "a\n");
-	put("copy/sub/ctx/Containerfile", "FROM scratch\nCOPY . /\n");
-	shell("chmod 700 '%s/copy/sub/ctx/run.sh'", tmp);
-	link_to("a.txt", "copy/sub/ctx/link");
-	assert_true(hash_eq(digest("copy/sub/ctx", NULL, NULL, NULL), h));
-
-	/* New mtimes, and another empty directory. */
-	shell("touch '%s/ctx/a.txt' '%s/ctx/b/x'", tmp);
-	shell("mkdir '%s/ctx/b/void'", tmp);
-	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), h));
-	/* Any thread count. */
-	struct fx_hashrun *r = hashrun_new(tmp, NULL, 1);
-	char *dir = at("ctx");
-	const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
-	assert_int_equal(hashrun_run(r), 0);
-	assert_true(hash_eq(t->root, h));
-	hashrun_free(r);
-	free(dir);
-}
-
-static void
-test_changes(void **state)
-{
-	make_tree();
-	fx_hash base = digest("ctx", NULL, NULL, NULL);
-	fx_hash seen[8];
-	int n = 0;
-
-	put("ctx/b/x", "X\n");			/* modify */
-	seen[n++] = digest("ctx", NULL, NULL, NULL);
-	put("ctx/b/x", "x\n");
-	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), base));
-
-	put("ctx/b/new", "");			/* add, even empty */
-	seen[n++] = digest("ctx", NULL, NULL, NULL);
-	rm("ctx/b/new");
-	rm("ctx/a.txt");			/* delete */
-	seen[n++] = digest("ctx", NULL, NULL, NULL);
-	put("ctx/a2.txt", "a\n");		/* rename */
-	seen[n++] = digest("ctx", NULL, NULL, NULL);
-	rm("ctx/a2.txt");
-	put("ctx/a.txt", "a\n");
-	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), base));
-
-	shell("chmod +x '%s/ctx/a.txt'", tmp);	/* exec bit */
-	seen[n++] = digest("ctx", NULL, NULL, NULL);
-	shell("chmod -x '%s/ctx/a.txt'", tmp);
-	shell("chmod g+w '%s/ctx/a.txt'", tmp);	/* not the exec bit: no change */
-	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), base));
-
-	link_to("b-c", "ctx/link");		/* retarget */
-	seen[n++] = digest("ctx", NULL, NULL, NULL);
-	link_to("a.txt", "ctx/link");
-	put("ctx/b/deep/y", "y\n");		/* move to another directory */
-	rm("ctx/b/deep/er/y");
-	seen[n++] = digest("ctx", NULL, NULL, NULL);
-
-	for (int i = 0; i < n; i++) {
-		assert_false(hash_eq(seen[i], base));
-		for (int k = 0; k < i; k++)
-			assert_false(hash_eq(seen[i], seen[k]));
-	}
-}
-
-static void
-test_ignore(void **state)
-{
-	make_tree();
-	put("ctx/node_modules/m/index.js", "x");
-	put("ctx/log/app.log", "1");
-	put("ctx/log/keep.txt", "k");
-
-	struct fx_ignore *prune = ignore_new();
-	assert_int_equal(ignore_add_pattern(prune, "node_modules", "test", 1), 0);
-	assert_int_equal(ignore_add_pattern(prune, "*.txt", "test", 2), 0);
-	struct fx_ignore *keep = ignore_new();
-	assert_int_equal(ignore_add_pattern(keep, "log", "test", 1), 0);
-	assert_int_equal(ignore_add_pattern(keep, "!log/keep.txt", "test", 2), 0);
-
-	struct fx_hash_stats st;
-	fx_hash h = digest("ctx", prune, "p", &st);
-	assert_int_equal(st.pruned, 1);
-	assert_int_equal(st.files, 8);		/* not a.txt, nor anything in node_modules */
-	put("ctx/node_modules/m/index.js", "y");
-	put("ctx/node_modules/other", "z");
-	put("ctx/a.txt", "changed\n");
-	put("ctx/more.txt", "new\n");
-	assert_true(hash_eq(digest("ctx", prune, "p", NULL), h));
-	put("ctx/b/x", "changed\n");
-	assert_false(hash_eq(digest("ctx", prune, "p", NULL), h));
-
-	/* With an exception under it, log/ is walked, not pruned. */
-	h = digest("ctx", keep, "k", &st);
-	assert_int_equal(st.pruned, 0);
-	put("ctx/log/app.log", "2");
-	assert_true(hash_eq(digest("ctx", keep, "k", NULL), h));
-	put("ctx/log/keep.txt", "K");
-	assert_false(hash_eq(digest("ctx", keep, "k", NULL), h));
-
-	ignore_free(prune);
-	ignore_free(keep);
-}
-
-static void
-test_dedup(void **state)
-{
-	make_tree();
-	struct fx_ignore *ig = ignore_new();
-	assert_int_equal(ignore_add_pattern(ig, "b", "test", 1), 0);
-	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
-	char *dir = at("ctx"), *odd = at("./ctx/b/../"), *f = at("ctx/a.txt");
-	const struct fx_tree *a = hashrun_tree(r, dir, NULL, NULL);
-	const struct fx_tree *b = hashrun_tree(r, odd, NULL, NULL);
-	const struct fx_tree *c = hashrun_tree(r, dir, ig, "b");
-	const struct fx_tree *d = hashrun_tree(r, dir, ig, "b");
-	const struct fx_tree *e = hashrun_file(r, f);
-	const struct fx_tree *g = hashrun_file(r, f);
-	assert_ptr_equal(a, b);
-	assert_ptr_equal(c, d);
-	assert_ptr_not_equal(a, c);
-	assert_ptr_equal(e, g);
-	assert_ptr_not_equal(e, a);
-	assert_int_equal(hashrun_run(r), 0);
-	assert_int_equal(a->n, 7);
-	assert_int_equal(c->n, 5);
-	assert_false(hash_eq(a->root, c->root));
-	assert_int_equal(e->n, 1);
-	/* Each request once: 7 files in the tree, 5 again with rules, 1 alone. */
-	assert_int_equal(hashrun_stats(r).files, 13);
-	hashrun_free(r);
-	ignore_free(ig);
-	free(dir);
-	free(odd);
-	free(f);
-}
-
-static void
-test_missing(void **state)
-{
-	make_tree();
-	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
-	char *gone = at("nope"), *ok = at("ctx"), *gonefile = at("nope.yaml");
-	const struct fx_tree *t = hashrun_tree(r, gone, NULL, NULL);
-	const struct fx_tree *good = hashrun_tree(r, ok, NULL, NULL);
-	const struct fx_tree *f = hashrun_file(r, gonefile);
-	const struct fx_tree *d = hashrun_file(r, ok);
-	assert_int_equal(hashrun_run(r), -1);
-	assert_int_equal(t->err, ENOENT);
-	assert_int_equal(t->n, 0);
-	assert_int_equal(f->err, ENOENT);
-	assert_int_equal(d->err, EISDIR);
-	assert_int_equal(good->err, 0);
-	assert_int_equal(good->n, 7);
-	hashrun_free(r);
-	free(gone);
-	free(ok);
-	free(gonefile);
-}
-
-/* The walk of ctx, as an unprivileged user when we are root: 0 if it failed
- * with EACCES as it should. */
-static int
-walk_unreadable(void)
-{
-	if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
-		return 2;
-	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
-	char *dir = at("ctx");
-	const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
-	int rc = hashrun_run(r) == -1 && t->err == EACCES && t->n == 6 ? 0 : 1;
-	hashrun_free(r);
-	free(dir);
-	return rc;
-}
-
-static void
-test_unreadable_subdir(void **state)
-{
-	make_tree();
-	shell("chmod 755 '%s' && chmod 000 '%s/ctx/b/deep'", tmp);
-	/* Root reads anything, so a child drops to nobody. */
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(walk_unreadable());
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	shell("chmod 755 '%s/ctx/b/deep'", tmp);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-}
-
-/* Many directories and files: every thread count agrees. */
-static void
-test_wide(void **state)
-{
-	char name[64], body[64];
-	for (int d = 0; d < 20; d++) {
-		for (int f = 0; f < 150; f++) {
-			snprintf(name, sizeof name, "w/d%02d/s%d/f%03d", d, f % 3, f);
-			snprintf(body, sizeof body, "%d.%d", d, f);
-			put(name, body);
-		}
-	}
-	fx_hash h[3];
-	int threads[] = {1, 2, 8};
-	for (int i = 0; i < 3; i++) {
-		struct fx_hashrun *r = hashrun_new(tmp, NULL, threads[i]);
-		char *dir = at("w");
-		const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
-		assert_int_equal(hashrun_run(r), 0);
-		assert_int_equal(t->n, 3000);
-		for (size_t k = 1; k < t->n; k++)
-			assert_true(strcmp(t->v[k - 1].path, t->v[k].path) < 0);
-		assert_true(hash_eq(t->root, merkle(t)));
-		h[i] = t->root;
-		hashrun_free(r);
-		free(dir);
-	}
-	assert_true(hash_eq(h[0], h[1]));
-	assert_true(hash_eq(h[0], h[2]));
-}
-
-/* Bytewise order across directories: names sharing long prefixes, '-' and
- * '.' (below '/'), '0' and '_' (above it), bytes above 0x7f. */
-static void
-test_order(void **state)
-{
-	const char *names[] = {
-		"o/longprefix.c", "o/longprefix-x/a", "o/longprefix/a",
-		"o/longprefix/b/c", "o/longprefix0", "o/longprefix_/z", "o/longprefix\xc3\xa9",
-		"o/longpr", "o/longpre/fix", "o/long", "o/a", "o/a-", "o/a.", "o/a0/x",
-		"o/\xff", "o/A", "o/ab/cdefghij/k", "o/ab/cdefghij.k",
-	};
-	for (size_t i = 0; i < FX_NELEM(names); i++)
-		put(names[i], names[i]);
-	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
-	char *dir = at("o");
-	const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
-	assert_int_equal(hashrun_run(r), 0);
-	assert_int_equal(t->n, FX_NELEM(names));
-	for (size_t k = 1; k < t->n; k++)
-		assert_true(strcmp(t->v[k - 1].path, t->v[k].path) < 0);
-	for (size_t k = 0; k < t->n; k++) {
-		char *want = xasprintf("o/%s", t->v[k].path);
-		assert_true(hash_eq(t->v[k].hash, xxh(want, strlen(want))));
-		free(want);
-	}
-	assert_true(hash_eq(t->root, merkle(t)));
-	hashrun_free(r);
-	free(dir);
-
-	/* Many names from a small alphabet: long shared prefixes, duplicates. */
-	srand(7);
-	for (int i = 0; i < 600; i++) {
-		char name[32] = "r/";
-		int len = 1 + rand() % 14;
-		for (int k = 0; k < len; k++)
-			name[2 + k] = "ab-._0"[rand() % 6];
-		name[2 + len] = '\0';
-		if (strcmp(name, "r/.") == 0 || strcmp(name, "r/..") == 0)
-			continue;
-		/* Now and then a directory: the name must be free, or one already. */
-		char *p = at(name);
-		struct stat st;
-		bool taken = lstat(p, &st) == 0;
-		if (i % 50 == 0 && (!taken || S_ISDIR(st.st_mode)))
-			put(strcat(name, "/sub"), name);
-		else if (!taken || !S_ISDIR(st.st_mode))
-			put(name, name);
-		free(p);
-	}
-	/* Enough names for the radix sort, many sharing their first 8 bytes,
-	 * some short, a few directories whose '/' falls inside those 8. */
-	for (int i = 0; i < 120; i++) {
-		char name[48];
-		int k = rand() % 4;
-		if (k == 0)
-			snprintf(name, sizeof name, "r/samepref%c%d", "ab-._0"[rand() % 6], rand() % 50);
-		else if (k == 1)
-			snprintf(name, sizeof name, "r/sam%c", "ab-._0"[rand() % 6]);
-		else if (k == 2)
-			snprintf(name, sizeof name, "r/d%d/x", rand() % 20);
-		else
-			snprintf(name, sizeof name, "r/samepref%d/x", rand() % 30);
-		char *p = at(name);
-		char *d = path_dir(p);
-		struct stat st;
-		bool clash = lstat(d, &st) == 0 && !S_ISDIR(st.st_mode);
-		bool taken = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
-		if (!clash && !taken)
-			put(name, name);
-		free(p);
-		free(d);
-	}
-	r = hashrun_new(tmp, NULL, 2);
-	dir = at("r");
-	t = hashrun_tree(r, dir, NULL, NULL);
-	assert_int_equal(hashrun_run(r), 0);
-	assert_true(t->n > 300);
-	for (size_t k = 1; k < t->n; k++)
-		assert_true(strcmp(t->v[k - 1].path, t->v[k].path) < 0);
-	assert_true(hash_eq(t->root, merkle(t)));
-	hashrun_free(r);
-	free(dir);
-}
-
-/* A run's results live until hashrun_free; a second run adds new requests. */
-static void
-test_two_runs(void **state)
-{
-	make_tree();
-	struct fx_hashrun *r = hashrun_new(tmp, NULL, 2);
-	char *dir = at("ctx"), *f = at("ctx/a.txt");
-	const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
-	assert_int_equal(hashrun_run(r), 0);
-	fx_hash h = t->root;
-	const struct fx_tree *ft = hashrun_file(r, f);
-	assert_int_equal(hashrun_run(r), 0);
-	assert_true(hash_eq(t->root, h));
-	assert_int_equal(ft->n, 1);
-	assert_int_equal(hashrun_stats(r).files, 8);
-	hashrun_free(r);
-	free(dir);
-	free(f);
-}
+#define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bytes),
-		cmocka_unit_test(test_hasher),
-		cmocka_unit_test_setup_teardown(test_hash_file, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_tree_entries, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_file_job, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_stable, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_changes, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_ignore, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_dedup, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_missing, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_unreadable_subdir, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_wide, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_order, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_two_runs, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test(test_bytes_hex_and_parse),
+		cmocka_unit_test(test_pack_is_big_endian),
+		cmocka_unit_test(test_hasher_pieces),
+		T(test_hash_file),
+		T(test_digester_reuse),
+		cmocka_unit_test(test_merkle_layout),
 	};
+
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "fusion/hash.h"
 #include "fusion/statcache.h"
+#include "fusion/walk.h"
 #include "fusion/util.h"
 
 #define OLD 1600000000	/* an mtime long before any scan */
@@ -95,7 +96,7 @@ rows(void)
 
 struct scan {
 	fx_hash root;
-	struct fx_hash_stats st;
+	struct fx_walk_stats st;
 };
 
 /* Scan tmp/rel with a cache loaded from the database (and save it), as a
@@ -107,12 +108,12 @@ scan(const char *rel, int64_t scan_ns)
 	assert_non_null(sc);
 	if (scan_ns)
 		statcache_set_scan_start(sc, scan_ns);
-	struct fx_hashrun *r = hashrun_new(tmp, sc, 2);
+	struct fx_walk *r = walk_new(tmp, sc, 2);
 	char *dir = at(rel);
-	const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
-	assert_int_equal(hashrun_run(r), 0);
-	struct scan s = {t->root, hashrun_stats(r)};
-	hashrun_free(r);
+	const struct fx_tree *t = walk_tree(r, dir, NULL, NULL);
+	assert_int_equal(walk_run(r), 0);
+	struct scan s = {t->root, walk_stats(r)};
+	walk_free(r);
 	assert_int_equal(statcache_save(sc), 0);
 	statcache_free(sc);
 	free(dir);
@@ -168,13 +169,13 @@ test_keys_relative(void **state)
 	put("outside/x", "x\n");
 	struct fx_statcache *sc = statcache_load(db);
 	char *ws = at("ws"), *out = at("outside");
-	struct fx_hashrun *r = hashrun_new(ws, sc, 2);
-	hashrun_tree(r, ws, NULL, NULL);
-	hashrun_tree(r, out, NULL, NULL);
+	struct fx_walk *r = walk_new(ws, sc, 2);
+	walk_tree(r, ws, NULL, NULL);
+	walk_tree(r, out, NULL, NULL);
 	char *f = at("ws/svc/README");
-	hashrun_file(r, f);
-	assert_int_equal(hashrun_run(r), 0);
-	hashrun_free(r);
+	walk_file(r, f);
+	assert_int_equal(walk_run(r), 0);
+	walk_free(r);
 	assert_int_equal(statcache_save(sc), 0);
 	statcache_free(sc);
 
@@ -208,7 +209,7 @@ test_keys_relative(void **state)
 	free(f);
 }
 
-/* Rows read by hashrun_run on one thread while the others walk: lookups
+/* Rows read by walk_run on one thread while the others walk: lookups
  * wait for them, and every file is still answered from the cache. */
 static void
 test_open_unfilled(void **state)
@@ -236,18 +237,18 @@ test_open_unfilled(void **state)
 		sc = statcache_open(db);
 		assert_non_null(sc);
 		assert_false(statcache_filled(sc));
-		struct fx_hashrun *r = hashrun_new(tmp, sc, 2 + round);
+		struct fx_walk *r = walk_new(tmp, sc, 2 + round);
 		char *dir = at("ws/svc"), *file = at("ws/svc/README");
-		const struct fx_tree *t = hashrun_tree(r, dir, NULL, NULL);
-		const struct fx_tree *f = hashrun_file(r, file);
-		assert_int_equal(hashrun_run(r), 0);
+		const struct fx_tree *t = walk_tree(r, dir, NULL, NULL);
+		const struct fx_tree *f = walk_file(r, file);
+		assert_int_equal(walk_run(r), 0);
 		assert_true(statcache_filled(sc));
 		assert_true(hash_eq(t->root, a.root));
 		assert_true(hash_eq(f->v[0].hash, xxh("svc\n")));
-		struct fx_hash_stats st = hashrun_stats(r);
+		struct fx_walk_stats st = walk_stats(r);
 		assert_int_equal(st.hashed, 0);
 		assert_int_equal(st.cache_hits, 606);
-		hashrun_free(r);
+		walk_free(r);
 		assert_int_equal(statcache_count(sc), 20605);
 		statcache_free(sc);
 		free(dir);
@@ -272,14 +273,14 @@ test_relative_root(void **state)
 	char *cwd = getcwd(NULL, 0);
 	assert_int_equal(chdir(tmp), 0);
 	struct fx_statcache *sc = statcache_load(db);
-	struct fx_hashrun *r = hashrun_new("ws", sc, 2);
-	const struct fx_tree *t = hashrun_tree(r, "ws/svc/src", NULL, NULL);
-	const struct fx_tree *f = hashrun_file(r, "./ws/svc/README");
-	assert_int_equal(hashrun_run(r), 0);
+	struct fx_walk *r = walk_new("ws", sc, 2);
+	const struct fx_tree *t = walk_tree(r, "ws/svc/src", NULL, NULL);
+	const struct fx_tree *f = walk_file(r, "./ws/svc/README");
+	assert_int_equal(walk_run(r), 0);
 	char *abs = at("ws/svc/src");
 	assert_string_equal(t->dir, abs);
 	assert_int_equal(f->n, 1);
-	hashrun_free(r);
+	walk_free(r);
 	assert_int_equal(statcache_save(sc), 0);
 	statcache_free(sc);
 	assert_int_equal(chdir(cwd), 0);
@@ -308,12 +309,12 @@ test_copied_workspace(void **state)
 
 	struct fx_statcache *sc = statcache_load(db);
 	char *ws2 = at("ws2"), *svc = at("ws2/svc");
-	struct fx_hashrun *r = hashrun_new(ws2, sc, 2);
-	const struct fx_tree *t = hashrun_tree(r, svc, NULL, NULL);
-	assert_int_equal(hashrun_run(r), 0);
+	struct fx_walk *r = walk_new(ws2, sc, 2);
+	const struct fx_tree *t = walk_tree(r, svc, NULL, NULL);
+	assert_int_equal(walk_run(r), 0);
 	assert_true(hash_eq(t->root, a.root));
-	assert_int_equal(hashrun_stats(r).hashed, 5);
-	hashrun_free(r);
+	assert_int_equal(walk_stats(r).hashed, 5);
+	walk_free(r);
 	statcache_free(sc);
 	free(ws2);
 	free(svc);
@@ -556,11 +557,11 @@ test_gc(void **state)
 	put("outside/x", "x\n");
 	struct fx_statcache *sc = statcache_load(db);
 	char *ws = at("ws"), *out = at("outside");
-	struct fx_hashrun *r = hashrun_new(ws, sc, 2);
-	hashrun_tree(r, ws, NULL, NULL);
-	hashrun_tree(r, out, NULL, NULL);
-	assert_int_equal(hashrun_run(r), 0);
-	hashrun_free(r);
+	struct fx_walk *r = walk_new(ws, sc, 2);
+	walk_tree(r, ws, NULL, NULL);
+	walk_tree(r, out, NULL, NULL);
+	assert_int_equal(walk_run(r), 0);
+	walk_free(r);
 	assert_int_equal(statcache_save(sc), 0);
 	statcache_free(sc);
 	assert_int_equal(rows(), 6);
