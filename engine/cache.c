@@ -20,12 +20,11 @@ struct fx_cache {
 	char *path;
 };
 
-/* Each entry migrates from version i to i+1. Never edit a shipped entry:
- * add a new one, so every existing database walks the same path. */
+/* Each entry migrates from version i to i+1, together with the stat
+ * cache's part of that step (statcache_schema). Never edit a shipped
+ * entry: add a new one, so every existing database walks the same path. */
 static const char *const migrations[] = {
-	"CREATE TABLE stat(path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-	" mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,"
-	" mode INTEGER NOT NULL, hash BLOB NOT NULL, scan_ns INTEGER NOT NULL) WITHOUT ROWID;"
+	/* 1: and the stat table, whose schema is statcache.c's */
 	"CREATE TABLE node(id TEXT PRIMARY KEY, key TEXT NOT NULL, output TEXT NOT NULL,"
 	" output_hash TEXT NOT NULL, manifest TEXT, started REAL, seconds REAL, log TEXT,"
 	" run_id INTEGER) WITHOUT ROWID;"
@@ -50,17 +49,22 @@ fail(struct fx_cache *c, const char *what)
 	return -1;
 }
 
-static int
-exec_sql(struct fx_cache *c, const char *sql)
+int
+cache_exec(struct sqlite3 *db, const char *who, const char *sql)
 {
 	char *err = NULL;
 
-	if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		fx_error("%s: %s", c->path, err ? err : "SQL error");
-		sqlite3_free(err);
-		return -1;
-	}
-	return 0;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK)
+		return 0;
+	fx_error("%s: %s", who, err ? err : sqlite3_errmsg(db));
+	sqlite3_free(err);
+	return -1;
+}
+
+static int
+exec_sql(struct fx_cache *c, const char *sql)
+{
+	return cache_exec(c->db, c->path, sql);
 }
 
 static int
@@ -98,7 +102,8 @@ migrate(struct fx_cache *c)
 	for (v = user_version(c); v < want; v++) {
 		char pragma[64];
 		snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", v + 1);
-		if (exec_sql(c, migrations[v]) < 0 || exec_sql(c, pragma) < 0) {
+		if (exec_sql(c, statcache_schema(v + 1)) < 0 || exec_sql(c, migrations[v]) < 0 ||
+		    exec_sql(c, pragma) < 0) {
 			exec_sql(c, "ROLLBACK");
 			return -1;
 		}

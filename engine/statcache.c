@@ -20,6 +20,7 @@
 #include <xxhash.h>
 
 #include "fusion/arena.h"
+#include "fusion/cache.h"
 #include "fusion/diag.h"
 #include "fusion/util.h"
 
@@ -67,6 +68,20 @@ struct fx_statcache {
 	_Atomic int64_t scan_ns;
 	struct shard shards[SHARDS];
 };
+
+/* The stat table's part of each step of the state database's schema
+ * (cache.c's migrations): index v - 1 takes version v - 1 to v. */
+static const char *const schema[] = {
+	"CREATE TABLE stat(path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+	" mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,"
+	" mode INTEGER NOT NULL, hash BLOB NOT NULL, scan_ns INTEGER NOT NULL) WITHOUT ROWID;",
+};
+
+const char *
+statcache_schema(int version)
+{
+	return version >= 1 && (size_t)version <= FX_NELEM(schema) ? schema[version - 1] : "";
+}
 
 /* Pending entries gathered for saving. */
 struct pref {
@@ -366,30 +381,18 @@ statcache_put(struct fx_statcache *sc, const char *relpath,
 	pthread_mutex_unlock(&sh->mu);
 }
 
-static int
-exec_sql(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
-		return 0;
-	fx_error("stat cache: %s", msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	return -1;
-}
-
 /* Run fn inside a transaction unless the caller already holds one. */
 static int
 in_txn(sqlite3 *db, int (*fn)(struct fx_statcache *, void *), struct fx_statcache *sc, void *arg)
 {
 	bool own = sqlite3_get_autocommit(db) != 0;
 
-	if (own && exec_sql(db, "BEGIN IMMEDIATE") < 0)
+	if (own && cache_exec(db, "stat cache", "BEGIN IMMEDIATE") < 0)
 		return -1;
 	int rc = fn(sc, arg);
 	if (own) {
 		if (rc == 0)
-			rc = exec_sql(db, "COMMIT");
+			rc = cache_exec(db, "stat cache", "COMMIT");
 		if (rc < 0)
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	}

@@ -10,7 +10,7 @@
  * refuses a database newer than it knows):
  *
  *   stat(path, size, mtime_ns, ctime_ns, ino, mode, hash, scan_ns)
- *        the stat cache (statcache.h)
+ *        the stat cache (statcache.h; its schema is statcache.c's)
  *   node(id, key, output, output_hash, manifest, started, seconds, log, run_id)
  *        per node, its last success: the key it ran with, what it produced,
  *        the serialised input manifest (for `why`), when and how long;
@@ -55,6 +55,9 @@ struct fx_record {
 struct fx_cache *cache_open(const char *statedir);
 void cache_close(struct fx_cache *c);
 struct sqlite3 *cache_db(struct fx_cache *c);
+/* Run `sql` on `db`, reporting a failure as "fusion: WHO: message" (WHO:
+ * the database's path, or what was using it). Returns 0 or -1. */
+int cache_exec(struct sqlite3 *db, const char *who, const char *sql);
 
 /* Load every node record into `out` (id -> struct fx_record *), one query. */
 int cache_load_records(struct fx_cache *c, struct fx_map *out);

@@ -1,7 +1,7 @@
 /*
  * statcache.h - the stat cache: (path, size, mtime_ns, ctime_ns, inode,
- * mode) -> content digest, kept in the SQLite table `stat` (schema owned by
- * cache.c), so that an unchanged file is never read again.
+ * mode) -> content digest, kept in the SQLite table `stat` of the state
+ * database (cache.h), so that an unchanged file is never read again.
  *
  * As git trusts its index, fusion trusts a file whose stat data is unchanged.
  * One exception, the "racily clean" entry (git's racy-git problem): a file
@@ -47,6 +47,12 @@
 
 struct sqlite3;
 struct fx_statcache;
+
+/* The SQL that creates or changes the `stat` table in step `version` of
+ * the state database's schema (cache.c runs it with the other tables'
+ * part of that step, in one transaction); "" when that step leaves the
+ * table alone. */
+const char *statcache_schema(int version);
 
 /* Load every row of the `stat` table into memory. `db` may be NULL (an
  * empty, in-memory-only cache). Returns NULL after reporting on error. */
