@@ -432,25 +432,17 @@ file_size(const char *dir, const char *name)
 }
 
 int
-cache_stats(struct fx_cache *c, const char *statedir, bool json)
+cache_stats(struct fx_cache *c, const char *statedir, struct fx_cache_stats *out)
 {
-	int64_t nodes = count(c, "SELECT count(*) FROM node");
-	int64_t stats = count(c, "SELECT count(*) FROM stat");
-	int64_t runs = count(c, "SELECT count(*) FROM run");
-	int64_t results = count(c, "SELECT count(*) FROM run_node");
-	long long bytes = file_size(statedir, "cache.db") + file_size(statedir, "cache.db-wal");
-
-	if (json) {
-		printf("{\"path\":\"%s\",\"schema\":%d,\"nodes\":%lld,\"stat_entries\":%lld,"
-		    "\"runs\":%lld,\"results\":%lld,\"bytes\":%lld}\n", c->path, user_version(c),
-		    (long long)nodes, (long long)stats, (long long)runs, (long long)results, bytes);
-		return 0;
-	}
-	printf("database      %s (schema %d)\n", c->path, user_version(c));
-	printf("size          %.1f KiB\n", (double)bytes / 1024);
-	printf("nodes         %lld recorded successes\n", (long long)nodes);
-	printf("stat cache    %lld files\n", (long long)stats);
-	printf("runs          %lld (%lld node results)\n", (long long)runs, (long long)results);
+	*out = (struct fx_cache_stats){
+		.path = c->path,
+		.schema = user_version(c),
+		.nodes = count(c, "SELECT count(*) FROM node"),
+		.stat_entries = count(c, "SELECT count(*) FROM stat"),
+		.runs = count(c, "SELECT count(*) FROM run"),
+		.results = count(c, "SELECT count(*) FROM run_node"),
+		.bytes = file_size(statedir, "cache.db") + file_size(statedir, "cache.db-wal"),
+	};
 	return 0;
 }
 
@@ -520,7 +512,8 @@ gc_texts(struct fx_cache *c, const char *root)
 }
 
 int
-cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep_runs)
+cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep_runs,
+    struct fx_gc_counts *out)
 {
 	char sql[256];
 	int nodes = gc_nodes(c, live);
@@ -536,7 +529,6 @@ cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep
 	if (nodes < 0 || files < 0 || exec_sql(c, sql) < 0 || exec_sql(c, "VACUUM") < 0)
 		return -1;
 	int64_t after = count(c, "SELECT count(*) FROM run");
-	printf("removed %d node records, %ld stat entries, %lld runs\n", nodes, files,
-	    (long long)(before - after));
+	*out = (struct fx_gc_counts){nodes, files, before - after};
 	return 0;
 }

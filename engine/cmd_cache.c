@@ -10,14 +10,45 @@
 #include "fusion/lock.h"
 
 static int
+stats(struct fx_session *s, bool json)
+{
+	struct fx_cache_stats st;
+
+	if (cache_stats(s->cache, s->statedir, &st) < 0)
+		return -1;
+	if (json) {
+		struct fx_buf b = {0};
+		buf_puts(&b, "{\"path\":");
+		buf_json_str(&b, st.path);
+		buf_printf(&b, ",\"schema\":%d,\"nodes\":%lld,\"stat_entries\":%lld,\"runs\":%lld,"
+		    "\"results\":%lld,\"bytes\":%lld}\n", st.schema, (long long)st.nodes,
+		    (long long)st.stat_entries, (long long)st.runs, (long long)st.results, st.bytes);
+		fputs(b.s, stdout);
+		buf_free(&b);
+		return 0;
+	}
+	printf("database      %s (schema %d)\n", st.path, st.schema);
+	printf("size          %.1f KiB\n", (double)st.bytes / 1024);
+	printf("nodes         %lld recorded successes\n", (long long)st.nodes);
+	printf("stat cache    %lld files\n", (long long)st.stat_entries);
+	printf("runs          %lld (%lld node results)\n", (long long)st.runs,
+	    (long long)st.results);
+	return 0;
+}
+
+static int
 gc(struct fx_session *s)
 {
 	const char **live = xcalloc(s->g->n + 1, sizeof(*live));
+	struct fx_gc_counts k;
 
 	for (size_t i = 0; i < s->g->n; i++)
 		live[i] = s->g->nodes[i]->id;
-	int rc = cache_gc(s->cache, live, s->cat.root, 100);
+	int rc = cache_gc(s->cache, live, s->cat.root, 100, &k);
 	free(live);
+	if (rc == 0)
+		printf("removed %ld node records, %ld stat entries, %lld runs\n", k.nodes, k.files,
+		    (long long)k.runs);
 	return rc;
 }
 
@@ -46,7 +77,7 @@ cmd_cache(struct fx_opts *o)
 		rc = FX_EXIT_FAILED;
 	if (rc == 0) {
 		if (strcmp(sub, "stats") == 0)
-			rc = cache_stats(s.cache, s.statedir, o->json) < 0 ? FX_EXIT_FAILED : 0;
+			rc = stats(&s, o->json) < 0 ? FX_EXIT_FAILED : 0;
 		else if (strcmp(sub, "clear") == 0)
 			rc = cache_clear(s.cache) < 0 ? FX_EXIT_FAILED : 0;
 		else

@@ -94,11 +94,24 @@ int cache_run_end(struct fx_cache *c, int64_t run_id, int status, const struct f
  * inputs moved (ran/cached/cutoff): its start time, or 0. */
 double cache_last_run_of(struct fx_cache *c, const char *id);
 
-/* `fusion cache stats|clear|gc` */
-int cache_stats(struct fx_cache *c, const char *statedir, bool json);
+/* `fusion cache stats|clear|gc`; printing is the command's (cmd_cache.c). */
+struct fx_cache_stats {
+	const char *path;	/* the database file (the cache's own string) */
+	int schema;		/* its schema version */
+	int64_t nodes, stat_entries, runs, results;	/* rows; -1 if unreadable */
+	long long bytes;	/* the database and its WAL */
+};
+int cache_stats(struct fx_cache *c, const char *statedir, struct fx_cache_stats *out);
 int cache_clear(struct fx_cache *c);
+/* What gc removed: node records, stat and text rows, runs. */
+struct fx_gc_counts {
+	long nodes, files;
+	int64_t runs;
+};
 /* Drop records of nodes not in `live` (NULL-terminated ids) and stat rows of
- * files that are gone (below `root`); keep the last `keep_runs` runs. */
-int cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep_runs);
+ * files that are gone (below `root`); keep the last `keep_runs` runs.
+ * Returns 0 with *out filled, or -1 after reporting. */
+int cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep_runs,
+    struct fx_gc_counts *out);
 
 #endif
