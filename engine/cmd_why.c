@@ -13,12 +13,6 @@
 
 enum { MAX_FILES = 20 };
 
-static const char *
-verb(char op)
-{
-	return op == 'A' ? "added" : op == 'D' ? "removed" : "changed";
-}
-
 static bool
 starts(const char *s, const char *prefix)
 {
@@ -48,7 +42,7 @@ say_value(const char *what, const struct fx_change *c)
 	if (c->op == 'M')
 		printf("    %s: %s -> %s\n", what, c->old, c->new);
 	else
-		printf("    %s %s: %s\n", what, verb(c->op), c->op == 'A' ? c->new : c->old);
+		printf("    %s %s: %s\n", what, change_verb(c->op), c->op == 'A' ? c->new : c->old);
 }
 
 /* One change in words, by the category of its manifest name. */
@@ -78,7 +72,7 @@ say(const struct fx_change *c)
 	else if (starts(n, "dep:"))
 		printf("    upstream %s produced a new output\n", rest);
 	else if (starts(n, "ignore:"))
-		printf("    build.ignore pattern %s: %s\n", verb(c->op), c->op == 'A' ? c->new : c->old);
+		printf("    build.ignore pattern %s: %s\n", change_verb(c->op), c->op == 'A' ? c->new : c->old);
 	else {
 		if (starts(n, "arg:"))
 			snprintf(what, sizeof what, "build arg %s", rest);

@@ -221,6 +221,12 @@ split(const char *line, size_t len, char **name, char **value)
 	*value = tab ? unescape(tab + 1, len - nl - 1) : xstrdup("");
 }
 
+const char *
+change_verb(char op)
+{
+	return op == 'A' ? "added" : op == 'D' ? "removed" : "changed";
+}
+
 static void
 add_change(struct fx_changes *c, char op, char *name, char *old, char *new)
 {

@@ -117,12 +117,6 @@ stale_evaluate(struct fx_node **order, size_t count, struct fx_eval *ev)
 	}
 }
 
-static const char *
-verb(char op)
-{
-	return op == 'A' ? "added" : op == 'D' ? "removed" : "changed";
-}
-
 /* Words for a manifest name's category (its part before the first ':'),
  * as kinds name their inputs (manifest.h); others show what follows it. */
 static const struct {
@@ -151,10 +145,10 @@ stale_summary(const struct fx_changes *c)
 	if (strcmp(ch->name, "cluster:") == 0)
 		buf_puts(&b, "cluster recreated");
 	else if (colon && strcmp(colon, ":") == 0)	/* "target:": the category is the name */
-		buf_printf(&b, "%.*s %s", (int)clen, ch->name, verb(ch->op));
+		buf_printf(&b, "%.*s %s", (int)clen, ch->name, change_verb(ch->op));
 	else
 		buf_printf(&b, "%s%s %s", words ? words : "", colon ? colon + 1 : ch->name,
-		    verb(ch->op));
+		    change_verb(ch->op));
 	if (c->n > 1)
 		buf_printf(&b, " (+%zu more)", c->n - 1);
 	return buf_detach(&b);

@@ -51,6 +51,9 @@ struct fx_changes {
 	size_t n;
 };
 
+/* The change as a word: "added", "removed" or "changed". */
+const char *change_verb(char op);
+
 /* Compare a serialised manifest (old, may be NULL: everything is added)
  * with the current one; changes are sorted by name. */
 void manifest_diff(const char *old, struct fx_manifest *cur, struct fx_changes *out);

@@ -253,14 +253,17 @@ test_diff_add_modify_delete(void **state)
 
 	struct fx_change *ch = find_change(&c, "arg:A");
 	assert_int_equal(ch->op, 'M');
+	assert_string_equal(change_verb(ch->op), "changed");
 	assert_string_equal(ch->old, "1");
 	assert_string_equal(ch->new, "2");
 	ch = find_change(&c, "arg:GONE");
 	assert_int_equal(ch->op, 'D');
+	assert_string_equal(change_verb(ch->op), "removed");
 	assert_string_equal(ch->old, "x");
 	assert_null(ch->new);
 	ch = find_change(&c, "arg:NEW");
 	assert_int_equal(ch->op, 'A');
+	assert_string_equal(change_verb(ch->op), "added");
 	assert_null(ch->old);
 	assert_string_equal(ch->new, "y");
 	/* a tree reports the file that changed, not the tree */
