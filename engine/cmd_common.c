@@ -144,7 +144,10 @@ session_state(struct fx_session *s, bool verify)
 	s->rules.read_ctx = s;
 	if (rules_sources(&s->rules, s->g) < 0)
 		return FX_EXIT_USAGE;
-	/* A source that cannot be read fails its node, not the whole run. */
+	/* The scan starts now: what it records is stamped with this time, no
+	 * later than its first read of a file (statcache.h, racily clean). A
+	 * source that cannot be read fails its node, not the whole run. */
+	statcache_set_scan_start(s->sc, now_ns());
 	walk_run(s->walk);
 	struct fx_walk_stats hs = walk_stats(s->walk);
 	fx_debug("hashed %llu of %llu files (%llu bytes read, %llu stat cache hits, %llu racy,"
@@ -154,6 +157,7 @@ session_state(struct fx_session *s, bool verify)
 	    (unsigned long long)hs.pruned);
 	if (statcache_save(s->sc) < 0)
 		fx_warn("could not save the stat cache");
+	fx_debug("the stat cache holds %llu files", (unsigned long long)statcache_count(s->sc));
 	s->ev = (struct fx_eval){
 		.records = &s->records, .cache = s->cache, .ctx = &s->rules,
 		.force = s->o->force, .exists = verify ? rules_exists : NULL,

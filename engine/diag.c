@@ -8,7 +8,6 @@
 
 int fx_verbose;
 bool fx_color;
-static int nerrors;
 
 static void
 report(const char *prefix, const char *fmt, va_list ap)
@@ -29,7 +28,6 @@ fx_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	report("", fmt, ap);
 	va_end(ap);
-	nerrors++;
 }
 
 void
@@ -47,7 +45,6 @@ fx_error_at(struct fx_loc loc, const char *fmt, ...)
 	va_start(ap, fmt);
 	report(prefix, fmt, ap);
 	va_end(ap);
-	nerrors++;
 }
 
 void
@@ -60,7 +57,6 @@ fx_error_node(const char *node, const char *fmt, ...)
 	va_start(ap, fmt);
 	report(prefix, fmt, ap);
 	va_end(ap);
-	nerrors++;
 }
 
 void
@@ -92,12 +88,6 @@ fx_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	report("", fmt, ap);
 	va_end(ap);
-}
-
-int
-fx_error_count(void)
-{
-	return nerrors;
 }
 
 const char *

@@ -209,16 +209,6 @@ graph_select_kinds(struct fx_graph *g, const char *const *kinds)
 	}
 }
 
-size_t
-graph_count_selected(const struct fx_graph *g)
-{
-	size_t c = 0;
-
-	for (size_t i = 0; i < g->n; i++)
-		c += g->nodes[i]->selected;
-	return c;
-}
-
 const char *
 state_name(enum fx_state s)
 {

@@ -68,12 +68,6 @@ hash_hex(fx_hash h, char out[FX_HASH_HEX])
 	hex_encode(b, sizeof b, out);
 }
 
-bool
-hash_eq(fx_hash a, fx_hash b)
-{
-	return a.hi == b.hi && a.lo == b.lo;
-}
-
 static int
 hexval(char c)
 {
@@ -128,12 +122,6 @@ hasher_new(void)
 	h->st = new_state();
 	XXH3_128bits_reset(h->st);
 	return h;
-}
-
-void
-hasher_add(struct fx_hasher *h, const void *p, size_t n)
-{
-	XXH3_128bits_update(h->st, p, n);
 }
 
 void

@@ -59,18 +59,6 @@ manifest_add(struct fx_manifest *m, const char *name, const char *value)
 }
 
 void
-manifest_addf(struct fx_manifest *m, const char *name, const char *fmt, ...)
-{
-	struct fx_buf b = {0};
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	append(m, name)->value = buf_detach(&b);
-}
-
-void
 manifest_add_tree(struct fx_manifest *m, const char *prefix, const struct fx_tree *t)
 {
 	append(m, prefix)->tree = t;

@@ -303,25 +303,6 @@ answer(const struct fx_statcache *sc, struct fx_statq *q, uint64_t h)
 	q->hit = true;
 }
 
-bool
-statcache_lookup(struct fx_statcache *sc, const char *relpath,
-    const struct stat *st, fx_hash *out, bool *racy)
-{
-	struct fx_statq q = {
-		.path = relpath, .len = (uint32_t)strlen(relpath),
-		.mode = (uint32_t)st->st_mode, .size = st->st_size,
-		.mtime_ns = ts_ns(st->st_mtim), .ctime_ns = ts_ns(st->st_ctim),
-		.ino = (uint64_t)st->st_ino,
-	};
-
-	answer(sc, &q, XXH3_64bits(q.path, q.len));
-	if (racy)
-		*racy = q.racy;
-	if (q.hit)
-		*out = q.hash;
-	return q.hit;
-}
-
 /*
  * Each lookup waits on two or three cache misses, the table slot first.
  * Hashing a run of keys and prefetching their slots before resolving any

@@ -229,19 +229,6 @@ strv_argv(struct fx_strv *sv)
 	return sv->v;
 }
 
-static int
-cmpstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void
-strv_sort(struct fx_strv *sv)
-{
-	if (sv->n > 1)
-		qsort(sv->v, sv->n, sizeof(*sv->v), cmpstr);
-}
-
 char *
 path_join(const char *a, const char *b)
 {

@@ -156,6 +156,7 @@ load_ignore(struct fx_rules *r, struct fx_rule_node *d)
 		}
 	}
 	d->ignore_key = buf_detach(&key);
+	fx_debug("build:%s: %zu ignore patterns", s->name, ignore_count(d->ignore));
 	return 0;
 }
 

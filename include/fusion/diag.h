@@ -45,7 +45,4 @@ extern bool fx_color;	/* colour on stdout allowed: a terminal, no NO_COLOR, no -
 enum fx_colour { FX_RED, FX_GREEN, FX_YELLOW, FX_DIM, FX_RESET };
 const char *fx_sgr(enum fx_colour c);
 
-/* Number of errors reported so far (used by validation to keep going). */
-int fx_error_count(void);
-
 #endif

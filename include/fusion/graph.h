@@ -129,7 +129,6 @@ int graph_topo(const struct fx_graph *g, struct fx_node ***order, struct fx_buf 
 void graph_select(struct fx_graph *g, struct fx_node **roots, size_t nroots);
 /* Deselect nodes whose kind is not in `kinds` (NULL-terminated). */
 void graph_select_kinds(struct fx_graph *g, const char *const *kinds);
-size_t graph_count_selected(const struct fx_graph *g);
 
 /* Graphviz DOT of the selected nodes: groups as clusters, shapes by kind,
  * stale nodes filled, pending dashed. */

@@ -39,7 +39,11 @@ typedef struct {
 
 fx_hash hash_bytes(const void *p, size_t n);
 void hash_hex(fx_hash h, char out[FX_HASH_HEX]);
-bool hash_eq(fx_hash a, fx_hash b);
+static inline bool
+hash_eq(fx_hash a, fx_hash b)
+{
+	return a.hi == b.hi && a.lo == b.lo;
+}
 /* Parse 32 hex digits; returns 0 or -1. */
 int hash_parse(const char *hex, fx_hash *out);
 /* The 16 bytes of a digest, hi then lo, each big-endian: as the Merkle
@@ -47,10 +51,9 @@ int hash_parse(const char *hex, fx_hash *out);
 void hash_pack(fx_hash h, unsigned char out[16]);
 fx_hash hash_unpack(const unsigned char in[16]);
 
-/* Incremental hashing over several pieces (wraps XXH3 streaming state). */
+/* Incremental hashing over several strings (wraps XXH3 streaming state). */
 struct fx_hasher;
 struct fx_hasher *hasher_new(void);
-void hasher_add(struct fx_hasher *h, const void *p, size_t n);
 /* Add a string with a terminating NUL so that ("ab","c") != ("a","bc"). */
 void hasher_str(struct fx_hasher *h, const char *s);
 fx_hash hasher_done(struct fx_hasher *h);	/* frees h */

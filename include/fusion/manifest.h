@@ -31,8 +31,6 @@ struct fx_manifest *manifest_new(void);
 void manifest_free(struct fx_manifest *m);
 
 void manifest_add(struct fx_manifest *m, const char *name, const char *value);
-void manifest_addf(struct fx_manifest *m, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* `t` must outlive the manifest (it belongs to the hash run). */
 void manifest_add_tree(struct fx_manifest *m, const char *prefix, const struct fx_tree *t);
 

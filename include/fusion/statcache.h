@@ -20,9 +20,9 @@
  * all equal to the recorded ones. The `hash` blob holds the 16 bytes of the
  * digest, hi then lo, each big-endian.
  *
- * Thread safety: after statcache_load(), statcache_lookup() and
- * statcache_lookup_batch() may be called from many threads at once, without
- * locks: they read only the rows loaded (and saved since). statcache_put()
+ * Thread safety: after statcache_load(), statcache_lookup_batch() may be
+ * called from many threads at once, without locks: it reads only the rows
+ * loaded (and saved since). statcache_put()
  * may be called from many threads too (it locks one of several shards).
  * statcache_save() and statcache_gc() run alone. Nothing reaches SQLite
  * until statcache_save(), which writes every put since the last save in
@@ -80,16 +80,12 @@ bool statcache_filled(const struct fx_statcache *sc);
  * rule needs. */
 void statcache_set_scan_start(struct fx_statcache *sc, int64_t ns);
 
-/* The digest recorded for `relpath` if `st` still matches it and the entry
- * is not racily clean. `*racy` (may be NULL) is set when an entry matched
- * but was not trusted. */
-bool statcache_lookup(struct fx_statcache *sc, const char *relpath,
-    const struct stat *st, fx_hash *out, bool *racy);
-
 /*
- * Many lookups at once, as a walk makes them a directory at a time: the
- * answers of statcache_lookup(), with the table's memory for all of them
- * fetched before any is resolved. Safe wherever statcache_lookup() is.
+ * Look paths up, as a walk does, a directory at a time: each query hits
+ * when its path was recorded with the same stat data and the entry is not
+ * racily clean (`racy` is set when the stat data matched but the entry was
+ * not trusted). The table's memory for all of them is fetched before any is
+ * resolved.
  */
 struct fx_statq {
 	const char *path;	/* in: the key, `len` bytes */
@@ -98,7 +94,7 @@ struct fx_statq {
 	int64_t size, mtime_ns, ctime_ns;
 	uint64_t ino;
 	fx_hash hash;		/* out: the digest, if hit */
-	bool hit, racy;		/* out: what statcache_lookup() returns, and *racy */
+	bool hit, racy;		/* out: trusted; matched but racily clean */
 };
 void statcache_lookup_batch(struct fx_statcache *sc, struct fx_statq *q, size_t n);
 

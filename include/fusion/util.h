@@ -57,7 +57,6 @@ void strv_free(struct fx_strv *sv);
 bool strv_has(const struct fx_strv *sv, const char *s);
 /* NULL-terminated argv view for exec; valid until the vector changes. */
 char **strv_argv(struct fx_strv *sv);
-void strv_sort(struct fx_strv *sv);
 
 /* Join two paths; b absolute wins. The result is path_clean()ed: "." and
  * duplicate slashes go, ".." is resolved lexically (symlinks are not looked

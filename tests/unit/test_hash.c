@@ -70,9 +70,9 @@ static void
 test_hasher_pieces(void **state)
 {
 	struct fx_hasher *h = hasher_new();
-	hasher_add(h, "hello, ", 7);
-	hasher_add(h, "fusion", 6);
-	assert_true(hash_eq(hasher_done(h), xxh("hello, fusion", 13)));
+	hasher_str(h, "hello, ");
+	hasher_str(h, "fusion");
+	assert_true(hash_eq(hasher_done(h), xxh("hello, \0fusion", 15)));
 
 	struct fx_hasher *a = hasher_new(), *b = hasher_new();
 	hasher_str(a, "ab");

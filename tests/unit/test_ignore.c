@@ -23,6 +23,8 @@
 #include "fusion/diag.h"
 #include "fusion/ignore.h"
 
+#include "capture.h"
+
 enum op { MATCH, PRUNE };
 
 struct row {
@@ -221,30 +223,6 @@ test_row(void **state)
 		         r->path, r->want ? "true" : "false");
 }
 
-/* Run fn with stderr going to a file; return what it printed. */
-static char *
-stderr_of(int (*fn)(struct fx_ignore *, const char *), struct fx_ignore *ig,
-          const char *arg, int *rc)
-{
-	FILE *tmp = tmpfile();
-	int saved = dup(2);
-	static char out[4096];
-	size_t n;
-
-	assert_non_null(tmp);
-	fflush(stderr);
-	dup2(fileno(tmp), 2);
-	*rc = fn(ig, arg);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(tmp);
-	n = fread(out, 1, sizeof out - 1, tmp);
-	out[n] = '\0';
-	fclose(tmp);
-	return out;
-}
-
 static int
 add_file(struct fx_ignore *ig, const char *text)
 {
@@ -255,13 +233,15 @@ static void
 expect_error(const char *text, const char *msg)
 {
 	struct fx_ignore *ig = ignore_new();
-	int before = fx_error_count(), rc;
-	char *out = stderr_of(add_file, ig, text, &rc);
 
+	capture_begin();
+	int rc = add_file(ig, text);
+	char *out = capture_end();
 	assert_int_equal(rc, -1);
-	assert_int_equal(fx_error_count(), before + 1);
+	assert_int_equal(errors_in(out), 1);
 	if (!strstr(out, msg))
 		fail_msg("rules %s: want \"%s\" in \"%s\"", text, msg, out);
+	free(out);
 	ignore_free(ig);
 }
 
@@ -318,9 +298,10 @@ static void
 test_error_keeps_good_lines(void **state)
 {
 	struct fx_ignore *ig = ignore_new();
-	int rc;
 
-	stderr_of(add_file, ig, "a\n[\nb\n", &rc);
+	capture_begin();
+	int rc = add_file(ig, "a\n[\nb\n");
+	free(capture_end());
 	assert_int_equal(rc, -1);
 	assert_int_equal(ignore_count(ig), 2);
 	assert_true(ignore_match(ig, "b", false));
@@ -362,12 +343,15 @@ static void
 test_add_pattern_error(void **state)
 {
 	struct fx_ignore *ig = ignore_new();
-	int rc;
-	char *out = stderr_of(add_one, ig, "src/[", &rc);
 
+	capture_begin();
+	int rc = add_one(ig, "src/[");
+	char *out = capture_end();
 	assert_int_equal(rc, -1);
 	assert_non_null(strstr(out, "fusion.yaml:12: bad pattern \"src/[\""));
+	assert_int_equal(errors_in(out), 1);
 	assert_int_equal(ignore_count(ig), 0);
+	free(out);
 	ignore_free(ig);
 }
 

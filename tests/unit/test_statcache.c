@@ -29,6 +29,26 @@
 
 static sqlite3 *db;
 
+/* One lookup, as the walk makes them (statcache_lookup_batch): true with
+ * *out on a hit; *racy (may be NULL) when matched but not trusted. */
+static bool
+lookup(struct fx_statcache *sc, const char *path, const struct stat *st, fx_hash *out,
+    bool *racy)
+{
+	struct fx_statq q = {
+		.path = path, .len = (uint32_t)strlen(path), .mode = (uint32_t)st->st_mode,
+		.size = st->st_size, .mtime_ns = ts_ns(st->st_mtim), .ctime_ns = ts_ns(st->st_ctim),
+		.ino = (uint64_t)st->st_ino,
+	};
+
+	statcache_lookup_batch(sc, &q, 1);
+	if (racy)
+		*racy = q.racy;
+	if (q.hit)
+		*out = q.hash;
+	return q.hit;
+}
+
 /* The schema cache.c creates; kept verbatim. */
 static const char ddl[] =
     "CREATE TABLE stat(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
@@ -377,7 +397,7 @@ test_same_size_rewrite(void **state)
 	free(p);
 }
 
-/* The racy rule and the stat match, through statcache_lookup alone. */
+/* The racy rule and the stat match, one lookup at a time. */
 static void
 test_lookup_rule(void **state)
 {
@@ -396,35 +416,35 @@ test_lookup_rule(void **state)
 	statcache_set_scan_start(sc, 1001LL * 1000000000);
 	statcache_put(sc, "next-second", &st, h);
 	/* Before saving, lookups see only what was loaded. */
-	assert_false(statcache_lookup(sc, "next-second", &st, &out, &racy));
+	assert_false(lookup(sc, "next-second", &st, &out, &racy));
 	assert_false(racy);
 	assert_int_equal(statcache_save(sc), 0);
 	statcache_free(sc);
 
 	sc = statcache_load(db);
 	assert_int_equal(statcache_count(sc), 2);
-	assert_false(statcache_lookup(sc, "same-second", &st, &out, &racy));
+	assert_false(lookup(sc, "same-second", &st, &out, &racy));
 	assert_true(racy);
-	assert_true(statcache_lookup(sc, "next-second", &st, &out, &racy));
+	assert_true(lookup(sc, "next-second", &st, &out, &racy));
 	assert_false(racy);
 	assert_true(hash_eq(out, h));
-	assert_true(statcache_lookup(sc, "next-second", &st, &out, NULL));
+	assert_true(lookup(sc, "next-second", &st, &out, NULL));
 
 	/* Any stat field that moved is a miss, not a racy one. */
 	struct stat m;
 	m = st; m.st_size++;
-	assert_false(statcache_lookup(sc, "next-second", &m, &out, &racy));
+	assert_false(lookup(sc, "next-second", &m, &out, &racy));
 	assert_false(racy);
 	m = st; m.st_ino++;
-	assert_false(statcache_lookup(sc, "next-second", &m, &out, &racy));
+	assert_false(lookup(sc, "next-second", &m, &out, &racy));
 	m = st; m.st_mode |= 0100;
-	assert_false(statcache_lookup(sc, "next-second", &m, &out, &racy));
+	assert_false(lookup(sc, "next-second", &m, &out, &racy));
 	m = st; m.st_mtim.tv_nsec++;
-	assert_false(statcache_lookup(sc, "next-second", &m, &out, &racy));
+	assert_false(lookup(sc, "next-second", &m, &out, &racy));
 	m = st; m.st_ctim.tv_nsec++;
-	assert_false(statcache_lookup(sc, "next-second", &m, &out, &racy));
+	assert_false(lookup(sc, "next-second", &m, &out, &racy));
 	assert_false(racy);
-	assert_false(statcache_lookup(sc, "absent", &st, &out, &racy));
+	assert_false(lookup(sc, "absent", &st, &out, &racy));
 	assert_false(racy);
 	statcache_free(sc);
 
@@ -437,9 +457,9 @@ test_lookup_rule(void **state)
 	statcache_put(sc, "epoch", &st, h);
 	assert_int_equal(statcache_save(sc), 0);	/* no database: kept in memory */
 	st.st_mtim = (struct timespec){-1, 500000000};
-	assert_true(statcache_lookup(sc, "old", &st, &out, &racy));
+	assert_true(lookup(sc, "old", &st, &out, &racy));
 	st.st_mtim = (struct timespec){0, 0};
-	assert_false(statcache_lookup(sc, "epoch", &st, &out, &racy));
+	assert_false(lookup(sc, "epoch", &st, &out, &racy));
 	assert_true(racy);
 	statcache_free(sc);
 }
@@ -473,7 +493,7 @@ test_round_trip(void **state)
 	assert_int_equal(statcache_count(sc), n);
 	/* Saved entries are visible to the same cache. */
 	fx_hash out;
-	assert_true(statcache_lookup(sc, "dir0/file0", &st, &out, NULL));
+	assert_true(lookup(sc, "dir0/file0", &st, &out, NULL));
 	assert_true(hash_eq(out, ((fx_hash){5, 5})));
 	statcache_free(sc);
 
@@ -485,14 +505,14 @@ test_round_trip(void **state)
 		st.st_ino = (ino_t)(UINT64_MAX - (uint64_t)i);
 		st.st_mtim = (struct timespec){1000, i};
 		st.st_ctim = (struct timespec){1001, i};
-		assert_true(statcache_lookup(sc, name, &st, &out, NULL));
+		assert_true(lookup(sc, name, &st, &out, NULL));
 		assert_true(hash_eq(out, ((fx_hash){UINT64_MAX - (uint64_t)i, (uint64_t)i << 32})));
 	}
 	st.st_size = 0;
 	st.st_ino = (ino_t)UINT64_MAX;
 	st.st_mtim = (struct timespec){1000, 0};
 	st.st_ctim = (struct timespec){1001, 0};
-	assert_true(statcache_lookup(sc, "dir0/file0", &st, &out, NULL));
+	assert_true(lookup(sc, "dir0/file0", &st, &out, NULL));
 	assert_true(hash_eq(out, ((fx_hash){5, 5})));
 	statcache_free(sc);
 }
@@ -531,7 +551,7 @@ test_memory_db(void **state)
 	assert_int_equal(statcache_fill(sc, &err), 0);
 	assert_null(err);
 	fx_hash h;
-	assert_true(statcache_lookup(sc, "a/b", &st, &h, NULL));
+	assert_true(lookup(sc, "a/b", &st, &h, NULL));
 	assert_true(hash_eq(h, ((fx_hash){7, 8})));
 	statcache_free(sc);
 	assert_int_equal(sqlite3_close(mem), SQLITE_OK);
@@ -581,7 +601,7 @@ test_gc(void **state)
 	struct stat st;
 	assert_int_equal(lstat(l, &st), 0);
 	fx_hash h;
-	assert_true(statcache_lookup(sc, "svc/latest", &st, &h, NULL));
+	assert_true(lookup(sc, "svc/latest", &st, &h, NULL));
 	statcache_free(sc);
 	free(ws);
 	free(out);

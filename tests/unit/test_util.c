@@ -21,6 +21,12 @@
 #define TESTDIR_NAME "util"
 #include "testdir.h"
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Entries of dir, sorted and joined by spaces. */
 static char *
 listing(const char *dir)
@@ -35,7 +41,7 @@ listing(const char *dir)
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 			strv_push(&v, e->d_name);
 	closedir(d);
-	strv_sort(&v);
+	qsort(v.v, v.n, sizeof(*v.v), cmp_str);
 	for (size_t i = 0; i < v.n; i++)
 		buf_printf(&b, "%s%s", i ? " " : "", v.v[i]);
 	strv_free(&v);
@@ -229,11 +235,6 @@ test_strv(void **state)
 	assert_false(strv_has(&v, "Xodman"));
 	assert_false(strv_has(&v, "arg"));
 
-	strv_sort(&v);
-	assert_string_equal(v.v[0], "arg00");
-	assert_string_equal(v.v[20], "build");
-	assert_string_equal(v.v[21], "podman");
-	assert_null(strv_argv(&v)[22]);
 	strv_free(&v);
 	assert_null(v.v);
 	assert_int_equal(v.n, 0);
