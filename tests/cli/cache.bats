@@ -17,6 +17,14 @@ setup() {
 	[[ "$output" == *"14 recorded successes"* ]]
 }
 
+@test "cache stats --json is valid JSON whatever the state path holds (quote, backslash)" {
+	export FUSION_STATE_DIR="$BATS_TEST_TMPDIR/state \"quoted\" \\ dir"
+	fx up >/dev/null
+	run fx cache stats --json
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s' "$output" | jq -r .path)" = "$FUSION_STATE_DIR/cache.db" ]
+}
+
 @test "the database is in WAL mode and passes an integrity check" {
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA journal_mode')" = wal ]
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA integrity_check')" = ok ]
