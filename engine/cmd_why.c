@@ -1,6 +1,7 @@
 /*
  * cmd_why.c - `fusion why SVC|NODE`: for every stale node on the way to
- * SVC's release, what changed since its last success, in words.
+ * SVC's release, what changed since its last success, in its kind's words
+ * (fx_kind.describe, through stale_describe).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,79 +13,6 @@
 #include "fusion/manifest.h"
 
 enum { MAX_FILES = 20 };
-
-static bool
-starts(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* "100644:hex" -> the mode part, to tell a chmod from an edit. */
-static bool
-same_content(const char *a, const char *b)
-{
-	const char *ca = strchr(a, ':'), *cb = strchr(b, ':');
-	return ca && cb && strcmp(ca, cb) == 0;
-}
-
-static void
-say_file(const struct fx_change *c, const char *path, const char *what)
-{
-	if (c->op == 'M' && same_content(c->old, c->new))
-		printf("    M %s%s (mode %.6s -> %.6s)\n", what, path, c->old, c->new);
-	else
-		printf("    %c %s%s\n", c->op, what, path);
-}
-
-static void
-say_value(const char *what, const struct fx_change *c)
-{
-	if (c->op == 'M')
-		printf("    %s: %s -> %s\n", what, c->old, c->new);
-	else
-		printf("    %s %s: %s\n", what, change_verb(c->op), c->op == 'A' ? c->new : c->old);
-}
-
-/* One change in words, by the category of its manifest name. */
-static void
-say(const struct fx_change *c)
-{
-	const char *n = c->name;
-	const char *rest = strchr(n, ':') ? strchr(n, ':') + 1 : n;
-	char what[256];
-
-	if (starts(n, "file:"))
-		say_file(c, rest, "");
-	else if (starts(n, "chart:"))
-		say_file(c, rest, "chart file ");
-	else if (starts(n, "values:"))
-		printf("    %c values file %s\n", c->op, rest);
-	else if (starts(n, "containerfile:"))
-		printf("    %c %s (containerfile)\n", c->op, rest);
-	else if (starts(n, "ignorefile:"))
-		printf("    %c %s (ignore file)\n", c->op, rest);
-	else if (starts(n, "values-order:"))
-		printf("    values files reordered: %s -> %s\n", c->old ? c->old : "",
-		    c->new ? c->new : "");
-	else if (starts(n, "cluster:"))
-		printf("    cluster recreated (kube-system uid %s -> %s)\n", c->old ? c->old : "none",
-		    c->new ? c->new : "none");
-	else if (starts(n, "dep:"))
-		printf("    upstream %s produced a new output\n", rest);
-	else if (starts(n, "ignore:"))
-		printf("    build.ignore pattern %s: %s\n", change_verb(c->op), c->op == 'A' ? c->new : c->old);
-	else {
-		if (starts(n, "arg:"))
-			snprintf(what, sizeof what, "build arg %s", rest);
-		else if (starts(n, "set:"))
-			snprintf(what, sizeof what, "set %s", rest);
-		else if (starts(n, "target:"))
-			snprintf(what, sizeof what, "build target");
-		else
-			snprintf(what, sizeof what, "%.*s", (int)strcspn(n, ":"), n);
-		say_value(what, c);
-	}
-}
 
 static void
 explain_changes(struct fx_session *s, struct fx_node *n, bool pending)
@@ -103,11 +31,13 @@ explain_changes(struct fx_session *s, struct fx_node *n, bool pending)
 	}
 	manifest_diff(old, m, &c);
 	for (size_t i = 0; i < c.n; i++) {
-		bool file = starts(c.v[i].name, "file:") || starts(c.v[i].name, "chart:");
-		if (file && ++files > MAX_FILES)
-			continue;
-		say(&c.v[i]);
-		shown++;
+		struct fx_buf line = {0};
+		bool file = stale_describe(n, &c.v[i], false, &line) == FX_SAID_FILE;
+		if (!file || ++files <= MAX_FILES) {
+			printf("    %s\n", line.s);
+			shown++;
+		}
+		buf_free(&line);
 	}
 	if (files > MAX_FILES)
 		printf("    ... and %zu more files\n", files - MAX_FILES);

@@ -58,7 +58,7 @@ changed_reason(struct fx_node *n, struct fx_eval *ev, struct fx_manifest *m)
 		return xstrdup("inputs changed");
 	manifest_diff(old, m, &c);
 	free(old);
-	char *s = c.n ? stale_summary(&c) : xstrdup("rule changed");
+	char *s = c.n ? stale_summary(n, &c) : xstrdup("rule changed");
 	changes_free(&c);
 	return s;
 }
@@ -117,38 +117,68 @@ stale_evaluate(struct fx_node **order, size_t count, struct fx_eval *ev)
 	}
 }
 
-/* Words for a manifest name's category (its part before the first ':'),
- * as kinds name their inputs (manifest.h); others show what follows it. */
-static const struct {
-	const char *category, *words;
-} categories[] = {
-	{"arg", "build arg "}, {"set", "set "}, {"values", "values file "},
-	{"chart", "chart file "}, {"dep", ""}, {"containerfile", ""}, {"ignorefile", ""},
-	{"ignore", "build.ignore pattern "}, {"file", ""},
-};
+/* A name's category (before its first ':') and the rest; no colon: the
+ * whole name is the rest. */
+static void
+split_name(const char *name, const char **rest, int *catlen)
+{
+	const char *colon = strchr(name, ':');
+
+	*catlen = colon ? (int)(colon - name) : 0;
+	*rest = colon ? colon + 1 : name;
+}
+
+/* Words from the name alone: "image changed", "namespace: a -> b". */
+static enum fx_said
+say_name(const struct fx_change *c, bool brief, struct fx_buf *out)
+{
+	const char *rest;
+	int clen;
+
+	split_name(c->name, &rest, &clen);
+	if (brief && *rest)
+		buf_printf(out, "%s %s", rest, change_verb(c->op));
+	else if (brief)
+		buf_printf(out, "%.*s %s", clen, c->name, change_verb(c->op));
+	else if (c->op == 'M')
+		buf_printf(out, "%.*s: %s -> %s", *rest ? (int)strlen(c->name) : clen, c->name,
+		    c->old, c->new);
+	else
+		buf_printf(out, "%.*s %s: %s", *rest ? (int)strlen(c->name) : clen, c->name,
+		    change_verb(c->op), c->op == 'A' ? c->new : c->old);
+	return FX_SAID_VALUE;
+}
+
+enum fx_said
+stale_describe(const struct fx_node *n, const struct fx_change *c, bool brief,
+    struct fx_buf *out)
+{
+	/* stale_inputs() writes these for the input edges. */
+	if (strncmp(c->name, "dep:", 4) == 0) {
+		if (brief)
+			buf_printf(out, "%s %s", c->name + 4, change_verb(c->op));
+		else
+			buf_printf(out, "upstream %s produced a new output", c->name + 4);
+		return FX_SAID_VALUE;
+	}
+	size_t before = out->len;
+	enum fx_said said = n->kind->describe ? n->kind->describe(c, brief, out) : FX_SAID_NOTHING;
+	if (said != FX_SAID_NOTHING)
+		return said;
+	out->len = before;	/* nothing half said */
+	if (out->s)
+		out->s[before] = '\0';
+	return say_name(c, brief, out);
+}
 
 char *
-stale_summary(const struct fx_changes *c)
+stale_summary(const struct fx_node *n, const struct fx_changes *c)
 {
 	struct fx_buf b = {0};
 
 	if (!c->n)
 		return xstrdup("inputs changed");
-	const struct fx_change *ch = &c->v[0];
-	const char *colon = strchr(ch->name, ':');
-	size_t clen = colon ? (size_t)(colon - ch->name) : 0;
-	const char *words = NULL;
-	for (size_t i = 0; i < FX_NELEM(categories) && colon; i++)
-		if (strlen(categories[i].category) == clen &&
-		    strncmp(categories[i].category, ch->name, clen) == 0)
-			words = categories[i].words;
-	if (strcmp(ch->name, "cluster:") == 0)
-		buf_puts(&b, "cluster recreated");
-	else if (colon && strcmp(colon, ":") == 0)	/* "target:": the category is the name */
-		buf_printf(&b, "%.*s %s", (int)clen, ch->name, change_verb(ch->op));
-	else
-		buf_printf(&b, "%s%s %s", words ? words : "", colon ? colon + 1 : ch->name,
-		    change_verb(ch->op));
+	stale_describe(n, &c->v[0], true, &b);
 	if (c->n > 1)
 		buf_printf(&b, " (+%zu more)", c->n - 1);
 	return buf_detach(&b);

@@ -74,6 +74,42 @@ build_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 	return 0;
 }
 
+/* The words for what build_inputs() wrote. */
+static enum fx_said
+build_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
+{
+	const char *rest;
+	const char *value = c->op == 'A' || c->op == 'M' ? c->new : c->old;
+
+	if ((rest = rules_after(c->name, "file:")))
+		return rules_say_file(c, rest, "", brief, out);
+	if ((rest = rules_after(c->name, "containerfile:")) ||
+	    (rest = rules_after(c->name, "ignorefile:"))) {
+		if (brief)
+			buf_printf(out, "%s %s", rest, change_verb(c->op));
+		else
+			buf_printf(out, "%c %s (%s)", c->op, rest,
+			    c->name[0] == 'c' ? "containerfile" : "ignore file");
+		return FX_SAID_VALUE;
+	}
+	if (rules_after(c->name, "ignore:")) {
+		if (brief)
+			buf_printf(out, "build.ignore pattern %s %s", value, change_verb(c->op));
+		else
+			buf_printf(out, "build.ignore pattern %s: %s", change_verb(c->op), value);
+		return FX_SAID_VALUE;
+	}
+	if ((rest = rules_after(c->name, "arg:"))) {
+		char *what = xasprintf("build arg %s", rest);
+		rules_say_value(c, what, brief, out);
+		free(what);
+		return FX_SAID_VALUE;
+	}
+	if (strcmp(c->name, "target:") == 0)
+		return rules_say_value(c, "build target", brief, out);
+	return FX_SAID_NOTHING;
+}
+
 /* The context's own ignore rules followed by the catalog's build.ignore,
  * as one file at `path`. */
 static int
@@ -243,4 +279,5 @@ const struct fx_kind kind_build = {
 	.limit = 2,
 	.inputs = build_inputs,
 	.step = build_step,
+	.describe = build_describe,
 };

@@ -67,6 +67,36 @@ chart_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 	return 0;
 }
 
+/* The words for what chart_inputs() wrote. */
+static enum fx_said
+chart_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
+{
+	const char *rest;
+
+	if ((rest = rules_after(c->name, "chart:")))
+		return rules_say_file(c, rest, "chart file ", brief, out);
+	if ((rest = rules_after(c->name, "values:"))) {
+		if (brief)
+			buf_printf(out, "values file %s %s", rest, change_verb(c->op));
+		else
+			buf_printf(out, "%c values file %s", c->op, rest);
+		return FX_SAID_VALUE;
+	}
+	if (strcmp(c->name, "values-order:") == 0) {
+		buf_puts(out, "values files reordered");
+		if (!brief)
+			buf_printf(out, ": %s -> %s", c->old ? c->old : "", c->new ? c->new : "");
+		return FX_SAID_VALUE;
+	}
+	if ((rest = rules_after(c->name, "set:"))) {
+		char *what = xasprintf("set %s", rest);
+		rules_say_value(c, what, brief, out);
+		free(what);
+		return FX_SAID_VALUE;
+	}
+	return FX_SAID_NOTHING;
+}
+
 /* helm splits --set values on commas; a literal comma is escaped. */
 static char *
 set_arg(const char *k, const char *v)
@@ -161,4 +191,5 @@ const struct fx_kind kind_chart = {
 	.shape = "note",
 	.inputs = chart_inputs,
 	.step = chart_step,
+	.describe = chart_describe,
 };

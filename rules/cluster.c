@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fusion/diag.h"
+#include "fusion/manifest.h"
 #include "fusion/proc.h"
 #include "fusion/rules.h"
 
@@ -79,6 +80,19 @@ rules_cluster(struct fx_rules *r, const char **err)
 	if (err)
 		*err = r->cluster_err;
 	return r->cluster_uid;
+}
+
+/* The identity in a load's or release's key: a new one means a new cluster. */
+enum fx_said
+rules_say_cluster(const struct fx_change *c, bool brief, struct fx_buf *out)
+{
+	if (strcmp(c->name, "cluster:") != 0)
+		return FX_SAID_NOTHING;
+	buf_puts(out, "cluster recreated");
+	if (!brief)
+		buf_printf(out, " (kube-system uid %s -> %s)", c->old ? c->old : "none",
+		    c->new ? c->new : "none");
+	return FX_SAID_VALUE;
 }
 
 /* Run a listing command and put each whitespace-separated word of its

@@ -193,4 +193,5 @@ const struct fx_kind kind_load = {
 	.shape = "cds",
 	.inputs = load_inputs,
 	.step = load_step,
+	.describe = rules_say_cluster,
 };

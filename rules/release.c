@@ -95,4 +95,5 @@ const struct fx_kind kind_release = {
 	.shape = "ellipse",
 	.inputs = release_inputs,
 	.step = release_step,
+	.describe = rules_say_cluster,
 };

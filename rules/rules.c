@@ -10,6 +10,7 @@
 
 #include "fusion/diag.h"
 #include "fusion/ignore.h"
+#include "fusion/manifest.h"
 #include "fusion/util.h"
 #include "fusion/walk.h"
 
@@ -245,4 +246,46 @@ rules_file_digest(const struct fx_tree *t)
 		return xstrdup("missing");
 	hash_hex(t->v[0].hash, hex);
 	return xasprintf("%06o:%s", t->v[0].mode, hex);
+}
+
+const char *
+rules_after(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(name, prefix, n) == 0 ? name + n : NULL;
+}
+
+enum fx_said
+rules_say_value(const struct fx_change *c, const char *what, bool brief, struct fx_buf *out)
+{
+	if (brief)
+		buf_printf(out, "%s %s", what, change_verb(c->op));
+	else if (c->op == 'M')
+		buf_printf(out, "%s: %s -> %s", what, c->old, c->new);
+	else
+		buf_printf(out, "%s %s: %s", what, change_verb(c->op), c->op == 'A' ? c->new : c->old);
+	return FX_SAID_VALUE;
+}
+
+/* Values are "100644:hex": the same digest after the mode is a chmod. */
+static bool
+same_content(const char *a, const char *b)
+{
+	const char *ca = a ? strchr(a, ':') : NULL, *cb = b ? strchr(b, ':') : NULL;
+	return ca && cb && strcmp(ca, cb) == 0;
+}
+
+enum fx_said
+rules_say_file(const struct fx_change *c, const char *path, const char *what, bool brief,
+    struct fx_buf *out)
+{
+	bool chmod = c->op == 'M' && same_content(c->old, c->new);
+
+	if (brief)
+		buf_printf(out, "%s%s %s", what, path, chmod ? "mode changed" : change_verb(c->op));
+	else if (chmod)
+		buf_printf(out, "M %s%s (mode %.6s -> %.6s)", what, path, c->old, c->new);
+	else
+		buf_printf(out, "%c %s%s", c->op, what, path);
+	return FX_SAID_FILE;
 }

@@ -27,11 +27,20 @@
 
 struct fx_node;
 struct fx_manifest;
+struct fx_change;
 
-/* A command a node's action runs; filled by fx_kind.step. */
+/*
+ * A command a node's action runs; filled by fx_kind.step. Its stdout goes
+ * to the node's log, or to `stdout_path`. With `capture` it goes to the log
+ * and also comes back in `out` at the next step() call, for a step that
+ * needs what the tool printed (helm's revision): the executor fills `out`
+ * before that call and frees it after.
+ */
 struct fx_cmd {
 	struct fx_strv argv;	/* argv[0] is looked up on PATH */
 	char *stdout_path;	/* NULL: stdout goes to the node's log; else to this file */
+	bool capture;		/* also hand stdout to the next step() in `out` */
+	struct fx_buf out;	/* at step(): the previous command's stdout, if captured */
 };
 
 /* What a finished action produced. */
@@ -46,6 +55,19 @@ enum fx_step {
 	FX_STEP_FAIL,		/* failed; the message has been written to *msg */
 };
 
+/* What fx_kind.describe made of a changed input. */
+enum fx_said {
+	FX_SAID_NOTHING,	/* not one of the kind's names: the engine words it */
+	FX_SAID_VALUE,		/* a value (an arg, a values file, the cluster) */
+	FX_SAID_FILE,		/* one file of a tree: `why` shows only the first few */
+};
+
+/*
+ * A node kind: its name, how its key is made (inputs), how its action runs
+ * (step), and how its inputs read in words (describe). The callbacks get
+ * the `ctx` given to the executor and to evaluation (stale.h); the rules'
+ * is struct fx_rules.
+ */
 struct fx_kind {
 	const char *name;	/* "build" */
 	int version;		/* bump when the action or key changes meaning */
@@ -64,10 +86,21 @@ struct fx_kind {
 	 * The action, one command at a time. Called with step 0, then after
 	 * each command with the next step number and that command's exit
 	 * status (wait status decoded: 0 success, 1-255 exit code, 128+N for
-	 * signal N). `log_path` is the node's log, for messages.
+	 * signal N), and its stdout in cmd->out if it asked to capture it.
+	 * Fill *cmd and return FX_STEP_RUN to run another command.
 	 */
 	enum fx_step (*step)(struct fx_node *n, void *ctx, int step, int status,
 	    struct fx_cmd *cmd, struct fx_output *out, struct fx_buf *msg);
+
+	/*
+	 * One changed input in words (c: an entry this kind's inputs() wrote,
+	 * as manifest_diff found it), appended to *out. `brief`: a few words
+	 * for a stale node's reason ("build arg RUBY_VERSION changed"); else
+	 * one line for `why`, old and new values where they help ("build arg
+	 * RUBY_VERSION: 3.3 -> 3.4"). May be NULL: the engine words every
+	 * name from the name itself.
+	 */
+	enum fx_said (*describe)(const struct fx_change *c, bool brief, struct fx_buf *out);
 };
 
 /* What the last run or evaluation decided about a node. */

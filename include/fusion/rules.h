@@ -117,6 +117,22 @@ char *rules_artifact(struct fx_rules *r, const char *name);
 /* Digest of a one-file tree as "mode:hex" for a manifest value. */
 char *rules_file_digest(const struct fx_tree *t);
 
+/*
+ * Words for changed inputs (fx_kind.describe), each kind's beside the code
+ * that writes its manifest entries; these are the pieces they share.
+ * rules_after: the part of `name` after `prefix`, or NULL. rules_say_value:
+ * "WHAT: old -> new", "WHAT added: v" (brief: "WHAT changed").
+ * rules_say_file: one file of a tree, "M WHATpath", a mode change named as
+ * such (brief: "WHATpath changed"). rules_say_cluster: the "cluster:" entry
+ * of loads and releases (rules/cluster.c).
+ */
+const char *rules_after(const char *name, const char *prefix);
+enum fx_said rules_say_value(const struct fx_change *c, const char *what, bool brief,
+    struct fx_buf *out);
+enum fx_said rules_say_file(const struct fx_change *c, const char *path, const char *what,
+    bool brief, struct fx_buf *out);
+enum fx_said rules_say_cluster(const struct fx_change *c, bool brief, struct fx_buf *out);
+
 /* The builder's binary: "podman" or "docker" (rules/builder.c). */
 const char *builder_bin(const struct fx_catalog *c);
 /* argv of saving image `ref` to the archive `path`: podman save --format

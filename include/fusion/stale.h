@@ -48,7 +48,16 @@ void stale_decide(struct fx_node *n, struct fx_eval *ev, struct fx_manifest **ma
 /* Evaluate every selected node in `order` (topological). */
 void stale_evaluate(struct fx_node **order, size_t n, struct fx_eval *ev);
 
-/* A short summary of what changed ("src/app.rb modified, 2 more"). */
-char *stale_summary(const struct fx_changes *c);
+/*
+ * One change of n's inputs in words, appended to *out: the engine's own
+ * for the input edges it adds ("dep:ID"), else n's kind's (fx_kind.describe),
+ * else words made from the entry's name ("namespace: a -> b").
+ */
+enum fx_said stale_describe(const struct fx_node *n, const struct fx_change *c, bool brief,
+    struct fx_buf *out);
+
+/* A short summary of what changed, in n's kind's words ("app.rb changed
+ * (+2 more)"). */
+char *stale_summary(const struct fx_node *n, const struct fx_changes *c);
 
 #endif

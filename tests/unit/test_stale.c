@@ -43,7 +43,18 @@ fake_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *
 	return 0;
 }
 
-static const struct fx_kind kind = {.name = "fake", .version = 1, .inputs = fake_inputs};
+/* The kind's own words for its entries: "arg:X" is a version here. */
+static enum fx_said
+fake_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
+{
+	if (strncmp(c->name, "arg:", 4) != 0)
+		return FX_SAID_NOTHING;
+	buf_printf(out, "fake %s %s", c->name + 4, brief ? change_verb(c->op) : "moved");
+	return FX_SAID_VALUE;
+}
+
+static const struct fx_kind kind = {.name = "fake", .version = 1, .inputs = fake_inputs,
+    .describe = fake_describe};
 static const struct fx_kind kind_v2 = {.name = "fake", .version = 2, .inputs = fake_inputs};
 
 /* Test state: a graph, the records map and the eval that reads it. */
@@ -230,7 +241,7 @@ test_changed_key_summary(void **state)
 	w->data[0].value = "2";
 	stale_decide(n, &w->ev, NULL);
 	assert_int_equal(n->state, FX_STALE);
-	assert_string_equal(n->reason, "build arg version changed");
+	assert_string_equal(n->reason, "fake version changed");	/* the kind's words */
 
 	/* same inputs, new kind version: nothing in the manifest moved */
 	w->data[0].value = "1";
@@ -393,37 +404,69 @@ test_evaluate_selection(void **state)
 	assert_int_equal(w->data[1].calls, 0);
 }
 
+/* A reason names the first change, in the kind's words where it has them,
+ * else in words made from the entry's name; the engine words its own
+ * "dep:" entries. */
 static void
-test_summary(void **state)
+test_summary_words(void **state)
 {
 	struct fx_change v[] = {
-		{'M', (char *)"src:app/main.rb", NULL, NULL},
-		{'A', (char *)"arg:X", NULL, NULL},
-		{'D', (char *)"values", NULL, NULL},
+		{'M', (char *)"src:app/main.rb", (char *)"1", (char *)"2"},
+		{'A', (char *)"arg:X", NULL, (char *)"3"},
+		{'D', (char *)"values", (char *)"v", NULL},
+		{'M', (char *)"namespace:", (char *)"a", (char *)"b"},
+		{'M', (char *)"dep:build:x", (char *)"h1", (char *)"h2"},
 	};
+	struct fx_node own = {.kind = &kind}, bare = {.kind = &kind_v2};
 	struct fx_changes c = {v, 1};
+	struct fx_buf b = {0};
 	char *s;
 
-	s = stale_summary(&c);
+	s = stale_summary(&own, &c);
 	assert_string_equal(s, "app/main.rb changed");
 	free(s);
 	c.n = 3;
-	s = stale_summary(&c);
+	s = stale_summary(&own, &c);
 	assert_string_equal(s, "app/main.rb changed (+2 more)");
 	free(s);
 	c.v = &v[1];
 	c.n = 1;
-	s = stale_summary(&c);
-	assert_string_equal(s, "build arg X added");
+	s = stale_summary(&own, &c);
+	assert_string_equal(s, "fake X added");
+	free(s);
+	s = stale_summary(&bare, &c);	/* no describe: the name's words */
+	assert_string_equal(s, "X added");
 	free(s);
 	c.v = &v[2];
-	s = stale_summary(&c);
+	s = stale_summary(&own, &c);
 	assert_string_equal(s, "values removed");
 	free(s);
+	c.v = &v[3];
+	s = stale_summary(&own, &c);
+	assert_string_equal(s, "namespace changed");
+	free(s);
+	c.v = &v[4];
+	s = stale_summary(&own, &c);
+	assert_string_equal(s, "build:x changed");
+	free(s);
 	c.n = 0;
-	s = stale_summary(&c);
+	s = stale_summary(&own, &c);
 	assert_string_equal(s, "inputs changed");
 	free(s);
+
+	/* the long form, as `why` prints it */
+	assert_int_equal(stale_describe(&own, &v[1], false, &b), FX_SAID_VALUE);
+	assert_string_equal(b.s, "fake X moved");
+	buf_reset(&b);
+	stale_describe(&bare, &v[1], false, &b);
+	assert_string_equal(b.s, "arg:X added: 3");
+	buf_reset(&b);
+	stale_describe(&own, &v[3], false, &b);
+	assert_string_equal(b.s, "namespace: a -> b");
+	buf_reset(&b);
+	stale_describe(&own, &v[4], false, &b);
+	assert_string_equal(b.s, "upstream build:x produced a new output");
+	buf_free(&b);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -443,7 +486,7 @@ main(void)
 		T(test_dep_output_in_key),
 		T(test_pending),
 		T(test_evaluate_selection),
-		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_summary_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
