@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,7 +26,7 @@ struct job {
 	unsigned long long starttime;	/* of pid: see save_running() */
 	int step;
 	int log_fd;
-	int out_fd;		/* a step's stdout file, or -1 */
+	int out_fd;		/* a step's stdout file (or captured stdout), or -1 */
 	struct fx_cmd cmd;
 	struct fx_manifest *manifest;
 	double started;
@@ -180,6 +181,7 @@ job_clear(struct job *j)
 		close(j->out_fd);
 	strv_free(&j->cmd.argv);
 	free(j->cmd.stdout_path);
+	buf_free(&j->cmd.out);
 	manifest_free(j->manifest);
 	free(j->log_path);
 	*j = (struct job){.log_fd = -1, .out_fd = -1};
@@ -315,6 +317,14 @@ spawn(struct sched *s, struct job *j, struct fx_buf *msg)
 			buf_printf(msg, "%s: %s", j->cmd.stdout_path, strerror(errno));
 			return -1;
 		}
+	} else if (j->cmd.capture) {
+		/* A file in memory: read back once the command is done. */
+		j->out_fd = memfd_create("fusion-stdout", MFD_CLOEXEC);
+		if (j->out_fd < 0) {
+			buf_printf(msg, "cannot capture the output of %s: %s", j->cmd.argv.v[0],
+			    strerror(errno));
+			return -1;
+		}
 	}
 	j->pid = proc_start(argv, j->out_fd >= 0 ? j->out_fd : j->log_fd, j->log_fd, msg);
 	if (j->pid < 0)
@@ -322,6 +332,28 @@ spawn(struct sched *s, struct job *j, struct fx_buf *msg)
 	j->starttime = proc_starttime(j->pid);
 	save_running(s);
 	return 0;
+}
+
+/* What a capturing command wrote: into cmd.out for the next step, and
+ * into the log, where the command's output always goes. */
+static void
+collect(struct job *j)
+{
+	char chunk[8192];
+	ssize_t r;
+
+	buf_reset(&j->cmd.out);
+	if (lseek(j->out_fd, 0, SEEK_SET) < 0)
+		return;
+	while ((r = read(j->out_fd, chunk, sizeof chunk)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		buf_add(&j->cmd.out, chunk, (size_t)r);
+		if (j->log_fd >= 0 && write(j->log_fd, chunk, (size_t)r) < 0)
+			fx_debug("%s: %s", j->log_path, strerror(errno));
+	}
 }
 
 /* Ask the kind for the next step and act on it. */
@@ -332,20 +364,26 @@ advance(struct sched *s, struct job *j, int status)
 	struct fx_buf msg = {0};
 	struct fx_node *n = j->n;
 
+	buf_reset(&j->cmd.out);
 	if (j->out_fd >= 0) {
+		if (j->cmd.capture)
+			collect(j);
 		close(j->out_fd);
 		j->out_fd = -1;
 	}
 	strv_free(&j->cmd.argv);
 	free(j->cmd.stdout_path);
 	j->cmd.stdout_path = NULL;
+	j->cmd.capture = false;
 	j->pid = 0;
 	save_running(s);
 	if (s->interrupted) {
 		fail_job(s, j, "interrupted");
 		return;
 	}
-	switch (n->kind->step(n, s->x->ev->ctx, j->step++, status, &j->cmd, &out, &msg)) {
+	enum fx_step next = n->kind->step(n, s->x->ev->ctx, j->step++, status, &j->cmd, &out, &msg);
+	buf_free(&j->cmd.out);	/* handed to this step only */
+	switch (next) {
 	case FX_STEP_RUN:
 		if (spawn(s, j, &msg) == 0)
 			break;

@@ -5,13 +5,12 @@
  * Its key is its chart's rendered manifest, its load's output (services)
  * and the cluster identity. Releases of what X needs come first (an
  * order-only edge): a new revision of them does not make X stale. The
- * output is the revision helm reports.
+ * output is the revision helm reports on stdout, which the step captures.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fusion/diag.h"
-#include "fusion/exec.h"
 #include "fusion/manifest.h"
 #include "fusion/rules.h"
 
@@ -44,22 +43,19 @@ rules_uninstall_argv(struct fx_rules *r, const struct fx_svc *s, struct fx_strv 
 	rules_context_args(r->cat, a, true);
 }
 
-/* helm prints "REVISION: N" after an upgrade; the last one in the log. */
+/* helm upgrade prints "REVISION: N" on stdout (with its NOTES after it);
+ * the last such line is the release's. */
 static char *
-revision(struct fx_rules *r, struct fx_node *n)
+revision(const struct fx_buf *helm_out)
 {
-	char *log = exec_log_path(r->statedir, n->id);
-	char *text, *rev = NULL;
-	size_t len;
+	char *rev = NULL;
 
-	if (read_file(log, &text, &len) == 0) {
-		for (char *p = text; (p = strstr(p, "REVISION: ")); p += 10) {
-			free(rev);
-			rev = xstrndup(p + 10, strcspn(p + 10, "\r\n"));
-		}
-		free(text);
+	for (const char *p = helm_out->s; p && (p = strstr(p, "REVISION: ")); p += 10) {
+		if (p != helm_out->s && p[-1] != '\n')
+			continue;	/* only at the start of a line */
+		free(rev);
+		rev = xstrndup(p + 10, strcspn(p + 10, "\r\n"));
 	}
-	free(log);
 	return rev ? rev : xstrdup("unknown");
 }
 
@@ -82,9 +78,10 @@ release_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *
 		strv_push(a, "--create-namespace");
 		strv_push(a, "--wait");
 		rules_context_args(r->cat, a, true);
+		cmd->capture = true;
 		return FX_STEP_RUN;
 	}
-	out->value = revision(r, n);
+	out->value = revision(&cmd->out);
 	out->hash = hash_bytes(out->value, strlen(out->value));
 	return FX_STEP_DONE;
 }

@@ -45,6 +45,8 @@ struct spec {
 	char *scripts[MAXSTEPS];	/* run in turn with /bin/sh -c; NULL ends */
 	const char *argv0;	/* run this (no arguments) instead of the scripts */
 	char *stdout_path;	/* the first command's stdout goes here */
+	bool capture;		/* the first command's stdout comes back to step 1 */
+	char *captured[MAXSTEPS];	/* cmd->out as steps 1.. were handed it */
 	const char *input;	/* the node's own input (its key) */
 	const char *output;	/* what it produces */
 	const char *inputs_fail;	/* inputs() fails with this */
@@ -85,8 +87,11 @@ fake_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd
 
 	if (step == 0)
 		s->runs++;
-	if (step > 0 && step <= MAXSTEPS)
+	if (step > 0 && step <= MAXSTEPS) {
 		s->status[step - 1] = status;
+		free(s->captured[step - 1]);
+		s->captured[step - 1] = xstrdup(cmd->out.s ? cmd->out.s : "");
+	}
 	if (step > 0 && status != 0) {
 		buf_printf(msg, "exit status %d", status);
 		return FX_STEP_FAIL;
@@ -102,6 +107,7 @@ fake_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd
 		strv_push(&cmd->argv, "sh");
 		if (step == 0 && s->stdout_path)
 			cmd->stdout_path = xstrdup(s->stdout_path);
+		cmd->capture = step == 0 && s->capture;
 		return FX_STEP_RUN;
 	}
 	out->value = xstrdup(s->output);
@@ -139,8 +145,10 @@ teardown(void **state)
 	struct world *w = *state;
 
 	for (size_t i = 0; i < FX_NELEM(w->specs); i++) {
-		for (int j = 0; j < MAXSTEPS; j++)
+		for (int j = 0; j < MAXSTEPS; j++) {
 			free(w->specs[i].scripts[j]);
+			free(w->specs[i].captured[j]);
+		}
 		free(w->specs[i].stdout_path);
 	}
 	graph_free(w->g);
@@ -712,6 +720,30 @@ test_stdout_path(void **state)
 	free(path);
 }
 
+/* A step that asks for its command's stdout gets it, and only it, at the
+ * next step; the log still shows everything the command printed; the step
+ * after gets nothing it did not ask for. */
+static void
+test_captured_stdout(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a");
+
+	spec(a)->scripts[0] = xstrdup("echo 'REVISION: 7'; echo warning >&2; echo NOTES");
+	spec(a)->scripts[1] = xstrdup("echo not captured");
+	spec(a)->capture = true;
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_OK);
+	assert_string_equal(spec(a)->captured[0], "REVISION: 7\nNOTES\n");
+	assert_string_equal(spec(a)->captured[1], "");
+	char *path = exec_log_path(w->statedir, "job:a");
+	char *log = slurp(path);
+	assert_non_null(strstr(log, "REVISION: 7\nNOTES\n"));
+	assert_non_null(strstr(log, "warning\n"));
+	assert_non_null(strstr(log, "not captured\n"));
+	free(log);
+	free(path);
+}
+
 static void
 test_missing_binary(void **state)
 {
@@ -881,6 +913,7 @@ main(void)
 		T(test_selection),
 		T(test_log_file),
 		T(test_stdout_path),
+		T(test_captured_stdout),
 		T(test_missing_binary),
 		T(test_inputs_failure),
 		T(test_inputs_failure_stale_log),
