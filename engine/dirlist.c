@@ -9,18 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void *
-grow(void *v, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return v;
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	*cap = c;
-	return xreallocarray(v, c, size);
-}
-
 static uint64_t
 sort_prefix(const char *s, size_t len, bool dir)
 {
@@ -88,7 +76,7 @@ radix_sort(struct fx_dirlist *l)
 		insertion_sort(l->v, n);
 		return;
 	}
-	l->tmp = grow(l->tmp, &l->ctmp, n, sizeof(*l->tmp));
+	l->tmp = xgrowarray(l->tmp, &l->ctmp, n, sizeof(*l->tmp));
 	memset(count, 0, sizeof(count));
 	for (size_t i = 0; i < n; i++)
 		for (int b = 0; b < 8; b++)
@@ -156,7 +144,7 @@ dirlist_read(struct fx_dirlist *l, DIR *d)
 		if (!wanted(dfd, de, &dir))
 			continue;
 		size_t len = strlen(s);
-		l->v = grow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
+		l->v = xgrowarray(l->v, &l->cap, l->n + 1, sizeof(*l->v));
 		l->v[l->n++] = (struct fx_dirname){NULL, (uint32_t)len, dir, l->names.len};
 		buf_add(&l->names, s, len + 1);
 		l->ndirs += dir;

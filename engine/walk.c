@@ -144,18 +144,6 @@ struct worker {
 	struct fx_buf qkeys;
 };
 
-static void *
-grow(void *v, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return v;
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	*cap = c;
-	return xreallocarray(v, c, size);
-}
-
 static char *
 abs_path(const char *p)
 {
@@ -460,7 +448,7 @@ hash_entry(struct worker *w, const struct job *j, struct fx_tree_entry *e, const
 static void
 make_queries(struct worker *w, const struct job *j, const struct dirnode *dn)
 {
-	w->q = grow(w->q, &w->cq, dn->n, sizeof(*w->q));
+	w->q = xgrowarray(w->q, &w->cq, dn->n, sizeof(*w->q));
 	buf_reset(&w->qkeys);
 	for (uint32_t i = 0; i < dn->n; i++) {
 		if (j->single) {
@@ -509,7 +497,7 @@ check_dir(struct worker *w, struct job *j, struct dirnode *dn)
 		if (sc && w->q[i].racy)
 			w->st.racy++;
 		if (!S_ISLNK(dn->fst[i].mode)) {
-			w->pend = grow(w->pend, &w->cpend, w->npend + 1, sizeof(*w->pend));
+			w->pend = xgrowarray(w->pend, &w->cpend, w->npend + 1, sizeof(*w->pend));
 			w->pend[w->npend++] = i;
 			continue;
 		}

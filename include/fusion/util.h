@@ -22,6 +22,9 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 /* xreallocarray grows an array of n elements of size bytes, checking overflow. */
 void *xreallocarray(void *p, size_t n, size_t size);
+/* Make room for `need` elements of `size` bytes in v, whose room is *cap
+ * (doubling, from 64): the array, perhaps moved. */
+void *xgrowarray(void *v, size_t *cap, size_t need, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
