@@ -135,9 +135,9 @@ load_ignore(struct fx_rules *r, struct fx_rule_node *d)
 			d->ignore_file = p;
 			buf_printf(&key, "%s\n", names[i]);
 			buf_add(&key, text, len);
-			int rc = ignore_add_text(d->ignore, text, len, p);
+			int bad = ignore_add_text(d->ignore, text, len, p);
 			free(text);
-			if (rc < 0) {
+			if (bad < 0) {
 				buf_free(&key);
 				return -1;
 			}
