@@ -427,9 +427,19 @@ test_threads(void **state)
 	ignore_free(ig);
 }
 
+/* No rules: nothing is ignored, nothing pruned; freeing them, or NULL
+ * (as free() takes NULL), is safe. */
 static void
-test_free_null(void **state)
+test_no_rules_ignore_nothing(void **state)
 {
+	struct fx_ignore *ig = ignore_new();
+
+	assert_int_equal(ignore_count(ig), 0);
+	assert_false(ignore_match(ig, "a", false));
+	assert_false(ignore_match(ig, "node_modules/x.js", false));
+	assert_false(ignore_match(ig, "node_modules", true));
+	assert_false(ignore_dir_prunable(ig, "node_modules"));
+	ignore_free(ig);
 	ignore_free(NULL);
 }
 
@@ -449,7 +459,7 @@ static const struct CMUnitTest fixed[] = {
 	cmocka_unit_test(test_text_with_length),
 	cmocka_unit_test(test_long_pattern),
 	cmocka_unit_test(test_threads),
-	cmocka_unit_test(test_free_null),
+	cmocka_unit_test(test_no_rules_ignore_nothing),
 };
 
 static const struct {

@@ -173,7 +173,7 @@ test_json_str(void **state)
 }
 
 static void
-test_buf(void **state)
+test_buf_grows_resets_detaches(void **state)
 {
 	struct fx_buf b = {0};
 
@@ -370,19 +370,35 @@ test_ts_ns(void **state)
 	assert_int_equal(ts_ns((struct timespec){1700000000, 123}), 1700000000000000123);
 }
 
+/* The monotonic clock never goes back; the wall clocks read the epoch. */
 static void
-test_misc(void **state)
+test_clocks(void **state)
 {
-	assert_true(cpu_count() >= 1);
 	double a = now_mono(), b = now_mono();
 	assert_true(b >= a);
 	assert_true(now_wall() > 1600000000.0);
 	assert_true(now_ns() > (int64_t)1600000000 * 1000000000);
-	void *z = xcalloc(0, 0);	/* never NULL, even for nothing */
+}
+
+/* -j's default: never fewer than one job. */
+static void
+test_cpu_count_at_least_one(void **state)
+{
+	assert_true(cpu_count() >= 1);
+}
+
+/* Checked allocation never answers NULL, even for nothing; xstrndup cuts. */
+static void
+test_alloc_edges(void **state)
+{
+	void *z = xcalloc(0, 0);
 	assert_non_null(z);
 	free(z);
 	char *s = xstrndup("abcdef", 3);
 	assert_string_equal(s, "abc");
+	free(s);
+	s = xstrndup("ab", 10);	/* shorter than n: the whole string */
+	assert_string_equal(s, "ab");
 	free(s);
 }
 
@@ -397,14 +413,16 @@ main(void)
 		cmocka_unit_test(test_path_under),
 		cmocka_unit_test(test_path_dir),
 		cmocka_unit_test(test_json_str),
-		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_buf_grows_resets_detaches),
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_hex),
 		T(test_read_file),
 		T(test_write_file_atomic),
 		T(test_mkdir_p),
 		cmocka_unit_test(test_ts_ns),
-		cmocka_unit_test(test_misc),
+		cmocka_unit_test(test_clocks),
+		cmocka_unit_test(test_cpu_count_at_least_one),
+		cmocka_unit_test(test_alloc_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
