@@ -128,17 +128,17 @@ positive(const char *opt, const char *s, int *out)
 }
 
 /* Command options are checked once the command is known, since global
- * options and command options may come in any order. */
+ * options and command options may come in any order: every one given is
+ * kept (there are at most argc). */
 struct seen {
-	const char *names[16];
+	const char **names;
 	int n;
 };
 
 static void
 saw(struct seen *s, const char *name)
 {
-	if (s->n < 16)
-		s->names[s->n++] = name;
+	s->names[s->n++] = name;
 }
 
 static int
@@ -192,58 +192,68 @@ parse(int argc, char **argv, struct fx_opts *o, struct seen *seen, bool *help)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* Every command option given must be one the command takes. */
+static bool
+options_fit(const struct command *cmd, const struct seen *seen)
 {
-	struct fx_opts o = {.color = isatty(1) && !getenv("NO_COLOR")};
-	struct seen seen = {0};
-	bool help = false;
-
-	o.args = xcalloc((size_t)argc + 1, sizeof(char *));
-	/* GNU getopt would permute; "+" plus our loop keeps order and lets
-	 * options follow the command. */
-	if (parse(argc, argv, &o, &seen, &help) < 0) {
-		free(o.args);
-		return FX_EXIT_USAGE;
+	for (int i = 0; i < seen->n; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "|%s|", seen->names[i]);
+		if (!strstr(cmd->options, key)) {
+			fx_error("%s: unknown option --%s (try fusion %s --help)", cmd->name,
+			    seen->names[i], cmd->name);
+			return false;
+		}
 	}
-	fx_color = o.color;
-	if (!o.command) {
+	return true;
+}
+
+/* The command line after parsing: the command to run, or why not. */
+static int
+dispatch(struct fx_opts *o, const struct seen *seen, bool help)
+{
+	if (!o->command) {
 		usage(help ? stdout : stderr);
-		free(o.args);
 		return help ? 0 : FX_EXIT_USAGE;
 	}
-	const struct command *cmd = find_command(o.command);
+	const struct command *cmd = find_command(o->command);
 	if (!cmd) {
-		fx_error("unknown command \"%s\" (try fusion --help)", o.command);
-		free(o.args);
+		fx_error("unknown command \"%s\" (try fusion --help)", o->command);
 		return FX_EXIT_USAGE;
 	}
 	if (help) {
 		printf("usage: fusion %s\n\n%s", cmd->usage, cmd->help);
-		free(o.args);
 		return 0;
 	}
-	for (int i = 0; i < seen.n; i++) {
-		char key[32];
-		snprintf(key, sizeof key, "|%s|", seen.names[i]);
-		if (!strstr(cmd->options, key)) {
-			fx_error("%s: unknown option --%s (try fusion %s --help)", cmd->name,
-			    seen.names[i], cmd->name);
-			free(o.args);
-			return FX_EXIT_USAGE;
-		}
-	}
+	if (!options_fit(cmd, seen))
+		return FX_EXIT_USAGE;
 	if (!cmd->run) {
 		fx_error("%s is not built yet", cmd->name);
-		free(o.args);
 		return FX_EXIT_USAGE;
 	}
-	if (o.dir && chdir(o.dir) < 0) {
-		fx_error("-C %s: cannot change directory", o.dir);
-		free(o.args);
+	if (o->dir && chdir(o->dir) < 0) {
+		fx_error("-C %s: cannot change directory", o->dir);
 		return FX_EXIT_USAGE;
 	}
-	int rc = cmd->run(&o);
+	return cmd->run(o);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct fx_opts o = {.color = isatty(1) && !getenv("NO_COLOR")};
+	struct seen seen = {xcalloc((size_t)argc + 1, sizeof(char *)), 0};
+	bool help = false;
+	int rc = FX_EXIT_USAGE;
+
+	o.args = xcalloc((size_t)argc + 1, sizeof(char *));
+	/* GNU getopt would permute; "+" plus our loop keeps order and lets
+	 * options follow the command. */
+	if (parse(argc, argv, &o, &seen, &help) == 0) {
+		fx_color = o.color;
+		rc = dispatch(&o, &seen, help);
+	}
 	free(o.args);
+	free(seen.names);
 	return rc;
 }
