@@ -95,53 +95,56 @@ rules_say_cluster(const struct fx_change *c, bool brief, struct fx_buf *out)
 	return FX_SAID_VALUE;
 }
 
-/* Run a listing command and put each whitespace-separated word of its
- * output in `set`. Returns false if the tool could not answer. */
-static bool
-query(struct fx_rules *r, struct fx_strv *a, struct fx_map *set)
+/* Run a listing command, once per run, and keep each whitespace-separated
+ * word of its output in l. A tool that cannot answer is said so once. */
+static void
+list(struct fx_listing *l, struct fx_strv *a)
 {
 	struct fx_buf out = {0}, e = {0};
-	int st = proc_run(strv_argv(a), &out, &e);
 
-	map_init(set, 64);
+	if (l->asked)
+		return;
+	l->asked = true;
+	int st = proc_run(strv_argv(a), &out, &e);
 	if (st != 0) {
 		char *why = first_line(&e, "failed");
 		fx_warn("%s: %s (outputs are not verified)", a->v[0], why);
 		free(why);
-		buf_free(&out);
-		buf_free(&e);
-		return false;
 	}
-	for (char *tok = strtok(out.s ? out.s : (char *)"", " \t\r\n"); tok;
+	l->ok = st == 0;
+	for (char *tok = strtok(l->ok && out.s ? out.s : (char *)"", " \t\r\n"); tok;
 	    tok = strtok(NULL, " \t\r\n")) {
-		strv_push(&r->owned, tok);
-		map_put(set, r->owned.v[r->owned.n - 1], (void *)1);
+		strv_push(&l->owned, tok);
+		map_put(&l->names, l->owned.v[l->owned.n - 1], (void *)1);
 	}
 	buf_free(&out);
 	buf_free(&e);
-	return true;
+}
+
+/* Is `name` listed? What a tool could not list is trusted to be there. */
+static bool
+listed(const struct fx_listing *l, const char *name)
+{
+	return !l->ok || map_get(&l->names, name);
 }
 
 static bool
 have_image(struct fx_rules *r, const char *id)
 {
-	if (!r->images_read) {
+	if (!r->images.asked) {
 		struct fx_strv a = {0};
-		r->images_read = true;
 		strv_push(&a, builder_bin(r->cat));
 		strv_push(&a, "images");
 		strv_push(&a, "--no-trunc");
 		strv_push(&a, "--format");
 		strv_push(&a, "{{.ID}}");
-		r->verify_ok[0] = query(r, &a, &r->images);
+		list(&r->images, &a);
 		strv_free(&a);
 	}
-	if (!r->verify_ok[0])
-		return true;
-	if (map_get(&r->images, id))
+	if (listed(&r->images, id))
 		return true;
 	/* podman prints "sha256:<hex>", docker may print the bare hex */
-	return strncmp(id, "sha256:", 7) == 0 && map_get(&r->images, id + 7);
+	return strncmp(id, "sha256:", 7) == 0 && listed(&r->images, id + 7);
 }
 
 static bool
@@ -149,37 +152,35 @@ have_loaded(struct fx_rules *r, const char *ref)
 {
 	if (r->cat->provider != FX_MINIKUBE)
 		return true;	/* kind and registries: trusted */
-	if (!r->loaded_read) {
+	if (!r->loaded.asked) {
 		struct fx_strv a = {0};
-		r->loaded_read = true;
 		strv_push(&a, "minikube");
 		strv_push(&a, "-p");
 		strv_push(&a, r->cat->profile);
 		strv_push(&a, "image");
 		strv_push(&a, "ls");
-		r->verify_ok[1] = query(r, &a, &r->loaded);
+		list(&r->loaded, &a);
 		strv_free(&a);
 	}
 	/* localhost/ references are listed as loaded, unchanged */
-	return !r->verify_ok[1] || map_get(&r->loaded, ref);
+	return listed(&r->loaded, ref);
 }
 
 static bool
 have_release(struct fx_rules *r, const char *name)
 {
-	if (!r->releases_read) {
+	if (!r->releases.asked) {
 		struct fx_strv a = {0};
-		r->releases_read = true;
 		strv_push(&a, "helm");
 		strv_push(&a, "list");
 		strv_push(&a, "-n");
 		strv_push(&a, r->cat->namespace);
 		strv_push(&a, "-q");
 		rules_context_args(r->cat, &a, true);
-		r->verify_ok[2] = query(r, &a, &r->releases);
+		list(&r->releases, &a);
 		strv_free(&a);
 	}
-	return !r->verify_ok[2] || map_get(&r->releases, name);
+	return listed(&r->releases, name);
 }
 
 bool

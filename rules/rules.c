@@ -25,13 +25,11 @@ rules_free(struct fx_rules *r)
 {
 	free(r->cluster_uid);
 	free(r->cluster_err);
-	if (r->images.cap)
-		map_free(&r->images);
-	if (r->loaded.cap)
-		map_free(&r->loaded);
-	if (r->releases.cap)
-		map_free(&r->releases);
-	strv_free(&r->owned);
+	struct fx_listing *ls[] = {&r->images, &r->loaded, &r->releases};
+	for (size_t i = 0; i < FX_NELEM(ls); i++) {
+		map_free(&ls[i]->names);
+		strv_free(&ls[i]->owned);
+	}
 	strv_free(&r->lost);
 }
 
@@ -232,7 +230,9 @@ rules_artifact(struct fx_rules *r, const char *name)
 	char *dir = path_join(r->statedir, "artifacts");
 	char *p = path_join(dir, name);
 
-	mkdir_p(dir, 0755);
+	/* The tool that writes there then fails with its own words; say why. */
+	if (mkdir_p(dir, 0755) < 0)
+		fx_error("%s: %s", dir, strerror(errno));
 	free(dir);
 	return p;
 }

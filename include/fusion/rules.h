@@ -28,6 +28,15 @@
 #include "fusion/hash.h"
 #include "fusion/map.h"
 
+/* What one listing command said is there (rules/cluster.c): asked once
+ * per run, on first use; when the tool cannot answer, outputs are trusted. */
+struct fx_listing {
+	bool asked;
+	bool ok;			/* the tool answered */
+	struct fx_map names;		/* the words it printed */
+	struct fx_strv owned;		/* the strings `names` points at */
+};
+
 /* The rule versions enter every key: bump one when its action changes. */
 extern const struct fx_kind kind_build, kind_load, kind_chart, kind_release;
 
@@ -43,12 +52,9 @@ struct fx_rules {
 	char *cluster_err;
 
 	/* --verify / status: one query per tool, made on first use. */
-	bool images_read, loaded_read, releases_read;
-	struct fx_map images;		/* image IDs present in the builder */
-	struct fx_map loaded;		/* image refs present in the cluster */
-	struct fx_map releases;		/* release names present in the namespace */
-	struct fx_strv owned;		/* strings the maps point at */
-	bool verify_ok[3];		/* whether each query worked */
+	struct fx_listing images;	/* image IDs present in the builder */
+	struct fx_listing loaded;	/* image refs present in the cluster */
+	struct fx_listing releases;	/* release names present in the namespace */
 
 	/* How rule files (ignore files) are read: the command layer keeps their
 	 * text in the state database so that a no-op run reads none. NULL:
