@@ -69,6 +69,15 @@ fx_warn(const char *fmt, ...)
 }
 
 void
+fx_info(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report("", fmt, ap);
+	va_end(ap);
+}
+
+void
 fx_note(const char *fmt, ...)
 {
 	char line[4096];

@@ -53,8 +53,7 @@ lock_acquire(const char *statedir, bool nowait)
 			free(path);
 			return -2;
 		}
-		fprintf(stderr, "fusion: waiting for another fusion run (pid %ld) on %s\n", pid,
-		    statedir);
+		fx_info("waiting for another fusion run (pid %ld) on %s", pid, statedir);
 		while (flock(fd, LOCK_EX) < 0) {
 			if (errno != EINTR) {
 				fx_error("%s: %s", path, strerror(errno));

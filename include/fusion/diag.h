@@ -33,6 +33,8 @@ void fx_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fx_error_at(struct fx_loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fx_error_node(const char *node, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Not a problem, but worth saying at once ("fusion: waiting for ..."). */
+void fx_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A follow-up line ("  hint: ...") printed under the previous message. */
 void fx_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed only with -v. */
