@@ -207,20 +207,23 @@ cache_free_records(struct fx_map *records)
 	map_free(records);
 }
 
-char *
-cache_manifest(struct fx_cache *c, const char *id)
+int
+cache_manifest(struct fx_cache *c, const char *id, char **out)
 {
 	sqlite3_stmt *st;
-	char *m = NULL;
 
+	*out = NULL;
 	if (sqlite3_prepare_v2(c->db, "SELECT manifest FROM node WHERE id=?", -1, &st, NULL)
 	    != SQLITE_OK)
-		return NULL;
+		return fail(c, "cannot read a node's inputs");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		m = col_str(st, 0);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*out = col_str(st, 0);
 	sqlite3_finalize(st);
-	return m;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(c, "cannot read a node's inputs");
+	return 0;
 }
 
 static int
@@ -453,7 +456,8 @@ cache_clear(struct fx_cache *c)
 	    " DELETE FROM run_node; DELETE FROM run; COMMIT; VACUUM;");
 }
 
-static int
+/* Forget the nodes not in `live`: how many, or -1 after reporting. */
+static long
 gc_nodes(struct fx_cache *c, const char *const *live)
 {
 	struct fx_map keep = {0};
@@ -467,46 +471,53 @@ gc_nodes(struct fx_cache *c, const char *const *live)
 		map_free(&keep);
 		return fail(c, "gc");
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 		if (id && !map_get(&keep, id))
 			strv_push(&dead, id);
 	}
 	sqlite3_finalize(st);
 	map_free(&keep);
-	for (size_t i = 0; i < dead.n; i++)
-		cache_forget(c, dead.v[i]);
-	int n = (int)dead.n;
+	long n = rc == SQLITE_DONE ? 0 : fail(c, "gc");
+	for (size_t i = 0; i < dead.n && n >= 0; i++)
+		n = cache_forget(c, dead.v[i]) < 0 ? -1 : n + 1;
 	strv_free(&dead);
 	return n;
 }
 
-/* Drop the recorded text of rule files that are gone. */
+/* Drop the recorded text of rule files that are surely gone, by the stat
+ * cache's rule (path_gone): how many, or -1 after reporting. */
 static long
 gc_texts(struct fx_cache *c, const char *root)
 {
 	struct fx_strv gone = {0};
 	sqlite3_stmt *q;
 	long n = 0;
+	int rc;
 
 	if (sqlite3_prepare_v2(c->db, "SELECT path FROM text", -1, &q, NULL) != SQLITE_OK)
-		return 0;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+		return fail(c, "gc");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *rel = (const char *)sqlite3_column_text(q, 0);
 		char *p = rel ? path_join(root, rel) : NULL;
-		struct stat st;
-		if (p && lstat(p, &st) < 0)
+		if (p && path_gone(p))
 			strv_push(&gone, rel);
 		free(p);
 	}
 	sqlite3_finalize(q);
-	for (size_t i = 0; i < gone.n; i++) {
-		if (sqlite3_prepare_v2(c->db, "DELETE FROM text WHERE path=?", -1, &q, NULL) != SQLITE_OK)
-			break;
+	if (rc != SQLITE_DONE)
+		n = fail(c, "gc");
+	else if (gone.n && sqlite3_prepare_v2(c->db, "DELETE FROM text WHERE path=?", -1, &q,
+	    NULL) != SQLITE_OK)
+		n = fail(c, "gc");
+	for (size_t i = 0; i < gone.n && n >= 0; i++) {
 		sqlite3_bind_text(q, 1, gone.v[i], -1, SQLITE_STATIC);
-		n += sqlite3_step(q) == SQLITE_DONE;
-		sqlite3_finalize(q);
+		n = sqlite3_step(q) == SQLITE_DONE ? n + 1 : fail(c, "gc");
+		sqlite3_reset(q);
 	}
+	if (gone.n)
+		sqlite3_finalize(q);
 	strv_free(&gone);
 	return n;
 }
@@ -516,18 +527,21 @@ cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep
     struct fx_gc_counts *out)
 {
 	char sql[256];
-	int nodes = gc_nodes(c, live);
+	long nodes = gc_nodes(c, live);
+	if (nodes < 0)
+		return -1;
 	struct fx_statcache *sc = statcache_load(c->db);
 	long files = sc ? statcache_gc(sc, root) : -1;
-
 	statcache_free(sc);
-	if (files >= 0)
-		files += gc_texts(c, root);
+	long texts = files >= 0 ? gc_texts(c, root) : -1;
+	if (texts < 0)
+		return -1;
 	snprintf(sql, sizeof sql, "DELETE FROM run WHERE id <= (SELECT max(id) FROM run) - %d;"
 	    " DELETE FROM run_node WHERE run_id NOT IN (SELECT id FROM run);", keep_runs);
 	int64_t before = count(c, "SELECT count(*) FROM run");
-	if (nodes < 0 || files < 0 || exec_sql(c, sql) < 0 || exec_sql(c, "VACUUM") < 0)
+	if (exec_sql(c, sql) < 0 || exec_sql(c, "VACUUM") < 0)
 		return -1;
+	files += texts;
 	int64_t after = count(c, "SELECT count(*) FROM run");
 	*out = (struct fx_gc_counts){nodes, files, before - after};
 	return 0;

@@ -25,7 +25,9 @@ uninstall(struct fx_session *s, struct fx_node *n)
 	int rc = 0;
 	if (st == 0 || (err.s && strstr(err.s, "not found"))) {
 		printf("%s %s\n", st == 0 ? "uninstalled" : "already gone:", d->svc->name);
-		cache_forget(s->cache, n->id);
+		/* Unforgotten, the release would look up to date to the next `up`. */
+		if (cache_forget(s->cache, n->id) < 0)
+			rc = -1;
 	} else {
 		fx_error_node(n->id, "helm uninstall failed: %s", err.s ? err.s : "no message");
 		rc = -1;

@@ -56,7 +56,8 @@ retry_lost(struct fx_session *s, const struct fx_run_counts *k)
 	if (!s->rules.lost.n || k->failed != (int)s->rules.lost.n)
 		return false;
 	for (size_t i = 0; i < s->rules.lost.n; i++)
-		cache_forget(s->cache, s->rules.lost.v[i]);
+		if (cache_forget(s->cache, s->rules.lost.v[i]) < 0)
+			return false;	/* reported: the build would only be skipped again */
 	strv_free(&s->rules.lost);
 	cache_free_records(&s->records);
 	if (cache_load_records(s->cache, &s->records) < 0)

@@ -17,12 +17,16 @@ enum { MAX_FILES = 20 };
 static void
 explain_changes(struct fx_session *s, struct fx_node *n, bool pending)
 {
-	char *old = cache_manifest(s->cache, n->id);
+	char *old = NULL;
 	struct fx_buf msg = {0};
-	struct fx_manifest *m = stale_inputs(n, &s->rules, &msg);
 	struct fx_changes c;
 	size_t files = 0, shown = 0;
 
+	if (cache_manifest(s->cache, n->id, &old) < 0) {
+		printf("    its recorded inputs cannot be read (see above)\n");
+		return;
+	}
+	struct fx_manifest *m = stale_inputs(n, &s->rules, &msg);
 	if (!m) {
 		printf("    %s\n", msg.s ? msg.s : "cannot compute inputs");
 		buf_free(&msg);

@@ -426,6 +426,26 @@ decide(struct sched *s, struct fx_node *n)
 	return true;
 }
 
+/* The node's log, truncated for this run, its directory made if need be. */
+static int
+open_log(struct job *j, struct fx_buf *msg)
+{
+	char *dir = path_dir(j->log_path);
+	int rc = mkdir_p(dir, 0755);
+
+	if (rc < 0)
+		buf_printf(msg, "%s: %s", dir, strerror(errno));
+	free(dir);
+	if (rc < 0)
+		return -1;
+	j->log_fd = open(j->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
+	if (j->log_fd < 0) {
+		buf_printf(msg, "%s: %s", j->log_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Run a stale node in a free job slot. */
 static void
 start(struct sched *s, struct fx_node *n)
@@ -440,14 +460,10 @@ start(struct sched *s, struct fx_node *n)
 	s->nrunning++;
 	s->phase[n->index] = RUNNING;
 	report_start(s->x->report, n->id, n->kind->name, n->target);
-	char *dir = path_dir(j->log_path);
-	mkdir_p(dir, 0755);
-	free(dir);
-	j->log_fd = open(j->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
-	if (j->log_fd < 0) {
-		char *msg = xasprintf("%s: %s", j->log_path, strerror(errno));
-		fail_job(s, j, msg);
-		free(msg);
+	struct fx_buf msg = {0};
+	if (open_log(j, &msg) < 0) {
+		fail_job(s, j, msg.s);
+		buf_free(&msg);
 		return;
 	}
 	dprintf(j->log_fd, "# %s: %s\n", n->id, n->reason ? n->reason : "stale");

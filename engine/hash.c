@@ -103,10 +103,8 @@ new_state(void)
 {
 	XXH3_state_t *st = XXH3_createState();
 
-	if (!st) {
-		fputs("fusion: out of memory\n", stderr);
-		exit(70);
-	}
+	if (!st)
+		xoom();
 	return st;
 }
 

@@ -51,9 +51,11 @@ set_output(struct fx_node *n, const struct fx_record *r)
 static char *
 changed_reason(struct fx_node *n, struct fx_eval *ev, struct fx_manifest *m)
 {
-	char *old = ev->cache ? cache_manifest(ev->cache, n->id) : NULL;
+	char *old = NULL;
 	struct fx_changes c;
 
+	if (ev->cache && cache_manifest(ev->cache, n->id, &old) < 0)
+		return xstrdup("inputs changed (their record cannot be read)");
 	if (!old)
 		return xstrdup("inputs changed");
 	manifest_diff(old, m, &c);

@@ -565,15 +565,13 @@ statcache_gc(struct fx_statcache *sc, const char *root)
 
 	for (size_t i = 0; i < sc->ents.n; i++) {
 		const struct ent *e = &sc->ents.v[i];
-		struct stat st;
 		buf_reset(&path);
 		if (e->path[0] != '/') {	/* trees outside the root are keyed absolute */
 			buf_puts(&path, root);
 			buf_putc(&path, '/');
 		}
 		buf_add(&path, e->path, e->len);
-		/* Only a path that is surely gone goes; EACCES and the like may pass. */
-		if (lstat(path.s, &st) < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		if (path_gone(path.s)) {
 			gone[i] = true;
 			n++;
 		}

@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void
-oom(void)
+void
+xoom(void)
 {
 	fputs("fusion: out of memory\n", stderr);
 	exit(70);
@@ -24,7 +24,7 @@ xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 	if (!p)
-		oom();
+		xoom();
 	return p;
 }
 
@@ -33,7 +33,7 @@ xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
-		oom();
+		xoom();
 	return p;
 }
 
@@ -42,7 +42,7 @@ xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p)
-		oom();
+		xoom();
 	return p;
 }
 
@@ -50,7 +50,7 @@ void *
 xreallocarray(void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
-		oom();
+		xoom();
 	return xrealloc(p, n * size);
 }
 
@@ -357,6 +357,14 @@ path_find_up(const char *start, const char *const *names, size_t nnames,
 	}
 	free(dir);
 	return NULL;
+}
+
+bool
+path_gone(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
 }
 
 int

@@ -63,8 +63,9 @@ int cache_exec(struct sqlite3 *db, const char *who, const char *sql);
 int cache_load_records(struct fx_cache *c, struct fx_map *out);
 void cache_free_records(struct fx_map *records);
 
-/* The serialised manifest of a node's last success (NULL if none). */
-char *cache_manifest(struct fx_cache *c, const char *id);
+/* The serialised manifest of a node's last success in *out (malloc'ed;
+ * NULL when there is none). Returns 0, or -1 after reporting. */
+int cache_manifest(struct fx_cache *c, const char *id, char **out);
 
 /* Record a node's success (and its run_node row) in one transaction. */
 int cache_put_success(struct fx_cache *c, const struct fx_record *r, const char *manifest,
@@ -108,9 +109,10 @@ struct fx_gc_counts {
 	long nodes, files;
 	int64_t runs;
 };
-/* Drop records of nodes not in `live` (NULL-terminated ids) and stat rows of
- * files that are gone (below `root`); keep the last `keep_runs` runs.
- * Returns 0 with *out filled, or -1 after reporting. */
+/* Drop records of nodes not in `live` (NULL-terminated ids), and the stat
+ * and text rows of files that are surely gone below `root` (path_gone: a
+ * file that cannot be looked at stays); keep the last `keep_runs` runs.
+ * Returns 0 with *out filled, or -1 after reporting (nothing counted). */
 int cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep_runs,
     struct fx_gc_counts *out);
 

@@ -17,6 +17,8 @@
 
 #define FX_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Report "out of memory" and exit(70): for allocators other than these. */
+_Noreturn void xoom(void);
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
@@ -77,6 +79,9 @@ char *path_clean(const char *p);
  * to "/": the first path for which `ok` is true (malloc'ed), or NULL. */
 char *path_find_up(const char *start, const char *const *names, size_t nnames,
     bool (*ok)(const char *path));
+/* Is the path surely gone: lstat fails with ENOENT or ENOTDIR? Other
+ * failures (EACCES, ELOOP, ...) may pass, so they do not count. */
+bool path_gone(const char *path);
 /* mkdir -p; returns 0 or -1 with errno. */
 int mkdir_p(const char *path, unsigned mode);
 

@@ -20,6 +20,7 @@
 
 #define TESTDIR_NAME "cache"
 #include "testdir.h"
+#include "capture.h"
 
 struct t {
 	char *root;	/* the temporary directory */
@@ -213,7 +214,8 @@ test_put_replaces(void **state)
 	assert_int_equal(rec.n, 1);
 	assert_string_equal(((struct fx_record *)map_get(&rec, "build:a"))->key, "k2");
 	cache_free_records(&rec);
-	char *m = cache_manifest(t->c, "build:a");
+	char *m;
+	assert_int_equal(cache_manifest(t->c, "build:a", &m), 0);
 	assert_string_equal(m, "m2");
 	free(m);
 	assert_query(cache_db(t->c), "SELECT count(*) FROM run_node WHERE node='build:a'", "2");
@@ -239,11 +241,25 @@ test_manifest(void **state)
 
 	put(t, "build:a", "k", text, 1);
 	put(t, "build:nomanifest", "k", NULL, 1);
-	char *m = cache_manifest(t->c, "build:a");
+	char *m;
+	assert_int_equal(cache_manifest(t->c, "build:a", &m), 0);
 	assert_string_equal(m, text);
 	free(m);
-	assert_null(cache_manifest(t->c, "build:nomanifest"));
-	assert_null(cache_manifest(t->c, "build:unknown"));
+	assert_int_equal(cache_manifest(t->c, "build:nomanifest", &m), 0);
+	assert_null(m);
+	assert_int_equal(cache_manifest(t->c, "build:unknown", &m), 0);
+	assert_null(m);
+
+	/* A database that cannot answer is an error, not "no record". */
+	assert_int_equal(sqlite3_exec(cache_db(t->c), "ALTER TABLE node RENAME TO gone", NULL, NULL,
+	    NULL), SQLITE_OK);
+	capture_begin();
+	int rc = cache_manifest(t->c, "build:a", &m);
+	char *err = capture_end();
+	assert_int_equal(rc, -1);
+	assert_null(m);
+	assert_int_equal(errors_in(err), 1);
+	free(err);
 }
 
 static void
@@ -261,13 +277,16 @@ test_forget(void **state)
 	assert_null(map_get(&rec, "build:a"));
 	assert_non_null(map_get(&rec, "build:b"));
 	cache_free_records(&rec);
-	assert_null(cache_manifest(t->c, "build:a"));
+	char *m;
+	assert_int_equal(cache_manifest(t->c, "build:a", &m), 0);
+	assert_null(m);
 	/* the history of what runs did stays */
 	assert_query(cache_db(t->c), "SELECT count(*) FROM run_node WHERE node='build:a'", "1");
 }
 
+/* Runs are numbered as they begin; the end records status and counts. */
 static void
-test_runs(void **state)
+test_run_history(void **state)
 {
 	struct t *t = *state;
 	sqlite3 *db = cache_db(t->c);
@@ -397,6 +416,58 @@ test_gc(void **state)
 }
 
 /*
+ * gc drops the stat row and the text row of a file by one rule: only what
+ * is surely gone. A path that cannot be looked at (a symlink loop on the
+ * way: ELOOP) keeps both; a deleted one loses both.
+ */
+static void
+test_gc_one_rule_for_files(void **state)
+{
+	struct t *t = *state;
+	sqlite3 *db = cache_db(t->c);
+	const char *const live[] = {NULL};
+	char *root = xasprintf("%s/ws", t->dir);
+	char *loop = xasprintf("%s/loop", root);
+	struct fx_gc_counts k;
+
+	assert_int_equal(mkdir_p(root, 0755), 0);
+	assert_int_equal(symlink("loop", loop), 0);
+	assert_int_equal(sqlite3_exec(db,
+	    "INSERT INTO stat VALUES('loop/x', 1, 2, 3, 4, 5, zeroblob(16), 6),"
+	    " ('gone/x', 1, 2, 3, 4, 5, zeroblob(16), 6);"
+	    "INSERT INTO text VALUES('loop/x', 1, 2, 3, 4, 6, x'00'), ('gone/x', 1, 2, 3, 4, 6, x'00');",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(cache_gc(t->c, live, root, 10, &k), 0);
+	assert_int_equal(k.files, 2);	/* gone/x: its stat row and its text row */
+	assert_query(db, "SELECT group_concat(path) FROM stat", "loop/x");
+	assert_query(db, "SELECT group_concat(path) FROM text", "loop/x");
+	free(loop);
+	free(root);
+}
+
+/* A delete that fails fails gc: nothing is reported as removed. */
+static void
+test_gc_failed_delete(void **state)
+{
+	struct t *t = *state;
+	sqlite3 *db = cache_db(t->c);
+	const char *const live[] = {NULL};
+	struct fx_gc_counts k = {-7, -7, -7};
+
+	put(t, "build:gone", "k", "m", 1);
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER keep BEFORE DELETE ON node"
+	    " BEGIN SELECT RAISE(ABORT, 'read-only for this test'); END;", NULL, NULL, NULL), SQLITE_OK);
+	capture_begin();
+	int rc = cache_gc(t->c, live, t->dir, 10, &k);
+	char *err = capture_end();
+	assert_int_equal(rc, -1);
+	assert_int_equal(k.nodes, -7);	/* untouched */
+	assert_non_null(strstr(err, "read-only for this test"));
+	free(err);
+	assert_query(db, "SELECT count(*) FROM node", "1");
+}
+
+/*
  * WAL: while one connection holds a write transaction open (a node being
  * recorded), another process's reader (graph, status) reads the last
  * committed state at once instead of waiting.
@@ -478,11 +549,13 @@ main(void)
 		T(test_empty_records),
 		T(test_manifest),
 		T(test_forget),
-		T(test_runs),
+		T(test_run_history),
 		T(test_put_result),
 		T(test_last_run_of),
 		T(test_clear),
 		T(test_gc),
+		T(test_gc_one_rule_for_files),
+		T(test_gc_failed_delete),
 		T(test_wal_reader_not_blocked),
 		T(test_wal_writer_not_blocked),
 	};
