@@ -1,14 +1,17 @@
 /*
- * diag.h - the one reporting path for what goes wrong.
+ * diag.h - the one reporting path: every message fusion prints on stderr
+ * goes through here, so that they all look alike:
  *
- * Every user-facing error goes through here so that they all look alike:
- *
- *     fusion: file:line:col: what is wrong
- *     fusion: node: what failed
- *     fusion: what failed
+ *     fusion: file:line:col: what is wrong          fx_error_at
+ *     fusion: node: what failed                     fx_error_node
+ *     fusion: what failed                           fx_error
+ *     fusion: warning: what may be wrong            fx_warn
+ *     fusion: what is happening                     fx_info (fx_debug: only with -v)
+ *       a hint under the message before            fx_note
  *
  * Functions deep in the code never print and exit; they report through
- * these and return a status, and the command decides the exit code.
+ * these and return a status, and the command decides the exit code. The
+ * one exit from deep inside is running out of memory (util.h, xoom).
  */
 #ifndef FUSION_DIAG_H
 #define FUSION_DIAG_H

@@ -4,8 +4,8 @@
  *
  * An entry is either a scalar (name -> value text, e.g. "arg:RUBY_VERSION"
  * -> "3.3") or a tree (prefix -> a hashed tree, e.g. "src:" -> the build
- * context). The name's part before the first ':' is its category; the why
- * command words its report by category.
+ * context). The name's part before the first ':' is its category; the kind
+ * that wrote an entry puts its changes into words (fx_kind.describe).
  *
  * The key is XXH3-128 over the kind's name and version and the entries
  * sorted by name, each as name NUL value NUL, with a tree contributing its
