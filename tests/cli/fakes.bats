@@ -159,7 +159,7 @@ metadata:
 	helm template web "$CH" -f "$BATS_TEST_TMPDIR/v1.yaml" >"$BATS_TEST_TMPDIR/b"
 	cmp "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
 	helm template web "$CH" -f "$BATS_TEST_TMPDIR/v1.yaml" --set image.tag=other >"$BATS_TEST_TMPDIR/c"
-	! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/c"
+	run ! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/c"
 }
 
 @test "helm template errors: missing chart, Chart.yaml, values file; unsupported actions; bad names" {

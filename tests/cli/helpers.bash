@@ -99,16 +99,23 @@ up_in_background() {
 	return 1
 }
 
-# Send SIG to the background run and wait for it: FX_RC is its exit status,
-# FX_MS how many milliseconds it took to exit.
+# Send SIG to the background run and wait for it: FX_RC is its exit status.
 signal_and_wait() {
-	local start end
-	start=$(date +%s%N)
 	kill -"$1" "$FX_PID"
 	FX_RC=0
 	wait "$FX_PID" || FX_RC=$?
-	end=$(date +%s%N)
-	FX_MS=$(( (end - start) / 1000000 ))
+}
+
+# No process whose command line matches PATTERN is left (pgrep -f), polling
+# generously for processes that are still on their way out. A test's last
+# assertion or not, it fails the test when one stays.
+no_process_left() {
+	for _ in $(seq 100); do
+		pgrep -f "$1" >/dev/null || return 0
+		sleep 0.1
+	done
+	echo "still running: $(pgrep -af "$1")" >&2
+	return 1
 }
 
 # The nodes the background run finished with "ran".

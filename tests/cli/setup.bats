@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# scripts/setup (what `make test` and `make demo` run on a fresh machine)
-# and `make install`. apt-get and dpkg-query are replaced by stand-ins on
+# scripts/setup (what `make test` and `make demo` run on a fresh machine),
+# `make install`, and scripts/test's refusal of assertions that cannot fail. apt-get and dpkg-query are replaced by stand-ins on
 # PATH that record what setup asks of them.
 
 setup() {
@@ -55,4 +55,18 @@ SH
 	[ "$status" -eq 0 ]
 	[ -f "$BATS_TEST_TMPDIR/root/opt/fx/share/fusion/helm/base-charts/service/Chart.yaml" ]
 	[ ! -L "$BATS_TEST_TMPDIR/root/opt/fx/share/fusion/helm" ]
+}
+
+@test "scripts/test refuses a bats file with a bare ! line, naming file:line, and runs the others" {
+	mkdir -p "$BATS_TEST_TMPDIR/units"
+	printf '#!/usr/bin/env bats\n@test "x" {\n\ttrue\n\t! false\n\ttrue\n}\n' >"$BATS_TEST_TMPDIR/bare.bats"
+	printf '#!/usr/bin/env bats\nbats_require_minimum_version 1.5.0\n@test "y" {\n\trun ! false\n}\n' \
+		>"$BATS_TEST_TMPDIR/fine.bats"
+	# a bats of its own: none of this one's variables, nor its libexec on PATH
+	inner=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v bats-core | paste -sd:)
+	run env -i PATH="$inner" HOME="$HOME" FUSION="$FUSION" UNIT_DIR="$BATS_TEST_TMPDIR/units" \
+		TESTS="$BATS_TEST_TMPDIR/bare.bats $BATS_TEST_TMPDIR/fine.bats" "$TOP/scripts/test"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$BATS_TEST_TMPDIR/bare.bats:4: a bare \`! cmd\` asserts nothing"* ]]
+	[[ "$output" == *"1 passed, 1 failed"* ]]
 }

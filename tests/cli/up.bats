@@ -147,15 +147,16 @@ setup() {
 	[ "$(results skipped)" = "release:partners-engine" ]
 }
 
-@test "Ctrl-C during a slow step: exit 130 within 2 seconds, no child left" {
+@test "Ctrl-C during a slow step: exit 130 without waiting for the step, no child left" {
 	export FUSION_FAKE_SLEEP="^helm template=$SLOW"
 	up_in_background '^helm template' --json
 	sleep 0.3
 	signal_and_wait INT
 	[ "$FX_RC" -eq 130 ]
-	[ "$FX_MS" -lt 2000 ]
-	! pgrep -f "sleep $SLOW" >/dev/null
-	! pgrep -f "$TOP/tests/fakes/helm" >/dev/null
+	# the slow templates were stopped, not waited for: none rendered anything
+	[ -z "$(cat "$STATE"/artifacts/*.yaml 2>/dev/null)" ]
+	no_process_left "sleep $SLOW"
+	no_process_left "$TOP/tests/fakes/helm"
 	# what finished is recorded: a second run does not redo it
 	unset FUSION_FAKE_SLEEP
 	finished=$(ran_in_background)
@@ -182,7 +183,7 @@ setup() {
 	none_ran_again $finished
 	# ... until the next run stops what the killed one left behind
 	[[ "$output" == *"stopped 1 tool process group left running by a fusion that was killed"* ]]
-	! pgrep -f "sleep $SLOW" >/dev/null
+	no_process_left "sleep $SLOW"
 	[ ! -e "$STATE/running" ]
 }
 
@@ -313,16 +314,17 @@ setup() {
 	[ "$(calls 'podman build')" -eq 0 ]
 }
 
-@test "Ctrl-C during a slow build: exit 130 within 2 seconds, no build left running" {
+@test "Ctrl-C during a slow build: exit 130 without waiting for the build, none left running" {
 	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"	# the docker fake can be made slow
 	export FUSION_FAKE_SLEEP="^docker build=$SLOW"
 	up_in_background '^docker build'
 	sleep 0.3
 	signal_and_wait INT
 	[ "$FX_RC" -eq 130 ]
-	[ "$FX_MS" -lt 2000 ]
-	! pgrep -f "sleep $SLOW" >/dev/null
-	! pgrep -f "$TOP/tests/fakes/docker" >/dev/null
+	# the build was stopped, not waited for: it wrote no image ID
+	[ -z "$(ls "$STATE"/artifacts/*.iid 2>/dev/null)" ]
+	no_process_left "sleep $SLOW"
+	no_process_left "$TOP/tests/fakes/docker"
 	grep -q "interrupted" "$BATS_TEST_TMPDIR/out"
 }
 
