@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # scripts/setup (what `make test` and `make demo` run on a fresh machine),
-# `make install`, and scripts/test's refusal of assertions that cannot fail. apt-get and dpkg-query are replaced by stand-ins on
-# PATH that record what setup asks of them.
+# the Makefile (it builds; only the suites install), `make install`, and
+# scripts/test's refusal of assertions that cannot fail. apt-get and
+# dpkg-query are replaced by stand-ins on PATH that record what setup asks
+# of them.
 
 setup() {
 	: "${TOP:?}" "${FUSION:?}"
@@ -55,6 +57,77 @@ SH
 	[ "$status" -eq 0 ]
 	[ -f "$BATS_TEST_TMPDIR/root/opt/fx/share/fusion/helm/base-charts/service/Chart.yaml" ]
 	[ ! -L "$BATS_TEST_TMPDIR/root/opt/fx/share/fusion/helm" ]
+}
+
+# The Makefile builds; only the suites, the demo and the benchmarks install.
+
+@test "reading the Makefile runs nothing: make -n clean asks no package manager" {
+	MISSING="podman bats graphviz libyaml-dev" run make -n --no-print-directory -C "$TOP" clean \
+		BUILD="$BATS_TEST_TMPDIR/b"
+	[ "$status" -eq 0 ]
+	[ "$output" = "rm -rf $BATS_TEST_TMPDIR/b" ]
+	[ ! -e "$log" ]
+}
+
+@test "make builds fusion without setup; test, check, demo and bench run setup first" {
+	b="$BATS_TEST_TMPDIR/b"
+	run make -n -C "$TOP" BUILD="$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"-o $b/fusion"* ]]
+	[[ "$output" != *"scripts/setup"* ]]
+	for t in test check demo bench; do
+		run make -n -C "$TOP" BUILD="$b" "$t"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"scripts/setup"* ]]
+	done
+	[ ! -e "$log" ]
+}
+
+@test "the setup stamp: setup runs again only when something it installs is missing" {
+	b="$BATS_TEST_TMPDIR/b"
+	mkdir -p "$b"
+	touch "$b/setup.stamp"
+	run make -n -C "$TOP" BUILD="$b" "$b/setup.stamp"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"scripts/setup"* ]]
+	# a missing tool: the stamp is out of date
+	run make -n -C "$TOP" BUILD="$b" SETUP_NEEDS="/usr/bin/fx-no-such-tool-4711" "$b/setup.stamp"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"scripts/setup"* ]]
+}
+
+@test "make builds fusion with only a compiler and the libraries: no podman, bats or dot on PATH" {
+	b="$BATS_TEST_TMPDIR/b"
+	bare="$BATS_TEST_TMPDIR/bare"
+	mkdir -p "$bare"
+	for t in make cc gcc ar as ld pkg-config sh mkdir rm; do
+		p=$(command -v "$t") && ln -s "$p" "$bare/$t"
+	done
+	run env PATH="$bare" make -s -j2 -C "$TOP" BUILD="$b"
+	[ "$status" -eq 0 ]
+	run "$b/fusion" --version
+	[ "$status" -eq 0 ]
+	[ ! -e "$b/setup.stamp" ]
+}
+
+@test "make honours LDFLAGS and clean removes the build directory" {
+	b="$BATS_TEST_TMPDIR/b"
+	run make -s -j2 -C "$TOP" BUILD="$b" LDFLAGS="-Wl,-Map,$BATS_TEST_TMPDIR/fusion.map"
+	[ "$status" -eq 0 ]
+	[ -s "$BATS_TEST_TMPDIR/fusion.map" ]
+	run make -s -C "$TOP" BUILD="$b" clean
+	[ "$status" -eq 0 ]
+	[ ! -e "$b" ]
+}
+
+@test "a changed header rebuilds what includes it (the .d files are read)" {
+	b="$BATS_TEST_TMPDIR/b"
+	run make -s -j2 -C "$TOP" BUILD="$b"
+	[ "$status" -eq 0 ]
+	run make -n -C "$TOP" BUILD="$b" -W include/fusion/arena.h
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"-o $b/engine/arena.o"* ]]
+	[[ "$output" != *"-o $b/engine/lock.o"* ]]
 }
 
 @test "scripts/test refuses a bats file with a bare ! line, naming file:line, and runs the others" {
