@@ -51,6 +51,13 @@ setup() {
 	[[ "$output" == *"graph: unknown option --force"* ]]
 }
 
+@test "a wrong command option is caught however many options come before it" {
+	# sixteen options the command takes, then one it does not
+	run fx graph $(printf -- '--until build %.0s' $(seq 16)) --push
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"graph: unknown option --push"* ]]
+}
+
 @test "commands not built yet say so and exit 2" {
 	run fx doctor
 	[ "$status" -eq 2 ]
