@@ -75,6 +75,7 @@ xstrdup(const char *s)
 char *
 xstrndup(const char *s, size_t n)
 {
+	n = strnlen(s, n);	/* as strndup: never past the string's end */
 	char *p = xmalloc(n + 1);
 	memcpy(p, s, n);
 	p[n] = '\0';

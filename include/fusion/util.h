@@ -28,6 +28,7 @@ void *xreallocarray(void *p, size_t n, size_t size);
  * (doubling, from 64): the array, perhaps moved. */
 void *xgrowarray(void *v, size_t *cap, size_t need, size_t size);
 char *xstrdup(const char *s);
+/* As strndup: at most n bytes of s, never past its NUL. */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
