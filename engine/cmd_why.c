@@ -88,7 +88,7 @@ explain(struct fx_session *s, struct fx_node *n)
 		return;
 	}
 	if (n->reason && strcmp(n->reason, "never ran") == 0) {
-		printf(": %s\n", n->kind->name[0] == 'b' ? "never built" : "never ran");
+		printf(": %s\n", n->kind == &kind_build ? "never built" : "never ran");
 		return;
 	}
 	if (n->reason && (strcmp(n->reason, "forced") == 0 || strcmp(n->reason, "output missing")
