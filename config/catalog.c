@@ -8,6 +8,7 @@
  * the catalog is handed out only when nothing was wrong.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,42 +467,45 @@ set_paths(struct fx_catalog *c, const char *path)
 	c->shown = xstrdup(rel && *rel ? rel : c->path);
 }
 
+static const char *
+file_type(mode_t m)
+{
+	return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ?
+	    "a character device" : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" :
+	    "not a regular file";
+}
+
+/* The catalog must be a regular file of at most CAT_MAX_BYTES. It is opened
+ * without blocking (a FIFO would wait for a writer forever) and checked on
+ * the open descriptor, and the read stops one byte past the limit (/dev/zero
+ * would never end, a file may grow after the check). */
 static int
 read_catalog(struct load *ld, char **buf, size_t *len)
 {
 	struct stat st;
 	const char *path = ld->c->path;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 
-	if (stat(path, &st) < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		rep_error(&ld->rep, 0, 0, "cannot read the catalog: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		rep_error(&ld->rep, 0, 0, "the catalog is a directory, not a file");
-		return -1;
-	}
-	/* Refuse a huge file before reading it, and again if it grew. */
-	if (st.st_size > CAT_MAX_BYTES) {
+	int rc = -1;
+	if (!S_ISREG(st.st_mode))
+		rep_error(&ld->rep, 0, 0, "the catalog is %s, not a regular file",
+		    file_type(st.st_mode));
+	else if (st.st_size > CAT_MAX_BYTES)
 		rep_error(&ld->rep, 0, 0, "catalog is too large (%lld bytes; the limit is %d MiB)",
 		    (long long)st.st_size, CAT_MAX_BYTES >> 20);
-		return -1;
-	}
-	if (read_file(path, buf, len) < 0) {
+	else if ((rc = read_fd(fd, CAT_MAX_BYTES, buf, len)) < 0 && errno == EFBIG)
+		rep_error(&ld->rep, 0, 0, "catalog is too large (more than %d MiB)",
+		    CAT_MAX_BYTES >> 20);
+	else if (rc < 0)
 		rep_error(&ld->rep, 0, 0, "cannot read the catalog: %s", strerror(errno));
-		return -1;
-	}
-	if (*len > CAT_MAX_BYTES) {
-		rep_error(&ld->rep, 0, 0, "catalog is too large (%zu bytes; the limit is %d MiB)",
-		    *len, CAT_MAX_BYTES >> 20);
-		free(*buf);
-		return -1;
-	}
-	if (*len == 0) {
-		rep_error(&ld->rep, 1, 1, "catalog is empty");
-		free(*buf);
-		return -1;
-	}
-	return 0;
+	close(fd);
+	return rc;
 }
 
 static void
@@ -514,40 +518,84 @@ set_defaults(struct fx_catalog *c)
 	c->builder = FX_PODMAN;
 }
 
-int
-catalog_load(const char *path, bool check_files, struct fx_catalog *out)
+static void
+load_begin(struct load *ld, const char *path, bool check_files, struct fx_catalog *out)
 {
-	struct load ld = {.c = out, .check_files = check_files};
-	char *buf;
-	size_t len;
-
+	*ld = (struct load){.c = out, .check_files = check_files};
 	memset(out, 0, sizeof *out);
 	set_paths(out, path);
 	set_defaults(out);
-	ld.rep.file = out->shown;
-	ld.root_loc = (struct fx_loc){out->shown, 1, 1};
+	ld->rep.file = out->shown;
+	ld->root_loc = (struct fx_loc){out->shown, 1, 1};
+}
 
-	if (read_catalog(&ld, &buf, &len) == 0) {
-		struct ydoc doc;
-		bool walked = false;
-		if (ydoc_parse(&doc, buf, len, &ld.rep) == 0) {
-			ld.budget = BUDGET_BASE + BUDGET_PER_NODE * (long)doc.nodes;
-			walked = parse_top(&ld, doc.root);
-		}
-		ydoc_free(&doc);
-		free(buf);
-		/* Cross checks even after other errors: one run shows them all. */
-		if (walked)
-			validate(&ld);
+/* Parse, walk and check buf (len bytes, NUL-terminated). */
+static void
+load_text(struct load *ld, const char *buf, size_t len)
+{
+	struct ydoc doc;
+	bool walked = false;
+
+	if (len == 0) {
+		rep_error(&ld->rep, 1, 1, "catalog is empty");
+		return;
 	}
+	if (len > CAT_MAX_BYTES) {
+		rep_error(&ld->rep, 0, 0, "catalog is too large (%zu bytes; the limit is %d MiB)",
+		    len, CAT_MAX_BYTES >> 20);
+		return;
+	}
+	if (ydoc_parse(&doc, buf, len, &ld->rep) == 0) {
+		ld->budget = BUDGET_BASE + BUDGET_PER_NODE * (long)doc.nodes;
+		walked = parse_top(ld, doc.root);
+	}
+	ydoc_free(&doc);
+	/* Cross checks even after other errors: one run shows them all. */
+	if (walked)
+		validate(ld);
+}
 
-	int rc = ld.rep.n ? -1 : 0;
-	svc_free(&ld.defs);
-	free(ld.ex);
-	rep_free(&ld.rep);
+static int
+load_end(struct load *ld)
+{
+	int rc = ld->rep.n ? -1 : 0;
+
+	svc_free(&ld->defs);
+	free(ld->ex);
+	rep_free(&ld->rep);
 	if (rc < 0)
-		catalog_free(out);
+		catalog_free(ld->c);
 	return rc;
+}
+
+int
+catalog_load(const char *path, bool check_files, struct fx_catalog *out)
+{
+	struct load ld;
+	char *buf;
+	size_t len;
+
+	load_begin(&ld, path, check_files, out);
+	if (read_catalog(&ld, &buf, &len) == 0) {
+		load_text(&ld, buf, len);
+		free(buf);
+	}
+	return load_end(&ld);
+}
+
+int
+catalog_parse(const char *path, const char *text, size_t len, bool check_files,
+    struct fx_catalog *out)
+{
+	struct load ld;
+	char *buf = xmalloc(len + 1);
+
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	load_begin(&ld, path, check_files, out);
+	load_text(&ld, buf, len);
+	free(buf);
+	return load_end(&ld);
 }
 
 void

@@ -389,21 +389,22 @@ mkdir_p(const char *path, unsigned mode)
 }
 
 int
-read_file(const char *path, char **data, size_t *len)
+read_fd(int fd, size_t max, char **data, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
 	struct fx_buf b = {0};
 	buf_grow(&b, 4096);
 	for (;;) {
 		buf_grow(&b, 65536);
-		ssize_t r = read(fd, b.s + b.len, b.cap - b.len - 1);
+		/* Ask for no more than one byte past the limit: that byte is
+		 * enough to know the file is too large. */
+		size_t want = b.cap - b.len - 1;
+		if (max < SIZE_MAX && want > max + 1 - b.len)
+			want = max + 1 - b.len;
+		ssize_t r = read(fd, b.s + b.len, want);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			int e = errno;
-			close(fd);
 			buf_free(&b);
 			errno = e;
 			return -1;
@@ -411,12 +412,29 @@ read_file(const char *path, char **data, size_t *len)
 		if (r == 0)
 			break;
 		b.len += (size_t)r;
+		if (b.len > max) {
+			buf_free(&b);
+			errno = EFBIG;
+			return -1;
+		}
 	}
-	close(fd);
 	b.s[b.len] = '\0';
 	*len = b.len;
 	*data = b.s;
 	return 0;
+}
+
+int
+read_file(const char *path, char **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = read_fd(fd, SIZE_MAX, data, len);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
 }
 
 int

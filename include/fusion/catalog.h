@@ -111,7 +111,9 @@ char *catalog_find(const char *explicit_path);
  * Load and validate the catalog at `path`. On success returns 0 and fills
  * *out. On any error reports every problem found (file:line:col: ...) and
  * returns -1; *out is then left empty. Never crashes on bad input: not
- * UTF-8, empty, binary, huge, deeply nested.
+ * UTF-8, empty, binary, huge, deeply nested. The file must be a regular
+ * file (a FIFO or a device is refused without reading it) and is read no
+ * further than the size limit, even if it grows meanwhile.
  *
  * What loading does to the text:
  * - `defaults` is merged under every service (not under shared releases):
@@ -137,6 +139,12 @@ char *catalog_find(const char *explicit_path);
  * after following symlinks.
  */
 int catalog_load(const char *path, bool check_files, struct fx_catalog *out);
+
+/* The same for a catalog already in memory (`len` bytes of `text`, which
+ * need not be NUL-terminated): `path` is not read, it names the file in
+ * messages and relative paths resolve against its directory. */
+int catalog_parse(const char *path, const char *text, size_t len, bool check_files,
+    struct fx_catalog *out);
 
 void catalog_free(struct fx_catalog *c);
 

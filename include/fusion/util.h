@@ -88,6 +88,10 @@ int mkdir_p(const char *path, unsigned mode);
 
 /* Read a whole file; NUL-terminates. Returns 0, or -1 with errno set. */
 int read_file(const char *path, char **data, size_t *len);
+/* Read fd to its end, but never more than max + 1 bytes: past max it stops
+ * and fails with EFBIG (a file that grew, a device that never ends). Same
+ * result as read_file otherwise. max = SIZE_MAX: no limit. */
+int read_fd(int fd, size_t max, char **data, size_t *len);
 /* Write data atomically (temp file + rename). Returns 0 or -1 with errno. */
 int write_file_atomic(const char *path, const void *data, size_t len);
 

@@ -137,6 +137,23 @@ copy_ws() {
 	[[ "$output" == *"fusion: huge.yaml: catalog is too large (68157440 bytes; the limit is 64 MiB)"* ]]
 }
 
+# A catalog that is not a regular file is refused before it is read: from
+# /dev/zero the read would never end, from a FIFO the open would wait for a
+# writer forever. The timeout only keeps a broken fusion from hanging the suite.
+@test "/dev/zero as the catalog: refused, nothing read" {
+	run timeout 120 "$FUSION" -f /dev/zero graph
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"fusion: /dev/zero: the catalog is a character device, not a regular file"* ]]
+}
+
+@test "a FIFO as the catalog: refused, never waits for a writer" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo.yaml"
+	cd "$BATS_TEST_TMPDIR"
+	run timeout 120 "$FUSION" -f fifo.yaml graph
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"fusion: fifo.yaml: the catalog is a FIFO, not a regular file"* ]]
+}
+
 # --- the schema ---
 
 @test "version missing" {

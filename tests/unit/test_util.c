@@ -1,7 +1,8 @@
 /*
  * test_util.c - the small helpers (util.h): lexical paths (clean, join,
  * under, dir) and their edge cases, JSON string escaping, growable buffers
- * and string vectors, whole-file reads, atomic writes and mkdir -p.
+ * and string vectors, whole-file reads (bounded ones too), atomic writes and
+ * mkdir -p.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -287,6 +288,41 @@ test_read_file(void **state)
 	free(p);
 }
 
+/* A bounded read stops one byte past its limit, whatever the source holds:
+ * a pipe with 64 KiB waiting keeps all but max + 1 of them. */
+static void
+test_read_fd_limit(void **state)
+{
+	int fds[2];
+	static char chunk[65536];
+	char *got = NULL;
+	size_t len = 0, rest = 0;
+	ssize_t r;
+
+	memset(chunk, 'x', sizeof chunk);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], chunk, sizeof chunk), (ssize_t)sizeof chunk);
+	close(fds[1]);
+	errno = 0;
+	assert_int_equal(read_fd(fds[0], 1000, &got, &len), -1);
+	assert_int_equal(errno, EFBIG);
+	assert_null(got);
+	while ((r = read(fds[0], chunk, sizeof chunk)) > 0)
+		rest += (size_t)r;
+	assert_int_equal(rest, sizeof chunk - 1001);
+	close(fds[0]);
+
+	/* At the limit exactly: read whole. */
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], chunk, 1000), 1000);
+	close(fds[1]);
+	assert_int_equal(read_fd(fds[0], 1000, &got, &len), 0);
+	assert_int_equal(len, 1000);
+	assert_int_equal(got[len], '\0');
+	free(got);
+	close(fds[0]);
+}
+
 static void
 test_write_file_atomic(void **state)
 {
@@ -417,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_hex),
 		T(test_read_file),
+		cmocka_unit_test(test_read_fd_limit),
 		T(test_write_file_atomic),
 		T(test_mkdir_p),
 		cmocka_unit_test(test_ts_ns),
