@@ -1,8 +1,9 @@
 # fusion - see README.md. `make` builds build/fusion (it needs a C compiler
 # and the libraries below, nothing else); `make test` runs every suite;
 # `make check` runs them under ASan+UBSan; `make bench` the benchmarks;
-# `make demo` the demo. Those four first run scripts/setup when something
-# they need is missing, so on a fresh Debian machine they work as they are.
+# `make demo` the demo; `make fuzz` the fuzz targets (clang's libFuzzer) for
+# FUZZ_SECONDS each. Those first run scripts/setup when something they need
+# is missing, so on a fresh Debian machine they work as they are.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -35,7 +36,14 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-OBJ := $(BUILD)/engine/main.o $(LIB_OBJ) $(UNIT_OBJ)
+# Fuzz targets: replayed on their saved inputs by every build (any
+# compiler), fuzzed by clang's libFuzzer in FUZZ_BUILD.
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OBJ := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay.o
+REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/replay/fuzz_%)
+FUZZ_BUILD ?= $(BUILD)/fuzz
+FUZZ_SECONDS ?= 60
+OBJ := $(BUILD)/engine/main.o $(LIB_OBJ) $(UNIT_OBJ) $(FUZZ_OBJ)
 
 all: $(BUILD)/fusion
 
@@ -54,7 +62,29 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libfusion.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(OPT) $(SAN) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 
-units: $(UNIT_BIN)
+$(BUILD)/replay/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libfusion.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(OPT) $(SAN) -o $@ $^ $(LIBS)
+
+# Linked with libFuzzer's main: only in the clang build (fuzz-build), whose
+# SAN holds -fsanitize=fuzzer-no-link.
+$(BUILD)/fuzzers/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libfusion.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(OPT) $(subst fuzzer-no-link,fuzzer,$(SAN)) -o $@ $^ $(LIBS)
+
+units: $(UNIT_BIN) $(REPLAY_BIN)
+
+fuzzers: $(FUZZ_TARGETS:%=$(BUILD)/fuzzers/fuzz_%)
+
+# The libFuzzer binaries, sanitized, in their own directory.
+fuzz-build: $(BUILD)/setup.stamp
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzzers
+
+# Each target for FUZZ_SECONDS (60 unless given), its corpus kept in
+# FUZZ_BUILD/corpus; what crashes lands in FUZZ_BUILD/crashes.
+fuzz: fuzz-build
+	@FUZZ_DIR=$(abspath $(FUZZ_BUILD)) tests/fuzz/run -t $(FUZZ_SECONDS) -k $(FUZZ_TARGETS)
 
 # What the suites, the demo and the benchmarks need from scripts/setup.
 # A missing one has an empty rule, so make thinks it remade it: the stamp
@@ -63,7 +93,12 @@ units: $(UNIT_BIN)
 # same.
 SETUP_NEEDS = /usr/bin/pkg-config /usr/include/yaml.h /usr/include/xxhash.h \
 	/usr/include/sqlite3.h /usr/include/cmocka.h /usr/bin/bats /usr/bin/dot \
-	/usr/bin/podman /usr/bin/jq /usr/bin/sqlite3 /usr/sbin/nginx
+	/usr/bin/podman /usr/bin/jq /usr/bin/sqlite3 /usr/sbin/nginx /usr/bin/clang \
+	/usr/bin/valgrind $(FUZZ_RUNTIME)
+# clang's libFuzzer runtime (its path names clang's version); a path that
+# does not exist when there is none, so that setup installs it.
+FUZZ_RUNTIME := $(or $(firstword $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/*/libclang_rt.fuzzer*.a)),\
+	/usr/lib/llvm/lib/clang/lib/linux/libclang_rt.fuzzer.a)
 $(SETUP_NEEDS):
 $(BUILD)/setup.stamp: scripts/setup $(SETUP_NEEDS)
 	scripts/setup
@@ -72,14 +107,18 @@ $(BUILD)/setup.stamp: scripts/setup $(SETUP_NEEDS)
 
 # Each suite builds in a sub-make, which reads this Makefile (and asks
 # pkg-config) again once setup is done.
-test: $(BUILD)/setup.stamp
+# FUZZ_SECONDS=0 leaves the libFuzzer runs out (the saved inputs still replay).
+test: $(BUILD)/setup.stamp $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz-build)
 	@$(MAKE) --no-print-directory $(BUILD)/fusion units
-	@FUSION=$(abspath $(BUILD)/fusion) UNIT_DIR=$(abspath $(BUILD)/tests) scripts/test
+	@FUSION=$(abspath $(BUILD)/fusion) UNIT_DIR=$(abspath $(BUILD)/tests) \
+		REPLAY_DIR=$(abspath $(BUILD)/replay) FUZZ_DIR=$(abspath $(FUZZ_BUILD)) \
+		FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build in its own directory.
+# The libFuzzer runs of `make test` are sanitized already: not repeated here.
 check: $(BUILD)/setup.stamp
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san OPT="-O1 -g -fno-omit-frame-pointer" \
-		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" FUZZ_SECONDS=0 test
 
 bench: $(BUILD)/setup.stamp
 	@$(MAKE) --no-print-directory $(BUILD)/fusion
@@ -97,8 +136,8 @@ install: $(BUILD)/fusion
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all units test check bench demo install clean
-# The unit tests' objects are made by the pattern rule: keep them.
-.SECONDARY: $(UNIT_OBJ)
+.PHONY: all units fuzzers fuzz-build fuzz test check bench demo install clean
+# The unit tests' and fuzz targets' objects are made by pattern rules: keep them.
+.SECONDARY: $(UNIT_OBJ) $(FUZZ_OBJ)
 
 -include $(OBJ:.o=.d)
