@@ -151,6 +151,73 @@ parse_list(struct load *ld, const struct ynode *v, const char *key, const char *
 	}
 }
 
+/*
+ * `set` keys reach helm as `--set KEY=VALUE`, and helm reads KEY in its
+ * strvals syntax: '.' separates the parts of a path, "[N]" after a part is a
+ * list index, '\\' makes the next character plain, and an unescaped '=' or
+ * ',' ends the key (`"debug=true,replicaCount": 7` would set two values).
+ *
+ * A key written at the top of `set` is such a path ("image.tag",
+ * "servers[0].port", "podAnnotations.prometheus\\.io/scrape"), so it must be
+ * well formed: what is wrong with it, or NULL. helm's own limits apply: list
+ * indices up to 65536, paths 30 parts deep.
+ */
+static const char *
+helm_path_problem(const char *k)
+{
+	int parts = 1;
+
+	if (!*k)
+		return "is empty";
+	for (const char *p = k;; p++) {
+		/* one part: runs until '.', '[' or the end */
+		const char *start = p;
+		for (; *p && *p != '.' && *p != '['; p++) {
+			if (*p == '=')
+				return "contains '=', which ends the key for helm (write \\= for a plain one)";
+			if (*p == ',')
+				return "contains ',', which starts another value for helm (write \\, for a plain one)";
+			if (*p == '\\' && !*++p)
+				return "ends in a lone '\\'";
+		}
+		if (p == start)
+			return "has an empty part (two dots, or a dot or '[' at an end)";
+		while (*p == '[') {
+			char *end;
+			long i = strtol(p + 1, &end, 10);
+			if (end == p + 1 || *end != ']' || !('0' <= p[1] && p[1] <= '9'))
+				return "has a list index that is not a number in [ ]";
+			if (i > 65536)
+				return "has a list index above helm's limit (65536)";
+			p = end + 1;
+			if (*p && *p != '.' && *p != '[')
+				return "has text after a list index ([N] ends a part)";
+		}
+		if (!*p)
+			return NULL;
+		if (*p == '.' && !p[1])
+			return "has an empty part (two dots, or a dot or '[' at an end)";
+		if (*p == '.' && ++parts > 30)
+			return "nests deeper than helm's limit of 30 parts";
+	}
+}
+
+/* A key inside a nested `set` mapping is one plain name, whatever it holds
+ * ("prometheus.io/scrape"): each character helm's path syntax would read
+ * is escaped. */
+static char *
+helm_escape(const char *name)
+{
+	struct fx_buf b = {0};
+
+	for (; *name; name++) {
+		if (strchr(".[=,\\", *name))
+			buf_putc(&b, '\\');
+		buf_putc(&b, *name);
+	}
+	return buf_detach(&b);
+}
+
 /* `set` may nest: {image: {tag: x}} is the key "image.tag", as helm --set. */
 static void
 flatten(struct load *ld, const struct ynode *map, const char *prefix, struct fx_kvlist *out,
@@ -161,9 +228,20 @@ flatten(struct load *ld, const struct ynode *map, const char *prefix, struct fx_
 	map_pairs(ld, map, &p);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *v = p.v[2 * i + 1], *d = yderef(v);
+		const char *bad;
 		if (!spend(ld, k, 1))
 			break;
-		char *key = prefix ? xasprintf("%s.%s", prefix, ytext(k)) : xstrdup(ytext(k));
+		char *key;
+		if (prefix) {
+			char *name = helm_escape(ytext(k));
+			key = xasprintf("%s.%s", prefix, name);
+			free(name);
+		} else if ((bad = helm_path_problem(ytext(k)))) {
+			ERR(ld, k, "\"set\" key \"%s\" %s", ytext(k), bad);
+			continue;
+		} else {
+			key = xstrdup(ytext(k));
+		}
 		if (d->type == Y_SCALAR) {
 			kv_put(out, idx, key, xstrdup(d->u.s), locof(ld, k));
 			continue;
@@ -180,6 +258,20 @@ flatten(struct load *ld, const struct ynode *map, const char *prefix, struct fx_
 	free(p.v);
 }
 
+/* A build argument reaches the builder as one argv element "NAME=VALUE";
+ * the builder splits it at the first '=', and a Containerfile's ARG name
+ * ends at white space or '='. */
+static bool
+arg_name_ok(const char *k)
+{
+	if (!*k)
+		return false;
+	for (; *k; k++)
+		if (*k == '=' || (unsigned char)*k <= ' ' || *k == 0x7f)
+			return false;
+	return true;
+}
+
 static void
 parse_args(struct load *ld, const struct ynode *v, struct fx_kvlist *out, struct fx_map *idx)
 {
@@ -192,7 +284,10 @@ parse_args(struct load *ld, const struct ynode *v, struct fx_kvlist *out, struct
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
 		const char *s = ynull(val) ? "" : ytext(val);
-		if (!s)
+		if (!arg_name_ok(ytext(k)))
+			ERR(ld, k, "build arg name \"%s\" must not be empty or hold '=', white space "
+			    "or control characters", ytext(k));
+		else if (!s)
 			ERR(ld, val, "\"args\" values must be strings");
 		else
 			kv_put(out, idx, xstrdup(ytext(k)), xstrdup(s), locof(ld, k));

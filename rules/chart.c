@@ -97,13 +97,18 @@ chart_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
 	return FX_SAID_NOTHING;
 }
 
-/* helm splits --set values on commas; a literal comma is escaped. */
+/* The key is already in helm's path syntax (the catalog checked it). In
+ * the value helm splits on commas, reads '\\' as an escape, and takes a
+ * value starting with '{' for a list ("{a,b}"): each is escaped, so the
+ * chart gets the text as written. */
 static char *
 set_arg(const char *k, const char *v)
 {
 	struct fx_buf b = {0};
 
 	buf_printf(&b, "%s=", k);
+	if (*v == '{')
+		buf_putc(&b, '\\');
 	for (; *v; v++) {
 		if (*v == ',' || *v == '\\')
 			buf_putc(&b, '\\');

@@ -126,6 +126,12 @@ char *catalog_find(const char *explicit_path);
  * - Nested `set` maps are flattened to dotted keys (image: {tag: x} is
  *   "image.tag", as helm --set writes it); a key written with dots stays as
  *   written. Scalars keep their text as written ("1.10", "yes", "010").
+ *   Keys are in helm's --set path syntax: a key at the top of `set` must be
+ *   a well-formed path (parts split by '.', "[N]" list indices, '\' escapes;
+ *   no unescaped '=' or ','), and a key inside a nested map is one name,
+ *   its '.', '[', '=', ',' and '\' escaped ({podAnnotations:
+ *   {prometheus.io/scrape: x}} is "podAnnotations.prometheus\.io/scrape").
+ * - build.args names hold no '=', white space or control character.
  * - YAML anchors, aliases and merge keys (`<<: *base`) work; an alias is
  *   never copied, and expansion is bounded (alias bombs are an error).
  * - Messages name the file as c->shown, line and column 1-based, at most

@@ -216,6 +216,25 @@ copy_ws() {
 	bad set-list-value.yaml 11 14 '"set" value "hosts" must be a string or a mapping (put lists in a values file)'
 }
 
+# helm reads a --set key up to an unescaped '=' and a pair up to an
+# unescaped ',': such a key would set other values than the one written.
+@test "set keys helm would read as several values or a bad path" {
+	bad set-key-injection.yaml 8 7 "\"set\" key \"debug=true,replicaCount\" contains '=', which ends the key for helm (write \\= for a plain one)"
+	[[ "$output" == *"set-key-injection.yaml:9:7: \"set\" key \"a,b\" contains ',', which starts another value for helm"* ]]
+	[[ "$output" == *"set-key-injection.yaml:10:7: \"set\" key \"servers[x].port\" has a list index that is not a number in [ ]"* ]]
+	[[ "$output" == *"set-key-injection.yaml:11:7: \"set\" key \"image..tag\" has an empty part"* ]]
+	# an escaped dot and a list index are helm's own syntax: accepted
+	[[ "$output" != *":12:7:"* ]]
+}
+
+# A build arg reaches the builder as one argv element NAME=VALUE, split at
+# the first '='.
+@test "build arg names with '=' or white space" {
+	bad build-arg-name.yaml 9 9 "build arg name \"RUBY_VERSION=3.3 --target\" must not be empty or hold '=', white space or control characters"
+	[[ "$output" == *"build-arg-name.yaml:10:9: build arg name \"WITH SPACE\""* ]]
+	[[ "$output" != *"GOOD_NAME"* ]]
+}
+
 @test "invalid provider, with a suggestion" {
 	bad provider-invalid.yaml 4 23 '"provider" must be minikube, kind or existing, not "minikub" (did you mean "minikube"?)'
 }

@@ -355,23 +355,42 @@ function merge(A, LISTS,   p) {
 	}
 }
 
-# --set a.b=c,d=e (typed) and --set-string: commas split pairs unless escaped.
-function apply_set(spec, typed,   n, i, c, part, parts, eq, k, v) {
-	n = 0; part = ""
-	for (i = 1; i <= length(spec); i++) {
-		c = substr(spec, i, 1)
-		if (c == "\\" && i < length(spec)) { i++; part = part substr(spec, i, 1); continue }
-		if (c == ",") { parts[++n] = part; part = ""; continue }
-		part = part c
-	}
-	parts[++n] = part
-	for (i = 1; i <= n; i++) {
-		eq = index(parts[i], "=")
-		if (eq == 0) fail("failed parsing --set data: key \"" parts[i] "\" has no value")
-		k = substr(parts[i], 1, eq - 1)
-		v = substr(parts[i], eq + 1)
-		if (k ~ /[\[\]]/) fail("the fake helm does not support list indexes in --set (" k ")")
+# --set and --set-string as helm's strvals parser reads them (helm/helm
+# pkg/strvals/parser.go): a key runs to an unescaped '=' and splits into
+# parts at unescaped '.'; an unescaped ',' in a key is an error, in a value
+# the end of it; '\' makes the next character plain in both; a value that
+# starts with an unescaped '{' is a list ({a,b}). A '.' that is part of a
+# key's name (escaped: "prometheus\.io") is kept in V as SUBSEP, since V's
+# paths are dotted; values_out shows it as "\.". List indexes ("a[0]") and
+# list values are not supported by the fake: an error, never a wrong value.
+function apply_set(spec, typed,   n, i, c, k, v) {
+	n = length(spec)
+	i = 1
+	while (i <= n) {
+		k = ""
+		for (; i <= n; i++) {
+			c = substr(spec, i, 1)
+			if (c == "=" || c == ",") break
+			if (c == "[") fail("the fake helm does not support list indexes in --set (" k "[)")
+			if (c == "\\") {
+				if (++i > n) fail("key \"" k "\" has no value")
+				c = substr(spec, i, 1)
+				if (c == ".") c = SUBSEP
+			}
+			k = k c
+		}
+		if (i > n) fail("key \"" k "\" has no value")
+		if (c == ",") fail("key \"" k "\" has no value (cannot end with ,)")
 		if (k == "" || k ~ /^\.|\.$|\.\./) fail("failed parsing --set data: key \"" k "\" is invalid")
+		i++
+		if (substr(spec, i, 1) == "{") fail("the fake helm does not support list values in --set (" k ")")
+		v = ""
+		for (; i <= n; i++) {
+			c = substr(spec, i, 1)
+			if (c == ",") { i++; break }
+			if (c == "\\" && i < n) c = substr(spec, ++i, 1)
+			v = v c
+		}
 		if (!typed) vset(k, "s" v)
 		else if (v == "null") vdel_tree(k)
 		else if (v == "true" || v == "false") vset(k, "b" v)
@@ -557,7 +576,7 @@ BEGIN {
 
 	if (values_out != "") {
 		printf "" > values_out
-		for (k in V) printf "%s=%s\n", k, escape(fmt(V[k])) > values_out
+		for (k in V) { kk = k; gsub(SUBSEP, "\\.", kk); printf "%s=%s\n", kk, escape(fmt(V[k])) > values_out }
 		close(values_out)
 	}
 	if (meta_out != "") {
