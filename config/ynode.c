@@ -203,7 +203,10 @@ close_collection(struct builder *b)
 
 	n->n = b->npending - f.start;
 	n->u.kids = arena_alloc(&b->doc->arena, (n->n ? n->n : 1) * sizeof *n->u.kids);
-	memcpy(n->u.kids, b->pending + f.start, n->n * sizeof *n->u.kids);
+	/* An empty collection may come before any item was pending at all
+	 * ("{}" alone): pending is NULL then, and NULL + 0 is undefined. */
+	if (n->n)
+		memcpy(n->u.kids, b->pending + f.start, n->n * sizeof *n->u.kids);
 	b->npending = f.start;
 	if (n->type == Y_MAP)
 		check_dups(b, n);
