@@ -44,16 +44,10 @@ state_dir(const char *catalog_dir)
 	return path_join(catalog_dir, ".fusion");
 }
 
-int
-session_open(struct fx_session *s, struct fx_opts *o)
+/* The catalog is in s->cat: the state directory and the graph. */
+static int
+session_graph(struct fx_session *s)
 {
-	*s = (struct fx_session){.o = o};
-	s->catalog_path = catalog_find(o->file);
-	if (!s->catalog_path)
-		return FX_EXIT_USAGE;
-	if (catalog_load(s->catalog_path, true, &s->cat) < 0)
-		return FX_EXIT_USAGE;
-	s->have_cat = true;
 	s->statedir = state_dir(s->cat.dir);
 	rules_init(&s->rules, &s->cat, s->statedir);
 	s->g = graph_new();
@@ -66,6 +60,28 @@ session_open(struct fx_session *s, struct fx_opts *o)
 		return FX_EXIT_USAGE;
 	}
 	return 0;
+}
+
+int
+session_open(struct fx_session *s, struct fx_opts *o)
+{
+	*s = (struct fx_session){.o = o};
+	s->catalog_path = catalog_find(o->file);
+	if (!s->catalog_path)
+		return FX_EXIT_USAGE;
+	if (catalog_load(s->catalog_path, true, &s->cat) < 0)
+		return FX_EXIT_USAGE;
+	s->have_cat = true;
+	return session_graph(s);
+}
+
+int
+session_from(struct fx_session *s, struct fx_opts *o, const char *path,
+    const struct fx_catalog *cat)
+{
+	*s = (struct fx_session){.o = o, .catalog_path = xstrdup(path)};
+	s->cat = *cat;	/* borrowed: have_cat stays false, so it is not freed */
+	return session_graph(s);
 }
 
 static const char *const kinds_upto[][5] = {
@@ -144,6 +160,8 @@ session_state(struct fx_session *s, bool verify)
 	s->rules.read_ctx = s;
 	if (rules_sources(&s->rules, s->g) < 0)
 		return FX_EXIT_USAGE;
+	if (s->before_hash)
+		s->before_hash(s, s->before_hash_ctx);
 	/* The scan starts now: what it records is stamped with this time, no
 	 * later than its first read of a file (statcache.h, racily clean). A
 	 * source that cannot be read fails its node, not the whole run. */

@@ -66,8 +66,8 @@ retry_lost(struct fx_session *s, const struct fx_run_counts *k)
 	return true;
 }
 
-static int
-run(struct fx_session *s, struct fx_opts *o)
+int
+up_run(struct fx_session *s, struct fx_opts *o)
 {
 	struct fx_run_counts k;
 	struct fx_limit limits[1] = {{"build", o->build_jobs}};
@@ -112,12 +112,18 @@ cmd_up(struct fx_opts *o)
 	struct fx_session s;
 	int lock = -1;
 
+	if (o->watch && o->dry_run) {
+		fx_error("up: --watch and --dry-run do not go together");
+		return FX_EXIT_USAGE;
+	}
 	if (o->dry_run)
 		return cmd_plan(o);
 	if (o->remote || o->push) {
 		fx_error("up: --remote and --push need the shared cache, which is not built yet");
 		return FX_EXIT_USAGE;
 	}
+	if (o->watch)
+		return cmd_watch(o);
 	int rc = session_open(&s, o);
 	if (rc == 0)
 		rc = session_select(&s);
@@ -129,7 +135,7 @@ cmd_up(struct fx_opts *o)
 	if (rc == 0)
 		rc = session_state(&s, o->verify);
 	if (rc == 0)
-		rc = run(&s, o);
+		rc = up_run(&s, o);
 	lock_release(lock);
 	session_close(&s);
 	return rc;

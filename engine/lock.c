@@ -54,11 +54,14 @@ lock_acquire(const char *statedir, bool nowait)
 			return -2;
 		}
 		fx_info("waiting for another fusion run (pid %ld) on %s", pid, statedir);
-		while (flock(fd, LOCK_EX) < 0) {
-			if (errno != EINTR) {
-				fx_error("%s: %s", path, strerror(errno));
-				goto fail;
+		if (flock(fd, LOCK_EX) < 0) {
+			if (errno == EINTR) {	/* a signal the caller handles */
+				close(fd);
+				free(path);
+				return -3;
 			}
+			fx_error("%s: %s", path, strerror(errno));
+			goto fail;
 		}
 	}
 	char buf[32];

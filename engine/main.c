@@ -25,7 +25,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"up", cmd_up, "up [SVC...] [--until KIND] [--dry-run] [--force] [--verify] [--no-wait]"
-	    " [--build-jobs N]",
+	    " [--build-jobs N] [--watch [--debounce MS] [--poll MS]]",
 	    "Bring SVC (default: every service) and everything it needs up to date: run the\n"
 	    "stale build, load, chart and release nodes, in parallel, and nothing else.\n"
 	    "  --until KIND    stop after build, load, chart or release nodes\n"
@@ -33,8 +33,12 @@ static const struct command commands[] = {
 	    "  --force         run every selected node, fresh or not\n"
 	    "  --verify        check that recorded outputs still exist (images, releases)\n"
 	    "  --no-wait       exit 2 at once if another `fusion up` holds the workspace\n"
-	    "  --build-jobs N  at most N builds at once (default 2)\n",
-	    "|until|dry-run|force|verify|no-wait|build-jobs|remote|push|"},
+	    "  --build-jobs N  at most N builds at once (default 2)\n"
+	    "  --watch         then keep going: rerun what each change to the sources or the\n"
+	    "                  catalog makes stale, forward the catalog's ports, until Ctrl-C\n"
+	    "  --debounce MS   wait for MS quiet milliseconds after a change (default 200)\n"
+	    "  --poll MS       poll every MS milliseconds instead of using inotify\n",
+	    "|until|dry-run|force|verify|no-wait|build-jobs|remote|push|watch|debounce|poll|"},
 	{"plan", cmd_plan, "plan [SVC...] [--until KIND] [--verify]",
 	    "Show what `up` would run, and why (with -v, the exact commands).\n",
 	    "|until|force|verify|"},
@@ -93,7 +97,8 @@ find_command(const char *name)
 
 enum {
 	OPT_JSON = 256, OPT_NO_COLOR, OPT_VERSION, OPT_UNTIL, OPT_DRY_RUN, OPT_FORCE, OPT_VERIFY,
-	OPT_DOT, OPT_NO_WAIT, OPT_REMOTE, OPT_PUSH, OPT_BUILD_JOBS, OPT_HELP,
+	OPT_DOT, OPT_NO_WAIT, OPT_REMOTE, OPT_PUSH, OPT_BUILD_JOBS, OPT_HELP, OPT_WATCH,
+	OPT_DEBOUNCE, OPT_POLL, OPT_FOLLOW,
 };
 
 static const struct option longopts[] = {
@@ -110,6 +115,10 @@ static const struct option longopts[] = {
 	{"remote", required_argument, NULL, OPT_REMOTE},
 	{"push", no_argument, NULL, OPT_PUSH},
 	{"build-jobs", required_argument, NULL, OPT_BUILD_JOBS},
+	{"watch", no_argument, NULL, OPT_WATCH},
+	{"debounce", required_argument, NULL, OPT_DEBOUNCE},
+	{"poll", required_argument, NULL, OPT_POLL},
+	{"follow", no_argument, NULL, OPT_FOLLOW},
 	{0},
 };
 
@@ -121,6 +130,22 @@ positive(const char *opt, const char *s, int *out)
 
 	if (!*s || *end || v < 1 || v > 1024) {
 		fx_error("%s: expected a number from 1 to 1024, got \"%s\"", opt, s);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* Milliseconds, from 1 to 10 minutes (0 too when `zero`). */
+static int
+millis(const char *opt, const char *s, bool zero, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < (zero ? 0 : 1) || v > 600000) {
+		fx_error("%s: expected milliseconds from %d to 600000, got \"%s\"", opt, zero ? 0 : 1,
+		    s);
 		return -1;
 	}
 	*out = (int)v;
@@ -147,8 +172,19 @@ parse(int argc, char **argv, struct fx_opts *o, struct seen *seen, bool *help)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+C:f:j:kvh", longopts, NULL)) != -1 ||
-	    optind < argc) {
+	for (;;) {
+		/* After `logs`, -f is --follow, as in kubectl logs -f (the
+		 * catalog is then named before the command). */
+		if (optind < argc && o->command && strcmp(o->command, "logs") == 0 &&
+		    strcmp(argv[optind], "-f") == 0) {
+			o->follow = true;
+			saw(seen, "follow");
+			optind++;
+			continue;
+		}
+		c = getopt_long(argc, argv, "+C:f:j:kvh", longopts, NULL);
+		if (c == -1 && optind >= argc)
+			break;
 		if (c == -1) {
 			/* A positional argument: the command, or its arguments. */
 			if (!o->command)
@@ -176,6 +212,19 @@ parse(int argc, char **argv, struct fx_opts *o, struct seen *seen, bool *help)
 		case OPT_NO_WAIT: o->no_wait = true; saw(seen, "no-wait"); break;
 		case OPT_REMOTE: o->remote = optarg; saw(seen, "remote"); break;
 		case OPT_PUSH: o->push = true; saw(seen, "push"); break;
+		case OPT_WATCH: o->watch = true; saw(seen, "watch"); break;
+		case OPT_FOLLOW: o->follow = true; saw(seen, "follow"); break;
+		case OPT_DEBOUNCE:
+			if (millis("--debounce", optarg, true, &o->debounce_ms) < 0)
+				return -1;
+			o->debounce_set = true;
+			saw(seen, "debounce");
+			break;
+		case OPT_POLL:
+			if (millis("--poll", optarg, false, &o->poll_ms) < 0)
+				return -1;
+			saw(seen, "poll");
+			break;
 		case OPT_BUILD_JOBS:
 			if (positive("--build-jobs", optarg, &o->build_jobs) < 0)
 				return -1;

@@ -200,6 +200,41 @@ rules_sources(struct fx_rules *r, struct fx_graph *g)
 	return 0;
 }
 
+void
+rules_each_source(struct fx_graph *g, void (*fn)(void *ctx, const struct fx_source *src),
+    void *ctx)
+{
+	static const char *const ignore_names[] = {".containerignore", ".dockerignore"};
+
+	for (size_t i = 0; i < g->n; i++) {
+		struct fx_node *n = g->nodes[i];
+		struct fx_rule_node *d = n->data;
+		struct fx_svc *s = d->svc;
+		if (!n->selected)
+			continue;
+		if (n->kind == &kind_build) {
+			fn(ctx, &(struct fx_source){s->build.context, false, d->ignore,
+			    d->ignore_key ? d->ignore_key : "", d->context, n});
+			fn(ctx, &(struct fx_source){s->build.file, true, NULL, "", d->file, n});
+			/* Creating an ignore file changes the rules, even one that
+			 * ignores itself. */
+			for (size_t k = 0; k < FX_NELEM(ignore_names); k++) {
+				char *p = path_join(s->build.context, ignore_names[k]);
+				bool is = d->ignore_file && strcmp(p, d->ignore_file) == 0;
+				fn(ctx, &(struct fx_source){p, true, NULL, "", is ? d->ignore_tree : NULL,
+				    n});
+				free(p);
+			}
+		}
+		if (n->kind == &kind_chart) {
+			fn(ctx, &(struct fx_source){s->chart, false, NULL, "", d->chart, n});
+			for (size_t k = 0; k < d->nvalues; k++)
+				fn(ctx, &(struct fx_source){s->values.v[k], true, NULL, "", d->values[k],
+				    n});
+		}
+	}
+}
+
 char *
 rules_image_ref(const struct fx_svc *s, const char *image_id)
 {

@@ -34,6 +34,11 @@ struct fx_opts {
 	bool dry_run, force, verify, dot, no_wait, push;
 	const char *remote;
 	int build_jobs;
+	bool watch;		/* up --watch */
+	int debounce_ms;	/* --debounce (0 allowed) */
+	bool debounce_set;
+	int poll_ms;		/* --poll: poll instead of inotify */
+	bool follow;		/* logs -f */
 
 	char **args;		/* positional arguments after the command */
 	int nargs;
@@ -54,10 +59,21 @@ struct fx_session {
 	struct fx_statcache *sc;
 	struct fx_walk *walk;
 	struct fx_eval ev;
+
+	/* Called by session_state once the sources are known, before they are
+	 * hashed (up --watch: watch them first, so that no change made while
+	 * they are read goes unseen). */
+	void (*before_hash)(struct fx_session *s, void *ctx);
+	void *before_hash_ctx;
 };
 
 /* Load the catalog and build the graph. Returns 0 or an exit status. */
 int session_open(struct fx_session *s, struct fx_opts *o);
+/* The same from a catalog already loaded from `path`, which the session
+ * borrows: it must outlive session_close (up --watch keeps the last good
+ * one across passes). */
+int session_from(struct fx_session *s, struct fx_opts *o, const char *path,
+    const struct fx_catalog *cat);
 /* Select what o->args name (all if none) and what --until keeps.
  * Returns 0 or FX_EXIT_USAGE after reporting an unknown name. */
 int session_select(struct fx_session *s);
@@ -73,6 +89,12 @@ void session_close(struct fx_session *s);
 int session_count(struct fx_session *s, enum fx_state st);
 
 int cmd_up(struct fx_opts *o);
+/* One run of `up` over a session whose state is evaluated (session_state):
+ * the executor, its report and summary, the run's record. Returns an exit
+ * status. */
+int up_run(struct fx_session *s, struct fx_opts *o);
+/* `up --watch` (engine/cmd_watch.c). */
+int cmd_watch(struct fx_opts *o);
 int cmd_plan(struct fx_opts *o);
 int cmd_graph(struct fx_opts *o);
 int cmd_why(struct fx_opts *o);

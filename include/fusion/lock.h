@@ -14,8 +14,10 @@
 
 #include <stdbool.h>
 
-/* Returns a lock handle (>= 0), -1 after reporting an error, or -2 when
- * `nowait` and another run holds it (reported). */
+/* Returns a lock handle (>= 0), -1 after reporting an error, -2 when
+ * `nowait` and another run holds it (reported), or -3 when a signal whose
+ * handler does not restart system calls interrupted the wait (nothing
+ * reported: the caller's handler knows why). */
 int lock_acquire(const char *statedir, bool nowait);
 void lock_release(int handle);
 

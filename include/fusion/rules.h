@@ -95,6 +95,27 @@ struct fx_node *rules_find(struct fx_graph *g, const char *arg);
  * of the selected nodes in r->walk. Returns 0 or -1 after reporting. */
 int rules_sources(struct fx_rules *r, struct fx_graph *g);
 
+/* One source of a selected node, as rules_sources queued it. */
+struct fx_source {
+	const char *path;		/* absolute: a directory (tree) or a file */
+	bool file;
+	const struct fx_ignore *ig;	/* a tree's ignore rules, or NULL */
+	const char *ig_key;		/* their identity ("" for none) */
+	const struct fx_tree *tree;	/* its digest (filled by the hash run);
+					 * NULL for a file that may appear */
+	const struct fx_node *n;	/* the node that reads it */
+};
+
+/*
+ * Every source of the selected nodes, after rules_sources (up --watch
+ * watches them): build contexts with their rules, containerfiles, ignore
+ * files (and where one could appear: .containerignore and .dockerignore
+ * in the context), charts and values files. A source read by several
+ * nodes comes once per node.
+ */
+void rules_each_source(struct fx_graph *g, void (*fn)(void *ctx, const struct fx_source *src),
+    void *ctx);
+
 /* The cluster identity (kube-system namespace UID): one kubectl call per
  * run. NULL if the cluster cannot be reached (the reason in *err). */
 const char *rules_cluster(struct fx_rules *r, const char **err);

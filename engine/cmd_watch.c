@@ -1,0 +1,487 @@
+/*
+ * cmd_watch.c - `fusion up --watch`: the dev loop. A pass of `up`, then
+ * wait for a change to the selected nodes' sources or to the catalog, and
+ * another pass, until Ctrl-C.
+ *
+ * A pass is exactly an `up` (session, executor, report, records): the
+ * watcher only says when to run one. What is stale is decided as always,
+ * by the stat cache and the keys, so a change the watcher misreports can
+ * make a pass late or needless, never wrong.
+ *
+ * Between passes fusion sleeps in poll(2) on the watcher's descriptor and a
+ * self-pipe for signals. There is no timer unless a change is waiting out
+ * its debounce (or the watcher polls, as a fallback): idle costs no CPU.
+ *
+ * Debounce: a pass starts once no change has come for the debounce (200
+ * ms, --debounce MS), or at the latest max(2 s, 4 x debounce) after the
+ * first change, so a file written without pause still gets its passes.
+ * An editor's temp-file-and-rename or a `git checkout` is one pass.
+ *
+ * Changes during a pass are queued (the kernel keeps them) and start the
+ * next pass when this one finishes; a running build is never cancelled.
+ * Cancelling would throw away the work of a build that is often nearly
+ * done (podman's layers up to the change stay cached either way, so the
+ * next pass redoes only what the new change touches), and would kill
+ * `helm upgrade --wait` halfway, leaving the release "pending-upgrade",
+ * which blocks the next upgrade until it is rolled back. The queued pass
+ * starts as soon as the current one ends, and it runs only what the new
+ * changes make stale.
+ *
+ * The catalog is watched too: an edit reloads it at the next pass; an
+ * invalid catalog is reported and the last good one kept until it is
+ * fixed. Each pass declares its sources to the watcher before hashing
+ * them (session.before_hash), so no change made while they are read goes
+ * unseen, and its ignore rules prune the watch.
+ *
+ * Ctrl-C during a pass stops it as `up` does (the executor's handlers:
+ * process groups, records kept) and exits 130; between passes fusion exits
+ * at once with 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fusion/cmd.h"
+#include "fusion/diag.h"
+#include "fusion/lock.h"
+#include "fusion/report.h"
+#include "fusion/watch.h"
+
+#define DEBOUNCE_MS 200
+#define SHOWN_PATHS 3		/* paths a terminal line names */
+#define JSON_PATHS 1000		/* paths a change event lists */
+
+struct loop {
+	struct fx_opts *o;
+	char *path;			/* the catalog */
+	struct fx_catalog cat;		/* the last good one */
+	struct fx_catalog old;		/* replaced: freed once no session uses it */
+	bool have_old;
+	struct fx_session s;		/* the last pass's: the watcher uses its rules */
+	bool have_session;
+	bool synced;			/* this pass declared its sources */
+	struct fx_watch *w;
+	enum fx_report_mode mode;
+
+	struct fx_strv pending;		/* changed paths waiting for a pass */
+	bool lost;			/* changes were lost: the pass checks everything */
+	double first, last;		/* when the first and the last of them came */
+	double debounce, max_wait;	/* seconds */
+
+	size_t files, services;		/* what the last pass watches */
+	bool line_shown;		/* the status line is on the terminal */
+};
+
+/* ---- signals between passes ---- */
+
+static int sigpipe_fd[2] = {-1, -1};
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	int e = errno;
+	if (sig != SIGCHLD)
+		stop_signal = sig;
+	ssize_t w = write(sigpipe_fd[1], "", 1);
+	(void)w;
+	errno = e;
+}
+
+static const int handled[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+
+/* Ctrl-C must interrupt a wait for the lock (no SA_RESTART); SIGCHLD must
+ * not interrupt anything. */
+static int
+signals_on(struct sigaction *saved)
+{
+	if (pipe2(sigpipe_fd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		fx_error("pipe: %s", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < FX_NELEM(handled); i++) {
+		struct sigaction sa = {0};
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = handled[i] == SIGCHLD ? SA_RESTART | SA_NOCLDSTOP : 0;
+		sigaction(handled[i], &sa, &saved[i]);
+	}
+	return 0;
+}
+
+static void
+signals_off(struct sigaction *saved)
+{
+	for (size_t i = 0; i < FX_NELEM(handled); i++)
+		sigaction(handled[i], &saved[i], NULL);
+	close(sigpipe_fd[0]);
+	close(sigpipe_fd[1]);
+	sigpipe_fd[0] = sigpipe_fd[1] = -1;
+}
+
+static void
+drain(void)
+{
+	char buf[64];
+
+	while (read(sigpipe_fd[0], buf, sizeof buf) > 0)
+		;
+}
+
+/* ---- what is watched ---- */
+
+static void
+add_source(void *ctx, const struct fx_source *src)
+{
+	struct fx_watch *w = ctx;
+
+	if (src->file)
+		watch_file(w, src->path);
+	else
+		watch_tree(w, src->path, src->ig, src->ig_key);
+}
+
+/* session.before_hash: the pass's sources, and the catalog, are what is
+ * watched from now on. */
+static void
+sync_watch(struct fx_session *s, void *ctx)
+{
+	struct loop *L = ctx;
+
+	watch_exclude(L->w, s->statedir);
+	watch_begin(L->w);
+	watch_file(L->w, L->path);
+	rules_each_source(s->g, add_source, L->w);
+	watch_end(L->w);
+	L->synced = true;
+}
+
+static int
+cmp_ptr(const void *a, const void *b)
+{
+	const void *x = *(const void *const *)a, *y = *(const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct counting {
+	const struct fx_tree **trees;
+	size_t n, cap;
+	struct fx_strv groups;
+};
+
+static void
+count_source(void *ctx, const struct fx_source *src)
+{
+	struct counting *c = ctx;
+
+	if (src->tree) {
+		if (c->n == c->cap) {
+			c->cap = c->cap ? 2 * c->cap : 32;
+			c->trees = xreallocarray(c->trees, c->cap, sizeof(*c->trees));
+		}
+		c->trees[c->n++] = src->tree;
+	}
+}
+
+/* "watching N files in M services": the files of the distinct sources the
+ * last pass hashed, and the catalog entries with a selected node. */
+static void
+count_watched(struct loop *L)
+{
+	struct counting c = {0};
+	struct fx_graph *g = L->s.g;
+
+	rules_each_source(g, count_source, &c);
+	qsort(c.trees, c.n, sizeof(*c.trees), cmp_ptr);
+	L->files = 1;	/* the catalog */
+	for (size_t i = 0; i < c.n; i++)
+		if (i == 0 || c.trees[i] != c.trees[i - 1])
+			L->files += c.trees[i]->n;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->nodes[i]->selected && g->nodes[i]->group &&
+		    !strv_has(&c.groups, g->nodes[i]->group))
+			strv_push(&c.groups, g->nodes[i]->group);
+	L->services = c.groups.n;
+	free(c.trees);
+	strv_free(&c.groups);
+}
+
+/* ---- output ---- */
+
+static const char *
+shown_path(struct loop *L, const char *abs)
+{
+	const char *rel = path_under(abs, L->cat.root);
+	return rel && *rel ? rel : abs;
+}
+
+static void
+clear_status(struct loop *L)
+{
+	if (L->line_shown) {
+		fputs("\r\033[K", stdout);
+		fflush(stdout);
+		L->line_shown = false;
+	}
+}
+
+static void
+show_watching(struct loop *L)
+{
+	const char *how = watch_polling(L->w) ? " (polling)" : "";
+
+	if (L->mode == FX_REPORT_JSON) {
+		printf("{\"event\":\"watching\",\"files\":%zu,\"services\":%zu,\"polling\":%s}\n",
+		    L->files, L->services, watch_polling(L->w) ? "true" : "false");
+	} else if (L->mode == FX_REPORT_TTY) {
+		printf("fusion: watching %zu files in %zu services%s; Ctrl-C to stop", L->files,
+		    L->services, how);
+		L->line_shown = true;
+	} else {
+		printf("fusion: watching %zu files in %zu services%s\n", L->files, L->services, how);
+	}
+	fflush(stdout);
+}
+
+/* What starts a pass: one change event, or a line naming the first paths. */
+static void
+show_change(struct loop *L)
+{
+	struct fx_buf b = {0};
+	size_t n = L->pending.n;
+
+	clear_status(L);
+	if (L->mode == FX_REPORT_JSON) {
+		buf_puts(&b, "{\"event\":\"change\",\"paths\":[");
+		for (size_t i = 0; i < n && i < JSON_PATHS; i++) {
+			if (i)
+				buf_putc(&b, ',');
+			buf_json_str(&b, shown_path(L, L->pending.v[i]));
+		}
+		buf_putc(&b, ']');
+		if (n > JSON_PATHS)
+			buf_printf(&b, ",\"more\":%zu", n - JSON_PATHS);
+		if (L->lost)
+			buf_puts(&b, ",\"lost\":true");
+		buf_puts(&b, "}\n");
+	} else {
+		buf_puts(&b, "fusion: changed");
+		for (size_t i = 0; i < n && i < SHOWN_PATHS; i++)
+			buf_printf(&b, "%s %s", i ? "," : "", shown_path(L, L->pending.v[i]));
+		if (n > SHOWN_PATHS)
+			buf_printf(&b, " and %zu more", n - SHOWN_PATHS);
+		if (L->lost)
+			buf_printf(&b, "%s (events were lost: checking everything)", n ? "" : " maybe anything");
+		buf_putc(&b, '\n');
+	}
+	fputs(b.s, stdout);
+	fflush(stdout);
+	buf_free(&b);
+}
+
+/* ---- passes ---- */
+
+/* Reload the catalog after an edit. False, after saying so, if it has
+ * errors: the last good one stays. */
+static bool
+reload(struct loop *L)
+{
+	struct fx_catalog c;
+
+	clear_status(L);
+	if (catalog_load(L->path, true, &c) < 0) {
+		fx_warn("%s has errors: keeping the last good catalog until it is fixed",
+		    shown_path(L, L->path));
+		return false;
+	}
+	if (L->have_old)	/* two reloads before a pass could run */
+		catalog_free(&L->old);
+	L->old = L->cat;
+	L->have_old = true;
+	L->cat = c;
+	return true;
+}
+
+/* The catalog is among the changes: reload it, and leave it out of them
+ * if it cannot be used. */
+static void
+take_catalog(struct loop *L)
+{
+	size_t k = 0;
+	bool edited = false;
+
+	for (size_t i = 0; i < L->pending.n; i++) {
+		if (strcmp(L->pending.v[i], L->path) == 0) {
+			edited = true;
+			free(L->pending.v[i]);
+		} else {
+			L->pending.v[k++] = L->pending.v[i];
+		}
+	}
+	L->pending.n = k;
+	if (edited && reload(L))
+		strv_push(&L->pending, L->path);
+}
+
+/* Wait for the lock: its handle, or an exit status (negated). Ctrl-C ends
+ * the wait. */
+static int
+lock_pass(struct loop *L, const char *statedir)
+{
+	int lock = lock_acquire(statedir, L->o->no_wait);
+
+	if (lock == -3)
+		return -FX_EXIT_INTERRUPTED;
+	if (lock < 0)
+		return lock == -2 ? -FX_EXIT_USAGE : -FX_EXIT_FAILED;
+	return lock;
+}
+
+static int
+pass(struct loop *L, bool first)
+{
+	struct fx_session s;
+	int lock = -1;
+	int rc = session_from(&s, L->o, L->path, &L->cat);
+
+	L->synced = false;
+	if (rc == 0)
+		rc = session_select(&s);
+	if (rc == 0) {
+		lock = lock_pass(L, s.statedir);
+		rc = lock < 0 ? -lock : 0;
+	}
+	if (rc == 0) {
+		s.before_hash = sync_watch;
+		s.before_hash_ctx = L;
+		rc = session_state(&s, first && L->o->verify);
+	}
+	if (rc == 0 && stop_signal)
+		rc = FX_EXIT_INTERRUPTED;
+	if (rc == 0)
+		rc = up_run(&s, L->o);
+	lock_release(lock);
+	if (!L->synced) {
+		session_close(&s);
+		return rc;
+	}
+	/* The watcher uses this pass's ignore rules now. */
+	if (L->have_session)
+		session_close(&L->s);
+	L->s = s;
+	L->have_session = true;
+	if (L->have_old) {
+		catalog_free(&L->old);
+		L->have_old = false;
+	}
+	count_watched(L);
+	return rc;
+}
+
+/* ---- waiting ---- */
+
+enum { WAIT_STOP, WAIT_PASS };
+
+/* Sleep until the pending changes are due for a pass, or a stop. */
+static int
+wait_changes(struct loop *L)
+{
+	for (;;) {
+		double now = now_mono();
+		int timeout = -1;
+		if (L->pending.n || L->lost) {
+			double due = fmin(L->last + L->debounce, L->first + L->max_wait);
+			if (now >= due)
+				return WAIT_PASS;
+			timeout = (int)ceil((due - now) * 1000);
+		}
+		int wt = watch_timeout(L->w);
+		if (wt >= 0 && (timeout < 0 || wt < timeout))
+			timeout = wt;
+		struct pollfd p[2] = {{sigpipe_fd[0], POLLIN, 0}, {watch_fd(L->w), POLLIN, 0}};
+		if (poll(p, p[1].fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR) {
+			fx_error("poll: %s", strerror(errno));
+			return WAIT_STOP;
+		}
+		drain();
+		if (stop_signal)
+			return WAIT_STOP;
+		bool had = L->pending.n || L->lost;
+		size_t before = L->pending.n;
+		bool lost = watch_read(L->w, &L->pending);
+		L->lost |= lost;
+		if (L->pending.n > before || lost) {
+			L->last = now_mono();
+			if (!had)
+				L->first = L->last;
+		}
+	}
+}
+
+static void
+loop_free(struct loop *L)
+{
+	if (L->have_session)
+		session_close(&L->s);
+	if (L->have_old)
+		catalog_free(&L->old);
+	catalog_free(&L->cat);
+	watch_free(L->w);
+	strv_free(&L->pending);
+	free(L->path);
+}
+
+int
+cmd_watch(struct fx_opts *o)
+{
+	struct loop L = {.o = o};
+	struct sigaction saved[FX_NELEM(handled)];
+
+	L.path = catalog_find(o->file);
+	if (!L.path)
+		return FX_EXIT_USAGE;
+	if (catalog_load(L.path, true, &L.cat) < 0) {
+		free(L.path);
+		return FX_EXIT_USAGE;
+	}
+	L.mode = o->json ? FX_REPORT_JSON : isatty(1) ? FX_REPORT_TTY : FX_REPORT_LINES;
+	L.debounce = (o->debounce_set ? o->debounce_ms : DEBOUNCE_MS) / 1000.0;
+	L.max_wait = fmax(2.0, 4 * L.debounce);
+	L.w = watch_new(o->poll_ms);
+	if (signals_on(saved) < 0) {
+		loop_free(&L);
+		return FX_EXIT_FAILED;
+	}
+	int rc = pass(&L, true);
+	/* Only the first pass has --force and --verify: later ones run what
+	 * changes make stale. */
+	o->force = o->verify = false;
+	if (!L.have_session)
+		goto out;	/* nothing to watch: an unknown service, say */
+	while (rc != FX_EXIT_INTERRUPTED) {
+		if (L.have_session)
+			show_watching(&L);
+		if (wait_changes(&L) == WAIT_STOP) {
+			rc = FX_EXIT_OK;
+			break;
+		}
+		take_catalog(&L);
+		if (!L.pending.n && !L.lost)
+			continue;	/* only an invalid catalog: nothing to run */
+		show_change(&L);
+		strv_free(&L.pending);
+		L.lost = false;
+		rc = pass(&L, false);
+	}
+out:
+	clear_status(&L);
+	signals_off(saved);
+	loop_free(&L);
+	return rc;
+}
