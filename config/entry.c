@@ -16,16 +16,16 @@
 
 #include "internal.h"
 
-enum { E_REPO, E_GIT, E_BUILD, E_IMAGE, E_CHART, E_VALUES, E_SET, E_NEEDS, NKEYS };
+enum { E_REPO, E_GIT, E_BUILD, E_IMAGE, E_CHART, E_VALUES, E_SET, E_NEEDS, E_PORTS, NKEYS };
 enum { K_SERVICE, K_SHARED, K_DEFAULTS };
 
 static const char *const entry_keys[NKEYS] = {
-	"repo", "git", "build", "image", "chart", "values", "set", "needs"};
-static const char *const shared_keys[] = {"chart", "values", "set", "needs"};
+	"repo", "git", "build", "image", "chart", "values", "set", "needs", "ports"};
+static const char *const shared_keys[] = {"chart", "values", "set", "needs", "ports"};
 static const char *const defaults_keys[] = {"chart", "values", "set", "needs", "build"};
 static const unsigned allowed[] = {
 	[K_SERVICE] = (1u << NKEYS) - 1,
-	[K_SHARED] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS,
+	[K_SHARED] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS | 1u << E_PORTS,
 	[K_DEFAULTS] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS | 1u << E_BUILD,
 };
 
@@ -126,6 +126,7 @@ svc_free(struct fx_svc *s)
 	list_free(&s->values);
 	kv_free(&s->set);
 	list_free(&s->needs);
+	free(s->ports);
 	memset(s, 0, sizeof *s);
 }
 
@@ -295,6 +296,45 @@ parse_args(struct load *ld, const struct ynode *v, struct fx_kvlist *out, struct
 	free(p.v);
 }
 
+/* A port number, 1 to 65535, written in decimal; 0 if s is none. */
+static int
+port_number(const char *s, size_t n)
+{
+	long v = 0;
+
+	if (n == 0 || n > 5)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= 1 && v <= 65535 ? (int)v : 0;
+}
+
+/* ports: [8080, "9090:80"]: LOCAL, or LOCAL:SERVICE. */
+static void
+parse_ports(struct load *ld, const struct ynode *v, struct fx_svc *s)
+{
+	const struct ynode *seq = as_seq(ld, v,
+	    "\"ports\" must be a list of ports (8080) or \"LOCAL:SERVICE\" pairs (\"8080:80\")");
+
+	for (size_t i = 0; seq && i < seq->n; i++) {
+		const struct ynode *item = seq->u.kids[i];
+		const char *t = ytext(item);
+		const char *colon = t ? strchr(t, ':') : NULL;
+		int local = t ? port_number(t, colon ? (size_t)(colon - t) : strlen(t)) : 0;
+		int remote = colon ? port_number(colon + 1, strlen(colon + 1)) : local;
+		if (!local || !remote) {
+			ERR(ld, item, "\"ports\" entries are ports from 1 to 65535: 8080, or "
+			    "\"8080:80\" for LOCAL:SERVICE, not \"%s\"", t ? t : "(a collection)");
+			continue;
+		}
+		s->ports = xreallocarray(s->ports, s->nports + 1, sizeof(*s->ports));
+		s->ports[s->nports++] = (struct fx_port){local, remote, locof(ld, item)};
+	}
+}
+
 static void
 parse_build(struct load *ld, const struct ynode *v, struct fx_svc *s, struct extra *ex,
     struct fx_map *argidx, const char *where)
@@ -351,7 +391,8 @@ entry_key(struct load *ld, const struct ynode *k, int kind, const char *where)
 			return e;
 		ERR(ld, k, "key \"%s\" is not allowed %s (%s take only %s)", s, where,
 		    kind == K_SHARED ? "shared releases" : "defaults",
-		    kind == K_SHARED ? "chart, values, set and needs" : "chart, values, set, needs and build");
+		    kind == K_SHARED ? "chart, values, set, needs and ports" :
+		    "chart, values, set, needs and build");
 		return -1;
 	}
 	if (kind == K_SERVICE)
@@ -415,6 +456,12 @@ parse_entry(struct load *ld, const struct ynode *map, int kind, const char *wher
 		}
 		case E_NEEDS:
 			parse_list(ld, v, "needs", NULL, &s->needs);
+			break;
+		case E_PORTS:
+			free(s->ports);
+			s->ports = NULL;
+			s->nports = 0;
+			parse_ports(ld, v, s);
 			break;
 		}
 	}

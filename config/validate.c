@@ -434,6 +434,29 @@ check_entry(struct vctx *v, size_t i)
 	check_values(v, s);
 }
 
+/* Two forwards cannot listen on one local port. */
+static void
+check_ports(struct vctx *v)
+{
+	const struct fx_catalog *c = v->c;
+
+	for (size_t i = 0; i < c->nsvcs; i++)
+		for (size_t j = 0; j < c->svcs[i].nports; j++) {
+			const struct fx_port *p = &c->svcs[i].ports[j];
+			const struct fx_port *q = NULL;
+			const struct fx_svc *owner = NULL;
+			for (size_t k = 0; k <= i && !q; k++)
+				for (size_t m = 0; m < c->svcs[k].nports && !q; m++)
+					if ((k < i || m < j) && c->svcs[k].ports[m].local == p->local) {
+						q = &c->svcs[k].ports[m];
+						owner = &c->svcs[k];
+					}
+			if (q)
+				error_at(v, p->loc, "local port %d is forwarded twice (also for \"%s\" at "
+				    "line %d, column %d)", p->local, owner->name, q->loc.line, q->loc.col);
+		}
+}
+
 static void
 check_root(struct vctx *v)
 {
@@ -462,6 +485,7 @@ validate(struct load *ld)
 	find_cycles(&v);
 	for (size_t i = 0; i < v.c->nsvcs; i++)
 		check_entry(&v, i);
+	check_ports(&v);
 
 	for (size_t i = 0; i < v.files.cap; i++) {
 		struct finfo *f = v.files.vals[i];

@@ -3,6 +3,8 @@
  * directory, records and the hash of the selected sources (see cmd.h).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -222,4 +224,69 @@ session_close(struct fx_session *s)
 		catalog_free(&s->cat);
 	free(s->statedir);
 	free(s->catalog_path);
+}
+
+/* ---- signals for the commands that wait ---- */
+
+volatile sig_atomic_t cmd_stop;
+static int wake[2] = {-1, -1};
+static const int wake_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+static struct sigaction saved[FX_NELEM(wake_signals)];
+
+static void
+on_wake(int sig)
+{
+	int e = errno;
+	if (sig != SIGCHLD)
+		cmd_stop = sig;
+	ssize_t w = write(wake[1], "", 1);
+	(void)w;
+	errno = e;
+}
+
+int
+cmd_signals_on(void)
+{
+	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		fx_error("pipe: %s", strerror(errno));
+		return -1;
+	}
+	cmd_stop = 0;
+	for (size_t i = 0; i < FX_NELEM(wake_signals); i++) {
+		struct sigaction sa = {0};
+		sa.sa_handler = on_wake;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = wake_signals[i] == SIGCHLD ? SA_RESTART | SA_NOCLDSTOP : 0;
+		sigaction(wake_signals[i], &sa, &saved[i]);
+	}
+	return 0;
+}
+
+void
+cmd_signals_off(void)
+{
+	if (wake[0] < 0)
+		return;
+	for (size_t i = 0; i < FX_NELEM(wake_signals); i++)
+		sigaction(wake_signals[i], &saved[i], NULL);
+	close(wake[0]);
+	close(wake[1]);
+	wake[0] = wake[1] = -1;
+}
+
+int
+cmd_wake_fd(void)
+{
+	return wake[0];
+}
+
+bool
+cmd_wake_drain(void)
+{
+	char buf[64];
+	bool woke = false;
+
+	while (read(wake[0], buf, sizeof buf) > 0)
+		woke = true;
+	return woke;
 }

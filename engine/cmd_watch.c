@@ -33,13 +33,16 @@
  * them (session.before_hash), so no change made while they are read goes
  * unseen, and its ignore rules prune the watch.
  *
+ * The catalog's `ports` are forwarded (kubectl port-forward, supervised by
+ * forward.h) once their release is up, restarted when it gets a new
+ * revision, and listed on the status line.
+ *
  * Ctrl-C during a pass stops it as `up` does (the executor's handlers:
  * process groups, records kept) and exits 130; between passes fusion exits
- * at once with 0.
+ * at once with 0. Either way the forwards are stopped.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,6 +52,7 @@
 
 #include "fusion/cmd.h"
 #include "fusion/diag.h"
+#include "fusion/forward.h"
 #include "fusion/lock.h"
 #include "fusion/report.h"
 #include "fusion/watch.h"
@@ -75,64 +79,12 @@ struct loop {
 	double debounce, max_wait;	/* seconds */
 
 	size_t files, services;		/* what the last pass watches */
+
+	struct fx_forwards *fw;		/* the catalog's ports: kubectl port-forward */
+	struct fx_strv fwd_ids;		/* declared after the last pass, in order */
+	struct fx_strv revisions;	/* "NAME\tREVISION" of the releases forwarded */
 	bool line_shown;		/* the status line is on the terminal */
 };
-
-/* ---- signals between passes ---- */
-
-static int sigpipe_fd[2] = {-1, -1};
-static volatile sig_atomic_t stop_signal;
-
-static void
-on_signal(int sig)
-{
-	int e = errno;
-	if (sig != SIGCHLD)
-		stop_signal = sig;
-	ssize_t w = write(sigpipe_fd[1], "", 1);
-	(void)w;
-	errno = e;
-}
-
-static const int handled[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
-
-/* Ctrl-C must interrupt a wait for the lock (no SA_RESTART); SIGCHLD must
- * not interrupt anything. */
-static int
-signals_on(struct sigaction *saved)
-{
-	if (pipe2(sigpipe_fd, O_CLOEXEC | O_NONBLOCK) < 0) {
-		fx_error("pipe: %s", strerror(errno));
-		return -1;
-	}
-	for (size_t i = 0; i < FX_NELEM(handled); i++) {
-		struct sigaction sa = {0};
-		sa.sa_handler = on_signal;
-		sigemptyset(&sa.sa_mask);
-		sa.sa_flags = handled[i] == SIGCHLD ? SA_RESTART | SA_NOCLDSTOP : 0;
-		sigaction(handled[i], &sa, &saved[i]);
-	}
-	return 0;
-}
-
-static void
-signals_off(struct sigaction *saved)
-{
-	for (size_t i = 0; i < FX_NELEM(handled); i++)
-		sigaction(handled[i], &saved[i], NULL);
-	close(sigpipe_fd[0]);
-	close(sigpipe_fd[1]);
-	sigpipe_fd[0] = sigpipe_fd[1] = -1;
-}
-
-static void
-drain(void)
-{
-	char buf[64];
-
-	while (read(sigpipe_fd[0], buf, sizeof buf) > 0)
-		;
-}
 
 /* ---- what is watched ---- */
 
@@ -212,6 +164,65 @@ count_watched(struct loop *L)
 	strv_free(&c.groups);
 }
 
+/* ---- port-forwards ---- */
+
+/* The forward of every port in the catalog whose release is up, started
+ * after the first pass that brings it up and restarted when the release
+ * gets a new revision (its pods are replaced, and kubectl's forward stays
+ * on the old pod: kubernetes/kubectl#686). A release that failed keeps the
+ * forward it had: its old pods still serve. */
+static void
+sync_forwards(struct loop *L)
+{
+	struct fx_session *s = &L->s;
+	struct fx_strv revs = {0};
+
+	forwards_reap(L->fw);	/* those that died during the pass */
+	strv_free(&L->fwd_ids);
+	forwards_begin(L->fw);
+	for (size_t i = 0; i < L->cat.nsvcs; i++) {
+		const struct fx_svc *svc = &L->cat.svcs[i];
+		if (!svc->nports)
+			continue;
+		char *rid = xasprintf("release:%s", svc->name);
+		struct fx_node *rel = graph_find(s->g, rid);
+		free(rid);
+		if (!rel || !rel->selected)
+			continue;
+		bool up = rel->state == FX_FRESH && rel->have_out && rel->out.value;
+		char *key = xasprintf("%s\t%s", svc->name, up ? rel->out.value : "");
+		bool moved = up && !strv_has(&L->revisions, key);
+		for (size_t k = 0; k < svc->nports; k++) {
+			const struct fx_port *p = &svc->ports[k];
+			char *id = xasprintf("localhost:%d -> %s:%d", p->local, svc->name, p->remote);
+			if (up || forwards_pid(L->fw, id) >= 0) {
+				struct fx_strv argv = {0};
+				char *log = xasprintf("%s/logs/port-forward:%s:%d.log", s->statedir,
+				    svc->name, p->local);
+				rules_forward_argv(&s->cat, svc, p, &argv);
+				forwards_want(L->fw, id, strv_argv(&argv), log, moved);
+				strv_push(&L->fwd_ids, id);
+				strv_free(&argv);
+				free(log);
+			}
+			free(id);
+		}
+		if (up) {
+			strv_take(&revs, key);
+			continue;
+		}
+		free(key);
+		size_t len = strlen(svc->name);	/* not up: remember what runs */
+		for (size_t k = 0; k < L->revisions.n; k++)
+			if (strncmp(L->revisions.v[k], svc->name, len) == 0 &&
+			    L->revisions.v[k][len] == '\t')
+				strv_push(&revs, L->revisions.v[k]);
+	}
+	forwards_end(L->fw);
+	strv_free(&L->revisions);
+	L->revisions = revs;
+}
+
 /* ---- output ---- */
 
 static const char *
@@ -235,18 +246,30 @@ static void
 show_watching(struct loop *L)
 {
 	const char *how = watch_polling(L->w) ? " (polling)" : "";
+	struct fx_buf b = {0};
 
 	if (L->mode == FX_REPORT_JSON) {
-		printf("{\"event\":\"watching\",\"files\":%zu,\"services\":%zu,\"polling\":%s}\n",
-		    L->files, L->services, watch_polling(L->w) ? "true" : "false");
-	} else if (L->mode == FX_REPORT_TTY) {
-		printf("fusion: watching %zu files in %zu services%s; Ctrl-C to stop", L->files,
-		    L->services, how);
-		L->line_shown = true;
+		buf_printf(&b, "{\"event\":\"watching\",\"files\":%zu,\"services\":%zu,"
+		    "\"polling\":%s,\"forwards\":[", L->files, L->services,
+		    watch_polling(L->w) ? "true" : "false");
+		for (size_t i = 0; i < L->fwd_ids.n; i++) {
+			buf_puts(&b, i ? ",{\"forward\":" : "{\"forward\":");
+			buf_json_str(&b, L->fwd_ids.v[i]);
+			buf_printf(&b, ",\"pid\":%ld}", (long)forwards_pid(L->fw, L->fwd_ids.v[i]));
+		}
+		buf_puts(&b, "]}\n");
 	} else {
-		printf("fusion: watching %zu files in %zu services%s\n", L->files, L->services, how);
+		buf_printf(&b, "fusion: watching %zu files in %zu services%s", L->files, L->services,
+		    how);
+		for (size_t i = 0; i < L->fwd_ids.n; i++)
+			buf_printf(&b, "%s%s%s", i ? ", " : "; forwarding ", L->fwd_ids.v[i],
+			    forwards_pid(L->fw, L->fwd_ids.v[i]) > 0 ? "" : " (restarting)");
+		buf_puts(&b, L->mode == FX_REPORT_TTY ? "; Ctrl-C to stop" : "\n");
+		L->line_shown = L->mode == FX_REPORT_TTY;
 	}
+	fputs(b.s, stdout);
 	fflush(stdout);
+	buf_free(&b);
 }
 
 /* What starts a pass: one change event, or a line naming the first paths. */
@@ -300,10 +323,14 @@ reload(struct loop *L)
 		    shown_path(L, L->path));
 		return false;
 	}
-	if (L->have_old)	/* two reloads before a pass could run */
-		catalog_free(&L->old);
-	L->old = L->cat;
-	L->have_old = true;
+	if (L->have_old) {
+		/* Reloaded again before a pass used the last one: that one goes,
+		 * the one the watcher's session borrows stays. */
+		catalog_free(&L->cat);
+	} else {
+		L->old = L->cat;
+		L->have_old = true;
+	}
 	L->cat = c;
 	return true;
 }
@@ -362,7 +389,7 @@ pass(struct loop *L, bool first)
 		s.before_hash_ctx = L;
 		rc = session_state(&s, first && L->o->verify);
 	}
-	if (rc == 0 && stop_signal)
+	if (rc == 0 && cmd_stop)
 		rc = FX_EXIT_INTERRUPTED;
 	if (rc == 0)
 		rc = up_run(&s, L->o);
@@ -381,12 +408,35 @@ pass(struct loop *L, bool first)
 		L->have_old = false;
 	}
 	count_watched(L);
+	sync_forwards(L);
 	return rc;
 }
 
 /* ---- waiting ---- */
 
 enum { WAIT_STOP, WAIT_PASS };
+
+/* A child exited (SIGCHLD), or a restart is due: reap and restart the
+ * forwards, and say so on the status line if anything changed. */
+static void
+forward_events(struct loop *L)
+{
+	pid_t *before = xcalloc(L->fwd_ids.n + 1, sizeof(*before));
+	bool changed = false;
+
+	for (size_t i = 0; i < L->fwd_ids.n; i++)
+		before[i] = forwards_pid(L->fw, L->fwd_ids.v[i]);
+	bool shown = L->line_shown;
+	clear_status(L);	/* warnings may follow */
+	forwards_reap(L->fw);
+	if (forwards_timeout(L->fw) == 0)
+		forwards_tick(L->fw);
+	for (size_t i = 0; i < L->fwd_ids.n; i++)
+		changed |= before[i] != forwards_pid(L->fw, L->fwd_ids.v[i]);
+	if (changed || shown)
+		show_watching(L);
+	free(before);
+}
 
 /* Sleep until the pending changes are due for a pass, or a stop. */
 static int
@@ -396,22 +446,27 @@ wait_changes(struct loop *L)
 		double now = now_mono();
 		int timeout = -1;
 		if (L->pending.n || L->lost) {
-			double due = fmin(L->last + L->debounce, L->first + L->max_wait);
+			double quiet = L->last + L->debounce, latest = L->first + L->max_wait;
+			double due = quiet < latest ? quiet : latest;
 			if (now >= due)
 				return WAIT_PASS;
-			timeout = (int)ceil((due - now) * 1000);
+			timeout = ms_until(due);
 		}
-		int wt = watch_timeout(L->w);
+		int wt = watch_timeout(L->w), ft = forwards_timeout(L->fw);
 		if (wt >= 0 && (timeout < 0 || wt < timeout))
 			timeout = wt;
-		struct pollfd p[2] = {{sigpipe_fd[0], POLLIN, 0}, {watch_fd(L->w), POLLIN, 0}};
+		if (ft >= 0 && (timeout < 0 || ft < timeout))
+			timeout = ft;
+		struct pollfd p[2] = {{cmd_wake_fd(), POLLIN, 0}, {watch_fd(L->w), POLLIN, 0}};
 		if (poll(p, p[1].fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR) {
 			fx_error("poll: %s", strerror(errno));
 			return WAIT_STOP;
 		}
-		drain();
-		if (stop_signal)
+		bool woke = cmd_wake_drain();
+		if (cmd_stop)
 			return WAIT_STOP;
+		if (woke || forwards_timeout(L->fw) == 0)
+			forward_events(L);
 		bool had = L->pending.n || L->lost;
 		size_t before = L->pending.n;
 		bool lost = watch_read(L->w, &L->pending);
@@ -427,6 +482,9 @@ wait_changes(struct loop *L)
 static void
 loop_free(struct loop *L)
 {
+	forwards_free(L->fw);	/* stops every forward */
+	strv_free(&L->fwd_ids);
+	strv_free(&L->revisions);
 	if (L->have_session)
 		session_close(&L->s);
 	if (L->have_old)
@@ -441,7 +499,6 @@ int
 cmd_watch(struct fx_opts *o)
 {
 	struct loop L = {.o = o};
-	struct sigaction saved[FX_NELEM(handled)];
 
 	L.path = catalog_find(o->file);
 	if (!L.path)
@@ -452,9 +509,10 @@ cmd_watch(struct fx_opts *o)
 	}
 	L.mode = o->json ? FX_REPORT_JSON : isatty(1) ? FX_REPORT_TTY : FX_REPORT_LINES;
 	L.debounce = (o->debounce_set ? o->debounce_ms : DEBOUNCE_MS) / 1000.0;
-	L.max_wait = fmax(2.0, 4 * L.debounce);
+	L.max_wait = 4 * L.debounce > 2.0 ? 4 * L.debounce : 2.0;
 	L.w = watch_new(o->poll_ms);
-	if (signals_on(saved) < 0) {
+	L.fw = forwards_new();
+	if (cmd_signals_on() < 0) {
 		loop_free(&L);
 		return FX_EXIT_FAILED;
 	}
@@ -481,7 +539,7 @@ cmd_watch(struct fx_opts *o)
 	}
 out:
 	clear_status(&L);
-	signals_off(saved);
+	cmd_signals_off();
 	loop_free(&L);
 	return rc;
 }

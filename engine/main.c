@@ -59,6 +59,12 @@ static const struct command commands[] = {
 	{"cache", cmd_cache, "cache stats|gc|clear",
 	    "The state database: stats, gc (drop records of what no longer exists), clear.\n",
 	    "|"},
+	{"logs", cmd_logs, "logs SVC [-f]",
+	    "The logs of SVC's pods (through kubectl logs, by its release's selector), each line\n"
+	    "prefixed with [pod/POD/CONTAINER].\n"
+	    "  -f, --follow   keep following; when a new release replaces the pods, follow the\n"
+	    "                 new ones (after the command, -f means --follow, as in kubectl)\n",
+	    "|follow|"},
 	{"doctor", NULL, "doctor", "Not built yet.\n", "|"},
 	{"clone", NULL, "clone", "Not built yet.\n", "|"},
 };

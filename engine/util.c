@@ -514,6 +514,16 @@ now_mono(void)
 }
 
 int
+ms_until(double deadline)
+{
+	double ms = (deadline - now_mono()) * 1000;
+
+	if (ms <= 0)
+		return 0;
+	return ms >= 2e9 ? 2000000000 : (int)ms + ((double)(int)ms < ms);
+}
+
+int
 cpu_count(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -183,12 +183,79 @@ same_stat(const struct sent *a, const struct sent *b)
 	    a->ino == b->ino && a->mode == b->mode;
 }
 
+/*
+ * The one walk of a tree root r from `top`: directories the rules prune
+ * are never read; `enter` (may be NULL) is called for each directory
+ * before it is read (false: skip it), `visit` for each entry the rules
+ * keep. With `stat_all` every entry is lstat'ed (else only those whose
+ * type readdir does not give); `st` is NULL when not.
+ */
+struct visitor {
+	bool (*enter)(struct fx_watch *w, struct root *r, const char *dir, void *ctx);
+	void (*visit)(const char *path, const struct stat *st, bool dir, void *ctx);
+	bool stat_all;
+	void *ctx;
+};
+
+static bool
+tree_walk(struct fx_watch *w, struct root *r, const char *top, const struct visitor *v)
+{
+	struct fx_strv todo = {0};
+	bool entered = false;
+
+	strv_push(&todo, top);
+	/* An inotify walk stops when the watcher falls back to polling. */
+	for (size_t i = 0; i < todo.n && !(v->enter && w->polling); i++) {
+		if (excluded(w, todo.v[i]) || (v->enter && !v->enter(w, r, todo.v[i], v->ctx)))
+			continue;
+		entered |= i == 0;
+		DIR *dp = opendir(todo.v[i]);
+		struct dirent *e;
+		if (!dp)
+			continue;
+		while ((e = readdir(dp))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			char *p = xasprintf("%s/%s", todo.v[i], e->d_name);
+			struct stat st;
+			bool have = false;
+			if (v->stat_all || e->d_type == DT_UNKNOWN) {
+				have = lstat(p, &st) == 0;
+				if (!have) {	/* vanished meanwhile */
+					free(p);
+					continue;
+				}
+			}
+			bool dir = have ? S_ISDIR(st.st_mode) : e->d_type == DT_DIR;
+			if (excluded(w, p) || (dir ? prunable(r, p) : ignored(r, p, false))) {
+				free(p);
+				continue;
+			}
+			if (!dir || !ignored(r, p, true))
+				v->visit(p, have ? &st : NULL, dir, v->ctx);
+			if (dir)
+				strv_take(&todo, p);
+			else
+				free(p);
+		}
+		closedir(dp);
+	}
+	strv_free(&todo);
+	return entered;
+}
+
+static void
+snap_visit(const char *path, const struct stat *st, bool dir, void *ctx)
+{
+	snap_add(ctx, path, st);
+}
+
 /* Walk root r into s: every path its rules keep, with its stat data. */
 static void
-snap_root(struct fx_watch *w, const struct root *r, struct snap *s)
+snap_root(struct fx_watch *w, struct root *r, struct snap *s)
 {
 	struct stat st;
-	struct fx_strv todo = {0};
+	const struct visitor v = {NULL, snap_visit, true, s};
 
 	if (r->file) {
 		if (stat(r->path, &st) == 0)
@@ -198,35 +265,7 @@ snap_root(struct fx_watch *w, const struct root *r, struct snap *s)
 	if (excluded(w, r->path) || stat(r->path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return;
 	snap_add(s, r->path, &st);
-	strv_push(&todo, r->path);
-	for (size_t i = 0; i < todo.n; i++) {
-		DIR *dp = opendir(todo.v[i]);
-		struct dirent *e;
-		if (!dp)
-			continue;
-		while ((e = readdir(dp))) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			char *p = xasprintf("%s/%s", todo.v[i], e->d_name);
-			if (lstat(p, &st) < 0) {	/* vanished meanwhile */
-				free(p);
-				continue;
-			}
-			bool dir = S_ISDIR(st.st_mode);
-			if (excluded(w, p) || (dir ? prunable(r, p) : ignored(r, p, false))) {
-				free(p);
-				continue;
-			}
-			if (!dir || !ignored(r, p, true))
-				snap_add(s, p, &st);
-			if (dir)
-				strv_take(&todo, p);
-			else
-				free(p);
-		}
-		closedir(dp);
-	}
-	strv_free(&todo);
+	tree_walk(w, r, r->path, &v);
 }
 
 /* One polling walk over every root: report what differs from the last. */
@@ -426,51 +465,36 @@ attach(struct dir *d, struct root *r)
 	d->trees[d->ntrees++] = r;
 }
 
+/* tree_walk's enter for inotify: the watch first, then the reading. */
+static bool
+watch_enter(struct fx_watch *w, struct root *r, const char *dir, void *ctx)
+{
+	struct dir *d = watch_dir(w, dir);
+
+	if (d)
+		attach(d, r);
+	return d != NULL;
+}
+
+static void
+report_visit(const char *path, const struct stat *st, bool dir, void *ctx)
+{
+	report(ctx, path);
+}
+
 /*
  * Watch every directory of tree root r from `top` down that its rules
  * keep: each watch is added before its directory is read, so nothing
  * created meanwhile goes unseen. With `o`, report what the walk finds (a
- * directory that just appeared: its files may predate its watch).
+ * directory that just appeared: its files may predate its watch). True if
+ * `top` itself is watched.
  */
 static bool
 walk(struct fx_watch *w, struct root *r, const char *top, struct out *o)
 {
-	struct fx_strv todo = {0};
-	bool ok = false;
+	const struct visitor v = {watch_enter, report_visit, false, o};
 
-	strv_push(&todo, top);
-	for (size_t i = 0; i < todo.n && !w->polling; i++) {
-		if (excluded(w, todo.v[i]))
-			continue;
-		struct dir *d = watch_dir(w, todo.v[i]);
-		DIR *dp = d ? opendir(todo.v[i]) : NULL;
-		struct dirent *e;
-		if (!dp)
-			continue;
-		attach(d, r);
-		ok |= i == 0;
-		while ((e = readdir(dp))) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			char *p = xasprintf("%s/%s", todo.v[i], e->d_name);
-			struct stat st;
-			bool dir = e->d_type == DT_DIR ||
-			    (e->d_type == DT_UNKNOWN && lstat(p, &st) == 0 && S_ISDIR(st.st_mode));
-			if (dir && prunable(r, p)) {
-				free(p);
-				continue;
-			}
-			if (o && !ignored(r, p, dir))
-				report(o, p);
-			if (dir)
-				strv_take(&todo, p);
-			else
-				free(p);
-		}
-		closedir(dp);
-	}
-	strv_free(&todo);
-	return ok;
+	return tree_walk(w, r, top, &v);
 }
 
 /* A file root: a watch on its directory; the file is matched by name. */

@@ -54,6 +54,14 @@ struct fx_build {
 	struct fx_list ignore;	/* extra ignore patterns, as written */
 };
 
+/* A port forwarded while `up --watch` runs: `ports: [8080]` (the same
+ * port on both sides) or `["8080:80"]` (LOCAL:SERVICE). */
+struct fx_port {
+	int local;		/* on localhost */
+	int remote;		/* a port of the release's Service */
+	struct fx_loc loc;
+};
+
 struct fx_svc {
 	char *name;
 	struct fx_loc loc;	/* of the name key */
@@ -72,6 +80,8 @@ struct fx_svc {
 	struct fx_list values;	/* absolute paths; defaults' values first */
 	struct fx_kvlist set;	/* defaults' set first, the service's own override per key */
 	struct fx_list needs;	/* names of entries in svcs */
+	struct fx_port *ports;	/* forwarded by up --watch; local ports unique */
+	size_t nports;
 };
 
 struct fx_catalog {

@@ -9,6 +9,7 @@
 #ifndef FUSION_CMD_H
 #define FUSION_CMD_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "fusion/cache.h"
@@ -101,5 +102,23 @@ int cmd_why(struct fx_opts *o);
 int cmd_status(struct fx_opts *o);
 int cmd_down(struct fx_opts *o);
 int cmd_cache(struct fx_opts *o);
+/* `logs SVC [-f]` (engine/cmd_logs.c). */
+int cmd_logs(struct fx_opts *o);
+
+/*
+ * Commands that wait (up --watch, logs -f) sleep in poll(2) on
+ * cmd_wake_fd(): SIGINT, SIGTERM and SIGHUP set cmd_stop and write to it,
+ * SIGCHLD only writes. The stopping signals do not restart system calls,
+ * so they also end a wait for the lock (lock_acquire returns -3).
+ * cmd_signals_on returns 0, or -1 after reporting; cmd_signals_off puts
+ * the previous handlers back. cmd_wake_drain empties the pipe, and says
+ * whether a signal came (poll(2) itself may return EINTR for it, with no
+ * revents).
+ */
+extern volatile sig_atomic_t cmd_stop;
+int cmd_signals_on(void);
+void cmd_signals_off(void);
+int cmd_wake_fd(void);
+bool cmd_wake_drain(void);
 
 #endif

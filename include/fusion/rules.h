@@ -160,6 +160,18 @@ enum fx_said rules_say_file(const struct fx_change *c, const char *path, const c
     bool brief, struct fx_buf *out);
 enum fx_said rules_say_cluster(const struct fx_change *c, bool brief, struct fx_buf *out);
 
+/* The pods of a release (rules/pods.c). The label selectors ("k=v,k2=v2")
+ * of the workloads in the manifest its chart rendered, each once; Helm's
+ * standard app.kubernetes.io/instance=X when that names none. */
+void rules_selectors(struct fx_rules *r, const struct fx_svc *s, struct fx_strv *out);
+/* kubectl logs of the pods a selector picks, each line prefixed with
+ * [pod/POD/CONTAINER]; `since_time` (RFC 3339) may be NULL. */
+void rules_logs_argv(const struct fx_catalog *c, const char *selector, bool follow,
+    const char *since_time, struct fx_strv *argv);
+/* kubectl port-forward service/X LOCAL:REMOTE. */
+void rules_forward_argv(const struct fx_catalog *c, const struct fx_svc *s, const struct fx_port *p,
+    struct fx_strv *argv);
+
 /* The builder's binary: "podman" or "docker" (rules/builder.c). */
 const char *builder_bin(const struct fx_catalog *c);
 /* argv of saving image `ref` to the archive `path`: podman save --format

@@ -103,6 +103,9 @@ int64_t ts_ns(struct timespec ts);
 int64_t now_ns(void);
 double now_wall(void);
 double now_mono(void);
+/* Milliseconds from now (now_mono) until `deadline`, rounded up; 0 if it
+ * has passed. A poll(2) timeout. */
+int ms_until(double deadline);
 
 /* Number of online CPUs, at least 1. */
 int cpu_count(void);

@@ -185,7 +185,22 @@ copy_ws() {
 }
 
 @test "build in a shared release" {
-	bad shared-with-build.yaml 9 5 'key "build" is not allowed in shared release "kafka" (shared releases take only chart, values, set and needs)'
+	bad shared-with-build.yaml 9 5 'key "build" is not allowed in shared release "kafka" (shared releases take only chart, values, set, needs and ports)'
+}
+
+@test "ports: numbers from 1 to 65535, or LOCAL:SERVICE" {
+	bad ports-invalid.yaml 9 19 '"ports" entries are ports from 1 to 65535: 8080, or "8080:80" for LOCAL:SERVICE, not "8080:http"'
+	bad ports-invalid.yaml 9 32 '"ports" entries are ports from 1 to 65535: 8080, or "8080:80" for LOCAL:SERVICE, not "70000"'
+	[ "$(echo "$output" | grep -c 'ports')" -eq 2 ]
+}
+
+@test "ports: a local port forwarded twice" {
+	bad ports-twice.yaml 11 13 'local port 5432 is forwarded twice (also for "postgresql" at line 6, column 80)'
+}
+
+@test "ports: a list, and not in defaults" {
+	bad ports-not-list.yaml 5 3 'key "ports" is not allowed in "defaults" (defaults take only chart, values, set, needs and build)'
+	bad ports-not-list.yaml 8 12 '"ports" must be a list of ports (8080) or "LOCAL:SERVICE" pairs ("8080:80")'
 }
 
 @test "jobs is not a number" {

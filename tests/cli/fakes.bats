@@ -108,11 +108,119 @@ calls() { grep -c -E -- "$1" "$FUSION_FAKE_STATE/calls.log" || true; }
 	[ "$output" = fusion ]
 	run -1 kubectl get namespace nope -o jsonpath={.metadata.uid}
 	[ "$output" = 'Error from server (NotFound): namespaces "nope" not found' ]
-	run -1 kubectl get pods
+	run -0 kubectl get pods
+	[ "$output" = "No resources found in default namespace." ]
 	run -1 kubectl apply -f x.yaml
 	[[ $output == *'unknown command "apply"'* ]]
 	run -1 kubectl get namespace kube-system --bogus
 	[[ $output == *"unknown flag: --bogus"* ]]
+}
+
+# ---- kubectl: pods, logs, port-forward ----
+
+# A release of the example service chart with N replicas and image tag T.
+release() {	# release NAME N T
+	helm upgrade --install "$1" "$HELMDIR/base-charts/service" -n fusion --create-namespace \
+		--set replicaCount="$2" --set image.tag="$3" >/dev/null
+}
+
+pods_of() {
+	fake-cluster pods fusion | awk -v r="$1" '$2 ~ "^" r "-" { print $2 }' | sort
+}
+
+@test "kubectl get pods: a Deployment's replicas, named after its template; a new template, new pods" {
+	release api 2 t1
+	run -0 kubectl get pods -n fusion -l app.kubernetes.io/instance=api -o name
+	[ "${#lines[@]}" -eq 2 ]
+	[[ ${lines[0]} =~ ^pod/api-[bcdfghjklmnpqrstvwxz2456789]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}$ ]]
+	before=$(pods_of api)
+	release api 2 t1	# same template: same pods
+	[ "$(pods_of api)" = "$before" ]
+	release api 2 t2	# a new image: a rollout
+	[ "$(pods_of api)" != "$before" ]
+	[ -z "$(comm -12 <(echo "$before") <(pods_of api))" ]
+	helm upgrade --install db "$HELMDIR/shared-services/postgresql" -n fusion >/dev/null
+	[ "$(pods_of db)" = db-0 ]
+}
+
+@test "kubectl logs: by selector 10 lines a container unless --tail, --prefix, --since-time, a pod by name" {
+	release api 1 t1
+	pod=$(pods_of api)
+	for i in $(seq 12); do fake-cluster log fusion api "line $i"; done
+	run -0 kubectl logs -n fusion -l app.kubernetes.io/instance=api
+	[ "${#lines[@]}" -eq 10 ]	# kubernetes/kubernetes#79967
+	[ "${lines[9]}" = "line 12" ]
+	run -0 kubectl logs -n fusion -l app.kubernetes.io/instance=api --tail=-1 --prefix
+	[ "${#lines[@]}" -eq 13 ]
+	[ "${lines[0]}" = "[pod/$pod/api] container api started from image localhost/service:t1" ]
+	run -0 kubectl logs -n fusion "$pod"	# by name: everything
+	[ "${#lines[@]}" -eq 13 ]
+	run -0 kubectl logs -n fusion "pod/$pod" --tail 2 --timestamps
+	[[ ${lines[1]} =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\ line\ 12$ ]]
+	since=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+	sleep 3
+	fake-cluster log fusion api "late"
+	run -0 kubectl logs -n fusion -l app.kubernetes.io/instance=api --since-time="$since" --tail=-1
+	[ "$output" = late ]
+	run -1 kubectl logs -n fusion nope
+	[ "$output" = 'Error from server (NotFound): pods "nope" not found' ]
+	run -0 kubectl logs -n fusion -l app.kubernetes.io/instance=nope
+	[ "$output" = "No resources found in fusion namespace." ]
+	run -1 kubectl logs -n fusion -l app.kubernetes.io/instance=api -c api
+	[[ $output == *"a container cannot be specified when using a selector"* ]]
+}
+
+@test "kubectl logs -f: new lines as they come, the end when the pod goes; at most --max-log-requests streams" {
+	release api 1 t1
+	kubectl logs -n fusion -l app.kubernetes.io/instance=api -f --prefix >"$BATS_TEST_TMPDIR/f" &
+	pid=$!
+	fake-cluster log fusion api "one"
+	for _ in $(seq 200); do grep -q "one" "$BATS_TEST_TMPDIR/f" && break; sleep 0.1; done
+	grep -q "] one$" "$BATS_TEST_TMPDIR/f"
+	release api 1 t2	# the pod is replaced: its stream ends, kubectl exits 0
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ]
+	# the new pod is not followed (kubernetes/kubernetes#52218)
+	[ "$(grep -c "started from image localhost/service:t2" "$BATS_TEST_TMPDIR/f" || true)" -eq 0 ]
+	release api 6 t2
+	run -1 kubectl logs -n fusion -l app.kubernetes.io/instance=api -f
+	[ "$output" = "error: you are attempting to follow 6 log streams, but maximum allowed concurrency is 5, use --max-log-requests to increase the limit" ]
+}
+
+@test "kubectl port-forward: the Service's first pod, its container port, the local port held until it exits" {
+	release api 2 t1
+	kubectl port-forward -n fusion service/api 8080:80 >"$BATS_TEST_TMPDIR/pf" 2>&1 &
+	pid=$!
+	for _ in $(seq 200); do grep -q Forwarding "$BATS_TEST_TMPDIR/pf" && break; sleep 0.1; done
+	# targetPort "http" is the container port 8080 (the chart's default)
+	[ "$(cat "$BATS_TEST_TMPDIR/pf")" = $'Forwarding from 127.0.0.1:8080 -> 8080\nForwarding from [::1]:8080 -> 8080' ]
+	[ "$(fake-cluster forwards)" = "8080 $pid" ]
+	run -1 kubectl port-forward -n fusion svc/api 8080:80
+	[[ ${lines[0]} == "Unable to listen on port 8080: "*"bind: address already in use"* ]]
+	[ "${lines[1]}" = "error: unable to listen on any of the requested ports: [{8080 8080}]" ]
+	run -1 kubectl port-forward -n fusion svc/api 9090:81
+	[ "$output" = "error: Service api does not have a service port 81" ]
+	run -1 kubectl port-forward -n fusion svc/nope 9090:80
+	[ "$output" = 'Error from server (NotFound): services "nope" not found' ]
+	# its pod replaced: "lost connection to pod", exit 1 (kubernetes/kubernetes#114460)
+	release api 2 t2
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 1 ]
+	[ "$(tail -n1 "$BATS_TEST_TMPDIR/pf")" = "error: lost connection to pod" ]
+	[ -z "$(fake-cluster forwards)" ]
+}
+
+@test "kubectl port-forward: SIGTERM ends it and frees the port" {
+	release api 1 t1
+	kubectl port-forward -n fusion service/api 8081:80 >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 200); do [ -n "$(fake-cluster forwards)" ] && break; sleep 0.1; done
+	[ "$(fake-cluster forwards)" = "8081 $pid" ]
+	kill -TERM "$pid"
+	wait "$pid" || true
+	[ -z "$(fake-cluster forwards)" ]
 }
 
 # ---- helm template ----

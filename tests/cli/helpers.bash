@@ -130,3 +130,21 @@ none_ran_again() {
 		[[ " $(results ran) " != *" $n "* ]] || { echo "$n ran again"; return 1; }
 	done
 }
+
+# Poll until "$@" succeeds; fail after $WAIT_S seconds (default 180). For
+# background runs: wait for what they do, never assert how long it took.
+wait_until() {
+	local end=$((SECONDS + ${WAIT_S:-180}))
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || { echo "timed out waiting for: $*" >&2; return 1; }
+		sleep 0.1
+	done
+}
+
+# Teardown of tests that leave a fusion in the background as FX_PID.
+stop_background() {
+	if [ -n "${FX_PID:-}" ] && kill -0 "$FX_PID" 2>/dev/null; then
+		kill -TERM "$FX_PID" 2>/dev/null || true
+		wait "$FX_PID" 2>/dev/null || true
+	fi
+}

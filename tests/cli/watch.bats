@@ -5,7 +5,6 @@
 # how long anything took: the machine may be loaded.
 
 load helpers
-bats_require_minimum_version 1.5.0
 
 setup() {
 	fx_setup
@@ -15,19 +14,7 @@ setup() {
 }
 
 teardown() {
-	if [ -n "$FX_PID" ] && kill -0 "$FX_PID" 2>/dev/null; then
-		kill -TERM "$FX_PID" 2>/dev/null || true
-		wait "$FX_PID" 2>/dev/null || true
-	fi
-}
-
-# Poll until "$@" succeeds; fail after $WAIT_S seconds (default 180).
-wait_until() {
-	local end=$((SECONDS + ${WAIT_S:-180}))
-	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || { echo "timed out waiting for: $*" >&2; return 1; }
-		sleep 0.1
-	done
+	stop_background
 }
 
 # How many events of a kind the background run printed.
@@ -198,8 +185,9 @@ stop_with() {
 	watch_start
 	stop_with INT
 	[ "$FX_RC" -eq 0 ]
-	run ! pgrep -f "$TOP/tests/fakes/"
-	run ! pgrep -f "sleep $SLOW"
+	no_process_left "$TOP/tests/fakes/"
+	no_process_left "sleep $SLOW"
+	[ -z "$(fake-cluster forwards)" ]	# every port-forward stopped
 }
 
 @test "up --watch: Ctrl-C during a pass stops it as up does: exit 130, no child left, records kept" {
@@ -210,8 +198,9 @@ stop_with() {
 	wait_until pgrep -f "sleep $SLOW"
 	stop_with INT
 	[ "$FX_RC" -eq 130 ]
-	run ! pgrep -f "sleep $SLOW"
-	run ! pgrep -f "$TOP/tests/fakes/"
+	no_process_left "sleep $SLOW"
+	no_process_left "$TOP/tests/fakes/"
+	[ -z "$(fake-cluster forwards)" ]
 	grep -q 'interrupted' "$ERR"
 	# build, load and chart finished in that pass and are recorded
 	unset FUSION_FAKE_SLEEP
@@ -256,4 +245,68 @@ stop_with() {
 	kill -TERM "$FX_PID"
 	wait "$FX_PID" || true
 	FX_PID=
+}
+
+# The pid of a forward in the last watching event.
+forward_pid() {
+	grep '^{"event":"watching"' "$OUT" | tail -n1 |
+		jq -r --arg f "$1" '.forwards[] | select(.forward == $f) | .pid'
+}
+
+@test "up --watch: the catalog's ports are forwarded, listed, restarted when their release changes" {
+	watch_start
+	[ "$(forward_pid 'localhost:3000 -> core-api:80')" -gt 0 ]
+	[ "$(forward_pid 'localhost:5432 -> postgresql:5432')" -gt 0 ]
+	core=$(forward_pid 'localhost:3000 -> core-api:80')
+	pg=$(forward_pid 'localhost:5432 -> postgresql:5432')
+	# kubectl's real command line, each in a process group of its own
+	grep -qx 'kubectl --context fusion port-forward --namespace fusion service/core-api 3000:80' \
+		"$FUSION_FAKE_STATE/calls.log"
+	[ "$(ps -o pgid= -p "$core" | tr -d ' ')" = "$core" ]
+	wait_until eval '[ "$(fake-cluster forwards | sort)" = "$(printf "3000 %s\n5432 %s" "$core" "$pg")" ]'
+	# a new revision of core-api: its pods are replaced, its forward restarted
+	echo "# saved" >>"$WS/core-api/app/models/account.rb"
+	wait_until at_least 2 watching
+	[ "$(forward_pid 'localhost:3000 -> core-api:80')" != "$core" ]
+	[ "$(forward_pid 'localhost:5432 -> postgresql:5432')" = "$pg" ]
+	wait_until eval 'fake-cluster forwards | grep -q "^3000 $(forward_pid "localhost:3000 -> core-api:80")\$"'
+	stop_with INT
+	[ "$FX_RC" -eq 0 ]
+	[ -z "$(fake-cluster forwards)" ]
+	no_process_left "$TOP/tests/fakes/kubectl"
+}
+
+@test "up --watch: a forward that dies is started again, with its reason" {
+	watch_start
+	core=$(forward_pid 'localhost:3000 -> core-api:80')
+	kill -KILL "$core"
+	wait_until grep -q 'localhost:3000 -> core-api:80: exited with status 137' "$ERR"
+	wait_until eval 'fake-cluster forwards | grep -q "^3000 "'
+	[ "$(fake-cluster forwards | awk '$1 == 3000 { print $2 }')" != "$core" ]
+}
+
+@test "up --watch: a forward whose pod is replaced behind fusion's back comes back on the new pod" {
+	watch_start
+	core=$(forward_pid 'localhost:3000 -> core-api:80')
+	# someone else upgrades the release: new pods (a new template)
+	helm upgrade --install core-api "$WS/local-dev/helm/base-charts/service" -n fusion \
+		--set image.tag=by-hand >/dev/null
+	wait_until grep -q 'lost connection to pod' "$ERR"
+	wait_until eval 'fake-cluster forwards | grep -q "^3000 "'
+	[ "$(fake-cluster forwards | awk '$1 == 3000 { print $2 }')" != "$core" ]
+}
+
+@test "up --watch: ports edited in the catalog move the forward; a release not up yet is not forwarded" {
+	watch_start
+	sed -i 's/ports: \["3000:80"\]/ports: ["3001:80"]/' "$CAT"
+	wait_until at_least 2 watching
+	grep '^{"event":"watching"' "$OUT" | tail -n1 | jq -e '[.forwards[].forward] ==
+		["localhost:5432 -> postgresql:5432", "localhost:3001 -> core-api:80"]'
+	wait_until eval '[ "$(fake-cluster forwards | cut -d" " -f1 | sort | tr "\n" " ")" = "3001 5432 " ]'
+}
+
+@test "up --watch --until build: no release, no forward" {
+	watch_start --until build
+	grep '^{"event":"watching"' "$OUT" | jq -e '.forwards == []'
+	[ "$(calls 'kubectl.*port-forward')" -eq 0 ]
 }

@@ -193,3 +193,58 @@ fake_images_update() {	# fake_images_update PROFILE add|rm REF...
 	mkdir -p "$S/images"
 	fake_write "$file" "$out"
 }
+
+# ---- pods (kubectl logs, port-forward, get pods) ----
+
+# The pods and Services of namespace NS, as pods.awk derives them from the
+# stored manifests: sets POD_LINES and SVC_LINES (arrays of its tab-separated
+# lines). Reads under the shared lock, which it releases.
+fake_pods() {	# fake_pods NS
+	local line files=("$S"/releases/"$1"/*/manifest)
+	POD_LINES=() SVC_LINES=()
+	((${#files[@]})) || return 0
+	while IFS= read -r line; do
+		case $line in
+		pod$'\t'*) POD_LINES+=("${line#pod$'\t'}") ;;
+		svc$'\t'*) SVC_LINES+=("${line#svc$'\t'}") ;;
+		esac
+	done < <(fake_lock -s; awk -v ns="$1" -f "$FAKE_DIR/pods.awk" "${files[@]}")
+}
+
+# Does a k=v,k=v label set satisfy a k=v,k=v (or k==v, k!=v, k) selector?
+fake_selects() {	# fake_selects SELECTOR LABELS
+	local req have=",$2,"
+	local -a reqs
+	IFS=, read -ra reqs <<<"$1"
+	for req in "${reqs[@]}"; do
+		req=${req// /}
+		case $req in
+		"") ;;
+		*!=*) [[ $have != *",${req%%!=*}=${req#*!=},"* ]] || return 1 ;;
+		*==*) [[ $have == *",${req%%==*}=${req#*==},"* ]] || return 1 ;;
+		*=*) [[ $have == *",$req,"* ]] || return 1 ;;
+		*) [[ $have == *",$req="* ]] || return 1 ;;
+		esac
+	done
+}
+
+fake_now() {	# sets NOW_NS (epoch ns) and NOW_RFC (RFC 3339, ns, UTC)
+	local t
+	t=$(date -u '+%s%N %Y-%m-%dT%H:%M:%S.%NZ')
+	NOW_NS=${t%% *}
+	NOW_RFC=${t#* }
+}
+
+# The log of a pod's container: podlogs/NS/POD/CONTAINER, "EPOCHNS RFC3339 text"
+# lines. A container's log starts with a line saying which image it runs.
+fake_pod_log() {	# fake_pod_log NS POD CONTAINER IMAGE -> sets LOG_FILE
+	LOG_FILE=$S/podlogs/$1/$2/$3
+	if [[ ! -f $LOG_FILE ]]; then	# made once, even by readers racing: ln(2) is atomic
+		mkdir -p "${LOG_FILE%/*}"
+		fake_now
+		printf '%s %s container %s started from image %s\n' "$NOW_NS" "$NOW_RFC" "$3" "$4" \
+			>"$LOG_FILE.tmp.$$"
+		ln "$LOG_FILE.tmp.$$" "$LOG_FILE" 2>/dev/null || true
+		rm -f "$LOG_FILE.tmp.$$"
+	fi
+}
