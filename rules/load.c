@@ -1,11 +1,27 @@
 /*
  * load.c - the load node: put a built image where the cluster can run it.
  *
- *   minikube:  minikube -p PROFILE image load localhost/IMAGE:TAG
- *   kind:      podman save -o ARCHIVE localhost/IMAGE:TAG,
- *              then kind load image-archive ARCHIVE --name PROFILE
+ *   minikube:  podman save --format docker-archive -o ARCHIVE localhost/IMAGE:TAG,
+ *              minikube -p PROFILE image load ARCHIVE,
+ *              minikube -p PROFILE image ls     (is the image there now?)
+ *   kind:      podman save --format docker-archive -o ARCHIVE localhost/IMAGE:TAG,
+ *              kind load image-archive ARCHIVE --name PROFILE
  *   existing:  podman push localhost/IMAGE:TAG REGISTRY/IMAGE:TAG
  *              (docker: docker tag, then docker push)
+ *
+ * ARCHIVE is STATEDIR/artifacts/SVC.tar, removed once the load succeeded.
+ *
+ * Why an archive: `minikube image load NAME` looks NAME up in the docker
+ * daemon and in the registry, never in podman's storage, and reads
+ * localhost/x:t as docker.io/localhost/x:t (kubernetes/minikube#19155,
+ * containers/podman#24993). It then warns "The image ... was not found" and
+ * exits 0 with nothing loaded. An archive is loaded by the cluster's own
+ * runtime (ctr import, podman load, docker load), under the name it holds:
+ * localhost/IMAGE:TAG, the reference the chart is given.
+ *
+ * Why the listing: minikube reports a failed load of an archive only in its
+ * own log and exits 0 (kubernetes/minikube#21393), so a load is believed only
+ * when `image ls` names the image afterwards.
  *
  * Its key is the image ID and the cluster identity, so a recreated cluster
  * loads again without rebuilding. Its output is the image ID.
@@ -17,6 +33,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fusion/manifest.h"
 #include "fusion/rules.h"
@@ -53,6 +70,18 @@ image_id(struct fx_node *n)
 	return b->have_out && b->out.value ? b->out.value : "sha256:<image-from-build>";
 }
 
+/* STATEDIR/artifacts/SVC.SUFFIX */
+static char *
+artifact(struct fx_rules *r, struct fx_node *n, const char *suffix)
+{
+	struct fx_rule_node *d = n->data;
+	char *name = xasprintf("%s.%s", d->svc->name, suffix);
+	char *p = rules_artifact(r, name);
+
+	free(name);
+	return p;
+}
+
 static void
 registry_push(struct fx_rules *r, const struct fx_svc *s, const char *id, int step,
     struct fx_cmd *cmd)
@@ -85,11 +114,21 @@ registry_push(struct fx_rules *r, const struct fx_svc *s, const char *id, int st
 static int
 steps(const struct fx_rules *r)
 {
+	if (r->cat->provider == FX_MINIKUBE)
+		return 3;
 	if (r->cat->provider == FX_KIND)
 		return 2;
-	if (r->cat->provider == FX_EXISTING && r->cat->builder == FX_DOCKER)
-		return 2;
-	return 1;
+	return r->cat->builder == FX_DOCKER ? 2 : 1;
+}
+
+static void
+minikube_argv(struct fx_rules *r, struct fx_strv *a, const char *verb)
+{
+	strv_push(a, "minikube");
+	strv_push(a, "-p");
+	strv_push(a, r->cat->profile);
+	strv_push(a, "image");
+	strv_push(a, verb);
 }
 
 static void
@@ -103,31 +142,28 @@ load_cmd(struct fx_rules *r, struct fx_node *n, int step, struct fx_cmd *cmd)
 		registry_push(r, d->svc, id, step, cmd);
 		return;
 	}
-	if (r->cat->provider == FX_MINIKUBE) {
-		strv_push(a, "minikube");
-		strv_push(a, "-p");
-		strv_push(a, r->cat->profile);
-		strv_push(a, "image");
-		strv_push(a, "load");
-		strv_take(a, rules_image_ref(d->svc, id));
-		return;
-	}
-	char *name = xasprintf("%s.tar", d->svc->name);
-	char *archive = rules_artifact(r, name);
-	free(name);
+	char *archive = artifact(r, n, "tar");
 	if (step == 0) {
 		char *ref = rules_image_ref(d->svc, id);
-		builder_save_argv(r->cat, ref, NULL, archive, a);
+		if (!r->dry_run)
+			unlink(archive);	/* podman save will not overwrite one */
+		builder_save_argv(r->cat, ref, "docker-archive", archive, a);
 		free(ref);
-		free(archive);
-		return;
+	} else if (r->cat->provider == FX_KIND) {
+		strv_push(a, "kind");
+		strv_push(a, "load");
+		strv_push(a, "image-archive");
+		strv_push(a, archive);
+		strv_push(a, "--name");
+		strv_push(a, r->cat->profile);
+	} else if (step == 1) {
+		minikube_argv(r, a, "load");
+		strv_push(a, archive);
+	} else {
+		minikube_argv(r, a, "ls");
+		cmd->stdout_path = artifact(r, n, "images");
 	}
-	strv_push(a, "kind");
-	strv_push(a, "load");
-	strv_push(a, "image-archive");
-	strv_take(a, archive);
-	strv_push(a, "--name");
-	strv_push(a, r->cat->profile);
+	free(archive);
 }
 
 /* After a failed load: is the image still in the builder's storage? */
@@ -154,11 +190,54 @@ lost_or_failed(struct fx_rules *r, struct fx_node *n, int status, struct fx_buf 
 		strv_push(&r->lost, n->deps[0]->id);
 		buf_printf(msg, "image %s is gone from %s; it will be rebuilt", ref,
 		    builder_bin(r->cat));
+	} else if (d->load_failed == 0 && r->cat->provider != FX_EXISTING) {
+		buf_printf(msg, "%s save of %s failed (status %d)", builder_bin(r->cat), ref,
+		    d->load_status);
 	} else {
 		buf_printf(msg, "loading %s into the cluster failed (status %d)", ref,
 		    d->load_status);
 	}
 	free(ref);
+	return FX_STEP_FAIL;
+}
+
+/* Does `minikube image ls` (saved to SVC.images) name the image? It lists
+ * one reference a line; localhost/ references as loaded, for containerd,
+ * cri-o and docker alike. */
+static bool
+listed(struct fx_rules *r, struct fx_node *n, const char *ref)
+{
+	char *path = artifact(r, n, "images");
+	char *text;
+	size_t len;
+	bool found = false;
+
+	if (read_file(path, &text, &len) == 0) {
+		size_t rl = strlen(ref);
+		for (char *p = text; p && *p && !found; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+			size_t ll = strcspn(p, "\r\n");
+			found = ll == rl && memcmp(p, ref, rl) == 0;
+		}
+		free(text);
+	}
+	unlink(path);
+	free(path);
+	return found;
+}
+
+static enum fx_step
+not_listed(struct fx_rules *r, struct fx_node *n, struct fx_buf *msg)
+{
+	struct fx_rule_node *d = n->data;
+	char *ref = rules_image_ref(d->svc, image_id(n));
+	char *archive = artifact(r, n, "tar");
+
+	buf_printf(msg, "minikube image load exited 0, but `minikube -p %s image ls` does not list "
+	    "%s: minikube reports a failed load only in its own log (retry with "
+	    "`minikube -p %s image load %s --alsologtostderr`)", r->cat->profile, ref,
+	    r->cat->profile, archive);
+	free(ref);
+	free(archive);
 	return FX_STEP_FAIL;
 }
 
@@ -175,12 +254,25 @@ load_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd
 		return lost_or_failed(r, n, status, msg);
 	if (status != 0) {
 		d->load_status = status;
+		d->load_failed = step - 1;
 		exists_cmd(r, n, cmd);
 		return FX_STEP_RUN;
 	}
 	if (step < steps(r)) {
 		load_cmd(r, n, step, cmd);
 		return FX_STEP_RUN;
+	}
+	if (r->cat->provider == FX_MINIKUBE) {
+		char *ref = rules_image_ref(d->svc, image_id(n));
+		bool ok = listed(r, n, ref);
+		free(ref);
+		if (!ok)
+			return not_listed(r, n, msg);	/* the archive stays, for a retry by hand */
+	}
+	if (r->cat->provider != FX_EXISTING) {
+		char *archive = artifact(r, n, "tar");
+		unlink(archive);
+		free(archive);
 	}
 	out->value = xstrdup(image_id(n));
 	out->hash = hash_bytes(out->value, strlen(out->value));
@@ -189,7 +281,7 @@ load_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd
 
 const struct fx_kind kind_load = {
 	.name = "load",
-	.version = 1,
+	.version = 2,
 	.shape = "cds",
 	.inputs = load_inputs,
 	.step = load_step,

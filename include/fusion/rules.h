@@ -77,6 +77,7 @@ struct fx_rule_node {
 	const struct fx_tree **values;
 	size_t nvalues;
 	int load_status;		/* load: the failed command's status, 0 if none */
+	int load_failed;		/* load: which command failed (0: the save) */
 };
 
 void rules_init(struct fx_rules *r, const struct fx_catalog *cat, const char *statedir);
@@ -177,7 +178,9 @@ const char *builder_bin(const struct fx_catalog *c);
 /* argv of saving image `ref` to the archive `path`: podman save --format
  * FORMAT -o PATH REF, FORMAT "oci-archive" or "docker-archive" (NULL:
  * podman's default, docker-archive); docker save -o PATH REF (docker has
- * one format and ignores FORMAT). Appended to *argv. */
+ * one format and ignores FORMAT). Appended to *argv. Neither overwrites an
+ * archive (podman: "docker-archive doesn't support modifying existing
+ * images"): remove `path` first. */
 void builder_save_argv(const struct fx_catalog *c, const char *ref, const char *format,
     const char *path, struct fx_strv *argv);
 /* argv of loading an archive that builder_save_argv made: BIN load -i PATH.

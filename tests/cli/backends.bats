@@ -83,10 +83,20 @@ set_cluster() {	# set_cluster YAML-LINES: replace the catalog's cluster block
     profile: dev"
 	run fx up
 	[ "$status" -eq 0 ]
-	grep -q '^podman save -o .*/artifacts/core-api.tar localhost/core-api:fx-' "$FUSION_FAKE_STATE/calls.log"
+	grep -q '^podman save --format docker-archive -o .*/artifacts/core-api.tar localhost/core-api:fx-' "$FUSION_FAKE_STATE/calls.log"
 	grep -q '^kind load image-archive .*/artifacts/core-api.tar --name dev' "$FUSION_FAKE_STATE/calls.log"
 	grep -q '^kubectl --context kind-dev get namespace' "$FUSION_FAKE_STATE/calls.log"
 	grep -q '^helm upgrade --install scriptdash .* --kube-context kind-dev' "$FUSION_FAKE_STATE/calls.log"
+	# the archives held the images' own names, and are gone once loaded
+	[ "$(fake-cluster images dev | cut -d: -f1 | tr '\n' ' ')" = "localhost/core-api localhost/partners-engine localhost/scriptdash " ]
+	[ -z "$(ls "$STATE/artifacts" | grep '\.tar$')" ]
+	# a second load of the same service: podman save does not overwrite, so
+	# the archive of a failed load must not be in its way
+	echo "// changed" >>"$WS/scriptdash/src/server.js"
+	: >"$STATE/artifacts/scriptdash.tar"
+	run fx up
+	[ "$status" -eq 0 ]
+	[ "$(fake-cluster images dev | grep -c '^localhost/scriptdash:')" -eq 2 ]
 }
 
 @test "builder docker: the same build and tag command lines through docker" {

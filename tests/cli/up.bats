@@ -289,8 +289,7 @@ setup() {
 	tag="fx-$(echo "${id#sha256:}" | cut -c1-16)"
 	podman rmi -f "$id" >/dev/null
 	fake-cluster recreate	# so the loads run again; the plain up trusts the records
-	# minikube cannot load an image that is not there
-	export FUSION_FAKE_FAIL="^minikube -p fusion image load localhost/scriptdash:$tag\$"
+	# podman cannot save an image that is not there
 	up_json
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"image localhost/scriptdash:$tag is gone from podman; it will be rebuilt"* ]]
@@ -306,7 +305,7 @@ setup() {
 	fx up >/dev/null
 	fake-cluster recreate
 	reset_calls
-	export FUSION_FAKE_FAIL="^minikube -p fusion image load localhost/scriptdash:"
+	export FUSION_FAKE_FAIL="^minikube -p fusion image load .*/scriptdash.tar\$"
 	up_json -k
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"loading localhost/scriptdash:fx-"*"into the cluster failed"* ]]

@@ -113,13 +113,31 @@ fake_bootstrap() {
 # A recreated cluster: new identity, no releases, no loaded images, only the
 # default namespaces, and up. Caller holds the exclusive lock.
 fake_recreate_locked() {
-	rm -rf "$S/releases" "$S/images" "$S/namespace-uids" "$S/down"
+	rm -rf "$S/releases" "$S/images" "$S/namespace-uids" "$S/down" "$S/absent"
 	mkdir -p "$S/releases" "$S/images"
 	fake_write "$S/namespaces" "$FAKE_DEFAULT_NAMESPACES"
 	fake_write "$S/cluster-uid" "$(fake_new_uid)"
 }
 
-fake_is_down() { [[ -e $S/down ]]; }
+# Down: stopped (minikube stop) or gone (minikube delete, kind delete cluster).
+fake_is_down() { [[ -e $S/down || -e $S/absent ]]; }
+fake_is_absent() { [[ -e $S/absent ]]; }
+
+# A deleted cluster: nothing left but calls.log and the kube context, which
+# the tool removes from the kubeconfig. Caller holds the exclusive lock.
+fake_delete_locked() {
+	rm -rf "$S/releases" "$S/images" "$S/namespace-uids" "$S/down" "$S/kind-clusters"
+	mkdir -p "$S/releases" "$S/images"
+	fake_write "$S/namespaces" "$FAKE_DEFAULT_NAMESPACES"
+	: >"$S/absent"
+}
+
+# The runtime of the cluster's node: containerd (default), cri-o or docker.
+# It decides how the kubelet resolves a pod's image name (fake_kubelet_has).
+fake_runtime() {
+	RUNTIME=containerd
+	[[ ! -f $S/runtime ]] || read -r RUNTIME <"$S/runtime" || true
+}
 
 # Docker's reference normalisation, as containerd (minikube, kind) lists
 # images: a bare "nginx" gets the default registry and "library/", "org/app"
@@ -172,6 +190,28 @@ fake_archive_refs() {
 		done
 	fi
 	return 0
+}
+
+# Would the kubelet of cluster PROFILE find image REF without pulling it
+# (imagePullPolicy: Never)? containerd and docker (cri-dockerd) normalise
+# the name as docker does (x:t -> docker.io/library/x:t) and look that up
+# among the loaded images; cri-o refuses a short name outright
+# (kubernetes/minikube#19395, containers/podman#24993). A name with a
+# registry part (localhost/x:t) is looked up as it is by all three.
+# Returns 1 with the pod's waiting reason in KUBELET_ERR.
+fake_kubelet_has() {	# fake_kubelet_has REF PROFILE
+	local ref=$1 first=${1%%/*} line
+	fake_runtime
+	if [[ $RUNTIME == cri-o && ($ref != */* || ($first != *.* && $first != *:* && $first != localhost)) ]]; then
+		KUBELET_ERR="ImageInspectError: Failed to inspect image \"$ref\": rpc error: code = Unknown desc = short-name \"$ref\" did not resolve to an alias and no unqualified-search registries are defined in \"/etc/containers/registries.conf\""
+		return 1
+	fi
+	fake_normalize_ref "$ref"
+	if [[ -f $S/images/$2 ]]; then
+		while IFS= read -r line; do [[ $line == "$REF" ]] && return 0; done <"$S/images/$2"
+	fi
+	KUBELET_ERR="ErrImageNeverPull: Container image \"$ref\" is not present with pull policy of Never"
+	return 1
 }
 
 # Add (op=add) or remove (op=rm) refs in images/<profile>: one ref a line,
