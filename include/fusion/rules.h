@@ -178,7 +178,7 @@ const char *builder_bin(const struct fx_catalog *c);
 /* argv of saving image `ref` to the archive `path`: podman save --format
  * FORMAT -o PATH REF, FORMAT "oci-archive" or "docker-archive" (NULL:
  * podman's default, docker-archive); docker save -o PATH REF (docker has
- * one format and ignores FORMAT). Appended to *argv. Neither overwrites an
+ * one format and ignores FORMAT). Appended to *argv. podman does not overwrite an
  * archive (podman: "docker-archive doesn't support modifying existing
  * images"): remove `path` first. */
 void builder_save_argv(const struct fx_catalog *c, const char *ref, const char *format,
