@@ -248,7 +248,8 @@ parse_enum(struct load *ld, const struct ynode *v, const char *key, const char *
 static void
 parse_cluster(struct load *ld, const struct ynode *v, struct fx_loc *provider_loc)
 {
-	static const char *const keys[] = {"provider", "profile", "context", "registry"};
+	static const char *const keys[] = {"provider", "profile", "context", "registry", "driver",
+		"start_args"};
 	static const char *const providers[] = {"minikube", "kind", "existing"};
 	const struct ynode *m = as_map(ld, v, "cluster");
 	struct fx_catalog *c = ld->c;
@@ -275,6 +276,13 @@ parse_cluster(struct load *ld, const struct ynode *v, struct fx_loc *provider_lo
 			break;
 		case 3:
 			set_str(&c->registry, as_string(ld, val, "registry"));
+			break;
+		case 4:
+			set_str(&c->driver, as_string(ld, val, "driver"));
+			break;
+		case 5:
+			list_free(&c->start_args);
+			parse_list(ld, val, "start_args", NULL, &c->start_args);
 			break;
 		}
 	}
@@ -611,6 +619,8 @@ catalog_free(struct fx_catalog *c)
 	free(c->profile);
 	free(c->context);
 	free(c->registry);
+	free(c->driver);
+	list_free(&c->start_args);
 	free(c->remote);
 	free(c->shown);
 	free(c->byname);

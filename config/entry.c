@@ -5,8 +5,8 @@
  * A service starts as a copy of `defaults` and its own keys are applied on
  * top: scalars replace, lists (values, needs, build.ignore) append, maps
  * (set, build.args) override per key. Then its paths are resolved: the repo
- * against workspace.root, build.context and build.file against the repo,
- * chart and values against the catalog's directory (already, when read).
+ * against workspace.root, build.context against the repo, build.file
+ * against the context, chart and values against the catalog's directory (already, when read).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -132,7 +132,7 @@ svc_free(struct fx_svc *s)
 
 /* Items of a list of strings, each passed through base (when not NULL) as a
  * path relative to it. */
-static void
+void
 parse_list(struct load *ld, const struct ynode *v, const char *key, const char *base,
     struct fx_list *out)
 {
@@ -558,12 +558,15 @@ finish_service(struct load *ld, struct fx_svc *s)
 	s->build.context = raw ? path_join(s->repo, raw) : xstrdup(s->repo);
 	free(raw);
 
+	/* As in Compose and Skaffold, the containerfile is named relative to
+	 * the context: a monorepo's src/api needs no `file:` for its own
+	 * src/api/Dockerfile. */
 	raw = s->build.file;
 	if (raw) {
-		s->build.file = path_join(s->repo, raw);
+		s->build.file = path_join(s->build.context, raw);
 	} else {
-		s->build.file = path_join(s->repo, "Containerfile");
-		char *docker = path_join(s->repo, "Dockerfile");
+		s->build.file = path_join(s->build.context, "Containerfile");
+		char *docker = path_join(s->build.context, "Dockerfile");
 		if (!exists(s->build.file) && exists(docker)) {
 			free(s->build.file);
 			s->build.file = docker;

@@ -143,6 +143,9 @@ void parse_entries(struct load *ld, const struct ynode *v, bool shared);
 void set_str(char **dst, const char *s);
 void list_add(struct fx_list *l, char *s, struct fx_loc loc);
 void list_free(struct fx_list *l);
+/* A list of non-empty strings under `key`, each joined to `base` if given. */
+void parse_list(struct load *ld, const struct ynode *v, const char *key, const char *base,
+    struct fx_list *out);
 void kv_free(struct fx_kvlist *kv);
 void svc_free(struct fx_svc *s);
 

@@ -352,23 +352,26 @@ static void
 check_build(struct vctx *v, const struct fx_svc *s, const struct extra *ex)
 {
 	bool check = v->ld->check_files;
+	bool own_context = strcmp(s->build.context, s->repo) != 0;
 
-	if (strcmp(s->build.context, s->repo) != 0 &&
-	    inside(v, "build context", s->build.context, ex->context_loc) && check) {
+	if (own_context && inside(v, "build context", s->build.context, ex->context_loc) &&
+	    check) {
 		const struct finfo *f = info(v, s->build.context);
-		if (f->err)
-			error_at(v, ex->context_loc, "build context %s does not exist", s->build.context);
-		else if (!S_ISDIR(f->mode))
-			error_at(v, ex->context_loc, "build context %s is not a directory",
-			    s->build.context);
+		if (f->err || !S_ISDIR(f->mode)) {
+			error_at(v, ex->context_loc, f->err ? "build context %s does not exist" :
+			    "build context %s is not a directory", s->build.context);
+			return;	/* nothing to say about a file in it */
+		}
 	}
-	struct fx_loc loc = ex->file_given ? ex->file_loc : s->repo_loc;
+	/* The file is named relative to the context: point at what named it. */
+	struct fx_loc loc = ex->file_given ? ex->file_loc : own_context ? ex->context_loc :
+	    s->repo_loc;
 	if (!inside(v, "build file", s->build.file, loc) || !check)
 		return;
 	const struct finfo *f = info(v, s->build.file);
 	if (f->err && !ex->file_given)
-		error_at(v, loc, "no Containerfile or Dockerfile in %s (set \"build.file\" for "
-		    "another name)", s->repo);
+		error_at(v, loc, "no Containerfile or Dockerfile in the build context %s (set "
+		    "\"build.file\" for another name)", s->build.context);
 	else if (f->err)
 		error_at(v, loc, "build file %s does not exist", s->build.file);
 	else if (!S_ISREG(f->mode))

@@ -48,7 +48,8 @@ enum fx_builder { FX_PODMAN, FX_DOCKER };
 
 struct fx_build {
 	char *context;		/* absolute; default: the repo */
-	char *file;		/* absolute; default REPO/Containerfile, else REPO/Dockerfile */
+	char *file;		/* absolute, written relative to the context; default
+				 * CONTEXT/Containerfile, else CONTEXT/Dockerfile */
 	struct fx_kvlist args;
 	char *target;		/* NULL if none */
 	struct fx_list ignore;	/* extra ignore patterns, as written */
@@ -94,6 +95,8 @@ struct fx_catalog {
 	char *profile;		/* default "fusion" */
 	char *context;		/* default: minikube -> profile name, kind -> "kind-" + profile, existing -> NULL (current) */
 	char *registry;		/* NULL if none; required for provider existing */
+	char *driver;		/* minikube start --driver (`fusion bootstrap`); NULL: podman */
+	struct fx_list start_args;	/* more arguments of minikube start / kind create cluster */
 	enum fx_builder builder;	/* default podman */
 	int jobs;		/* 0 = not set */
 

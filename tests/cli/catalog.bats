@@ -327,7 +327,15 @@ copy_ws() {
 }
 
 @test "repo without Containerfile or Dockerfile" {
-	bad missing-containerfile.yaml 8 3 "no Containerfile or Dockerfile in $WS/no-build (set \"build.file\" for another name)"
+	bad missing-containerfile.yaml 8 3 "no Containerfile or Dockerfile in the build context $WS/no-build (set \"build.file\" for another name)"
+}
+
+@test "a context of its own without a Containerfile: the error points at the context" {
+	bad context-without-containerfile.yaml 8 16 "no Containerfile or Dockerfile in the build context $WS/core-api/src (set \"build.file\" for another name)"
+}
+
+@test "build.file is relative to the build context, not to the repo" {
+	bad file-relative-to-repo.yaml 9 13 "build file $WS/core-api/src/Containerfile.dev does not exist"
 }
 
 @test "missing build file" {

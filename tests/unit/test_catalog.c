@@ -295,6 +295,34 @@ load_text(const char *text, bool check, struct fx_catalog *c)
 	return rc;
 }
 
+/* A monorepo: one repo, a context per service, each with its own
+ * Dockerfile (or Containerfile, preferred), no build.file; and build.file
+ * resolved against the context, as in Compose and Skaffold. */
+static void
+test_build_file_in_context(void **state)
+{
+	struct fx_catalog c;
+
+	chart("chart");
+	put_file("shop/Dockerfile", "FROM scratch\n");	/* the repo's own: not used */
+	put_file("shop/src/api/Dockerfile", "FROM scratch\n");
+	put_file("shop/src/web/Containerfile", "FROM scratch\n");
+	put_file("shop/src/web/Dockerfile", "FROM scratch\n");
+	put_file("shop/src/jobs/docker/Dockerfile.dev", "FROM scratch\n");
+	assert_int_equal(load_text("version: 1\ndefaults: {chart: chart}\nservices:\n"
+	    "  api: {repo: shop, build: {context: src/api}}\n"
+	    "  web: {repo: shop, build: {context: src/web}}\n"
+	    "  jobs: {repo: shop, build: {context: src/jobs, file: docker/Dockerfile.dev}}\n"
+	    "  shop: {build: {file: Dockerfile}}\n", true, &c), 0);
+	assert_path(catalog_svc(&c, "api")->build.context, "shop/src/api");
+	assert_path(catalog_svc(&c, "api")->build.file, "shop/src/api/Dockerfile");
+	assert_path(catalog_svc(&c, "web")->build.file, "shop/src/web/Containerfile");
+	assert_path(catalog_svc(&c, "jobs")->build.file, "shop/src/jobs/docker/Dockerfile.dev");
+	assert_path(catalog_svc(&c, "shop")->build.file, "shop/Dockerfile");
+	catalog_free(&c);
+	(void)state;
+}
+
 static void
 test_cluster_defaults(void **state)
 {
@@ -578,6 +606,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_keeps_going, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_never_crashes, setup, teardown),
 		cmocka_unit_test(test_valid_name),
+		cmocka_unit_test_setup_teardown(test_build_file_in_context, setup, teardown),
 		cmocka_unit_test(test_catalog_svc_without_index),
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shown_path_relative_to_cwd, setup, teardown),
