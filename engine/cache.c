@@ -546,3 +546,43 @@ cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep
 	*out = (struct fx_gc_counts){nodes, files, before - after};
 	return 0;
 }
+
+int
+cache_check(const char *statedir, struct fx_buf *msg)
+{
+	char *path = path_join(statedir, "cache.db");
+	struct stat st;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	if (stat(path, &st) < 0) {
+		free(path);
+		return 1;
+	}
+	/* Read-only and without migrating: a check changes nothing. */
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		buf_printf(msg, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+	} else if (sqlite3_busy_timeout(db, 10000), sqlite3_prepare_v2(db, "PRAGMA quick_check",
+	    -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
+		buf_printf(msg, "%s: %s", path, sqlite3_errmsg(db));
+	} else if (strcmp((const char *)sqlite3_column_text(q, 0), "ok") != 0) {
+		buf_printf(msg, "%s: quick_check: %s", path, sqlite3_column_text(q, 0));
+	} else {
+		sqlite3_finalize(q);
+		q = NULL;
+		int v = -1;
+		if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
+		    sqlite3_step(q) == SQLITE_ROW)
+			v = sqlite3_column_int(q, 0);
+		if (v > FX_SCHEMA_VERSION)
+			buf_printf(msg, "%s has schema %d, newer than this fusion's %d", path, v,
+			    FX_SCHEMA_VERSION);
+		else
+			rc = 0;
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	free(path);
+	return rc;
+}

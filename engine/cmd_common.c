@@ -23,8 +23,8 @@ exists(const char *path)
 
 /* .fusion/ at the top of the git repo holding the catalog, else beside the
  * catalog; FUSION_STATE_DIR overrides. */
-static char *
-state_dir(const char *catalog_dir)
+char *
+session_statedir(const char *catalog_dir)
 {
 	const char *env = getenv("FUSION_STATE_DIR");
 	char cwd[4096];
@@ -50,7 +50,7 @@ state_dir(const char *catalog_dir)
 static int
 session_graph(struct fx_session *s)
 {
-	s->statedir = state_dir(s->cat.dir);
+	s->statedir = session_statedir(s->cat.dir);
 	rules_init(&s->rules, &s->cat, s->statedir);
 	s->g = graph_new();
 	if (rules_graph(&s->rules, s->g) < 0)

@@ -1,7 +1,15 @@
 /*
- * cmd_down.c - `fusion down [SVC...]`: helm uninstall, dependents first.
- * Each uninstalled release's record is forgotten, so the next `up`
- * deploys it again.
+ * cmd_down.c - `fusion down [SVC...]`, `fusion down --all [--cluster
+ * [--delete]]`: helm uninstall, dependents first; then, with --cluster,
+ * stop the cluster (minikube stop) or delete it (minikube delete, kind
+ * delete cluster).
+ *
+ * Each uninstalled release's record is forgotten, so the next `up` deploys
+ * it again. Which releases exist is asked once (`helm list -a -q`): that
+ * call also proves the cluster reachable, so a release missing from the list
+ * is "not installed" without any reading of helm's error texts. An uninstall
+ * that fails anyway is checked with `helm status`: if it exits 0 the release
+ * is still there and the failure is real; otherwise it went away meanwhile.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,29 +20,166 @@
 #include "fusion/lock.h"
 #include "fusion/proc.h"
 
+static void
+helm_argv(struct fx_session *s, struct fx_strv *a, const char *verb)
+{
+	strv_push(a, "helm");
+	strv_push(a, verb);
+	strv_push(a, "-n");
+	strv_push(a, s->cat.namespace);
+	rules_context_args(&s->cat, a, true);
+}
+
+/* Names of the releases in the namespace (helm list -a -q). Returns 0, or
+ * -1 with helm's complaint in *why (the cluster is not reachable). */
 static int
-uninstall(struct fx_session *s, struct fx_node *n)
+installed(struct fx_session *s, struct fx_map *set, struct fx_strv *names, char **why)
+{
+	struct fx_strv a = {0};
+	struct fx_buf out = {0}, err = {0};
+
+	helm_argv(s, &a, "list");
+	strv_push(&a, "-a");
+	strv_push(&a, "-q");
+	int st = proc_run(strv_argv(&a), &out, &err);
+	map_init(set, 64);
+	if (st == 0) {
+		for (char *tok = strtok(out.s ? out.s : (char *)"", " \t\r\n"); tok;
+		    tok = strtok(NULL, " \t\r\n"))
+			strv_push(names, tok);
+		for (size_t i = 0; i < names->n; i++)
+			map_put(set, names->v[i], (void *)1);
+	} else {
+		*why = buf_first_line(&err, "no message");
+	}
+	strv_free(&a);
+	buf_free(&out);
+	buf_free(&err);
+	return st == 0 ? 0 : -1;
+}
+
+/* helm status NAME: exit 0 if the release exists. */
+static bool
+still_there(struct fx_session *s, const char *name)
+{
+	struct fx_strv a = {0};
+
+	helm_argv(s, &a, "status");
+	strv_push(&a, name);
+	int st = proc_run(strv_argv(&a), NULL, NULL);
+	strv_free(&a);
+	return st == 0;
+}
+
+static int
+uninstall(struct fx_session *s, struct fx_node *n, const struct fx_map *present)
 {
 	struct fx_rule_node *d = n->data;
 	struct fx_strv a = {0};
 	struct fx_buf out = {0}, err = {0};
+	int rc = 0;
 
+	if (!map_get(present, d->svc->name)) {
+		printf("not installed: %s\n", d->svc->name);
+		return cache_forget(s->cache, n->id) < 0 ? -1 : 0;
+	}
 	rules_uninstall_argv(&s->rules, d->svc, &a);
 	int st = proc_run(strv_argv(&a), &out, &err);
-	strv_free(&a);
-	int rc = 0;
-	if (st == 0 || (err.s && strstr(err.s, "not found"))) {
-		printf("%s %s\n", st == 0 ? "uninstalled" : "already gone:", d->svc->name);
+	if (st == 0 || !still_there(s, d->svc->name)) {
+		printf("%s %s\n", st == 0 ? "uninstalled" : "not installed:", d->svc->name);
 		/* Unforgotten, the release would look up to date to the next `up`. */
 		if (cache_forget(s->cache, n->id) < 0)
 			rc = -1;
 	} else {
-		fx_error_node(n->id, "helm uninstall failed: %s", err.s ? err.s : "no message");
+		char *why = buf_first_line(&err, "no message");
+		fx_error_node(n->id, "helm uninstall failed: %s", why);
+		free(why);
 		rc = -1;
 	}
+	strv_free(&a);
 	buf_free(&out);
 	buf_free(&err);
 	return rc;
+}
+
+/* Uninstall the selected releases, dependents first. */
+static int
+uninstall_all(struct fx_session *s, bool for_cluster)
+{
+	struct fx_map present;
+	struct fx_strv names = {0};
+	char *why = NULL;
+	int rc = 0;
+
+	if (installed(s, &present, &names, &why) < 0) {
+		if (for_cluster) {
+			fx_warn("helm list: %s (releases left as they are)", why);
+		} else {
+			fx_error("cannot list the releases of namespace %s: %s", s->cat.namespace, why);
+			rc = FX_EXIT_FAILED;
+		}
+		free(why);
+		map_free(&present);
+		return rc;
+	}
+	for (size_t i = s->g->n; i > 0; i--) {
+		struct fx_node *n = s->order[i - 1];
+		if (n->selected && strcmp(n->kind->name, "release") == 0 &&
+		    uninstall(s, n, &present) < 0)
+			rc = FX_EXIT_FAILED;
+	}
+	map_free(&present);
+	strv_free(&names);
+	return rc;
+}
+
+/* minikube stop|delete, kind delete cluster: its output is the user's. */
+static int
+stop_cluster(struct fx_session *s, bool delete)
+{
+	struct fx_strv a = {0};
+	struct fx_buf msg = {0};
+	int rc = 0;
+
+	fflush(stdout);
+	rules_cluster_stop_argv(&s->cat, delete, &a);
+	pid_t pid = proc_start(strv_argv(&a), 1, 2, &msg);
+	int st = pid < 0 ? -1 : proc_wait(pid);
+	if (st != 0) {
+		fx_error("%s %s failed%s%s", a.v[0], a.v[1], msg.len ? ": " : "", msg.len ? msg.s : "");
+		rc = FX_EXIT_FAILED;
+	} else if (delete) {
+		/* A new cluster starts empty: nothing of this one is deployed. */
+		for (size_t i = 0; i < s->g->n; i++)
+			if (strcmp(s->g->nodes[i]->kind->name, "release") == 0 &&
+			    cache_forget(s->cache, s->g->nodes[i]->id) < 0)
+				rc = FX_EXIT_FAILED;
+	}
+	strv_free(&a);
+	buf_free(&msg);
+	return rc;
+}
+
+static int
+check_options(struct fx_session *s, struct fx_opts *o)
+{
+	struct fx_strv a = {0};
+	const char *why = NULL;
+
+	if (o->delete_cluster && !o->cluster)
+		why = "--delete goes with --cluster";
+	else if (o->cluster && o->nargs)
+		why = "--cluster takes every release down: name no service";
+	else if (o->all && o->nargs)
+		why = "--all or service names, not both";
+	else if (o->cluster)
+		why = rules_cluster_stop_argv(&s->cat, o->delete_cluster, &a);
+	strv_free(&a);
+	if (why) {
+		fx_error("down: %s", why);
+		return FX_EXIT_USAGE;
+	}
+	return 0;
 }
 
 int
@@ -44,6 +189,8 @@ cmd_down(struct fx_opts *o)
 	int lock = -1;
 	int rc = session_open(&s, o);
 
+	if (rc == 0)
+		rc = check_options(&s, o);
 	if (rc == 0) {
 		/* Only the named releases (all without names), not what they need. */
 		for (size_t i = 0; i < s.g->n; i++)
@@ -65,12 +212,11 @@ cmd_down(struct fx_opts *o)
 	}
 	if (rc == 0 && !(s.cache = cache_open(s.statedir)))
 		rc = FX_EXIT_FAILED;
-	/* Reverse topological order: whatever needs a release goes first. */
-	for (size_t i = s.g->n; rc == 0 && i > 0; i--) {
-		struct fx_node *n = s.order[i - 1];
-		if (n->selected && strcmp(n->kind->name, "release") == 0 && uninstall(&s, n) < 0)
-			rc = FX_EXIT_FAILED;
-	}
+	/* Deleting the cluster deletes its releases: no uninstall first. */
+	if (rc == 0 && !o->delete_cluster)
+		rc = uninstall_all(&s, o->cluster);
+	if (rc == 0 && o->cluster)
+		rc = stop_cluster(&s, o->delete_cluster);
 	lock_release(lock);
 	session_close(&s);
 	return rc;

@@ -53,9 +53,14 @@ static const struct command commands[] = {
 	{"status", cmd_status, "status [--json]",
 	    "Every service and shared release: image tag, last release, fresh or stale.\n",
 	    "|"},
-	{"down", cmd_down, "down [SVC...] [--no-wait]",
-	    "Uninstall releases (dependents first); the next `up` deploys them again.\n",
-	    "|no-wait|"},
+	{"down", cmd_down, "down [SVC...|--all] [--cluster [--delete]] [--no-wait]",
+	    "Uninstall releases (dependents first; without names, every release of the\n"
+	    "catalog); the next `up` deploys them again.\n"
+	    "  --all       every release (the same as naming none)\n"
+	    "  --cluster   then stop the cluster (minikube stop)\n"
+	    "  --delete    with --cluster: delete it instead (minikube delete, kind delete\n"
+	    "              cluster); its releases go with it\n",
+	    "|no-wait|all|cluster|delete|"},
 	{"cache", cmd_cache, "cache stats|gc|clear",
 	    "The state database: stats, gc (drop records of what no longer exists), clear.\n",
 	    "|"},
@@ -65,8 +70,20 @@ static const struct command commands[] = {
 	    "  -f, --follow   keep following; when a new release replaces the pods, follow the\n"
 	    "                 new ones (after the command, -f means --follow, as in kubectl)\n",
 	    "|follow|"},
-	{"doctor", NULL, "doctor", "Not built yet.\n", "|"},
-	{"clone", NULL, "clone", "Not built yet.\n", "|"},
+	{"doctor", cmd_doctor, "doctor [--json]",
+	    "Check that this machine can run the catalog: tools and their versions, the\n"
+	    "cluster and kube context, repos and files, the state directory and database,\n"
+	    "free disk space. One line per check, a hint for each failure; exit 0 only\n"
+	    "when every check passes.\n", "|"},
+	{"bootstrap", cmd_bootstrap, "bootstrap [--no-wait]",
+	    "Start the cluster if it is not running (minikube start, kind create cluster),\n"
+	    "create the namespace, then bring the shared releases up to date. On a running\n"
+	    "cluster it only does the last.\n", "|no-wait|"},
+	{"clone", cmd_clone, "clone [SVC...] [--fetch]",
+	    "Clone the repos of SVC (default: every service with `git:`) that are missing,\n"
+	    "in parallel (-j), one line per repo. Existing repos are left alone.\n"
+	    "  --fetch   git fetch the existing ones (never touching their work trees)\n",
+	    "|fetch|"},
 };
 
 static void
@@ -105,6 +122,7 @@ enum {
 	OPT_JSON = 256, OPT_NO_COLOR, OPT_VERSION, OPT_UNTIL, OPT_DRY_RUN, OPT_FORCE, OPT_VERIFY,
 	OPT_DOT, OPT_NO_WAIT, OPT_REMOTE, OPT_PUSH, OPT_BUILD_JOBS, OPT_HELP, OPT_WATCH,
 	OPT_DEBOUNCE, OPT_POLL, OPT_FOLLOW,
+	OPT_ALL, OPT_CLUSTER, OPT_DELETE, OPT_FETCH,
 };
 
 static const struct option longopts[] = {
@@ -125,6 +143,10 @@ static const struct option longopts[] = {
 	{"debounce", required_argument, NULL, OPT_DEBOUNCE},
 	{"poll", required_argument, NULL, OPT_POLL},
 	{"follow", no_argument, NULL, OPT_FOLLOW},
+	{"all", no_argument, NULL, OPT_ALL},
+	{"cluster", no_argument, NULL, OPT_CLUSTER},
+	{"delete", no_argument, NULL, OPT_DELETE},
+	{"fetch", no_argument, NULL, OPT_FETCH},
 	{0},
 };
 
@@ -231,6 +253,10 @@ parse(int argc, char **argv, struct fx_opts *o, struct seen *seen, bool *help)
 				return -1;
 			saw(seen, "poll");
 			break;
+		case OPT_ALL: o->all = true; saw(seen, "all"); break;
+		case OPT_CLUSTER: o->cluster = true; saw(seen, "cluster"); break;
+		case OPT_DELETE: o->delete_cluster = true; saw(seen, "delete"); break;
+		case OPT_FETCH: o->fetch = true; saw(seen, "fetch"); break;
 		case OPT_BUILD_JOBS:
 			if (positive("--build-jobs", optarg, &o->build_jobs) < 0)
 				return -1;

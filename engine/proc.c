@@ -193,6 +193,30 @@ proc_run(char *const argv[], struct fx_buf *out, struct fx_buf *err)
 	return proc_wait(pid);
 }
 
+bool
+proc_on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *colon = strchr(path, ':');
+		size_t n = colon ? (size_t)(colon - path) : strlen(path);
+		char *dir = n ? xstrndup(path, n) : xstrdup(".");
+		char *p = path_join(dir, name);
+		bool ok = access(p, X_OK) == 0;
+		free(dir);
+		free(p);
+		if (ok)
+			return true;
+		path += n + (colon ? 1 : 0);
+	}
+	return false;
+}
+
 static bool
 needs_quote(const char *s)
 {

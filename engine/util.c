@@ -183,6 +183,15 @@ buf_reset(struct fx_buf *b)
 		b->s[0] = '\0';
 }
 
+char *
+buf_first_line(const struct fx_buf *b, const char *fallback)
+{
+	const char *s = b->len ? b->s : "";
+	while (*s == '\n' || *s == '\r')
+		s++;
+	return *s ? xstrndup(s, strcspn(s, "\r\n")) : xstrdup(fallback);
+}
+
 void
 buf_free(struct fx_buf *b)
 {

@@ -38,16 +38,6 @@ trim(struct fx_buf *b)
 		b->s[--b->len] = '\0';
 }
 
-/* The first line of a tool's complaint, for a one-line reason. */
-static char *
-first_line(const struct fx_buf *b, const char *fallback)
-{
-	if (!b->len)
-		return xstrdup(fallback);
-	const char *nl = strchr(b->s, '\n');
-	return nl ? xstrndup(b->s, (size_t)(nl - b->s)) : xstrdup(b->s);
-}
-
 const char *
 rules_cluster(struct fx_rules *r, const char **err)
 {
@@ -68,7 +58,7 @@ rules_cluster(struct fx_rules *r, const char **err)
 		if (st == 0 && out.len) {
 			r->cluster_uid = buf_detach(&out);
 		} else {
-			char *why = first_line(&e, "no answer");
+			char *why = buf_first_line(&e, "no answer");
 			r->cluster_err = xasprintf("cluster not reachable (kubectl: %s)", why);
 			free(why);
 		}
@@ -107,7 +97,7 @@ list(struct fx_listing *l, struct fx_strv *a)
 	l->asked = true;
 	int st = proc_run(strv_argv(a), &out, &e);
 	if (st != 0) {
-		char *why = first_line(&e, "failed");
+		char *why = buf_first_line(&e, "failed");
 		fx_warn("%s: %s (outputs are not verified)", a->v[0], why);
 		free(why);
 	}
@@ -206,4 +196,87 @@ rules_exists(struct fx_node *n, const char *output, void *ctx)
 		return ok;
 	}
 	return true;
+}
+
+/* ---- the cluster's lifecycle: bootstrap, down --cluster ---- */
+
+static void
+push_list(struct fx_strv *a, const struct fx_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		strv_push(a, l->v[i]);
+}
+
+bool
+rules_cluster_status_argv(const struct fx_catalog *c, struct fx_strv *a)
+{
+	if (c->provider != FX_MINIKUBE)
+		return false;
+	strv_push(a, "minikube");
+	strv_push(a, "-p");
+	strv_push(a, c->profile);
+	strv_push(a, "status");
+	return true;
+}
+
+bool
+rules_cluster_start_argv(const struct fx_catalog *c, struct fx_strv *a)
+{
+	if (c->provider == FX_MINIKUBE) {
+		strv_push(a, "minikube");
+		strv_push(a, "start");
+		strv_push(a, "-p");
+		strv_push(a, c->profile);
+		strv_take(a, xasprintf("--driver=%s", c->driver ? c->driver : "podman"));
+	} else if (c->provider == FX_KIND) {
+		strv_push(a, "kind");
+		strv_push(a, "create");
+		strv_push(a, "cluster");
+		strv_push(a, "--name");
+		strv_push(a, c->profile);
+	} else {
+		return false;
+	}
+	push_list(a, &c->start_args);
+	return true;
+}
+
+const char *
+rules_cluster_stop_argv(const struct fx_catalog *c, bool delete, struct fx_strv *a)
+{
+	if (c->provider == FX_EXISTING)
+		return "provider \"existing\": fusion does not manage that cluster";
+	if (c->provider == FX_KIND && !delete)
+		return "a kind cluster cannot be stopped, only deleted (--cluster --delete)";
+	if (c->provider == FX_KIND) {
+		strv_push(a, "kind");
+		strv_push(a, "delete");
+		strv_push(a, "cluster");
+		strv_push(a, "--name");
+		strv_push(a, c->profile);
+		return NULL;
+	}
+	strv_push(a, "minikube");
+	strv_push(a, delete ? "delete" : "stop");
+	strv_push(a, "-p");
+	strv_push(a, c->profile);
+	return NULL;
+}
+
+void
+rules_kubectl_argv(const struct fx_catalog *c, struct fx_strv *a)
+{
+	strv_push(a, "kubectl");
+	rules_context_args(c, a, false);
+}
+
+void
+rules_cluster_probe_argv(const struct fx_catalog *c, struct fx_strv *a)
+{
+	rules_kubectl_argv(c, a);
+	strv_push(a, "get");
+	strv_push(a, "namespace");
+	strv_push(a, "kube-system");
+	strv_push(a, "-o");
+	strv_push(a, "name");
 }

@@ -161,7 +161,7 @@ load_cmd(struct fx_rules *r, struct fx_node *n, int step, struct fx_cmd *cmd)
 		strv_push(a, archive);
 	} else {
 		minikube_argv(r, a, "ls");
-		cmd->stdout_path = artifact(r, n, "images");
+		cmd->capture = true;
 	}
 	free(archive);
 }
@@ -201,28 +201,20 @@ lost_or_failed(struct fx_rules *r, struct fx_node *n, int status, struct fx_buf 
 	return FX_STEP_FAIL;
 }
 
-/* Does `minikube image ls` (saved to SVC.images) name the image? It lists
- * one reference a line; localhost/ references as loaded, for containerd,
- * cri-o and docker alike. */
+/* Does the output of `minikube image ls` name the image? It lists one
+ * reference a line; localhost/ references as loaded, for containerd, cri-o
+ * and docker alike. */
 static bool
-listed(struct fx_rules *r, struct fx_node *n, const char *ref)
+listed(const struct fx_buf *ls, const char *ref)
 {
-	char *path = artifact(r, n, "images");
-	char *text;
-	size_t len;
-	bool found = false;
+	size_t rl = strlen(ref);
 
-	if (read_file(path, &text, &len) == 0) {
-		size_t rl = strlen(ref);
-		for (char *p = text; p && *p && !found; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-			size_t ll = strcspn(p, "\r\n");
-			found = ll == rl && memcmp(p, ref, rl) == 0;
-		}
-		free(text);
+	for (const char *p = ls->len ? ls->s : ""; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+		size_t ll = strcspn(p, "\r\n");
+		if (ll == rl && memcmp(p, ref, rl) == 0)
+			return true;
 	}
-	unlink(path);
-	free(path);
-	return found;
+	return false;
 }
 
 static enum fx_step
@@ -264,7 +256,7 @@ load_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd
 	}
 	if (r->cat->provider == FX_MINIKUBE) {
 		char *ref = rules_image_ref(d->svc, image_id(n));
-		bool ok = listed(r, n, ref);
+		bool ok = listed(&cmd->out, ref);
 		free(ref);
 		if (!ok)
 			return not_listed(r, n, msg);	/* the archive stays, for a retry by hand */

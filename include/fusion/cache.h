@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 
 #include "fusion/map.h"
+#include "fusion/util.h"
 
 struct sqlite3;
 struct fx_cache;
@@ -94,6 +95,11 @@ int cache_run_end(struct fx_cache *c, int64_t run_id, int status, const struct f
 /* The most recent run that ran node `id` or found it fresh after its
  * inputs moved (ran/cached/cutoff): its start time, or 0. */
 double cache_last_run_of(struct fx_cache *c, const char *id);
+
+/* `fusion doctor`: is STATEDIR/cache.db healthy (PRAGMA quick_check, a
+ * schema this fusion knows)? Opens it read-only, migrates nothing.
+ * Returns 0 healthy, 1 no database yet, -1 with the problem in *msg. */
+int cache_check(const char *statedir, struct fx_buf *msg);
 
 /* `fusion cache stats|clear|gc`; printing is the command's (cmd_cache.c). */
 struct fx_cache_stats {

@@ -40,6 +40,8 @@ struct fx_opts {
 	bool debounce_set;
 	int poll_ms;		/* --poll: poll instead of inotify */
 	bool follow;		/* logs -f */
+	bool all, cluster, delete_cluster;	/* down --all --cluster --delete */
+	bool fetch;				/* clone --fetch */
 
 	char **args;		/* positional arguments after the command */
 	int nargs;
@@ -67,6 +69,10 @@ struct fx_session {
 	void (*before_hash)(struct fx_session *s, void *ctx);
 	void *before_hash_ctx;
 };
+
+/* The state directory of a catalog in `catalog_dir`: .fusion/ at the top of
+ * the git repo holding it, else beside it; FUSION_STATE_DIR overrides. */
+char *session_statedir(const char *catalog_dir);
 
 /* Load the catalog and build the graph. Returns 0 or an exit status. */
 int session_open(struct fx_session *s, struct fx_opts *o);
@@ -120,5 +126,8 @@ int cmd_signals_on(void);
 void cmd_signals_off(void);
 int cmd_wake_fd(void);
 bool cmd_wake_drain(void);
+int cmd_doctor(struct fx_opts *o);
+int cmd_bootstrap(struct fx_opts *o);
+int cmd_clone(struct fx_opts *o);
 
 #endif

@@ -44,6 +44,10 @@ unsigned long long proc_starttime(pid_t pid);
  */
 int proc_run(char *const argv[], struct fx_buf *out, struct fx_buf *err);
 
+/* Is `name` an executable on PATH? (`fusion doctor`: a missing tool is
+ * named before anything tries to run it.) */
+bool proc_on_path(const char *name);
+
 /* Write argv as a shell-like line (for logs and `plan -v`), quoting where
  * needed. */
 void proc_format(struct fx_buf *b, char *const argv[]);

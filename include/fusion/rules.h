@@ -137,6 +137,26 @@ void rules_uninstall_argv(struct fx_rules *r, const struct fx_svc *s, struct fx_
 
 /* Kube context flag for kubectl ("--context") or helm ("--kube-context"). */
 void rules_context_args(const struct fx_catalog *c, struct fx_strv *argv, bool helm);
+/* "kubectl [--context C]", to which the caller adds its verb. */
+void rules_kubectl_argv(const struct fx_catalog *c, struct fx_strv *argv);
+/* kubectl [--context C] get namespace kube-system -o name: does the cluster
+ * answer (exit 0)? */
+void rules_cluster_probe_argv(const struct fx_catalog *c, struct fx_strv *argv);
+
+/*
+ * The cluster's lifecycle (`fusion bootstrap`, `fusion down --cluster`),
+ * in rules/cluster.c. Each appends a command line to argv:
+ *   status  minikube -p P status (exit 0: running); false for kind and
+ *           existing, whose clusters are known running when reachable
+ *   start   minikube start -p P --driver=D START_ARGS...
+ *           | kind create cluster --name P START_ARGS...; false for existing
+ *   stop    minikube stop|delete -p P | kind delete cluster --name P;
+ *           returns why not (NULL if argv was filled): existing clusters
+ *           are not fusion's, and kind has no stop
+ */
+bool rules_cluster_status_argv(const struct fx_catalog *c, struct fx_strv *argv);
+bool rules_cluster_start_argv(const struct fx_catalog *c, struct fx_strv *argv);
+const char *rules_cluster_stop_argv(const struct fx_catalog *c, bool delete, struct fx_strv *argv);
 
 /* A path as `why` shows it: relative to the workspace root when inside it. */
 const char *rules_relpath(const struct fx_catalog *c, const char *abs);

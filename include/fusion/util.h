@@ -48,6 +48,9 @@ void buf_vprintf(struct fx_buf *b, const char *fmt, va_list ap);
 void buf_json_str(struct fx_buf *b, const char *s);
 void buf_reset(struct fx_buf *b);
 void buf_free(struct fx_buf *b);
+/* The first non-empty line of b (a tool's complaint, for a one-line
+ * message), malloc'ed; `fallback` if there is none. */
+char *buf_first_line(const struct fx_buf *b, const char *fallback);
 /* Hand the string over to the caller (never NULL) and reset b. */
 char *buf_detach(struct fx_buf *b);
 

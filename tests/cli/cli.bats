@@ -58,15 +58,6 @@ setup() {
 	[[ "$output" == *"graph: unknown option --push"* ]]
 }
 
-@test "commands not built yet say so and exit 2" {
-	run fx doctor
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"doctor is not built yet"* ]]
-	run fx clone
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"clone is not built yet"* ]]
-}
-
 @test "global options before or after the command are the same" {
 	run "$FUSION" --json -f "$CAT" graph
 	[ "$status" -eq 0 ]

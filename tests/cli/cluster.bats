@@ -5,6 +5,8 @@
 # Real podman builds the images; the cluster tools are the fakes in
 # tests/fakes, which fail where the real tools fail.
 
+bats_require_minimum_version 1.5.0
+
 load helpers
 
 setup() {
@@ -120,4 +122,315 @@ SHIM
 	run helm upgrade --install web "$ch" -n fusion --kube-context kind-other --set image.repository=localhost/web \
 		--set image.tag=t1 --set image.pullPolicy=Never --wait
 	[ "$status" -eq 1 ]
+}
+
+# ---- build.file ----
+
+@test "a two-service monorepo with a Dockerfile in each context needs no build.file" {
+	mkdir -p "$WS/shop/src/api" "$WS/shop/src/web"
+	echo api >"$WS/shop/src/api/api.txt"
+	echo web >"$WS/shop/src/web/web.txt"
+	printf 'FROM scratch\nCOPY api.txt /\n' >"$WS/shop/src/api/Dockerfile"
+	printf 'FROM scratch\nCOPY web.txt /\n' >"$WS/shop/src/web/Dockerfile"
+	printf 'FROM scratch\nCOPY nothing /\n' >"$WS/shop/Dockerfile"	# the repo's: not theirs
+	cat >"$CAT" <<'YAML'
+version: 1
+workspace: {root: ../.., cluster: {profile: fusion}}
+defaults: {chart: ../helm/base-charts/service}
+services:
+  api: {repo: shop, build: {context: src/api}}
+  web: {repo: shop, build: {context: src/web}}
+YAML
+	run fx up
+	[ "$status" -eq 0 ]
+	grep -qx "podman build -f $WS/shop/src/api/Dockerfile --iidfile .* $WS/shop/src/api" "$FUSION_FAKE_STATE/calls.log"
+	grep -qx "podman build -f $WS/shop/src/web/Dockerfile --iidfile .* $WS/shop/src/web" "$FUSION_FAKE_STATE/calls.log"
+	podman image exists "localhost/api:$(tag_of api)"
+	[ "$(podman create --name cl-api "localhost/api:$(tag_of api)" x >/dev/null && podman export cl-api | tar -t; podman rm cl-api >/dev/null)" = api.txt ]
+	[ "$(fake-cluster releases | cut -d' ' -f1 | tr '\n' ' ')" = "fusion/api fusion/web " ]
+	# an edit in one context rebuilds that service only
+	echo v2 >>"$WS/shop/src/web/Dockerfile"
+	run fx plan
+	[[ $output == *"build:web"* && $output != *"build:api"* ]]
+}
+
+# ---- doctor ----
+
+@test "doctor: everything present passes, one line per check, exit 0" {
+	fake-cluster context fusion
+	run fx doctor
+	[ "$status" -eq 0 ]
+	for c in catalog podman minikube helm kubectl cluster "cluster reachable" "kube context" \
+		"shared postgresql" "service core-api" "state directory" "state database" "disk space"; do
+		printf '%s\n' "$output" | grep -q "^ok    $c" || { echo "no ok line for $c"; false; }
+	done
+	[ "${lines[-1]}" = "fusion doctor: 15 checks, 0 failed, 0 warnings" ]
+	run fx doctor --json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.ok and (.checks | length) == 15 and all(.checks[]; .status == "ok")'
+	# git is checked once a service has a git: URL
+	sed -i 's|^  scriptdash:|  scriptdash:\n    git: /nowhere/scriptdash.git|' "$CAT"
+	run fx doctor --json
+	echo "$output" | jq -e '.checks[] | select(.check == "git") | .status == "ok"'
+}
+
+@test "doctor: helm missing from PATH is named with how to get it, exit 1" {
+	local dir=$BATS_TEST_TMPDIR/nohelm t
+	mkdir -p "$dir"
+	for t in minikube kubectl kind fake-cluster; do ln -s "$TOP/tests/fakes/$t" "$dir/$t"; done
+	ln -s "$BATS_TEST_TMPDIR/bin/podman" "$dir/podman"
+	PATH="$dir:/usr/bin:/bin" run "$FUSION" -f "$CAT" doctor
+	[ "$status" -eq 1 ]
+	printf '%s\n' "$output" | grep -qx 'FAIL  helm: not found on PATH'
+	printf '%s\n' "$output" | grep -qx '      hint: install helm 3.8 or newer (the Helm documentation, "Installing Helm")'
+	[[ ${lines[-1]} == "fusion doctor: 15 checks, 1 failed,"* ]]
+	PATH="$dir:/usr/bin:/bin" run "$FUSION" -f "$CAT" doctor --json
+	[ "$status" -eq 1 ]
+	echo "$output" | jq -e '(.ok | not) and ([.checks[] | select(.status == "fail") | .check] == ["helm"])'
+}
+
+@test "doctor: a stopped cluster, an old tool, a missing repo and a broken database each fail with a hint" {
+	fx up scriptdash >/dev/null
+	fake-cluster down
+	rm -rf "$WS/partners-engine"
+	sed -i 's|^  partners-engine:.*|  partners-engine:\n    git: /nowhere/partners-engine.git|' "$CAT"
+	printf 'not a database at all, but long enough to be read as one ......' >"$STATE/cache.db"
+	rm -f "$STATE/cache.db-wal" "$STATE/cache.db-shm"
+	cat >"$BATS_TEST_TMPDIR/bin/helm" <<'SH'
+#!/bin/sh
+echo "v3.7.2+g663a896"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/helm"
+	run fx doctor
+	[ "$status" -eq 1 ]
+	printf '%s\n' "$output" | grep -qx 'FAIL  helm: 3.7.2 is older than 3.8.0, the oldest fusion supports'
+	printf '%s\n' "$output" | grep -qx 'FAIL  cluster: minikube profile fusion is not running (minikube status exited 7)'
+	printf '%s\n' "$output" | grep -q '^FAIL  cluster reachable: kubectl: The connection to the server'
+	printf '%s\n' "$output" | grep -qx '      hint: run "fusion bootstrap" (it starts the cluster)'
+	printf '%s\n' "$output" | grep -qx 'FAIL  service partners-engine: missing repo partners-engine'
+	printf '%s\n' "$output" | grep -qx '      hint: run "fusion clone"'
+	printf '%s\n' "$output" | grep -q '^FAIL  state database: '
+	printf '%s\n' "$output" | grep -q 'hint: run "fusion cache clear"'
+	printf '%s\n' "$output" | grep -qx 'ok    service core-api: repo, core-api/Containerfile, chart, 2 values files'
+	# the catalog itself does not stop the other checks
+	[ "$(fx doctor --json | jq '[.checks[] | select(.status == "fail")] | length')" -eq 5 ]
+}
+
+# ---- bootstrap ----
+
+@test "bootstrap on a stopped cluster starts it and releases the shared services; a second run starts nothing" {
+	fake-cluster down
+	reset_calls
+	run fx bootstrap
+	[ "$status" -eq 0 ]
+	[ "$(calls 'minikube start -p fusion --driver=podman$')" -eq 1 ]
+	[[ $output == *"🏄  Done!"* ]]	# minikube speaks for itself
+	[ "$(fake-cluster releases)" = "fusion/postgresql 1" ]
+	[ "$(calls 'helm upgrade --install (core-api|partners-engine|scriptdash)')" -eq 0 ]
+	[ "$(calls 'podman build')" -eq 0 ]
+	reset_calls
+	run fx bootstrap
+	[ "$status" -eq 0 ]
+	[ "$(calls 'minikube start')" -eq 0 ]
+	[ "$(calls 'kubectl .*create')" -eq 0 ]
+	[ "$(calls 'helm upgrade')" -eq 0 ]
+	[[ $output == *"minikube profile fusion is running"* && $output == *"namespace fusion exists"* ]]
+	[ "$(fake-cluster releases)" = "fusion/postgresql 1" ]
+}
+
+@test "bootstrap with no cluster creates one, the namespace, and every shared release the catalog lists" {
+	sed -i 's|^  postgresql: {chart: ../helm/shared-services/postgresql}|&\n  kafka: {chart: ../helm/shared-services/kafka}\n  temporal: {chart: ../helm/shared-services/temporal, needs: [postgresql]}|' "$CAT"
+	sed -i 's|^    profile: fusion.*|&\n    driver: docker\n    start_args: [--cpus=4, --container-runtime=cri-o]|' "$CAT"
+	fake-cluster delete
+	reset_calls
+	run fx bootstrap
+	[ "$status" -eq 0 ]
+	[ "$(calls 'minikube start -p fusion --driver=docker --cpus=4 --container-runtime=cri-o$')" -eq 1 ]
+	[ "$(fake-cluster runtime)" = cri-o ]
+	[ "$(calls 'kubectl --context fusion create namespace fusion$')" -eq 1 ]
+	[ "$(fake-cluster releases | tr '\n' ' ')" = "fusion/kafka 1 fusion/postgresql 1 fusion/temporal 1 " ]
+	# temporal needs postgresql: released after it
+	[ "$(grep -n '^helm upgrade --install postgresql' "$FUSION_FAKE_STATE/calls.log" | cut -d: -f1)" -lt \
+		"$(grep -n '^helm upgrade --install temporal' "$FUSION_FAKE_STATE/calls.log" | cut -d: -f1)" ]
+}
+
+@test "bootstrap with kind creates the cluster when it does not answer; with existing it only reports" {
+	sed -i 's|^    provider: minikube|    provider: kind|' "$CAT"
+	run fx bootstrap
+	[ "$status" -eq 0 ]
+	[ "$(calls 'kind create')" -eq 0 ]	# it answers
+	fake-cluster delete
+	reset_calls
+	run fx bootstrap
+	[ "$status" -eq 0 ]
+	[ "$(calls 'kind create cluster --name fusion$')" -eq 1 ]
+	[ "$(fake-cluster context)" = kind-fusion ]
+	[ "$(fake-cluster releases)" = "fusion/postgresql 1" ]
+	sed -i 's|^    provider: kind|    provider: existing\n    registry: localhost:5000|' "$CAT"
+	fake-cluster down
+	run fx bootstrap
+	[ "$status" -eq 1 ]
+	[[ $output == *'provider "existing": fusion does not start it'* ]]
+}
+
+# ---- down ----
+
+@test "down --all leaves no release; a release already gone is told apart by helm's exit status, not its words" {
+	fx up >/dev/null
+	helm uninstall scriptdash -n fusion >/dev/null
+	reset_calls
+	run fx down --all
+	[ "$status" -eq 0 ]
+	[ -z "$(fake-cluster releases)" ]
+	[[ $output == *"not installed: scriptdash"* && $output == *"uninstalled core-api"* ]]
+	[ "$(calls 'helm list -n fusion --kube-context fusion -a -q$')" -eq 1 ]
+	[ "$(calls 'helm uninstall scriptdash')" -eq 0 ]
+	# the records are gone too: the next up deploys every release again
+	up_json
+	[ "$(results ran | tr ' ' '\n' | grep -c '^release:')" -eq 4 ]
+}
+
+@test "down: an uninstall that fails while the release stays is an error; one that vanished meanwhile is not" {
+	fx up >/dev/null
+	export FUSION_FAKE_FAIL='^helm uninstall core-api'
+	run fx down core-api
+	[ "$status" -eq 1 ]
+	[[ $output == *"release:core-api: helm uninstall failed: Error: uninstallation completed with 1 error(s): fake failure injected"* ]]
+	[ "$(helm status core-api -n fusion | grep '^STATUS')" = "STATUS: deployed" ]
+	# gone between the listing and the uninstall: helm status says so
+	cat >"$BATS_TEST_TMPDIR/bin/helm" <<SH
+#!/bin/sh
+case "\$1" in uninstall) "$TOP/tests/fakes/helm" "\$@" >/dev/null 2>&1; echo "Error: something else" >&2; exit 1 ;; esac
+exec "$TOP/tests/fakes/helm" "\$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/helm"
+	unset FUSION_FAKE_FAIL
+	run fx down core-api
+	[ "$status" -eq 0 ]
+	[[ $output == *"not installed: core-api"* ]]
+	[ -z "$(fake-cluster releases | grep core-api)" ]
+	# an unreachable cluster is an error, not "not installed"
+	fake-cluster down
+	run fx down scriptdash
+	[ "$status" -eq 1 ]
+	[[ $output == *"cannot list the releases of namespace fusion: Error: Kubernetes cluster unreachable"* ]]
+}
+
+@test "down --all --cluster stops the cluster; --delete deletes it; kind and existing refuse what they cannot do" {
+	fx up >/dev/null
+	run fx down --all --cluster
+	[ "$status" -eq 0 ]
+	[ -z "$(fake-cluster releases)" ]
+	[ "$(calls 'minikube stop -p fusion$')" -eq 1 ]
+	run -7 minikube -p fusion status
+	run fx down --all --cluster --delete
+	[ "$status" -eq 0 ]
+	[ "$(calls 'minikube delete -p fusion$')" -eq 1 ]
+	run -85 minikube -p fusion status
+	run fx down --delete
+	[ "$status" -eq 2 ]
+	[[ $output == *"--delete goes with --cluster"* ]]
+	run fx down core-api --cluster
+	[ "$status" -eq 2 ]
+	sed -i 's|^    provider: minikube|    provider: kind|' "$CAT"
+	run fx down --all --cluster
+	[ "$status" -eq 2 ]
+	[[ $output == *"a kind cluster cannot be stopped, only deleted (--cluster --delete)"* ]]
+	fake-cluster recreate
+	reset_calls
+	run fx down --all --cluster --delete
+	[ "$status" -eq 0 ]
+	[ "$(calls 'kind delete cluster --name fusion$')" -eq 1 ]
+	[ "$(calls 'helm uninstall')" -eq 0 ]	# the cluster takes its releases with it
+}
+
+# ---- clone ----
+
+# bare_repos NAME...: a local bare repository per NAME, holding a copy of the
+# example's repo of that name; each service of the catalog gets its git: URL,
+# and its checkout is removed from the workspace.
+bare_repos() {
+	local r w
+	for r in "$@"; do
+		git init -q --bare "$BATS_TEST_TMPDIR/git/$r.git"
+		w=$BATS_TEST_TMPDIR/git/w-$r
+		git clone -q "$BATS_TEST_TMPDIR/git/$r.git" "$w" 2>/dev/null
+		cp -a "$WS/$r/." "$w/"
+		git -C "$w" add -A
+		git -C "$w" -c user.name=t -c user.email=t@example.invalid commit -qm "$r"
+		git -C "$w" push -q origin HEAD
+		rm -rf "${WS:?}/$r"
+		sed -i "s|^  $r:.*|&\n    git: $BATS_TEST_TMPDIR/git/$r.git|" "$CAT"
+	done
+}
+
+@test "clone creates three missing repos from local bare repos, in parallel, one line each" {
+	bare_repos core-api partners-engine scriptdash
+	run fx graph
+	[ "$status" -eq 2 ]
+	[[ $output == *'hint: run "fusion clone" to clone it'* ]]
+	# a git that holds every clone until all three have started: it can
+	# only finish if they run at the same time
+	local real
+	real=$(command -v git)
+	cat >"$BATS_TEST_TMPDIR/bin/git" <<SH
+#!/bin/bash
+if [[ \$1 == clone ]]; then
+	: >"$BATS_TEST_TMPDIR/started.\$\$"
+	for _ in \$(seq 600); do
+		(( \$(ls "$BATS_TEST_TMPDIR" | grep -c '^started\.') >= 3 )) && break
+		sleep 0.1
+	done
+fi
+exec $real "\$@"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/git"
+	run fx -j 3 clone
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	for r in core-api partners-engine scriptdash; do
+		printf '%s\n' "$output" | grep -qE "^\[[123]/3\] cloned $r\$"
+		[ "$(git -C "$WS/$r" log --format=%s)" = "$r" ]
+	done
+	run fx graph
+	[ "$status" -eq 0 ]
+	run fx clone
+	[ "$status" -eq 0 ]
+	[[ $output == *"core-api exists (--fetch updates it)"* ]]
+}
+
+@test "clone --fetch fast-forwards a clean repo and never touches a dirty one" {
+	bare_repos core-api scriptdash
+	fx clone core-api scriptdash >/dev/null
+	for r in core-api scriptdash; do
+		git -C "$BATS_TEST_TMPDIR/git/w-$r" -c user.name=t -c user.email=t@example.invalid commit -q --allow-empty -m second
+		git -C "$BATS_TEST_TMPDIR/git/w-$r" push -q origin HEAD
+	done
+	echo "# local edit" >>"$WS/core-api/Gemfile"
+	run fx clone --fetch
+	[ "$status" -eq 0 ]
+	[[ $output == *"fetched core-api (1 new commit; work tree has changes: left as it is)"* ]]
+	[[ $output == *"fetched scriptdash (fast-forwarded 1 commit)"* ]]
+	[ "$(git -C "$WS/core-api" log -1 --format=%s)" = core-api ]
+	[ "$(tail -n1 "$WS/core-api/Gemfile")" = "# local edit" ]
+	[ "$(git -C "$WS/scriptdash" log -1 --format=%s)" = second ]
+	run fx clone --fetch
+	[[ $output == *"fetched scriptdash (up to date)"* ]]
+	# a service without git: cannot be cloned; a failing clone fails the command
+	run fx clone partners-engine
+	[ "$status" -eq 2 ]
+	[[ $output == *'clone: service "partners-engine" has no "git" URL'* ]]
+	rm -rf "$WS/scriptdash" "$BATS_TEST_TMPDIR/git/scriptdash.git"
+	run fx clone
+	[ "$status" -eq 1 ]
+	[[ $output == *"FAILED scriptdash: fatal: "* ]]
+}
+
+@test "doctor with builder docker and provider kind checks docker and kind" {
+	sed -i 's/^  builder: podman/  builder: docker/; s|^    provider: minikube|    provider: kind|' "$CAT"
+	run fx doctor --json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '[.checks[].check] | index("docker") and index("kind") and (index("podman") | not) and (index("minikube") | not)'
+	echo "$output" | jq -e '.checks[] | select(.check == "docker") | .detail == "24.0.7"'
+	echo "$output" | jq -e '.checks[] | select(.check == "disk space") | .detail | test("GiB free for images")'
 }

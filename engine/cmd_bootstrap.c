@@ -1,0 +1,167 @@
+/*
+ * cmd_bootstrap.c - `fusion bootstrap`: a team's day-one script.
+ *
+ *   1. the cluster: minikube: `minikube -p P status`, and when it does not
+ *      exit 0, `minikube start -p P --driver=D START_ARGS...` (which creates
+ *      or restarts it); kind: when `kubectl --context kind-P` gets no answer,
+ *      `kind create cluster --name P START_ARGS...`; existing: it must
+ *      answer, fusion does not start it;
+ *   2. the namespace: `kubectl get namespace NS`, else `kubectl create
+ *      namespace NS`;
+ *   3. `fusion up` of the shared releases (helm/shared-services: postgresql,
+ *      mysql, kafka, temporal, whichever the catalog lists).
+ *
+ * Idempotent: on a running cluster with its namespace it only brings the
+ * shared releases up to date, which on a second run is nothing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fusion/cmd.h"
+#include "fusion/diag.h"
+#include "fusion/proc.h"
+
+/* Run quietly; 0 on success. */
+static int
+quiet(struct fx_strv *a, struct fx_buf *err)
+{
+	int st = proc_run(strv_argv(a), NULL, err);
+	strv_free(a);
+	return st;
+}
+
+/* Run with the tool's own output on ours (a cluster start takes minutes and
+ * says what it does). */
+static int
+loud(struct fx_strv *a)
+{
+	struct fx_buf msg = {0}, line = {0};
+
+	proc_format(&line, strv_argv(a));
+	printf("bootstrap: %s\n", line.s);
+	fflush(stdout);
+	pid_t pid = proc_start(strv_argv(a), 1, 2, &msg);
+	int st = pid < 0 ? -1 : proc_wait(pid);
+	if (pid < 0)
+		fx_error("%s", msg.s);
+	strv_free(a);
+	buf_free(&msg);
+	buf_free(&line);
+	return st;
+}
+
+static bool
+reachable(const struct fx_catalog *c, struct fx_buf *err)
+{
+	struct fx_strv a = {0};
+
+	rules_cluster_probe_argv(c, &a);
+	return quiet(&a, err) == 0;
+}
+
+static int
+ensure_cluster(const struct fx_catalog *c)
+{
+	struct fx_strv a = {0};
+	struct fx_buf err = {0};
+	int rc = 0;
+
+	if (rules_cluster_status_argv(c, &a)) {
+		if (quiet(&a, NULL) == 0) {
+			printf("bootstrap: minikube profile %s is running\n", c->profile);
+		} else {
+			rules_cluster_start_argv(c, &a);
+			if (loud(&a) != 0) {
+				fx_error("bootstrap: minikube start failed (its output is above)");
+				rc = FX_EXIT_FAILED;
+			}
+		}
+	} else if (reachable(c, &err)) {
+		printf("bootstrap: the cluster answers (kube context %s)\n",
+		    catalog_kube_context(c) ? catalog_kube_context(c) : "current");
+	} else if (rules_cluster_start_argv(c, &a)) {
+		if (loud(&a) != 0) {
+			fx_error("bootstrap: kind create cluster failed (its output is above)");
+			fx_note("hint: a kind cluster that exists but does not answer has a stopped "
+			    "node: start it (podman start %s-control-plane) or delete it "
+			    "(fusion down --all --cluster --delete)", c->profile);
+			rc = FX_EXIT_FAILED;
+		}
+	} else {
+		char *why = buf_first_line(&err, "no message");
+		fx_error("bootstrap: the cluster does not answer (kubectl: %s); provider \"existing\": "
+		    "fusion does not start it", why);
+		free(why);
+		rc = FX_EXIT_FAILED;
+	}
+	buf_free(&err);
+	return rc;
+}
+
+static int
+ensure_namespace(const struct fx_catalog *c)
+{
+	struct fx_strv a = {0};
+	struct fx_buf err = {0};
+	int rc = 0;
+
+	rules_kubectl_argv(c, &a);
+	strv_push(&a, "get");
+	strv_push(&a, "namespace");
+	strv_push(&a, c->namespace);
+	strv_push(&a, "-o");
+	strv_push(&a, "name");
+	if (quiet(&a, NULL) == 0) {
+		printf("bootstrap: namespace %s exists\n", c->namespace);
+		return 0;
+	}
+	rules_kubectl_argv(c, &a);
+	strv_push(&a, "create");
+	strv_push(&a, "namespace");
+	strv_push(&a, c->namespace);
+	if (quiet(&a, &err) == 0) {
+		printf("bootstrap: created namespace %s\n", c->namespace);
+	} else {
+		char *why = buf_first_line(&err, "no message");
+		fx_error("bootstrap: kubectl create namespace %s: %s", c->namespace, why);
+		free(why);
+		rc = FX_EXIT_FAILED;
+	}
+	buf_free(&err);
+	return rc;
+}
+
+int
+cmd_bootstrap(struct fx_opts *o)
+{
+	struct fx_session s;
+	struct fx_strv shared = {0};
+
+	if (o->nargs) {
+		fx_error("bootstrap takes no arguments");
+		return FX_EXIT_USAGE;
+	}
+	int rc = session_open(&s, o);
+	if (rc == 0)
+		rc = ensure_cluster(&s.cat);
+	if (rc == 0)
+		rc = ensure_namespace(&s.cat);
+	for (size_t i = 0; rc == 0 && i < s.cat.nsvcs; i++)
+		if (s.cat.svcs[i].shared)
+			strv_push(&shared, s.cat.svcs[i].name);
+	session_close(&s);
+	if (rc == 0 && shared.n == 0)
+		printf("bootstrap: the catalog lists no shared releases\n");
+	if (rc == 0 && shared.n) {
+		/* `fusion up SHARED...`, with this run's global options. */
+		struct fx_opts up = *o;
+		up.command = "up";
+		up.args = shared.v;
+		up.nargs = (int)shared.n;
+		fflush(stdout);
+		rc = cmd_up(&up);
+	}
+	strv_free(&shared);
+	return rc;
+}

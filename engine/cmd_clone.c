@@ -1,0 +1,231 @@
+/*
+ * cmd_clone.c - `fusion clone [SVC...] [--fetch]`: get the sibling repos.
+ *
+ * Every service with `git:` (or those named) whose repo is missing is
+ * cloned: `git clone URL REPO`, -j at a time, one line per repo as each
+ * finishes. A repo that exists is left alone; with --fetch it is fetched
+ * (`git fetch --prune`), and fast-forwarded to its upstream only when its
+ * work tree is clean and the branch has not diverged: fusion never touches
+ * uncommitted work. Several services may share a repo (a monorepo): it is
+ * cloned once.
+ *
+ * git never prompts (GIT_TERMINAL_PROMPT=0, stdin is /dev/null): a repo
+ * that needs credentials fails with git's message instead of hanging.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fusion/cmd.h"
+#include "fusion/diag.h"
+#include "fusion/proc.h"
+
+struct repo {
+	const struct fx_svc *svc;	/* the first service naming it */
+	char *line;			/* the progress line, once done */
+	bool failed;
+};
+
+struct clone {
+	const struct fx_catalog *cat;
+	struct repo *v;
+	size_t n, next, done;
+	bool fetch;
+	pthread_mutex_t mu;
+};
+
+/* git ARGS... in `dir` (NULL: here); stdout to *out, a one-line reason to
+ * *why on failure. */
+static int
+git(const char *dir, struct fx_buf *out, char **why, const char *const *args)
+{
+	struct fx_strv a = {0};
+	struct fx_buf err = {0};
+
+	strv_push(&a, "git");
+	if (dir) {
+		strv_push(&a, "-C");
+		strv_push(&a, dir);
+	}
+	for (; *args; args++)
+		strv_push(&a, *args);
+	int st = proc_run(strv_argv(&a), out, &err);
+	if (st != 0 && why) {
+		/* git's last line says what went wrong ("fatal: ..."). */
+		while (err.len && strchr("\r\n", err.s[err.len - 1]))
+			err.s[--err.len] = '\0';
+		const char *l = err.len ? strrchr(err.s, '\n') : NULL;
+		*why = xstrdup(l ? l + 1 : err.len ? err.s : "git failed");
+	}
+	strv_free(&a);
+	buf_free(&err);
+	return st;
+}
+
+static char *
+do_clone(const struct fx_svc *s, bool *failed)
+{
+	char *why = NULL, *line;
+	const char *args[] = {"clone", "--quiet", "--", s->git, s->repo, NULL};
+
+	if (git(NULL, NULL, &why, args) == 0) {
+		line = xasprintf("cloned %s", s->name);
+	} else {
+		line = xasprintf("FAILED %s: %s", s->name, why);
+		*failed = true;
+	}
+	free(why);
+	return line;
+}
+
+/* Count of lines in a command's output (commits behind, changed files). */
+static int
+count_lines(const struct fx_buf *b)
+{
+	int n = 0;
+	for (size_t i = 0; i < b->len; i++)
+		n += b->s[i] == '\n';
+	return n;
+}
+
+static char *
+do_fetch(const struct fx_svc *s, bool *failed)
+{
+	struct fx_buf out = {0};
+	char *why = NULL, *line;
+	const char *fetch[] = {"fetch", "--quiet", "--prune", NULL};
+	const char *status[] = {"status", "--porcelain", "--untracked-files=no", NULL};
+	const char *behind[] = {"rev-list", "HEAD..@{upstream}", NULL};
+	const char *ahead[] = {"rev-list", "@{upstream}..HEAD", NULL};
+	const char *merge[] = {"merge", "--ff-only", "--quiet", "@{upstream}", NULL};
+
+	if (git(s->repo, NULL, &why, fetch) != 0) {
+		*failed = true;
+		line = xasprintf("FAILED %s: %s", s->name, why);
+	} else if (git(s->repo, &out, NULL, behind) != 0) {
+		line = xasprintf("fetched %s (its branch has no upstream: left as it is)", s->name);
+	} else if (count_lines(&out) == 0) {
+		line = xasprintf("fetched %s (up to date)", s->name);
+	} else {
+		int n = count_lines(&out);
+		buf_reset(&out);
+		if (git(s->repo, &out, NULL, status) != 0 || out.len) {
+			line = xasprintf("fetched %s (%d new commit%s; work tree has changes: left as it "
+			    "is)", s->name, n, n == 1 ? "" : "s");
+		} else if (buf_reset(&out), git(s->repo, &out, NULL, ahead) != 0 || out.len) {
+			line = xasprintf("fetched %s (its branch and upstream have diverged: left as it "
+			    "is)", s->name);
+		} else if (git(s->repo, NULL, &why, merge) != 0) {
+			*failed = true;
+			line = xasprintf("FAILED %s: %s", s->name, why);
+		} else {
+			line = xasprintf("fetched %s (fast-forwarded %d commit%s)", s->name, n,
+			    n == 1 ? "" : "s");
+		}
+	}
+	free(why);
+	buf_free(&out);
+	return line;
+}
+
+static void *
+worker(void *arg)
+{
+	struct clone *c = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		size_t i = c->next < c->n ? c->next++ : c->n;
+		pthread_mutex_unlock(&c->mu);
+		if (i == c->n)
+			return NULL;
+		struct repo *r = &c->v[i];
+		struct stat st;
+		bool exists = stat(r->svc->repo, &st) == 0;
+		char *line = !exists ? do_clone(r->svc, &r->failed) :
+		    c->fetch ? do_fetch(r->svc, &r->failed) :
+		    xasprintf("%s exists (--fetch updates it)", r->svc->name);
+		pthread_mutex_lock(&c->mu);
+		c->done++;
+		printf("[%zu/%zu] %s\n", c->done, c->n, line);
+		fflush(stdout);
+		pthread_mutex_unlock(&c->mu);
+		free(line);
+	}
+}
+
+/* The repos to work on, in catalog order, each once. Returns 0 or
+ * FX_EXIT_USAGE after reporting. */
+static int
+pick(struct clone *c, struct fx_opts *o)
+{
+	const struct fx_catalog *cat = c->cat;
+	int rc = 0;
+
+	c->v = xcalloc(cat->nsvcs + 1, sizeof *c->v);
+	for (int i = 0; i < o->nargs; i++) {
+		const struct fx_svc *s = catalog_svc(cat, o->args[i]);
+		if (!s || s->shared) {
+			fx_error("clone: no service named \"%s\"", o->args[i]);
+			rc = FX_EXIT_USAGE;
+		} else if (!s->git) {
+			fx_error_at(s->loc, "clone: service \"%s\" has no \"git\" URL", s->name);
+			rc = FX_EXIT_USAGE;
+		}
+	}
+	for (size_t i = 0; rc == 0 && i < cat->nsvcs; i++) {
+		const struct fx_svc *s = &cat->svcs[i];
+		bool named = o->nargs == 0;
+		for (int k = 0; k < o->nargs && !named; k++)
+			named = strcmp(o->args[k], s->name) == 0;
+		bool seen = false;
+		for (size_t k = 0; k < c->n && !seen; k++)
+			seen = strcmp(c->v[k].svc->repo, s->repo) == 0;
+		if (named && s->git && !s->shared && !seen)
+			c->v[c->n++].svc = s;
+	}
+	return rc;
+}
+
+int
+cmd_clone(struct fx_opts *o)
+{
+	struct fx_catalog cat;
+	struct clone c = {.cat = &cat, .fetch = o->fetch};
+	char *path = catalog_find(o->file);
+
+	/* The repos may be missing: that is what clone is for. */
+	if (!path || catalog_load(path, false, &cat) < 0) {
+		free(path);
+		return FX_EXIT_USAGE;
+	}
+	free(path);
+	int rc = pick(&c, o);
+	if (rc == 0 && c.n == 0)
+		printf("clone: no service has a \"git\" URL\n");
+	if (rc == 0 && c.n) {
+		setenv("GIT_TERMINAL_PROMPT", "0", 1);
+		size_t jobs = o->jobs ? (size_t)o->jobs : cat.jobs ? (size_t)cat.jobs : 4;
+		if (jobs > c.n)
+			jobs = c.n;
+		pthread_t *t = xcalloc(jobs, sizeof *t);
+		pthread_mutex_init(&c.mu, NULL);
+		size_t started = 0;
+		while (started < jobs && pthread_create(&t[started], NULL, worker, &c) == 0)
+			started++;
+		if (started < jobs)
+			worker(&c);	/* no more threads: this one works too */
+		for (size_t i = 0; i < started; i++)
+			pthread_join(t[i], NULL);
+		pthread_mutex_destroy(&c.mu);
+		free(t);
+		for (size_t i = 0; i < c.n; i++)
+			if (c.v[i].failed)
+				rc = FX_EXIT_FAILED;
+	}
+	free(c.v);
+	catalog_free(&cat);
+	return rc;
+}

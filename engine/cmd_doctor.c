@@ -1,0 +1,426 @@
+/*
+ * cmd_doctor.c - `fusion doctor`: can this machine run the catalog?
+ *
+ * One line per check, a hint under each failure; exit 0 only when every
+ * check passes (a warning does not fail). The checks, in order:
+ *   the catalog loads;
+ *   the tools it needs are on PATH, at least at the versions fusion supports
+ *     (the builder, minikube or kind, helm, kubectl, git when a service has
+ *     `git:`);
+ *   the cluster runs (minikube status) and answers through the catalog's kube
+ *     context (kubectl get namespace kube-system), a warning when kubectl's
+ *     current context is another one;
+ *   every repo, containerfile, chart and values file exists;
+ *   the state directory is writable and its database healthy;
+ *   the disk holding the builder's images has room.
+ * `--json`: {"ok":BOOL,"checks":[{"check","status":"ok|warn|fail","detail","hint"}]}.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fusion/cmd.h"
+#include "fusion/diag.h"
+#include "fusion/proc.h"
+
+enum status { OK, WARN, FAIL };
+
+struct check {
+	char *name, *detail, *hint;
+	enum status st;
+};
+
+struct doctor {
+	struct check *v;
+	size_t n, cap;
+	bool json;
+	bool have_kubectl;
+};
+
+static void
+add(struct doctor *d, enum status st, const char *name, char *detail, char *hint)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 16;
+		d->v = xreallocarray(d->v, d->cap, sizeof *d->v);
+	}
+	d->v[d->n++] = (struct check){xstrdup(name), detail, hint, st};
+	if (d->json)
+		return;
+	static const char *const word[] = {"ok  ", "warn", "FAIL"};
+	printf("%s  %s%s%s\n", word[st], name, detail ? ": " : "", detail ? detail : "");
+	if (hint)
+		printf("      hint: %s\n", hint);
+	fflush(stdout);
+}
+
+/* ---- tools ---- */
+
+struct tool {
+	const char *name;
+	const char *version_argv[4];
+	const char *min;	/* the oldest version fusion supports */
+	const char *hint;
+};
+
+static const struct tool tools[] = {
+	{"podman", {"podman", "--version"}, "4.0.0",
+	    "install podman 4.0 or newer (Debian, Ubuntu: apt-get install podman)"},
+	{"docker", {"docker", "--version"}, "23.0.0",
+	    "install docker 23.0 or newer (BuildKit by default), or set workspace.builder: podman"},
+	{"minikube", {"minikube", "version", "--short"}, "1.28.0",
+	    "install minikube 1.28 or newer (the minikube documentation, \"Get Started\")"},
+	{"kind", {"kind", "version"}, "0.20.0",
+	    "install kind 0.20 or newer (the kind documentation, \"Quick Start\")"},
+	{"helm", {"helm", "version", "--short"}, "3.8.0",
+	    "install helm 3.8 or newer (the Helm documentation, \"Installing Helm\")"},
+	{"kubectl", {"kubectl", "version", "--client"}, "1.24.0",
+	    "install kubectl 1.24 or newer (Debian, Ubuntu: apt-get install kubernetes-client)"},
+	{"git", {"git", "--version"}, "2.20.0",
+	    "install git 2.20 or newer (Debian, Ubuntu: apt-get install git)"},
+};
+
+/* The first "N.N[.N]" in s, as three numbers. */
+static bool
+parse_version(const char *s, int v[3])
+{
+	for (; *s; s++) {
+		int n = 0;
+		v[0] = v[1] = v[2] = 0;
+		if (*s >= '0' && *s <= '9' && sscanf(s, "%d.%d.%d%n", &v[0], &v[1], &v[2], &n) == 3)
+			return true;
+		if (*s >= '0' && *s <= '9' && sscanf(s, "%d.%d%n", &v[0], &v[1], &n) == 2)
+			return true;
+		while (*s >= '0' && *s <= '9' && s[1])
+			s++;
+	}
+	return false;
+}
+
+static int
+version_cmp(const int a[3], const int b[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
+static bool
+check_tool(struct doctor *d, const char *name)
+{
+	const struct tool *t = NULL;
+	for (size_t i = 0; i < FX_NELEM(tools); i++)
+		if (strcmp(tools[i].name, name) == 0)
+			t = &tools[i];
+	if (!proc_on_path(name)) {
+		add(d, FAIL, name, xstrdup("not found on PATH"), xstrdup(t->hint));
+		return false;
+	}
+	struct fx_buf out = {0}, err = {0};
+	int st = proc_run((char *const *)t->version_argv, &out, &err);
+	int have[3], want[3];
+	char *shown = buf_first_line(st == 0 ? &out : &err, "no output");
+	parse_version(t->min, want);
+	if (st != 0 || !parse_version(out.s ? out.s : "", have)) {
+		add(d, WARN, name, xasprintf("cannot tell its version (%s)", shown), NULL);
+	} else if (version_cmp(have, want) < 0) {
+		add(d, FAIL, name, xasprintf("%d.%d.%d is older than %s, the oldest fusion supports",
+		    have[0], have[1], have[2], t->min), xstrdup(t->hint));
+	} else {
+		add(d, OK, name, xasprintf("%d.%d.%d", have[0], have[1], have[2]), NULL);
+	}
+	free(shown);
+	buf_free(&out);
+	buf_free(&err);
+	return true;
+}
+
+static void
+check_tools(struct doctor *d, const struct fx_catalog *c)
+{
+	check_tool(d, c->builder == FX_DOCKER ? "docker" : "podman");
+	if (c->provider != FX_EXISTING)
+		check_tool(d, c->provider == FX_KIND ? "kind" : "minikube");
+	check_tool(d, "helm");
+	d->have_kubectl = check_tool(d, "kubectl");
+	for (size_t i = 0; i < c->nsvcs; i++)
+		if (c->svcs[i].git) {
+			check_tool(d, "git");
+			break;
+		}
+}
+
+/* ---- the cluster ---- */
+
+static int
+run_line(struct fx_strv *a, char **first)
+{
+	struct fx_buf out = {0}, err = {0};
+	int st = proc_run(strv_argv(a), &out, &err);
+	*first = buf_first_line(st == 0 || !err.len ? &out : &err, st == 0 ? "" : "no message");
+	strv_free(a);
+	buf_free(&out);
+	buf_free(&err);
+	return st;
+}
+
+static const char *
+start_hint(const struct fx_catalog *c)
+{
+	return c->provider == FX_EXISTING ?
+	    "check the kubeconfig and that the cluster is up (workspace.cluster.context)" :
+	    "run \"fusion bootstrap\" (it starts the cluster)";
+}
+
+/* That the catalog's context exists, the reachability check has shown
+ * (kubectl --context C fails on a context the kubeconfig lacks); here:
+ * is it the one the user's own kubectl commands reach? */
+static void
+check_context(struct doctor *d, const struct fx_catalog *c)
+{
+	const char *want = catalog_kube_context(c);
+	struct fx_strv a = {0};
+	char *current;
+
+	strv_push(&a, "kubectl");
+	strv_push(&a, "config");
+	strv_push(&a, "current-context");
+	int st = run_line(&a, &current);
+	if (want && (st != 0 || strcmp(current, want) != 0))
+		add(d, WARN, "kube context", xasprintf("%s, but kubectl's current context is %s",
+		    want, st == 0 ? current : "not set"), xasprintf("kubectl config use-context %s, "
+		    "so that your own kubectl commands reach the same cluster as fusion", want));
+	else if (want)
+		add(d, OK, "kube context", xasprintf("%s (the current one)", want), NULL);
+	else if (st != 0)
+		add(d, FAIL, "kube context", xstrdup("no current context"),
+		    xstrdup("set workspace.cluster.context, or kubectl config use-context NAME"));
+	else
+		add(d, OK, "kube context", xasprintf("%s (the current one)", current), NULL);
+	free(current);
+}
+
+static void
+check_cluster(struct doctor *d, const struct fx_catalog *c)
+{
+	struct fx_strv a = {0};
+	char *why;
+
+	if (rules_cluster_status_argv(c, &a)) {
+		int st = run_line(&a, &why);
+		if (st == 0)
+			add(d, OK, "cluster", xasprintf("minikube profile %s is running", c->profile), NULL);
+		else
+			add(d, FAIL, "cluster", xasprintf("minikube profile %s is not running (minikube "
+			    "status exited %d)", c->profile, st), xstrdup(start_hint(c)));
+		free(why);
+	}
+	if (!d->have_kubectl)
+		return;
+	rules_cluster_probe_argv(c, &a);
+	int st = run_line(&a, &why);
+	if (st == 0)
+		add(d, OK, "cluster reachable", xasprintf("kubectl%s%s answers",
+		    catalog_kube_context(c) ? " --context " : "",
+		    catalog_kube_context(c) ? catalog_kube_context(c) : ""), NULL);
+	else
+		add(d, FAIL, "cluster reachable", xasprintf("kubectl: %s", why),
+		    xstrdup(start_hint(c)));
+	free(why);
+	if (st == 0)
+		check_context(d, c);
+}
+
+/* ---- the workspace ---- */
+
+static bool
+is(const char *path, mode_t type)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == type;
+}
+
+static void
+check_entry(struct doctor *d, const struct fx_catalog *c, const struct fx_svc *s)
+{
+	struct fx_buf missing = {0};
+	char *name = xasprintf("%s %s", s->shared ? "shared" : "service", s->name);
+	const char *hint = NULL;
+
+	if (!s->shared && !is(s->repo, S_IFDIR)) {
+		buf_printf(&missing, "repo %s", rules_relpath(c, s->repo));
+		hint = s->git ? "run \"fusion clone\"" : NULL;
+	} else if (!s->shared && !is(s->build.file, S_IFREG)) {
+		buf_printf(&missing, "containerfile %s", rules_relpath(c, s->build.file));
+	}
+	char *chart_yaml = path_join(s->chart ? s->chart : "", "Chart.yaml");
+	if (!s->chart || !is(chart_yaml, S_IFREG))
+		buf_printf(&missing, "%schart %s", missing.len ? ", " : "",
+		    s->chart ? rules_relpath(c, s->chart) : "(none)");
+	free(chart_yaml);
+	for (size_t i = 0; i < s->values.n; i++)
+		if (!is(s->values.v[i], S_IFREG))
+			buf_printf(&missing, "%svalues %s", missing.len ? ", " : "",
+			    rules_relpath(c, s->values.v[i]));
+	if (missing.len)
+		add(d, FAIL, name, xasprintf("missing %s", missing.s),
+		    hint ? xstrdup(hint) : NULL);
+	else
+		add(d, OK, name, s->shared ? xasprintf("chart, %zu values file%s", s->values.n,
+		    s->values.n == 1 ? "" : "s") : xasprintf("repo, %s, chart, %zu values file%s",
+		    rules_relpath(c, s->build.file), s->values.n, s->values.n == 1 ? "" : "s"), NULL);
+	free(name);
+	buf_free(&missing);
+}
+
+/* ---- state and disk ---- */
+
+static void
+check_state(struct doctor *d, const char *statedir)
+{
+	char *probe = path_join(statedir, ".doctor-probe");
+	struct fx_buf msg = {0};
+
+	if (mkdir_p(statedir, 0755) < 0 || write_file_atomic(probe, "", 0) < 0)
+		add(d, FAIL, "state directory", xasprintf("%s is not writable: %s", statedir,
+		    strerror(errno)), xstrdup("set FUSION_STATE_DIR to a writable directory"));
+	else
+		add(d, OK, "state directory", xasprintf("%s is writable", statedir), NULL);
+	unlink(probe);
+	free(probe);
+	int rc = cache_check(statedir, &msg);
+	if (rc < 0)
+		add(d, FAIL, "state database", buf_detach(&msg), xstrdup("run \"fusion cache "
+		    "clear\" (fusion forgets what it built; the next up builds it again)"));
+	else
+		add(d, OK, "state database", xstrdup(rc == 1 ? "none yet (the first up makes it)" :
+		    "quick_check ok"), NULL);
+	buf_free(&msg);
+}
+
+/* Below MIN_FREE a build or an image archive may not fit; below WARN_FREE
+ * a few more will not. */
+#define GIB (1024.0 * 1024 * 1024)
+#define MIN_FREE (2 * GIB)
+#define WARN_FREE (10 * GIB)
+
+static void
+check_disk(struct doctor *d, const struct fx_catalog *c, const char *statedir)
+{
+	struct fx_strv a = {0};
+	char *where;
+	bool podman = c->builder == FX_PODMAN;
+
+	strv_push(&a, builder_bin(c));
+	strv_push(&a, "info");
+	strv_push(&a, "--format");
+	strv_push(&a, podman ? "{{.Store.GraphRoot}}" : "{{.DockerRootDir}}");
+	if (run_line(&a, &where) != 0 || where[0] != '/') {
+		free(where);
+		where = xstrdup(statedir);	/* at least the archives' disk */
+	}
+	struct statvfs vfs;
+	char *dir = xstrdup(where);
+	while (statvfs(dir, &vfs) < 0 && strcmp(dir, "/") != 0) {
+		char *up = path_dir(dir);
+		free(dir);
+		dir = up;
+	}
+	double avail = (double)vfs.f_bavail * (double)vfs.f_frsize;
+	char *detail = xasprintf("%.1f GiB free for %s (%s)", avail / GIB,
+	    strcmp(where, statedir) == 0 ? "image archives" : "images", where);
+	char *hint = xasprintf("free space on that disk (%s system prune, fusion cache gc)",
+	    builder_bin(c));
+	if (avail < MIN_FREE)
+		add(d, FAIL, "disk space", detail, hint);
+	else if (avail < WARN_FREE)
+		add(d, WARN, "disk space", detail, hint);
+	else {
+		add(d, OK, "disk space", detail, NULL);
+		free(hint);
+	}
+	free(dir);
+	free(where);
+}
+
+/* ---- the report ---- */
+
+static int
+finish(struct doctor *d)
+{
+	int failed = 0, warned = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		failed += d->v[i].st == FAIL;
+		warned += d->v[i].st == WARN;
+	}
+	if (d->json) {
+		static const char *const word[] = {"ok", "warn", "fail"};
+		struct fx_buf b = {0};
+		buf_printf(&b, "{\"ok\":%s,\"checks\":[", failed ? "false" : "true");
+		for (size_t i = 0; i < d->n; i++) {
+			buf_puts(&b, i ? ",{\"check\":" : "{\"check\":");
+			buf_json_str(&b, d->v[i].name);
+			buf_printf(&b, ",\"status\":\"%s\",\"detail\":", word[d->v[i].st]);
+			buf_json_str(&b, d->v[i].detail ? d->v[i].detail : "");
+			buf_puts(&b, ",\"hint\":");
+			buf_json_str(&b, d->v[i].hint ? d->v[i].hint : "");
+			buf_putc(&b, '}');
+		}
+		buf_puts(&b, "]}\n");
+		fputs(b.s, stdout);
+		buf_free(&b);
+	} else {
+		printf("fusion doctor: %zu checks, %d failed, %d warning%s\n", d->n, failed, warned,
+		    warned == 1 ? "" : "s");
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].name);
+		free(d->v[i].detail);
+		free(d->v[i].hint);
+	}
+	free(d->v);
+	return failed ? FX_EXIT_FAILED : 0;
+}
+
+int
+cmd_doctor(struct fx_opts *o)
+{
+	struct doctor d = {.json = o->json};
+	struct fx_catalog cat = {0};
+	char *path = catalog_find(o->file);
+
+	if (o->nargs) {
+		fx_error("doctor takes no arguments");
+		free(path);
+		return FX_EXIT_USAGE;
+	}
+	/* The files are checked here, one line each, not as catalog errors. */
+	if (!path || catalog_load(path, false, &cat) < 0) {
+		add(&d, FAIL, "catalog", xstrdup(path ? "it does not load (above)" : "not found"),
+		    xstrdup(path ? "fix the errors above" : "run fusion in the workspace, or -f "
+		    "CATALOG"));
+		/* What a default catalog needs, still worth knowing. */
+		struct fx_catalog def = {.builder = FX_PODMAN, .provider = FX_MINIKUBE};
+		check_tools(&d, &def);
+		free(path);
+		return finish(&d);
+	}
+	add(&d, OK, "catalog", xstrdup(cat.shown ? cat.shown : path), NULL);
+	check_tools(&d, &cat);
+	check_cluster(&d, &cat);
+	for (size_t i = 0; i < cat.nsvcs; i++)
+		check_entry(&d, &cat, &cat.svcs[i]);
+	char *statedir = session_statedir(cat.dir);
+	check_state(&d, statedir);
+	check_disk(&d, &cat, statedir);
+	free(statedir);
+	catalog_free(&cat);
+	free(path);
+	return finish(&d);
+}
