@@ -246,7 +246,8 @@ parse_enum(struct load *ld, const struct ynode *v, const char *key, const char *
 }
 
 static void
-parse_cluster(struct load *ld, const struct ynode *v, struct fx_loc *provider_loc)
+parse_cluster(struct load *ld, const struct ynode *v, struct fx_loc *provider_loc,
+    struct fx_loc *driver_loc, struct fx_loc *args_loc)
 {
 	static const char *const keys[] = {"provider", "profile", "context", "registry", "driver",
 		"start_args"};
@@ -279,10 +280,12 @@ parse_cluster(struct load *ld, const struct ynode *v, struct fx_loc *provider_lo
 			break;
 		case 4:
 			set_str(&c->driver, as_string(ld, val, "driver"));
+			*driver_loc = locof(ld, val);
 			break;
 		case 5:
 			list_free(&c->start_args);
 			parse_list(ld, val, "start_args", NULL, &c->start_args);
+			*args_loc = locof(ld, val);
 			break;
 		}
 	}
@@ -318,7 +321,7 @@ parse_workspace(struct load *ld, const struct ynode *v)
 	static const char *const builders[] = {"podman", "docker"};
 	const struct ynode *m = as_map(ld, v, "workspace");
 	struct fx_catalog *c = ld->c;
-	struct fx_loc provider_loc = ld->root_loc, ns_loc = ld->root_loc;
+	struct fx_loc provider_loc = ld->root_loc, ns_loc = ld->root_loc, driver_loc = {0}, args_loc = {0};
 	struct pairs p = {0};
 
 	if (m)
@@ -340,7 +343,7 @@ parse_workspace(struct load *ld, const struct ynode *v)
 			ns_loc = locof(ld, val);
 			break;
 		case 2:
-			parse_cluster(ld, val, &provider_loc);
+			parse_cluster(ld, val, &provider_loc, &driver_loc, &args_loc);
 			break;
 		case 3:
 			parse_enum(ld, val, "builder", builders, FX_NELEM(builders), "podman or docker",
@@ -359,6 +362,14 @@ parse_workspace(struct load *ld, const struct ynode *v)
 		    "namespace \"%s\" is not a valid Kubernetes namespace (lowercase letters, digits "
 		    "and '-', starting and ending with a letter or digit, at most 63 characters)",
 		    c->namespace);
+	/* minikube takes a driver; kind's node is always a container. */
+	if (c->driver && c->provider != FX_MINIKUBE)
+		rep_error(&ld->rep, driver_loc.line, driver_loc.col,
+		    "\"driver\" is minikube's (minikube start --driver); provider %s has none",
+		    c->provider == FX_KIND ? "kind" : "existing");
+	if (c->start_args.n && c->provider == FX_EXISTING)
+		rep_error(&ld->rep, args_loc.line, args_loc.col,
+		    "\"start_args\": fusion does not start a cluster of provider existing");
 	if (c->provider == FX_EXISTING && !c->registry)
 		rep_error(&ld->rep, provider_loc.line, provider_loc.col,
 		    "provider \"existing\" needs \"registry\" (images are pushed there)");

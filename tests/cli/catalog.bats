@@ -338,6 +338,11 @@ copy_ws() {
 	bad file-relative-to-repo.yaml 9 13 "build file $WS/core-api/src/Containerfile.dev does not exist"
 }
 
+@test "bootstrap's keys: driver is minikube's, start_args not for existing clusters" {
+	bad driver-with-kind.yaml 6 13 '"driver" is minikube'"'"'s (minikube start --driver); provider kind has none'
+	bad start-args-existing.yaml 7 17 '"start_args": fusion does not start a cluster of provider existing'
+}
+
 @test "missing build file" {
 	bad missing-build-file.yaml 9 19 "build file $WS/core-api/Containerfile.prod does not exist"
 }
