@@ -239,7 +239,7 @@ SH
 }
 
 @test "bootstrap with no cluster creates one, the namespace, and every shared release the catalog lists" {
-	sed -i 's|^  postgresql: {chart: ../helm/shared-services/postgresql}|&\n  kafka: {chart: ../helm/shared-services/kafka}\n  temporal: {chart: ../helm/shared-services/temporal, needs: [postgresql]}|' "$CAT"
+	sed -i 's|^  postgresql: {chart: ../helm/shared-services/postgresql.*|&\n  kafka: {chart: ../helm/shared-services/kafka}\n  temporal: {chart: ../helm/shared-services/temporal, needs: [postgresql]}|' "$CAT"
 	sed -i 's|^    profile: fusion.*|&\n    driver: docker\n    start_args: [--cpus=4, --container-runtime=cri-o]|' "$CAT"
 	fake-cluster delete
 	reset_calls
