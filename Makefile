@@ -120,6 +120,13 @@ check: $(BUILD)/setup.stamp
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" FUZZ_SECONDS=0 test
 
+# fusion against the real podman on the whole differential corpus (a few
+# minutes; `make test` runs a small part of it).
+check-builders: $(BUILD)/setup.stamp
+	@$(MAKE) --no-print-directory $(BUILD)/fusion units
+	@FUSION_CORPUS=full TESTS="$(abspath tests/cli/builders.bats)" FUSION=$(abspath $(BUILD)/fusion) \
+		UNIT_DIR=$(abspath $(BUILD)/tests) scripts/test
+
 bench: $(BUILD)/setup.stamp
 	@$(MAKE) --no-print-directory $(BUILD)/fusion
 	@FUSION=$(abspath $(BUILD)/fusion) tests/bench/run
@@ -136,7 +143,7 @@ install: $(BUILD)/fusion
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all units fuzzers fuzz-build fuzz test check bench demo install clean
+.PHONY: all units fuzzers fuzz-build fuzz test check check-builders bench demo install clean
 # The unit tests' and fuzz targets' objects are made by pattern rules: keep them.
 .SECONDARY: $(UNIT_OBJ) $(FUZZ_OBJ)
 

@@ -122,7 +122,9 @@ session_select(struct fx_session *s)
 }
 
 /* rules.read: ignore files come from the state database while their stat
- * data is unchanged, so a no-op run reads no file content at all. */
+ * data is unchanged, so a no-op run reads no file content at all. The
+ * builders follow a symlinked ignore file: so does the stat data that keys
+ * its text, or an edit of the target would keep the old rules. */
 static int
 read_rules_file(void *ctx, const char *path, char **text, size_t *len)
 {
@@ -132,7 +134,7 @@ read_rules_file(void *ctx, const char *path, char **text, size_t *len)
 
 	if (!rel || !*rel)
 		rel = path;
-	if (lstat(path, &st) < 0)
+	if (stat(path, &st) < 0)
 		return -1;
 	if (cache_get_text(s->cache, rel, &st, text, len))
 		return 0;

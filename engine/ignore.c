@@ -1,30 +1,64 @@
 /*
- * ignore.c - .containerignore / .dockerignore rules (see ignore.h).
+ * ignore.c - the ignore rules of a build context, as the builders read them
+ * (see ignore.h).
  *
- * The rules decide which files go into a context hash, so they must pick
- * exactly the files podman or docker would send; and they run for every
- * file of large trees, on several threads at once.
+ * The rules decide which files go into a context hash, so they must keep
+ * every file podman or docker would send; and they run for every file of
+ * large trees, on several threads at once.
  *
- * We follow moby's patternmatcher, which docker uses and buildah and podman
- * share through containers/storage.  A line is read as ignorefile.ReadAll
- * reads it, its syntax is checked with filepath.Match's rules, and it is
- * compiled the way patternmatcher compiles it to a regexp: "**" becomes
- * "(.*\/)?", or ".*" at the end, '*' becomes "[^/]*", '?' "[^/]".  Patterns
- * made only of plain characters are not regexps but an exact, a prefix
- * ("lit**") or a suffix ("**lit") test.  We keep those four kinds with
- * their quirks ("**.txt" is a plain suffix test, "**file" matches
- * "dir/myfile") and run the regexp kind as a small NFA over tokens instead
- * of a regex library.  One pass over the path tells whether the pattern
- * matches the path or one of its parent directories (MatchesOrParentMatches):
- * a parent matches when the NFA accepts just before a '/'.
+ * Each line is read twice, once as each builder reads it:
  *
- * Known departures from docker, all in patterns nobody writes on purpose:
- * inside "[...]" docker pastes the characters into its regexp, so '*' and
- * '?' there are mangled and "\d" or "[:alpha:]" take regexp meanings; we
- * read classes as filepath.Match does.  "\x" for a letter or digit x is a
- * regexp escape in docker ("\b" a word boundary) and the plain x here.  A
- * reversed range "[z-a]" fails docker's regexp at match time; we reject it
- * when the pattern is added.
+ *   BuildKit: ignorefile.ReadAll (BOM stripped, '#' lines skipped, white
+ *     space trimmed, filepath.Clean, one leading '/' dropped, also after
+ *     '!'), then patternmatcher.New and its compile(): plain patterns are an
+ *     exact, a prefix ("lit**") or a suffix ("**lit") test, the rest a
+ *     regexp in which '*' is "[^/]*", '?' "[^/]", "**" "(.*\/)?" (".*" at
+ *     the end), and the characters .+()|{}$ are escaped.
+ *   buildah: imagebuilder's ParseIgnore ('#' lines and empty lines skipped,
+ *     every leading and trailing '/' cut, nothing trimmed), then the
+ *     PatternMatcher of containers/storage 1.43 (white space trimmed,
+ *     filepath.Clean of the whole line, "!" then cleaned again): always a
+ *     regexp, "^pattern(/.*)?$", in which only '.' and '$' are escaped.
+ *
+ * Both test a path and its parent directories, both check the syntax with
+ * filepath.Match and fail the build on a regexp that does not compile. So
+ * they agree on most lines, and where they disagree the inclusive reading
+ * wins (ignore.h). The disagreements, each a test in tests/unit/test_ignore.c:
+ *
+ *   1. "**lit" (no '/' after "**"): a suffix test in BuildKit ("**.md"
+ *      excludes a.md), the component "lit" in buildah (only .md, x/.md).
+ *   2. '+', '(', ')', '|', '{', '}' are literal in BuildKit and regexp
+ *      syntax in buildah ("a+b" matches aab; "(" fails the build).
+ *   3. '^' is a literal in BuildKit's plain patterns and an anchor in every
+ *      regexp ("^x" excludes the file ^x in BuildKit and x in buildah).
+ *   4. White space after '!' ("! x") is trimmed by BuildKit, kept by buildah
+ *      (an exception for " x"); white space before a '/' ("  /x") keeps the
+ *      '/' in buildah, whose pattern then matches nothing.
+ *   5. buildah cleans "!" with the rest ("!a/../b" excludes b; BuildKit
+ *      re-includes it).
+ *   6. A UTF-8 BOM starts the first line's pattern in buildah ("\ufeff!x"
+ *      is no exception, "\ufeff#x" no comment; its regexp then drops it).
+ *   7. buildah prunes an excluded directory unless an exception's text
+ *      starts with the directory's path; BuildKit descends whenever an
+ *      exception could match below it ("dir" then "!**\/keep": BuildKit
+ *      sends dir/keep, buildah does not). The walk takes BuildKit's side:
+ *      that over-inclusion is the one the README names.
+ *   8. Excluded directories that hold a re-included file: BuildKit sends
+ *      them with their own mode, buildah creates them with its default.
+ *      The walk keeps them with their own mode (hash.h).
+ *
+ * Both builders paste regexp syntax through: "[...]" and '\\' reach Go's
+ * regexp as they are, so "\d" is a digit, "\t" a tab, "\k" an error, and a
+ * class with '*' in it is mangled. What is a plain character, a class or a
+ * control character in the regexp is read as such; what fusion does not
+ * model (assertions, groups, repetitions, mangled classes) is read
+ * inclusively (ignore.h); escapes Go's regexp refuses are errors.
+ *
+ * We keep patternmatcher's four kinds with their quirks, and run the regexp
+ * kind as a small NFA over tokens instead of a regex library. One pass over
+ * the path tells whether the pattern matches the path or one of its parent
+ * directories (the "(/.*)?$" of buildah, MatchesOrParentMatches of
+ * BuildKit): a parent matches when the NFA accepts just before a '/'.
  *
  * Nothing is written after ignore_add_*, so matching needs no lock.
  */
@@ -38,9 +72,11 @@
 #include <string.h>
 
 #define RUNE_ERROR 0xfffdu
+#define RUNE_BOM 0xfeffu
 #define RUN_WORDS 4	/* state sets on the stack: patterns of up to 255 tokens */
+#define NREADERS 2	/* BuildKit, buildah: bit (1 << i) of FX_IGNORE_* */
 
-enum kind { K_EXACT, K_PREFIX, K_SUFFIX, K_REGEX };
+enum kind { K_EXACT, K_PREFIX, K_SUFFIX, K_REGEX, K_ALL };
 
 enum {
 	T_LIT,		/* one rune */
@@ -55,6 +91,7 @@ enum {
 struct tok {
 	unsigned char type;
 	bool neg;		/* T_CLASS: "[^...]" */
+	bool caret;		/* T_LIT: a '^' as written (an anchor in a regexp) */
 	uint32_t r;		/* T_LIT: the rune; T_CLASS: first range */
 	uint32_t nr;		/* T_CLASS: number of ranges */
 };
@@ -76,9 +113,21 @@ struct pat {
 	int slashes;		/* K_REGEX: '/'s in every match, or -1 if it varies */
 };
 
-struct fx_ignore {
+/* One reader's patterns, in order. */
+struct rules {
 	struct pat *v;
 	size_t n, cap;
+	bool on;		/* takes part (a reader that refused rules does not) */
+	bool strict;		/* its refusals are errors */
+};
+
+struct fx_ignore {
+	struct rules r[NREADERS];
+	/* The first `nsame` patterns read the same in every reader; when all
+	 * do, matching asks the first reader only. */
+	size_t nsame;
+	bool same;
+	int line;		/* of the text being added: buildah keeps a BOM */
 };
 
 /* Go's utf8.DecodeRune: an invalid byte is RUNE_ERROR of width 1. */
@@ -222,75 +271,6 @@ add_range(struct pat *p, uint32_t lo, uint32_t hi)
 	p->ranges[p->nranges++] = hi;
 }
 
-/* One character of a class, possibly escaped (Go's getEsc). */
-static const char *
-class_char(const char *s, size_t n, size_t *i, uint32_t *r)
-{
-	size_t w;
-
-	if (*i >= n)
-		return "unterminated '['";
-	if (s[*i] == '-' || s[*i] == ']')
-		return "bad character class";
-	if (s[*i] == '\\' && ++*i >= n)
-		return "unterminated '['";
-	*r = decode(s + *i, n - *i, &w);
-	if (*r == RUNE_ERROR && w == 1)
-		return "invalid UTF-8 in character class";
-	*i += w;
-	if (*i >= n)
-		return "unterminated '['";
-	return NULL;
-}
-
-/* The class at s[*i] == '[', read as filepath.Match reads it. */
-static const char *
-compile_class(struct pat *p, const char *s, size_t n, size_t *i)
-{
-	size_t j = *i + 1, first = p->nranges / 2;
-	bool neg = j < n && s[j] == '^';
-	const char *err;
-	uint32_t lo, hi;
-
-	j += neg;
-	while (!(s[j] == ']' && p->nranges / 2 > first)) {
-		if ((err = class_char(s, n, &j, &lo)))
-			return err;
-		hi = lo;
-		if (s[j] == '-') {
-			j++;
-			if ((err = class_char(s, n, &j, &hi)))
-				return err;
-		}
-		if (lo > hi)
-			return "reversed range in character class";
-		add_range(p, lo, hi);
-	}
-	emit(p, T_CLASS, (uint32_t)first);
-	p->tok[p->ntok - 1].neg = neg;
-	p->tok[p->ntok - 1].nr = (uint32_t)(p->nranges / 2 - first);
-	*i = j + 1;
-	return NULL;
-}
-
-/* A "**" at s[*i]: patternmatcher eats a following '/'. */
-static enum kind
-compile_globstar(struct pat *p, const char *s, size_t n, size_t *i, enum kind kind)
-{
-	*i += 2;
-	if (*i < n && s[*i] == '/')
-		++*i;
-	if (*i < n) {
-		emit(p, T_DOPT, 0);
-		emit(p, T_DLOOP, 0);
-		return K_REGEX;
-	}
-	if (kind == K_EXACT)
-		return K_PREFIX;
-	emit(p, T_ANY, 0);
-	return K_REGEX;
-}
-
 static bool
 ascii_lit(const struct pat *p, size_t k)
 {
@@ -389,41 +369,426 @@ fixed_slashes(const struct pat *p)
 	return n;
 }
 
-/* Compile p->text as patternmatcher's compile() does; NULL or what is wrong. */
+/* strings.Trim(s, "/") on s[0..*n): the new start, *n shortened. */
 static const char *
-compile(struct pat *p)
+trim_slashes(const char *s, size_t *n)
+{
+	while (*n > 0 && s[0] == '/') {
+		s++;
+		--*n;
+	}
+	while (*n > 0 && s[*n - 1] == '/')
+		--*n;
+	return s;
+}
+
+static bool
+is_alnum(uint32_t c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool
+is_octal(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
+/* What compiling one pattern found, beyond its tokens. */
+struct cc {
+	struct pat *p;
+	bool buildah;		/* the reader: buildah, else BuildKit */
+	bool plain;		/* every token is the text's own character */
+	bool approx;		/* a part fusion does not model exactly */
+	bool rep;		/* the regexp so far ends with a repetition */
+	int depth;		/* buildah: open '(' */
+};
+
+/* One character of a class, possibly escaped (Go's getEsc). */
+static const char *
+class_char(const char *s, size_t n, size_t *i, uint32_t *r)
+{
+	size_t w;
+
+	if (*i >= n)
+		return "unterminated '['";
+	if (s[*i] == '-' || s[*i] == ']')
+		return "bad character class";
+	if (s[*i] == '\\' && ++*i >= n)
+		return "unterminated '['";
+	*r = decode(s + *i, n - *i, &w);
+	if (*r == RUNE_ERROR && w == 1)
+		return "invalid UTF-8 in character class";
+	*i += w;
+	if (*i >= n)
+		return "unterminated '['";
+	return NULL;
+}
+
+/*
+ * An escape "\c" as Go's regexp reads it: NULL when it is valid (*plain
+ * set if c is itself), or what is wrong. `class`: inside "[...]", where
+ * \A, \b, \B, \z and \Q are not escapes either.
+ */
+static const char *
+regexp_escape(const char *s, size_t n, size_t i, bool class, bool *plain)
+{
+	static const char valid[] = "aftnrvdDsSwWpPx0";
+	static const char outside[] = "AbBzQ";
+	unsigned char c = (unsigned char)s[i];
+
+	*plain = c < 0x80 && !is_alnum(c);
+	if (*plain)
+		return NULL;
+	if (c >= '1' && c <= '7')	/* octal needs a second digit */
+		return i + 1 < n && is_octal(s[i + 1]) ? NULL : "invalid escape";
+	if (c < 0x80 && (strchr(valid, c) || (!class && strchr(outside, c))))
+		return NULL;
+	return "invalid escape";
+}
+
+/* Control characters and Perl classes: the escapes fusion models. */
+static bool
+escape_token(struct pat *p, char c)
+{
+	static const char ctl[] = "a\af\ft\tn\nr\rv\v";
+	const char *k = strchr("dswDSW", c);
+
+	for (const char *x = ctl; *x; x += 2)
+		if (x[0] == c) {
+			emit(p, T_LIT, (unsigned char)x[1]);
+			return true;
+		}
+	if (!k)
+		return false;
+	size_t first = p->nranges / 2;
+	switch (*k | 0x20) {
+	case 'd':
+		add_range(p, '0', '9');
+		break;
+	case 's':
+		add_range(p, '\t', '\n');
+		add_range(p, '\f', '\r');
+		add_range(p, ' ', ' ');
+		break;
+	default:
+		add_range(p, '0', '9');
+		add_range(p, 'A', 'Z');
+		add_range(p, '_', '_');
+		add_range(p, 'a', 'z');
+		break;
+	}
+	emit(p, T_CLASS, (uint32_t)first);
+	p->tok[p->ntok - 1].neg = c >= 'A' && c <= 'Z';
+	p->tok[p->ntok - 1].nr = (uint32_t)(p->nranges / 2 - first);
+	return true;
+}
+
+/*
+ * What the regexp makes of a class's text s[from..to) (between '[' and its
+ * ']'): both builders paste it through, '*' and '?' expanded, which mangles
+ * the class; "[:" starts a named class; escapes are the regexp's.
+ */
+static const char *
+class_regexp(struct cc *c, const char *s, size_t from, size_t to)
+{
+	bool plain;
+	const char *err;
+
+	for (size_t j = from; j < to; j++) {
+		if (s[j] == '*' || s[j] == '?' || (s[j] == '[' && j + 1 < to && s[j + 1] == ':'))
+			c->approx = true;
+		if (s[j] != '\\')
+			continue;
+		if ((err = regexp_escape(s, to, ++j, true, &plain)))
+			return err;
+		c->approx |= !plain;
+	}
+	return NULL;
+}
+
+/* The class at s[*i] == '[', read as filepath.Match reads it. */
+static const char *
+compile_class(struct cc *c, const char *s, size_t n, size_t *i)
+{
+	struct pat *p = c->p;
+	size_t j = *i + 1, first = p->nranges / 2;
+	bool neg = j < n && s[j] == '^';
+	const char *err;
+	uint32_t lo, hi;
+
+	j += neg;
+	while (!(s[j] == ']' && p->nranges / 2 > first)) {
+		if ((err = class_char(s, n, &j, &lo)))
+			return err;
+		hi = lo;
+		if (s[j] == '-') {
+			j++;
+			if ((err = class_char(s, n, &j, &hi)))
+				return err;
+		}
+		if (lo > hi)
+			return "reversed range in character class";
+		add_range(p, lo, hi);
+	}
+	if ((err = class_regexp(c, s, *i + 1, j)))
+		return err;
+	emit(p, T_CLASS, (uint32_t)first);
+	p->tok[p->ntok - 1].neg = neg;
+	p->tok[p->ntok - 1].nr = (uint32_t)(p->nranges / 2 - first);
+	*i = j + 1;
+	return NULL;
+}
+
+/* A "**" at s[*i]: both matchers eat a following '/'. */
+static enum kind
+compile_globstar(struct cc *c, const char *s, size_t n, size_t *i, enum kind kind)
+{
+	*i += 2;
+	if (*i < n && s[*i] == '/')
+		++*i;
+	c->rep = true;
+	if (*i < n) {
+		emit(c->p, T_DOPT, 0);
+		emit(c->p, T_DLOOP, 0);
+		return K_REGEX;
+	}
+	if (kind == K_EXACT && !c->buildah)
+		return K_PREFIX;
+	emit(c->p, T_ANY, 0);
+	return K_REGEX;
+}
+
+/* Past an escape fusion does not model, so that what it holds is not read
+ * as pattern syntax. */
+static void
+skip_escape(const char *s, size_t n, size_t *i)
+{
+	char c = s[(*i)++];
+	const char *end;
+
+	if (c == 'Q') {		/* quotes the rest up to \E */
+		end = memmem(s + *i, n - *i, "\\E", 2);
+		*i = end ? (size_t)(end - s) + 2 : n;
+	} else if ((c == 'x' || c == 'p' || c == 'P') && *i < n && s[*i] == '{') {
+		end = memchr(s + *i, '}', n - *i);
+		*i = end ? (size_t)(end - s) + 1 : n;
+	} else if (c == 'x') {
+		*i = *i + 2 < n ? *i + 2 : n;
+	} else if (c == 'p' || c == 'P') {
+		*i += *i < n;
+	} else {
+		for (int k = 0; k < 2 && *i < n && is_octal(s[*i]); k++)
+			++*i;
+	}
+}
+
+/* "\c": a regexp escape in both builders. */
+static const char *
+compile_escape(struct cc *c, const char *s, size_t n, size_t *i)
+{
+	bool plain;
+	const char *err;
+
+	if (++*i == n)
+		return "trailing '\\'";
+	if ((err = regexp_escape(s, n, *i, false, &plain)))
+		return err;
+	c->plain = false;
+	c->rep = false;
+	if (plain) {
+		emit(c->p, T_LIT, (unsigned char)s[(*i)++]);
+		return NULL;
+	}
+	if (escape_token(c->p, s[*i])) {
+		++*i;
+		return NULL;
+	}
+	c->approx = true;	/* \A \b \B \z \p \P \x \0..\7 \Q */
+	skip_escape(s, n, i);
+	return NULL;
+}
+
+/* buildah: {n}, {n,} or {n,m} at s[i] (Go's parseRepeat); its length or 0. */
+static size_t
+repeat_len(const char *s, size_t n, size_t i, long *min, long *max)
+{
+	size_t j = i + 1;
+
+	for (int k = 0; k < 2; k++) {
+		long v = 0;
+		size_t d = j;
+		if (k == 1 && j < n && s[j] == '}') {
+			*max = -1;
+			break;
+		}
+		if (j + 1 < n && s[j] == '0' && s[j + 1] >= '0' && s[j + 1] <= '9')
+			return 0;	/* a leading zero: not a repeat */
+		for (; j < n && s[j] >= '0' && s[j] <= '9'; j++)
+			v = v < 100000000 ? v * 10 + (s[j] - '0') : 100000000;
+		if (j == d)
+			return 0;
+		*(k ? max : min) = v;
+		if (k == 0 && (j >= n || s[j] != ',')) {
+			*max = v;
+			break;
+		}
+		if (k == 0)
+			j++;
+	}
+	return j < n && s[j] == '}' ? j + 1 - i : 0;
+}
+
+/* buildah: regexp syntax its pattern keeps. Handled, or not one of them. */
+static const char *
+compile_buildah_meta(struct cc *c, const char *s, size_t n, size_t *i, bool *done)
+{
+	long min = 0, max = 0;
+	size_t len;
+
+	*done = true;
+	switch (s[*i]) {
+	case '+':
+		if (c->rep)
+			return "invalid nested repetition operator";
+		c->approx = c->rep = true;
+		break;
+	case '{':
+		if ((len = repeat_len(s, n, *i, &min, &max)) == 0) {
+			*done = false;	/* a literal '{' */
+			return NULL;
+		}
+		if (min > 1000 || max > 1000 || (max >= 0 && min > max))
+			return "invalid repeat count";
+		if (c->rep)
+			return "invalid nested repetition operator";
+		c->approx = c->rep = true;
+		*i += len;
+		return NULL;
+	case '(':
+		c->depth++;
+		c->approx = true;
+		c->rep = false;
+		break;
+	case ')':
+		if (c->depth-- == 0)
+			return "unexpected )";
+		c->rep = false;
+		break;
+	case '|':
+		c->approx = true;
+		c->rep = false;
+		break;
+	default:
+		*done = false;
+		return NULL;
+	}
+	++*i;
+	return NULL;
+}
+
+/*
+ * A '^' written in the pattern: an anchor in a regexp, so harmless first
+ * and a pattern that matches nothing elsewhere. BuildKit's plain patterns
+ * compare it as a character.
+ */
+static void
+anchors(struct cc *c)
+{
+	struct pat *p = c->p;
+
+	for (size_t k = 0; k < p->ntok; k++) {
+		if (p->tok[k].type != T_LIT || !p->tok[k].caret)
+			continue;
+		if (k > 0) {
+			c->approx = true;
+			return;
+		}
+		memmove(p->tok, p->tok + 1, --p->ntok * sizeof *p->tok);
+		k--;
+		c->plain = false;
+	}
+}
+
+/* buildah's patterns are all regexps; a plain one is kept as the exact
+ * test it amounts to, as in BuildKit. */
+static enum kind
+buildah_kind(const struct cc *c)
+{
+	const struct pat *p = c->p;
+
+	if (!c->plain)
+		return K_REGEX;
+	for (size_t k = 0; k < p->ntok; k++)
+		if (p->tok[k].type != T_LIT)
+			return K_REGEX;
+	return K_EXACT;
+}
+
+/* Compile p->text as the reader's matcher does; NULL or what is wrong. */
+static const char *
+compile(struct pat *p, bool buildah, bool *approx)
 {
 	const char *s = p->text, *err;
 	size_t n = strlen(s), i = 0, w;
 	enum kind kind = K_EXACT;
+	struct cc c = {.p = p, .buildah = buildah, .plain = true};
+	bool done;
 
+	/* text/scanner drops a BOM that starts the pattern. */
+	if (n >= 3 && decode(s, n, &w) == RUNE_BOM) {
+		i = 3;
+		c.plain = false;
+	}
 	for (size_t ntokens = 0; i < n; ntokens++) {
 		if (s[i] == '*' && i + 1 < n && s[i + 1] == '*') {
-			kind = compile_globstar(p, s, n, &i, kind);
-			if (ntokens == 0)
+			kind = compile_globstar(&c, s, n, &i, kind);
+			if (ntokens == 0 && !buildah)
 				kind = K_SUFFIX;
 			continue;
 		}
 		if (s[i] == '[') {
-			if ((err = compile_class(p, s, n, &i)))
+			if ((err = compile_class(&c, s, n, &i)))
 				return err;
 			kind = K_REGEX;
+			c.plain = c.rep = false;
 			continue;
 		}
 		if (s[i] == '*' || s[i] == '?') {
 			emit(p, s[i] == '*' ? T_STAR : T_ONE, 0);
 			kind = K_REGEX;
+			c.rep = s[i] == '*';
+			c.plain = false;
 			i++;
 			continue;
 		}
-		if (s[i] == '\\' || s[i] == ']') {
+		if (s[i] == '\\') {
+			if ((err = compile_escape(&c, s, n, &i)))
+				return err;
 			kind = K_REGEX;
-			if (s[i] == '\\' && ++i == n)
-				return "trailing '\\'";
+			continue;
 		}
-		emit(p, T_LIT, decode(s + i, n - i, &w));
+		if (buildah && (err = compile_buildah_meta(&c, s, n, &i, &done)))
+			return err;
+		if (buildah && done) {
+			c.plain = false;
+			continue;
+		}
+		if (s[i] == ']')
+			kind = K_REGEX;
+		uint32_t r = decode(s + i, n - i, &w);
+		c.plain &= !(r == RUNE_ERROR && w == 1);
+		emit(p, T_LIT, r);
+		p->tok[p->ntok - 1].caret = s[i] == '^';
+		c.rep = false;
 		i += w;
 	}
+	if (c.depth > 0)
+		return "missing closing )";
+	if (buildah || kind == K_REGEX)
+		anchors(&c);
+	if (buildah)
+		kind = buildah_kind(&c);
 	p->kind = kind;
 	p->lit = kind == K_SUFFIX ? s + 2 : s;
 	p->litlen = kind == K_EXACT ? n : n - 2;
@@ -432,19 +797,8 @@ compile(struct pat *p)
 		find_eps(p);
 		p->slashes = fixed_slashes(p);
 	}
+	*approx = c.approx;
 	return NULL;
-}
-
-static void
-pat_free(struct pat *p)
-{
-	free(p->text);
-	free(p->tok);
-	free(p->ranges);
-	free(p->head);
-	free(p->tail);
-	free(p->need);
-	free(p->eps);
 }
 
 /*
@@ -606,15 +960,16 @@ step_small(const struct pat *p, uint64_t cur, uint32_t c)
 	return nxt;
 }
 
-/* Run the NFA from state pos at s[pos]: does it accept at a boundary? */
+/* Run the NFA from state pos at s[pos]: does it accept at a boundary at or
+ * after `min`? */
 static bool
-run_small(const struct pat *p, const char *s, size_t len, size_t pos)
+run_small(const struct pat *p, const char *s, size_t len, size_t pos, size_t min)
 {
 	uint64_t cur = p->eps[pos], accept = UINT64_C(1) << p->ntok;
 	size_t w;
 
 	for (;;) {
-		if ((cur & accept) && boundary(s, len, pos))
+		if ((cur & accept) && pos >= min && boundary(s, len, pos))
 			return true;
 		if (pos == len || cur == 0)
 			return false;
@@ -624,17 +979,17 @@ run_small(const struct pat *p, const char *s, size_t len, size_t pos)
 }
 
 static bool
-run_large(const struct pat *p, const char *s, size_t len, size_t pos)
+run_large(const struct pat *p, const char *s, size_t len, size_t pos, size_t min)
 {
 	struct run r;
 	size_t w;
 	bool hit;
 
 	run_start(&r, p, pos);
-	hit = boundary(s, len, pos) && set_has(r.cur, p->ntok);
+	hit = pos >= min && boundary(s, len, pos) && set_has(r.cur, p->ntok);
 	while (!hit && pos < len && run_step(&r, decode(s + pos, len - pos, &w))) {
 		pos += w;
-		hit = boundary(s, len, pos) && set_has(r.cur, p->ntok);
+		hit = pos >= min && boundary(s, len, pos) && set_has(r.cur, p->ntok);
 	}
 	run_end(&r);
 	return hit;
@@ -658,11 +1013,11 @@ cut(const char *s, size_t *len, int n)
 
 /* Cheap literal tests first; most patterns fail them for most paths. */
 static bool
-match_regex(const struct pat *p, const char *s, size_t len)
+match_regex(const struct pat *p, const char *s, size_t len, size_t min)
 {
 	size_t pos = p->headlen;
 
-	if (p->slashes >= 0 && !cut(s, &len, p->slashes))
+	if (p->slashes >= 0 && (!cut(s, &len, p->slashes) || len < min))
 		return false;
 	if (len < pos || (pos > 0 && memcmp(s, p->head, pos) != 0))
 		return false;
@@ -671,8 +1026,8 @@ match_regex(const struct pat *p, const char *s, size_t len)
 	if (p->need && !memmem(s + pos, len - pos, p->need, p->needlen))
 		return false;
 	if (p->eps)
-		return run_small(p, s, len, pos);
-	return run_large(p, s, len, pos);
+		return run_small(p, s, len, pos, min);
+	return run_large(p, s, len, pos, min);
 }
 
 /* "**lit": a plain suffix; "**\/lit" also matches "lit" itself. */
@@ -688,20 +1043,26 @@ match_suffix(const struct pat *p, const char *s, size_t len)
 	       boundary(s, len, n - 1);
 }
 
-/* Does the pattern match s[0..len) or one of its parent directories? */
+/*
+ * Does the pattern match s[0..len) or one of its parent directories, the
+ * parent no shorter than `min`? (buildah's "(/.*)?$" takes a parent only if
+ * no newline follows it: `min` is past the path's last newline.)
+ */
 static bool
-pat_match(const struct pat *p, const char *s, size_t len)
+pat_match(const struct pat *p, const char *s, size_t len, size_t min)
 {
 	switch (p->kind) {
 	case K_EXACT:
-		return p->litlen <= len && memcmp(s, p->lit, p->litlen) == 0 &&
-		       boundary(s, len, p->litlen);
+		return p->litlen <= len && p->litlen >= min &&
+		       memcmp(s, p->lit, p->litlen) == 0 && boundary(s, len, p->litlen);
 	case K_PREFIX:
 		return p->litlen <= len && memcmp(s, p->lit, p->litlen) == 0;
 	case K_SUFFIX:
 		return match_suffix(p, s, len);
+	case K_ALL:
+		return true;
 	default:
-		return match_regex(p, s, len);
+		return match_regex(p, s, len, min);
 	}
 }
 
@@ -723,6 +1084,7 @@ may_match_below(const struct pat *p, const char *dir, size_t len)
 				return false;
 		return true;
 	case K_SUFFIX:
+	case K_ALL:
 		return true;
 	default:
 		break;
@@ -745,23 +1107,26 @@ may_match_below(const struct pat *p, const char *dir, size_t len)
 }
 
 static void
-bad_pattern(const char *origin, int line, const char *s, size_t n, const char *why)
+pat_free(struct pat *p)
 {
-	if (origin && line > 0)
-		fx_error("%s:%d: bad pattern \"%.*s\": %s", origin, line, (int)n, s, why);
-	else if (origin)
-		fx_error("%s: bad pattern \"%.*s\": %s", origin, (int)n, s, why);
-	else
-		fx_error("bad pattern \"%.*s\": %s", (int)n, s, why);
+	free(p->text);
+	free(p->tok);
+	free(p->ranges);
+	free(p->head);
+	free(p->tail);
+	free(p->need);
+	free(p->eps);
 }
 
 /* ignorefile.ReadAll's treatment of one line: the pattern it passes on. */
 static char *
-read_line(const char *s, size_t n)
+read_buildkit(const char *s, size_t n)
 {
 	bool invert;
 	char *c, *out;
 
+	if (n > 0 && s[0] == '#')
+		return NULL;
 	s = trim(s, &n);
 	if (n == 0)
 		return NULL;
@@ -779,61 +1144,218 @@ read_line(const char *s, size_t n)
 	return out;
 }
 
-/* patternmatcher.New's treatment of what ReadAll passed on. */
+/*
+ * Both matchers' New: clean the pattern and split off a leading '!'.
+ * buildah cleans the exception's text again and drops its leading '/'.
+ */
 static const char *
-new_pattern(struct pat *p, const char *line)
+take_pattern(struct pat *p, const char *s, size_t n, bool buildah)
 {
-	size_t n = strlen(line);
-	const char *s = trim(line, &n), *err;
-	char *c;
+	char *c = clean(s, n), *e;
 
-	if (n == 0)
-		return "";
-	c = clean(s, n);
 	if (c[0] == '!' && !c[1]) {
 		free(c);
 		return "illegal exclusion pattern: nothing after '!'";
 	}
 	p->excl = c[0] == '!';
-	p->text = xstrdup(c + p->excl);
+	if (!p->excl || !buildah) {
+		p->text = xstrdup(c + p->excl);
+		free(c);
+		return NULL;
+	}
+	e = clean(c + 1, strlen(c + 1));
+	p->text = xstrdup(e + (e[0] == '/'));
+	free(e);
 	free(c);
-	if ((err = compile(p)) != NULL)
-		pat_free(p);
-	return err;
+	return NULL;
 }
 
-static int
-add_line(struct fx_ignore *ig, const char *s, size_t n, const char *origin, int line)
+/* patternmatcher.New's treatment of what ReadAll passed on. */
+static const char *
+new_buildkit(struct pat *p, const char *line)
 {
-	struct pat p = {0};
-	const char *err;
-	char *text;
+	size_t n = strlen(line);
+	const char *s = trim(line, &n);
 
-	if (n > 0 && s[0] == '#')
-		return 0;
-	if ((text = read_line(s, n)) == NULL)
-		return 0;
-	err = new_pattern(&p, text);
-	free(text);
+	return n == 0 ? "" : take_pattern(p, s, n, false);
+}
+
+/*
+ * ParseIgnore, then containers/storage's NewPatternMatcher: the line as
+ * written (a BOM and a '\r' included) loses the '/'s around it, then its
+ * white space, is cleaned with its '!', and an exception cleaned again.
+ */
+static const char *
+new_buildah(struct pat *p, const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '#')
+		return "";
+	s = trim_slashes(s, &n);
+	s = trim(s, &n);
+	return n == 0 ? "" : take_pattern(p, s, n, true);
+}
+
+/* Read one line as reader i reads it: 0 (a pattern, or nothing) or -1 with
+ * *why saying what is wrong. *approx: the pattern is not modelled exactly. */
+static int
+read_pattern(struct pat *p, int i, const char *s, size_t n, bool *approx, const char **why)
+{
+	const char *err;
+	char *line;
+
+	*approx = false;
+	*why = NULL;
+	if (i == 0) {
+		if (n > 0 && s[n - 1] == '\r')	/* bufio's ScanLines drops it */
+			n--;
+		if ((line = read_buildkit(s, n)) == NULL)
+			return 0;
+		err = new_buildkit(p, line);
+		free(line);
+	} else {
+		err = new_buildah(p, s, n);
+	}
 	if (err && !*err)
 		return 0;
-	if (err) {
-		s = trim(s, &n);
-		bad_pattern(origin, line, s, n, err);
-		return -1;
+	if (!err && (err = compile(p, i == 1, approx)) == NULL)
+		return 0;
+	pat_free(p);
+	*p = (struct pat){0};
+	*why = err;
+	return -1;
+}
+
+/* Do two compiled patterns match the same paths the same way? */
+static bool
+pat_same(const struct pat *a, const struct pat *b)
+{
+	if (a->excl != b->excl || a->kind != b->kind || strcmp(a->text, b->text) != 0)
+		return false;
+	if (a->kind != K_REGEX)
+		return a->litlen == b->litlen && memcmp(a->lit, b->lit, a->litlen) == 0;
+	if (a->ntok != b->ntok || a->nranges != b->nranges)
+		return false;
+	for (size_t k = 0; k < a->ntok; k++) {
+		const struct tok *x = &a->tok[k], *y = &b->tok[k];
+		if (x->type != y->type || x->neg != y->neg || x->r != y->r || x->nr != y->nr)
+			return false;
 	}
-	if (ig->n == ig->cap) {
-		ig->cap = ig->cap ? 2 * ig->cap : 16;
-		ig->v = xreallocarray(ig->v, ig->cap, sizeof *ig->v);
+	return a->nranges == 0 ||
+	       memcmp(a->ranges, b->ranges, a->nranges * sizeof *a->ranges) == 0;
+}
+
+static void
+push(struct rules *r, struct pat *p)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 16;
+		r->v = xreallocarray(r->v, r->cap, sizeof *r->v);
 	}
-	ig->v[ig->n++] = p;
-	return 0;
+	r->v[r->n++] = *p;
+}
+
+static void
+update_same(struct fx_ignore *ig)
+{
+	struct rules *a = &ig->r[0], *b = &ig->r[1];
+
+	if (!a->on || !b->on) {
+		ig->same = true;
+		return;
+	}
+	while (ig->nsame < a->n && ig->nsame < b->n && pat_same(&a->v[ig->nsame], &b->v[ig->nsame]))
+		ig->nsame++;
+	ig->same = ig->nsame == a->n && a->n == b->n;
+}
+
+static void
+bad_pattern(const char *origin, int line, const char *s, size_t n, const char *why,
+    const char *who)
+{
+	if (origin && line > 0)
+		fx_error("%s:%d: bad pattern \"%.*s\": %s (%s)", origin, line, (int)n, s, why, who);
+	else if (origin)
+		fx_error("%s: bad pattern \"%.*s\": %s (%s)", origin, (int)n, s, why, who);
+	else
+		fx_error("bad pattern \"%.*s\": %s (%s)", (int)n, s, why, who);
+}
+
+/*
+ * One line, read by every reader that takes part. A refusal is an error
+ * for a strict reader; a reader that is not strict and refuses the rules
+ * would build nothing, so it leaves. A pattern a reader reads only
+ * approximately: as an exception it re-includes everything; as an
+ * exclusion it is left out (both read inclusively).
+ */
+static int
+add_line(struct fx_ignore *ig, const char *s, size_t n, const char *origin, int line,
+    bool first)
+{
+	static const char *const who[NREADERS] = {"docker would fail the build",
+	    "podman would fail the build"};
+	int rc = 0;
+
+	for (int i = 0; i < NREADERS; i++) {
+		struct rules *r = &ig->r[i];
+		struct pat p = {0};
+		const char *why;
+		bool approx;
+		if (!r->on)
+			continue;
+		/* ReadAll drops a BOM that starts the file; ParseIgnore keeps it. */
+		const char *t = s;
+		size_t tn = n;
+		if (i == 0 && first && tn >= 3 && memcmp(t, "\xef\xbb\xbf", 3) == 0) {
+			t += 3;
+			tn -= 3;
+		}
+		if (read_pattern(&p, i, t, tn, &approx, &why) < 0) {
+			if (r->strict && rc == 0) {
+				size_t m = n;
+				const char *x = trim(s, &m);
+				bad_pattern(origin, line, x, m, why, who[i]);
+				rc = -1;
+			}
+			r->on = r->strict;
+			continue;
+		}
+		if (!p.text)
+			continue;
+		if (approx && !p.excl) {
+			pat_free(&p);
+			continue;
+		}
+		if (approx)
+			p.kind = K_ALL;
+		push(r, &p);
+	}
+	update_same(ig);
+	return rc;
+}
+
+static struct fx_ignore *
+make(unsigned readers, unsigned strict)
+{
+	struct fx_ignore *ig = xcalloc(1, sizeof(struct fx_ignore));
+
+	for (int i = 0; i < NREADERS; i++) {
+		ig->r[i].on = readers >> i & 1;
+		ig->r[i].strict = strict >> i & 1;
+	}
+	update_same(ig);
+	return ig;
 }
 
 struct fx_ignore *
 ignore_new(void)
 {
-	return xcalloc(1, sizeof(struct fx_ignore));
+	return make(FX_IGNORE_ALL, FX_IGNORE_ALL);
+}
+
+struct fx_ignore *
+ignore_new_for(unsigned readers, unsigned strict)
+{
+	return make(readers & FX_IGNORE_ALL, strict & readers & FX_IGNORE_ALL);
 }
 
 int
@@ -842,19 +1364,12 @@ ignore_add_text(struct fx_ignore *ig, const char *text, size_t len, const char *
 	const char *end = text + len, *nl;
 	int rc = 0, line = 0;
 
-	if (len == 0)
-		return 0;
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		text += 3;
 	for (; text < end; text = nl + 1) {
-		size_t n;
 		nl = memchr(text, '\n', (size_t)(end - text));
 		if (!nl)
 			nl = end;
-		n = (size_t)(nl - text);
-		if (n > 0 && text[n - 1] == '\r')
-			n--;
-		if (add_line(ig, text, n, origin, ++line) < 0)
+		line++;
+		if (add_line(ig, text, (size_t)(nl - text), origin, line, line == 1) < 0)
 			rc = -1;
 	}
 	return rc;
@@ -863,7 +1378,7 @@ ignore_add_text(struct fx_ignore *ig, const char *text, size_t len, const char *
 int
 ignore_add_pattern(struct fx_ignore *ig, const char *pattern, const char *origin, int line)
 {
-	return add_line(ig, pattern, strlen(pattern), origin, line);
+	return add_line(ig, pattern, strlen(pattern), origin, line, false);
 }
 
 void
@@ -871,19 +1386,24 @@ ignore_free(struct fx_ignore *ig)
 {
 	if (!ig)
 		return;
-	for (size_t i = 0; i < ig->n; i++)
-		pat_free(&ig->v[i]);
-	free(ig->v);
+	for (int i = 0; i < NREADERS; i++) {
+		for (size_t k = 0; k < ig->r[i].n; k++)
+			pat_free(&ig->r[i].v[k]);
+		free(ig->r[i].v);
+	}
 	free(ig);
 }
 
 size_t
 ignore_count(const struct fx_ignore *ig)
 {
-	return ig->n;
+	for (int i = 0; i < NREADERS; i++)
+		if (ig->r[i].on)
+			return ig->r[i].n;
+	return 0;
 }
 
-/* The path as patternmatcher sees it: no "./" in front, no '/' behind. */
+/* The path as the matchers see it: no "./" in front, no '/' behind. */
 static const char *
 norm(const char *s, size_t *len)
 {
@@ -897,26 +1417,31 @@ norm(const char *s, size_t *len)
 	return s;
 }
 
-/* Index of the last pattern matching s (that is the one that decides), or n. */
+/* Where a parent must end for buildah to take it: past the last newline. */
 static size_t
-deciding(const struct fx_ignore *ig, const char *s, size_t len)
+min_end(int reader, const char *s, size_t len)
 {
-	for (size_t i = ig->n; i-- > 0;)
-		if (pat_match(&ig->v[i], s, len))
-			return i;
-	return ig->n;
+	const char *nl = reader == 1 ? memrchr(s, '\n', len) : NULL;
+
+	return nl ? (size_t)(nl - s) + 1 : 0;
 }
 
-bool
-ignore_match(const struct fx_ignore *ig, const char *relpath, bool is_dir)
+/* Index of the last pattern matching s (that is the one that decides), or n. */
+static size_t
+deciding(const struct rules *r, const char *s, size_t len, size_t min)
 {
-	size_t len, i;
+	for (size_t i = r->n; i-- > 0;)
+		if (pat_match(&r->v[i], s, len, min))
+			return i;
+	return r->n;
+}
 
-	relpath = norm(relpath, &len);
-	if (len == 0)
-		return false;
-	i = deciding(ig, relpath, len);
-	return i < ig->n && !ig->v[i].excl;
+static bool
+excluded(const struct rules *r, int reader, const char *s, size_t len)
+{
+	size_t i = deciding(r, s, len, min_end(reader, s, len));
+
+	return i < r->n && !r->v[i].excl;
 }
 
 /*
@@ -924,19 +1449,80 @@ ignore_match(const struct fx_ignore *ig, const char *relpath, bool is_dir)
  * below it the decision comes from the same pattern or a later one; only a
  * later exception that can match inside the directory may re-include.
  */
-bool
-ignore_dir_prunable(const struct fx_ignore *ig, const char *relpath)
+static bool
+prunable(const struct rules *r, int reader, const char *s, size_t len)
 {
-	size_t len, i;
+	size_t i = deciding(r, s, len, min_end(reader, s, len));
+
+	if (i == r->n || r->v[i].excl)
+		return false;
+	for (i++; i < r->n; i++)
+		if (r->v[i].excl && may_match_below(&r->v[i], s, len))
+			return false;
+	return true;
+}
+
+/* Excluded (or prunable) for every reader that takes part; with none, the
+ * rules ignore nothing. */
+static bool
+every(const struct fx_ignore *ig, const char *relpath,
+    bool (*test)(const struct rules *, int, const char *, size_t))
+{
+	size_t len;
+	int on = 0;
 
 	relpath = norm(relpath, &len);
 	if (len == 0)
 		return false;
-	i = deciding(ig, relpath, len);
-	if (i == ig->n || ig->v[i].excl)
-		return false;
-	for (i++; i < ig->n; i++)
-		if (ig->v[i].excl && may_match_below(&ig->v[i], relpath, len))
+	for (int i = 0; i < NREADERS; i++) {
+		if (!ig->r[i].on)
+			continue;
+		if (!test(&ig->r[i], i, relpath, len))
 			return false;
-	return true;
+		if (ig->same && !memchr(relpath, '\n', len))
+			return true;
+		on++;
+	}
+	return on > 0;
+}
+
+bool
+ignore_match(const struct fx_ignore *ig, const char *relpath, bool is_dir)
+{
+	return every(ig, relpath, excluded);
+}
+
+bool
+ignore_dir_prunable(const struct fx_ignore *ig, const char *relpath)
+{
+	return every(ig, relpath, prunable);
+}
+
+/*
+ * podman's --ignorefile reader skips empty lines and lines starting with
+ * '#', and passes the rest on as they are; its reader of a context's file
+ * also cuts the '/'s around each line first. So cut them here, and keep a
+ * line that then starts with '#' a pattern by putting "./" before it (the
+ * matcher cleans that away).
+ */
+void
+ignore_for_ignorefile(const char *text, size_t len, struct fx_buf *out)
+{
+	const char *end = text + len, *nl;
+
+	for (; text < end; text = nl + 1) {
+		nl = memchr(text, '\n', (size_t)(end - text));
+		if (!nl)
+			nl = end;
+		size_t n = (size_t)(nl - text);
+		if (n == 0 || text[0] == '#')
+			continue;
+		const char *s = trim_slashes(text, &n);
+		if (n == 0)
+			continue;
+		if (s[0] == '#')
+			buf_puts(out, "./");
+		buf_add(out, s, n);
+		buf_putc(out, '\n');
+	}
 }

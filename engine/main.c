@@ -50,6 +50,10 @@ static const struct command commands[] = {
 	{"why", cmd_why, "why SVC|NODE",
 	    "Say why the nodes on the way to SVC's release (or NODE) are stale: the files,\n"
 	    "values and upstream nodes that changed.\n", "|until|"},
+	{"inputs", cmd_inputs, "inputs SVC|NODE",
+	    "Print the inputs that form NODE's key (SVC: its release), one per line as\n"
+	    "recorded (NAME TAB VALUE): for a build, every file the builder is sent.\n",
+	    "|"},
 	{"status", cmd_status, "status [--json]",
 	    "Every service and shared release: image tag, last release, fresh or stale.\n",
 	    "|"},

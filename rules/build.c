@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fusion/diag.h"
+#include "fusion/ignore.h"
 #include "fusion/manifest.h"
 #include "fusion/rules.h"
 
@@ -110,25 +111,41 @@ build_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
 	return FX_SAID_NOTHING;
 }
 
-/* The context's own ignore rules followed by the catalog's build.ignore,
- * as one file at `path`. */
+/*
+ * The builder's own ignore file followed by the catalog's build.ignore, as
+ * one file at `path`. podman reads it as --ignorefile, which leaves the '/'s
+ * around each line in place where its reader of the context's file cuts
+ * them: write it so that podman reads it the same (ignore_for_ignorefile).
+ * BuildKit reads FILE.dockerignore as it reads .dockerignore.
+ */
 static int
 write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, const char *path,
     struct fx_buf *msg)
 {
-	struct fx_buf text = {0};
+	bool podman = r->cat->builder == FX_PODMAN;
+	struct fx_buf text = {0}, line = {0};
 	char *old;
 	size_t len;
 	int rc = 0;
 
 	if (d->ignore_file && read_file(d->ignore_file, &old, &len) == 0) {
-		buf_add(&text, old, len);
+		if (podman)
+			ignore_for_ignorefile(old, len, &text);
+		else
+			buf_add(&text, old, len);
 		buf_putc(&text, '\n');
 		free(old);
 	}
-	for (size_t i = 0; i < d->svc->build.ignore.n; i++)
-		buf_printf(&text, "%s\n", d->svc->build.ignore.v[i]);
-	if (!r->dry_run && write_file_atomic(path, text.s, text.len) < 0) {
+	for (size_t i = 0; i < d->svc->build.ignore.n; i++) {
+		buf_reset(&line);
+		buf_printf(&line, "%s\n", d->svc->build.ignore.v[i]);
+		if (podman)
+			ignore_for_ignorefile(line.s, line.len, &text);
+		else
+			buf_add(&text, line.s, line.len);
+	}
+	buf_free(&line);
+	if (!r->dry_run && write_file_atomic(path, text.s ? text.s : "", text.len) < 0) {
 		buf_printf(msg, "%s: %s", path, strerror(errno));
 		rc = -1;
 	}

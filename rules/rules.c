@@ -114,45 +114,94 @@ rules_find(struct fx_graph *g, const char *arg)
 	return n;
 }
 
-/* Read the context's .containerignore, else .dockerignore, add the
- * catalog's build.ignore, and remember the text as the rules' identity. */
+/*
+ * The ignore files a builder reads, in its order: the first one there wins.
+ * podman (buildah's ContainerIgnoreFile) looks beside the containerfile F
+ * for F.containerignore and F.dockerignore (the latter wins when both are
+ * there), then in the context for .containerignore, then .dockerignore.
+ * docker (BuildKit) reads F.dockerignore, else the context's .dockerignore,
+ * never a .containerignore.
+ */
+struct ignore_name {
+	bool beside_file;	/* F + name, else the context's name */
+	const char *name;
+};
+
+static const struct ignore_name podman_order[] = {
+	{true, ".dockerignore"}, {true, ".containerignore"},
+	{false, ".containerignore"}, {false, ".dockerignore"},
+};
+static const struct ignore_name docker_order[] = {
+	{true, ".dockerignore"}, {false, ".dockerignore"},
+};
+
+static int
+read_rules(struct fx_rules *r, const char *path, char **text, size_t *len)
+{
+	return r->read ? r->read(r->read_ctx, path, text, len) : read_file(path, text, len);
+}
+
+/* Find the builder's ignore file and read it into d->ignore; NULL text if
+ * there is none. A name that is not there (a dangling link) is passed
+ * over; one that cannot be read (a directory) fails the build, so it is an
+ * error here, before anything runs. */
+static int
+find_ignore_file(struct fx_rules *r, struct fx_rule_node *d, char **text, size_t *len)
+{
+	const struct fx_svc *s = d->svc;
+	bool docker = r->cat->builder == FX_DOCKER;
+	const struct ignore_name *order = docker ? docker_order : podman_order;
+	size_t n = docker ? FX_NELEM(docker_order) : FX_NELEM(podman_order);
+
+	*text = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char *p = order[i].beside_file ? xasprintf("%s%s", s->build.file, order[i].name) :
+		    path_join(s->build.context, order[i].name);
+		if (read_rules(r, p, text, len) == 0) {
+			d->ignore_file = p;
+			return 0;
+		}
+		if (errno != ENOENT && errno != ENOTDIR) {
+			fx_error("%s: cannot read the ignore file %s uses: %s", rules_relpath(r->cat, p),
+			    builder_bin(r->cat), strerror(errno));
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	return 0;
+}
+
+/* The builder's ignore rules and the catalog's build.ignore, read by every
+ * builder's matcher (ignore.h); the text is the rules' identity. */
 static int
 load_ignore(struct fx_rules *r, struct fx_rule_node *d)
 {
 	struct fx_svc *s = d->svc;
-	static const char *const names[] = {".containerignore", ".dockerignore"};
+	unsigned strict = r->cat->builder == FX_DOCKER ? FX_IGNORE_BUILDKIT : FX_IGNORE_BUILDAH;
 	struct fx_buf key = {0};
+	char *text;
+	size_t len;
+	int rc = 0;
 
-	d->ignore = ignore_new();
-	for (size_t i = 0; i < FX_NELEM(names) && !d->ignore_file; i++) {
-		char *p = path_join(s->build.context, names[i]);
-		char *text;
-		size_t len;
-		int rc = r->read ? r->read(r->read_ctx, p, &text, &len) : read_file(p, &text, &len);
-		if (rc == 0) {
-			d->ignore_file = p;
-			buf_printf(&key, "%s\n", names[i]);
-			buf_add(&key, text, len);
-			int bad = ignore_add_text(d->ignore, text, len, p);
-			free(text);
-			if (bad < 0) {
-				buf_free(&key);
-				return -1;
-			}
-		} else {
-			if (errno != ENOENT)
-				fx_error("%s: %s", p, strerror(errno));
-			free(p);
-		}
+	d->ignore = ignore_new_for(FX_IGNORE_ALL, strict);
+	if (find_ignore_file(r, d, &text, &len) < 0)
+		return -1;
+	if (text) {
+		buf_printf(&key, "%s\n", d->ignore_file);
+		buf_add(&key, text, len);
+		rc = ignore_add_text(d->ignore, text, len, rules_relpath(r->cat, d->ignore_file));
+		free(text);
 	}
 	buf_puts(&key, "\n#catalog\n");
-	for (size_t i = 0; i < s->build.ignore.n; i++) {
+	for (size_t i = 0; i < s->build.ignore.n && rc == 0; i++) {
 		buf_printf(&key, "%s\n", s->build.ignore.v[i]);
 		struct fx_loc l = s->build.ignore.loc[i];
-		if (ignore_add_pattern(d->ignore, s->build.ignore.v[i], l.file, l.line) < 0) {
-			buf_free(&key);
-			return -1;
-		}
+		rc = ignore_add_pattern(d->ignore, s->build.ignore.v[i], l.file, l.line);
+	}
+	if (rc < 0) {
+		buf_free(&key);
+		return -1;
 	}
 	d->ignore_key = buf_detach(&key);
 	fx_debug("build:%s: %zu ignore patterns", s->name, ignore_count(d->ignore));

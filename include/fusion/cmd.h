@@ -105,6 +105,7 @@ int cmd_watch(struct fx_opts *o);
 int cmd_plan(struct fx_opts *o);
 int cmd_graph(struct fx_opts *o);
 int cmd_why(struct fx_opts *o);
+int cmd_inputs(struct fx_opts *o);
 int cmd_status(struct fx_opts *o);
 int cmd_down(struct fx_opts *o);
 int cmd_cache(struct fx_opts *o);

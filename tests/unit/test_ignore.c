@@ -1,12 +1,17 @@
 /*
- * test_ignore.c - the ignore rules (ignore.h) against what docker does.
+ * test_ignore.c - the ignore rules (ignore.h) against what the builders do.
  *
- * Every case below is a rule file, a path and the exact answer docker (moby's
- * patternmatcher, shared by buildah and podman) gives for it: the examples of
- * the .dockerignore documentation, patternmatcher's own test table, and the
- * corners a build context meets (dotfiles, CRLF files, escapes, "..").  A
- * wrong answer here means a context hash that differs from what the engine
- * actually sends.  Each row runs as its own cmocka test.
+ * Every case below is a rule file, a path and the answer of each reader:
+ * BuildKit's (moby's ignorefile and patternmatcher, what docker sends) and
+ * buildah's (imagebuilder's ParseIgnore and containers/storage's matcher,
+ * what podman 4.3 sends): the examples of the .dockerignore documentation,
+ * patternmatcher's own test table, the corners a build context meets
+ * (dotfiles, CRLF files, escapes, ".."), and every place the two readers
+ * disagree. Rules read by both readers exclude a path only when both do
+ * (the inclusive reading), and each row checks that too. A wrong answer
+ * here means a context hash that differs from what the builder sends. The
+ * buildah answers are checked against the real podman by
+ * tests/cli/builders.bats. Each row runs as its own cmocka test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,12 +36,19 @@ struct row {
 	const char *name;
 	const char *rules;	/* text of an ignore file */
 	const char *path;
-	bool want;
+	bool bk, bh;		/* the answers of BuildKit's and buildah's readers */
 	enum op op;
+	bool approx;		/* bh is fusion's inclusive reading, not podman's answer */
 };
 
-#define M(name, rules, path, want) { name, rules, path, want, MATCH }
-#define P(name, rules, path, want) { name, rules, path, want, PRUNE }
+/* Both readers agree. */
+#define M(name, rules, path, want) { name, rules, path, want, want, MATCH, false }
+#define P(name, rules, path, want) { name, rules, path, want, want, PRUNE, false }
+/* They disagree. */
+#define D(name, rules, path, bk, bh) { name, rules, path, bk, bh, MATCH, false }
+#define DP(name, rules, path, bk, bh) { name, rules, path, bk, bh, PRUNE, false }
+/* fusion reads the pattern inclusively (regexp syntax it does not model). */
+#define A(name, rules, path, bk, bh) { name, rules, path, bk, bh, MATCH, true }
 
 /* The .dockerignore documentation's examples. */
 static const struct row docs[] = {
@@ -111,8 +123,9 @@ static const struct row globs[] = {
 	M("glob: **/foo does not match afoo", "**/foo\n", "x/afoo", false),
 	M("glob: **/foo/bar deep down", "**/foo/bar\n", "dir/dir2/foo/bar", true),
 	M("glob: ** matches everything", "**\n", "a/b/c", true),
-	M("glob: **file is a plain suffix (docker quirk)", "**file\n", "dir/myfile", true),
-	M("glob: **.txt is a plain suffix (docker quirk)", "**.txt\n", "a/b.txt", true),
+	D("glob: **file is a plain suffix in BuildKit, a name in buildah", "**file\n", "dir/myfile", true, false),
+	D("glob: **.txt is a plain suffix in BuildKit, a name in buildah", "**.txt\n", "a/b.txt", true, false),
+	M("glob: **.txt matches the name .txt in both", "**.txt\n", "a/.txt", true),
 	M("glob: x/**.txt is a regexp, not a suffix (docker quirk)", "x/**.txt\n", "x/a.txt", false),
 	M("glob: x/**.txt matches x/.txt (docker quirk)", "x/**.txt\n", "x/.txt", true),
 	M("glob: a**/*.txt with a/", "a**/*.txt\n", "a/file.txt", true),
@@ -125,8 +138,8 @@ static const struct row globs[] = {
 	M("glob: **/.foo matches .foo", "**/.foo\n", ".foo", true),
 	M("glob: **/.foo does not match bar.foo", "**/.foo\n", "bar.foo", false),
 	M("glob: '.' in a pattern is literal", "abc.def\n", "abcdef", false),
-	M("glob: regexp characters are literal", "a.|)$(}+{bc\n", "a.|)$(}+{bc", true),
-	M("glob: parentheses are literal", "a(b)c/def\n", "a(b)c/def", true),
+	M("glob: . and $ are literal in both", "a.b$\n", "a.b$", true),
+	A("glob: parentheses are literal in BuildKit, a group in buildah", "a(b)c/def\n", "a(b)c/def", true, false),
 	M("glob: dist/*.whl with dots and pluses", "dist/*.whl\n", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", true),
 	M("glob: ** in the middle does not cross a newline (docker quirk)", "a/**/b\n", "a/x\ny/b", false),
 };
@@ -161,7 +174,7 @@ static const struct row format[] = {
 	M("format: escaped '#' is a pattern", "\\#x\n", "#x", true),
 	M("format: a UTF-8 BOM is skipped", "\xef\xbb\xbf" "foo\n", "foo", true),
 	M("format: last line without a newline", "a\nfoo", "foo", true),
-	M("format: ! with spaces after it", "*.md\n! README.md\n", "README.md", false),
+	D("format: ! with spaces after it re-includes in BuildKit only", "*.md\n! README.md\n", "README.md", false, true),
 	M("format: exception with trailing spaces", "docs\n!docs/README.md  \n", "docs/README.md", false),
 	M("format: ./ prefix is stripped", "./foo\n", "foo", true),
 	M("format: ! with a leading slash", "*\n!/keep\n", "keep", false),
@@ -173,6 +186,75 @@ static const struct row format[] = {
 	M("format: the context root is never excluded", "*\n", ".", false),
 	M("format: nor is the empty path", "**\n", "", false),
 	M("format: an empty rule set excludes nothing", "", "a", false),
+};
+
+/*
+ * Where the two readers part (engine/ignore.c numbers them): each answer is
+ * the reader's own, fusion excludes only what both exclude.
+ */
+static const struct row disagree[] = {
+	D("1: **.md excludes a.md in BuildKit", "**.md\n", "a.md", true, false),
+	D("1: **.md excludes sub/b.md in BuildKit", "**.md\n", "sub/b.md", true, false),
+	M("1: **.md excludes .md in both", "**.md\n", ".md", true),
+	M("1: **.md excludes sub/.md in both", "**.md\n", "sub/.md", true),
+	D("1: **foo excludes xfoo/bar in BuildKit", "**foo\n", "xfoo/bar", true, false),
+	M("1: **/foo is the same in both", "**/foo\n", "a/foo/b", true),
+	A("2: a+b is literal in BuildKit, a repetition in buildah", "a+b\n", "a+b", true, false),
+	A("2: a+b: buildah's aab is read inclusively", "a+b\n", "aab", false, false),
+	A("2: (x) is literal in BuildKit, a group in buildah", "(x)\n", "(x)", true, false),
+	A("2: a|b is literal in BuildKit, an alternation in buildah", "a|b\n", "a|b", true, false),
+	A("2: a{2} is literal in BuildKit, a repetition in buildah", "a{2}\n", "a{2}", true, false),
+	M("2: {x} is no repetition: literal in both", "{x}\n", "{x}", true),
+	M("2: a{,2} is no repetition: literal in both", "a{,2}\n", "a{,2}", true),
+	M("2: a{01} is no repetition: literal in both", "a{01}\n", "a{01}", true),
+	M("2: a} is literal in both", "a}\n", "a}", true),
+	A("2: an exception buildah cannot model re-includes everything", "*\n!(x)\n", "other", true, false),
+	D("3: ^x is the file ^x in BuildKit", "^x\n", "^x", true, false),
+	D("3: ^x is the file x in buildah", "^x\n", "x", false, true),
+	M("3: ^x* is a regexp in both: an anchor", "^x*\n", "xy", true),
+	A("3: a^b* never matches; read inclusively", "a^b*\n", "a^bc", false, false),
+	D("4: ! x re-includes x in BuildKit, \" x\" in buildah", "*\n! x\n", "x", false, true),
+	D("4: a space before / keeps the / in buildah", "  /x\n", "x", true, false),
+	M("4: a space after the pattern is trimmed by both", "/x  \n", "x", true),
+	D("5: buildah cleans ! with the rest: !a/../x excludes x", "x\n!a/../x\n", "x", false, true),
+	D("5: buildah cleans ! with the rest: !/../x excludes x", "*\n!/../x\n", "x", false, true),
+	D("6: a BOM before ! is no exception in buildah", "\xef\xbb\xbf!x\n", "!x", false, true),
+	D("6: a BOM before # is no comment in buildah", "\xef\xbb\xbf#c\n", "#c", false, true),
+	M("6: a BOM before a pattern is dropped by both", "\xef\xbb\xbf" "foo\n", "foo", true),
+	D("6: a BOM on a later line is part of BuildKit's plain pattern", "a\n\xef\xbb\xbf" "foo\n", "\xef\xbb\xbf" "foo", true, false),
+	D("6: a BOM on a later line is dropped from buildah's regexp", "a\n\xef\xbb\xbf" "foo\n", "foo", false, true),
+	/* (the exception makes podman's walk look inside a) */
+	D("buildah's parent match cannot cross a newline", "a\n!a/zzz\n", "a/b\nc", true, false),
+	M("a newline inside the matched part is fine", "a\\nb\n", "a\nb/c", true),
+	D("a dir BuildKit would prune, buildah not", "**.md\n", "x.md/y", true, false),
+	M("/ around a line is cut by buildah, cleaned by BuildKit", "/a/b/\n", "a/b", true),
+	M("!/x: both strip the slash of an exception", "*\n!/x\n", "x", false),
+	M("CRLF: buildah trims the \\r with the spaces", "a/\r\n", "a", true),
+};
+
+/* Both builders read '[...]' and '\\' as Go's regexp does. */
+static const struct row regexps[] = {
+	M("regexp: \\d is a digit", "\\d.txt\n", "1.txt", true),
+	M("regexp: \\d is not a d", "\\d.txt\n", "d.txt", false),
+	M("regexp: \\D is not a digit", "\\D\n", "x", true),
+	M("regexp: \\s is a space", "a\\sb\n", "a b", true),
+	M("regexp: \\w is a word character", "\\w\\w\n", "a_", true),
+	M("regexp: \\W is not one", "\\W\n", "-", true),
+	M("regexp: \\t is a tab", "a\\tb\n", "a\tb", true),
+	M("regexp: \\t is not a t", "a\\tb\n", "atb", false),
+	M("regexp: \\n is a newline", "a\\nb\n", "a\nb", true),
+	M("regexp: \\. is a dot", "a\\.b\n", "a.b", true),
+	M("regexp: \\_ is an underscore", "a\\_\n", "a_", true),
+	A("regexp: \\bx is read inclusively (an assertion)", "\\bx\n", "x", false, false),
+	A("regexp: \\x41 is read inclusively", "\\x41\n", "A", false, false),
+	A("regexp: \\12 is read inclusively (octal)", "\\12\n", "\n", false, false),
+	A("regexp: [\\d] is read inclusively", "[\\d]\n", "1", false, false),
+	A("regexp: [*] is mangled: read inclusively", "[*]\n", "*", false, false),
+	A("regexp: [[:alpha:]] is read inclusively", "x[[:alpha:]]\n", "x[", false, false),
+	M("regexp: [\\]] is a bracket", "[\\]]\n", "]", true),
+	M("regexp: [a.] is a dot or an a", "x[a.]\n", "x.", true),
+	M("regexp: [^a] takes a newline", "x[^a]y\n", "x\ny", true),
+	M("regexp: [+] is a plus in both", "x[+]\n", "x+", true),
 };
 
 /* May the walk skip a directory? */
@@ -194,12 +276,14 @@ static const struct row prune[] = {
 	P("prune: a wildcard exception into another dir", "a/*/c\n!a/b/c/d\n", "a/x/c", true),
 	P("prune: a suffix exception can reach anywhere", "cache\n!**keep\n", "cache", false),
 	P("prune: the context root", "*\n", ".", false),
+	DP("prune: **.md is a suffix only in BuildKit", "**.md\n", "x.md", true, false),
+	DP("prune: buildah's own exception reading", "a\n! a/b\n", "a", false, true),
 };
 
 static bool
-answer(const struct row *r)
+answer(const struct row *r, unsigned readers)
 {
-	struct fx_ignore *ig = ignore_new();
+	struct fx_ignore *ig = ignore_new_for(readers, readers);
 	bool got;
 
 	assert_int_equal(ignore_add_text(ig, r->rules, strlen(r->rules), ".dockerignore"), 0);
@@ -216,11 +300,15 @@ answer(const struct row *r)
 static void
 test_row(void **state)
 {
+	static const char *const names[] = {"BuildKit", "buildah", "both readers"};
+	static const unsigned readers[] = {FX_IGNORE_BUILDKIT, FX_IGNORE_BUILDAH, FX_IGNORE_ALL};
 	const struct row *r = *state;
+	const bool want[] = {r->bk, r->bh, r->bk && r->bh};
 
-	if (answer(r) != r->want)
-		fail_msg("%s: rules %s path \"%s\": want %s", r->name, r->rules,
-		         r->path, r->want ? "true" : "false");
+	for (int i = 0; i < 3; i++)
+		if (answer(r, readers[i]) != want[i])
+			fail_msg("%s: rules %s path \"%s\": %s should say %s", r->name, r->rules,
+			         r->path, names[i], want[i] ? "true" : "false");
 }
 
 static int
@@ -292,6 +380,68 @@ test_error_bad_class_after_star(void **state)
 {
 	/* Go's Match checks the whole pattern, not only up to a mismatch. */
 	expect_error("a*[\n", ".containerignore:1: bad pattern");
+}
+
+static void
+test_error_invalid_escape(void **state)
+{
+	/* Both builders compile patterns to Go regexps, which refuse \k. */
+	expect_error("dir\\keep.txt\n", ".containerignore:1: bad pattern \"dir\\keep.txt\": invalid escape");
+	expect_error("\\1\n", "invalid escape");
+	expect_error("[\\b]\n", "invalid escape");
+}
+
+/* A pattern only one reader refuses: an error if that reader's builder
+ * runs, else that reader sends nothing and the other one decides. */
+static void
+buildah_refuses(const char *text, const char *msg, const char *path)
+{
+	struct fx_ignore *ig = ignore_new_for(FX_IGNORE_ALL, FX_IGNORE_BUILDAH);
+
+	capture_begin();
+	int rc = add_file(ig, text);
+	char *out = capture_end();
+	assert_int_equal(rc, -1);
+	assert_int_equal(errors_in(out), 1);
+	if (!strstr(out, msg) || !strstr(out, "podman would fail the build"))
+		fail_msg("rules %s: want \"%s\" in \"%s\"", text, msg, out);
+	free(out);
+	ignore_free(ig);
+
+	ig = ignore_new_for(FX_IGNORE_ALL, FX_IGNORE_BUILDKIT);
+	capture_begin();
+	rc = add_file(ig, text);
+	out = capture_end();
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, "");
+	free(out);
+	assert_true(ignore_match(ig, path, false));
+	ignore_free(ig);
+}
+
+static void
+test_error_buildah_only(void **state)
+{
+	buildah_refuses("a(b\n", "missing closing )", "a(b");
+	buildah_refuses("a)b\n", "unexpected )", "a)b");
+	buildah_refuses("x*+\n", "invalid nested repetition operator", "x*+");
+	buildah_refuses("x**+\n", "invalid nested repetition operator", "x/y/+");
+	buildah_refuses("a{1001}\n", "invalid repeat count", "a{1001}");
+	buildah_refuses("a{3,2}\n", "invalid repeat count", "a{3,2}");
+}
+
+static void
+test_for_ignorefile(void **state)
+{
+	/* podman's --ignorefile reader keeps the '/'s its .containerignore
+	 * reader cuts: what fusion writes there has them cut already. */
+	const char *text = "# c\n/tmp/\n\n/#x\n!/keep/\n  /sp\nlog\r\n//\n";
+	struct fx_buf b = {0};
+
+	ignore_for_ignorefile(text, strlen(text), &b);
+	buf_putc(&b, '\0');
+	assert_string_equal(b.s, "tmp\n./#x\n!/keep\n  /sp\nlog\r\n");
+	buf_free(&b);
 }
 
 static void
@@ -452,6 +602,9 @@ static const struct CMUnitTest fixed[] = {
 	cmocka_unit_test(test_error_range_without_end),
 	cmocka_unit_test(test_error_reversed_range),
 	cmocka_unit_test(test_error_bad_class_after_star),
+	cmocka_unit_test(test_error_invalid_escape),
+	cmocka_unit_test(test_error_buildah_only),
+	cmocka_unit_test(test_for_ignorefile),
 	cmocka_unit_test(test_error_keeps_good_lines),
 	cmocka_unit_test(test_count_skips_comments_and_blanks),
 	cmocka_unit_test(test_add_pattern),
@@ -471,15 +624,51 @@ static const struct {
 	{ globs, sizeof globs / sizeof globs[0] },
 	{ classes, sizeof classes / sizeof classes[0] },
 	{ format, sizeof format / sizeof format[0] },
+	{ disagree, sizeof disagree / sizeof disagree[0] },
+	{ regexps, sizeof regexps / sizeof regexps[0] },
 	{ prune, sizeof prune / sizeof prune[0] },
 };
 
+static void
+hex(const char *s)
+{
+	for (; *s; s++)
+		printf("%02x", (unsigned char)*s);
+}
+
+/*
+ * --dump: the rows, for tests/cli/builders.bats to put to the real podman:
+ * "exact|approx|bh|rules-hex|path-hex|name" ('|' keeps an empty field a
+ * field for the shell's read), one per row that asks whether a path is
+ * excluded.
+ */
+static int
+dump(void)
+{
+	for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+		for (size_t i = 0; i < tables[t].n; i++) {
+			const struct row *r = &tables[t].rows[i];
+			if (r->op != MATCH || !*r->path || strcmp(r->path, ".") == 0)
+				continue;
+			printf("%s|%d|", r->approx ? "approx" : "exact", r->bh);
+			hex(r->rules);
+			putchar('|');
+			hex(r->path);
+			printf("|%s\n", r->name);
+		}
+	}
+	return 0;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	size_t n = sizeof fixed / sizeof fixed[0], k = 0;
 	struct CMUnitTest *tests;
 	int rc;
+
+	if (argc > 1 && strcmp(argv[1], "--dump") == 0)
+		return dump();
 
 	for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
 		n += tables[t].n;
