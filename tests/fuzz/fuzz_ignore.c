@@ -9,9 +9,13 @@
  * Promises checked (ignore.h):
  *   - the file read whole and the same lines added one by one as patterns
  *     (as the catalog's build.ignore adds them) hold the same rules and
- *     give the same answers;
+ *     give the same answers (but for a file that starts with a UTF-8 BOM:
+ *     BuildKit drops it from the file's first line only, podman keeps it);
  *   - a directory the walk may prune is excluded, and so is every path
- *     below it (pruning never drops a file docker would send).
+ *     below it (pruning never drops a file a builder would send). A path
+ *     with a newline is left out of that: podman's matcher does not take
+ *     its parent's match across the newline, but its walk never looks
+ *     inside the pruned directory either.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -60,26 +64,24 @@ check_path(const struct fx_ignore *all, const struct fx_ignore *each, const char
 		*s = '\0';
 		if (ignore_dir_prunable(all, d)) {
 			fuzz_assert(ignore_match(all, d, true));
-			if (!m)
+			if (!m && !strchr(p, '\n'))
 				fuzz_fail("\"%s\" is prunable but \"%s\" below it is not excluded", d, p);
 		}
 	}
 	free(d);
 }
 
-/* The lines of text as ignore_add_text splits them (LF, an optional CR
- * before it; a UTF-8 byte order mark before the first is dropped). */
+/* The lines of text as ignore_add_text splits them (at LF; a CR before it
+ * stays, as ignore_add_text leaves it to each reader). */
 static void
 add_lines(struct fx_ignore *ig, const char *text, size_t len, struct fx_strv *lines)
 {
 	const char *end = text + len;
 
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		text += 3;
 	for (int line = 1; text < end; line++) {
 		const char *nl = memchr(text, '\n', (size_t)(end - text));
 		size_t n = (size_t)((nl ? nl : end) - text);
-		char *s = xstrndup(text, n && text[n - 1] == '\r' ? n - 1 : n);
+		char *s = xstrndup(text, n);
 		ignore_add_pattern(ig, s, "fusion.yaml", line);
 		strv_take(lines, s);
 		text = nl ? nl + 1 : end;
@@ -94,9 +96,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fx_ignore *all = ignore_new(), *each = ignore_new();
 	struct fx_strv lines = {0}, paths = {0};
 
+	bool bom = tlen >= 3 && memcmp(in, "\xef\xbb\xbf", 3) == 0;
+
 	ignore_add_text(all, in, tlen, ".containerignore");
 	add_lines(each, in, tlen, &lines);
-	fuzz_assert(ignore_count(all) == ignore_count(each));
+	fuzz_assert(bom || ignore_count(all) == ignore_count(each));
 
 	if (nul) {
 		for (const char *p = nul + 1, *end = in + size; p < end && paths.n < MAX_PATHS;) {
@@ -112,7 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	for (size_t i = 0; i < paths.n; i++)
-		check_path(all, each, paths.v[i]);
+		check_path(all, bom ? all : each, paths.v[i]);
 
 	strv_free(&lines);
 	strv_free(&paths);
