@@ -1,23 +1,38 @@
 /*
  * cache.c - the state database (see cache.h).
+ *
+ * A database that SQLite finds damaged (not a database at all, a page
+ * missing or malformed) is never fatal: it is moved aside, named in a
+ * warning, and the run goes on from an empty state, since every record in
+ * it can be rebuilt by running the nodes again. Damage found when opening
+ * (the header, the schema, and every page of the tables a run reads in
+ * full) is handled at once; damage met later by some statement fails that
+ * statement, and the file is moved aside when the run closes it. A torn
+ * WAL needs nothing of ours: SQLite checksums its frames and drops a torn
+ * tail, keeping every transaction committed before it.
  */
 #include "fusion/cache.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fusion/diag.h"
 #include "fusion/statcache.h"
+#include "fusion/statedir.h"
 #include "fusion/util.h"
 
 struct fx_cache {
 	sqlite3 *db;
 	char *path;
+	bool damaged;		/* a statement met a damaged file: moved aside at close */
+	struct stat file;	/* what was opened, so that only that file is moved */
 };
 
 /* Each entry migrates from version i to i+1, together with the stat
@@ -42,29 +57,49 @@ static const char *const migrations[] = {
 
 _Static_assert(FX_NELEM(migrations) == FX_SCHEMA_VERSION, "one migration per schema version");
 
+const char *
+cache_errmsg(struct sqlite3 *db)
+{
+	int ec = sqlite3_errcode(db);
+
+	/* SQLite says "database or disk is full", or "disk I/O error" when the
+	 * WAL index could not grow: the system's errno tells. */
+	if (ec == SQLITE_FULL || ((ec == SQLITE_IOERR || ec == SQLITE_CANTOPEN) &&
+	    sqlite3_system_errno(db) == ENOSPC))
+		return "no space left on device";
+	return sqlite3_errmsg(db);
+}
+
+static bool
+is_damage(int rc)
+{
+	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
+}
+
 static int
 fail(struct fx_cache *c, const char *what)
 {
-	fx_error("%s: %s: %s", c->path, what, sqlite3_errmsg(c->db));
+	c->damaged |= is_damage(sqlite3_errcode(c->db));
+	fx_error("%s: %s: %s", c->path, what, cache_errmsg(c->db));
 	return -1;
 }
 
 int
 cache_exec(struct sqlite3 *db, const char *who, const char *sql)
 {
-	char *err = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK)
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK)
 		return 0;
-	fx_error("%s: %s", who, err ? err : sqlite3_errmsg(db));
-	sqlite3_free(err);
+	fx_error("%s: %s", who, cache_errmsg(db));
 	return -1;
 }
 
 static int
 exec_sql(struct fx_cache *c, const char *sql)
 {
-	return cache_exec(c->db, c->path, sql);
+	if (cache_exec(c->db, c->path, sql) == 0)
+		return 0;
+	c->damaged |= is_damage(sqlite3_errcode(c->db));
+	return -1;
 }
 
 static int
@@ -92,8 +127,9 @@ migrate(struct fx_cache *c)
 	if (v == want)
 		return 0;
 	if (v > want) {
-		fx_error("%s: schema version %d is newer than this fusion knows (%d); upgrade fusion",
+		fx_error("%s: schema version %d is newer than this fusion knows (%d): left as it is",
 		    c->path, v, want);
+		fx_note("hint: upgrade fusion, or run `fusion cache clear` to start over");
 		return -1;
 	}
 	if (exec_sql(c, "BEGIN IMMEDIATE") < 0)
@@ -111,27 +147,147 @@ migrate(struct fx_cache *c)
 	return exec_sql(c, "COMMIT");
 }
 
+/* Run sql without reporting: SQLite's result code. */
+static int
+quiet_sql(struct fx_cache *c, const char *sql)
+{
+	return sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+}
+
+/* The database and its WAL are the user's alone (statedir.h); SQLite gives
+ * a new WAL the mode of the database, an old one is closed here. */
+static void
+private_files(struct fx_cache *c)
+{
+	int fd = statedir_open(c->path, O_RDWR);
+
+	if (fd >= 0) {
+		fstat(fd, &c->file);
+		close(fd);
+	}
+	for (int i = 0; i < 2; i++) {
+		char *p = xasprintf("%s%s", c->path, i ? "-shm" : "-wal");
+		struct stat st;
+		if (stat(p, &st) == 0 && (st.st_mode & 077))
+			chmod(p, 0600);
+		free(p);
+	}
+}
+
+/*
+ * Open c->path. 0: ready; -1: an error, reported; 1: the file is damaged
+ * (not reported; SQLite's words in *why). A database from a newer fusion is
+ * refused before anything is written to it, and closed without the
+ * checkpoint a last connection makes.
+ */
+static int
+open_db(struct fx_cache *c, char **why)
+{
+	private_files(c);
+	if (sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		return fail(c, "cannot open");
+	/* Readers must not fail while `up` commits; waits are short (one node). */
+	sqlite3_busy_timeout(c->db, 10000);
+	int v = user_version(c);
+	if (v > FX_SCHEMA_VERSION) {
+		sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+		return migrate(c);	/* refuses it */
+	}
+	int rc = v < 0 ? sqlite3_errcode(c->db) : quiet_sql(c, "PRAGMA journal_mode=WAL;"
+	    " PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
+	    " SELECT count(*) FROM sqlite_master;");
+	if (rc == SQLITE_OK) {
+		if (migrate(c) < 0)
+			return -1;
+		/* Every page of the tables a run reads in full: cheap (they are
+		 * read next anyway), and a damaged page shows here. */
+		rc = quiet_sql(c, "SELECT count(*) FROM node; SELECT count(*) FROM stat;");
+	}
+	if (rc == SQLITE_OK)
+		return 0;
+	if (is_damage(rc)) {
+		*why = xstrdup(sqlite3_errmsg(c->db));
+		return 1;
+	}
+	return fail(c, "cannot open");
+}
+
+/* A free name beside the database for a damaged copy. */
+static char *
+aside_name(const char *path)
+{
+	char stamp[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	struct stat st;
+
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime_r(&t, &tm));
+	char *p = xasprintf("%s.corrupt-%s", path, stamp);
+	for (int i = 2; lstat(p, &st) == 0; i++) {
+		free(p);
+		p = xasprintf("%s.corrupt-%s.%d", path, stamp, i);
+	}
+	return p;
+}
+
+/* Close the damaged database and move it (and its WAL) aside; the WAL
+ * index is SQLite's scratch, dropped. Another fusion may have done so
+ * already: only the file that was opened is moved. */
+static void
+move_aside(struct fx_cache *c, const char *why, const char *then)
+{
+	struct stat st;
+
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+	sqlite3_close(c->db);
+	c->db = NULL;
+	c->damaged = false;
+	if (stat(c->path, &st) < 0 || st.st_ino != c->file.st_ino || st.st_dev != c->file.st_dev)
+		return;
+	char *dest = aside_name(c->path);
+	char *wal = xasprintf("%s-wal", c->path), *shm = xasprintf("%s-shm", c->path);
+	char *dwal = xasprintf("%s-wal", dest);
+	if (rename(c->path, dest) < 0) {
+		fx_error("%s is damaged (%s) and cannot be moved aside: %s", c->path, why,
+		    strerror(errno));
+		fx_note("hint: `fusion cache clear` removes it");
+	} else {
+		/* A WAL with frames goes along (it is part of the evidence); an
+		 * empty one, as opening makes, does not. */
+		if (stat(wal, &st) == 0 && st.st_size > 0 && rename(wal, dwal) < 0)
+			fx_debug("%s: %s", wal, strerror(errno));
+		unlink(wal);
+		unlink(shm);
+		fx_warn("%s is damaged (%s); moved it to %s: %s", c->path, why, dest, then);
+	}
+	free(dest);
+	free(wal);
+	free(shm);
+	free(dwal);
+}
+
 struct fx_cache *
 cache_open(const char *statedir)
 {
 	struct fx_cache *c = xcalloc(1, sizeof(*c));
+	char *why = NULL;
+	int rc = -1;
 
-	if (mkdir_p(statedir, 0755) < 0) {
-		fx_error("%s: cannot create state directory: %s", statedir, strerror(errno));
-		free(c);
-		return NULL;
+	if (statedir_prepare(statedir) == 0) {
+		c->path = path_join(statedir, "cache.db");
+		rc = open_db(c, &why);
 	}
-	c->path = path_join(statedir, "cache.db");
-	if (sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		fail(c, "cannot open");
-		cache_close(c);
-		return NULL;
+	if (rc == 1) {
+		move_aside(c, why, "starting from an empty state (every node runs once)");
+		free(why);
+		why = NULL;
+		rc = open_db(c, &why);
+		if (rc == 1)
+			fx_error("%s: cannot open: %s", c->path, why);
+		free(why);
 	}
-	/* Readers must not fail while `up` commits; waits are short (one node). */
-	sqlite3_busy_timeout(c->db, 10000);
-	if (exec_sql(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	    " PRAGMA foreign_keys=OFF;") < 0 || migrate(c) < 0) {
+	if (rc != 0) {
 		cache_close(c);
 		return NULL;
 	}
@@ -143,6 +299,8 @@ cache_close(struct fx_cache *c)
 {
 	if (!c)
 		return;
+	if (c->damaged)
+		move_aside(c, "found during this run", "the next run starts from an empty state");
 	sqlite3_close(c->db);
 	free(c->path);
 	free(c);
@@ -450,10 +608,20 @@ cache_stats(struct fx_cache *c, const char *statedir, struct fx_cache_stats *out
 }
 
 int
-cache_clear(struct fx_cache *c)
+cache_remove(const char *statedir)
 {
-	return exec_sql(c, "BEGIN IMMEDIATE; DELETE FROM node; DELETE FROM stat; DELETE FROM text;"
-	    " DELETE FROM run_node; DELETE FROM run; COMMIT; VACUUM;");
+	static const char *const names[] = {"cache.db", "cache.db-wal", "cache.db-shm"};
+	int rc = 0;
+
+	for (size_t i = 0; i < FX_NELEM(names); i++) {
+		char *p = path_join(statedir, names[i]);
+		if (unlink(p) < 0 && errno != ENOENT) {
+			fx_error("%s: cannot remove: %s", p, strerror(errno));
+			rc = -1;
+		}
+		free(p);
+	}
+	return rc;
 }
 
 /* Forget the nodes not in `live`: how many, or -1 after reporting. */

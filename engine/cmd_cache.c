@@ -67,23 +67,26 @@ cmd_cache(struct fx_opts *o)
 		fx_error("usage: fusion cache stats|gc|clear");
 		return FX_EXIT_USAGE;
 	}
+	bool clear = strcmp(sub, "clear") == 0;
 	int rc = session_open(&s, o);
 	if (rc == 0 && strcmp(sub, "stats") != 0) {
 		lock = lock_acquire(s.statedir, o->no_wait);
 		if (lock < 0)
 			rc = FX_EXIT_FAILED;
 	}
-	if (rc == 0 && !(s.cache = cache_open(s.statedir)))
+	/* clear never opens the database: it must work on one that cannot be
+	 * opened (damaged, from a newer fusion). */
+	if (rc == 0 && clear) {
+		rc = cache_remove(s.statedir) < 0 ? FX_EXIT_FAILED : 0;
+		if (rc == 0)
+			printf("cleared %s\n", s.statedir);
+	} else if (rc == 0 && !(s.cache = cache_open(s.statedir))) {
 		rc = FX_EXIT_FAILED;
-	if (rc == 0) {
+	} else if (rc == 0) {
 		if (strcmp(sub, "stats") == 0)
 			rc = stats(&s, o->json) < 0 ? FX_EXIT_FAILED : 0;
-		else if (strcmp(sub, "clear") == 0)
-			rc = cache_clear(s.cache) < 0 ? FX_EXIT_FAILED : 0;
 		else
 			rc = gc(&s) < 0 ? FX_EXIT_FAILED : 0;
-		if (rc == 0 && strcmp(sub, "clear") == 0)
-			printf("cleared %s\n", s.statedir);
 	}
 	lock_release(lock);
 	session_close(&s);

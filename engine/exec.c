@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fusion/diag.h"
 #include "fusion/manifest.h"
 #include "fusion/proc.h"
+#include "fusion/statedir.h"
 
 enum phase { WAITING, READY, RUNNING, DONE, FAILED, SKIPPED };
 
@@ -312,7 +314,7 @@ spawn(struct sched *s, struct job *j, struct fx_buf *msg)
 	fx_debug("%s: %s", j->n->id, line.s);
 	buf_free(&line);
 	if (j->cmd.stdout_path) {
-		j->out_fd = open(j->cmd.stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		j->out_fd = statedir_open(j->cmd.stdout_path, O_WRONLY | O_TRUNC);
 		if (j->out_fd < 0) {
 			buf_printf(msg, "%s: %s", j->cmd.stdout_path, strerror(errno));
 			return -1;
@@ -356,6 +358,34 @@ collect(struct job *j)
 	}
 }
 
+/* Is the file system that holds fd full? (One with no size limit, like
+ * the one behind a memfd, never is.) */
+static bool
+fs_full(int fd)
+{
+	struct statvfs v;
+
+	if (fd < 0 || fstatvfs(fd, &v) < 0 || v.f_blocks == 0)
+		return false;
+	return (geteuid() == 0 ? v.f_bfree : v.f_bavail) == 0;
+}
+
+/*
+ * A tool that writes its output or log onto a full disk may not say so,
+ * or may exit 0 with the output cut short: when the file system of the
+ * output file or the log is full once the command is done, the step fails,
+ * naming the file, and nothing is recorded from it.
+ */
+static char *
+disk_full(const struct job *j)
+{
+	if (j->cmd.stdout_path && fs_full(j->out_fd))
+		return xasprintf("%s: no space left on device", j->cmd.stdout_path);
+	if (fs_full(j->log_fd))
+		return xasprintf("%s: no space left on device", j->log_path);
+	return NULL;
+}
+
 /* Ask the kind for the next step and act on it. */
 static void
 advance(struct sched *s, struct job *j, int status)
@@ -363,6 +393,7 @@ advance(struct sched *s, struct job *j, int status)
 	struct fx_output out = {0};
 	struct fx_buf msg = {0};
 	struct fx_node *n = j->n;
+	char *full = disk_full(j);
 
 	buf_reset(&j->cmd.out);
 	if (j->out_fd >= 0) {
@@ -377,8 +408,9 @@ advance(struct sched *s, struct job *j, int status)
 	j->cmd.capture = false;
 	j->pid = 0;
 	save_running(s);
-	if (s->interrupted) {
-		fail_job(s, j, "interrupted");
+	if (s->interrupted || full) {
+		fail_job(s, j, full ? full : "interrupted");
+		free(full);
 		return;
 	}
 	enum fx_step next = n->kind->step(n, s->x->ev->ctx, j->step++, status, &j->cmd, &out, &msg);
@@ -431,14 +463,14 @@ static int
 open_log(struct job *j, struct fx_buf *msg)
 {
 	char *dir = path_dir(j->log_path);
-	int rc = mkdir_p(dir, 0755);
+	int rc = statedir_mkdir(dir);
 
 	if (rc < 0)
 		buf_printf(msg, "%s: %s", dir, strerror(errno));
 	free(dir);
 	if (rc < 0)
 		return -1;
-	j->log_fd = open(j->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
+	j->log_fd = statedir_open(j->log_path, O_WRONLY | O_TRUNC | O_APPEND);
 	if (j->log_fd < 0) {
 		buf_printf(msg, "%s: %s", j->log_path, strerror(errno));
 		return -1;

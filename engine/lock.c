@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fusion/diag.h"
+#include "fusion/statedir.h"
 #include "fusion/util.h"
 
 /* The holder writes its pid so that a waiter can name it. */
@@ -30,12 +31,11 @@ lock_acquire(const char *statedir, bool nowait)
 {
 	char *path = path_join(statedir, "lock");
 
-	if (mkdir_p(statedir, 0755) < 0) {
-		fx_error("%s: %s", statedir, strerror(errno));
+	if (statedir_prepare(statedir) < 0) {
 		free(path);
 		return -1;
 	}
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = statedir_open(path, O_RDWR);
 	if (fd < 0) {
 		fx_error("%s: %s", path, strerror(errno));
 		free(path);

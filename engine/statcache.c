@@ -154,6 +154,20 @@ find(const struct fx_statcache *sc, const char *path, size_t len)
 	return find_h(sc, path, len, XXH3_64bits(path, len));
 }
 
+/* Messages name the database file, as cache.c's do. */
+static const char *
+who(sqlite3 *db)
+{
+	const char *f = sqlite3_db_filename(db, "main");
+	return f && *f ? f : "stat cache";
+}
+
+static void
+db_error(sqlite3 *db)
+{
+	fx_error("%s: stat cache: %s", who(db), cache_errmsg(db));
+}
+
 /* Run the query statcache_open() prepared. The rows come in path order,
  * which the walk's lookups, a directory at a time, also follow. */
 static int
@@ -180,7 +194,7 @@ fill_rows(struct fx_statcache *sc, char **err)
 		e->scan = sqlite3_column_int64(st, 7);
 	}
 	if (rc != SQLITE_DONE)
-		*err = xstrdup(sqlite3_errmsg(sc->rdb ? sc->rdb : sc->db));
+		*err = xstrdup(cache_errmsg(sc->rdb ? sc->rdb : sc->db));
 	sqlite3_finalize(st);
 	sc->query = NULL;
 	sqlite3_close(sc->rdb);
@@ -226,7 +240,7 @@ statcache_open(struct sqlite3 *db)
 	if (q && sqlite3_prepare_v2(q,
 	    "SELECT path, size, mtime_ns, ctime_ns, ino, mode, hash, scan_ns FROM stat",
 	    -1, &sc->query, NULL) != SQLITE_OK) {
-		fx_error("stat cache: %s", sqlite3_errmsg(q));
+		db_error(q);
 		statcache_free(sc);
 		return NULL;
 	}
@@ -368,12 +382,12 @@ in_txn(sqlite3 *db, int (*fn)(struct fx_statcache *, void *), struct fx_statcach
 {
 	bool own = sqlite3_get_autocommit(db) != 0;
 
-	if (own && cache_exec(db, "stat cache", "BEGIN IMMEDIATE") < 0)
+	if (own && cache_exec(db, who(db), "BEGIN IMMEDIATE") < 0)
 		return -1;
 	int rc = fn(sc, arg);
 	if (own) {
 		if (rc == 0)
-			rc = cache_exec(db, "stat cache", "COMMIT");
+			rc = cache_exec(db, who(db), "COMMIT");
 		if (rc < 0)
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	}
@@ -434,7 +448,7 @@ write_pending(struct fx_statcache *sc, void *arg)
 		i += (size_t)rows;
 	}
 	if (rc != SQLITE_DONE)
-		fx_error("stat cache: %s", sqlite3_errmsg(sc->db));
+		db_error(sc->db);
 	sqlite3_finalize(many);
 	sqlite3_finalize(one);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -537,7 +551,7 @@ delete_rows(struct fx_statcache *sc, void *arg)
 	sqlite3_stmt *st;
 
 	if (sqlite3_prepare_v2(sc->db, "DELETE FROM stat WHERE path = ?", -1, &st, NULL) != SQLITE_OK) {
-		fx_error("stat cache: %s", sqlite3_errmsg(sc->db));
+		db_error(sc->db);
 		return -1;
 	}
 	int rc = SQLITE_DONE;
@@ -549,7 +563,7 @@ delete_rows(struct fx_statcache *sc, void *arg)
 		sqlite3_reset(st);
 	}
 	if (rc != SQLITE_DONE)
-		fx_error("stat cache: %s", sqlite3_errmsg(sc->db));
+		db_error(sc->db);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -11,6 +11,7 @@
 #include "fusion/diag.h"
 #include "fusion/ignore.h"
 #include "fusion/manifest.h"
+#include "fusion/statedir.h"
 #include "fusion/util.h"
 #include "fusion/walk.h"
 
@@ -315,7 +316,7 @@ rules_artifact(struct fx_rules *r, const char *name)
 	char *p = path_join(dir, name);
 
 	/* The tool that writes there then fails with its own words; say why. */
-	if (mkdir_p(dir, 0755) < 0)
+	if (statedir_mkdir(dir) < 0)
 		fx_error("%s: %s", dir, strerror(errno));
 	free(dir);
 	return p;

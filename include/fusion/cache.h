@@ -52,13 +52,27 @@ struct fx_record {
 	int64_t run_id;
 };
 
-/* Open (creating) STATEDIR/cache.db. Returns NULL after reporting. */
+/*
+ * Open (creating) STATEDIR/cache.db; the directory is prepared first
+ * (statedir.h: 0700, writable or a clear error), the database and its WAL
+ * are 0600. Returns NULL after reporting.
+ *
+ * A damaged database (garbage, truncated: SQLite's "not a database" or
+ * "malformed") is moved aside to cache.db.corrupt-YYYYMMDD-HHMMSS with a
+ * warning naming it, and an empty one is opened: the run goes on from an
+ * empty state. A database whose schema is newer than FX_SCHEMA_VERSION is
+ * refused ("upgrade fusion") and left exactly as it was.
+ */
 struct fx_cache *cache_open(const char *statedir);
+/* Close; a database found damaged meanwhile is moved aside (as above). */
 void cache_close(struct fx_cache *c);
 struct sqlite3 *cache_db(struct fx_cache *c);
 /* Run `sql` on `db`, reporting a failure as "fusion: WHO: message" (WHO:
  * the database's path, or what was using it). Returns 0 or -1. */
 int cache_exec(struct sqlite3 *db, const char *who, const char *sql);
+/* SQLite's message for db's last error, or "no space left on device" when
+ * that is what it was (SQLite's own words for it vary). */
+const char *cache_errmsg(struct sqlite3 *db);
 
 /* Load every node record into `out` (id -> struct fx_record *), one query. */
 int cache_load_records(struct fx_cache *c, struct fx_map *out);
@@ -109,7 +123,9 @@ struct fx_cache_stats {
 	long long bytes;	/* the database and its WAL */
 };
 int cache_stats(struct fx_cache *c, const char *statedir, struct fx_cache_stats *out);
-int cache_clear(struct fx_cache *c);
+/* `cache clear`: remove STATEDIR/cache.db and its WAL files without
+ * opening them, so it works on a damaged database or a newer one too. */
+int cache_remove(const char *statedir);
 /* What gc removed: node records, stat and text rows, runs. */
 struct fx_gc_counts {
 	long nodes, files;

@@ -95,7 +95,8 @@ int read_file(const char *path, char **data, size_t *len);
  * and fails with EFBIG (a file that grew, a device that never ends). Same
  * result as read_file otherwise. max = SIZE_MAX: no limit. */
 int read_fd(int fd, size_t max, char **data, size_t *len);
-/* Write data atomically (temp file + rename). Returns 0 or -1 with errno. */
+/* Write data atomically (temp file + rename), mode 0600 (every caller
+ * writes into the state directory: statedir.h). Returns 0 or -1 with errno. */
 int write_file_atomic(const char *path, const void *data, size_t len);
 
 void hex_encode(const unsigned char *in, size_t n, char *out); /* out: 2n+1 */

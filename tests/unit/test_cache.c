@@ -9,10 +9,12 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fusion/cache.h"
@@ -138,9 +140,25 @@ test_newer_schema_refused(void **state)
 	cache_close(t->c);
 	t->c = NULL;
 	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+	/* a newer fusion might keep another journal mode: rollback here */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA user_version=99",
+	    NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	char *before, *after;
+	size_t n, m;
+	assert_int_equal(read_file(p, &before, &n), 0);
+	capture_begin();
 	assert_null(cache_open(t->dir));
+	char *out = capture_end();
+	assert_non_null(strstr(out, "schema version 99 is newer than this fusion knows (2): left as it is"));
+	assert_non_null(strstr(out, "hint: upgrade fusion, or run `fusion cache clear` to start over"));
+	free(out);
+	/* not a byte changed (the journal mode neither, nor a checkpoint) */
+	assert_int_equal(read_file(p, &after, &m), 0);
+	assert_int_equal(n, m);
+	assert_memory_equal(before, after, n);
+	free(before);
+	free(after);
 	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
 	assert_query(db, "PRAGMA user_version", "99");
 	assert_query(db, "SELECT count(*) FROM node", "1");
@@ -362,22 +380,194 @@ test_last_run_of(void **state)
 	assert_true(cache_last_run_of(t->c, "build:a") == 200);
 }
 
+/* `cache clear` removes the files without opening them, so it works
+ * whatever they hold; the next open starts empty. */
 static void
 test_clear(void **state)
 {
 	struct t *t = *state;
-	sqlite3 *db = cache_db(t->c);
+	char *p = xasprintf("%s/cache.db", t->dir);
+	struct stat st;
 
 	put(t, "build:a", "k", "m", cache_run_begin(t->c, "up"));
-	assert_int_equal(sqlite3_exec(db, "INSERT INTO stat VALUES('a', 1, 2, 3, 4, 5, x'00', 6)",
-	    NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(cache_clear(t->c), 0);
-	assert_query(db, "SELECT (SELECT count(*) FROM node) + (SELECT count(*) FROM stat) +"
-	    " (SELECT count(*) FROM run) + (SELECT count(*) FROM run_node)", "0");
-	/* still usable afterwards */
+	cache_close(t->c);
+	t->c = NULL;
+	assert_int_equal(write_file_atomic(p, "not a database at all", 21), 0);
+	assert_int_equal(cache_remove(t->dir), 0);
+	assert_int_equal(lstat(p, &st), -1);
+	assert_int_equal(cache_remove(t->dir), 0);	/* nothing there: fine */
+	t->c = cache_open(t->dir);
+	assert_non_null(t->c);
+	assert_query(cache_db(t->c), "SELECT count(*) FROM node", "0");
+	assert_query(cache_db(t->c), "PRAGMA user_version", "2");
+	free(p);
+}
+
+/* The names in dir that start with prefix, joined by spaces. */
+static char *
+names_with(const char *dir, const char *prefix)
+{
+	struct fx_strv v = {0};
+	struct fx_buf b = {0};
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+			strv_push(&v, e->d_name);
+	closedir(d);
+	for (size_t i = 0; i < v.n; i++)
+		buf_printf(&b, "%s%s", i ? " " : "", v.v[i]);
+	strv_free(&v);
+	return buf_detach(&b);
+}
+
+/* A damaged database: moved aside with a warning that names where, and an
+ * empty one opened in its place. `damage` spoils the file at p. */
+static void
+check_moved_aside(struct t *t, void (*damage)(const char *p), const char *why)
+{
+	char *p = xasprintf("%s/cache.db", t->dir);
+	char *before, *after, *copy, *out;
+	size_t n, m;
+
 	put(t, "build:a", "k", "m", 1);
-	assert_query(db, "SELECT count(*) FROM node", "1");
-	assert_query(db, "PRAGMA user_version", "2");
+	cache_close(t->c);
+	t->c = NULL;
+	damage(p);
+	assert_int_equal(read_file(p, &before, &n), 0);
+	capture_begin();
+	t->c = cache_open(t->dir);
+	out = capture_end();
+	assert_non_null(t->c);
+	assert_int_equal(errors_in(out), 0);
+	assert_query(cache_db(t->c), "SELECT count(*) FROM node", "0");
+	/* the damaged file, byte for byte, beside the new one */
+	char *aside = names_with(t->dir, "cache.db.corrupt-");
+	assert_int_not_equal(strlen(aside), 0);
+	assert_null(strchr(aside, ' '));
+	copy = xasprintf("%s/%s", t->dir, aside);
+	assert_int_equal(read_file(copy, &after, &m), 0);
+	assert_int_equal(n, m);
+	assert_memory_equal(before, after, n);
+	char *want = xasprintf("fusion: warning: %s is damaged (%s); moved it to %s: starting from "
+	    "an empty state", p, why, copy);
+	if (!strstr(out, want))
+		fail_msg("want \"%s\" in \"%s\"", want, out);
+	/* and the new one works */
+	put(t, "build:b", "k", "m", 1);
+	assert_query(cache_db(t->c), "SELECT count(*) FROM node", "1");
+	free(want);
+	free(aside);
+	free(copy);
+	free(before);
+	free(after);
+	free(out);
+	free(p);
+}
+
+static void
+garbage(const char *p)
+{
+	char junk[8192];
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (char)(i * 7 + 3);
+	assert_int_equal(write_file_atomic(p, junk, sizeof junk), 0);
+}
+
+/* Keep the header, lose the rest past the second page. */
+static void
+truncated(const char *p)
+{
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(st.st_size > 4 * 4096);
+	assert_int_equal(truncate(p, 2 * 4096), 0);
+}
+
+static void
+test_garbage_moved_aside(void **state)
+{
+	check_moved_aside(*state, garbage, "file is not a database");
+}
+
+static void
+test_truncated_moved_aside(void **state)
+{
+	struct t *t = *state;
+	/* enough rows for the node table to span several pages */
+	for (int i = 0; i < 200; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "build:s%03d", i);
+		put(t, id, "k", "a manifest line long enough to fill pages quickly, repeated", 1);
+	}
+	check_moved_aside(t, truncated, "database disk image is malformed");
+}
+
+/* A torn WAL: SQLite drops the torn frame and keeps every transaction
+ * committed before it; nothing is moved aside. */
+static void
+test_torn_wal_keeps_committed(void **state)
+{
+	struct t *t = *state;
+	char *p = xasprintf("%s/cache.db", t->dir), *wal = xasprintf("%s-wal", p);
+	char *db, *w;
+	size_t n, wn;
+	struct stat st;
+
+	put(t, "build:a", "k", "m", 1);
+	cache_close(t->c);	/* checkpointed: build:a is in the database file */
+	t->c = cache_open(t->dir);
+	put(t, "build:b", "k", "m", 1);	/* in the WAL only, for now */
+	/* what a crash leaves: the files as they are, WAL and all */
+	assert_int_equal(read_file(p, &db, &n), 0);
+	assert_int_equal(read_file(wal, &w, &wn), 0);
+	assert_true(wn > 32 + 24 + 4096);
+	cache_close(t->c);
+	t->c = NULL;
+	assert_int_equal(write_file_atomic(p, db, n), 0);
+	/* the last frame torn in its middle */
+	assert_int_equal(write_file_atomic(wal, w, wn - 1000), 0);
+	t->c = cache_open(t->dir);
+	assert_non_null(t->c);
+	assert_query(cache_db(t->c), "SELECT group_concat(id) FROM node", "build:a");
+	char *aside = names_with(t->dir, "cache.db.corrupt-");
+	assert_string_equal(aside, "");
+	assert_int_equal(stat(p, &st), 0);
+	free(aside);
+	free(db);
+	free(w);
+	free(wal);
+	free(p);
+}
+
+/* The database and its WAL are the user's alone, in a directory of theirs. */
+static void
+test_private(void **state)
+{
+	struct t *t = *state;
+	char *p = xasprintf("%s/cache.db", t->dir), *wal = xasprintf("%s-wal", p);
+	struct stat st;
+
+	put(t, "build:a", "k", "m", 1);
+	assert_int_equal(stat(t->dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* an old state, open to all, is closed when next opened */
+	cache_close(t->c);
+	assert_int_equal(chmod(t->dir, 0755), 0);
+	assert_int_equal(chmod(p, 0644), 0);
+	t->c = cache_open(t->dir);
+	assert_int_equal(stat(t->dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	free(wal);
+	free(p);
 }
 
 static void
@@ -543,6 +733,10 @@ main(void)
 		T(test_open_schema),
 		T(test_reopen_idempotent),
 		T(test_newer_schema_refused),
+		T(test_garbage_moved_aside),
+		T(test_truncated_moved_aside),
+		T(test_torn_wal_keeps_committed),
+		T(test_private),
 		T(test_open_unwritable),
 		T(test_records_round_trip),
 		T(test_put_replaces),

@@ -340,7 +340,7 @@ test_write_file_atomic(void **state)
 	assert_int_equal(stat(p, &st), 0);
 	mode_t mask = umask(0);
 	umask(mask);
-	assert_int_equal(st.st_mode & 0777, 0644 & ~mask);
+	assert_int_equal(st.st_mode & 0777, 0600 & ~mask);
 	char *ls = listing(tmp);
 	assert_string_equal(ls, "out");	/* no temporary file is left behind */
 	free(ls);
