@@ -1,7 +1,7 @@
 # fusion - see README.md. `make` builds build/fusion (it needs a C compiler
 # and the libraries below, nothing else); `make test` runs every suite;
 # `make check` runs them under ASan+UBSan; `make bench` the benchmarks;
-# `make demo` the demo; `make fuzz` the fuzz targets (clang's libFuzzer) for
+# `make demo` the demo; `make valgrind` the tests under memcheck; `make fuzz` the fuzz targets (clang's libFuzzer) for
 # FUZZ_SECONDS each. Those first run scripts/setup when something they need
 # is missing, so on a fresh Debian machine they work as they are.
 
@@ -43,6 +43,10 @@ FUZZ_OBJ := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/r
 REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/replay/fuzz_%)
 FUZZ_BUILD ?= $(BUILD)/fuzz
 FUZZ_SECONDS ?= 60
+# memcheck as `make valgrind` runs it on the unit tests and fuzz replays
+# (tests/valgrind/fusion runs fusion the same way).
+VALGRIND = valgrind -q --error-exitcode=97 --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect --track-origins=yes
 OBJ := $(BUILD)/engine/main.o $(LIB_OBJ) $(UNIT_OBJ) $(FUZZ_OBJ)
 
 all: $(BUILD)/fusion
@@ -127,6 +131,16 @@ check-builders: $(BUILD)/setup.stamp
 	@FUSION_CORPUS=full TESTS="$(abspath tests/cli/builders.bats)" FUSION=$(abspath $(BUILD)/fusion) \
 		UNIT_DIR=$(abspath $(BUILD)/tests) scripts/test
 
+# The command-line tests with fusion under valgrind's memcheck
+# (tests/valgrind/fusion), and the unit tests and saved fuzz inputs under it
+# too: any memcheck error fails the test that met it and is shown.
+valgrind: $(BUILD)/setup.stamp
+	@$(MAKE) --no-print-directory $(BUILD)/fusion units
+	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
+	@FUSION=$(abspath tests/valgrind/fusion) FUSION_REAL=$(abspath $(BUILD)/fusion) \
+		FUSION_VALGRIND_LOGS=$(abspath $(BUILD)/valgrind) VALGRIND="$(VALGRIND)" \
+		UNIT_DIR=$(abspath $(BUILD)/tests) REPLAY_DIR=$(abspath $(BUILD)/replay) scripts/test
+
 bench: $(BUILD)/setup.stamp
 	@$(MAKE) --no-print-directory $(BUILD)/fusion
 	@FUSION=$(abspath $(BUILD)/fusion) tests/bench/run
@@ -143,7 +157,7 @@ install: $(BUILD)/fusion
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all units fuzzers fuzz-build fuzz test check check-builders bench demo install clean
+.PHONY: all units fuzzers fuzz-build fuzz test check check-builders valgrind bench demo install clean
 # The unit tests' and fuzz targets' objects are made by pattern rules: keep them.
 .SECONDARY: $(UNIT_OBJ) $(FUZZ_OBJ)
 
