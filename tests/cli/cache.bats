@@ -59,7 +59,9 @@ setup() {
 @test "cache clear forgets everything: the next up runs every node" {
 	run fx cache clear
 	[ "$status" -eq 0 ]
-	[ "$(sqlite3 "$STATE/cache.db" 'select count(*) from node')" -eq 0 ]
+	# the database is removed, not opened: clear works whatever it holds
+	[ ! -e "$STATE/cache.db" ]
+	[ ! -e "$STATE/cache.db-wal" ]
 	run fx up --json
 	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .ran == 14'
 }
