@@ -20,7 +20,10 @@ teardown() {
 start_registry() {
 	local port dir=$BATS_TEST_TMPDIR/registry
 	mkdir -p "$dir/data"
-	for port in $(seq 25000 25100); do
+	# A random free port: other test runs on the machine start registries too,
+	# and a registry that answers on a port we did not bind is not ours.
+	for port in $(shuf -i 25000-29999 -n 100); do
+		curl -s "http://127.0.0.1:$port/" >/dev/null 2>&1 && continue
 		cat >"$dir/config.yml" <<CONF
 version: 0.1
 log:
@@ -34,7 +37,8 @@ CONF
 		docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
 		REGISTRY_PID=$!
 		for _ in $(seq 50); do
-			if curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
+			if curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 &&
+				sleep 0.2 && kill -0 "$REGISTRY_PID" 2>/dev/null; then
 				REGISTRY=127.0.0.1:$port
 				return 0
 			fi
