@@ -21,11 +21,12 @@
  * next pass when this one finishes; a running build is never cancelled.
  * Cancelling would throw away the work of a build that is often nearly
  * done (podman's layers up to the change stay cached either way, so the
- * next pass redoes only what the new change touches), and would kill
- * `helm upgrade --wait` halfway, leaving the release "pending-upgrade",
- * which blocks the next upgrade until it is rolled back. The queued pass
- * starts as soon as the current one ends, and it runs only what the new
- * changes make stale.
+ * next pass redoes only what the new change touches), and would interrupt
+ * `helm upgrade --wait` halfway: the release is marked failed
+ * (helm/helm#9180) or, if helm is killed first, left "pending-upgrade",
+ * which refuses every later upgrade until it is rolled back
+ * (helm/helm#4558). The queued pass starts as soon as the current one
+ * ends, and it runs only what the new changes make stale.
  *
  * The catalog is watched too: an edit reloads it at the next pass; an
  * invalid catalog is reported and the last good one kept until it is

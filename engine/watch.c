@@ -548,7 +548,8 @@ on_event(struct fx_watch *w, const struct inotify_event *ev, struct out *o)
 	/* Walking a new directory may add trees to d: iterate over a copy. */
 	size_t n = d->ntrees;
 	struct root **trees = xcalloc(n + 1, sizeof(*trees));
-	memcpy(trees, d->trees, n * sizeof(*trees));
+	if (n)
+		memcpy(trees, d->trees, n * sizeof(*trees));
 	for (size_t i = 0; i < n && !w->polling; i++) {
 		struct root *r = trees[i];
 		if (dir && prunable(r, p))
