@@ -35,12 +35,15 @@ fx_setup() {
 	cat >"$BATS_TEST_TMPDIR/bin/podman" <<SHIM
 #!/bin/sh
 printf '%s\n' "podman \$*" >>"$FUSION_FAKE_STATE/calls.log"
+if [ -n "\${FUSION_FAKE_BLOCK:-}\${FUSION_FAKE_BLOCK_AFTER:-}" ]; then
+	exec "$TOP/tests/fakes/fake-block" podman $real "\$@"
+fi
 exec $real "\$@"
 SHIM
 	chmod +x "$BATS_TEST_TMPDIR/bin/podman"
 	export PATH="$BATS_TEST_TMPDIR/bin:$TOP/tests/fakes:$PATH"
 	export NO_COLOR=1
-	unset FUSION_STATE_DIR FUSION_FAKE_FAIL FUSION_FAKE_SLEEP
+	unset FUSION_STATE_DIR FUSION_FAKE_FAIL FUSION_FAKE_SLEEP FUSION_FAKE_BLOCK FUSION_FAKE_BLOCK_AFTER
 	# A sleep for the slow fakes that no other test run on the machine has.
 	SLOW="30.$$"
 	WS="$BATS_TEST_TMPDIR/ws"

@@ -41,6 +41,49 @@ fake_init() {
 	# fakes never interleave.
 	printf '%s\n' "$FAKE_LINE" >>"$S/calls.log"
 	fake_sleep
+	fake_block_points
+}
+
+# FUSION_FAKE_BLOCK=REGEX: a matching call stops before it does anything
+# (right after its calls.log line) until it is released.
+# FUSION_FAKE_BLOCK_AFTER=REGEX: a matching call does all its work, then,
+# if it succeeded, stops before it exits: the moment between a tool's
+# success and the caller learning of it. A stopped call is the file
+# blocked/PID (its line inside); removing the file releases it
+# (`fake-cluster blocked`, `fake-cluster unblock`). The crash tests kill
+# fusion at such points. The wait polls, in a child `sleep`, so a signal to
+# the process group ends it at once.
+fake_block_points() {
+	if [[ -n ${FUSION_FAKE_BLOCK:-} && $FAKE_LINE =~ $FUSION_FAKE_BLOCK ]]; then
+		fake_block
+	fi
+	if [[ -n ${FUSION_FAKE_BLOCK_AFTER:-} && $FAKE_LINE =~ $FUSION_FAKE_BLOCK_AFTER ]]; then
+		FAKE_BLOCK_AT_EXIT=1
+	fi
+}
+
+# What a fake wants done when it exits, however it exits (temp files):
+# commands, eval'ed in order by the one EXIT trap, before a
+# FUSION_FAKE_BLOCK_AFTER stop. A fake adds to it and never sets a trap.
+FAKE_AT_EXIT=()
+FAKE_BLOCK_AT_EXIT=
+fake_exit() {
+	local st=$? c
+	for c in "${FAKE_AT_EXIT[@]}"; do eval "$c" || true; done
+	if ((st == 0)) && [[ -n $FAKE_BLOCK_AT_EXIT ]]; then
+		exec 9>&-	# never stop while holding the state lock
+		fake_block
+	fi
+	exit "$st"
+}
+trap fake_exit EXIT
+
+fake_block() {
+	local me=$BASHPID
+	mkdir -p "$S/blocked"
+	printf '%s\n' "$FAKE_LINE" >"$S/blocked/.$me"
+	mv -f "$S/blocked/.$me" "$S/blocked/$me"
+	while [[ -e $S/blocked/$me ]]; do sleep 0.05; done
 }
 
 # FUSION_FAKE_SLEEP="REGEX=SECONDS[;REGEX=SECONDS...]": the first entry whose
