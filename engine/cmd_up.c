@@ -92,6 +92,7 @@ up_run(struct fx_session *s, struct fx_opts *o)
 	if (rc == FX_EXIT_FAILED && retry_lost(s, &k)) {
 		second = xcalloc(s->g->n + 1, sizeof(int));
 		x.results = second;
+		report_add_total(rep, session_count(s, FX_STALE) + session_count(s, FX_PENDING));
 		rc = exec_run(s->g, &x, &k);
 	}
 	merge(s, first, second, &k);

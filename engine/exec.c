@@ -19,6 +19,7 @@
 #include "fusion/manifest.h"
 #include "fusion/proc.h"
 #include "fusion/statedir.h"
+#include "fusion/running.h"
 
 enum phase { WAITING, READY, RUNNING, DONE, FAILED, SKIPPED };
 
@@ -52,6 +53,7 @@ struct sched {
 	bool interrupted;
 	double kill_at;		/* when to SIGKILL after an interrupt */
 	bool killed;
+	struct fx_running *running;	/* STATEDIR/running */
 };
 
 static int sigpipe[2] = {-1, -1};
@@ -122,6 +124,7 @@ make_ready(struct sched *s, struct fx_node *n)
 }
 
 static void finish(struct sched *s, struct fx_node *n, enum fx_result res, double secs);
+static void interrupt(struct sched *s);
 
 static void
 skip(struct sched *s, struct fx_node *n)
@@ -233,72 +236,22 @@ succeed_job(struct sched *s, struct job *j, struct fx_output *out)
 	finish(s, n, FX_RAN, secs);
 }
 
-/*
- * The process groups in flight, in STATEDIR/running ("PGID STARTTIME" a
- * line), so that the run after a SIGKILL of fusion can stop what it left
- * behind: the kernel kills fusion's direct children (PR_SET_PDEATHSIG),
- * not their children.
- */
+/* The process groups in flight, for the run after a SIGKILL (running.h). */
 static void
 save_running(struct sched *s)
 {
-	struct fx_buf b = {0};
-	char *path = path_join(s->x->statedir, "running");
+	pid_t *pids = xcalloc((size_t)s->x->jobs, sizeof(*pids));
+	unsigned long long *starts = xcalloc((size_t)s->x->jobs, sizeof(*starts));
+	size_t n = 0;
 
 	for (int i = 0; i < s->x->jobs; i++)
-		if (s->jobs[i].n && s->jobs[i].pid > 0)
-			buf_printf(&b, "%ld %llu\n", (long)s->jobs[i].pid, s->jobs[i].starttime);
-	if (b.len == 0)
-		unlink(path);
-	else if (write_file_atomic(path, b.s, b.len) < 0)
-		fx_debug("%s: %s", path, strerror(errno));
-	buf_free(&b);
-	free(path);
-}
-
-/*
- * Stop the groups a killed run left. A group whose leader is gone still
- * holds its pgid (Linux does not reuse a pid in use as a group id), so it
- * is ours; a leader alive with another start time is a reused pid, not ours.
- */
-static void
-stop_orphans(const char *statedir)
-{
-	char *path = path_join(statedir, "running");
-	char *text;
-	size_t len;
-	pid_t groups[256];
-	int n = 0;
-
-	if (read_file(path, &text, &len) < 0) {
-		free(path);
-		return;
-	}
-	for (char *line = strtok(text, "\n"); line && n < 256; line = strtok(NULL, "\n")) {
-		long pid;
-		unsigned long long st;
-		if (sscanf(line, "%ld %llu", &pid, &st) != 2 || pid <= 1)
-			continue;
-		unsigned long long now = proc_starttime((pid_t)pid);
-		if ((now == 0 || now == st) && kill(-(pid_t)pid, SIGTERM) == 0)
-			groups[n++] = (pid_t)pid;
-	}
-	for (int tries = 0; n > 0 && tries < 20; tries++) {
-		bool alive = false;
-		for (int i = 0; i < n; i++)
-			alive |= kill(-groups[i], 0) == 0;
-		if (!alive)
-			break;
-		usleep(50000);
-	}
-	for (int i = 0; i < n; i++)
-		kill(-groups[i], SIGKILL);
-	if (n)
-		fx_warn("stopped %d tool process group%s left running by a fusion that was killed",
-		    n, n == 1 ? "" : "s");
-	unlink(path);
-	free(text);
-	free(path);
+		if (s->jobs[i].n && s->jobs[i].pid > 0) {
+			pids[n] = s->jobs[i].pid;
+			starts[n++] = s->jobs[i].starttime;
+		}
+	running_save(s->running, pids, starts, n);
+	free(pids);
+	free(starts);
 }
 
 /* Start the job's current command. */
@@ -534,6 +487,12 @@ dispatch(struct sched *s)
 				progress = true;
 				break;	/* the ready list changed: rescan */
 			}
+			/* Deciding may have asked a tool (the cluster identity),
+			 * which a Ctrl-C cut short: start nothing more. */
+			if (got_signal) {
+				interrupt(s);
+				break;
+			}
 			int lim = limit_of(s, n->kind);
 			if (s->nrunning >= s->x->jobs || (lim > 0 && running_of(s, n->kind) >= lim))
 				continue;
@@ -645,9 +604,12 @@ exec_run(struct fx_graph *g, struct fx_exec *x, struct fx_run_counts *k)
 		fx_error("pipe: %s", strerror(errno));
 		return FX_EXIT_FAILED;
 	}
-	stop_orphans(x->statedir);
+	s.running = running_begin(x->statedir);
 	got_signal = 0;
 	signals(true, saved);
+	/* A query inside the scheduler (the cluster identity, --verify's
+	 * listings) ends at Ctrl-C too. */
+	proc_interrupt_on(&got_signal, x->grace_ms);
 	init(&s);
 	for (;;) {
 		if (got_signal)
@@ -664,6 +626,8 @@ exec_run(struct fx_graph *g, struct fx_exec *x, struct fx_run_counts *k)
 		if (g->nodes[i]->selected && (p == WAITING || p == READY))
 			finish(&s, g->nodes[i], FX_SKIPPED, 0);
 	}
+	proc_interrupt_on(NULL, 0);
+	running_end(s.running);
 	signals(false, saved);
 	close(sigpipe[0]);
 	close(sigpipe[1]);

@@ -3,6 +3,7 @@
  */
 #include "fusion/proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,9 +17,49 @@
 
 #include "fusion/diag.h"
 
+extern char **environ;
+
+#define MARK_NAME "FUSION_RUN_ID="
+static char *mark;			/* "FUSION_RUN_ID=token", or NULL */
+static volatile sig_atomic_t *stop_flag;	/* proc_interrupt_on */
+static int stop_grace_ms = 1500;
+
+void
+proc_mark(const char *token)
+{
+	free(mark);
+	mark = token ? xasprintf("%s%s", MARK_NAME, token) : NULL;
+}
+
+void
+proc_interrupt_on(volatile sig_atomic_t *flag, int grace_ms)
+{
+	stop_flag = flag;
+	stop_grace_ms = grace_ms > 0 ? grace_ms : 1500;
+}
+
+/* The child's environment: ours with the mark set (made before fork: the
+ * child may only make async-signal-safe calls). NULL: ours as it is. */
+static char **
+child_env(void)
+{
+	size_t n = 0, k = 0;
+
+	if (!mark)
+		return NULL;
+	while (environ && environ[n])
+		n++;
+	char **env = xcalloc(n + 2, sizeof(*env));
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], MARK_NAME, strlen(MARK_NAME)) != 0)
+			env[k++] = environ[i];
+	env[k] = mark;
+	return env;
+}
+
 /* In the child, between fork and exec: only async-signal-safe calls. */
 static void
-child(char *const argv[], int out_fd, int err_fd, int report_fd, pid_t parent)
+child(char *const argv[], char **env, int out_fd, int err_fd, int report_fd, pid_t parent)
 {
 	sigset_t none;
 	int null = open("/dev/null", O_RDWR);
@@ -37,7 +78,10 @@ child(char *const argv[], int out_fd, int err_fd, int report_fd, pid_t parent)
 	dup2(err_fd >= 0 ? err_fd : null, 2);
 	if (null > 2)
 		close(null);	/* the tool gets 0, 1 and 2, nothing more */
-	execvp(argv[0], argv);
+	if (env)
+		execvpe(argv[0], argv, env);
+	else
+		execvp(argv[0], argv);
 	int e = errno;
 	ssize_t w = write(report_fd, &e, sizeof e);
 	(void)w;
@@ -54,15 +98,18 @@ proc_start(char *const argv[], int out_fd, int err_fd, struct fx_buf *msg)
 		buf_printf(msg, "%s: cannot start: %s", argv[0], strerror(errno));
 		return -1;
 	}
+	char **env = child_env();
 	pid_t pid = fork();
 	if (pid < 0) {
 		buf_printf(msg, "%s: cannot start: %s", argv[0], strerror(errno));
+		free(env);
 		close(p[0]);
 		close(p[1]);
 		return -1;
 	}
 	if (pid == 0)
-		child(argv, out_fd, err_fd, p[1], parent);
+		child(argv, env, out_fd, err_fd, p[1], parent);
+	free(env);
 	/* Also from the parent, so the group exists before we might signal it. */
 	setpgid(pid, pid);
 	close(p[1]);
@@ -82,24 +129,71 @@ proc_start(char *const argv[], int out_fd, int err_fd, struct fx_buf *msg)
 	return pid;
 }
 
-unsigned long long
-proc_starttime(pid_t pid)
+/* Numeric field `field` (3 or more) of /proc/PID/stat, or 0 when there is
+ * no such process. */
+static unsigned long long
+stat_field(pid_t pid, int field)
 {
 	char path[64], *text, *p;
 	size_t len;
-	unsigned long long t = 0;
+	unsigned long long v = 0;
 
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
 	if (read_file(path, &text, &len) < 0)
 		return 0;
 	/* The command name (field 2) may hold spaces: count from its ")". */
 	p = strrchr(text, ')');
-	for (int field = 2; p && field < 22; field++)
+	for (int f = 2; p && f < field; f++)
 		p = strchr(p + 1, ' ');
 	if (p)
-		t = strtoull(p + 1, NULL, 10);
+		v = strtoull(p + 1, NULL, 10);
 	free(text);
-	return t;
+	return v;
+}
+
+unsigned long long
+proc_starttime(pid_t pid)
+{
+	return stat_field(pid, 22);
+}
+
+/* Does the environment pid started with hold `want` ("NAME=value")? */
+static bool
+env_has(pid_t pid, const char *want)
+{
+	char path[64], *text;
+	size_t len;
+	bool found = false;
+
+	snprintf(path, sizeof path, "/proc/%ld/environ", (long)pid);
+	if (read_file(path, &text, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len && !found; i += strlen(text + i) + 1)
+		found = strcmp(text + i, want) == 0;
+	free(text);
+	return found;
+}
+
+bool
+proc_group_marked(pid_t pgid, const char *token)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	char *want = xasprintf("%s%s", MARK_NAME, token);
+	bool found = false;
+
+	while (d && !found && (e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		found = stat_field((pid_t)pid, 5) == (unsigned long long)pgid &&
+		    env_has((pid_t)pid, want);
+	}
+	if (d)
+		closedir(d);
+	free(want);
+	return found;
 }
 
 int
@@ -130,17 +224,54 @@ proc_kill(pid_t pid, int sig)
 		kill(-pid, sig);
 }
 
-/* Drain both pipes until EOF so a chatty child never blocks on a full pipe. */
-static void
-drain(int ofd, int efd, struct fx_buf *out, struct fx_buf *err)
+/*
+ * Once *stop_flag is set: SIGTERM to pid's group, SIGKILL after the grace
+ * period. Returns the poll timeout until then (-1: none), or -2 once the
+ * group was killed and waiting on its pipes is pointless (a process outside
+ * the group may hold them).
+ */
+static int
+stop_child(pid_t pid, double *kill_at)
+{
+	if (!stop_flag || !*stop_flag)
+		return -1;
+	if (*kill_at == 0) {
+		kill(-pid, SIGTERM);
+		*kill_at = now_mono() + stop_grace_ms / 1000.0;
+	}
+	if (now_mono() < *kill_at)
+		return ms_until(*kill_at);
+	kill(-pid, SIGKILL);
+	return -2;
+}
+
+/*
+ * Drain both pipes until EOF so a chatty child never blocks on a full pipe.
+ * Under proc_interrupt_on, the stopping signals stay blocked but while
+ * ppoll waits, so one that comes between the check of the flag and the
+ * wait still ends the wait. Returns whether the flag stopped the child.
+ */
+static bool
+drain(pid_t pid, int ofd, int efd, struct fx_buf *out, struct fx_buf *err)
 {
 	struct pollfd fds[2] = {{ofd, POLLIN, 0}, {efd, POLLIN, 0}};
 	struct fx_buf *bufs[2] = {out, err};
 	char chunk[8192];
 	int open_fds = 2;
+	double kill_at = 0;
+	sigset_t stops, old;
 
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stops, &old);
 	while (open_fds > 0) {
-		if (poll(fds, 2, -1) < 0) {
+		int ms = stop_child(pid, &kill_at);
+		if (ms == -2)
+			break;
+		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+		if (ppoll(fds, 2, ms < 0 ? NULL : &ts, &old) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -161,6 +292,11 @@ drain(int ofd, int efd, struct fx_buf *out, struct fx_buf *err)
 				buf_add(bufs[i], chunk, (size_t)r);
 		}
 	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i].fd >= 0)
+			close(fds[i].fd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return kill_at != 0;
 }
 
 int
@@ -169,6 +305,11 @@ proc_run(char *const argv[], struct fx_buf *out, struct fx_buf *err)
 	int po[2], pe[2];
 	struct fx_buf msg = {0};
 
+	if (stop_flag && *stop_flag) {
+		if (err)
+			buf_puts(err, "interrupted");
+		return PROC_INTERRUPTED;
+	}
 	if (pipe2(po, O_CLOEXEC) < 0)
 		return -1;
 	if (pipe2(pe, O_CLOEXEC) < 0) {
@@ -189,8 +330,15 @@ proc_run(char *const argv[], struct fx_buf *out, struct fx_buf *err)
 		buf_free(&msg);
 		return -1;
 	}
-	drain(po[0], pe[0], out, err);
-	return proc_wait(pid);
+	bool stopped = drain(pid, po[0], pe[0], out, err);
+	int st = proc_wait(pid);
+	if (!stopped)
+		return st;
+	if (err) {
+		buf_reset(err);
+		buf_puts(err, "interrupted");
+	}
+	return PROC_INTERRUPTED;
 }
 
 bool

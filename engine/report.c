@@ -70,6 +70,12 @@ report_new(enum fx_report_mode mode, int total)
 }
 
 void
+report_add_total(struct fx_report *r, int more)
+{
+	r->total += more;
+}
+
+void
 report_free(struct fx_report *r)
 {
 	if (!r)

@@ -57,6 +57,8 @@ rules_cluster(struct fx_rules *r, const char **err)
 		trim(&out);
 		if (st == 0 && out.len) {
 			r->cluster_uid = buf_detach(&out);
+		} else if (st == PROC_INTERRUPTED) {
+			r->cluster_err = xstrdup("interrupted");
 		} else {
 			char *why = buf_first_line(&e, "no answer");
 			r->cluster_err = xasprintf("cluster not reachable (kubectl: %s)", why);
@@ -96,7 +98,7 @@ list(struct fx_listing *l, struct fx_strv *a)
 		return;
 	l->asked = true;
 	int st = proc_run(strv_argv(a), &out, &e);
-	if (st != 0) {
+	if (st != 0 && st != PROC_INTERRUPTED) {
 		char *why = buf_first_line(&e, "failed");
 		fx_warn("%s: %s (outputs are not verified)", a->v[0], why);
 		free(why);

@@ -11,6 +11,7 @@
 #ifndef FUSION_PROC_H
 #define FUSION_PROC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -32,6 +33,27 @@ int proc_wait(pid_t pid);
 /* Send sig to the process group led by pid. */
 void proc_kill(pid_t pid, int sig);
 
+/*
+ * Mark every tool started from now on: its environment gets
+ * FUSION_RUN_ID=token, which its own children inherit, so a process group
+ * fusion left behind can be told from a stranger's that reuses its id
+ * (running.h). NULL: no mark.
+ */
+void proc_mark(const char *token);
+
+/* Does any process of group pgid carry the mark FUSION_RUN_ID=token? */
+bool proc_group_marked(pid_t pgid, const char *token);
+
+/*
+ * While `flag` is set to non-NULL, proc_run() watches *flag: once a signal
+ * handler makes it non-zero, the command's group gets SIGTERM, then
+ * SIGKILL after grace_ms, and proc_run returns PROC_INTERRUPTED. So a
+ * query made inside the scheduler (the cluster identity, the --verify
+ * listings) never holds Ctrl-C up for as long as the tool takes.
+ */
+#define PROC_INTERRUPTED (-2)
+void proc_interrupt_on(volatile sig_atomic_t *flag, int grace_ms);
+
 /* The kernel's start time of pid (clock ticks since boot, field 22 of
  * /proc/PID/stat), or 0 if there is no such process. A pid and its start
  * time name one process for ever: pids are reused, the pair is not. */
@@ -39,8 +61,9 @@ unsigned long long proc_starttime(pid_t pid);
 
 /*
  * Run argv to completion, capturing stdout into *out and stderr into *err
- * (either may be NULL: discarded). Returns the decoded status, or -1 if it
- * could not start (reason in *err if given, else reported).
+ * (either may be NULL: discarded). Returns the decoded status, -1 if it
+ * could not start (reason in *err if given, else reported), or
+ * PROC_INTERRUPTED (proc_interrupt_on; "interrupted" in *err).
  */
 int proc_run(char *const argv[], struct fx_buf *out, struct fx_buf *err);
 

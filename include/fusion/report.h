@@ -28,6 +28,9 @@ struct fx_report;
 /* `total` is how many nodes may run (stale + pending). */
 struct fx_report *report_new(enum fx_report_mode mode, int total);
 void report_free(struct fx_report *r);
+/* More nodes may run than `total` said (a second pass: up rebuilds an
+ * image found gone): the counter's total grows, as ninja's does. */
+void report_add_total(struct fx_report *r, int more);
 
 void report_start(struct fx_report *r, const char *id, const char *kind, const char *target);
 void report_finish(struct fx_report *r, const char *id, const char *kind, const char *target,

@@ -10,6 +10,11 @@ setup() {
 	fx_setup
 }
 
+teardown() {
+	fake-cluster unblock 2>/dev/null || true
+	stop_background
+}
+
 @test "cold up runs every node once, in an order that respects every edge" {
 	up_json
 	[ "$status" -eq 0 ]
@@ -188,6 +193,116 @@ setup() {
 	[ ! -e "$STATE/running" ]
 }
 
+# A killed run with a slow release in flight: its helm's group (the fake's
+# sleep) outlives it, recorded in .fusion/running. ORPHAN: that sleep's pid.
+killed_with_orphan() {
+	export FUSION_FAKE_SLEEP="^helm upgrade --install scriptdash=$SLOW"
+	up_in_background '^helm upgrade --install scriptdash' --json
+	signal_and_wait KILL
+	unset FUSION_FAKE_SLEEP
+	orphan_alive() { ORPHAN=$(pgrep -f "sleep $SLOW" | head -n1); [ -n "$ORPHAN" ]; }
+	wait_until orphan_alive
+	[ -s "$STATE/running" ]
+}
+
+# PID is a live process (kill -0 also says yes for a zombie).
+alive() {
+	local st
+	st=$(ps -o stat= -p "$1") && [[ $st != Z* ]]
+}
+
+# Stop what a test started in a group of its own (by pid, never by name).
+stop_group() {
+	kill -KILL -- "-$1" 2>/dev/null || true
+}
+
+# The pgid recorded in .fusion/running replaced by another one (what a
+# reused id looks like to the next run), in whatever form the file has.
+record_group_as() {
+	local old
+	old=$(ps -o pgid= -p "$ORPHAN" | tr -d ' ')
+	sed -i -E "s/(^|[^0-9])$old( |\$)/\1$1\2/" "$STATE/running"
+	grep -qE "(^|[^0-9])$1( |\$)" "$STATE/running"
+}
+
+@test "a .fusion/running written before a reboot: its groups are left alone" {
+	killed_with_orphan
+	group=$(ps -o pgid= -p "$ORPHAN" | tr -d ' ')
+	# the same ids after a reboot name other processes: a new boot ID says so
+	sed -i 's/^boot .*/boot 00000000-0000-4000-8000-000000000000/' "$STATE/running"
+	up_json
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"stopped"*"tool process group"* ]]
+	alive "$ORPHAN"
+	[ ! -e "$STATE/running" ]
+	stop_group "$group"
+}
+
+@test "a reused group id whose leader is gone: the stranger's group is left alone" {
+	killed_with_orphan
+	ours=$(ps -o pgid= -p "$ORPHAN" | tr -d ' ')
+	# a stranger's group whose leader exited and left a member running,
+	# as a shell pipeline's may
+	setsid sh -c "echo \$\$ >'$BATS_TEST_TMPDIR/pgid'; sleep ${SLOW}1 & exit 0" </dev/null >/dev/null 2>&1
+	stranger=$(cat "$BATS_TEST_TMPDIR/pgid")
+	member=$(pgrep -g "$stranger")
+	[ -n "$member" ]
+	record_group_as "$stranger"
+	up_json
+	[ "$status" -eq 0 ]
+	alive "$member"
+	stop_group "$stranger"
+	stop_group "$ours"
+}
+
+@test "a reused group id whose leader is alive with another start time: left alone" {
+	killed_with_orphan
+	ours=$(ps -o pgid= -p "$ORPHAN" | tr -d ' ')
+	setsid sleep "${SLOW}2" </dev/null >/dev/null 2>&1 &
+	leader=$!
+	record_group_as "$leader"
+	up_json
+	[ "$status" -eq 0 ]
+	alive "$leader"
+	stop_group "$leader"
+	stop_group "$ours"
+}
+
+@test "a workspace copied with its .fusion/running: the copy stops nothing, the original stops its own" {
+	killed_with_orphan
+	cp -a "$WS" "$BATS_TEST_TMPDIR/copy"
+	run "$FUSION" -f "$BATS_TEST_TMPDIR/copy/local-dev/config/service-catalog.yaml" up --json
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"stopped"*"tool process group"* ]]
+	alive "$ORPHAN"
+	up_json
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stopped 1 tool process group left running by a fusion that was killed"* ]]
+	no_process_left "sleep $SLOW"
+}
+
+@test "Ctrl-C while the cluster identity is read inside the scheduler: the query and the builds stop at once" {
+	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"	# the docker fake can be made slow
+	# cold: every load waits for its build, so the identity is read once the
+	# first build is done, while partners-engine's is still building
+	export FUSION_FAKE_SLEEP="^docker build .*partners-engine=$SLOW"
+	export FUSION_FAKE_BLOCK='^kubectl .*get namespace kube-system'
+	up_in_background '^kubectl .*get namespace kube-system' --json
+	blocked() { [ -n "$(fake-cluster blocked)" ]; }
+	wait_until blocked
+	pgrep -f "sleep $SLOW" >/dev/null
+	kill -INT "$FX_PID"
+	# the query never answers: fusion must not wait for it
+	exited() { if alive "$FX_PID"; then return 1; fi; }
+	WAIT_S=60 wait_until exited
+	FX_RC=0
+	wait "$FX_PID" || FX_RC=$?
+	[ "$FX_RC" -eq 130 ]
+	no_process_left "sleep $SLOW"
+	no_process_left "$TOP/tests/fakes/kubectl"
+	grep -q "interrupted" "$BATS_TEST_TMPDIR/out"
+}
+
 @test "two concurrent ups: the second waits, then finds nothing to do" {
 	export FUSION_FAKE_SLEEP='^helm upgrade --install scriptdash=2'
 	up_in_background '^podman build'
@@ -300,6 +415,23 @@ setup() {
 	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .failed == 0 and .ran + .cutoff + .fresh == 14'
 	id2=$(sqlite3 "$STATE/cache.db" "select output from node where id='build:scriptdash'")
 	podman image exists "localhost/scriptdash:fx-$(echo "${id2#sha256:}" | cut -c1-16)"
+}
+
+@test "the progress counter never passes its total, even when a lost image is rebuilt" {
+	fx up >/dev/null
+	id=$(sqlite3 "$STATE/cache.db" "select output from node where id='build:scriptdash'")
+	podman rmi -f "$id" >/dev/null
+	fake-cluster recreate
+	run fx up
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"it will be rebuilt"* ]]
+	counters=$(echo "$output" | grep -oE '^\[[0-9]+/[0-9]+\]' | tr -d '[]')
+	[ -n "$counters" ]
+	for c in $counters; do
+		[ "${c%/*}" -le "${c#*/}" ] || { echo "counter $c"; false; }
+	done
+	last=$(echo "$counters" | tail -n1)
+	[ "${last%/*}" -eq "${last#*/}" ]
 }
 
 @test "a load that fails with its image present is a plain failure, not retried" {

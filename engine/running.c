@@ -1,0 +1,233 @@
+/*
+ * running.c - the process groups of a run, and stopping those a killed run
+ * left behind (see running.h).
+ */
+#include "fusion/running.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fusion/diag.h"
+#include "fusion/proc.h"
+#include "fusion/util.h"
+
+#define MAGIC "fusion-running 2"
+#define MAX_GROUPS 256
+
+struct fx_running {
+	char *path;
+	char *head;		/* the lines before the groups */
+	char token[33];
+};
+
+/* This boot's id; "" where the kernel has none. */
+static char *
+boot_id(void)
+{
+	char *text;
+	size_t len;
+
+	if (read_file("/proc/sys/kernel/random/boot_id", &text, &len) < 0)
+		return xstrdup("");
+	text[strcspn(text, " \n")] = '\0';
+	return text;
+}
+
+static void
+dir_id(const char *dir, unsigned long long *dev, unsigned long long *ino)
+{
+	struct stat st;
+
+	*dev = *ino = 0;
+	if (stat(dir, &st) == 0) {
+		*dev = (unsigned long long)st.st_dev;
+		*ino = (unsigned long long)st.st_ino;
+	}
+}
+
+/* What a killed run wrote; the caller checks it is ours. */
+struct record {
+	char *boot;
+	unsigned long long dev, ino;
+	long writer;
+	unsigned long long writer_start;
+	char token[33];
+	pid_t groups[MAX_GROUPS];
+	unsigned long long starts[MAX_GROUPS];
+	int n;
+};
+
+/* Parse the file's text (modified); false if it is not a whole record. */
+static bool
+parse(char *text, struct record *r)
+{
+	char *save = NULL, *line = strtok_r(text, "\n", &save);
+	int have = 0;
+
+	if (!line || strcmp(line, MAGIC) != 0)
+		return false;
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char word[40];
+		long pid;
+		unsigned long long a, b;
+		if (sscanf(line, "boot %39s", word) == 1) {
+			free(r->boot);
+			r->boot = xstrdup(word);
+			have |= 1;
+		} else if (sscanf(line, "statedir %llu %llu", &a, &b) == 2) {
+			r->dev = a;
+			r->ino = b;
+			have |= 2;
+		} else if (sscanf(line, "writer %ld %llu", &pid, &a) == 2) {
+			r->writer = pid;
+			r->writer_start = a;
+			have |= 4;
+		} else if (sscanf(line, "token %32s", r->token) == 1) {
+			have |= 8;
+		} else if (sscanf(line, "group %ld %llu", &pid, &a) == 2 && pid > 1 &&
+		    r->n < MAX_GROUPS) {
+			r->groups[r->n] = (pid_t)pid;
+			r->starts[r->n++] = a;
+		}
+	}
+	return have == 15;
+}
+
+/* Why the record is not this workspace's killed run, or NULL if it is. */
+static const char *
+not_ours(const struct record *r, const char *statedir)
+{
+	char *boot = boot_id();
+	unsigned long long dev, ino;
+	bool same_boot = strcmp(*boot ? boot : "-", r->boot) == 0;
+
+	free(boot);
+	if (!same_boot)
+		return "it was written before the machine restarted";
+	dir_id(statedir, &dev, &ino);
+	if (dev != r->dev || ino != r->ino)
+		return "it was written in another state directory (a copy of this one)";
+	if (r->writer > 0 && proc_starttime((pid_t)r->writer) == r->writer_start)
+		return "the fusion that wrote it is still running";
+	return NULL;
+}
+
+/* Is the recorded group (leader pid, its start time) still the killed
+ * run's? */
+static bool
+group_ours(pid_t pgid, unsigned long long start, const char *token)
+{
+	unsigned long long now = proc_starttime(pgid);
+
+	if (now != 0)
+		return now == start;
+	return proc_group_marked(pgid, token);
+}
+
+int
+running_stop(const char *statedir)
+{
+	char *path = path_join(statedir, "running");
+	struct record r = {0};
+	pid_t stop[MAX_GROUPS];
+	int n = 0;
+	char *text;
+	size_t len;
+
+	if (read_file(path, &text, &len) < 0) {
+		free(path);
+		return 0;
+	}
+	const char *why = parse(text, &r) ? not_ours(&r, statedir) : "it is not a whole record";
+	if (why)
+		fx_debug("%s: left alone: %s", path, why);
+	for (int i = 0; !why && i < r.n; i++) {
+		if (!group_ours(r.groups[i], r.starts[i], r.token)) {
+			fx_debug("process group %ld is not the killed run's (its id was reused): "
+			    "left alone", (long)r.groups[i]);
+			continue;
+		}
+		if (kill(-r.groups[i], SIGTERM) == 0)
+			stop[n++] = r.groups[i];
+	}
+	for (int tries = 0; n > 0 && tries < 20; tries++) {
+		bool alive = false;
+		for (int i = 0; i < n; i++)
+			alive |= kill(-stop[i], 0) == 0;
+		if (!alive)
+			break;
+		usleep(50000);
+	}
+	for (int i = 0; i < n; i++)
+		kill(-stop[i], SIGKILL);
+	if (n)
+		fx_warn("stopped %d tool process group%s left running by a fusion that was killed",
+		    n, n == 1 ? "" : "s");
+	unlink(path);
+	free(r.boot);
+	free(text);
+	free(path);
+	return n;
+}
+
+struct fx_running *
+running_begin(const char *statedir)
+{
+	struct fx_running *r = xcalloc(1, sizeof(*r));
+	unsigned char raw[16];
+	unsigned long long dev, ino;
+
+	running_stop(statedir);
+	/* A token need not be secret, only unlike any other run's. */
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+		unsigned long long t = (unsigned long long)now_ns() ^ (unsigned long long)getpid();
+		memcpy(raw, &t, sizeof t);
+		memcpy(raw + 8, &t, sizeof t);
+	}
+	hex_encode(raw, sizeof raw, r->token);
+	proc_mark(r->token);
+	r->path = path_join(statedir, "running");
+	char *boot = boot_id();
+	dir_id(statedir, &dev, &ino);
+	r->head = xasprintf(MAGIC "\nboot %s\nstatedir %llu %llu\nwriter %ld %llu\ntoken %s\n",
+	    *boot ? boot : "-", dev, ino, (long)getpid(), proc_starttime(getpid()), r->token);
+	free(boot);
+	return r;
+}
+
+void
+running_save(struct fx_running *r, const pid_t *pids, const unsigned long long *starts,
+    size_t n)
+{
+	struct fx_buf b = {0};
+
+	if (n == 0) {
+		unlink(r->path);
+		return;
+	}
+	buf_puts(&b, r->head);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "group %ld %llu\n", (long)pids[i], starts[i]);
+	if (write_file_atomic(r->path, b.s, b.len) < 0)
+		fx_debug("%s: %s", r->path, strerror(errno));
+	buf_free(&b);
+}
+
+void
+running_end(struct fx_running *r)
+{
+	if (!r)
+		return;
+	proc_mark(NULL);
+	unlink(r->path);
+	free(r->path);
+	free(r->head);
+	free(r);
+}
