@@ -9,7 +9,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
 CC ?= cc
-PKGS = yaml-0.1 libxxhash sqlite3
+PKGS = yaml-0.1 libxxhash sqlite3 libcrypto
 
 CSTD = -std=c17 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wmissing-prototypes
@@ -96,7 +96,7 @@ fuzz: fuzz-build
 # missing, and nothing when all is there). A newer scripts/setup does the
 # same.
 SETUP_NEEDS = /usr/bin/pkg-config /usr/include/yaml.h /usr/include/xxhash.h \
-	/usr/include/sqlite3.h /usr/include/cmocka.h /usr/bin/bats /usr/bin/dot \
+	/usr/include/sqlite3.h /usr/include/openssl/hmac.h /usr/include/cmocka.h /usr/bin/bats /usr/bin/dot \
 	/usr/bin/podman /usr/bin/jq /usr/bin/sqlite3 /usr/sbin/nginx /usr/bin/clang \
 	/usr/bin/valgrind $(FUZZ_RUNTIME)
 # clang's libFuzzer runtime (its path names clang's version); a path that

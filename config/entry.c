@@ -16,17 +16,20 @@
 
 #include "internal.h"
 
-enum { E_REPO, E_GIT, E_BUILD, E_IMAGE, E_CHART, E_VALUES, E_SET, E_NEEDS, E_PORTS, NKEYS };
+enum { E_REPO, E_GIT, E_BUILD, E_IMAGE, E_CHART, E_VALUES, E_SET, E_NEEDS, E_PORTS, E_SECRETS,
+	NKEYS };
 enum { K_SERVICE, K_SHARED, K_DEFAULTS };
 
 static const char *const entry_keys[NKEYS] = {
-	"repo", "git", "build", "image", "chart", "values", "set", "needs", "ports"};
-static const char *const shared_keys[] = {"chart", "values", "set", "needs", "ports"};
-static const char *const defaults_keys[] = {"chart", "values", "set", "needs", "build"};
+	"repo", "git", "build", "image", "chart", "values", "set", "needs", "ports", "secrets"};
+static const char *const shared_keys[] = {"chart", "values", "set", "needs", "ports", "secrets"};
+static const char *const defaults_keys[] = {"chart", "values", "set", "needs", "build", "secrets"};
 static const unsigned allowed[] = {
 	[K_SERVICE] = (1u << NKEYS) - 1,
-	[K_SHARED] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS | 1u << E_PORTS,
-	[K_DEFAULTS] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS | 1u << E_BUILD,
+	[K_SHARED] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS | 1u << E_PORTS |
+	    1u << E_SECRETS,
+	[K_DEFAULTS] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS | 1u << E_BUILD |
+	    1u << E_SECRETS,
 };
 
 /* The new capacity when an array of n items needs to grow, else 0: arrays
@@ -125,6 +128,7 @@ svc_free(struct fx_svc *s)
 	free(s->chart);
 	list_free(&s->values);
 	kv_free(&s->set);
+	kv_free(&s->secrets);
 	list_free(&s->needs);
 	free(s->ports);
 	memset(s, 0, sizeof *s);
@@ -296,6 +300,92 @@ parse_args(struct load *ld, const struct ynode *v, struct fx_kvlist *out, struct
 	free(p.v);
 }
 
+/* An environment variable's name, as a shell writes one. */
+static bool
+env_name_ok(const char *s)
+{
+	if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+		return false;
+	for (; *s; s++)
+		if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= '0' && *s <= '9')))
+			return false;
+	return true;
+}
+
+/*
+ * secrets: {HELM.KEY: ENV_VAR}: helm values read from the environment at
+ * run time, never written in the catalog. A key is a dotted helm path
+ * (escapes as in `set`) without list indices: it becomes a nested mapping
+ * in a values file.
+ */
+static void
+parse_secrets(struct load *ld, const struct ynode *v, struct fx_kvlist *out, struct fx_map *idx)
+{
+	const struct ynode *m = as_map(ld, v, "secrets");
+	struct pairs p = {0};
+
+	if (!m)
+		return;
+	map_pairs(ld, m, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
+		const char *bad = helm_path_problem(ytext(k));
+		const char *var = yderef(val)->type == Y_SCALAR && !ynull(val) ? ytext(val) : NULL;
+		if (!bad && strchr(ytext(k), '['))
+			bad = "has a list index: a secret's key is a dotted path to one value";
+		if (bad)
+			ERR(ld, k, "\"secrets\" key \"%s\" %s", ytext(k), bad);
+		else if (!var || !env_name_ok(var))
+			ERR(ld, val, "\"secrets\" values name environment variables (letters, digits "
+			    "and '_', not starting with a digit): \"%s\" is none",
+			    var ? var : "");
+		else
+			kv_put(out, idx, xstrdup(ytext(k)), xstrdup(var), locof(ld, k));
+	}
+	free(p.v);
+}
+
+/* The parts of a dotted helm path ("a\\.b.c" is "a.b", "c"): is a a prefix
+ * of b, part by part (or equal)? */
+static bool
+path_prefix(const char *a, const char *b)
+{
+	for (; *a; a++, b++) {
+		if (*a != *b)
+			return false;
+		if (*a == '\\' && a[1]) {
+			a++;
+			b++;
+			if (*a != *b)
+				return false;
+		}
+	}
+	return *b == '\0' || *b == '.';
+}
+
+/* A secret's key may be neither a `set` key nor above or below another
+ * value fusion sets: helm would take one and drop the other. */
+static void
+check_secrets(struct load *ld, const struct fx_svc *s)
+{
+	for (size_t i = 0; i < s->secrets.n; i++) {
+		const struct fx_kv *a = &s->secrets.v[i];
+		const char *clash = NULL;
+		for (size_t j = 0; j < s->set.n && !clash; j++)
+			if (path_prefix(a->key, s->set.v[j].key) || path_prefix(s->set.v[j].key, a->key))
+				clash = s->set.v[j].key;
+		for (size_t j = 0; j < s->secrets.n && !clash; j++)
+			if (j != i && path_prefix(a->key, s->secrets.v[j].key))
+				clash = s->secrets.v[j].key;
+		if (!clash && (path_prefix(a->key, "image") || path_prefix("image", a->key)) && !s->shared)
+			clash = "image (fusion sets image.repository, image.tag and image.pullPolicy)";
+		if (clash)
+			rep_error(&ld->rep, a->loc.line, a->loc.col, "secret \"%s\" of \"%s\" clashes "
+			    "with \"%s\": a value is set once", a->key, s->name, clash);
+	}
+}
+
 /* A port number, 1 to 65535, written in decimal; 0 if s is none. */
 static int
 port_number(const char *s, size_t n)
@@ -391,8 +481,8 @@ entry_key(struct load *ld, const struct ynode *k, int kind, const char *where)
 			return e;
 		ERR(ld, k, "key \"%s\" is not allowed %s (%s take only %s)", s, where,
 		    kind == K_SHARED ? "shared releases" : "defaults",
-		    kind == K_SHARED ? "chart, values, set, needs and ports" :
-		    "chart, values, set, needs and build");
+		    kind == K_SHARED ? "chart, values, set, needs, ports and secrets" :
+		    "chart, values, set, needs, build and secrets");
 		return -1;
 	}
 	if (kind == K_SERVICE)
@@ -403,7 +493,7 @@ entry_key(struct load *ld, const struct ynode *k, int kind, const char *where)
 }
 
 struct idx {
-	struct fx_map set, args;
+	struct fx_map set, args, secrets;
 };
 
 static void
@@ -457,6 +547,9 @@ parse_entry(struct load *ld, const struct ynode *map, int kind, const char *wher
 		case E_NEEDS:
 			parse_list(ld, v, "needs", NULL, &s->needs);
 			break;
+		case E_SECRETS:
+			parse_secrets(ld, v, &s->secrets, &idx->secrets);
+			break;
 		case E_PORTS:
 			free(s->ports);
 			s->ports = NULL;
@@ -480,6 +573,7 @@ parse_defaults(struct load *ld, const struct ynode *v)
 	parse_entry(ld, m, K_DEFAULTS, "in \"defaults\"", &ld->defs, &ld->defex, &idx);
 	map_free(&idx.set);
 	map_free(&idx.args);
+	map_free(&idx.secrets);
 }
 
 /* A service starts as a copy of the defaults. */
@@ -488,7 +582,8 @@ inherit(struct load *ld, const struct ynode *at, struct fx_svc *s, struct extra 
 {
 	const struct fx_svc *d = &ld->defs;
 	const struct extra *dx = &ld->defex;
-	long cost = (long)(d->values.n + d->set.n + d->needs.n + d->build.args.n + d->build.ignore.n);
+	long cost = (long)(d->values.n + d->set.n + d->needs.n + d->build.args.n + d->build.ignore.n +
+	    d->secrets.n);
 
 	if (!spend(ld, at, cost))
 		return;
@@ -499,6 +594,7 @@ inherit(struct load *ld, const struct ynode *at, struct fx_svc *s, struct extra 
 	}
 	list_copy(&s->values, &d->values);
 	kv_copy(&s->set, &idx->set, &d->set);
+	kv_copy(&s->secrets, &idx->secrets, &d->secrets);
 	list_copy(&s->needs, &d->needs);
 	set_str(&s->build.context, d->build.context);
 	set_str(&s->build.file, d->build.file);
@@ -633,8 +729,10 @@ parse_entries(struct load *ld, const struct ynode *v, bool shared)
 			finish_service(ld, s);
 		else
 			dedup_needs(&s->needs);
+		check_secrets(ld, s);
 		map_free(&idx.set);
 		map_free(&idx.args);
+		map_free(&idx.secrets);
 	}
 	free(p.v);
 }

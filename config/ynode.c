@@ -338,38 +338,6 @@ syntax_error(struct builder *b, const yaml_parser_t *p, const char *buf, size_t 
 		rep_note(b->r, "hint: YAML does not allow tabs for indentation; use spaces");
 }
 
-/* Length of the UTF-8 sequence at s (n bytes left), or 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c = s[0], min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if ((c & 0xE0) == 0xC0)
-		len = 2, c &= 0x1F, min = 0x80;
-	else if ((c & 0xF0) == 0xE0)
-		len = 3, c &= 0x0F, min = 0x800;
-	else if ((c & 0xF8) == 0xF0)
-		len = 4, c &= 0x07, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* YAML's printable set, less what a catalog has no use for. */
 static bool
 printable(uint32_t c)

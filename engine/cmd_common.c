@@ -93,6 +93,26 @@ static const char *const kinds_upto[][5] = {
 	{"build", "load", "chart", "release", NULL},
 };
 
+/* Every secret a selected chart or release needs is in the environment,
+ * or nothing runs: a catalog error, at the secret's place in the catalog. */
+static int
+secrets_set(struct fx_session *s)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < s->g->n; i++) {
+		struct fx_node *n = s->g->nodes[i];
+		const struct fx_rule_node *d = n->data;
+		const struct fx_kv *kv;
+		if (!n->selected || n->kind != &kind_chart || !(kv = rules_secret_missing(d->svc)))
+			continue;
+		fx_error_at(kv->loc, "secret \"%s\" of \"%s\": the environment variable %s is "
+		    "not set", kv->key, d->svc->name, kv->value);
+		rc = FX_EXIT_USAGE;
+	}
+	return rc;
+}
+
 int
 session_select(struct fx_session *s)
 {
@@ -110,15 +130,20 @@ session_select(struct fx_session *s)
 	if (rc == 0)
 		graph_select(s->g, roots, (size_t)s->o->nargs);
 	free(roots);
-	if (rc || !s->o->until)
+	if (rc)
 		return rc;
-	for (size_t k = 0; k < FX_NELEM(kinds_upto); k++)
-		if (strcmp(kinds_upto[k][k], s->o->until) == 0) {
-			graph_select_kinds(s->g, kinds_upto[k]);
-			return 0;
+	if (s->o->until) {
+		size_t k = 0;
+		while (k < FX_NELEM(kinds_upto) && strcmp(kinds_upto[k][k], s->o->until) != 0)
+			k++;
+		if (k == FX_NELEM(kinds_upto)) {
+			fx_error("--until: unknown node kind \"%s\" (build, load, chart or release)",
+			    s->o->until);
+			return FX_EXIT_USAGE;
 		}
-	fx_error("--until: unknown node kind \"%s\" (build, load, chart or release)", s->o->until);
-	return FX_EXIT_USAGE;
+		graph_select_kinds(s->g, kinds_upto[k]);
+	}
+	return secrets_set(s);
 }
 
 /* rules.read: ignore files come from the state database while their stat

@@ -2,6 +2,8 @@
  * cmd_up.c - `fusion up` (run what is stale) and `fusion plan` (say what
  * would run, and why).
  */
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,28 @@ retry_lost(struct fx_session *s, const struct fx_run_counts *k)
 	return true;
 }
 
+/* The secrets' values files a killed run left behind (rules/secrets.c):
+ * removed before anything runs. */
+static void
+sweep_secrets(const char *statedir)
+{
+	char *dir = path_join(statedir, "secrets");
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *p = path_join(dir, e->d_name);
+		if (unlink(p) < 0)
+			fx_warn("%s: %s", p, strerror(errno));
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
 int
 up_run(struct fx_session *s, struct fx_opts *o)
 {
@@ -82,6 +106,7 @@ up_run(struct fx_session *s, struct fx_opts *o)
 	int *second = NULL;
 
 	free(what);
+	sweep_secrets(s->statedir);
 	struct fx_exec x = {
 		.jobs = o->jobs ? o->jobs : s->cat.jobs ? s->cat.jobs : cpu_count(),
 		.limits = limits, .nlimits = o->build_jobs ? 1 : 0,

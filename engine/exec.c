@@ -20,6 +20,7 @@
 #include "fusion/proc.h"
 #include "fusion/statedir.h"
 #include "fusion/running.h"
+#include "fusion/secret.h"
 
 enum phase { WAITING, READY, RUNNING, DONE, FAILED, SKIPPED };
 
@@ -30,6 +31,7 @@ struct job {
 	int step;
 	int log_fd;
 	int out_fd;		/* a step's stdout file (or captured stdout), or -1 */
+	int err_fd;		/* a step's captured stderr (it knows a secret), or -1 */
 	struct fx_cmd cmd;
 	struct fx_manifest *manifest;
 	double started;
@@ -177,6 +179,16 @@ finish(struct sched *s, struct fx_node *n, enum fx_result res, double secs)
 		s->stopping = true;
 }
 
+/* The files a command read its secrets from go once it is done. */
+static void
+remove_files(struct job *j)
+{
+	for (size_t i = 0; i < j->cmd.remove.n; i++)
+		if (unlink(j->cmd.remove.v[i]) < 0 && errno != ENOENT)
+			fx_warn("%s: %s", j->cmd.remove.v[i], strerror(errno));
+	strv_free(&j->cmd.remove);
+}
+
 static void
 job_clear(struct job *j)
 {
@@ -184,12 +196,16 @@ job_clear(struct job *j)
 		close(j->log_fd);
 	if (j->out_fd >= 0)
 		close(j->out_fd);
+	if (j->err_fd >= 0)
+		close(j->err_fd);
+	remove_files(j);
+	strv_free(&j->cmd.redact);
 	strv_free(&j->cmd.argv);
 	free(j->cmd.stdout_path);
 	buf_free(&j->cmd.out);
 	manifest_free(j->manifest);
 	free(j->log_path);
-	*j = (struct job){.log_fd = -1, .out_fd = -1};
+	*j = (struct job){.log_fd = -1, .out_fd = -1, .err_fd = -1};
 }
 
 static void
@@ -260,6 +276,7 @@ spawn(struct sched *s, struct job *j, struct fx_buf *msg)
 {
 	struct fx_buf line = {0};
 	char **argv = strv_argv(&j->cmd.argv);
+	bool hide = j->cmd.redact.n > 0;
 
 	proc_format(&line, argv);
 	dprintf(j->log_fd, "$ %s%s%s\n", line.s, j->cmd.stdout_path ? " > " : "",
@@ -272,7 +289,7 @@ spawn(struct sched *s, struct job *j, struct fx_buf *msg)
 			buf_printf(msg, "%s: %s", j->cmd.stdout_path, strerror(errno));
 			return -1;
 		}
-	} else if (j->cmd.capture) {
+	} else if (j->cmd.capture || hide) {
 		/* A file in memory: read back once the command is done. */
 		j->out_fd = memfd_create("fusion-stdout", MFD_CLOEXEC);
 		if (j->out_fd < 0) {
@@ -281,7 +298,15 @@ spawn(struct sched *s, struct job *j, struct fx_buf *msg)
 			return -1;
 		}
 	}
-	j->pid = proc_start(argv, j->out_fd >= 0 ? j->out_fd : j->log_fd, j->log_fd, msg);
+	/* A command that knows a secret writes nowhere a file system shows:
+	 * what it says reaches the log masked (collect). */
+	if (hide && (j->err_fd = memfd_create("fusion-stderr", MFD_CLOEXEC)) < 0) {
+		buf_printf(msg, "cannot capture the output of %s: %s", j->cmd.argv.v[0],
+		    strerror(errno));
+		return -1;
+	}
+	j->pid = proc_start(argv, j->out_fd >= 0 ? j->out_fd : j->log_fd,
+	    j->err_fd >= 0 ? j->err_fd : j->log_fd, msg);
 	if (j->pid < 0)
 		return -1;
 	j->starttime = proc_starttime(j->pid);
@@ -289,26 +314,34 @@ spawn(struct sched *s, struct job *j, struct fx_buf *msg)
 	return 0;
 }
 
-/* What a capturing command wrote: into cmd.out for the next step, and
- * into the log, where the command's output always goes. */
+/* What a command wrote to a file in memory (fd): into the log, where a
+ * command's output always goes, its secrets masked; and into *into for
+ * the next step, if asked. */
 static void
-collect(struct job *j)
+collect(struct job *j, int fd, struct fx_buf *into)
 {
+	struct fx_buf b = {0};
 	char chunk[8192];
 	ssize_t r;
 
-	buf_reset(&j->cmd.out);
-	if (lseek(j->out_fd, 0, SEEK_SET) < 0)
+	if (lseek(fd, 0, SEEK_SET) < 0)
 		return;
-	while ((r = read(j->out_fd, chunk, sizeof chunk)) != 0) {
+	while ((r = read(fd, chunk, sizeof chunk)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			break;
-		buf_add(&j->cmd.out, chunk, (size_t)r);
-		if (j->log_fd >= 0 && write(j->log_fd, chunk, (size_t)r) < 0)
-			fx_debug("%s: %s", j->log_path, strerror(errno));
+		buf_add(&b, chunk, (size_t)r);
 	}
+	secret_mask_buf(&b, &j->cmd.redact);
+	if (b.len && j->log_fd >= 0 && write(j->log_fd, b.s, b.len) < 0)
+		fx_debug("%s: %s", j->log_path, strerror(errno));
+	if (into) {
+		buf_reset(into);
+		if (b.len)
+			buf_add(into, b.s, b.len);
+	}
+	buf_free(&b);
 }
 
 /* Is the file system that holds fd full? (One with no size limit, like
@@ -350,11 +383,18 @@ advance(struct sched *s, struct job *j, int status)
 
 	buf_reset(&j->cmd.out);
 	if (j->out_fd >= 0) {
-		if (j->cmd.capture)
-			collect(j);
+		if (j->cmd.capture || (j->cmd.redact.n && !j->cmd.stdout_path))
+			collect(j, j->out_fd, j->cmd.capture ? &j->cmd.out : NULL);
 		close(j->out_fd);
 		j->out_fd = -1;
 	}
+	if (j->err_fd >= 0) {
+		collect(j, j->err_fd, NULL);
+		close(j->err_fd);
+		j->err_fd = -1;
+	}
+	remove_files(j);
+	strv_free(&j->cmd.redact);
 	strv_free(&j->cmd.argv);
 	free(j->cmd.stdout_path);
 	j->cmd.stdout_path = NULL;
@@ -439,7 +479,7 @@ start(struct sched *s, struct fx_node *n)
 	struct job *j = free_slot(s);
 
 	s->manifests[n->index] = NULL;
-	*j = (struct job){.n = n, .log_fd = -1, .out_fd = -1, .manifest = m,
+	*j = (struct job){.n = n, .log_fd = -1, .out_fd = -1, .err_fd = -1, .manifest = m,
 	    .started = now_mono()};
 	j->log_path = exec_log_path(s->x->statedir, n->id);
 	s->nrunning++;
@@ -562,7 +602,7 @@ init(struct sched *s)
 	s->manifests = xcalloc(g->n + 1, sizeof(*s->manifests));
 	s->jobs = xcalloc((size_t)s->x->jobs, sizeof(*s->jobs));
 	for (int i = 0; i < s->x->jobs; i++)
-		s->jobs[i] = (struct job){.log_fd = -1, .out_fd = -1};
+		s->jobs[i] = (struct job){.log_fd = -1, .out_fd = -1, .err_fd = -1};
 	for (size_t i = 0; s->x->results && i < g->n; i++)
 		s->x->results[i] = -1;
 	for (size_t i = 0; i < g->n; i++) {

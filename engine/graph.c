@@ -367,6 +367,8 @@ graph_json(const struct fx_graph *g, struct fx_buf *b)
 		buf_json_str(b, n->reason ? n->reason : "");
 		buf_puts(b, ",\"key\":");
 		buf_json_str(b, n->key);
+		if (n->local_only)
+			buf_puts(b, ",\"secret\":true");
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "],\"edges\":[");

@@ -14,6 +14,7 @@
 
 #include "fusion/manifest.h"
 #include "fusion/rules.h"
+#include "fusion/secret.h"
 
 /* The image the chart is told to run, or NULL for a shared release. */
 static const char *
@@ -58,6 +59,8 @@ chart_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 		free(name);
 	}
 	manifest_add(m, "namespace:", r->cat->namespace);
+	if (rules_secret_inputs(r, s, m, msg) < 0)
+		return -1;
 	const char *id = image_id(n);
 	if (id) {
 		char *ref = rules_cluster_ref(r->cat, s, id);
@@ -88,6 +91,8 @@ chart_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
 			buf_printf(out, ": %s -> %s", c->old ? c->old : "", c->new ? c->new : "");
 		return FX_SAID_VALUE;
 	}
+	if (rules_say_secret(c, brief, out) != FX_SAID_NOTHING)
+		return FX_SAID_VALUE;
 	if ((rest = rules_after(c->name, "set:"))) {
 		char *what = xasprintf("set %s", rest);
 		rules_say_value(c, what, brief, out);
@@ -131,6 +136,11 @@ rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *a)
 		strv_push(a, "-f");
 		strv_push(a, s->values.v[i]);
 	}
+	char *secrets = rules_secrets_path(r, n);
+	if (secrets) {
+		strv_push(a, "-f");
+		strv_take(a, secrets);
+	}
 	for (size_t i = 0; i < s->set.n; i++) {
 		strv_push(a, "--set");
 		strv_take(a, set_arg(s->set.v[i].key, s->set.v[i].value));
@@ -157,6 +167,33 @@ rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *a)
 	free(ref);
 }
 
+/* The rendered manifest's hash, what the release sees. With a secret in
+ * it, a keyed one: the database must not let anyone test guesses. */
+static int
+manifest_hash(struct fx_rules *r, struct fx_node *n, const char *path, fx_hash *h,
+    struct fx_buf *msg)
+{
+	const struct fx_rule_node *d = n->data;
+	char *text, hex[65];
+	size_t len;
+
+	if (!d->svc->secrets.n) {
+		if (hash_file(path, h) == 0)
+			return 0;
+		buf_printf(msg, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (read_file(path, &text, &len) < 0) {
+		buf_printf(msg, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = secret_mac(r->statedir, text, len, hex, msg);
+	free(text);
+	if (rc == 0)
+		*h = hash_bytes(hex, strlen(hex));
+	return rc;
+}
+
 static enum fx_step
 chart_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd,
     struct fx_output *out, struct fx_buf *msg)
@@ -172,6 +209,10 @@ chart_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cm
 		return FX_STEP_FAIL;
 	}
 	if (step == 0) {
+		if (rules_secrets_file(r, n, cmd, msg) < 0) {
+			free(path);
+			return FX_STEP_FAIL;
+		}
 		strv_push(&cmd->argv, "helm");
 		strv_push(&cmd->argv, "template");
 		rules_helm_args(r, n, &cmd->argv);
@@ -179,8 +220,7 @@ chart_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cm
 		return FX_STEP_RUN;
 	}
 	fx_hash h;
-	if (hash_file(path, &h) < 0) {
-		buf_printf(msg, "%s: %s", path, strerror(errno));
+	if (manifest_hash(r, n, path, &h, msg) < 0) {
 		free(path);
 		return FX_STEP_FAIL;
 	}

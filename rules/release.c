@@ -29,7 +29,17 @@ release_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_bu
 	manifest_add(m, "cluster:", uid);
 	manifest_add(m, "namespace:", r->cat->namespace);
 	manifest_add(m, "context:", kctx ? kctx : "");
-	return 0;
+	/* A new secret redeploys even when the chart renders it nowhere:
+	 * helm keeps the values with the release. */
+	return rules_secret_inputs(r, ((struct fx_rule_node *)n->data)->svc, m, msg);
+}
+
+static enum fx_said
+release_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
+{
+	if (rules_say_secret(c, brief, out) != FX_SAID_NOTHING)
+		return FX_SAID_VALUE;
+	return rules_say_cluster(c, brief, out);
 }
 
 void
@@ -71,6 +81,8 @@ release_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *
 		return FX_STEP_FAIL;
 	}
 	if (step == 0) {
+		if (rules_secrets_file(r, n, cmd, msg) < 0)
+			return FX_STEP_FAIL;
 		strv_push(a, "helm");
 		strv_push(a, "upgrade");
 		strv_push(a, "--install");
@@ -92,5 +104,5 @@ const struct fx_kind kind_release = {
 	.shape = "ellipse",
 	.inputs = release_inputs,
 	.step = release_step,
-	.describe = rules_say_cluster,
+	.describe = release_describe,
 };

@@ -57,6 +57,8 @@ rules_graph(struct fx_rules *r, struct fx_graph *g)
 			return -1;
 		}
 		graph_edge(chart, rel);
+		/* What holds a secret never leaves this machine. */
+		chart->local_only = rel->local_only = s->secrets.n > 0;
 		if (s->shared)
 			continue;
 		struct fx_node *build = add(g, &kind_build, s);

@@ -80,6 +80,7 @@ struct fx_svc {
 	struct fx_loc chart_loc;
 	struct fx_list values;	/* absolute paths; defaults' values first */
 	struct fx_kvlist set;	/* defaults' set first, the service's own override per key */
+	struct fx_kvlist secrets;	/* helm key -> environment variable, merged as set */
 	struct fx_list needs;	/* names of entries in svcs */
 	struct fx_port *ports;	/* forwarded by up --watch; local ports unique */
 	size_t nports;
@@ -145,6 +146,10 @@ char *catalog_find(const char *explicit_path);
  *   its '.', '[', '=', ',' and '\' escaped ({podAnnotations:
  *   {prometheus.io/scrape: x}} is "podAnnotations.prometheus\.io/scrape").
  * - build.args names hold no '=', white space or control character.
+ * - `secrets` ({HELM.KEY: ENV_VAR}, merged as set) map dotted helm paths
+ *   (no list index) to environment variable names; the variables are read
+ *   at run time, not here. A secret's key is no `set` key, no image key of
+ *   a service, and neither above nor below another secret's key.
  * - YAML anchors, aliases and merge keys (`<<: *base`) work; an alias is
  *   never copied, and expansion is bounded (alias bombs are an error).
  * - Messages name the file as c->shown, line and column 1-based, at most

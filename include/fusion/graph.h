@@ -41,6 +41,8 @@ struct fx_cmd {
 	char *stdout_path;	/* NULL: stdout goes to the node's log; else to this file */
 	bool capture;		/* also hand stdout to the next step() in `out` */
 	struct fx_buf out;	/* at step(): the previous command's stdout, if captured */
+	struct fx_strv redact;	/* secrets: masked in the log (and `out`) once it is done */
+	struct fx_strv remove;	/* files removed once it is done, whatever happened */
 };
 
 /* What a finished action produced. */
@@ -127,6 +129,8 @@ struct fx_node {
 	size_t nouts;
 
 	bool selected;
+	bool local_only;	/* its output or key holds a secret: it never leaves this
+				 * machine (no shared cache), set by whoever builds the graph */
 
 	/* Set by evaluation (stale.h) and the executor (exec.h). */
 	enum fx_state state;

@@ -130,6 +130,24 @@ char *rules_image_ref(const struct fx_svc *s, const char *image_id);
  * provider existing. */
 char *rules_cluster_ref(const struct fx_catalog *c, const struct fx_svc *s, const char *image_id);
 
+/*
+ * The catalog's secrets (rules/secrets.c): read from the environment when
+ * needed, never kept. rules_secret_missing: the first whose variable is
+ * unset, or NULL. rules_secret_inputs: "secret:KEY" = its keyed hash, for a
+ * chart's or a release's key. rules_secrets_path: the values file helm
+ * reads them from (STATEDIR/secrets/KIND-NAME.yaml), NULL when the entry
+ * has none. rules_secrets_file: write it (0600) for the command in *cmd,
+ * which removes it when done and masks the values in the log (nothing when
+ * dry_run). rules_say_secret: "secret KEY changed", never a value.
+ */
+const struct fx_kv *rules_secret_missing(const struct fx_svc *s);
+int rules_secret_inputs(struct fx_rules *r, const struct fx_svc *s, struct fx_manifest *m,
+    struct fx_buf *msg);
+char *rules_secrets_path(struct fx_rules *r, const struct fx_node *n);
+int rules_secrets_file(struct fx_rules *r, struct fx_node *n, struct fx_cmd *cmd,
+    struct fx_buf *msg);
+enum fx_said rules_say_secret(const struct fx_change *c, bool brief, struct fx_buf *out);
+
 /* Helm: the common arguments of template and upgrade (chart, -n, -f, --set). */
 void rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *argv);
 /* `helm uninstall X -n NS` argv for `fusion down`. */

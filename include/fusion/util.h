@@ -114,4 +114,9 @@ int ms_until(double deadline);
 /* Number of online CPUs, at least 1. */
 int cpu_count(void);
 
+/* The length of the UTF-8 sequence at s (n > 0 bytes left), its code point
+ * in *cp; 0 if it is not valid UTF-8 (overlong, a surrogate, past
+ * U+10FFFF, cut short). */
+size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
+
 #endif
