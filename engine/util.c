@@ -157,6 +157,8 @@ buf_printf(struct fx_buf *b, const char *fmt, ...)
 void
 buf_json_str(struct fx_buf *b, const char *s)
 {
+	const unsigned char *end = (const unsigned char *)s + strlen(s);
+
 	buf_putc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
@@ -166,10 +168,22 @@ buf_json_str(struct fx_buf *b, const char *s)
 		case '\r': buf_puts(b, "\\r"); break;
 		case '\t': buf_puts(b, "\\t"); break;
 		default:
-			if (*p < 0x20)
+			if (*p < 0x20) {
 				buf_printf(b, "\\u%04x", *p);
-			else
+			} else if (*p < 0x80) {
 				buf_putc(b, (char)*p);
+			} else {
+				/* JSON is UTF-8: a byte that is not (a file name in
+				 * Latin-1) becomes U+FFFD, as Go's encoder does. */
+				uint32_t cp;
+				size_t n = utf8_len(p, (size_t)(end - p), &cp);
+				if (n == 0) {
+					buf_puts(b, "\xef\xbf\xbd");
+					continue;
+				}
+				buf_add(b, p, n);
+				p += n - 1;
+			}
 		}
 	}
 	buf_putc(b, '"');
@@ -568,4 +582,57 @@ utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
 		return 0;
 	*cp = c;
 	return len;
+}
+
+/* A byte or sequence buf_put_name must escape: a control character, '"',
+ * '\\' or what is not UTF-8. Returns the length of a plain one, 0 else. */
+static size_t
+plain_len(const unsigned char *p, size_t left)
+{
+	uint32_t cp;
+
+	if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+		return 0;
+	if (*p < 0x80)
+		return 1;
+	return utf8_len(p, left, &cp);
+}
+
+bool
+name_is_plain(const char *s)
+{
+	size_t left = strlen(s), n;
+
+	for (const unsigned char *p = (const unsigned char *)s; left; p += n, left -= n)
+		if ((n = plain_len(p, left)) == 0)
+			return false;
+	return true;
+}
+
+void
+buf_put_name(struct fx_buf *b, const char *s)
+{
+	size_t left = strlen(s), n;
+
+	if (name_is_plain(s)) {
+		buf_puts(b, s);
+		return;
+	}
+	buf_putc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; left; p += n, left -= n) {
+		if ((n = plain_len(p, left)) > 0) {
+			buf_add(b, p, n);
+			continue;
+		}
+		n = 1;
+		switch (*p) {
+		case '\n': buf_puts(b, "\\n"); break;
+		case '\t': buf_puts(b, "\\t"); break;
+		case '\r': buf_puts(b, "\\r"); break;
+		case '"': buf_puts(b, "\\\""); break;
+		case '\\': buf_puts(b, "\\\\"); break;
+		default: buf_printf(b, "\\x%02x", *p);
+		}
+	}
+	buf_putc(b, '"');
 }

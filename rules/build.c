@@ -31,6 +31,27 @@ repo_rel(const struct fx_svc *s, const char *abs, const char *prefix, bool dir)
 	return xasprintf("%s%s%s", prefix, rel, dir && *rel ? "/" : "");
 }
 
+/* File names with a newline, a control character or bytes that are not
+ * UTF-8 are built and hashed as they are (the builders send them), but
+ * many tools choke on them: say so, once a run. */
+static void
+tell_odd_names(const struct fx_node *n, const struct fx_tree *t)
+{
+	size_t odd = 0, first = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (!name_is_plain(t->v[i].path) && !strpbrk(t->v[i].path, "\"\\") && odd++ == 0)
+			first = i;
+	if (!odd)
+		return;
+	struct fx_buf b = {0};
+	buf_put_name(&b, t->v[first].path);
+	fx_warn("%s: %zu file name%s in the build context hold%s a newline, a control character or "
+	    "bytes that are not UTF-8 (%s%s); they are hashed as they are, and shown escaped",
+	    n->id, odd, odd == 1 ? "" : "s", odd == 1 ? "s" : "", b.s, odd > 1 ? ", ..." : "");
+	buf_free(&b);
+}
+
 static int
 build_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *msg)
 {
@@ -45,6 +66,9 @@ build_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 	char *prefix = repo_rel(s, s->build.context, "file:", true);
 	manifest_add_tree(m, prefix, d->context);
 	free(prefix);
+	if (!d->names_told)
+		tell_odd_names(n, d->context);
+	d->names_told = true;
 
 	char *name = repo_rel(s, s->build.file, "containerfile:", false);
 	char *dig = rules_file_digest(d->file);
@@ -229,6 +253,7 @@ build_cmd(struct fx_rules *r, struct fx_rule_node *d, struct fx_cmd *cmd, struct
 		strv_push(a, "--ignorefile");
 		strv_take(a, ig);
 	}
+	strv_push(a, "--");	/* a context is never an option, whatever its name */
 	strv_push(a, s->build.context);
 	return 0;
 }
@@ -279,6 +304,7 @@ build_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cm
 	if (step == 1) {
 		strv_push(&cmd->argv, bin);
 		strv_push(&cmd->argv, "tag");
+		strv_push(&cmd->argv, "--");
 		strv_push(&cmd->argv, id);
 		strv_take(&cmd->argv, rules_image_ref(d->svc, id));
 		free(id);

@@ -28,6 +28,7 @@ builder_save_argv(const struct fx_catalog *c, const char *ref, const char *forma
 	}
 	strv_push(argv, "-o");
 	strv_push(argv, path);
+	strv_push(argv, "--");	/* what follows is never an option (names may start with '-') */
 	strv_push(argv, ref);
 }
 

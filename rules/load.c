@@ -1,13 +1,18 @@
 /*
  * load.c - the load node: put a built image where the cluster can run it.
  *
- *   minikube:  podman save --format docker-archive -o ARCHIVE localhost/IMAGE:TAG,
- *              minikube -p PROFILE image load ARCHIVE,
+ *   minikube:  podman save --format docker-archive -o ARCHIVE -- localhost/IMAGE:TAG,
+ *              minikube -p PROFILE image load -- ARCHIVE,
  *              minikube -p PROFILE image ls     (is the image there now?)
- *   kind:      podman save --format docker-archive -o ARCHIVE localhost/IMAGE:TAG,
- *              kind load image-archive ARCHIVE --name PROFILE
- *   existing:  podman push localhost/IMAGE:TAG REGISTRY/IMAGE:TAG
+ *   kind:      podman save --format docker-archive -o ARCHIVE -- localhost/IMAGE:TAG,
+ *              kind load image-archive --name PROFILE -- ARCHIVE
+ *   existing:  podman push -- localhost/IMAGE:TAG REGISTRY/IMAGE:TAG
  *              (docker: docker tag, then docker push)
+ *
+ * A "--" ends the options wherever the tool takes one: what follows it is
+ * never read as an option, whatever a name holds. (helm's NAME and CHART
+ * come first on its command lines: a DNS-1123 name and an absolute path,
+ * neither of which can start with '-'.)
  *
  * ARCHIVE is STATEDIR/artifacts/SVC.tar, removed once the load succeeded.
  *
@@ -96,6 +101,7 @@ registry_push(struct fx_rules *r, const struct fx_svc *s, const char *id, int st
 	strv_push(a, bin);
 	if (r->cat->builder == FX_DOCKER && step == 0) {
 		strv_push(a, "tag");
+		strv_push(a, "--");
 		strv_take(a, src);
 		strv_take(a, dst);
 		return;
@@ -103,6 +109,7 @@ registry_push(struct fx_rules *r, const struct fx_svc *s, const char *id, int st
 	strv_push(a, "push");
 	if (r->cat->builder == FX_PODMAN && plain)
 		strv_push(a, "--tls-verify=false");	/* a local registry speaks plain HTTP */
+	strv_push(a, "--");
 	if (r->cat->builder == FX_PODMAN)
 		strv_take(a, src);
 	else
@@ -153,11 +160,13 @@ load_cmd(struct fx_rules *r, struct fx_node *n, int step, struct fx_cmd *cmd)
 		strv_push(a, "kind");
 		strv_push(a, "load");
 		strv_push(a, "image-archive");
-		strv_push(a, archive);
 		strv_push(a, "--name");
 		strv_push(a, r->cat->profile);
+		strv_push(a, "--");
+		strv_push(a, archive);
 	} else if (step == 1) {
 		minikube_argv(r, a, "load");
+		strv_push(a, "--");
 		strv_push(a, archive);
 	} else {
 		minikube_argv(r, a, "ls");
@@ -177,6 +186,7 @@ exists_cmd(struct fx_rules *r, struct fx_node *n, struct fx_cmd *cmd)
 	strv_push(&cmd->argv, "inspect");
 	strv_push(&cmd->argv, "--format");
 	strv_push(&cmd->argv, "{{.Id}}");
+	strv_push(&cmd->argv, "--");
 	strv_take(&cmd->argv, rules_image_ref(d->svc, image_id(n)));
 }
 

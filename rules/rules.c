@@ -368,11 +368,19 @@ rules_say_file(const struct fx_change *c, const char *path, const char *what, bo
 {
 	bool chmod = c->op == 'M' && same_content(c->old, c->new);
 
-	if (brief)
-		buf_printf(out, "%s%s %s", what, path, chmod ? "mode changed" : change_verb(c->op));
-	else if (chmod)
-		buf_printf(out, "M %s%s (mode %.6s -> %.6s)", what, path, c->old, c->new);
-	else
-		buf_printf(out, "%c %s%s", c->op, what, path);
+	/* A name with a newline or bytes that are not UTF-8 is shown quoted
+	 * and escaped: one line per file, whatever the workspace holds. */
+	if (brief) {
+		buf_puts(out, what);
+		buf_put_name(out, path);
+		buf_printf(out, " %s", chmod ? "mode changed" : change_verb(c->op));
+	} else if (chmod) {
+		buf_printf(out, "M %s", what);
+		buf_put_name(out, path);
+		buf_printf(out, " (mode %.6s -> %.6s)", c->old, c->new);
+	} else {
+		buf_printf(out, "%c %s", c->op, what);
+		buf_put_name(out, path);
+	}
 	return FX_SAID_FILE;
 }

@@ -78,6 +78,7 @@ struct fx_rule_node {
 	size_t nvalues;
 	int load_status;		/* load: the failed command's status, 0 if none */
 	int load_failed;		/* load: which command failed (0: the save) */
+	bool names_told;		/* build: odd file names said once */
 };
 
 void rules_init(struct fx_rules *r, const struct fx_catalog *cat, const char *statedir);

@@ -44,13 +44,20 @@ void buf_puts(struct fx_buf *b, const char *s);
 void buf_putc(struct fx_buf *b, char c);
 void buf_printf(struct fx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct fx_buf *b, const char *fmt, va_list ap);
-/* Append s as a JSON string literal (with quotes). */
+/* Append s as a JSON string literal (with quotes); bytes that are not
+ * UTF-8 become U+FFFD, so the output is valid JSON whatever a file name holds. */
 void buf_json_str(struct fx_buf *b, const char *s);
 void buf_reset(struct fx_buf *b);
 void buf_free(struct fx_buf *b);
 /* The first non-empty line of b (a tool's complaint, for a one-line
  * message), malloc'ed; `fallback` if there is none. */
 char *buf_first_line(const struct fx_buf *b, const char *fallback);
+/* A file name as one line a terminal shows plainly: as it is when it is
+ * printable UTF-8 without '"' or '\\', else in double quotes with C
+ * escapes ("new\\nline.txt", "caf\\xe9.txt"), as git quotes odd paths.
+ * name_is_plain: is s shown as it is? */
+void buf_put_name(struct fx_buf *b, const char *s);
+bool name_is_plain(const char *s);
 /* Hand the string over to the caller (never NULL) and reset b. */
 char *buf_detach(struct fx_buf *b);
 

@@ -67,7 +67,7 @@ set_cluster() {	# set_cluster YAML-LINES: replace the catalog's cluster block
     registry: $REGISTRY"
 	up_json
 	[ "$status" -eq 0 ]
-	grep -q "^podman push --tls-verify=false localhost/core-api:fx-.* $REGISTRY/core-api:fx-" "$FUSION_FAKE_STATE/calls.log"
+	grep -q "^podman push --tls-verify=false -- localhost/core-api:fx-.* $REGISTRY/core-api:fx-" "$FUSION_FAKE_STATE/calls.log"
 	[ "$(calls minikube)" -eq 0 ]
 	id=$(sqlite3 "$STATE/cache.db" "select output from node where id='build:core-api'")
 	tag="fx-$(echo "${id#sha256:}" | cut -c1-16)"
@@ -87,8 +87,8 @@ set_cluster() {	# set_cluster YAML-LINES: replace the catalog's cluster block
     profile: dev"
 	run fx up
 	[ "$status" -eq 0 ]
-	grep -q '^podman save --format docker-archive -o .*/artifacts/core-api.tar localhost/core-api:fx-' "$FUSION_FAKE_STATE/calls.log"
-	grep -q '^kind load image-archive .*/artifacts/core-api.tar --name dev' "$FUSION_FAKE_STATE/calls.log"
+	grep -q '^podman save --format docker-archive -o .*/artifacts/core-api.tar -- localhost/core-api:fx-' "$FUSION_FAKE_STATE/calls.log"
+	grep -q '^kind load image-archive --name dev -- .*/artifacts/core-api.tar$' "$FUSION_FAKE_STATE/calls.log"
 	grep -q '^kubectl --context kind-dev get namespace' "$FUSION_FAKE_STATE/calls.log"
 	grep -q '^helm upgrade --install scriptdash .* --kube-context kind-dev' "$FUSION_FAKE_STATE/calls.log"
 	# the archives held the images' own names, and are gone once loaded
@@ -108,7 +108,7 @@ set_cluster() {	# set_cluster YAML-LINES: replace the catalog's cluster block
 	run fx up
 	[ "$status" -eq 0 ]
 	grep -q '^docker build -f .*/scriptdash/Containerfile --iidfile ' "$FUSION_FAKE_STATE/calls.log"
-	grep -q '^docker tag sha256:.* localhost/scriptdash:fx-' "$FUSION_FAKE_STATE/calls.log"
+	grep -q '^docker tag -- sha256:.* localhost/scriptdash:fx-' "$FUSION_FAKE_STATE/calls.log"
 	# fusion runs no podman build itself: each one is a docker build the fake
 	# handed on to podman
 	[ "$(grep -c '^podman build' "$FUSION_FAKE_STATE/calls.log")" -eq \

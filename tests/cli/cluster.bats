@@ -27,8 +27,8 @@ tag_of() {
 	[ "$status" -eq 0 ]
 	for s in core-api partners-engine scriptdash; do
 		t=$(tag_of $s)
-		grep -qx "podman save --format docker-archive -o $STATE/artifacts/$s.tar localhost/$s:$t" "$FUSION_FAKE_STATE/calls.log"
-		grep -qx "minikube -p fusion image load $STATE/artifacts/$s.tar" "$FUSION_FAKE_STATE/calls.log"
+		grep -qx "podman save --format docker-archive -o $STATE/artifacts/$s.tar -- localhost/$s:$t" "$FUSION_FAKE_STATE/calls.log"
+		grep -qx "minikube -p fusion image load -- $STATE/artifacts/$s.tar" "$FUSION_FAKE_STATE/calls.log"
 		[ ! -e "$STATE/artifacts/$s.tar" ]	# removed once loaded
 		# the chart gets the very name the archive held, not to be pulled
 		grep -q "image: \"localhost/$s:$t\"" "$STATE/artifacts/$s.yaml"

@@ -153,6 +153,29 @@ test_path_dir(void **state)
 	buf_free(&b_); \
 } while (0)
 
+#define NAME(in, want) do { \
+	struct fx_buf b_ = {0}; \
+	buf_put_name(&b_, in); \
+	assert_string_equal(b_.s, want); \
+	assert_int_equal(name_is_plain(in), strcmp(in, want) == 0); \
+	buf_free(&b_); \
+} while (0)
+
+/* A file name on one line: as it is, or quoted with C escapes. */
+static void
+test_put_name(void **state)
+{
+	NAME("app/models/account.rb", "app/models/account.rb");
+	NAME("my file.txt", "my file.txt");
+	NAME("caf\xc3\xa9.txt", "caf\xc3\xa9.txt");
+	NAME("new\nline.txt", "\"new\\nline.txt\"");
+	NAME("caf\xe9.txt", "\"caf\\xe9.txt\"");
+	NAME("tab\there\r", "\"tab\\there\\r\"");
+	NAME("say \"hi\"", "\"say \\\"hi\\\"\"");
+	NAME("back\\slash", "\"back\\\\slash\"");
+	NAME("bell\a\x7f", "\"bell\\x07\\x7f\"");
+}
+
 static void
 test_json_str(void **state)
 {
@@ -163,6 +186,13 @@ test_json_str(void **state)
 	JSON("a\nb\rc\td", "\"a\\nb\\rc\\td\"");
 	JSON("\x01\x1f\b\f", "\"\\u0001\\u001f\\u0008\\u000c\"");
 	JSON("caf\xc3\xa9 \x7f /", "\"caf\xc3\xa9 \x7f /\"");	/* UTF-8, DEL and / as they are */
+	/* not UTF-8 (Latin-1, a cut sequence, an overlong '/', a surrogate):
+	 * U+FFFD per bad byte, so the output stays UTF-8 */
+	JSON("caf\xe9.txt", "\"caf\xef\xbf\xbd.txt\"");
+	JSON("x\xc3", "\"x\xef\xbf\xbd\"");
+	JSON("\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+	JSON("\xed\xa0\x80!", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd!\"");
+	JSON("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");
 
 	/* it appends */
 	struct fx_buf b = {0};
@@ -449,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_path_under),
 		cmocka_unit_test(test_path_dir),
 		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_put_name),
 		cmocka_unit_test(test_buf_grows_resets_detaches),
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_hex),
