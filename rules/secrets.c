@@ -90,28 +90,6 @@ rules_secrets_path(struct fx_rules *r, const struct fx_node *n)
 	return p;
 }
 
-/* A YAML double-quoted scalar: every byte as written, in any YAML reader. */
-static void
-quoted(struct fx_buf *b, const char *s)
-{
-	buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': buf_puts(b, "\\\""); break;
-		case '\\': buf_puts(b, "\\\\"); break;
-		case '\n': buf_puts(b, "\\n"); break;
-		case '\r': buf_puts(b, "\\r"); break;
-		case '\t': buf_puts(b, "\\t"); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				buf_printf(b, "\\x%02x", *p);
-			else
-				buf_putc(b, (char)*p);
-		}
-	}
-	buf_putc(b, '"');
-}
-
 /* The parts of a dotted helm path ("a\.b.c": "a.b", "c"), unescaped. */
 static void
 split_path(const char *key, struct fx_strv *parts)
@@ -159,10 +137,10 @@ emit(struct fx_buf *b, struct fx_strv *paths, const char **values, size_t *idx, 
 				sub[k++] = idx[j];
 			}
 		buf_printf(b, "%*s", indent, "");
-		quoted(b, name);
+		buf_json_str(b, name);	/* JSON strings are YAML double-quoted scalars */
 		if (paths[sub[0]].n == depth + 1) {
 			buf_puts(b, ": ");
-			quoted(b, values[sub[0]]);
+			buf_json_str(b, values[sub[0]]);
 			buf_putc(b, '\n');
 		} else {
 			buf_puts(b, ":\n");
