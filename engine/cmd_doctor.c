@@ -26,6 +26,7 @@
 #include "fusion/cmd.h"
 #include "fusion/diag.h"
 #include "fusion/proc.h"
+#include "fusion/statedir.h"
 
 enum status { OK, WARN, FAIL };
 
@@ -286,7 +287,7 @@ check_state(struct doctor *d, const char *statedir)
 	char *probe = path_join(statedir, ".doctor-probe");
 	struct fx_buf msg = {0};
 
-	if (mkdir_p(statedir, 0755) < 0 || write_file_atomic(probe, "", 0) < 0)
+	if (statedir_mkdir(statedir) < 0 || write_file_atomic(probe, "", 0) < 0)
 		add(d, FAIL, "state directory", xasprintf("%s is not writable: %s", statedir,
 		    strerror(errno)), xstrdup("set FUSION_STATE_DIR to a writable directory"));
 	else

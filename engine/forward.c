@@ -14,6 +14,7 @@
 
 #include "fusion/diag.h"
 #include "fusion/proc.h"
+#include "fusion/statedir.h"
 #include "fusion/util.h"
 
 #define FIRST_DELAY 0.5		/* seconds before the first restart */
@@ -91,9 +92,9 @@ start(struct helper *h)
 	proc_format(&line, strv_argv(&h->argv));
 	if (h->log) {
 		char *dir = path_dir(h->log);
-		mkdir_p(dir, 0755);
+		statedir_mkdir(dir);
 		free(dir);
-		fd = open(h->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		fd = statedir_open(h->log, O_WRONLY | O_APPEND);
 		if (fd >= 0)
 			dprintf(fd, "$ %s\n", line.s);
 	}

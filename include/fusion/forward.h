@@ -31,9 +31,10 @@ void forwards_free(struct fx_forwards *f);
 /*
  * Declare the helpers: forwards_begin, forwards_want for each, then
  * forwards_end, which starts, stops and restarts. `id` names a helper in
- * messages; `log` is its log file (absolute; NULL: fusion's own stdout and
- * stderr); `restart` asks for a restart even if its argv is unchanged (its
- * target changed). A new argv restarts a running helper; one waiting for
+ * messages; `log` is its log file (absolute, in the state directory and
+ * private like every log there: 0600, its directory made 0700; NULL:
+ * fusion's own stdout and stderr); `restart` asks for a restart even if its
+ * argv is unchanged (its target changed). A new argv restarts a running helper; one waiting for
  * its restart takes it at its next start.
  */
 void forwards_begin(struct fx_forwards *f);

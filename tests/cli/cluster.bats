@@ -165,6 +165,8 @@ YAML
 		printf '%s\n' "$output" | grep -q "^ok    $c" || { echo "no ok line for $c"; false; }
 	done
 	[ "${lines[-1]}" = "fusion doctor: 15 checks, 0 failed, 0 warnings" ]
+	# the state directory its probe made is as private as `up` makes it
+	[ "$(stat -c %a "$STATE")" = 700 ]
 	run fx doctor --json
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.ok and (.checks | length) == 15 and all(.checks[]; .status == "ok")'

@@ -264,6 +264,9 @@ forward_pid() {
 		"$FUSION_FAKE_STATE/calls.log"
 	[ "$(ps -o pgid= -p "$core" | tr -d ' ')" = "$core" ]
 	wait_until eval '[ "$(fake-cluster forwards | sort)" = "$(printf "3000 %s\n5432 %s" "$core" "$pg")" ]'
+	# their logs are private, like every log in the state directory
+	[ "$(stat -c %a "$STATE/logs/port-forward:core-api:3000.log")" = 600 ]
+	[ "$(stat -c %a "$STATE/logs/port-forward:postgresql:5432.log")" = 600 ]
 	# a new revision of core-api: its pods are replaced, its forward restarted
 	echo "# saved" >>"$WS/core-api/app/models/account.rb"
 	wait_until at_least 2 watching
