@@ -103,6 +103,27 @@ summary() {
 	[ "$again" -le 1 ]
 }
 
+# Opening reads the tables a run reads in full; damage elsewhere (here the
+# run history, which a run only writes to) fails the statement that meets
+# it, and the file is moved aside when the run ends.
+@test "damage found during a run: reported, moved aside when the run ends, the next run starts empty" {
+	fx up >/dev/null
+	[ ! -s "$STATE/cache.db-wal" ]	# checkpointed: every table is in cache.db
+	page=$(sqlite3 "$STATE/cache.db" "SELECT rootpage FROM sqlite_master WHERE name='run'")
+	size=$(sqlite3 "$STATE/cache.db" 'PRAGMA page_size')
+	head -c "$size" /dev/urandom |
+		dd of="$STATE/cache.db" bs="$size" seek=$((page - 1)) conv=notrunc status=none
+	up_json
+	[[ "$output" == *"fusion: $STATE/cache.db: cannot record run: database disk image is malformed"* ]]
+	aside=$(ls "$STATE" | grep '^cache.db.corrupt-')
+	[[ "$output" == *"fusion: warning: $STATE/cache.db is damaged (found during this run); moved it to $STATE/$aside: the next run starts from an empty state"* ]]
+	[ ! -e "$STATE/cache.db" ]
+	up_json
+	[ "$status" -eq 0 ]
+	[ "$(summary)" = "ran=14 fresh=0 failed=0" ]
+	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA integrity_check')" = ok ]
+}
+
 # --- a database fusion must not touch ---
 
 @test "a database from a newer fusion: refused with a clear message, left byte for byte" {

@@ -505,6 +505,80 @@ test_truncated_moved_aside(void **state)
 	check_moved_aside(t, truncated, "database disk image is malformed");
 }
 
+/* Overwrite the root page of `table` in the database at p with junk. */
+static void
+spoil_root_page(const char *p, const char *table)
+{
+	sqlite3 *db;
+	char *sql = xasprintf("SELECT rootpage FROM sqlite_master WHERE name='%s'", table);
+
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	char *root = query(db, sql), *size = query(db, "PRAGMA page_size");
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	long pg = atol(root), n = atol(size);
+	assert_true(pg > 1 && n >= 512);
+	char *junk = xmalloc((size_t)n);
+	for (long i = 0; i < n; i++)
+		junk[i] = (char)(i * 13 + 5);
+	FILE *f = fopen(p, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, (pg - 1) * n, SEEK_SET), 0);
+	assert_int_equal(fwrite(junk, 1, (size_t)n, f), (size_t)n);
+	assert_int_equal(fclose(f), 0);
+	free(junk);
+	free(root);
+	free(size);
+	free(sql);
+}
+
+/* Damage that opening does not see (a table a run only writes to) fails
+ * the statement that meets it; the file is moved aside when the run
+ * closes the database, so the next run starts from an empty state. */
+static void
+test_damage_found_later(void **state)
+{
+	struct t *t = *state;
+	char *p = xasprintf("%s/cache.db", t->dir);
+
+	put(t, "build:a", "k", "m", cache_run_begin(t->c, "up"));
+	cache_close(t->c);	/* checkpointed: every table in the file */
+	t->c = NULL;
+	spoil_root_page(p, "run");
+	capture_begin();
+	t->c = cache_open(t->dir);
+	char *out = capture_end();
+	assert_non_null(t->c);
+	assert_string_equal(out, "");
+	free(out);
+	assert_query(cache_db(t->c), "SELECT count(*) FROM node", "1");
+
+	capture_begin();
+	assert_true(cache_run_begin(t->c, "up") < 0);
+	cache_close(t->c);
+	t->c = NULL;
+	out = capture_end();
+	char *aside = names_with(t->dir, "cache.db.corrupt-");
+	assert_int_not_equal(strlen(aside), 0);
+	char *want = xasprintf("fusion: %s: cannot record run: database disk image is malformed", p);
+	if (!strstr(out, want))
+		fail_msg("want \"%s\" in \"%s\"", want, out);
+	free(want);
+	want = xasprintf("fusion: warning: %s is damaged (found during this run); moved it to "
+	    "%s/%s: the next run starts from an empty state", p, t->dir, aside);
+	if (!strstr(out, want))
+		fail_msg("want \"%s\" in \"%s\"", want, out);
+
+	/* the next open: empty, and it works */
+	t->c = cache_open(t->dir);
+	assert_non_null(t->c);
+	assert_query(cache_db(t->c), "SELECT count(*) FROM node", "0");
+	assert_true(cache_run_begin(t->c, "up") > 0);
+	free(want);
+	free(aside);
+	free(out);
+	free(p);
+}
+
 /* A torn WAL: SQLite drops the torn frame and keeps every transaction
  * committed before it; nothing is moved aside. */
 static void
@@ -736,6 +810,7 @@ main(void)
 		T(test_garbage_moved_aside),
 		T(test_truncated_moved_aside),
 		T(test_torn_wal_keeps_committed),
+		T(test_damage_found_later),
 		T(test_private),
 		T(test_open_unwritable),
 		T(test_records_round_trip),
