@@ -33,6 +33,13 @@ explain_changes(struct fx_session *s, struct fx_node *n, bool pending)
 		free(old);
 		return;
 	}
+	if (old && manifest_hashing(old) != FX_HASHING) {
+		/* Every file would seem changed: say why instead. */
+		printf("    %s (fusion was upgraded): its inputs are hashed anew\n", FX_HASHING_CHANGED);
+		manifest_free(m);
+		free(old);
+		return;
+	}
 	manifest_diff(old, m, &c);
 	for (size_t i = 0; i < c.n; i++) {
 		struct fx_buf line = {0};

@@ -109,7 +109,7 @@ radix_sort(struct fx_dirlist *l)
 }
 
 /* Is the entry one a tree holds, and a directory? Some file systems do
- * not say the type: then stat it. */
+ * not say the type: then stat it. Sockets no builder sends. */
 static bool
 wanted(int dfd, const struct dirent *de, bool *dir)
 {
@@ -120,9 +120,9 @@ wanted(int dfd, const struct dirent *de, bool *dir)
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return false;
 		*dir = S_ISDIR(st.st_mode);
-		return *dir || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode);
+		return !S_ISSOCK(st.st_mode);
 	}
-	return *dir || de->d_type == DT_REG || de->d_type == DT_LNK;
+	return de->d_type != DT_SOCK && de->d_type != DT_WHT;
 }
 
 int

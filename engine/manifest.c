@@ -85,8 +85,9 @@ manifest_key(struct fx_manifest *m, const char *kind, int version)
 	char ver[32], hex[FX_HASH_HEX];
 
 	sort(m);
+	snprintf(ver, sizeof ver, "fusion-key-%d", FX_HASHING);
+	hasher_str(h, ver);
 	snprintf(ver, sizeof ver, "%d", version);
-	hasher_str(h, "fusion-key-1");
 	hasher_str(h, kind);
 	hasher_str(h, ver);
 	for (size_t i = 0; i < m->n; i++) {
@@ -172,6 +173,7 @@ manifest_serialize(struct fx_manifest *m)
 	struct fx_buf b = {0};
 
 	serialize_lines(m, &lines);
+	buf_printf(&b, "#hashing %d\n", FX_HASHING);
 	for (size_t i = 0; i < lines.n; i++) {
 		buf_puts(&b, lines.v[i]);
 		buf_putc(&b, '\n');
@@ -224,6 +226,24 @@ add_change(struct fx_changes *c, char op, char *name, char *old, char *new)
 
 /* Merge two sorted line lists. Lines sort by their escaped text, which keeps
  * names in the same relative order on both sides. */
+/* The "#hashing N" line that heads a recorded manifest: the only line
+ * without a TAB (every entry's has one). Its length, or 0 if there is none. */
+static size_t
+header_len(const char *s)
+{
+	size_t n = strcspn(s, "\n");
+
+	if (strncmp(s, "#hashing ", 9) != 0 || memchr(s, '\t', n))
+		return 0;
+	return n + (s[n] == '\n');
+}
+
+static const char *
+after_header(const char *p)
+{
+	return p + header_len(p);
+}
+
 void
 manifest_diff(const char *old, struct fx_manifest *cur, struct fx_changes *out)
 {
@@ -233,6 +253,7 @@ manifest_diff(const char *old, struct fx_manifest *cur, struct fx_changes *out)
 
 	*out = (struct fx_changes){0};
 	serialize_lines(cur, &now);
+	p = after_header(p);
 	while (*p || j < now.n) {
 		const char *nl = *p ? strchr(p, '\n') : NULL;
 		size_t plen = *p ? (nl ? (size_t)(nl - p) : strlen(p)) : 0;
@@ -265,6 +286,16 @@ manifest_diff(const char *old, struct fx_manifest *cur, struct fx_changes *out)
 			j++;
 	}
 	strv_free(&now);
+}
+
+int
+manifest_hashing(const char *serialized)
+{
+	int v;
+
+	if (serialized && header_len(serialized) && sscanf(serialized, "#hashing %d", &v) == 1)
+		return v;
+	return 1;
 }
 
 void

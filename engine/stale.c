@@ -58,6 +58,10 @@ changed_reason(struct fx_node *n, struct fx_eval *ev, struct fx_manifest *m)
 		return xstrdup("inputs changed (their record cannot be read)");
 	if (!old)
 		return xstrdup("inputs changed");
+	if (manifest_hashing(old) != FX_HASHING) {
+		free(old);
+		return xstrdup(FX_HASHING_CHANGED);
+	}
 	manifest_diff(old, m, &c);
 	free(old);
 	char *s = c.n ? stale_summary(n, &c) : xstrdup("rule changed");

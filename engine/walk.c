@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fusion/arena.h"
@@ -58,8 +59,9 @@ enum { IT_DIR, IT_FILE, IT_CHECK, IT_HASH, IT_FINISH, IT_FILL };
 struct fst {
 	int64_t size;
 	struct timespec mtim, ctim;
-	uint64_t ino;
+	uint64_t ino, dev;
 	uint32_t mode;
+	uint32_t nlink;		/* more than 1: a hard link, maybe to another entry */
 	uint32_t plen;		/* strlen of the entry's path */
 };
 
@@ -69,9 +71,18 @@ struct fst {
  * walking it rather than by sorting every path of it.
  */
 struct dirnode {
-	struct fx_tree_entry *ents;	/* the files */
+	struct fx_tree_entry *ents;	/* the files; mode 0: gone before it was read */
 	struct fst *fst;	/* and their stat data */
 	uint32_t n;
+	/* FX_VIEW_BUILD: the directory as an entry of its own ("rel/"), kept
+	 * unless it is excluded and holds no entry. */
+	const char *path;
+	unsigned mode;
+	bool excluded, gone;
+	size_t below;		/* entries below it, set when the tree is laid out */
+	/* FX_VIEW_HELM: what it is, to tell a symlink cycle */
+	struct dirnode *parent;
+	uint64_t dev, ino;
 	struct dirnode **subs;
 	uint32_t nsubs;
 	int32_t *order;		/* >= 0: file ents[i]; < 0: subdirectory subs[~i] */
@@ -100,6 +111,7 @@ struct job {
 	char *kpre;		/* what goes before a tree path in a key: key and '/' */
 	size_t koff;		/* its length */
 	bool single, queued;
+	enum fx_view view;
 	int rootfd;
 	size_t refs;		/* items outstanding */
 	struct dirnode *top;
@@ -171,8 +183,10 @@ walk_new(const char *root, struct fx_statcache *sc, int threads)
 }
 
 static bool
-same_key(const struct job *j, const struct fx_ignore *ig, const char *ig_key)
+same_key(const struct job *j, enum fx_view view, const struct fx_ignore *ig, const char *ig_key)
 {
+	if (j->view != view)
+		return false;
 	if (!j->ig_key || !ig_key)	/* without a key only the same rules match */
 		return !j->ig_key && !ig_key && j->ig == ig;
 	return strcmp(j->ig_key, ig_key) == 0;
@@ -200,18 +214,19 @@ add_job(struct fx_walk *r, char *path, bool single)
 }
 
 const struct fx_tree *
-walk_tree(struct fx_walk *r, const char *dir, const struct fx_ignore *ig,
+walk_tree(struct fx_walk *r, const char *dir, enum fx_view view, const struct fx_ignore *ig,
     const char *ig_key)
 {
 	char *path = abs_path(dir);
 
 	for (struct job *j = r->jobs; j; j = j->next) {
-		if (!j->single && strcmp(j->t.dir, path) == 0 && same_key(j, ig, ig_key)) {
+		if (!j->single && strcmp(j->t.dir, path) == 0 && same_key(j, view, ig, ig_key)) {
 			free(path);
 			return &j->t;
 		}
 	}
 	struct job *j = add_job(r, path, false);
+	j->view = view;
 	j->ig = ig;
 	j->ig_key = ig_key ? xstrdup(ig_key) : NULL;
 	return &j->t;
@@ -353,6 +368,48 @@ git_mode(const struct stat *st)
 	return st->st_mode & S_IXUSR ? 0100755 : 0100644;
 }
 
+/* An entry's mode in the job's view (walk.h). A single file counts as git
+ * would keep it. */
+static unsigned
+entry_mode(const struct job *j, const struct stat *st)
+{
+	if (j->single)
+		return git_mode(st);
+	if (j->view == FX_VIEW_HELM)
+		return 0100644;
+	if (S_ISLNK(st->st_mode))
+		return 0120000;
+	return (st->st_mode & S_IFMT) | (st->st_mode & 07777);
+}
+
+/* A FIFO or a device has no content to read: its digest is what it is. */
+static bool
+special(mode_t mode)
+{
+	return S_ISFIFO(mode) || S_ISCHR(mode) || S_ISBLK(mode);
+}
+
+static fx_hash
+special_hash(const struct stat *st)
+{
+	char dev[64];
+	int n = 0;
+
+	if (!S_ISFIFO(st->st_mode))
+		n = snprintf(dev, sizeof dev, "%u,%u", major(st->st_rdev), minor(st->st_rdev));
+	return hash_bytes(dev, (size_t)n);
+}
+
+/* Was a file or directory gone (or replaced) between the listing and its
+ * reading? Then the walk lost a race and takes it as never there. A loop in
+ * a chart's symlinks is an error, as helm fails on it. */
+static bool
+gone(const struct job *j, int err)
+{
+	return err == ENOENT || err == ENOTDIR || err == EISDIR ||
+	       (err == ELOOP && j->view == FX_VIEW_BUILD);
+}
+
 static void
 record(struct worker *w, const char *key, const struct stat *st, fx_hash h)
 {
@@ -368,6 +425,14 @@ add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel,
 		return;
 	}
 	struct dirnode *sub = new_dirnode(w);
+	sub->parent = dn;
+	if (j->view == FX_VIEW_BUILD) {
+		char *p = arena_alloc(&w->arena, len + 2);
+		memcpy(p, rel, len);
+		memcpy(p + len, "/", 2);
+		sub->path = p;
+		sub->excluded = j->ig && ignore_match(j->ig, rel, true);
+	}
 	dn->order[dn->norder++] = ~(int32_t)dn->nsubs;
 	dn->subs[dn->nsubs++] = sub;
 	struct item *it = new_item(w, IT_DIR, j, sub);
@@ -384,6 +449,8 @@ fst_set(struct fst *f, const struct stat *st)
 	f->mtim = st->st_mtim;
 	f->ctim = st->st_ctim;
 	f->ino = (uint64_t)st->st_ino;
+	f->dev = (uint64_t)st->st_dev;
+	f->nlink = (uint32_t)st->st_nlink;
 	f->mode = st->st_mode;
 }
 
@@ -408,17 +475,30 @@ add_file(struct worker *w, struct job *j, struct dirnode *dn, int dfd,
 	if (j->ig && ignore_match(j->ig, rel, false))
 		return;
 	if (fstatat(dfd, k->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno != ENOENT)	/* gone since readdir: as if never there */
+		if (!gone(j, errno))	/* gone since readdir: as if never there */
 			fail(w, j, rel, errno);
 		return;
 	}
-	/* Replaced by a directory meanwhile: the scan lost that race. */
-	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+	/* helm reads what a link points to, a file or a whole directory; one
+	 * that points nowhere fails it. */
+	if (j->view == FX_VIEW_HELM && S_ISLNK(st.st_mode)) {
+		if (fstatat(dfd, k->name, &st, 0) < 0) {
+			fail(w, j, rel, errno);
+			return;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			add_subdir(w, j, dn, rel, len);
+			return;
+		}
+	}
+	/* Replaced by a directory meanwhile: the scan lost that race. Sockets
+	 * the builders skip. */
+	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !special(st.st_mode))
 		return;
 	struct fx_tree_entry *e = &dn->ents[dn->n];
 	e->path = arena_strndup(&w->arena, rel, len);
-	e->mode = git_mode(&st);
-	e->hash = (fx_hash){0, 0};
+	e->mode = entry_mode(j, &st);
+	e->hash = special(st.st_mode) ? special_hash(&st) : (fx_hash){0, 0};
 	fst_set(&dn->fst[dn->n], &st);
 	dn->fst[dn->n].plen = (uint32_t)len;
 	dn->order[dn->norder++] = (int32_t)dn->n++;
@@ -441,7 +521,20 @@ hash_entry(struct worker *w, const struct job *j, struct fx_tree_entry *e, const
 {
 	if (j->single)
 		return hash_content(w, AT_FDCWD, j->t.dir, st, true, &e->hash);
-	return hash_content(w, j->rootfd, e->path, st, false, &e->hash);
+	return hash_content(w, j->rootfd, e->path, st, j->view == FX_VIEW_HELM, &e->hash);
+}
+
+/* Hash entry e, or take it out of the tree if it is gone since its stat. */
+static bool
+hash_or_drop(struct worker *w, struct job *j, struct fx_tree_entry *e, const struct stat *st)
+{
+	if (hash_entry(w, j, e, st) == 0)
+		return true;
+	if (!j->single && gone(j, errno))
+		e->mode = 0;
+	else
+		fail(w, j, e->path, errno);
+	return false;
 }
 
 /* Put the stat cache keys of dn's files into w->q, their text in w->qkeys. */
@@ -489,6 +582,8 @@ check_dir(struct worker *w, struct job *j, struct dirnode *dn)
 	}
 	for (uint32_t i = 0; i < dn->n; i++) {
 		struct fx_tree_entry *e = &dn->ents[i];
+		if (special(dn->fst[i].mode))	/* hashed by what it is already */
+			continue;
 		if (sc && w->q[i].hit) {
 			e->hash = w->q[i].hash;
 			w->st.cache_hits++;
@@ -504,9 +599,7 @@ check_dir(struct worker *w, struct job *j, struct dirnode *dn)
 		/* A link has no content to open: read it now. */
 		struct stat st;
 		fst_get(&dn->fst[i], &st);
-		if (hash_entry(w, j, e, &st) < 0)
-			fail(w, j, e->path, errno);
-		else
+		if (hash_or_drop(w, j, e, &st))
 			record(w, sc ? w->q[i].path : NULL, &st, e->hash);
 	}
 	emit_batches(w, j, dn);
@@ -553,13 +646,41 @@ open_dir(struct job *j, const char *rel)
 {
 	int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
 
+	/* A chart's links to directories are followed, as helm does. */
 	if (rel[0])
-		return openat(j->rootfd, rel, flags | O_NOFOLLOW);
+		return openat(j->rootfd, rel, flags | (j->view == FX_VIEW_BUILD ? O_NOFOLLOW : 0));
 	/* The root may be a symlink; it is what was asked for. */
 	j->rootfd = open(j->t.dir, flags);
 	if (j->rootfd < 0)
 		return -1;
 	return fcntl(j->rootfd, F_DUPFD_CLOEXEC, 0);
+}
+
+/*
+ * What a directory is: a context's directory counts with its mode (one
+ * fstat of the descriptor the walk reads it through); a chart's must not be
+ * one it is already inside of, through a link. False after reporting.
+ */
+static bool
+known(struct worker *w, struct job *j, struct dirnode *dn, int fd, const char *rel)
+{
+	struct stat st;
+
+	if ((j->view == FX_VIEW_BUILD && !rel[0]) || j->single)
+		return true;
+	if (fstat(fd, &st) < 0) {
+		fail(w, j, rel, errno);
+		return false;
+	}
+	dn->mode = S_IFDIR | (st.st_mode & 07777);
+	dn->dev = (uint64_t)st.st_dev;
+	dn->ino = (uint64_t)st.st_ino;
+	for (const struct dirnode *p = dn->parent; p && j->view == FX_VIEW_HELM; p = p->parent)
+		if (p->dev == dn->dev && p->ino == dn->ino) {
+			fail(w, j, rel, ELOOP);
+			return false;
+		}
+	return true;
 }
 
 /* Read one directory: list it, sort it, stat each entry in that order. */
@@ -569,10 +690,19 @@ read_dir(struct worker *w, struct item *it)
 	struct job *j = it->job;
 	struct dirnode *dn = it->dn;
 	int fd = open_dir(j, it->rel);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
+	if (fd < 0 && it->rel[0] && gone(j, errno)) {	/* gone since its parent's listing */
+		dn->gone = true;
+		return;
+	}
+	if (fd >= 0 && !known(w, j, dn, fd, it->rel)) {
+		close(fd);
+		return;
+	}
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
-		fail(w, j, it->rel, errno);
+		fail(w, j, it->rel, errno);	/* the tree is not used: no entry either */
+		dn->gone = true;
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -580,9 +710,11 @@ read_dir(struct worker *w, struct item *it)
 	if (dirlist_read(&w->dl, d) < 0)
 		fail(w, j, it->rel, errno);
 	size_t ndirs = w->dl.ndirs, n = w->dl.n;
+	/* In a chart, a link may turn out to be a directory. */
+	size_t nsubs = j->view == FX_VIEW_HELM ? n : ndirs;
 	dn->ents = arena_alloc(&w->arena, (n - ndirs) * sizeof(*dn->ents));
 	dn->fst = arena_alloc(&w->arena, (n - ndirs) * sizeof(*dn->fst));
-	dn->subs = arena_alloc(&w->arena, ndirs * sizeof(*dn->subs));
+	dn->subs = arena_alloc(&w->arena, nsubs * sizeof(*dn->subs));
 	dn->order = arena_alloc(&w->arena, n * sizeof(*dn->order));
 	size_t base = key_base(&w->key, j, it->rel);
 	for (size_t i = 0; i < n; i++) {
@@ -609,9 +741,7 @@ hash_batch(struct worker *w, struct item *it)
 		struct fx_tree_entry *e = &dn->ents[dn->pend[i]];
 		struct stat st;
 		fst_get(&dn->fst[dn->pend[i]], &st);
-		if (hash_entry(w, j, e, &st) < 0)
-			fail(w, j, e->path, errno);
-		else
+		if (hash_or_drop(w, j, e, &st))
 			record(w, file_key(&w->key, base, j, dn, dn->pend[i]), &st, e->hash);
 	}
 }
@@ -650,25 +780,95 @@ read_file_job(struct worker *w, struct item *it)
 	check_or_park(w, j, dn);
 }
 
-static size_t
-count_files(const struct dirnode *dn)
+/* Is directory sub an entry of its own, with `below` entries under it? */
+static bool
+dir_entry(const struct dirnode *sub, size_t below)
 {
-	size_t n = dn->n;
+	return sub->path && !sub->gone && (!sub->excluded || below > 0);
+}
 
-	for (uint32_t i = 0; i < dn->nsubs; i++)
-		n += count_files(dn->subs[i]);
+/* Entries of the tree below dn (directories that are entries included);
+ * each subdirectory keeps its own count. */
+static size_t
+count_entries(struct dirnode *dn)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < dn->n; i++)
+		n += dn->ents[i].mode != 0;
+	for (uint32_t i = 0; i < dn->nsubs; i++) {
+		struct dirnode *sub = dn->subs[i];
+		sub->below = count_entries(sub);
+		n += sub->below + dir_entry(sub, sub->below);
+	}
 	return n;
 }
 
+/* Files that may share their inode with another entry, in tree order. */
+struct links {
+	struct link {
+		uint64_t dev, ino;
+		size_t at;
+	} *v;
+	size_t n, cap;
+};
+
 static void
-lay_out(const struct dirnode *dn, struct fx_tree *t)
+lay_out(const struct dirnode *dn, struct fx_tree *t, struct links *l)
 {
+	static const unsigned char nothing[1];
+
 	for (uint32_t i = 0; i < dn->norder; i++) {
 		int32_t o = dn->order[i];
-		if (o >= 0)
+		if (o >= 0) {
+			const struct fst *f = &dn->fst[o];
+			if (dn->ents[o].mode == 0)
+				continue;
+			if (l && f->nlink > 1 && S_ISREG(f->mode)) {
+				l->v = xgrowarray(l->v, &l->cap, l->n + 1, sizeof(*l->v));
+				l->v[l->n++] = (struct link){f->dev, f->ino, t->n};
+			}
 			t->v[t->n++] = dn->ents[o];
-		else
-			lay_out(dn->subs[~o], t);
+			continue;
+		}
+		const struct dirnode *sub = dn->subs[~o];
+		if (dir_entry(sub, sub->below))
+			t->v[t->n++] = (struct fx_tree_entry){(char *)sub->path, sub->mode,
+			    hash_bytes(nothing, 0)};
+		lay_out(sub, t, l);
+	}
+}
+
+static int
+cmp_link(const void *pa, const void *pb)
+{
+	const struct link *a = pa, *b = pb;
+
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	if (a->ino != b->ino)
+		return a->ino < b->ino ? -1 : 1;
+	return a->at < b->at ? -1 : a->at > b->at;
+}
+
+/*
+ * Hard links: the builders send the second and later paths of one inode as
+ * links to the first, so which entries share an inode is part of what is
+ * sent. Each later path's digest names the first path of its group (in
+ * tree order) instead of the content, which that first entry holds.
+ */
+static void
+mark_links(struct fx_tree *t, struct links *l)
+{
+	qsort(l->v, l->n, sizeof(*l->v), cmp_link);
+	for (size_t i = 0, k; i < l->n; i = k) {
+		const struct link *first = &l->v[i];
+		for (k = i + 1; k < l->n && l->v[k].dev == first->dev && l->v[k].ino == first->ino; k++) {
+			struct fx_hasher *h = hasher_new();
+			hasher_str(h, "hard link to");
+			hasher_str(h, t->v[first->at].path);
+			t->v[l->v[k].at].hash = hasher_done(h);
+		}
 	}
 }
 
@@ -677,14 +877,18 @@ static void
 finish(struct worker *w, struct item *it)
 {
 	struct job *j = it->job;
-	size_t n = count_files(j->top);
+	size_t n = count_entries(j->top);
+	struct links l = {0};
 
 	if (j->rootfd >= 0)
 		close(j->rootfd);
 	j->rootfd = -1;
 	j->t.v = n ? xreallocarray(NULL, n, sizeof(*j->t.v)) : NULL;
 	j->t.n = 0;
-	lay_out(j->top, &j->t);
+	lay_out(j->top, &j->t, j->view == FX_VIEW_BUILD && !j->single ? &l : NULL);
+	if (l.n > 1)
+		mark_links(&j->t, &l);
+	free(l.v);
 	j->t.root = digester_tree(w->dg, j->t.v, j->t.n);
 }
 

@@ -216,7 +216,8 @@ build_sources(struct fx_rules *r, struct fx_rule_node *d)
 {
 	if (!d->ignore && load_ignore(r, d) < 0)
 		return -1;
-	d->context = walk_tree(r->walk, d->svc->build.context, d->ignore, d->ignore_key);
+	d->context = walk_tree(r->walk, d->svc->build.context, FX_VIEW_BUILD, d->ignore,
+	    d->ignore_key);
 	d->file = walk_file(r->walk, d->svc->build.file);
 	if (d->ignore_file)
 		d->ignore_tree = walk_file(r->walk, d->ignore_file);
@@ -228,7 +229,7 @@ chart_sources(struct fx_rules *r, struct fx_rule_node *d)
 {
 	struct fx_svc *s = d->svc;
 
-	d->chart = walk_tree(r->walk, s->chart, NULL, "");
+	d->chart = walk_tree(r->walk, s->chart, FX_VIEW_HELM, NULL, "");
 	free(d->values);
 	d->values = xcalloc(s->values.n + 1, sizeof(*d->values));
 	d->nvalues = s->values.n;

@@ -6,7 +6,7 @@
  * Within one directory that order is the order of the names, a
  * subdirectory's name taken with a '/' after it: every path below "d"
  * starts "d/", and a name holds no '/'. Only what a tree can hold is
- * listed: regular files, symlinks and directories ("." and ".." aside).
+ * listed: all but sockets ("." and ".." aside).
  *
  * A list is scratch that one thread reuses from directory to directory:
  * zero-initialise it once, call dirlist_read() per directory, free it at

@@ -4,12 +4,17 @@
  * tree's entries through the stat cache is walk.h's.
  *
  * A tree's digest is a Merkle hash over its entries sorted by path (bytewise):
- * for each entry, the relative path, the mode and the content digest. Only
- * what git would keep counts in the mode: regular file 0100644 or 0100755
- * (the owner exec bit decides), symlink 0120000 (its digest is the digest of
- * the link's target text; links are never followed). Directories are implied
- * by their files; empty directories do not count (as in git). Other file
- * types (sockets, fifos, devices) are skipped.
+ * for each entry, the relative path, the mode and the content digest. The
+ * walk (walk.h) decides which entries a tree has and what their modes say:
+ * for a build context, what the builders keep: the file type and all the
+ * permission bits (0100600, 0104755, 040700, 010644 a FIFO, 020644 a
+ * character device, 0120000 a symlink, whose digest is that of its target
+ * text); a directory is an entry "dir/" (with the '/', which sorts it just
+ * before what it holds) whose digest is that of no bytes; a FIFO's digest
+ * is that of no bytes, a device's that of "major,minor"; a hard link's that
+ * of the path it links to. For a chart, content only: every file 0100644.
+ * A single file (containerfile, values) counts as git keeps it: 0100644 or
+ * 0100755 (the owner exec bit decides).
  *
  * Exactly, the root digest is XXH3-128 over the concatenation, entry after
  * entry in strcmp order of their paths, of
@@ -64,7 +69,7 @@ int hash_file(const char *path, fx_hash *out);
 
 struct fx_tree_entry {
 	char *path;		/* relative to the tree root, '/'-separated */
-	unsigned mode;		/* 0100644, 0100755 or 0120000 */
+	unsigned mode;		/* type and permission bits (see above) */
 	fx_hash hash;		/* content digest (symlink: of its target text) */
 };
 

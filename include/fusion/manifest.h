@@ -12,10 +12,16 @@
  * prefix and Merkle root only. So a key needs no per-file work beyond the
  * tree digest, and two machines with the same content agree on it.
  *
- * The serialised form, stored with a node's last success, expands trees to
- * one line per file: "prefix+path TAB mode:digest"; scalars are "name TAB
- * value". Lines are sorted; names and values never contain TAB or newline
- * (they are escaped as \t and \n).
+ * The serialised form, stored with a node's last success, starts with the
+ * line "#hashing N" and expands trees to one line per file: "prefix+path
+ * TAB mode:digest"; scalars are "name TAB value". Lines are sorted; names
+ * and values never contain TAB or newline (they are escaped as \t and \n).
+ *
+ * FX_HASHING is how fusion hashes (what a tree holds, what a mode says):
+ * it enters every key, so keys made another way never equal today's, and
+ * a record says which way it was made (manifest_hashing), so that a node
+ * can be stale for that reason rather than for files that seem to change.
+ * Version 1 recorded no "#hashing" line.
  */
 #ifndef FUSION_MANIFEST_H
 #define FUSION_MANIFEST_H
@@ -34,8 +40,14 @@ void manifest_add(struct fx_manifest *m, const char *name, const char *value);
 /* `t` must outlive the manifest (it belongs to the hash run). */
 void manifest_add_tree(struct fx_manifest *m, const char *prefix, const struct fx_tree *t);
 
+#define FX_HASHING 2
+/* Why a node recorded with another FX_HASHING is stale. */
+#define FX_HASHING_CHANGED "fusion's hashing changed"
+
 fx_hash manifest_key(struct fx_manifest *m, const char *kind, int version);
 char *manifest_serialize(struct fx_manifest *m);
+/* The FX_HASHING a serialised manifest was made with. */
+int manifest_hashing(const char *serialized);
 
 /* One difference between a recorded manifest and the current one. */
 struct fx_change {

@@ -28,6 +28,25 @@
 struct fx_ignore;
 struct fx_statcache;
 
+/*
+ * How a tree is read (hash.h says what its entries are):
+ *
+ *   FX_VIEW_BUILD  as the image builders send a build context (COPY .):
+ *                  regular files, symlinks (never followed), directories
+ *                  (entries of their own, empty ones too), FIFOs and
+ *                  devices (never opened), each with its permission bits;
+ *                  hard links as such; sockets are left out, as podman and
+ *                  BuildKit leave them.
+ *   FX_VIEW_HELM   as helm loads a chart: the content of every file,
+ *                  symlinks followed, to files and to directories (a link
+ *                  back into a directory it is inside of is an error, as
+ *                  helm fails on it); modes and directories do not count.
+ */
+enum fx_view {
+	FX_VIEW_BUILD,
+	FX_VIEW_HELM,
+};
+
 struct fx_walk_stats {
 	uint64_t files;		/* entries seen (stat'ed) */
 	uint64_t hashed;	/* files whose content was read */
@@ -49,12 +68,13 @@ struct fx_walk;
 struct fx_walk *walk_new(const char *root, struct fx_statcache *sc, int threads);
 
 /*
- * Queue the tree under absolute `dir`, filtered by `ig` (may be NULL; the walk
- * does not take ownership, and `ig` must live until walk_run returns).
- * `ig_key` identifies the rule set for de-duplication (e.g. the ignore
- * text); requests with the same dir and ig_key share one result.
+ * Queue the tree under absolute `dir`, read in `view`, filtered by `ig` (may
+ * be NULL; the walk does not take ownership, and `ig` must live until
+ * walk_run returns). `ig_key` identifies the rule set for de-duplication
+ * (e.g. the ignore text); requests with the same dir, view and ig_key share
+ * one result.
  */
-const struct fx_tree *walk_tree(struct fx_walk *w, const char *dir,
+const struct fx_tree *walk_tree(struct fx_walk *w, const char *dir, enum fx_view view,
     const struct fx_ignore *ig, const char *ig_key);
 
 /* Queue one file: a tree with one entry whose path is the file's base name.
@@ -66,7 +86,10 @@ const struct fx_tree *walk_file(struct fx_walk *w, const char *path);
 /*
  * Hash everything queued, in parallel. Missing files and unreadable
  * directories are reported ("fusion: path: reason") and set the tree's err
- * (its first errno; the rest of the tree is still hashed). Returns 0 if
+ * (its first errno; the rest of the tree is still hashed). A file or
+ * directory of a tree that is gone between the listing of its directory
+ * and its reading is taken as never there: the walk lost a race with
+ * whatever removed it, and the next run sees it as it is. Returns 0 if
  * every tree was hashed, -1 otherwise. New digests are handed to the stat
  * cache (statcache_put); saving it is the caller's business.
  */

@@ -96,3 +96,101 @@ refused_before_anything_runs() {
 	run pfx graph --json
 	[ "$(echo "$output" | jq -r '.nodes[] | select(.id=="build:probe") | .state')" = stale ]
 }
+
+@test "a file gone between its stat and its reading is taken as not there; the run goes on (item 7)" {
+	probe_setup podman
+	echo a >"$PCTX/a.txt"
+	echo v >"$PCTX/vanish.txt"
+	# strace fails every open of vanish.txt (the walk opens it relative to
+	# the context) while its stat still works: the file went in between.
+	ASAN_OPTIONS=detect_leaks=0 run strace -f -qq -o /dev/null -P vanish.txt \
+		-e trace=openat -e inject=openat:error=ENOENT "$FUSION" -f "$PCAT" graph --json
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"cannot read"* ]]
+	[ "$(echo "$output" | jq -r '.nodes[] | select(.id=="build:probe") | .reason')" = "never ran" ]
+	# and up goes on to build what is there
+	ASAN_OPTIONS=detect_leaks=0 run strace -f -qq -o /dev/null -P vanish.txt \
+		-e trace=openat -e inject=openat:error=ENOENT "$FUSION" -f "$PCAT" up --until build
+	[ "$status" -eq 0 ]
+	# the next run sees the file again: the build it recorded lacked it
+	run pfx graph --json
+	[ "$(echo "$output" | jq -r '.nodes[] | select(.id=="build:probe") | .state')" = stale ]
+}
+
+@test "a chart is hashed as helm reads it: symlinked templates and subcharts followed (item 6)" {
+	shared=$WS/local-dev/helm/shared-templates
+	mkdir -p "$shared/sub/templates"
+	printf '{{- define "extra.labels" }}team: a{{ end }}\n' >"$shared/_labels.tpl"
+	printf 'apiVersion: v2\nname: sub\nversion: 0.1.0\n' >"$shared/sub/Chart.yaml"
+	chart=$WS/local-dev/helm/base-charts/service
+	ln -s ../../../shared-templates/_labels.tpl "$chart/templates/_labels.tpl"
+	mkdir -p "$chart/charts"
+	ln -s ../../../shared-templates/sub "$chart/charts/sub"
+	fx up >/dev/null
+	run nodes_in stale
+	[ "$output" = "" ]
+	# an edit of a linked template's target re-renders every chart using it
+	printf '{{- define "extra.labels" }}team: b{{ end }}\n' >"$shared/_labels.tpl"
+	run nodes_in stale
+	[ "$output" = "chart:core-api chart:partners-engine chart:scriptdash" ]
+	fx up >/dev/null
+	# and so does an edit inside a linked subchart
+	printf 'replicas: 2\n' >"$shared/sub/values.yaml"
+	run nodes_in stale
+	[ "$output" = "chart:core-api chart:partners-engine chart:scriptdash" ]
+	run fx why scriptdash
+	[[ "$output" == *"charts/sub/values.yaml"* ]]
+}
+
+@test "records made before fusion's hashing changed are stale, and say so (item 10)" {
+	# a state database the previous fusion (hashing 1) recorded for the example
+	mkdir -p "$STATE"
+	cp "$TOP/tests/cli/fixtures/hashing-1.db" "$STATE/cache.db"
+	run fx graph --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq '[.nodes[] | select(.state=="fresh")] | length')" -eq 0 ]
+	for n in build:core-api build:partners-engine build:scriptdash chart:postgresql; do
+		[ "$(echo "$output" | jq -r --arg n "$n" '.nodes[] | select(.id==$n) | .reason')" = "fusion's hashing changed" ]
+	done
+	run fx why scriptdash
+	[[ "$output" == *"build:scriptdash is stale:"$'\n'"    fusion's hashing changed (fusion was upgraded)"* ]]
+	run fx up
+	[ "$status" -eq 0 ]
+	run nodes_in stale
+	[ "$output" = "" ]
+}
+
+@test "every permission bit podman keeps makes the build stale (item 3)" {
+	fx up >/dev/null
+	chmod 600 "$WS/scriptdash/src/server.js"
+	run nodes_in stale
+	[ "$output" = "build:scriptdash" ]
+	run fx why scriptdash
+	[[ "$output" == *"M src/server.js (mode 100644 -> 100600)"* ]]
+	chmod 644 "$WS/scriptdash/src/server.js"
+	run nodes_in stale
+	[ "$output" = "" ]
+	chmod 1755 "$WS/scriptdash/src"
+	run nodes_in stale
+	[ "$output" = "build:scriptdash" ]
+}
+
+@test "directories, empty ones too, and FIFOs are entries; sockets are not (item 4)" {
+	fx up >/dev/null
+	mkdir -p "$WS/scriptdash/var/run"
+	run nodes_in stale
+	[ "$output" = "build:scriptdash" ]
+	run fx why scriptdash
+	[[ "$output" == *"A var/"* ]]
+	[[ "$output" == *"A var/run/"* ]]
+	rm -r "$WS/scriptdash/var"
+	# a FIFO no one writes to: hashed by what it is, never opened
+	mkfifo "$WS/scriptdash/pipe"
+	run timeout 60 "$FUSION" -f "$CAT" graph --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.nodes[] | select(.id=="build:scriptdash") | .state')" = stale ]
+	rm "$WS/scriptdash/pipe"
+	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$WS/scriptdash/sock"
+	run nodes_in stale
+	[ "$output" = "" ]
+}

@@ -182,7 +182,7 @@ test_fresh_loads_output(void **state)
 	/* the manifest is handed over for recording */
 	assert_non_null(m);
 	char *s = manifest_serialize(m);
-	assert_string_equal(s, "arg:version\t1\n");
+	assert_string_equal(s, "#hashing 2\narg:version\t1\n");
 	free(s);
 	manifest_free(m);
 }
@@ -215,29 +215,41 @@ test_changed_key_no_cache(void **state)
 	assert_false(n->have_out);
 }
 
-/* With the database, the reason names what changed. */
+/*
+ * Give w a state database and record n's inputs now as its last success,
+ * under `key` (NULL: n's own) and without the first `skip` bytes of its
+ * manifest.
+ */
 static void
-test_changed_key_summary(void **state)
+record_inputs(struct world *w, struct fx_node *n, char *key, size_t skip)
 {
-	struct world *w = *state;
+	struct fx_buf msg = {0};
 
 	w->dir = tmpdir_new();
 	w->cache = cache_open(w->dir);
 	assert_non_null(w->cache);
 	w->ev.cache = w->cache;
-
-	struct fx_node *n = add(w, "a");
-	struct fx_buf msg = {0};
 	struct fx_manifest *m = stale_inputs(n, w, &msg);
 	char *ser = manifest_serialize(m);
-	struct fx_record r = {.id = n->id, .key = n->key, .output = "img-1", .output_hash = "",
-	    .log = "", .run_id = 1};
-	assert_int_equal(cache_put_success(w->cache, &r, ser, "ran"), 0);
+	assert_true(strlen(ser) >= skip);
+	struct fx_record r = {.id = n->id, .key = key ? key : n->key, .output = "img-1",
+	    .output_hash = "", .log = "", .run_id = 1};
+	assert_int_equal(cache_put_success(w->cache, &r, ser + skip, "ran"), 0);
 	free(ser);
 	manifest_free(m);
+	buf_free(&msg);
 	cache_free_records(&w->records);	/* load into a fresh map */
 	assert_int_equal(cache_load_records(w->cache, &w->records), 0);
+}
 
+/* With the database, the reason names what changed. */
+static void
+test_changed_key_summary(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *n = add(w, "a");
+
+	record_inputs(w, n, NULL, 0);
 	w->data[0].value = "2";
 	stale_decide(n, &w->ev, NULL);
 	assert_int_equal(n->state, FX_STALE);
@@ -249,7 +261,22 @@ test_changed_key_summary(void **state)
 	stale_decide(n, &w->ev, NULL);
 	assert_int_equal(n->state, FX_STALE);
 	assert_string_equal(n->reason, "rule changed");
-	buf_free(&msg);
+}
+
+/* A record made before fusion's hashing changed (issue 10): its key can
+ * never match, and the reason says why rather than naming every file. */
+static void
+test_old_hashing(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *n = add(w, "a");
+
+	/* as version 1 recorded it: no "#hashing 2" line, another key */
+	char old_key[] = "0123456789abcdef0123456789abcdef";
+	record_inputs(w, n, old_key, strlen("#hashing 2\n"));
+	stale_decide(n, &w->ev, NULL);
+	assert_int_equal(n->state, FX_STALE);
+	assert_string_equal(n->reason, "fusion's hashing changed");
 }
 
 static void
@@ -332,7 +359,7 @@ test_dep_output_in_key(void **state)
 	char *s = manifest_serialize(m);
 	char hx[FX_HASH_HEX];
 	hash_hex(a->out.hash, hx);
-	char *want = xasprintf("arg:version\t1\ndep:fake:a\t%s\n", hx);
+	char *want = xasprintf("#hashing 2\narg:version\t1\ndep:fake:a\t%s\n", hx);
 	assert_string_equal(s, want);
 	free(want);
 	free(s);
@@ -480,6 +507,7 @@ main(void)
 		T(test_fresh_bad_output_hash),
 		T(test_changed_key_no_cache),
 		T(test_changed_key_summary),
+		T(test_old_hashing),
 		T(test_force),
 		T(test_verify_output_missing),
 		T(test_inputs_failure),

@@ -130,7 +130,7 @@ scan(const char *rel, int64_t scan_ns)
 		statcache_set_scan_start(sc, scan_ns);
 	struct fx_walk *r = walk_new(tmp, sc, 2);
 	char *dir = at(rel);
-	const struct fx_tree *t = walk_tree(r, dir, NULL, NULL);
+	const struct fx_tree *t = walk_tree(r, dir, FX_VIEW_BUILD, NULL, NULL);
 	assert_int_equal(walk_run(r), 0);
 	struct scan s = {t->root, walk_stats(r)};
 	walk_free(r);
@@ -190,8 +190,8 @@ test_keys_relative(void **state)
 	struct fx_statcache *sc = statcache_load(db);
 	char *ws = at("ws"), *out = at("outside");
 	struct fx_walk *r = walk_new(ws, sc, 2);
-	walk_tree(r, ws, NULL, NULL);
-	walk_tree(r, out, NULL, NULL);
+	walk_tree(r, ws, FX_VIEW_BUILD, NULL, NULL);
+	walk_tree(r, out, FX_VIEW_BUILD, NULL, NULL);
 	char *f = at("ws/svc/README");
 	walk_file(r, f);
 	assert_int_equal(walk_run(r), 0);
@@ -259,7 +259,7 @@ test_open_unfilled(void **state)
 		assert_false(statcache_filled(sc));
 		struct fx_walk *r = walk_new(tmp, sc, 2 + round);
 		char *dir = at("ws/svc"), *file = at("ws/svc/README");
-		const struct fx_tree *t = walk_tree(r, dir, NULL, NULL);
+		const struct fx_tree *t = walk_tree(r, dir, FX_VIEW_BUILD, NULL, NULL);
 		const struct fx_tree *f = walk_file(r, file);
 		assert_int_equal(walk_run(r), 0);
 		assert_true(statcache_filled(sc));
@@ -294,7 +294,7 @@ test_relative_root(void **state)
 	assert_int_equal(chdir(tmp), 0);
 	struct fx_statcache *sc = statcache_load(db);
 	struct fx_walk *r = walk_new("ws", sc, 2);
-	const struct fx_tree *t = walk_tree(r, "ws/svc/src", NULL, NULL);
+	const struct fx_tree *t = walk_tree(r, "ws/svc/src", FX_VIEW_BUILD, NULL, NULL);
 	const struct fx_tree *f = walk_file(r, "./ws/svc/README");
 	assert_int_equal(walk_run(r), 0);
 	char *abs = at("ws/svc/src");
@@ -330,7 +330,7 @@ test_copied_workspace(void **state)
 	struct fx_statcache *sc = statcache_load(db);
 	char *ws2 = at("ws2"), *svc = at("ws2/svc");
 	struct fx_walk *r = walk_new(ws2, sc, 2);
-	const struct fx_tree *t = walk_tree(r, svc, NULL, NULL);
+	const struct fx_tree *t = walk_tree(r, svc, FX_VIEW_BUILD, NULL, NULL);
 	assert_int_equal(walk_run(r), 0);
 	assert_true(hash_eq(t->root, a.root));
 	assert_int_equal(walk_stats(r).hashed, 5);
@@ -578,8 +578,8 @@ test_gc(void **state)
 	struct fx_statcache *sc = statcache_load(db);
 	char *ws = at("ws"), *out = at("outside");
 	struct fx_walk *r = walk_new(ws, sc, 2);
-	walk_tree(r, ws, NULL, NULL);
-	walk_tree(r, out, NULL, NULL);
+	walk_tree(r, ws, FX_VIEW_BUILD, NULL, NULL);
+	walk_tree(r, out, FX_VIEW_BUILD, NULL, NULL);
 	assert_int_equal(walk_run(r), 0);
 	walk_free(r);
 	assert_int_equal(statcache_save(sc), 0);

@@ -76,7 +76,7 @@ digest(const char *rel, const struct fx_ignore *ig, const char *ig_key,
 {
 	struct fx_walk *r = walk_new(tmp, NULL, 2);
 	char *p = at(rel);
-	const struct fx_tree *t = walk_tree(r, p, ig, ig_key);
+	const struct fx_tree *t = walk_tree(r, p, FX_VIEW_BUILD, ig, ig_key);
 	assert_int_equal(walk_run(r), 0);
 	assert_int_equal(t->err, 0);
 	fx_hash h = t->root;
@@ -102,7 +102,7 @@ test_big_files(void **state)
 	put("empty", "");
 
 	struct fx_walk *r = walk_new(tmp, NULL, 2);
-	const struct fx_tree *t = walk_tree(r, tmp, NULL, NULL);
+	const struct fx_tree *t = walk_tree(r, tmp, FX_VIEW_BUILD, NULL, NULL);
 	assert_int_equal(walk_run(r), 0);
 	assert_int_equal(t->n, 3);
 	assert_string_equal(t->v[0].path, "big");
@@ -150,7 +150,16 @@ make_tree(void)
 	shell("chmod +x '%s/ctx/run.sh'", tmp);
 	link_to("a.txt", "ctx/link");
 	shell("mkdir -p '%s/ctx/empty/dir' && mkfifo '%s/ctx/fifo'", tmp);
+	/* modes as a checkout with umask 022 leaves them */
+	shell("cd '%s/ctx' && chmod 644 Containerfile a.txt b-c b/x b/deep/er/y fifo && chmod 755 run.sh", tmp);
+	shell("cd '%s/ctx' && chmod 755 . b b/deep b/deep/er empty empty/dir", tmp);
 }
+
+/* make_tree's entries, as a build context (FX_VIEW_BUILD). */
+static const char *const tree_paths[] = {
+	"Containerfile", "a.txt", "b-c", "b/", "b/deep/", "b/deep/er/", "b/deep/er/y", "b/x",
+	"empty/", "empty/dir/", "fifo", "link", "run.sh",
+};
 
 static void
 test_tree_entries(void **state)
@@ -158,23 +167,27 @@ test_tree_entries(void **state)
 	make_tree();
 	struct fx_walk *r = walk_new(tmp, NULL, 3);
 	char *dir = at("ctx");
-	const struct fx_tree *t = walk_tree(r, dir, NULL, NULL);
+	const struct fx_tree *t = walk_tree(r, dir, FX_VIEW_BUILD, NULL, NULL);
 	assert_int_equal(walk_run(r), 0);
 	assert_string_equal(t->dir, dir);
 
-	const char *paths[] = {"Containerfile", "a.txt", "b-c", "b/deep/er/y", "b/x", "link", "run.sh"};
-	assert_int_equal(t->n, FX_NELEM(paths));
+	assert_int_equal(t->n, FX_NELEM(tree_paths));
 	for (size_t i = 0; i < t->n; i++)
-		assert_string_equal(t->v[i].path, paths[i]);
+		assert_string_equal(t->v[i].path, tree_paths[i]);
 	assert_int_equal(t->v[0].mode, 0100644);
-	assert_int_equal(t->v[5].mode, 0120000);
-	assert_true(hash_eq(t->v[5].hash, xxh("a.txt", 5)));
-	assert_int_equal(t->v[6].mode, 0100755);
-	assert_true(hash_eq(t->v[3].hash, xxh("y\n", 2)));
+	assert_int_equal(t->v[3].mode, 040755);		/* b/ */
+	assert_true(hash_eq(t->v[3].hash, xxh("", 0)));
+	assert_int_equal(t->v[9].mode, 040755);		/* empty/dir/, empty as it is */
+	assert_int_equal(t->v[10].mode, 010644);	/* fifo: never opened */
+	assert_true(hash_eq(t->v[10].hash, xxh("", 0)));
+	assert_int_equal(t->v[11].mode, 0120000);
+	assert_true(hash_eq(t->v[11].hash, xxh("a.txt", 5)));
+	assert_int_equal(t->v[12].mode, 0100755);
+	assert_true(hash_eq(t->v[6].hash, xxh("y\n", 2)));
 	assert_true(hash_eq(t->root, merkle(t)));
 
 	struct fx_walk_stats st = walk_stats(r);
-	assert_int_equal(st.files, 7);
+	assert_int_equal(st.files, 8);
 	assert_int_equal(st.hashed, 7);
 	assert_int_equal(st.cache_hits, 0);
 	walk_free(r);
@@ -218,18 +231,18 @@ test_stable(void **state)
 	put("copy/sub/ctx/b-c", "dash sorts before slash\n");
 	put("copy/sub/ctx/a.txt", "a\n");
 	put("copy/sub/ctx/Containerfile", "FROM scratch\nCOPY . /\n");
-	shell("chmod 700 '%s/copy/sub/ctx/run.sh'", tmp);
 	link_to("a.txt", "copy/sub/ctx/link");
+	shell("cd '%s/copy/sub/ctx' && mkdir -p empty/dir && mkfifo fifo && chmod 755 run.sh", tmp);
 	assert_true(hash_eq(digest("copy/sub/ctx", NULL, NULL, NULL), h));
 
-	/* New mtimes, and another empty directory. */
+	/* New mtimes, and new owners. */
 	shell("touch '%s/ctx/a.txt' '%s/ctx/b/x'", tmp);
-	shell("mkdir '%s/ctx/b/void'", tmp);
+	shell("chown -R 65534:65534 '%s/ctx' 2>/dev/null || true", tmp);
 	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), h));
 	/* Any thread count. */
 	struct fx_walk *r = walk_new(tmp, NULL, 1);
 	char *dir = at("ctx");
-	const struct fx_tree *t = walk_tree(r, dir, NULL, NULL);
+	const struct fx_tree *t = walk_tree(r, dir, FX_VIEW_BUILD, NULL, NULL);
 	assert_int_equal(walk_run(r), 0);
 	assert_true(hash_eq(t->root, h));
 	walk_free(r);
@@ -241,7 +254,7 @@ test_changes(void **state)
 {
 	make_tree();
 	fx_hash base = digest("ctx", NULL, NULL, NULL);
-	fx_hash seen[8];
+	fx_hash seen[16];
 	int n = 0;
 
 	put("ctx/b/x", "X\n");			/* modify */
@@ -260,10 +273,33 @@ test_changes(void **state)
 	put("ctx/a.txt", "a\n");
 	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), base));
 
+	/* Every permission bit counts, as podman keeps them all (issue 10). */
 	shell("chmod +x '%s/ctx/a.txt'", tmp);	/* exec bit */
 	seen[n++] = digest("ctx", NULL, NULL, NULL);
-	shell("chmod -x '%s/ctx/a.txt'", tmp);
-	shell("chmod g+w '%s/ctx/a.txt'", tmp);	/* not the exec bit: no change */
+	shell("chmod 664 '%s/ctx/a.txt'", tmp);	/* group write */
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	shell("chmod 600 '%s/ctx/a.txt'", tmp);	/* no longer readable by others */
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	shell("chmod 1644 '%s/ctx/a.txt'", tmp);	/* sticky */
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	shell("chmod 644 '%s/ctx/a.txt' && chmod 700 '%s/ctx/b'", tmp);	/* a directory's */
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	shell("chmod 755 '%s/ctx/b' && chmod 711 '%s/ctx/run.sh'", tmp);
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	shell("chmod 755 '%s/ctx/run.sh'", tmp);
+	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), base));
+
+	/* Directories are entries: an empty one added, one left. */
+	shell("mkdir '%s/ctx/b/void'", tmp);
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	shell("rmdir '%s/ctx/b/void' && rmdir '%s/ctx/empty/dir'", tmp);
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	shell("mkdir '%s/ctx/empty/dir' && chmod 755 '%s/ctx/empty/dir'", tmp);
+	/* A FIFO becomes a file of the same (no) content. */
+	shell("rm '%s/ctx/fifo' && touch '%s/ctx/fifo'", tmp);
+	shell("chmod 644 '%s/ctx/fifo'", tmp);
+	seen[n++] = digest("ctx", NULL, NULL, NULL);
+	shell("rm '%s/ctx/fifo' && mkfifo -m 644 '%s/ctx/fifo'", tmp);
 	assert_true(hash_eq(digest("ctx", NULL, NULL, NULL), base));
 
 	link_to("b-c", "ctx/link");		/* retarget */
@@ -298,7 +334,7 @@ test_ignore(void **state)
 	struct fx_walk_stats st;
 	fx_hash h = digest("ctx", prune, "p", &st);
 	assert_int_equal(st.pruned, 1);
-	assert_int_equal(st.files, 8);		/* not a.txt, nor anything in node_modules */
+	assert_int_equal(st.files, 9);		/* not a.txt, nor anything in node_modules */
 	put("ctx/node_modules/m/index.js", "y");
 	put("ctx/node_modules/other", "z");
 	put("ctx/a.txt", "changed\n");
@@ -327,10 +363,10 @@ test_dedup(void **state)
 	assert_int_equal(ignore_add_pattern(ig, "b", "test", 1), 0);
 	struct fx_walk *r = walk_new(tmp, NULL, 2);
 	char *dir = at("ctx"), *odd = at("./ctx/b/../"), *f = at("ctx/a.txt");
-	const struct fx_tree *a = walk_tree(r, dir, NULL, NULL);
-	const struct fx_tree *b = walk_tree(r, odd, NULL, NULL);
-	const struct fx_tree *c = walk_tree(r, dir, ig, "b");
-	const struct fx_tree *d = walk_tree(r, dir, ig, "b");
+	const struct fx_tree *a = walk_tree(r, dir, FX_VIEW_BUILD, NULL, NULL);
+	const struct fx_tree *b = walk_tree(r, odd, FX_VIEW_BUILD, NULL, NULL);
+	const struct fx_tree *c = walk_tree(r, dir, FX_VIEW_BUILD, ig, "b");
+	const struct fx_tree *d = walk_tree(r, dir, FX_VIEW_BUILD, ig, "b");
 	const struct fx_tree *e = walk_file(r, f);
 	const struct fx_tree *g = walk_file(r, f);
 	assert_ptr_equal(a, b);
@@ -339,12 +375,12 @@ test_dedup(void **state)
 	assert_ptr_equal(e, g);
 	assert_ptr_not_equal(e, a);
 	assert_int_equal(walk_run(r), 0);
-	assert_int_equal(a->n, 7);
-	assert_int_equal(c->n, 5);
+	assert_int_equal(a->n, FX_NELEM(tree_paths));
+	assert_int_equal(c->n, FX_NELEM(tree_paths) - 5);	/* not b/ and the 4 below it */
 	assert_false(hash_eq(a->root, c->root));
 	assert_int_equal(e->n, 1);
 	/* Each request once: 7 files in the tree, 5 again with rules, 1 alone. */
-	assert_int_equal(walk_stats(r).files, 13);
+	assert_int_equal(walk_stats(r).files, 15);
 	walk_free(r);
 	ignore_free(ig);
 	free(dir);
@@ -358,8 +394,8 @@ test_missing(void **state)
 	make_tree();
 	struct fx_walk *r = walk_new(tmp, NULL, 2);
 	char *gone = at("nope"), *ok = at("ctx"), *gonefile = at("nope.yaml");
-	const struct fx_tree *t = walk_tree(r, gone, NULL, NULL);
-	const struct fx_tree *good = walk_tree(r, ok, NULL, NULL);
+	const struct fx_tree *t = walk_tree(r, gone, FX_VIEW_BUILD, NULL, NULL);
+	const struct fx_tree *good = walk_tree(r, ok, FX_VIEW_BUILD, NULL, NULL);
 	const struct fx_tree *f = walk_file(r, gonefile);
 	const struct fx_tree *d = walk_file(r, ok);
 	assert_int_equal(walk_run(r), -1);
@@ -368,7 +404,7 @@ test_missing(void **state)
 	assert_int_equal(f->err, ENOENT);
 	assert_int_equal(d->err, EISDIR);
 	assert_int_equal(good->err, 0);
-	assert_int_equal(good->n, 7);
+	assert_int_equal(good->n, FX_NELEM(tree_paths));
 	walk_free(r);
 	free(gone);
 	free(ok);
@@ -384,8 +420,9 @@ walk_unreadable(void)
 		return 2;
 	struct fx_walk *r = walk_new(tmp, NULL, 2);
 	char *dir = at("ctx");
-	const struct fx_tree *t = walk_tree(r, dir, NULL, NULL);
-	int rc = walk_run(r) == -1 && t->err == EACCES && t->n == 6 ? 0 : 1;
+	const struct fx_tree *t = walk_tree(r, dir, FX_VIEW_BUILD, NULL, NULL);
+	/* all but b/deep/ (unreadable) and what lies below it */
+	int rc = walk_run(r) == -1 && t->err == EACCES && t->n == FX_NELEM(tree_paths) - 3 ? 0 : 1;
 	walk_free(r);
 	free(dir);
 	return rc;
@@ -425,9 +462,9 @@ test_wide(void **state)
 	for (int i = 0; i < 3; i++) {
 		struct fx_walk *r = walk_new(tmp, NULL, threads[i]);
 		char *dir = at("w");
-		const struct fx_tree *t = walk_tree(r, dir, NULL, NULL);
+		const struct fx_tree *t = walk_tree(r, dir, FX_VIEW_BUILD, NULL, NULL);
 		assert_int_equal(walk_run(r), 0);
-		assert_int_equal(t->n, 3000);
+		assert_int_equal(t->n, 3000 + 20 + 60);	/* files, d??/, d??/s?/ */
 		for (size_t k = 1; k < t->n; k++)
 			assert_true(strcmp(t->v[k - 1].path, t->v[k].path) < 0);
 		assert_true(hash_eq(t->root, merkle(t)));
@@ -454,12 +491,15 @@ test_order(void **state)
 		put(names[i], names[i]);
 	struct fx_walk *r = walk_new(tmp, NULL, 2);
 	char *dir = at("o");
-	const struct fx_tree *t = walk_tree(r, dir, NULL, NULL);
+	const struct fx_tree *t = walk_tree(r, dir, FX_VIEW_BUILD, NULL, NULL);
 	assert_int_equal(walk_run(r), 0);
-	assert_int_equal(t->n, FX_NELEM(names));
+	/* the files, and their 8 directories as entries of their own */
+	assert_int_equal(t->n, FX_NELEM(names) + 8);
 	for (size_t k = 1; k < t->n; k++)
 		assert_true(strcmp(t->v[k - 1].path, t->v[k].path) < 0);
 	for (size_t k = 0; k < t->n; k++) {
+		if (t->v[k].mode >> 12 == 04)	/* a directory: "path/" */
+			continue;
 		char *want = xasprintf("o/%s", t->v[k].path);
 		assert_true(hash_eq(t->v[k].hash, xxh(want, strlen(want))));
 		free(want);
@@ -513,7 +553,7 @@ test_order(void **state)
 	}
 	r = walk_new(tmp, NULL, 2);
 	dir = at("r");
-	t = walk_tree(r, dir, NULL, NULL);
+	t = walk_tree(r, dir, FX_VIEW_BUILD, NULL, NULL);
 	assert_int_equal(walk_run(r), 0);
 	assert_true(t->n > 300);
 	for (size_t k = 1; k < t->n; k++)
@@ -530,17 +570,182 @@ test_two_runs(void **state)
 	make_tree();
 	struct fx_walk *r = walk_new(tmp, NULL, 2);
 	char *dir = at("ctx"), *f = at("ctx/a.txt");
-	const struct fx_tree *t = walk_tree(r, dir, NULL, NULL);
+	const struct fx_tree *t = walk_tree(r, dir, FX_VIEW_BUILD, NULL, NULL);
 	assert_int_equal(walk_run(r), 0);
 	fx_hash h = t->root;
 	const struct fx_tree *ft = walk_file(r, f);
 	assert_int_equal(walk_run(r), 0);
 	assert_true(hash_eq(t->root, h));
 	assert_int_equal(ft->n, 1);
-	assert_int_equal(walk_stats(r).files, 8);
+	assert_int_equal(walk_stats(r).files, 9);
 	walk_free(r);
 	free(dir);
 	free(f);
+}
+
+/* The tree of ctx in `view`, with `ig`; the caller frees the walk. */
+static const struct fx_tree *
+walk_ctx(struct fx_walk **r, const char *rel, enum fx_view view, const struct fx_ignore *ig)
+{
+	char *dir = at(rel);
+	*r = walk_new(tmp, NULL, 2);
+	const struct fx_tree *t = walk_tree(*r, dir, view, ig, ig ? "ig" : NULL);
+	walk_run(*r);
+	free(dir);
+	return t;
+}
+
+static const struct fx_tree_entry *
+entry(const struct fx_tree *t, const char *path)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->v[i].path, path) == 0)
+			return &t->v[i];
+	return NULL;
+}
+
+/* FIFOs are entries by what they are, never opened (that would block: no
+ * one writes); sockets are left out, as the builders leave them; devices
+ * count with their numbers. */
+static void
+test_special_files(void **state)
+{
+	put("sp/a", "a");
+	shell("mkfifo -m 600 '%s/sp/fifo' && python3 -c \"import socket,sys; "
+	    "socket.socket(socket.AF_UNIX).bind(sys.argv[1])\" '%s/sp/sock'", tmp);
+	struct fx_walk *r;
+	const struct fx_tree *t = walk_ctx(&r, "sp", FX_VIEW_BUILD, NULL);
+	assert_int_equal(t->err, 0);
+	assert_int_equal(t->n, 2);
+	assert_string_equal(t->v[1].path, "fifo");
+	assert_int_equal(t->v[1].mode, 010600);
+	assert_int_equal(walk_stats(r).hashed, 1);
+	fx_hash h = t->root;
+	walk_free(r);
+
+	if (geteuid() != 0)
+		return;
+	shell("mknod '%s/sp/null' c 1 3", tmp);
+	t = walk_ctx(&r, "sp", FX_VIEW_BUILD, NULL);
+	const struct fx_tree_entry *e = entry(t, "null");
+	assert_non_null(e);
+	assert_int_equal(e->mode >> 12, 02);
+	assert_true(hash_eq(e->hash, xxh("1,3", 3)));
+	assert_false(hash_eq(t->root, h));
+	walk_free(r);
+}
+
+/* The builders send the second path of an inode as a link to the first:
+ * which entries share an inode counts; their content stays the first's. */
+static void
+test_hard_links(void **state)
+{
+	put("hl/a", "same\n");
+	put("hl/b", "same\n");
+	put("hl/c", "other\n");
+	struct fx_walk *r;
+	fx_hash copies = walk_ctx(&r, "hl", FX_VIEW_BUILD, NULL)->root;
+	walk_free(r);
+
+	shell("cd '%s/hl' && rm b && ln a b", tmp);
+	const struct fx_tree *t = walk_ctx(&r, "hl", FX_VIEW_BUILD, NULL);
+	assert_false(hash_eq(t->root, copies));
+	assert_true(hash_eq(t->v[0].hash, xxh("same\n", 5)));	/* a: the content */
+	assert_false(hash_eq(t->v[1].hash, t->v[0].hash));	/* b: a link to a */
+	fx_hash linked = t->root;
+	walk_free(r);
+
+	/* Another pairing of the same contents is another tree. */
+	shell("cd '%s/hl' && rm b && cp a b && ln -f c d && printf 'other\\n' >/dev/null", tmp);
+	t = walk_ctx(&r, "hl", FX_VIEW_BUILD, NULL);
+	assert_false(hash_eq(t->root, linked));
+	walk_free(r);
+	/* A link to a file the tree leaves out is no link within it. */
+	struct fx_ignore *ig = ignore_new();
+	assert_int_equal(ignore_add_pattern(ig, "c", "test", 1), 0);
+	t = walk_ctx(&r, "hl", FX_VIEW_BUILD, ig);
+	assert_true(hash_eq(entry(t, "d")->hash, xxh("other\n", 6)));
+	walk_free(r);
+	ignore_free(ig);
+}
+
+/* A directory is an entry unless the rules exclude it; an excluded one
+ * stays when it holds something re-included (BuildKit sends it then). */
+static void
+test_excluded_dirs(void **state)
+{
+	put("ex/keep/a", "a");
+	put("ex/drop/b", "b");
+	put("ex/both/x", "x");
+	put("ex/both/keep.txt", "k");
+	put("ex/shown/c.log", "c");
+	shell("mkdir '%s/ex/void'", tmp);
+	struct fx_ignore *ig = ignore_new();
+	const char *text = "drop\nboth\n!both/keep.txt\nshown/*.log\n";
+	assert_int_equal(ignore_add_text(ig, text, strlen(text), "test"), 0);
+	struct fx_walk *r;
+	const struct fx_tree *t = walk_ctx(&r, "ex", FX_VIEW_BUILD, ig);
+	const char *want[] = {"both/", "both/keep.txt", "keep/", "keep/a", "shown/", "void/"};
+	assert_int_equal(t->n, FX_NELEM(want));
+	for (size_t i = 0; i < t->n; i++)
+		assert_string_equal(t->v[i].path, want[i]);
+	walk_free(r);
+	ignore_free(ig);
+}
+
+/* A chart as helm loads it: links followed, to files and to directories;
+ * modes do not count; a link cycle or a dangling link is an error, as it
+ * fails helm. */
+static void
+test_helm_view(void **state)
+{
+	put("shared/_helpers.tpl", "{{ define \"x\" }}1{{ end }}\n");
+	put("shared/sub/Chart.yaml", "name: sub\n");
+	put("chart/Chart.yaml", "name: c\n");
+	put("chart/templates/cm.yaml", "kind: ConfigMap\n");
+	link_to("../../shared/_helpers.tpl", "chart/templates/_helpers.tpl");
+	shell("mkdir -p '%s/chart/charts' && ln -s ../../shared/sub '%s/chart/charts/sub'", tmp);
+	struct fx_walk *r;
+	const struct fx_tree *t = walk_ctx(&r, "chart", FX_VIEW_HELM, NULL);
+	assert_int_equal(t->err, 0);
+	const char *want[] = {"Chart.yaml", "charts/sub/Chart.yaml", "templates/_helpers.tpl",
+	    "templates/cm.yaml"};
+	assert_int_equal(t->n, FX_NELEM(want));
+	for (size_t i = 0; i < t->n; i++) {
+		assert_string_equal(t->v[i].path, want[i]);
+		assert_int_equal(t->v[i].mode, 0100644);
+	}
+	const char *helpers = "{{ define \"x\" }}1{{ end }}\n";
+	assert_true(hash_eq(t->v[2].hash, xxh(helpers, strlen(helpers))));
+	fx_hash h = t->root;
+	walk_free(r);
+
+	/* an edit of a link's target, file or directory, is a change */
+	put("shared/_helpers.tpl", "{{ define \"x\" }}2{{ end }}\n");
+	t = walk_ctx(&r, "chart", FX_VIEW_HELM, NULL);
+	assert_false(hash_eq(t->root, h));
+	h = t->root;
+	walk_free(r);
+	put("shared/sub/values.yaml", "a: 1\n");
+	t = walk_ctx(&r, "chart", FX_VIEW_HELM, NULL);
+	assert_false(hash_eq(t->root, h));
+	h = t->root;
+	walk_free(r);
+	/* a mode is not */
+	shell("chmod 600 '%s/chart/Chart.yaml' && chmod 700 '%s/chart/templates'", tmp);
+	t = walk_ctx(&r, "chart", FX_VIEW_HELM, NULL);
+	assert_true(hash_eq(t->root, h));
+	walk_free(r);
+
+	/* a link back up is a loop */
+	shell("ln -s .. '%s/chart/templates/up'", tmp);
+	t = walk_ctx(&r, "chart", FX_VIEW_HELM, NULL);
+	assert_int_equal(t->err, ELOOP);
+	walk_free(r);
+	shell("rm '%s/chart/templates/up' && ln -s nowhere '%s/chart/templates/dangling'", tmp);
+	t = walk_ctx(&r, "chart", FX_VIEW_HELM, NULL);
+	assert_int_equal(t->err, ENOENT);
+	walk_free(r);
 }
 
 int
@@ -558,6 +763,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unreadable_subdir, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_wide, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_order, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_special_files, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_hard_links, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_excluded_dirs, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_helm_view, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_two_runs, tmpdir_setup, tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
