@@ -224,8 +224,6 @@ add_change(struct fx_changes *c, char op, char *name, char *old, char *new)
 	c->v[c->n++] = (struct fx_change){op, name, old, new};
 }
 
-/* Merge two sorted line lists. Lines sort by their escaped text, which keeps
- * names in the same relative order on both sides. */
 /* The "#hashing N" line that heads a recorded manifest: the only line
  * without a TAB (every entry's has one). Its length, or 0 if there is none. */
 static size_t
@@ -244,6 +242,8 @@ after_header(const char *p)
 	return p + header_len(p);
 }
 
+/* Merge two sorted line lists. Lines sort by their escaped text, which keeps
+ * names in the same relative order on both sides. */
 void
 manifest_diff(const char *old, struct fx_manifest *cur, struct fx_changes *out)
 {

@@ -144,6 +144,24 @@ read_rules(struct fx_rules *r, const char *path, char **text, size_t *len)
 	return r->read ? r->read(r->read_ctx, path, text, len) : read_file(path, text, len);
 }
 
+/* The builder's order of ignore files (its length in *n). */
+static const struct ignore_name *
+ignore_order(enum fx_builder b, size_t *n)
+{
+	bool docker = b == FX_DOCKER;
+
+	*n = docker ? FX_NELEM(docker_order) : FX_NELEM(podman_order);
+	return docker ? docker_order : podman_order;
+}
+
+/* The path of ignore file `in` of service s. */
+static char *
+ignore_path(const struct fx_svc *s, const struct ignore_name *in)
+{
+	return in->beside_file ? xasprintf("%s%s", s->build.file, in->name) :
+	    path_join(s->build.context, in->name);
+}
+
 /* Find the builder's ignore file and read it into d->ignore; NULL text if
  * there is none. A name that is not there (a dangling link) is passed
  * over; one that cannot be read (a directory) fails the build, so it is an
@@ -151,15 +169,13 @@ read_rules(struct fx_rules *r, const char *path, char **text, size_t *len)
 static int
 find_ignore_file(struct fx_rules *r, struct fx_rule_node *d, char **text, size_t *len)
 {
-	const struct fx_svc *s = d->svc;
-	bool docker = r->cat->builder == FX_DOCKER;
-	const struct ignore_name *order = docker ? docker_order : podman_order;
-	size_t n = docker ? FX_NELEM(docker_order) : FX_NELEM(podman_order);
+	size_t n;
+	const struct ignore_name *order = ignore_order(r->cat->builder, &n);
 
 	*text = NULL;
+	d->builder = r->cat->builder;
 	for (size_t i = 0; i < n; i++) {
-		char *p = order[i].beside_file ? xasprintf("%s%s", s->build.file, order[i].name) :
-		    path_join(s->build.context, order[i].name);
+		char *p = ignore_path(d->svc, &order[i]);
 		if (read_rules(r, p, text, len) == 0) {
 			d->ignore_file = p;
 			return 0;
@@ -257,8 +273,6 @@ void
 rules_each_source(struct fx_graph *g, void (*fn)(void *ctx, const struct fx_source *src),
     void *ctx)
 {
-	static const char *const ignore_names[] = {".containerignore", ".dockerignore"};
-
 	for (size_t i = 0; i < g->n; i++) {
 		struct fx_node *n = g->nodes[i];
 		struct fx_rule_node *d = n->data;
@@ -269,10 +283,12 @@ rules_each_source(struct fx_graph *g, void (*fn)(void *ctx, const struct fx_sour
 			fn(ctx, &(struct fx_source){s->build.context, false, d->ignore,
 			    d->ignore_key ? d->ignore_key : "", d->context, n});
 			fn(ctx, &(struct fx_source){s->build.file, true, NULL, "", d->file, n});
-			/* Creating an ignore file changes the rules, even one that
-			 * ignores itself. */
-			for (size_t k = 0; k < FX_NELEM(ignore_names); k++) {
-				char *p = path_join(s->build.context, ignore_names[k]);
+			/* Creating an ignore file the builder reads changes the
+			 * rules, even one that ignores itself. */
+			size_t norder;
+			const struct ignore_name *order = ignore_order(d->builder, &norder);
+			for (size_t k = 0; k < norder; k++) {
+				char *p = ignore_path(s, &order[k]);
 				bool is = d->ignore_file && strcmp(p, d->ignore_file) == 0;
 				fn(ctx, &(struct fx_source){p, true, NULL, "", is ? d->ignore_tree : NULL,
 				    n});

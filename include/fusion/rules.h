@@ -71,7 +71,8 @@ struct fx_rules {
 struct fx_rule_node {
 	struct fx_svc *svc;
 	struct fx_ignore *ignore;	/* build: the context's rules */
-	char *ignore_file;		/* build: .containerignore / .dockerignore, or NULL */
+	char *ignore_file;		/* build: the ignore file its builder reads, or NULL */
+	enum fx_builder builder;	/* build: the builder whose ignore files count */
 	char *ignore_key;
 	const struct fx_tree *context, *file, *ignore_tree, *chart;
 	const struct fx_tree **values;
@@ -111,8 +112,8 @@ struct fx_source {
 /*
  * Every source of the selected nodes, after rules_sources (up --watch
  * watches them): build contexts with their rules, containerfiles, ignore
- * files (and where one could appear: .containerignore and .dockerignore
- * in the context), charts and values files. A source read by several
+ * files (and wherever one the builder reads could appear: beside the
+ * containerfile and in the context), charts and values files. A source read by several
  * nodes comes once per node.
  */
 void rules_each_source(struct fx_graph *g, void (*fn)(void *ctx, const struct fx_source *src),

@@ -100,6 +100,21 @@ stop_with() {
 	[ "$(events change)" -eq 1 ]
 }
 
+@test "up --watch: an ignore file the builder reads, new beside the containerfile, starts a pass even where the rules hide it" {
+	# a context whose rules hide the containerfile's own files, as a
+	# .dockerignore with Dockerfile* often does
+	echo 'Containerfile.*' >>"$WS/partners-engine/.containerignore"
+	watch_start
+	# podman reads Containerfile.dockerignore before .containerignore
+	printf 'tmp/\n' >"$WS/partners-engine/Containerfile.dockerignore"
+	wait_until at_least 1 change
+	[ "$(changed_in 1)" = "partners-engine/Containerfile.dockerignore" ]
+	# the new rules send the log files the old ones left out
+	[[ "$(started_in 2)" == "build:partners-engine "* ]]
+	run fx inputs build:partners-engine
+	[[ "$output" == *"file:fixtures/replay.log"* ]]
+}
+
 @test "up --watch: 40 saves in half a second start at most two passes" {
 	watch_start
 	for i in $(seq 40); do

@@ -402,6 +402,55 @@ test_diff_escaped_names(void **state)
 	manifest_free(b);
 }
 
+/*
+ * Hashing version 2 (issue 10): every key carries FX_HASHING, so no key
+ * made the version 1 way can equal today's, and every record says how it
+ * was made, so that a record without the header reads as version 1.
+ */
+static void
+test_hashing_version(void **state)
+{
+	struct fx_manifest *m = manifest_new();
+	manifest_add(m, "arg:A", "1");
+
+	/* the key of version 1: "fusion-key-1", kind, version, entries */
+	struct fx_hasher *h = hasher_new();
+	hasher_str(h, "fusion-key-1");
+	hasher_str(h, "build");
+	hasher_str(h, "1");
+	hasher_str(h, "arg:A");
+	hasher_str(h, "1");
+	fx_hash v1 = hasher_done(h);
+	assert_false(hash_eq(key_of(m), v1));
+	assert_int_equal(FX_HASHING, 2);
+
+	/* a record says its version; version 1 wrote no header */
+	char *s = manifest_serialize(m);
+	assert_int_equal(manifest_hashing(s), FX_HASHING);
+	assert_int_equal(manifest_hashing("arg:A\t1\n"), 1);
+	assert_int_equal(manifest_hashing(""), 1);
+	assert_int_equal(manifest_hashing(NULL), 1);
+	assert_int_equal(manifest_hashing("#hashing 7\narg:A\t1\n"), 7);
+	/* an entry named "#hashing 3" (it has a TAB) is no header */
+	assert_int_equal(manifest_hashing("#hashing 3\tx\n"), 1);
+
+	/* the header is no entry: a record diffs as its entries */
+	struct fx_changes c;
+	manifest_diff(s, m, &c);
+	assert_int_equal(c.n, 0);
+	changes_free(&c);
+	manifest_diff("arg:A\t1\n", m, &c);
+	assert_int_equal(c.n, 0);
+	changes_free(&c);
+	manifest_diff("#hashing 3\tx\narg:A\t1\n", m, &c);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.v[0].op, 'D');
+	assert_string_equal(c.v[0].name, "#hashing 3");
+	changes_free(&c);
+	free(s);
+	manifest_free(m);
+}
+
 int
 main(void)
 {
@@ -418,6 +467,7 @@ main(void)
 		cmocka_unit_test(test_diff_against_null),
 		cmocka_unit_test(test_diff_prefix_names),
 		cmocka_unit_test(test_diff_escaped_names),
+		cmocka_unit_test(test_hashing_version),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,13 +26,15 @@
 #define TESTDIR_NAME "walk"
 #include "testdir.h"
 
-/* Write tmp/rel (making its directories) with an old mtime. */
+/* Write tmp/rel (making its directories) with an old mtime and mode 644,
+ * as a checkout with umask 022 leaves it: every permission bit counts. */
 static void
 put(const char *rel, const char *content)
 {
 	put_file(rel, content);
 	char *p = at(rel);
 	struct timespec ts[2] = {{1600000000, 0}, {1600000000, 0}};
+	assert_int_equal(chmod(p, 0644), 0);
 	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
 	free(p);
 }
