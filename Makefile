@@ -9,7 +9,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
 CC ?= cc
-PKGS = yaml-0.1 libxxhash sqlite3 libcrypto
+PKGS = yaml-0.1 libxxhash sqlite3 libcurl libcrypto
 
 CSTD = -std=c17 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wmissing-prototypes
@@ -48,6 +48,9 @@ FUZZ_SECONDS ?= 60
 VALGRIND = valgrind -q --error-exitcode=97 --leak-check=full --show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect --track-origins=yes
 OBJ := $(BUILD)/engine/main.o $(LIB_OBJ) $(UNIT_OBJ) $(FUZZ_OBJ)
+# Helpers the command-line tests run (tests/tools: one file each, no library).
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 all: $(BUILD)/fusion
 
@@ -76,7 +79,12 @@ $(BUILD)/fuzzers/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libfusion.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(OPT) $(subst fuzzer-no-link,fuzzer,$(SAN)) -o $@ $^ $(LIBS)
 
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 units: $(UNIT_BIN) $(REPLAY_BIN)
+tools: $(TOOL_BIN)
 
 fuzzers: $(FUZZ_TARGETS:%=$(BUILD)/fuzzers/fuzz_%)
 
@@ -98,7 +106,8 @@ fuzz: fuzz-build
 SETUP_NEEDS = /usr/bin/pkg-config /usr/include/yaml.h /usr/include/xxhash.h \
 	/usr/include/sqlite3.h /usr/include/openssl/hmac.h /usr/include/cmocka.h /usr/bin/bats /usr/bin/dot \
 	/usr/bin/podman /usr/bin/jq /usr/bin/sqlite3 /usr/sbin/nginx /usr/bin/clang \
-	/usr/bin/valgrind $(FUZZ_RUNTIME)
+	/usr/bin/valgrind /usr/bin/openssl /usr/include/openssl/evp.h \
+	/usr/include/$(shell gcc -print-multiarch 2>/dev/null)/curl/curl.h $(FUZZ_RUNTIME)
 # clang's libFuzzer runtime (its path names clang's version); a path that
 # does not exist when there is none, so that setup installs it.
 FUZZ_RUNTIME := $(or $(firstword $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/*/libclang_rt.fuzzer*.a)),\
@@ -113,9 +122,9 @@ $(BUILD)/setup.stamp: scripts/setup $(SETUP_NEEDS)
 # pkg-config) again once setup is done.
 # FUZZ_SECONDS=0 leaves the libFuzzer runs out (the saved inputs still replay).
 test: $(BUILD)/setup.stamp $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz-build)
-	@$(MAKE) --no-print-directory $(BUILD)/fusion units
+	@$(MAKE) --no-print-directory $(BUILD)/fusion units tools
 	@FUSION=$(abspath $(BUILD)/fusion) UNIT_DIR=$(abspath $(BUILD)/tests) \
-		REPLAY_DIR=$(abspath $(BUILD)/replay) FUZZ_DIR=$(abspath $(FUZZ_BUILD)) \
+		FX_TOOLS=$(abspath $(BUILD)/tests/tools) REPLAY_DIR=$(abspath $(BUILD)/replay) FUZZ_DIR=$(abspath $(FUZZ_BUILD)) \
 		FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build in its own directory.
@@ -157,8 +166,8 @@ install: $(BUILD)/fusion
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all units fuzzers fuzz-build fuzz test check check-builders valgrind bench demo install clean
+.PHONY: all units tools fuzzers fuzz-build fuzz test check check-builders valgrind bench demo install clean
 # The unit tests' and fuzz targets' objects are made by pattern rules: keep them.
 .SECONDARY: $(UNIT_OBJ) $(FUZZ_OBJ)
 
--include $(OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(TOOL_BIN:%=%.d)

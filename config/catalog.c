@@ -292,14 +292,15 @@ parse_cluster(struct load *ld, const struct ynode *v, struct fx_loc *provider_lo
 	free(p.v);
 }
 
-static void
-parse_jobs(struct load *ld, const struct ynode *v)
+/* A positive integer of at most `max`; 0 if the value is null. */
+static int
+parse_count(struct load *ld, const struct ynode *v, const char *name, long max)
 {
 	const char *s = ytext(v);
 	long n = 0;
 
 	if (ynull(v))
-		return;
+		return 0;
 	for (const char *p = s; p && *p; p++) {
 		if (*p < '0' || *p > '9' || n > INT_MAX / 10) {
 			n = -1;
@@ -307,11 +308,20 @@ parse_jobs(struct load *ld, const struct ynode *v)
 		}
 		n = n * 10 + (*p - '0');
 	}
-	if (!s || !*s || n <= 0 || n > INT_MAX) {
-		ERR(ld, v, "\"jobs\" must be a positive integer");
-		return;
+	if (!s || !*s || n <= 0 || n > max) {
+		if (max == INT_MAX)
+			ERR(ld, v, "\"%s\" must be a positive integer", name);
+		else
+			ERR(ld, v, "\"%s\" must be a whole number from 1 to %ld", name, max);
+		return 0;
 	}
-	ld->c->jobs = (int)n;
+	return (int)n;
+}
+
+static void
+parse_jobs(struct load *ld, const struct ynode *v)
+{
+	ld->c->jobs = parse_count(ld, v, "jobs", INT_MAX);
 }
 
 static void
@@ -379,12 +389,49 @@ parse_workspace(struct load *ld, const struct ynode *v)
 		c->context = xasprintf("kind-%s", c->profile);
 }
 
+/* An HTTP header's name (RFC 9110 token), an environment variable's name. */
+static bool
+is_token(const char *s, bool env)
+{
+	if (!s || !*s || (env && *s >= '0' && *s <= '9'))
+		return false;
+	for (; *s; s++) {
+		bool alnum = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9');
+		if (!alnum && !(env ? *s == '_' : strchr("!#$%&'*+-.^_`|~", *s) != NULL))
+			return false;
+	}
+	return true;
+}
+
+static void
+parse_remote(struct load *ld, const struct ynode *val)
+{
+	const char *s = as_string(ld, val, "remote");
+
+	if (!s)
+		return;
+	if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8) && strncmp(s, "file://", 7)) {
+		ERR(ld, val, "\"remote\" must be an http://, https:// or file:// URL, not \"%s\"", s);
+	} else if (!strncmp(s, "file://", 7) && s[7] != '/' && strncmp(s + 7, "localhost/", 10)) {
+		/* file://DIR: DIR relative to the catalog's directory */
+		char *dir = path_join(ld->c->dir, s + 7);
+		free(ld->c->remote);
+		ld->c->remote = xasprintf("file://%s", dir);
+		free(dir);
+	} else {
+		set_str(&ld->c->remote, s);
+	}
+}
+
 static void
 parse_cache(struct load *ld, const struct ynode *v)
 {
-	static const char *const keys[] = {"remote", "push"};
+	static const char *const keys[] = {"remote", "push", "header", "header_env",
+	    "connect_timeout", "timeout"};
 	const struct ynode *m = as_map(ld, v, "cache");
 	struct pairs p = {0};
+	const struct ynode *header = NULL;
 	const char *s;
 
 	if (!m)
@@ -394,12 +441,7 @@ parse_cache(struct load *ld, const struct ynode *v)
 		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
 		switch (key_index(ld, k, keys, FX_NELEM(keys), "in \"cache\"")) {
 		case 0:
-			if (!(s = as_string(ld, val, "remote")))
-				break;
-			if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8) && strncmp(s, "file://", 7))
-				ERR(ld, val, "\"remote\" must be an http://, https:// or file:// URL, not \"%s\"", s);
-			else
-				set_str(&ld->c->remote, s);
+			parse_remote(ld, val);
 			break;
 		case 1:
 			s = ytext(val);
@@ -410,9 +452,35 @@ parse_cache(struct load *ld, const struct ynode *v)
 			else if (!ynull(val))
 				ERR(ld, val, "\"push\" must be true or false");
 			break;
+		case 2:
+			header = val;
+			if ((s = as_string(ld, val, "header")) && !is_token(s, false))
+				ERR(ld, val, "\"header\" must be an HTTP header's name (letters, digits "
+				    "and -), not \"%s\"", s);
+			else if (s)
+				set_str(&ld->c->remote_header, s);
+			break;
+		case 3:
+			if ((s = as_string(ld, val, "header_env")) && !is_token(s, true))
+				ERR(ld, val, "\"header_env\" must name an environment variable "
+				    "(letters, digits and _), not \"%s\"", s);
+			else if (s)
+				set_str(&ld->c->remote_header_env, s);
+			break;
+		case 4:
+			ld->c->remote_connect_timeout = parse_count(ld, val, "connect_timeout", 600);
+			break;
+		case 5:
+			ld->c->remote_timeout = parse_count(ld, val, "timeout", 3600);
+			break;
 		}
 	}
 	free(p.v);
+	if (header && ld->c->remote_header && !ld->c->remote_header_env)
+		ERR(ld, header, "\"header\" needs \"header_env\": the environment variable that "
+		    "holds its value (never the value itself)");
+	if (ld->c->remote_header_env && !ld->c->remote_header)
+		ld->c->remote_header = xstrdup("Authorization");
 }
 
 static void
@@ -633,6 +701,8 @@ catalog_free(struct fx_catalog *c)
 	free(c->driver);
 	list_free(&c->start_args);
 	free(c->remote);
+	free(c->remote_header);
+	free(c->remote_header_env);
 	free(c->shown);
 	free(c->byname);
 	memset(c, 0, sizeof *c);

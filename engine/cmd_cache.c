@@ -1,5 +1,5 @@
 /*
- * cmd_cache.c - `fusion cache stats|gc|clear`.
+ * cmd_cache.c - `fusion cache stats|gc|clear|export FILE|import FILE`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,24 +52,42 @@ gc(struct fx_session *s)
 	return rc;
 }
 
+static int
+move_records(struct fx_session *s, const char *sub, const char *file)
+{
+	int n = 0;
+
+	if (strcmp(sub, "export") == 0) {
+		if (cache_export(s->cache, file, &n) < 0)
+			return FX_EXIT_FAILED;
+		printf("exported %d node record%s to %s\n", n, n == 1 ? "" : "s", file);
+	} else {
+		if (cache_import(s->cache, file, &n) < 0)
+			return FX_EXIT_FAILED;
+		printf("imported %d node record%s from %s\n", n, n == 1 ? "" : "s", file);
+	}
+	return 0;
+}
+
 int
 cmd_cache(struct fx_opts *o)
 {
 	struct fx_session s;
 	const char *sub = o->nargs ? o->args[0] : "";
+	bool moves = strcmp(sub, "export") == 0 || strcmp(sub, "import") == 0;
 	int lock = -1;
 
-	if (strcmp(sub, "export") == 0 || strcmp(sub, "import") == 0) {
-		fx_error("cache %s is not built yet (it comes with the shared cache)", sub);
+	if (strcmp(sub, "stats") && strcmp(sub, "gc") && strcmp(sub, "clear") && !moves) {
+		fx_error("usage: fusion cache stats|gc|clear|export FILE|import FILE");
 		return FX_EXIT_USAGE;
 	}
-	if (strcmp(sub, "stats") && strcmp(sub, "gc") && strcmp(sub, "clear")) {
-		fx_error("usage: fusion cache stats|gc|clear");
+	if (o->nargs != (moves ? 2 : 1)) {
+		fx_error(moves ? "usage: fusion cache %s FILE" : "usage: fusion cache %s", sub);
 		return FX_EXIT_USAGE;
 	}
 	bool clear = strcmp(sub, "clear") == 0;
 	int rc = session_open(&s, o);
-	if (rc == 0 && strcmp(sub, "stats") != 0) {
+	if (rc == 0 && strcmp(sub, "stats") != 0 && strcmp(sub, "export") != 0) {
 		lock = lock_acquire(s.statedir, o->no_wait);
 		if (lock < 0)
 			rc = FX_EXIT_FAILED;
@@ -83,7 +101,9 @@ cmd_cache(struct fx_opts *o)
 	} else if (rc == 0 && !(s.cache = cache_open(s.statedir))) {
 		rc = FX_EXIT_FAILED;
 	} else if (rc == 0) {
-		if (strcmp(sub, "stats") == 0)
+		if (moves)
+			rc = move_records(&s, sub, o->args[1]);
+		else if (strcmp(sub, "stats") == 0)
 			rc = stats(&s, o->json) < 0 ? FX_EXIT_FAILED : 0;
 		else
 			rc = gc(&s) < 0 ? FX_EXIT_FAILED : 0;

@@ -14,6 +14,7 @@
 #include "fusion/exec.h"
 #include "fusion/lock.h"
 #include "fusion/proc.h"
+#include "fusion/remote.h"
 #include "fusion/report.h"
 
 static char *
@@ -30,6 +31,10 @@ describe_run(struct fx_opts *o)
 		buf_puts(&b, " --force");
 	if (o->verify)
 		buf_puts(&b, " --verify");
+	if (o->push)
+		buf_puts(&b, " --push");	/* never the URL: it may hold a password */
+	if (o->no_remote)
+		buf_puts(&b, " --no-remote");
 	return buf_detach(&b);
 }
 
@@ -90,6 +95,86 @@ sweep_secrets(const char *statedir)
 	free(dir);
 }
 
+static bool
+is_url(const char *u)
+{
+	return !strncmp(u, "http://", 7) || !strncmp(u, "https://", 8) || !strncmp(u, "file://", 7);
+}
+
+/* The options that make no sense together, or without a shared cache. */
+static int
+check_remote_opts(struct fx_opts *o, const struct fx_catalog *cat)
+{
+	if (o->remote && !is_url(o->remote)) {
+		fx_error("up: --remote must be an http://, https:// or file:// URL");
+		return FX_EXIT_USAGE;
+	}
+	if (o->no_remote && (o->remote || o->push || o->remote_required)) {
+		fx_error("up: --no-remote goes with neither --remote, --push nor --remote-required");
+		return FX_EXIT_USAGE;
+	}
+	if (!o->no_remote && !o->remote && !cat->remote && (o->push || o->remote_required)) {
+		fx_error("up: --%s needs a shared cache: cache.remote in the catalog, or --remote URL",
+		    o->push ? "push" : "remote-required");
+		return FX_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/*
+ * The shared cache of this run: --remote URL (a relative file:// path is
+ * relative to the current directory), else the catalog's cache.remote;
+ * none under --no-remote. A cache that cannot be set up is a warning (an
+ * error with --remote-required), as a cache that is down would be.
+ */
+static int
+open_remote(struct fx_session *s, struct fx_opts *o, struct fx_remote **out)
+{
+	const struct fx_catalog *cat = &s->cat;
+	const char *url = o->remote ? o->remote : cat->remote;
+	struct fx_buf err = {0};
+	char *abs = NULL;
+	char cwd[4096];
+
+	*out = NULL;
+	int rc = check_remote_opts(o, cat);
+	if (rc || o->no_remote || !url)
+		return rc;
+	if (o->remote && !strncmp(url, "file://", 7) && url[7] != '/' &&
+	    strncmp(url + 7, "localhost/", 10) && getcwd(cwd, sizeof cwd)) {
+		char *dir = path_join(cwd, url + 7);
+		abs = xasprintf("file://%s", dir);
+		free(dir);
+	}
+	struct fx_remote_conf conf = {
+		.url = abs ? abs : url,
+		.connect_timeout_ms = cat->remote_connect_timeout * 1000,
+		.timeout_ms = cat->remote_timeout * 1000,
+	};
+	if (cat->remote_header_env) {
+		const char *v = getenv(cat->remote_header_env);
+		if (v && *v) {
+			conf.header = cat->remote_header;
+			conf.header_value = v;
+		} else {
+			fx_warn("cache.header_env: %s is not set; asking the shared cache without the "
+			    "%s header", cat->remote_header_env, cat->remote_header);
+		}
+	}
+	*out = remote_open(&conf, &err);
+	free(abs);
+	if (!*out) {
+		if (o->remote_required) {
+			fx_error("shared cache: %s", err.s);
+			buf_free(&err);
+			return FX_EXIT_USAGE;
+		}
+		fx_warn("shared cache: %s; going on without it", err.s);
+	}
+	buf_free(&err);
+	return 0;
+}
+
 int
 up_run(struct fx_session *s, struct fx_opts *o)
 {
@@ -99,6 +184,11 @@ up_run(struct fx_session *s, struct fx_opts *o)
 	int total = session_count(s, FX_STALE) + session_count(s, FX_PENDING);
 	enum fx_report_mode mode = o->json ? FX_REPORT_JSON :
 	    isatty(1) ? FX_REPORT_TTY : FX_REPORT_LINES;
+	struct fx_remote *remote = NULL;
+	int rc = open_remote(s, o, &remote);
+
+	if (rc)
+		return rc;	/* before anything runs or is recorded */
 	struct fx_report *rep = report_new(mode, total);
 	char *what = describe_run(o);
 	int64_t run_id = cache_run_begin(s->cache, what);
@@ -112,8 +202,10 @@ up_run(struct fx_session *s, struct fx_opts *o)
 		.limits = limits, .nlimits = o->build_jobs ? 1 : 0,
 		.keep_going = o->keep_going, .statedir = s->statedir, .cache = s->cache,
 		.run_id = run_id, .ev = &s->ev, .report = rep, .results = first,
+		.remote = remote, .push = remote && (o->push || s->cat.push),
+		.remote_required = o->remote_required,
 	};
-	int rc = exec_run(s->g, &x, &k);
+	rc = exec_run(s->g, &x, &k);
 	if (rc == FX_EXIT_FAILED && retry_lost(s, &k)) {
 		second = xcalloc(s->g->n + 1, sizeof(int));
 		x.results = second;
@@ -127,6 +219,7 @@ up_run(struct fx_session *s, struct fx_opts *o)
 		cache_run_end(s->cache, run_id, rc, &k);
 	report_summary(rep, &k, now_mono() - t0);
 	report_free(rep);
+	remote_close(remote);
 	free(first);
 	free(second);
 	return rc;
@@ -144,10 +237,6 @@ cmd_up(struct fx_opts *o)
 	}
 	if (o->dry_run)
 		return cmd_plan(o);
-	if (o->remote || o->push) {
-		fx_error("up: --remote and --push need the shared cache, which is not built yet");
-		return FX_EXIT_USAGE;
-	}
 	if (o->watch)
 		return cmd_watch(o);
 	int rc = session_open(&s, o);

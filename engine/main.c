@@ -25,7 +25,8 @@ struct command {
 
 static const struct command commands[] = {
 	{"up", cmd_up, "up [SVC...] [--until KIND] [--dry-run] [--force] [--verify] [--no-wait]"
-	    " [--build-jobs N] [--watch [--debounce MS] [--poll MS]]",
+	    " [--build-jobs N] [--remote URL|--no-remote] [--push] [--remote-required]"
+	    " [--watch [--debounce MS] [--poll MS]]",
 	    "Bring SVC (default: every service) and everything it needs up to date: run the\n"
 	    "stale build, load, chart and release nodes, in parallel, and nothing else.\n"
 	    "  --until KIND    stop after build, load, chart or release nodes\n"
@@ -37,8 +38,15 @@ static const struct command commands[] = {
 	    "  --watch         then keep going: rerun what each change to the sources or the\n"
 	    "                  catalog makes stale, forward the catalog's ports, until Ctrl-C\n"
 	    "  --debounce MS   wait for MS quiet milliseconds after a change (default 200)\n"
-	    "  --poll MS       poll every MS milliseconds instead of using inotify\n",
-	    "|until|dry-run|force|verify|no-wait|build-jobs|remote|push|watch|debounce|poll|"},
+	    "  --poll MS       poll every MS milliseconds instead of using inotify\n"
+	    "  --remote URL    the shared cache (http://, https://, file://DIR); default:\n"
+	    "                  the catalog's cache.remote\n"
+	    "  --no-remote     do not use the shared cache this time\n"
+	    "  --push          upload what ran to the shared cache (CI; cache.push)\n"
+	    "  --remote-required  a fault of the shared cache fails the run instead of\n"
+	    "                  a warning and a build\n",
+	    "|until|dry-run|force|verify|no-wait|build-jobs|remote|push|no-remote|remote-required|"
+	    "watch|debounce|poll|"},
 	{"plan", cmd_plan, "plan [SVC...] [--until KIND] [--verify]",
 	    "Show what `up` would run, and why (with -v, the exact commands).\n",
 	    "|until|force|verify|"},
@@ -65,8 +73,10 @@ static const struct command commands[] = {
 	    "  --delete    with --cluster: delete it instead (minikube delete, kind delete\n"
 	    "              cluster); its releases go with it\n",
 	    "|no-wait|all|cluster|delete|"},
-	{"cache", cmd_cache, "cache stats|gc|clear",
-	    "The state database: stats, gc (drop records of what no longer exists), clear.\n",
+	{"cache", cmd_cache, "cache stats|gc|clear|export FILE|import FILE",
+	    "The state database: stats, gc (drop records of what no longer exists), clear;\n"
+	    "export FILE / import FILE move the node records (not the stat cache) between\n"
+	    "machines, for CI systems that keep a directory instead of a shared cache.\n",
 	    "|"},
 	{"logs", cmd_logs, "logs SVC [-f]",
 	    "The logs of SVC's pods (through kubectl logs, by its release's selector), each line\n"
@@ -127,6 +137,7 @@ enum {
 	OPT_DOT, OPT_NO_WAIT, OPT_REMOTE, OPT_PUSH, OPT_BUILD_JOBS, OPT_HELP, OPT_WATCH,
 	OPT_DEBOUNCE, OPT_POLL, OPT_FOLLOW,
 	OPT_ALL, OPT_CLUSTER, OPT_DELETE, OPT_FETCH,
+	OPT_NO_REMOTE, OPT_REMOTE_REQUIRED,
 };
 
 static const struct option longopts[] = {
@@ -142,6 +153,8 @@ static const struct option longopts[] = {
 	{"no-wait", no_argument, NULL, OPT_NO_WAIT},
 	{"remote", required_argument, NULL, OPT_REMOTE},
 	{"push", no_argument, NULL, OPT_PUSH},
+	{"no-remote", no_argument, NULL, OPT_NO_REMOTE},
+	{"remote-required", no_argument, NULL, OPT_REMOTE_REQUIRED},
 	{"build-jobs", required_argument, NULL, OPT_BUILD_JOBS},
 	{"watch", no_argument, NULL, OPT_WATCH},
 	{"debounce", required_argument, NULL, OPT_DEBOUNCE},
@@ -261,6 +274,11 @@ parse(int argc, char **argv, struct fx_opts *o, struct seen *seen, bool *help)
 		case OPT_CLUSTER: o->cluster = true; saw(seen, "cluster"); break;
 		case OPT_DELETE: o->delete_cluster = true; saw(seen, "delete"); break;
 		case OPT_FETCH: o->fetch = true; saw(seen, "fetch"); break;
+		case OPT_NO_REMOTE: o->no_remote = true; saw(seen, "no-remote"); break;
+		case OPT_REMOTE_REQUIRED:
+			o->remote_required = true;
+			saw(seen, "remote-required");
+			break;
 		case OPT_BUILD_JOBS:
 			if (positive("--build-jobs", optarg, &o->build_jobs) < 0)
 				return -1;

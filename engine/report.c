@@ -30,6 +30,7 @@ struct fx_report {
 	struct row *rows;	/* for the summary table */
 	size_t nrows;
 	bool line_shown;	/* a status line is on screen */
+	char *transfer;		/* report_transfer's text, or NULL */
 };
 
 const char *
@@ -88,6 +89,7 @@ report_free(struct fx_report *r)
 		free(r->rows[i].id);
 	free(r->run);
 	free(r->rows);
+	free(r->transfer);
 	free(r);
 }
 
@@ -162,16 +164,45 @@ report_finish(struct fx_report *r, const char *id, const char *kind, const char 
 void
 report_tick(struct fx_report *r)
 {
-	if (r->mode != FX_REPORT_TTY || r->nrun == 0)
+	if (r->mode != FX_REPORT_TTY || (r->nrun == 0 && !r->transfer))
 		return;
-	const struct running *x = &r->run[0];
 	clear_line(r);
-	printf("[%d/%d] %s %s %.1fs", r->done, r->total, x->kind, x->target,
-	    now_mono() - x->started);
+	printf("[%d/%d]", r->done, r->total);
+	if (r->nrun > 0) {
+		const struct running *x = &r->run[0];
+		printf(" %s %s %.1fs", x->kind, x->target, now_mono() - x->started);
+	}
 	if (r->nrun > 1)
 		printf(" (+%zu running)", r->nrun - 1);
+	if (r->transfer)
+		printf("%s%s", r->nrun ? ", " : " ", r->transfer);
 	fflush(stdout);
 	r->line_shown = true;
+}
+
+void
+report_transfer(struct fx_report *r, const char *text)
+{
+	free(r->transfer);
+	r->transfer = text ? xstrdup(text) : NULL;
+}
+
+void
+report_clear(struct fx_report *r)
+{
+	clear_line(r);
+	fflush(stdout);
+}
+
+void
+report_note(struct fx_report *r, const char *text)
+{
+	if (r->mode == FX_REPORT_JSON)
+		return;
+	clear_line(r);
+	printf("fusion: %s\n", text);
+	fflush(stdout);
+	report_tick(r);
 }
 
 /* Print the last `tail` lines of the log, indented, to stderr. */

@@ -8,6 +8,9 @@
  * builder and the image name. Its output is the image ID: a rebuild that
  * yields the same image (podman's layer cache, a changed file that is never
  * copied) keeps the tag, and everything downstream stays fresh.
+ *
+ * It is shareable: its blob in the shared cache is the image archive, and
+ * a restored image has the ID, and so the tag, it had where it was built.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -315,6 +318,59 @@ build_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cm
 	return FX_STEP_DONE;
 }
 
+/* The shared cache's blob of a build: the image archive, saved by its tag
+ * (so that the tag travels with it). podman: an OCI archive, which keeps the
+ * image ID (the digest of its config); docker: docker save's archive. */
+static enum fx_step
+build_pack(struct fx_node *n, void *ctx, int step, int status, const char *blob,
+    struct fx_cmd *cmd, struct fx_buf *msg)
+{
+	struct fx_rules *r = ctx;
+	struct fx_rule_node *d = n->data;
+
+	if (status != 0) {
+		buf_printf(msg, "%s save exited with status %d", builder_bin(r->cat), status);
+		return FX_STEP_FAIL;
+	}
+	if (step > 0)
+		return FX_STEP_DONE;
+	char *ref = rules_image_ref(d->svc, n->out.value);
+	builder_save_argv(r->cat, ref, "oci-archive", blob, &cmd->argv);
+	free(ref);
+	return FX_STEP_RUN;
+}
+
+/* Load the archive, then tag the image ID the record names: a tag that
+ * fails means the archive did not hold that image, and the build runs. */
+static enum fx_step
+build_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blob,
+    const char *value, struct fx_cmd *cmd, struct fx_output *out, struct fx_buf *msg)
+{
+	struct fx_rules *r = ctx;
+	struct fx_rule_node *d = n->data;
+	const char *bin = builder_bin(r->cat);
+
+	if (status != 0) {
+		buf_printf(msg, "%s %s exited with status %d", bin, step == 1 ? "load" : "tag",
+		    status);
+		return FX_STEP_FAIL;
+	}
+	if (step == 0) {
+		builder_load_argv(r->cat, blob, &cmd->argv);
+		return FX_STEP_RUN;
+	}
+	if (step == 1) {
+		strv_push(&cmd->argv, bin);
+		strv_push(&cmd->argv, "tag");
+		strv_push(&cmd->argv, value);
+		strv_take(&cmd->argv, rules_image_ref(d->svc, value));
+		return FX_STEP_RUN;
+	}
+	out->value = xstrdup(value);
+	out->hash = hash_bytes(value, strlen(value));
+	return FX_STEP_DONE;
+}
+
 const struct fx_kind kind_build = {
 	.name = "build",
 	.version = 1,
@@ -323,4 +379,6 @@ const struct fx_kind kind_build = {
 	.inputs = build_inputs,
 	.step = build_step,
 	.describe = build_describe,
+	.pack = build_pack,
+	.unpack = build_unpack,
 };

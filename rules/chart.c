@@ -7,6 +7,8 @@
  * from its build. Its output hash is the hash of the rendered manifest:
  * a change that renders the same manifest (a comment, an unused value)
  * reruns the chart but leaves the release fresh (early cutoff).
+ *
+ * It is shareable: its blob in the shared cache is the rendered manifest.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -230,6 +232,52 @@ chart_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cm
 	return FX_STEP_DONE;
 }
 
+static enum fx_step
+chart_pack(struct fx_node *n, void *ctx, int step, int status, const char *blob,
+    struct fx_cmd *cmd, struct fx_buf *msg)
+{
+	struct fx_rules *r = ctx;
+	char *path = path_join(r->statedir, n->out.value);
+	char *text;
+	size_t len;
+	int rc = read_file(path, &text, &len);
+
+	if (rc == 0) {
+		rc = write_file_atomic(blob, text, len);
+		free(text);
+	}
+	if (rc < 0)
+		buf_printf(msg, "%s: %s", path, strerror(errno));
+	free(path);
+	return rc < 0 ? FX_STEP_FAIL : FX_STEP_DONE;
+}
+
+static enum fx_step
+chart_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blob,
+    const char *value, struct fx_cmd *cmd, struct fx_output *out, struct fx_buf *msg)
+{
+	struct fx_rules *r = ctx;
+	char *name = xasprintf("%s.yaml", n->target);
+	char *path = rules_artifact(r, name);
+	char *text;
+	size_t len;
+	int rc = read_file(blob, &text, &len);
+
+	free(name);
+	if (rc == 0) {
+		rc = write_file_atomic(path, text, len);
+		if (rc == 0) {
+			out->value = xasprintf("artifacts/%s.yaml", n->target);
+			out->hash = hash_bytes(text, len);
+		}
+		free(text);
+	}
+	if (rc < 0)
+		buf_printf(msg, "%s: %s", path, strerror(errno));
+	free(path);
+	return rc < 0 ? FX_STEP_FAIL : FX_STEP_DONE;
+}
+
 const struct fx_kind kind_chart = {
 	.name = "chart",
 	.version = 1,
@@ -237,4 +285,6 @@ const struct fx_kind kind_chart = {
 	.inputs = chart_inputs,
 	.step = chart_step,
 	.describe = chart_describe,
+	.pack = chart_pack,
+	.unpack = chart_unpack,
 };

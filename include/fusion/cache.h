@@ -126,6 +126,16 @@ int cache_stats(struct fx_cache *c, const char *statedir, struct fx_cache_stats 
 /* `cache clear`: remove STATEDIR/cache.db and its WAL files without
  * opening them, so it works on a damaged database or a newer one too. */
 int cache_remove(const char *statedir);
+
+/* `fusion cache export|import FILE` (engine/export.c): the node records
+ * (last successes: key, output, manifest), not the stat cache, the run
+ * history or log paths, as an SQLite file of their own, for CI systems that
+ * keep a directory between runs instead of running a shared cache. Export
+ * replaces FILE atomically; import merges, FILE's records replacing this
+ * database's records of the same nodes, in one transaction. Both report
+ * their errors, set *count to the number of records, and return 0 or -1. */
+int cache_export(struct fx_cache *c, const char *path, int *count);
+int cache_import(struct fx_cache *c, const char *path, int *count);
 /* What gc removed: node records, stat and text rows, runs. */
 struct fx_gc_counts {
 	long nodes, files;

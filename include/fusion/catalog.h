@@ -101,8 +101,15 @@ struct fx_catalog {
 	enum fx_builder builder;	/* default podman */
 	int jobs;		/* 0 = not set */
 
-	char *remote;		/* cache.remote, NULL if none */
+	char *remote;		/* cache.remote, NULL if none (a relative file:// path
+				 * is made absolute against the catalog's directory) */
 	bool push;		/* cache.push */
+	char *remote_header;	/* cache.header: a header's name (default
+				 * Authorization when header_env is set), or NULL */
+	char *remote_header_env;	/* cache.header_env: the environment variable
+				 * holding its value, or NULL */
+	int remote_connect_timeout;	/* cache.connect_timeout, seconds; 0: default */
+	int remote_timeout;	/* cache.timeout, seconds; 0: default */
 
 	struct fx_svc *svcs;
 	size_t nsvcs;

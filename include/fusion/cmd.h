@@ -32,8 +32,9 @@ struct fx_opts {
 
 	/* command options */
 	const char *until;
-	bool dry_run, force, verify, dot, no_wait, push;
-	const char *remote;
+	bool dry_run, force, verify, dot, no_wait;
+	const char *remote;	/* up --remote URL */
+	bool push, no_remote, remote_required;
 	int build_jobs;
 	bool watch;		/* up --watch */
 	int debounce_ms;	/* --debounce (0 allowed) */

@@ -13,6 +13,19 @@
  * Limits: at most `jobs` nodes run at once, and at most a kind's limit of
  * that kind (builds are heavy: 2 by default).
  *
+ * The shared cache (remote.h), when given: a stale node of a shareable kind
+ * (fx_kind.pack/unpack) is looked up as soon as it is decided, without a
+ * job slot, so lookups and downloads overlap with the tools running; on a
+ * hit, the blob is downloaded and verified, then unpacked in a job slot, and
+ * the node finishes "cached". Anything else (a miss, a fault of the cache, a
+ * blob that fails to unpack) runs the node as usual; a fault is one warning
+ * line, and a cache that is down or refuses is not asked again this run.
+ * With push, a node that ran is packed in its job slot (its dependents go
+ * on meanwhile) and uploaded: the blob to cas/ (unless a HEAD finds it
+ * there), then the record to ac/, so a record never names a missing blob.
+ * The run ends when the uploads have. A transfer of more than 4 MB shows its
+ * progress on the status line and its size and rate when done.
+ *
  * Failure: the node's log tail is shown; its dependents are skipped; no new
  * node starts unless keep_going (-k), which lets independent branches go
  * on. SIGINT/SIGTERM: every running group gets SIGTERM, then SIGKILL after
@@ -27,6 +40,7 @@
 
 #include "fusion/cache.h"
 #include "fusion/graph.h"
+#include "fusion/remote.h"
 #include "fusion/report.h"
 #include "fusion/stale.h"
 
@@ -48,6 +62,11 @@ struct fx_exec {
 	int grace_ms;			/* SIGTERM -> SIGKILL; default 1500 */
 	int *results;			/* optional: per node index, its enum fx_result,
 					 * or -1 if this run did not touch it */
+
+	struct fx_remote *remote;	/* the shared cache, or NULL */
+	bool push;			/* upload the nodes that ran */
+	bool remote_required;		/* a fault of the cache fails the node (lookups)
+					 * or the run (uploads) instead of a warning */
 };
 
 /* Run the selected nodes of g. Returns FX_EXIT_OK, FX_EXIT_FAILED or

@@ -103,6 +103,24 @@ struct fx_kind {
 	 * name from the name itself.
 	 */
 	enum fx_said (*describe)(const struct fx_change *c, bool brief, struct fx_buf *out);
+
+	/*
+	 * The shared cache (remote.h). A kind with pack and unpack is
+	 * shareable: its output moves between machines as one file, the blob.
+	 * Both NULL: the output belongs to this machine (a load, a release).
+	 * Both work one command at a time, as step does.
+	 *
+	 * pack: after a success (n->out is set), write the blob to `blob`.
+	 * unpack: from `blob` (verified against its digest already), restore
+	 * the output another machine recorded as `value`, and fill *out with
+	 * it; the engine checks that its hash is the recorded one. A failure
+	 * falls back to running the node.
+	 */
+	enum fx_step (*pack)(struct fx_node *n, void *ctx, int step, int status,
+	    const char *blob, struct fx_cmd *cmd, struct fx_buf *msg);
+	enum fx_step (*unpack)(struct fx_node *n, void *ctx, int step, int status,
+	    const char *blob, const char *value, struct fx_cmd *cmd, struct fx_output *out,
+	    struct fx_buf *msg);
 };
 
 /* What the last run or evaluation decided about a node. */

@@ -35,8 +35,16 @@ void report_add_total(struct fx_report *r, int more);
 void report_start(struct fx_report *r, const char *id, const char *kind, const char *target);
 void report_finish(struct fx_report *r, const char *id, const char *kind, const char *target,
     enum fx_result res, double seconds);
-/* Refresh the status line (terminal only): the oldest running node. */
+/* Refresh the status line (terminal only): the oldest running node, and
+ * the transfer set by report_transfer. */
 void report_tick(struct fx_report *r);
+/* A transfer of the shared cache for the status line ("restoring
+ * build:core-api 23.1/52.4 MB at 40.1 MB/s"); NULL: none. Terminal only. */
+void report_transfer(struct fx_report *r, const char *text);
+/* Take the status line off the terminal, so that a message can follow. */
+void report_clear(struct fx_report *r);
+/* A line of information (not in JSON mode): a large transfer's size and rate. */
+void report_note(struct fx_report *r, const char *text);
 /* A failed node: its message, the last `tail` lines of its log, the log's path. */
 void report_failure(struct fx_report *r, const char *id, const char *msg, const char *log_path,
     int tail);

@@ -74,10 +74,73 @@ setup() {
 	[ "$(sqlite3 "$STATE/cache.db" 'select count(*) from node')" -eq 14 ]
 }
 
-@test "cache export and import say they are not built yet" {
-	run fx cache export "$BATS_TEST_TMPDIR/x"
+@test "cache export, then import on a fresh state: the next up is a no-op" {
+	run fx cache export "$BATS_TEST_TMPDIR/records"
+	[ "$status" -eq 0 ]
+	[ "$output" = "exported 14 node records to $BATS_TEST_TMPDIR/records" ]
+	# node records only: no stat cache, no run history, no log paths
+	[ "$(sqlite3 "$BATS_TEST_TMPDIR/records" "select count(*) from sqlite_master where type='table'")" = 1 ]
+	[ "$(sqlite3 "$BATS_TEST_TMPDIR/records" 'select count(*) from node')" = 14 ]
+	rm -rf "$STATE"
+	run fx cache import "$BATS_TEST_TMPDIR/records"
+	[ "$status" -eq 0 ]
+	[ "$output" = "imported 14 node records from $BATS_TEST_TMPDIR/records" ]
+	[ "$(sqlite3 "$STATE/cache.db" 'select count(*) from stat')" = 0 ]
+	reset_calls
+	up_json
+	[ "$status" -eq 0 ]
+	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .ran == 0 and .fresh == 14'
+	[ "$(calls 'podman build')" = 0 ]
+	[ "$(calls 'helm')" = 0 ]
+}
+
+@test "without an import, a fresh state runs every node again (what the import saves)" {
+	rm -rf "$STATE"
+	up_json
+	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .ran == 14'
+}
+
+@test "cache import merges: its records replace the same nodes', others stay" {
+	fx cache export "$BATS_TEST_TMPDIR/records" >/dev/null
+	sqlite3 "$BATS_TEST_TMPDIR/records" "delete from node where id != 'build:core-api'; update node set output='sha256:imported'"
+	sqlite3 "$STATE/cache.db" "insert into node(id, key, output, output_hash) values('build:gone', 'k', 'o', 'h')"
+	run fx cache import "$BATS_TEST_TMPDIR/records"
+	[ "$status" -eq 0 ]
+	[ "$output" = "imported 1 node record from $BATS_TEST_TMPDIR/records" ]
+	[ "$(sqlite3 "$STATE/cache.db" "select output from node where id='build:core-api'")" = sha256:imported ]
+	[ "$(sqlite3 "$STATE/cache.db" 'select count(*) from node')" = 15 ]
+}
+
+@test "cache import refuses a file that is not an export, and changes nothing" {
+	before=$(sqlite3 "$STATE/cache.db" 'select group_concat(id || key, ",") from node')
+	run fx cache import "$STATE/cache.db"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not a file of \`fusion cache export\`"* ]]
+	echo garbage >"$BATS_TEST_TMPDIR/garbage"
+	run fx cache import "$BATS_TEST_TMPDIR/garbage"
+	[ "$status" -eq 1 ]
+	run fx cache import "$BATS_TEST_TMPDIR/missing"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"missing: No such file or directory"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/missing" ]
+	fx cache export "$BATS_TEST_TMPDIR/records" >/dev/null
+	sqlite3 "$BATS_TEST_TMPDIR/records" "PRAGMA user_version=7"
+	run fx cache import "$BATS_TEST_TMPDIR/records"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"export format 7; this fusion reads format 1"* ]]
+	[ "$(sqlite3 "$STATE/cache.db" 'select group_concat(id || key, ",") from node')" = "$before" ]
+}
+
+@test "cache export replaces its file whole; usage errors exit 2" {
+	echo old >"$BATS_TEST_TMPDIR/records"
+	fx cache export "$BATS_TEST_TMPDIR/records" >/dev/null
+	[ "$(sqlite3 "$BATS_TEST_TMPDIR/records" 'select count(*) from node')" = 14 ]
+	[ -z "$(ls "$BATS_TEST_TMPDIR" | grep 'records.tmp')" ]
+	run fx cache export
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"not built yet"* ]]
+	[[ "$output" == *"usage: fusion cache export FILE"* ]]
+	run fx cache import a b
+	[ "$status" -eq 2 ]
 }
 
 @test "a version-1 database is migrated forward, its records kept" {

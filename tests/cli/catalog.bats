@@ -270,6 +270,17 @@ copy_ws() {
 	bad push-not-bool.yaml 3 15 '"push" must be true or false'
 }
 
+@test "cache.header: a header's name, and only with header_env" {
+	bad cache-header-bad.yaml 4 11 '"header" must be an HTTP header'"'"'s name (letters, digits and -), not "X Token"'
+	bad cache-header-no-env.yaml 3 17 '"header" needs "header_env": the environment variable that holds its value (never the value itself)'
+	bad cache-header-env-bad.yaml 3 21 '"header_env" must name an environment variable (letters, digits and _), not "$TOKEN"'
+}
+
+@test "cache timeouts: whole seconds in range" {
+	bad cache-timeouts-bad.yaml 3 18 '"timeout" must be a whole number from 1 to 3600'
+	bad cache-timeouts-bad.yaml 3 38 '"connect_timeout" must be a whole number from 1 to 600'
+}
+
 @test "invalid namespace" {
 	bad namespace-invalid.yaml 2 37 'namespace "Dev_Env" is not a valid Kubernetes namespace'
 }

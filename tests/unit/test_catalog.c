@@ -78,7 +78,8 @@ static const char good[] =
 	"  cluster: {provider: kind, profile: fx}\n"
 	"  builder: docker\n"
 	"  jobs: 8\n"
-	"cache: {remote: 'https://cache.example/fusion', push: true}\n"
+	"cache: {remote: 'https://cache.example/fusion', push: true, header_env: FX_TOKEN,"
+	" connect_timeout: 2, timeout: 60}\n"
 	"defaults:\n"
 	"  chart: ../helm/base-charts/service\n"
 	"  values: [../helm/values/common.yaml]\n"
@@ -156,6 +157,10 @@ test_workspace_fields(void **state)
 	assert_int_equal(c.jobs, 8);
 	assert_string_equal(c.remote, "https://cache.example/fusion");
 	assert_true(c.push);
+	assert_string_equal(c.remote_header, "Authorization");	/* the default */
+	assert_string_equal(c.remote_header_env, "FX_TOKEN");
+	assert_int_equal(c.remote_connect_timeout, 2);
+	assert_int_equal(c.remote_timeout, 60);
 	catalog_free(&c);
 	assert_null(c.svcs);
 	assert_int_equal(c.nsvcs, 0);

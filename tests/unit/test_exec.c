@@ -10,7 +10,11 @@
  * -k lets independent branches go on), exit and signal statuses, early
  * cutoff, order-only edges, the node log, a step's stdout file, a tool not
  * on PATH, inputs() failing, and an interrupt stopping the process group
- * (SIGTERM first, SIGKILL after the grace period).
+ * (SIGTERM first, SIGKILL after the grace period). The shared cache, with a
+ * file:// directory and a fake shareable kind: push then restore ("cached"),
+ * lookups and downloads while every job slot is busy, a corrupt blob, a
+ * blob that does not unpack, a cache that is down (one warning) and
+ * --remote-required.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +35,7 @@
 #include "fusion/exec.h"
 #include "fusion/graph.h"
 #include "fusion/manifest.h"
+#include "fusion/remote.h"
 #include "fusion/report.h"
 #include "fusion/stale.h"
 #include "fusion/util.h"
@@ -51,6 +56,8 @@ struct spec {
 	const char *output;	/* what it produces */
 	const char *inputs_fail;	/* inputs() fails with this */
 	int runs;		/* times step 0 was called */
+	int unpacks;		/* times unpack step 0 was called */
+	bool unpack_fails;
 	int status[MAXSTEPS];	/* statuses the steps were handed */
 };
 
@@ -64,6 +71,8 @@ struct world {
 	char *events;		/* the JSON report of the last run (stdout) */
 	char *errors;		/* and its stderr: failures, log tails */
 	struct fx_run_counts k;
+	struct fx_remote *remote;	/* the shared cache of the next run, or NULL */
+	bool push, remote_required;
 };
 
 static int
@@ -115,8 +124,41 @@ fake_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd
 	return FX_STEP_DONE;
 }
 
+/* Shareable: the blob is the output's text; unpack restores it. */
+static enum fx_step
+fake_pack(struct fx_node *n, void *ctx, int step, int status, const char *blob,
+    struct fx_cmd *cmd, struct fx_buf *msg)
+{
+	if (write_file_atomic(blob, n->out.value, strlen(n->out.value)) < 0) {
+		buf_puts(msg, "cannot write the blob");
+		return FX_STEP_FAIL;
+	}
+	return FX_STEP_DONE;
+}
+
+static enum fx_step
+fake_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blob,
+    const char *value, struct fx_cmd *cmd, struct fx_output *out, struct fx_buf *msg)
+{
+	struct spec *s = n->data;
+	char *text;
+	size_t len;
+
+	if (step == 0)
+		s->unpacks++;
+	if (s->unpack_fails || read_file(blob, &text, &len) < 0) {
+		buf_puts(msg, "the blob does not unpack");
+		return FX_STEP_FAIL;
+	}
+	out->value = text;
+	out->hash = hash_bytes(text, len);
+	return FX_STEP_DONE;
+}
+
 static const struct fx_kind job = {.name = "job", .version = 1, .inputs = fake_inputs,
     .step = fake_step};
+static const struct fx_kind shared = {.name = "share", .version = 1, .inputs = fake_inputs,
+    .step = fake_step, .pack = fake_pack, .unpack = fake_unpack};
 static const struct fx_kind serial = {.name = "serial", .version = 1, .limit = 1,
     .inputs = fake_inputs, .step = fake_step};
 
@@ -152,6 +194,7 @@ teardown(void **state)
 		free(w->specs[i].stdout_path);
 	}
 	graph_free(w->g);
+	remote_close(w->remote);
 	cache_free_records(&w->records);
 	cache_close(w->cache);
 	tmpdir_free(w->tmp);
@@ -250,7 +293,8 @@ run(struct world *w, int jobs, bool keep_going, const struct fx_limit *limits, s
 	struct fx_report *rep = report_new(FX_REPORT_JSON, (int)w->g->n);
 	struct fx_exec x = {.jobs = jobs, .limits = limits, .nlimits = nlimits,
 	    .keep_going = keep_going, .statedir = w->statedir, .cache = w->cache,
-	    .ev = &w->ev, .report = rep, .grace_ms = 500};
+	    .ev = &w->ev, .report = rep, .grace_ms = 500, .remote = w->remote, .push = w->push,
+	    .remote_required = w->remote_required};
 
 	cache_free_records(&w->records);
 	assert_int_equal(cache_load_records(w->cache, &w->records), 0);
@@ -895,6 +939,196 @@ test_interrupt_kills_after_grace(void **state)
 	free(survived);
 }
 
+/* ---- the shared cache ---- */
+
+/* The shared cache at TMP/shared (or at `dir`) for the next runs. */
+static void
+use_remote(struct world *w, const char *dir)
+{
+	char *path = dir ? xstrdup(dir) : xasprintf("%s/shared", w->tmp);
+	char *url = xasprintf("file://%s", path);
+	struct fx_remote_conf c = {.url = url};
+	struct fx_buf err = {0};
+
+	remote_close(w->remote);
+	w->remote = remote_open(&c, &err);
+	assert_non_null(w->remote);
+	buf_free(&err);
+	free(url);
+	free(path);
+}
+
+/* Run with push to TMP/shared, then forget share:a here: the next run
+ * finds it only in the shared cache. */
+static void
+pushed_then_forgotten(struct world *w)
+{
+	use_remote(w, NULL);
+	w->push = true;
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_OK);
+	assert_int_equal(cache_forget(w->cache, "share:a"), 0);
+	w->push = false;
+}
+
+/* The blob files in TMP/shared/cas. */
+static struct fx_strv
+blobs(struct world *w)
+{
+	struct fx_strv v = {0};
+	char *cas = xasprintf("%s/shared/cas", w->tmp);
+	char *cmd = xasprintf("ls '%s'", cas);
+	FILE *f = popen(cmd, "r");
+	char line[256];
+
+	while (f && fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = '\0';
+		strv_take(&v, xasprintf("%s/%s", cas, line));
+	}
+	if (f)
+		pclose(f);
+	free(cmd);
+	free(cas);
+	return v;
+}
+
+/* Ran with push: packed and uploaded. Forgotten here, the next run finds it
+ * in the shared cache and restores it without running it. */
+static void
+test_remote_push_then_restore(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &shared, "a"), *b = node(w, &job, "b");
+
+	graph_edge(a, b);
+	spec(a)->output = "image-a";
+	use_remote(w, NULL);
+	w->push = true;
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_OK);
+	assert_int_equal(w->k.ran, 2);
+	struct fx_strv v = blobs(w);
+	assert_int_equal(v.n, 1);	/* the job kind is not shareable */
+	strv_free(&v);
+
+	assert_int_equal(cache_forget(w->cache, "share:a"), 0);
+	assert_int_equal(cache_forget(w->cache, "job:b"), 0);
+	w->push = false;
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_OK);
+	assert_true(finished_as(w, "share:a", "cached"));
+	assert_true(finished_as(w, "job:b", "ran"));
+	assert_int_equal(w->k.cached, 1);
+	assert_int_equal(spec(a)->runs, 1);
+	assert_int_equal(spec(a)->unpacks, 1);
+	assert_string_equal(a->out.value, "image-a");
+	assert_string_equal(w->errors, "");
+	/* recorded as a success: the next run has nothing to do */
+	assert_int_equal(run(w, 2, false, NULL, 0), FX_EXIT_OK);
+	assert_int_equal(w->k.fresh, 2);
+	assert_int_equal(spec(a)->unpacks, 1);
+}
+
+/* A lookup and its download take no job slot: with one slot, busy until
+ * they are done, the shareable node is looked up and fetched anyway. */
+static void
+test_remote_lookup_without_slot(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &shared, "a");
+
+	pushed_then_forgotten(w);
+
+	struct fx_node *slow = node(w, &job, "slow");
+	char *blob = xasprintf("%s/tmp/share-a.blob", w->statedir);
+	char *body = xasprintf("i=0; while [ ! -f '%s' ]; do i=$((i+1)); [ $i -gt 1000 ] && exit 9;"
+	    " sleep 0.01; done", blob);
+	set_script(w, slow, body);
+	/* the slow node is ready first and takes the only slot */
+	struct fx_node *first = w->g->nodes[0];
+	w->g->nodes[0] = slow;
+	w->g->nodes[1] = first;
+	slow->index = 0;
+	a->index = 1;
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_OK);
+	assert_true(finished_as(w, "job:slow", "ran"));
+	assert_true(finished_as(w, "share:a", "cached"));
+	free(body);
+	free(blob);
+}
+
+static void
+test_remote_corrupt_blob_runs(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &shared, "a");
+
+	use_remote(w, NULL);
+	w->push = true;
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_OK);
+	struct fx_strv v = blobs(w);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(write_file_atomic(v.v[0], "out-X", 5), 0);	/* same size */
+	strv_free(&v);
+	assert_int_equal(cache_forget(w->cache, "share:a"), 0);
+	w->push = false;
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_OK);
+	assert_true(finished_as(w, "share:a", "ran"));
+	assert_int_equal(spec(a)->runs, 2);
+	assert_int_equal(spec(a)->unpacks, 0);
+	assert_non_null(strstr(w->errors, "warning: share:a: shared cache:"));
+	assert_non_null(strstr(w->errors, "SHA-256"));
+	assert_non_null(strstr(w->errors, "running it here"));
+}
+
+static void
+test_remote_unpack_fails_runs(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &shared, "a");
+
+	pushed_then_forgotten(w);
+	spec(a)->unpack_fails = true;
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_OK);
+	assert_true(finished_as(w, "share:a", "ran"));
+	assert_int_equal(spec(a)->unpacks, 1);
+	assert_int_equal(spec(a)->runs, 2);
+	assert_non_null(strstr(w->errors, "could not restore it from the shared cache (the blob "
+	    "does not unpack); running it here"));
+	/* with --remote-required it fails instead */
+	assert_int_equal(cache_forget(w->cache, "share:a"), 0);
+	w->remote_required = true;
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_FAILED);
+	assert_true(finished_as(w, "share:a", "failed"));
+	assert_int_equal(spec(a)->runs, 2);
+}
+
+/* A cache that is down: one warning for the run, however many nodes. */
+static void
+test_remote_down_warns_once(void **state)
+{
+	struct world *w = *state;
+	char *file = xasprintf("%s/not-a-directory", w->tmp);
+
+	node(w, &shared, "a");
+	node(w, &shared, "b");
+	node(w, &shared, "c");
+	assert_int_equal(write_file_atomic(file, "x", 1), 0);
+	use_remote(w, file);
+	w->push = true;
+	assert_int_equal(run(w, 3, false, NULL, 0), FX_EXIT_OK);
+	assert_int_equal(w->k.ran, 3);
+	assert_int_equal(count_lines(w->errors, "fusion: warning:"), 1);
+	assert_non_null(strstr(w->errors, "going on without it"));
+	/* --remote-required: the nodes fail instead of running */
+	reset_nodes(w);
+	for (size_t i = 0; i < 3; i++)
+		cache_forget(w->cache, w->g->nodes[i]->id);
+	w->remote_required = true;
+	assert_int_equal(run(w, 3, true, NULL, 0), FX_EXIT_FAILED);
+	assert_int_equal(w->k.failed, 3);
+	assert_int_equal(w->k.ran, 0);
+	assert_non_null(strstr(w->errors, "(--remote-required)"));
+	free(file);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -920,6 +1154,11 @@ main(void)
 		T(test_interrupt),
 		T(test_interrupt_sends_term_first),
 		T(test_interrupt_kills_after_grace),
+		T(test_remote_push_then_restore),
+		T(test_remote_lookup_without_slot),
+		T(test_remote_corrupt_blob_runs),
+		T(test_remote_unpack_fails_runs),
+		T(test_remote_down_warns_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
