@@ -39,6 +39,7 @@ struct xfer {
 	EVP_MD_CTX *md;			/* GET with an expected digest */
 	int err;			/* errno of a local read or write */
 	bool too_big;
+	char *refused;			/* a redirect to another origin, not followed */
 	bool made;			/* GET: the file is a regular file we (re)wrote */
 
 	CURL *easy;			/* http */
@@ -405,6 +406,7 @@ xfer_free(struct xfer *x)
 	free(x->label);
 	free(x->where);
 	free(x->final);
+	free(x->refused);
 	free(x->msg);
 	buf_free(&x->mem);
 	EVP_MD_CTX_free(x->md);
@@ -533,6 +535,57 @@ on_seek(void *arg, curl_off_t off, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+/* "scheme://host:port" of a URL (the port made explicit), or NULL. */
+static char *
+origin_of(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		o = xasprintf("%s://%s:%s", scheme, host, port);
+		for (char *c = o; *c; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return o;
+}
+
+/*
+ * Called before each request is sent, redirects included. libcurl sends a
+ * custom header to whatever host a redirect names (it keeps back only its
+ * own Authorization and Cookie): with cache.header set, a request that
+ * would leave the cache's origin is stopped before its headers go out.
+ */
+static int
+on_request(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+	struct xfer *x = arg;
+	char *url = NULL, *here, *home;
+	int rc = CURL_PREREQFUNC_OK;
+
+	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
+	if (!url)
+		return CURL_PREREQFUNC_ABORT;
+	here = origin_of(url);
+	home = origin_of(x->r->base);
+	if (!here || !home || strcmp(here, home) != 0) {
+		char *shown = hide_credentials(url);
+		free(x->refused);
+		x->refused = shown ? shown : xstrdup("another host");
+		rc = CURL_PREREQFUNC_ABORT;
+	}
+	free(here);
+	free(home);
+	return rc;
+}
+
 static void
 http_begin(struct xfer *x)
 {
@@ -566,8 +619,11 @@ http_begin(struct xfer *x)
 	/* No "Expect: 100-continue": some servers never answer it, and a
 	 * second wasted per upload is too much for small records. */
 	x->headers = curl_slist_append(x->headers, "Expect:");
-	if (r->header)
+	if (r->header) {
 		x->headers = curl_slist_append(x->headers, r->header);
+		curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_request);
+		curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
+	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
 	switch (x->req.op) {
 	case FX_REMOTE_GET:
@@ -602,6 +658,9 @@ http_end(struct xfer *x, CURLcode rc)
 		    x->path, strerror(x->err));
 	else if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		end(x, FX_REMOTE_CORRUPT, "%s: larger than %" PRIu64 " bytes", x->where, x->max);
+	else if (x->refused)
+		end(x, FX_REMOTE_DOWN, "%s: redirected to %s, another server: not followed, since "
+		    "it would be sent cache.header", x->where, x->refused);
 	else if (rc == CURLE_PARTIAL_FILE)
 		end(x, FX_REMOTE_CORRUPT, "%s: the body was cut short (%s)", x->where, why);
 	else if (rc != CURLE_OK)
