@@ -419,10 +419,13 @@ disk_full(const struct job *j)
 
 #define BIG_TRANSFER 4000000	/* bytes: shown with progress, size and rate */
 
+/* A node that holds a secret (local_only) is neither looked up nor
+ * pushed: its blob would carry the secret to everyone who reads the
+ * cache, and its key is salted per machine anyway. */
 static bool
 shares(struct sched *s, struct fx_node *n)
 {
-	return s->x->remote && n->kind->pack && n->kind->unpack &&
+	return s->x->remote && n->kind->pack && n->kind->unpack && !n->local_only &&
 	    (!s->remote_down || s->x->remote_required);
 }
 

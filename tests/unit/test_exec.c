@@ -976,7 +976,7 @@ blobs(struct world *w)
 {
 	struct fx_strv v = {0};
 	char *cas = xasprintf("%s/shared/cas", w->tmp);
-	char *cmd = xasprintf("ls '%s'", cas);
+	char *cmd = xasprintf("ls '%s' 2>/dev/null", cas);
 	FILE *f = popen(cmd, "r");
 	char line[256];
 
@@ -1129,6 +1129,38 @@ test_remote_down_warns_once(void **state)
 	free(file);
 }
 
+/* A node that holds a secret (local_only) never reaches the shared cache:
+ * nothing is pushed, and a blob already there under its key is not used. */
+static void
+test_remote_local_only_never_shared(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &shared, "a");
+
+	a->local_only = true;
+	spec(a)->output = "manifest-with-a-secret";
+	use_remote(w, NULL);
+	w->push = true;
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_OK);
+	assert_int_equal(w->k.ran, 1);
+	struct fx_strv v = blobs(w);
+	assert_int_equal(v.n, 0);
+	strv_free(&v);
+
+	/* the same node without the mark pushes; with it, that push is not used */
+	a->local_only = false;
+	assert_int_equal(cache_forget(w->cache, "share:a"), 0);
+	pushed_then_forgotten(w);
+	v = blobs(w);
+	assert_int_equal(v.n, 1);
+	strv_free(&v);
+	a->local_only = true;
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_OK);
+	assert_true(finished_as(w, "share:a", "ran"));
+	assert_int_equal(spec(a)->unpacks, 0);
+	assert_string_equal(w->errors, "");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1159,6 +1191,7 @@ main(void)
 		T(test_remote_corrupt_blob_runs),
 		T(test_remote_unpack_fails_runs),
 		T(test_remote_down_warns_once),
+		T(test_remote_local_only_never_shared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
