@@ -358,6 +358,70 @@ small_disk() {
 	[ "$status" -eq 1 ]
 }
 
+@test "a redirect on the same server is followed; one to another server never gets cache.header" {
+	sed -i "s|^cache:|cache:\n  header: X-Cache-Token\n  header_env: FX_TEST_CACHE_TOKEN|" "$CAT"
+	export FX_TEST_CACHE_TOKEN=$NGINX_TOKEN
+	# /here/ sends every request to /cache/ on the same server: uploads and downloads
+	run fx up --until build scriptdash --push --remote "$NGINX_URL/here/t$BATS_TEST_NUMBER" --json
+	[ "$status" -eq 0 ]
+	[ "$(warnings)" -eq 0 ]
+	[ "$(ls "$STORE/ac" | wc -l)" -eq 1 ]
+	[ "$(ls "$STORE/cas" | wc -l)" -eq 1 ]
+	rm -rf "$STATE"
+	run fx up --until build scriptdash --remote "$NGINX_URL/here/t$BATS_TEST_NUMBER" --json
+	summary '.cached == 1'
+	# /away/ sends it to localhost: another origin, where libcurl would take
+	# the header along; the request is stopped before it leaves
+	rm -rf "$STATE"
+	run fx up --until build scriptdash --push --remote "$NGINX_URL/away/t$BATS_TEST_NUMBER" --json
+	[ "$status" -eq 0 ]
+	summary '.ran == 1 and .cached == 0'
+	[ "$(warnings)" -eq 1 ]
+	[[ "$output" == *"redirected to http://localhost:$NGINX_PORT/private/t$BATS_TEST_NUMBER/ac/"*"not followed"* ]]
+	[[ "$output" != *"$NGINX_TOKEN"* ]]
+	run grep -c "/private/t$BATS_TEST_NUMBER/" "$NGINX_DIR/logs/access.log"
+	[ "$output" = 0 ]
+}
+
+# core-api's chart renders a password from `secrets:` into a Secret (as
+# tests/cli/secrets.bats does), in workspace $1 with catalog $2.
+secret_chart() {
+	printf 'db:\n  password: none\n' >>"$1/local-dev/helm/base-charts/service/values.yaml"
+	cat >"$1/local-dev/helm/base-charts/service/templates/secret.yaml" <<'EOF'
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .Release.Name }}-db
+stringData:
+  password: "{{ .Values.db.password }}"
+EOF
+	sed -i 's/^    set: {replicaCount: 1}$/    set: {replicaCount: 1}\n    secrets: {db.password: CORE_API_DB_PASSWORD}/' "$2"
+	grep -q 'secrets: {db.password: CORE_API_DB_PASSWORD}' "$2"
+}
+
+@test "a chart that holds a secret is never pushed nor restored; the others are" {
+	secret_chart "$WS" "$CAT"
+	export CORE_API_DB_PASSWORD=pw-$RANDOM$RANDOM$RANDOM
+	run fx up --until chart --push --remote "$URL" --json
+	[ "$status" -eq 0 ]
+	[ "$(warnings)" -eq 0 ]
+	grep -qF "$CORE_API_DB_PASSWORD" "$STATE/artifacts/core-api.yaml"	# rendered here
+	# 3 builds and 3 charts of 4: chart:core-api stays on this machine
+	[ "$(ls "$STORE/ac" | wc -l)" -eq 6 ]
+	[ "$(ls "$STORE/cas" | wc -l)" -eq 6 ]
+	run grep -rlF "$CORE_API_DB_PASSWORD" "$STORE"
+	[ "$status" -eq 1 ]
+	# another machine with the same secret renders that chart itself
+	second_machine
+	secret_chart "$B" "$BCAT"
+	reset_calls
+	run fxb up --until chart --remote "$URL" --json
+	[ "$status" -eq 0 ]
+	[ "$(results cached)" = "build:core-api build:partners-engine build:scriptdash chart:partners-engine chart:postgresql chart:scriptdash" ]
+	[ "$(results ran)" = "chart:core-api load:core-api load:partners-engine load:scriptdash" ]
+	grep -qF "$CORE_API_DB_PASSWORD" "$B/local-dev/config/.fusion/artifacts/core-api.yaml"
+}
+
 @test "TLS is verified: a self-signed certificate is refused with a warning" {
 	run fx up --until build scriptdash --remote "https://127.0.0.1:$NGINX_TLS_PORT/cache" --json
 	[ "$status" -eq 0 ]
