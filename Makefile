@@ -90,7 +90,7 @@ fuzzers: $(FUZZ_TARGETS:%=$(BUILD)/fuzzers/fuzz_%)
 
 # The libFuzzer binaries, sanitized, in their own directory.
 fuzz-build: $(BUILD)/setup.stamp
-	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory $(SUBJOBS) BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzzers
 
 # Each target for FUZZ_SECONDS (60 unless given), its corpus kept in
@@ -106,7 +106,7 @@ fuzz: fuzz-build
 SETUP_NEEDS = /usr/bin/pkg-config /usr/include/yaml.h /usr/include/xxhash.h \
 	/usr/include/sqlite3.h /usr/include/openssl/hmac.h /usr/include/cmocka.h /usr/bin/bats /usr/bin/dot \
 	/usr/bin/podman /usr/bin/jq /usr/bin/sqlite3 /usr/sbin/nginx /usr/bin/clang \
-	/usr/bin/valgrind /usr/bin/openssl /usr/include/openssl/evp.h \
+	/usr/bin/valgrind /usr/bin/parallel /usr/bin/openssl /usr/include/openssl/evp.h \
 	/usr/include/$(shell gcc -print-multiarch 2>/dev/null)/curl/curl.h $(FUZZ_RUNTIME)
 # clang's libFuzzer runtime (its path names clang's version); a path that
 # does not exist when there is none, so that setup installs it.
@@ -118,11 +118,14 @@ $(BUILD)/setup.stamp: scripts/setup $(SETUP_NEEDS)
 	@mkdir -p $(dir $@)
 	@touch $@
 
+# The suites' sub-makes build on every CPU unless make was given -j.
+SUBJOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
+
 # Each suite builds in a sub-make, which reads this Makefile (and asks
 # pkg-config) again once setup is done.
 # FUZZ_SECONDS=0 leaves the libFuzzer runs out (the saved inputs still replay).
 test: $(BUILD)/setup.stamp $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz-build)
-	@$(MAKE) --no-print-directory $(BUILD)/fusion units tools
+	@$(MAKE) --no-print-directory $(SUBJOBS) $(BUILD)/fusion units tools
 	@FUSION=$(abspath $(BUILD)/fusion) UNIT_DIR=$(abspath $(BUILD)/tests) \
 		FX_TOOLS=$(abspath $(BUILD)/tests/tools) REPLAY_DIR=$(abspath $(BUILD)/replay) FUZZ_DIR=$(abspath $(FUZZ_BUILD)) \
 		FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test
@@ -136,7 +139,7 @@ check: $(BUILD)/setup.stamp
 # fusion against the real podman on the whole differential corpus (a few
 # minutes; `make test` runs a small part of it).
 check-builders: $(BUILD)/setup.stamp
-	@$(MAKE) --no-print-directory $(BUILD)/fusion units
+	@$(MAKE) --no-print-directory $(SUBJOBS) $(BUILD)/fusion units
 	@FUSION_CORPUS=full TESTS="$(abspath tests/cli/builders.bats)" FUSION=$(abspath $(BUILD)/fusion) \
 		UNIT_DIR=$(abspath $(BUILD)/tests) scripts/test
 
@@ -144,7 +147,7 @@ check-builders: $(BUILD)/setup.stamp
 # (tests/valgrind/fusion), and the unit tests and saved fuzz inputs under it
 # too: any memcheck error fails the test that met it and is shown.
 valgrind: $(BUILD)/setup.stamp
-	@$(MAKE) --no-print-directory $(BUILD)/fusion units
+	@$(MAKE) --no-print-directory $(SUBJOBS) $(BUILD)/fusion units
 	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
 	@FUSION=$(abspath tests/valgrind/fusion) FUSION_REAL=$(abspath $(BUILD)/fusion) \
 		FUSION_VALGRIND_LOGS=$(abspath $(BUILD)/valgrind) VALGRIND="$(VALGRIND)" \

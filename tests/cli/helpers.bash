@@ -30,6 +30,11 @@ fx_setup() {
 	export BUILDAH_ISOLATION=chroot
 	export FUSION_FAKE_STATE="$BATS_TEST_TMPDIR/cluster"
 	mkdir -p "$FUSION_FAKE_STATE" "$BATS_TEST_TMPDIR/bin"
+	# The fakes through a path of this test's own: their command lines
+	# (`bash $FAKES/kubectl ...`) are this test's, so no_process_left "$FAKES/"
+	# sees no fake of a test running beside it (make test runs files in parallel).
+	FAKES="$BATS_TEST_TMPDIR/fakes"
+	ln -sfn "$TOP/tests/fakes" "$FAKES"
 	local real
 	real=$(PATH=${PATH#"$BATS_TEST_TMPDIR/bin:"} command -v podman)
 	cat >"$BATS_TEST_TMPDIR/bin/podman" <<SHIM
@@ -41,7 +46,7 @@ fi
 exec $real "\$@"
 SHIM
 	chmod +x "$BATS_TEST_TMPDIR/bin/podman"
-	export PATH="$BATS_TEST_TMPDIR/bin:$TOP/tests/fakes:$PATH"
+	export PATH="$BATS_TEST_TMPDIR/bin:$FAKES:$PATH"
 	export NO_COLOR=1
 	unset FUSION_STATE_DIR FUSION_FAKE_FAIL FUSION_FAKE_SLEEP FUSION_FAKE_BLOCK FUSION_FAKE_BLOCK_AFTER
 	# A sleep for the slow fakes that no other test run on the machine has.
@@ -111,7 +116,8 @@ signal_and_wait() {
 
 # No process whose command line matches PATTERN is left (pgrep -f), polling
 # generously for processes that are still on their way out. A test's last
-# assertion or not, it fails the test when one stays.
+# assertion or not, it fails the test when one stays. Other tests run at the
+# same time: name only this test's processes ("$FAKES/helm", "sleep $SLOW").
 no_process_left() {
 	for _ in $(seq 100); do
 		pgrep -f "$1" >/dev/null || return 0

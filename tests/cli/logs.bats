@@ -96,7 +96,7 @@ pod_of() {
 	wait "$FX_PID" || rc=$?
 	FX_PID=
 	[ "$rc" -eq 130 ]
-	no_process_left "$TOP/tests/fakes/kubectl"
+	no_process_left "$FAKES/kubectl"
 }
 
 @test "logs --follow is -f; before the command, -f is still the catalog" {
@@ -108,5 +108,5 @@ pod_of() {
 	kill -TERM "$FX_PID"
 	wait "$FX_PID" || true
 	FX_PID=
-	no_process_left "$TOP/tests/fakes/kubectl"
+	no_process_left "$FAKES/kubectl"
 }

@@ -161,7 +161,7 @@ teardown() {
 	# the slow templates were stopped, not waited for: none rendered anything
 	[ -z "$(cat "$STATE"/artifacts/*.yaml 2>/dev/null)" ]
 	no_process_left "sleep $SLOW"
-	no_process_left "$TOP/tests/fakes/helm"
+	no_process_left "$FAKES/helm"
 	# what finished is recorded: a second run does not redo it
 	unset FUSION_FAKE_SLEEP
 	finished=$(ran_in_background)
@@ -456,7 +456,7 @@ record_group_as() {
 	# the build was stopped, not waited for: it wrote no image ID
 	[ -z "$(ls "$STATE"/artifacts/*.iid 2>/dev/null)" ]
 	no_process_left "sleep $SLOW"
-	no_process_left "$TOP/tests/fakes/docker"
+	no_process_left "$FAKES/docker"
 	grep -q "interrupted" "$BATS_TEST_TMPDIR/out"
 }
 

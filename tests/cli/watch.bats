@@ -200,7 +200,7 @@ stop_with() {
 	watch_start
 	stop_with INT
 	[ "$FX_RC" -eq 0 ]
-	no_process_left "$TOP/tests/fakes/"
+	no_process_left "$FAKES/"
 	no_process_left "sleep $SLOW"
 	[ -z "$(fake-cluster forwards)" ]	# every port-forward stopped
 }
@@ -214,7 +214,7 @@ stop_with() {
 	stop_with INT
 	[ "$FX_RC" -eq 130 ]
 	no_process_left "sleep $SLOW"
-	no_process_left "$TOP/tests/fakes/"
+	no_process_left "$FAKES/"
 	[ -z "$(fake-cluster forwards)" ]
 	grep -q 'interrupted' "$ERR"
 	# build, load and chart finished in that pass and are recorded
@@ -291,7 +291,7 @@ forward_pid() {
 	stop_with INT
 	[ "$FX_RC" -eq 0 ]
 	[ -z "$(fake-cluster forwards)" ]
-	no_process_left "$TOP/tests/fakes/kubectl"
+	no_process_left "$FAKES/kubectl"
 }
 
 @test "up --watch: a forward that dies is started again, with its reason" {
