@@ -41,7 +41,7 @@ fx_setup() {
 #!/bin/sh
 printf '%s\n' "podman \$*" >>"$FUSION_FAKE_STATE/calls.log"
 if [ -n "\${FUSION_FAKE_BLOCK:-}\${FUSION_FAKE_BLOCK_AFTER:-}" ]; then
-	exec "$TOP/tests/fakes/fake-block" podman $real "\$@"
+	exec "$FAKES/fake-block" podman $real "\$@"
 fi
 exec $real "\$@"
 SHIM

@@ -299,7 +299,7 @@ record_group_as() {
 	wait "$FX_PID" || FX_RC=$?
 	[ "$FX_RC" -eq 130 ]
 	no_process_left "sleep $SLOW"
-	no_process_left "$TOP/tests/fakes/kubectl"
+	no_process_left "$FAKES/kubectl"
 	grep -q "interrupted" "$BATS_TEST_TMPDIR/out"
 }
 
