@@ -173,14 +173,16 @@ teardown() {
 @test "SIGKILL mid-run: finished nodes are not rerun and the database is intact" {
 	export FUSION_FAKE_SLEEP="^helm upgrade --install scriptdash=$SLOW"
 	up_in_background '^helm upgrade --install scriptdash' --json
+	# the fake logs its call before it starts its sleep: kill once it has
+	sleeping() { pgrep -f "sleep $SLOW" >/dev/null; }
+	wait_until sleeping
 	signal_and_wait KILL
 	run sqlite3 "$STATE/cache.db" "PRAGMA integrity_check"
 	[ "$output" = "ok" ]
 	finished=$(ran_in_background)
 	[ -n "$finished" ]
 	# the kernel killed fusion's child (the fake helm); its own child lives on
-	sleep 0.2
-	pgrep -f "sleep $SLOW" >/dev/null
+	sleeping
 	unset FUSION_FAKE_SLEEP
 	up_json
 	[ "$status" -eq 0 ]
@@ -198,10 +200,13 @@ teardown() {
 killed_with_orphan() {
 	export FUSION_FAKE_SLEEP="^helm upgrade --install scriptdash=$SLOW"
 	up_in_background '^helm upgrade --install scriptdash' --json
-	signal_and_wait KILL
-	unset FUSION_FAKE_SLEEP
+	# the fake logs its call before it starts its sleep: kill once it has
+	# (killed before, the fake dies with fusion and leaves no orphan)
 	orphan_alive() { ORPHAN=$(pgrep -f "sleep $SLOW" | head -n1); [ -n "$ORPHAN" ]; }
 	wait_until orphan_alive
+	signal_and_wait KILL
+	unset FUSION_FAKE_SLEEP
+	alive "$ORPHAN"
 	[ -s "$STATE/running" ]
 }
 
