@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,73 +58,117 @@ child_env(void)
 	return env;
 }
 
-/* In the child, between fork and exec: only async-signal-safe calls. */
+/*
+ * Spawning with vfork: the child borrows fusion's memory until it execs, so
+ * starting a tool costs no copy of fusion's page tables (and no
+ * copy-on-write faults afterwards), however large hashing left the process.
+ * The parent sleeps until the child has exec'd or exited, so the child may
+ * write a failed exec's errno where the parent reads it, and fusion learns
+ * of a tool missing from PATH without a pipe.
+ *
+ * Every signal is blocked across the vfork: one of fusion's handlers must
+ * not run in the child, on fusion's memory. The child sets each signal back
+ * to its default action, then unblocks them all.
+ */
+
+/* /dev/null, opened once (clone starts tools from several threads), for
+ * the tools' stdin and any output nobody wants. */
+static int null_fd = -1;
+
 static void
-child(char *const argv[], char **env, int out_fd, int err_fd, int report_fd, pid_t parent)
+open_null(void)
+{
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+}
+
+static int
+dev_null(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, open_null);
+	return null_fd;
+}
+
+/* What the vfork child needs, all of it made before the vfork. */
+struct start {
+	char *const *argv;
+	char **env;		/* NULL: fusion's own */
+	int null, out_fd, err_fd;
+	pid_t parent;
+	volatile int err;	/* set by the child when exec fails */
+};
+
+/* In the vfork child: only async-signal-safe calls, and no return. */
+static _Noreturn void
+child(struct start *st)
 {
 	sigset_t none;
-	int null = open("/dev/null", O_RDWR);
 
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)	/* the parent died before prctl */
+	if (getppid() != st->parent)	/* the parent died before prctl */
 		_exit(127);
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	dup2(null, 0);
-	dup2(out_fd >= 0 ? out_fd : null, 1);
-	dup2(err_fd >= 0 ? err_fd : null, 2);
-	if (null > 2)
-		close(null);	/* the tool gets 0, 1 and 2, nothing more */
-	if (env)
-		execvpe(argv[0], argv, env);
+	dup2(st->null, 0);
+	dup2(st->out_fd >= 0 ? st->out_fd : st->null, 1);
+	dup2(st->err_fd >= 0 ? st->err_fd : st->null, 2);
+	/* The tool gets 0, 1 and 2, nothing more (dup2 clears close-on-exec
+	 * on its copies, but not when a descriptor already had the number). */
+	for (int fd = 0; fd <= 2; fd++)
+		fcntl(fd, F_SETFD, 0);
+	if (st->env)
+		execvpe(st->argv[0], st->argv, st->env);
 	else
-		execvp(argv[0], argv);
-	int e = errno;
-	ssize_t w = write(report_fd, &e, sizeof e);
-	(void)w;
+		execvp(st->argv[0], st->argv);
+	st->err = errno ? errno : ENOEXEC;
 	_exit(127);
+}
+
+/* The vfork, alone in its function: nothing of the caller's lives in a
+ * register the child could clobber. */
+static __attribute__((noinline)) pid_t
+start_child(struct start *st)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		child(st);
+	return pid;
 }
 
 pid_t
 proc_start(char *const argv[], int out_fd, int err_fd, struct fx_buf *msg)
 {
-	int p[2];
-	pid_t parent = getpid();
+	sigset_t all, saved;
+	struct start st = {.argv = argv, .out_fd = out_fd, .err_fd = err_fd,
+	    .parent = getpid(), .null = dev_null()};
 
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		buf_printf(msg, "%s: cannot start: %s", argv[0], strerror(errno));
+	if (st.null < 0) {
+		buf_printf(msg, "%s: cannot start: /dev/null: %s", argv[0], strerror(errno));
 		return -1;
 	}
-	char **env = child_env();
-	pid_t pid = fork();
+	st.env = child_env();
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
+	pid_t pid = start_child(&st);
+	int fork_errno = errno;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	free(st.env);
 	if (pid < 0) {
-		buf_printf(msg, "%s: cannot start: %s", argv[0], strerror(errno));
-		free(env);
-		close(p[0]);
-		close(p[1]);
+		buf_printf(msg, "%s: cannot start: %s", argv[0], strerror(fork_errno));
 		return -1;
 	}
-	if (pid == 0)
-		child(argv, env, out_fd, err_fd, p[1], parent);
-	free(env);
-	/* Also from the parent, so the group exists before we might signal it. */
-	setpgid(pid, pid);
-	close(p[1]);
-	int e = 0;
-	ssize_t r;
-	while ((r = read(p[0], &e, sizeof e)) < 0 && errno == EINTR)
-		;
-	close(p[0]);
-	if (r == (ssize_t)sizeof e) {
+	if (st.err) {
 		proc_wait(pid);
-		if (e == ENOENT)
+		if (st.err == ENOENT)
 			buf_printf(msg, "%s: not found on PATH", argv[0]);
 		else
-			buf_printf(msg, "%s: cannot run: %s", argv[0], strerror(e));
+			buf_printf(msg, "%s: cannot run: %s", argv[0], strerror(st.err));
 		return -1;
 	}
 	return pid;

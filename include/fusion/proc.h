@@ -5,8 +5,10 @@
  * A child started here asks the kernel to kill it when fusion dies
  * (PR_SET_PDEATHSIG), so a SIGKILL of fusion does not leave builds running;
  * fusion itself stops whole groups with proc_kill (TERM, then KILL).
- * The parent learns of a failed exec (tool not on PATH) from a close-on-exec
- * pipe, and reports "TOOL: not found on PATH" instead of a bare status 127.
+ * Tools start through vfork (no copy of fusion's memory, however large):
+ * the parent learns of a failed exec (tool not on PATH) from the child
+ * before it goes on, and reports "TOOL: not found on PATH" instead of a
+ * bare status 127.
  */
 #ifndef FUSION_PROC_H
 #define FUSION_PROC_H
