@@ -5,6 +5,7 @@
 #include "fusion/running.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,10 +22,26 @@
 #define MAGIC "fusion-running 2"
 #define MAX_GROUPS 256
 
+/*
+ * The groups are kept in lines of one length, one a job: a tool's start or
+ * end rewrites its own line in place (one pwrite of SLOT_LEN bytes), rather
+ * than the whole file through a rename; that was two renames a step, the
+ * largest cost a node had after its own tools. A line no group holds is
+ * blank (spaces), which the reader skips. A write cut short by the kill
+ * it guards against cannot happen (a write to a file is whole or not at
+ * all when a process is killed; only a power cut tears it, after which
+ * the boot ID makes the file meaningless anyway).
+ */
+#define SLOT_LEN 40
+
 struct fx_running {
 	char *path;
 	char *head;		/* the lines before the groups */
 	char token[33];
+	int fd;			/* -1 until the first group is saved */
+	size_t nslots;		/* group lines in the file */
+	pid_t slot_pid[MAX_GROUPS];	/* 0: a blank line */
+	unsigned long long slot_start[MAX_GROUPS];
 };
 
 /* This boot's id; "" where the kernel has none. */
@@ -182,6 +199,8 @@ running_begin(const char *statedir)
 {
 	struct fx_running *r = xcalloc(1, sizeof(*r));
 	unsigned char raw[16];
+
+	r->fd = -1;
 	unsigned long long dev, ino;
 
 	running_stop(statedir);
@@ -202,22 +221,100 @@ running_begin(const char *statedir)
 	return r;
 }
 
+static int
+write_at(int fd, const char *data, size_t len, off_t off)
+{
+	while (len > 0) {
+		ssize_t w = pwrite(fd, data, len, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		data += w;
+		len -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+/* The file with its head and no group line yet. */
+static int
+create(struct fx_running *r)
+{
+	r->fd = open(r->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (r->fd < 0)
+		return -1;
+	if (write_at(r->fd, r->head, strlen(r->head), 0) < 0) {
+		close(r->fd);
+		r->fd = -1;
+		return -1;
+	}
+	r->nslots = 0;
+	return 0;
+}
+
+/* Line i holds group pid (0: blank). */
+static void
+put_slot(struct fx_running *r, size_t i, pid_t pid, unsigned long long start)
+{
+	char line[SLOT_LEN + 1];
+
+	if (pid > 0)
+		snprintf(line, sizeof line, "group %-11ld %-20llu", (long)pid, start);
+	else
+		line[0] = '\0';
+	size_t len = strlen(line);
+	memset(line + len, ' ', SLOT_LEN - 1 - len);
+	line[SLOT_LEN - 1] = '\n';
+	if (write_at(r->fd, line, SLOT_LEN, (off_t)(strlen(r->head) + i * SLOT_LEN)) < 0)
+		fx_debug("%s: %s", r->path, strerror(errno));
+	r->slot_pid[i] = pid;
+	r->slot_start[i] = start;
+	if (i == r->nslots)
+		r->nslots++;
+}
+
+static bool
+listed(pid_t pid, unsigned long long start, const pid_t *pids,
+    const unsigned long long *starts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] == pid && starts[i] == start)
+			return true;
+	return false;
+}
+
 void
 running_save(struct fx_running *r, const pid_t *pids, const unsigned long long *starts,
     size_t n)
 {
-	struct fx_buf b = {0};
-
-	if (n == 0) {
-		unlink(r->path);
+	if (r->fd < 0 && (n == 0 || create(r) < 0)) {
+		if (n)
+			fx_debug("%s: %s", r->path, strerror(errno));
 		return;
 	}
-	buf_puts(&b, r->head);
-	for (size_t i = 0; i < n; i++)
-		buf_printf(&b, "group %ld %llu\n", (long)pids[i], starts[i]);
-	if (write_file_atomic(r->path, b.s, b.len) < 0)
-		fx_debug("%s: %s", r->path, strerror(errno));
-	buf_free(&b);
+	/* Lines of groups that ended go blank; new groups take the first
+	 * blank line, or a new one. */
+	for (size_t i = 0; i < r->nslots; i++)
+		if (r->slot_pid[i] && !listed(r->slot_pid[i], r->slot_start[i], pids, starts, n))
+			put_slot(r, i, 0, 0);
+	for (size_t k = 0; k < n; k++) {
+		size_t i, blank = r->nslots;
+		for (i = 0; i < r->nslots; i++) {
+			if (r->slot_pid[i] == pids[k] && r->slot_start[i] == starts[k])
+				break;
+			if (!r->slot_pid[i] && blank == r->nslots)
+				blank = i;
+		}
+		if (i < r->nslots)
+			continue;	/* already there */
+		if (blank == MAX_GROUPS) {
+			fx_debug("%s: more than %d groups: %ld not recorded", r->path,
+			    MAX_GROUPS, (long)pids[k]);
+			continue;
+		}
+		put_slot(r, blank, pids[k], starts[k]);
+	}
 }
 
 void
@@ -226,6 +323,8 @@ running_end(struct fx_running *r)
 	if (!r)
 		return;
 	proc_mark(NULL);
+	if (r->fd >= 0)
+		close(r->fd);
 	unlink(r->path);
 	free(r->path);
 	free(r->head);

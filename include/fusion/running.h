@@ -16,6 +16,7 @@
  *   writer PID STARTTIME   the fusion that wrote it (alive: not a killed run)
  *   token HEX              random, one per run: every tool's FUSION_RUN_ID (proc_mark)
  *   group PGID STARTTIME   a tool's group and its leader's start time, one per tool
+ *                          (padded lines of one length; blank ones hold no group)
  *
  * A recorded group is stopped (SIGTERM, then SIGKILL) only when the boot
  * and the directory are the same and the writer is gone, and either its
@@ -37,7 +38,9 @@ struct fx_running;
 struct fx_running *running_begin(const char *statedir);
 
 /* The groups in flight now: pids[i] leads a group, starts[i] is its start
- * time (proc_starttime). n == 0 removes the file. */
+ * time (proc_starttime). Each group has a line of its own, written in place
+ * when it starts and blanked when it ends (a blank line is no group); the
+ * file exists from the first group to running_end. */
 void running_save(struct fx_running *r, const pid_t *pids, const unsigned long long *starts,
     size_t n);
 
