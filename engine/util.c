@@ -394,6 +394,12 @@ path_gone(const char *path)
 int
 mkdir_p(const char *path, unsigned mode)
 {
+	/* Mostly the directory or its parent is there already (a log or an
+	 * artifact per node): one call, not one per component. */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
 	char *p = xstrdup(path);
 
 	for (char *s = p + 1; *s; s++) {
