@@ -89,6 +89,13 @@ struct pref {
 	uint32_t shard, idx;	/* put order within a shard: later wins */
 };
 
+/* The puts to save: pointers into the shards' pending arrays (a copy of
+ * every entry would double the largest allocation of a cold scan). */
+struct pending {
+	const struct ent **v;
+	size_t n;
+};
+
 static struct ent *
 entv_push(struct entv *ev)
 {
@@ -432,7 +439,7 @@ bind_row(sqlite3_stmt *st, int row, const struct ent *e, unsigned char *blob)
 static int
 write_pending(struct fx_statcache *sc, void *arg)
 {
-	const struct entv *v = arg;
+	const struct pending *v = arg;
 	sqlite3_stmt *many = prepare_insert(sc->db, ROWS), *one = prepare_insert(sc->db, 1);
 	unsigned char blobs[ROWS][16];
 	int rc = many && one ? SQLITE_DONE : SQLITE_ERROR;
@@ -442,7 +449,7 @@ write_pending(struct fx_statcache *sc, void *arg)
 		sqlite3_stmt *st = v->n - i >= ROWS ? many : one;
 		int rows = st == many ? ROWS : 1;
 		for (int r = 0; r < rows; r++)
-			bind_row(st, r, &v->v[i + (size_t)r], blobs[r]);
+			bind_row(st, r, v->v[i + (size_t)r], blobs[r]);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		i += (size_t)rows;
@@ -476,7 +483,7 @@ cmp_pref(const void *pa, const void *pb)
  * one after the other, which is far cheaper than in hashing order.
  */
 static void
-gather(struct fx_statcache *sc, struct entv *out)
+gather(struct fx_statcache *sc, struct pending *out)
 {
 	size_t n = 0, k = 0;
 
@@ -493,17 +500,24 @@ gather(struct fx_statcache *sc, struct entv *out)
 		bool last = i + 1 == n || v[i + 1].e->len != v[i].e->len ||
 		    memcmp(v[i + 1].e->path, v[i].e->path, v[i].e->len) != 0;
 		if (last)
-			out->v[out->n++] = *v[i].e;
+			out->v[out->n++] = v[i].e;
 	}
 	free(v);
 }
 
-/* Fold the saved puts into the table; their strings come along. */
+/* Fold the saved puts into the table; their strings come along, and the
+ * pending arrays go. */
 static void
-merge(struct fx_statcache *sc, const struct entv *v)
+merge(struct fx_statcache *sc, const struct pending *v)
 {
+	/* Room for all at once: growing by doubling would leave up to half
+	 * of the largest array unused. */
+	if (sc->ents.cap < sc->ents.n + v->n) {
+		sc->ents.cap = sc->ents.n + v->n;
+		sc->ents.v = xreallocarray(sc->ents.v, sc->ents.cap, sizeof(*sc->ents.v));
+	}
 	for (size_t i = 0; i < v->n; i++) {
-		const struct ent *p = &v->v[i];
+		const struct ent *p = v->v[i];
 		struct ent *e = find(sc, p->path, p->len);
 		if (e) {
 			*e = *p;
@@ -518,7 +532,8 @@ merge(struct fx_statcache *sc, const struct entv *v)
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *sh = &sc->shards[i];
 		arena_take_all(&sc->strs, &sh->strs);
-		sh->pend.n = 0;
+		free(sh->pend.v);
+		sh->pend = (struct entv){0};
 		sh->pnew = 0;
 	}
 }
@@ -526,7 +541,7 @@ merge(struct fx_statcache *sc, const struct entv *v)
 int
 statcache_save(struct fx_statcache *sc)
 {
-	struct entv v = {0};
+	struct pending v = {0};
 	int rc = 0;
 
 	if (fill_now(sc) < 0)
