@@ -20,8 +20,12 @@
  * Each directory keeps its entries in the order of the tree, so a finished
  * tree is laid out by walking it, never by sorting all its paths.
  *
- * Ownership: items, path strings and entries are carved from per-thread
- * arenas that the walk keeps until walk_free(). A job's refs and err
+ * Ownership: path strings are carved from per-thread arenas that the walk
+ * keeps until walk_free() (the trees point at them); items, directory
+ * nodes, entries and stat data from per-thread scratch arenas freed when
+ * walk_run() returns (finish() copied the entries into the tree), so the
+ * largest part of a cold scan's memory is gone before the stat cache is
+ * saved. A job's refs and err
  * change only under the run lock; a directory's entries are written by the
  * thread that reads it, their digests by the threads that look them up or
  * hash them, and all are read by finish() only after the lock has ordered
@@ -33,6 +37,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -142,7 +149,8 @@ struct worker {
 	pthread_t tid;
 	struct fx_digester *dg;
 	char link[PATH_MAX];	/* a symlink's target */
-	struct fx_arena arena;
+	struct fx_arena arena;	/* path strings, kept with the walk */
+	struct fx_arena scratch;	/* the rest, freed when walk_run ends */
 	struct fx_walk_stats st;
 	struct item *out;	/* items made by the current item */
 	size_t nout;
@@ -265,7 +273,7 @@ fail(struct worker *w, struct job *j, const char *rel, int err)
 static struct item *
 new_item(struct worker *w, int kind, struct job *j, struct dirnode *dn)
 {
-	struct item *it = arena_alloc(&w->arena, sizeof(*it));
+	struct item *it = arena_alloc(&w->scratch, sizeof(*it));
 
 	*it = (struct item){.kind = kind, .job = j, .dn = dn};
 	return it;
@@ -282,7 +290,7 @@ emit(struct worker *w, struct item *it)
 static struct dirnode *
 new_dirnode(struct worker *w)
 {
-	struct dirnode *dn = arena_alloc(&w->arena, sizeof(*dn));
+	struct dirnode *dn = arena_alloc(&w->scratch, sizeof(*dn));
 
 	*dn = (struct dirnode){0};
 	return dn;
@@ -436,7 +444,7 @@ add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel,
 	dn->order[dn->norder++] = ~(int32_t)dn->nsubs;
 	dn->subs[dn->nsubs++] = sub;
 	struct item *it = new_item(w, IT_DIR, j, sub);
-	it->rel = arena_strndup(&w->arena, rel, len);
+	it->rel = arena_strndup(&w->scratch, rel, len);
 	emit(w, it);
 }
 
@@ -624,7 +632,7 @@ emit_batches(struct worker *w, struct job *j, struct dirnode *dn)
 
 	if (!w->npend)
 		return;
-	dn->pend = arena_alloc(&w->arena, w->npend * sizeof(*dn->pend));
+	dn->pend = arena_alloc(&w->scratch, w->npend * sizeof(*dn->pend));
 	memcpy(dn->pend, w->pend, w->npend * sizeof(*dn->pend));
 	dn->npend = (uint32_t)w->npend;
 	w->npend = 0;
@@ -712,10 +720,10 @@ read_dir(struct worker *w, struct item *it)
 	size_t ndirs = w->dl.ndirs, n = w->dl.n;
 	/* In a chart, a link may turn out to be a directory. */
 	size_t nsubs = j->view == FX_VIEW_HELM ? n : ndirs;
-	dn->ents = arena_alloc(&w->arena, (n - ndirs) * sizeof(*dn->ents));
-	dn->fst = arena_alloc(&w->arena, (n - ndirs) * sizeof(*dn->fst));
-	dn->subs = arena_alloc(&w->arena, nsubs * sizeof(*dn->subs));
-	dn->order = arena_alloc(&w->arena, n * sizeof(*dn->order));
+	dn->ents = arena_alloc(&w->scratch, (n - ndirs) * sizeof(*dn->ents));
+	dn->fst = arena_alloc(&w->scratch, (n - ndirs) * sizeof(*dn->fst));
+	dn->subs = arena_alloc(&w->scratch, nsubs * sizeof(*dn->subs));
+	dn->order = arena_alloc(&w->scratch, n * sizeof(*dn->order));
 	size_t base = key_base(&w->key, j, it->rel);
 	for (size_t i = 0; i < n; i++) {
 		const struct fx_dirname *k = &w->dl.v[i];
@@ -764,16 +772,16 @@ read_file_job(struct worker *w, struct item *it)
 	}
 	const char *slash = strrchr(j->t.dir, '/');
 	const char *name = slash ? slash + 1 : j->t.dir;
-	struct fx_tree_entry *e = arena_alloc(&w->arena, sizeof(*e));
+	struct fx_tree_entry *e = arena_alloc(&w->scratch, sizeof(*e));
 	e->path = arena_strndup(&w->arena, name, strlen(name));
 	e->mode = git_mode(&st);
 	e->hash = (fx_hash){0, 0};
 	dn->ents = e;
-	dn->fst = arena_alloc(&w->arena, sizeof(*dn->fst));
+	dn->fst = arena_alloc(&w->scratch, sizeof(*dn->fst));
 	fst_set(dn->fst, &st);
 	dn->fst->plen = (uint32_t)strlen(e->path);
 	dn->n = 1;
-	dn->order = arena_alloc(&w->arena, sizeof(*dn->order));
+	dn->order = arena_alloc(&w->scratch, sizeof(*dn->order));
 	dn->order[0] = 0;
 	dn->norder = 1;
 	w->st.files++;
@@ -1040,6 +1048,7 @@ static void
 worker_done(struct fx_walk *r, struct worker *w)
 {
 	arena_take_all(&r->arena, &w->arena);
+	arena_free(&w->scratch);
 	add_stats(&r->stats, &w->st);
 	dirlist_free(&w->dl);
 	free(w->pend);
@@ -1071,10 +1080,18 @@ walk_run(struct fx_walk *r)
 	for (int i = 0; i < nw; i++)
 		worker_done(r, &ws[i]);
 	free(ws);
+	/* The scratch was carved in every thread's malloc arena, where what
+	 * comes next (the stat cache's save, on this thread) cannot reuse
+	 * it: give its pages back. */
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 	int rc = 0;
-	for (struct job *j = r->jobs; j; j = j->next)
+	for (struct job *j = r->jobs; j; j = j->next) {
+		j->top = NULL;	/* scratch: gone */
 		if (j->t.err)
 			rc = -1;
+	}
 	return rc;
 }
 
