@@ -24,6 +24,12 @@
 #define CHUNK (1 << 20)		/* file:// bytes per remote_wait() */
 #define MEM_MAX (1 << 20)	/* default limit of a GET into memory */
 
+/* Bytes per second: a transfer slower than this for the whole of the
+ * timeout is given up. Any link a cache is worth using on is far faster;
+ * a server that sends a byte now and then would otherwise hold a node
+ * (and `up`) for hours. */
+#define MIN_RATE 1024
+
 struct xfer {
 	struct fx_remote *r;
 	struct fx_remote_req req;	/* strings copied below */
@@ -609,10 +615,11 @@ http_begin(struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "fusion");
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_ms);
-	/* A server that accepts and never answers, or stops half way, is
-	 * given up after the timeout without a byte; a record or an existence
-	 * check is small, so the timeout bounds it in total too. */
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	/* A server that accepts and never answers, stops half way, or
+	 * trickles is given up once a transfer has stayed under MIN_RATE for
+	 * the timeout; a record or an existence check is small, so the
+	 * timeout bounds it in total too. */
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)MIN_RATE);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall > 0 ? stall : 1L);
 	if (strcmp(x->area, "ac") == 0 || x->req.op == FX_REMOTE_HEAD)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);

@@ -14,7 +14,8 @@
  *                      one header whose value the caller read from the
  *                      environment (never printed, logged or stored);
  *                      connect timeout, a total timeout for small requests
- *                      and the same limit on a transfer that stalls.
+ *                      and the same limit on a transfer that stalls or
+ *                      trickles (under 1 KB/s).
  *   file://DIR         the directory DIR/ac, DIR/cas; every write goes to a
  *                      temporary file beside its final name, then rename(2),
  *                      so no reader ever sees half an object.
@@ -47,7 +48,7 @@ struct fx_remote_conf {
 	const char *header_value;	/* its value; never printed */
 	int connect_timeout_ms;	/* 0: 5 s */
 	int timeout_ms;		/* 0: 30 s. Total time of a record request; the
-				 * longest any transfer may go without a byte */
+				 * longest any transfer may stay under 1 KB/s */
 };
 
 enum fx_remote_op { FX_REMOTE_GET, FX_REMOTE_PUT, FX_REMOTE_HEAD };

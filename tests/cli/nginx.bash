@@ -9,6 +9,7 @@
 #   /private/  the cache, for requests with "X-Cache-Token: $NGINX_TOKEN"; 401 otherwise
 #   /basic/    the cache, behind basic authentication (user fusion, password $NGINX_PASSWORD)
 #   /slow/     the cache, sent at 1 MB/s
+#   /trickle/  the cache, sent at 512 bytes/s
 #   /here/     a redirect (307) to the same path under /cache/: the same server
 #   /away/     a redirect (307) to the same path under /private/ at
 #              localhost:$NGINX_PORT: another origin
@@ -62,6 +63,7 @@ http {
       dav_methods PUT; create_full_put_path on;
     }
     location /slow/ { alias $NGINX_DIR/root/cache/; limit_rate 1m; }
+    location /trickle/ { alias $NGINX_DIR/root/cache/; limit_rate 512; }
     location ~ ^/here/(.*)\$ { return 307 http://127.0.0.1:$NGINX_PORT/cache/\$1; }
     location ~ ^/away/(.*)\$ { return 307 http://localhost:$NGINX_PORT/private/\$1; }
   }

@@ -270,6 +270,22 @@ small_disk() {
 	[[ "$output" == *"Operation too slow"*"going on without it"* || "$output" == *"timed out"*"going on without it"* ]]
 }
 
+@test "a server that trickles (512 bytes/s): its download given up after cache.timeout, builds, success" {
+	fx up --until build scriptdash --push --remote "$URL" >/dev/null
+	[ "$(stat -c %s "$STORE"/cas/*)" -gt 4000 ]	# over 8 s at that rate
+	rm -rf "$STATE"
+	reset_calls
+	# the record (under 512 bytes) comes at once; the blob crawls
+	run timeout 300 "$FUSION" -f "$CAT" up --until build scriptdash \
+		--remote "$NGINX_URL/trickle/t$BATS_TEST_NUMBER" --json
+	[ "$status" -eq 0 ]
+	summary '.ran == 1 and .cached == 0'
+	[ "$(warnings)" -eq 1 ]
+	[[ "$output" == *"/trickle/t$BATS_TEST_NUMBER/cas/"*"Operation too slow. Less than 1024 bytes/sec"* ]]
+	[ "$(calls 'podman load')" -eq 0 ]
+	[ "$(calls 'podman build')" -eq 1 ]
+}
+
 @test "a body cut short: a warning, a build" {
 	badserver_start cut
 	run timeout 300 "$FUSION" -f "$CAT" up --until build scriptdash --remote "$BAD_URL/cache" --json
