@@ -9,7 +9,7 @@ setup() {
 	: "${TOP:?TOP must be the repository root}"
 	export PATH=$TOP/tests/fakes:$PATH
 	export FUSION_FAKE_STATE=$BATS_TEST_TMPDIR/cluster
-	unset FUSION_FAKE_FAIL FUSION_FAKE_SLEEP FUSION_FAKE_RECREATE
+	unset FUSION_FAKE_FAIL FUSION_FAKE_SLEEP FUSION_FAKE_RECREATE FUSION_FAKE_ROLLING
 	HELMDIR=$TOP/examples/workspace/local-dev/helm
 
 	# A small chart of our own, so that the assertions can be exact.
@@ -198,6 +198,60 @@ pods_of() {
 	release api 6 t2
 	run -1 kubectl logs -n fusion -l app.kubernetes.io/instance=api -f
 	[ "$output" = "error: you are attempting to follow 6 log streams, but maximum allowed concurrency is 5, use --max-log-requests to increase the limit" ]
+}
+
+@test "kubectl get pods -o custom-columns: name and uid, with or without headers" {
+	release api 2 t1
+	run -0 kubectl get pods -n fusion -l app.kubernetes.io/instance=api \
+		-o custom-columns=NAME:.metadata.name,UID:.metadata.uid --no-headers
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(echo "$output" | awk '{ print $1 " " $2 }')" = "$(fake-cluster pods fusion | awk '{ print $2 " " $3 }' | sort)" ]
+	run -0 kubectl get pods -n fusion -l app.kubernetes.io/instance=api --output=custom-columns=UID:.metadata.uid
+	[[ ${lines[0]} == UID ]]
+	[[ ${lines[1]} =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$ ]]
+	run -1 kubectl get pods -n fusion -o custom-columns=IP:.status.podIP
+	[[ $output == *"custom-columns know .metadata.name and .metadata.uid"* ]]
+}
+
+@test "FUSION_FAKE_ROLLING: the old pods run beside the new ones until the rollout is done; a StatefulSet's pod is never two" {
+	release api 1 t1
+	old=$(pods_of api)
+	FUSION_FAKE_ROLLING=1 release api 1 t2
+	[ "$(pods_of api | wc -l)" -eq 2 ]
+	[[ "$(pods_of api)" == *"$old"* ]]
+	# logs by selector read both; the Service is the new revision's only
+	run -0 kubectl logs -n fusion -l app.kubernetes.io/instance=api --prefix
+	[ "${#lines[@]}" -eq 2 ]
+	fake-cluster rollout-done fusion
+	[ "$(pods_of api | wc -l)" -eq 1 ]
+	[ "$(pods_of api)" != "$old" ]
+	helm upgrade --install db "$HELMDIR/shared-services/postgresql" -n fusion >/dev/null
+	uid=$(fake-cluster pods fusion | awk '$2 == "db-0" { print $3 }')
+	FUSION_FAKE_ROLLING=1 helm upgrade --install db "$HELMDIR/shared-services/postgresql" -n fusion \
+		--set image.tag=17 >/dev/null
+	[ "$(fake-cluster pods fusion | awk '$2 == "db-0"' | wc -l)" -eq 1 ]
+	[ "$(fake-cluster pods fusion | awk '$2 == "db-0" { print $3 }')" != "$uid" ]
+}
+
+@test "fake-cluster crash and restart: a container's follow ends when it exits; a pod made again under its name has its own log" {
+	helm upgrade --install db "$HELMDIR/shared-services/postgresql" -n fusion --create-namespace >/dev/null
+	fake-cluster log fusion db "first"
+	kubectl logs -n fusion pod/db-0 -f >"$BATS_TEST_TMPDIR/f" &
+	pid=$!
+	fake-cluster crash fusion db
+	rc=0
+	wait "$pid" || rc=$?	# the stream ends with the container
+	[ "$rc" -eq 0 ]
+	[ "$(tail -n1 "$BATS_TEST_TMPDIR/f")" = "container postgresql exited with code 1" ]
+	run -0 kubectl logs -n fusion pod/db-0 -f	# waiting to restart: its last run, and the end
+	[ "${lines[-1]}" = "container postgresql exited with code 1" ]
+	fake-cluster restart fusion db
+	run -0 kubectl logs -n fusion pod/db-0
+	[[ ${lines[-1]} == "container postgresql started from image postgres:16 (restart 1)" ]]
+	# a new template: db-0 is made again, a new pod with a log of its own
+	helm upgrade --install db "$HELMDIR/shared-services/postgresql" -n fusion --set image.tag=17 >/dev/null
+	run -0 kubectl logs -n fusion pod/db-0
+	[ "$output" = "container postgresql started from image postgres:17" ]
 }
 
 @test "kubectl port-forward: the Service's first pod, its container port, the local port held until it exits" {

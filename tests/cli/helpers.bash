@@ -48,7 +48,7 @@ SHIM
 	chmod +x "$BATS_TEST_TMPDIR/bin/podman"
 	export PATH="$BATS_TEST_TMPDIR/bin:$FAKES:$PATH"
 	export NO_COLOR=1
-	unset FUSION_STATE_DIR FUSION_FAKE_FAIL FUSION_FAKE_SLEEP FUSION_FAKE_BLOCK FUSION_FAKE_BLOCK_AFTER
+	unset FUSION_STATE_DIR FUSION_FAKE_FAIL FUSION_FAKE_SLEEP FUSION_FAKE_BLOCK FUSION_FAKE_BLOCK_AFTER FUSION_FAKE_ROLLING
 	# A sleep for the slow fakes that no other test run on the machine has.
 	SLOW="30.$$"
 	WS="$BATS_TEST_TMPDIR/ws"
@@ -124,6 +124,29 @@ no_process_left() {
 		sleep 0.1
 	done
 	echo "still running: $(pgrep -af "$1")" >&2
+	return 1
+}
+
+# Run "$@" in the background (FX_PID), marked: FX_TEST_MARK in the
+# environment of that command alone, which its descendants inherit and
+# nothing else on the machine has.
+start_marked() {
+	FX_TEST_MARK=$BATS_TEST_TMPDIR "$@" &
+	FX_PID=$!
+}
+
+# No process of a start_marked run is left, itself or any tool it started,
+# however deep (found by the mark in /proc/PID/environ, so other tests'
+# tools never count), polling generously for those on their way out.
+no_descendant_left() {
+	local left
+	for _ in $(seq 100); do
+		left=$(grep -lzxF -- "FX_TEST_MARK=$BATS_TEST_TMPDIR" /proc/[0-9]*/environ 2>/dev/null |
+			cut -d/ -f3 | paste -sd, -)
+		[ -n "$left" ] || return 0
+		sleep 0.1
+	done
+	echo "still running: $(ps -o pid=,args= -p "$left")" >&2
 	return 1
 }
 

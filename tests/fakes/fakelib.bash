@@ -283,7 +283,7 @@ fake_images_update() {	# fake_images_update PROFILE add|rm REF...
 # stored manifests: sets POD_LINES and SVC_LINES (arrays of its tab-separated
 # lines). Reads under the shared lock, which it releases.
 fake_pods() {	# fake_pods NS
-	local line files=("$S"/releases/"$1"/*/manifest)
+	local line files=("$S"/releases/"$1"/*/manifest "$S"/releases/"$1"/*/retiring)
 	POD_LINES=() SVC_LINES=()
 	((${#files[@]})) || return 0
 	while IFS= read -r line; do
@@ -318,14 +318,16 @@ fake_now() {	# sets NOW_NS (epoch ns) and NOW_RFC (RFC 3339, ns, UTC)
 	NOW_RFC=${t#* }
 }
 
-# The log of a pod's container: podlogs/NS/POD/CONTAINER, "EPOCHNS RFC3339 text"
-# lines. A container's log starts with a line saying which image it runs.
-fake_pod_log() {	# fake_pod_log NS POD CONTAINER IMAGE -> sets LOG_FILE
-	LOG_FILE=$S/podlogs/$1/$2/$3
+# The log of a pod's container: podlogs/NS/POD/UID/CONTAINER, "EPOCHNS RFC3339
+# text" lines. A container's log starts with a line saying which image it
+# runs. A pod made again under its name (a StatefulSet's) is a new pod, with
+# a new UID and logs of its own.
+fake_pod_log() {	# fake_pod_log NS POD UID CONTAINER IMAGE -> sets LOG_FILE
+	LOG_FILE=$S/podlogs/$1/$2/$3/$4
 	if [[ ! -f $LOG_FILE ]]; then	# made once, even by readers racing: ln(2) is atomic
 		mkdir -p "${LOG_FILE%/*}"
 		fake_now
-		printf '%s %s container %s started from image %s\n' "$NOW_NS" "$NOW_RFC" "$3" "$4" \
+		printf '%s %s container %s started from image %s\n' "$NOW_NS" "$NOW_RFC" "$4" "$5" \
 			>"$LOG_FILE.tmp.$$"
 		ln "$LOG_FILE.tmp.$$" "$LOG_FILE" 2>/dev/null || true
 		rm -f "$LOG_FILE.tmp.$$"

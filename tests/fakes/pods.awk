@@ -2,7 +2,7 @@
 # manifests the fake helm stored (releases/NS/NAME/manifest). Run by
 # fakelib.bash's fake_pods; not a command.
 #
-#   awk -v ns=NS -f pods.awk releases/NS/*/manifest
+#   awk -v ns=NS -f pods.awk releases/NS/*/manifest releases/NS/*/retiring
 #
 # prints one line per pod and per Service, fields separated by tabs:
 #
@@ -20,6 +20,12 @@
 # with its template, so a replaced StatefulSet pod is a new pod under the
 # same name. The YAML read is what the fake helm renders from the charts
 # of fusion's tests: block mappings and sequences, scalars, comments.
+#
+# A release's `retiring` manifest (FUSION_FAKE_ROLLING, README.md) is the
+# revision a rolling update is replacing: its pods still run, beside the
+# new ones, unless a new pod has taken the name (a StatefulSet replaces
+# its pods one by one, never two under one name); its Services are gone.
+# The retiring files come last, so the new pods are known by then.
 
 BEGIN {
 	alphabet = "bcdfghjklmnpqrstvwxz2456789"	# Kubernetes' SafeEncodeString
@@ -65,8 +71,9 @@ function join(a, n, sep,    s, i) {
 	return s
 }
 
-function flush(    h, i, lab, conts, ports, pod, uid, r, svcports) {
-	if (kind == "Service" && name != "") {
+function flush(    h, i, lab, conts, ports, pod, uid, r, svcports, old) {
+	old = docfile ~ /\/retiring$/
+	if (kind == "Service" && name != "" && !old) {
 		svcports = ""
 		for (i = 1; i <= nsvcport; i++)
 			svcports = svcports (i > 1 ? "," : "") svc_port[i] "=" (svc_target[i] != "" ? svc_target[i] : svc_port[i])
@@ -94,15 +101,21 @@ function flush(    h, i, lab, conts, ports, pod, uid, r, svcports) {
 			uid = sprintf("%08x-%04x-4%03x-a%03x-%04x%08x", hash(text pod, 3), hash(text pod, 7) % 65536,
 			    hash(text pod, 11) % 4096, hash(text pod, 13) % 4096, hash(text pod, 17) % 65536,
 			    hash(text pod, 19))
+			if (old && (pod in running))
+				continue
+			running[pod] = 1
 			printf "pod\t%s\t%s\t%s\t%s\t%s\n", pod, uid, lab, conts, ports
 		}
 	}
 	reset()
 }
 
+FNR == 1 { flush() }
 /^---/ { flush(); next }
 /^[ \t]*#/ || /^[ \t]*$/ { next }
 {
+	if (text == "")
+		docfile = FILENAME
 	text = text $0 "\n"
 	line = $0
 	ind = match(line, /[^ ]/) - 1
