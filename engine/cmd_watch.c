@@ -530,9 +530,11 @@ cmd_watch(struct fx_opts *o)
 			rc = FX_EXIT_OK;
 			break;
 		}
+		watch_settle(L.w, &L.pending);
 		take_catalog(&L);
 		if (!L.pending.n && !L.lost)
-			continue;	/* only an invalid catalog: nothing to run */
+			continue;	/* only an invalid catalog, or files that
+					 * came and went: nothing to run */
 		show_change(&L);
 		strv_free(&L.pending);
 		L.lost = false;

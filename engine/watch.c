@@ -75,12 +75,18 @@ struct fx_watch {
 	size_t capwd, ndirs;
 	struct fx_strv excluded;
 	struct snap snap;
+	/* Since the last watch_settle: each path reported, mapped to &born if
+	 * its first event made it (it did not exist before), else to &seen. */
+	struct fx_map batch;
 };
+
+static char born, seen;
 
 /* What one watch_read or walk reports: each path once. */
 struct out {
 	struct fx_strv *v;
 	struct fx_map seen;
+	struct fx_map *batch;
 };
 
 static int64_t
@@ -89,10 +95,16 @@ mono_ns(void)
 	return (int64_t)(now_mono() * 1e9);
 }
 
+/* Report path, which the event made (`made`: created, or moved in with a
+ * directory) or changed. */
 static void
-report(struct out *o, const char *path)
+report(struct out *o, const char *path, bool made)
 {
-	if (!o || map_get(&o->seen, path))
+	if (!o)
+		return;
+	if (o->batch)
+		map_add(o->batch, path, made ? &born : &seen);
+	if (map_get(&o->seen, path))
 		return;
 	strv_push(o->v, path);
 	map_put(&o->seen, o->v->v[o->v->n - 1], o->v->v[o->v->n - 1]);
@@ -284,12 +296,12 @@ poll_scan(struct fx_watch *w, struct out *o)
 		 * reported themselves: only its appearance and mode count. */
 		if (!old || (S_ISDIR(old->mode) ? old->mode != now.v[i]->mode :
 		    !same_stat(old, now.v[i])))
-			report(o, now.v[i]->path);
+			report(o, now.v[i]->path, !old);
 	}
 	for (size_t i = 0; i < w->snap.n; i++) {
 		struct sent *e = w->snap.v[i];
 		if (!e->seen && covered(w, e->path, S_ISDIR(e->mode)))
-			report(o, e->path);
+			report(o, e->path, false);
 	}
 	snap_free(&w->snap);
 	w->snap = now;
@@ -476,10 +488,11 @@ watch_enter(struct fx_watch *w, struct root *r, const char *dir, void *ctx)
 	return d != NULL;
 }
 
+/* What the walk of a directory that just appeared finds appeared with it. */
 static void
 report_visit(const char *path, const struct stat *st, bool dir, void *ctx)
 {
-	report(ctx, path);
+	report(ctx, path, true);
 }
 
 /*
@@ -528,7 +541,7 @@ on_event(struct fx_watch *w, const struct inotify_event *ev, struct out *o)
 	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
 		for (size_t i = 0; i < d->ntrees; i++)
 			if (strcmp(d->trees[i]->path, d->path) == 0)
-				report(o, d->path);
+				report(o, d->path, false);
 		if (ev->mask & IN_MOVE_SELF)	/* its path is wrong now */
 			forget(w, ev->wd, true);
 		return;
@@ -541,8 +554,9 @@ on_event(struct fx_watch *w, const struct inotify_event *ev, struct out *o)
 		free(p);
 		return;
 	}
+	bool made = ev->mask & IN_CREATE;
 	if (map_get(&w->files, p))
-		report(o, p);
+		report(o, p, made);
 	if (dir && (ev->mask & IN_MOVED_FROM))
 		forget_below(w, p);
 	/* Walking a new directory may add trees to d: iterate over a copy. */
@@ -555,7 +569,7 @@ on_event(struct fx_watch *w, const struct inotify_event *ev, struct out *o)
 		if (dir && prunable(r, p))
 			continue;
 		if (!ignored(r, p, dir))
-			report(o, p);
+			report(o, p, made);
 		if (dir && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
 			walk(w, r, p, o);
 	}
@@ -572,6 +586,7 @@ watch_new(int poll_ms)
 	struct fx_watch *w = xcalloc(1, sizeof(*w));
 
 	w->fd = -1;
+	w->batch.own = true;
 	w->poll_ms = poll_ms > 0 ? poll_ms : FX_WATCH_POLL_MS;
 	map_init(&w->files, 16);
 	if (poll_ms > 0) {
@@ -614,6 +629,7 @@ watch_free(struct fx_watch *w)
 	map_free(&w->files);
 	strv_free(&w->excluded);
 	snap_free(&w->snap);
+	map_free(&w->batch);
 	free(w);
 }
 
@@ -777,7 +793,7 @@ watch_timeout(const struct fx_watch *w)
 int
 watch_read(struct fx_watch *w, struct fx_strv *changed)
 {
-	struct out o = {.v = changed};
+	struct out o = {.v = changed, .batch = &w->batch};
 
 	map_init(&o.seen, 64);
 	for (size_t i = 0; i < changed->n; i++)
@@ -812,6 +828,23 @@ watch_read(struct fx_watch *w, struct fx_strv *changed)
 	int lost = w->lost;
 	w->lost = false;
 	return lost;
+}
+
+void
+watch_settle(struct fx_watch *w, struct fx_strv *changed)
+{
+	size_t k = 0;
+	struct stat st;
+
+	for (size_t i = 0; i < changed->n; i++) {
+		char *p = changed->v[i];
+		if (map_get(&w->batch, p) == &born && lstat(p, &st) < 0 && errno == ENOENT)
+			free(p);
+		else
+			changed->v[k++] = p;
+	}
+	changed->n = k;
+	map_free(&w->batch);
 }
 
 bool

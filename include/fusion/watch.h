@@ -94,6 +94,16 @@ int watch_timeout(const struct fx_watch *w);
  */
 int watch_read(struct fx_watch *w, struct fx_strv *changed);
 
+/*
+ * Drop from `changed` (paths watch_read gave) those that came and went
+ * since the last call: made by their first event (created, or brought in
+ * with a directory) and gone now. A file that did not exist before and
+ * does not exist now is no change: an editor's or sed -i's temp file,
+ * renamed over the file it saves, a build tool's scratch file. Then start
+ * over: the next call looks at what comes after this one.
+ */
+void watch_settle(struct fx_watch *w, struct fx_strv *changed);
+
 /* Is the watcher polling (fallback or asked for)? */
 bool watch_polling(const struct fx_watch *w);
 /* Directories holding an inotify watch (0 when polling). */

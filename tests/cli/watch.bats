@@ -4,6 +4,7 @@
 # stream. They wait for events with generous deadlines and never assert
 # how long anything took: the machine may be loaded.
 
+bats_require_minimum_version 1.5.0
 load helpers
 
 setup() {
@@ -29,9 +30,23 @@ at_least() {	# at_least N KIND
 # Start `fusion up --watch --json ARGS` and wait until its first pass is
 # done and it watches.
 watch_start() {
-	"$FUSION" -f "$CAT" up --watch --json "$@" >"$OUT" 2>"$ERR" &
-	FX_PID=$!
+	start_marked "$FUSION" -f "$CAT" up --watch --json "$@" >"$OUT" 2>"$ERR"
 	wait_until at_least 1 watching
+}
+
+# The inodes (hex) of the directories the background run holds an inotify
+# watch on, as the kernel lists them in /proc/PID/fdinfo.
+watched_inodes() {
+	local fd
+	for fd in /proc/"$FX_PID"/fd/*; do
+		[ "$(readlink "$fd")" = "anon_inode:inotify" ] || continue
+		sed -n 's/^inotify wd:[0-9a-f]* ino:\([0-9a-f]*\) .*/\1/p' "/proc/$FX_PID/fdinfo/${fd##*/}"
+	done
+}
+
+# Does the background run watch directory DIR?
+watches() {
+	watched_inodes | grep -qx "$(printf '%x' "$(stat -c %i "$1")")"
 }
 
 # The events of pass N (1 = the first, before any change): from the Nth
@@ -85,7 +100,16 @@ stop_with() {
 
 @test "up --watch: an edit of an ignored file starts nothing" {
 	watch_start
-	# build.ignore tmp/ (core-api): the directory has no watch at all
+	# the rules prune the watch: build.ignore log/ (core-api) is not
+	# watched, partners-engine's fixtures/ is (an exception lies below
+	# **/*.log)
+	watches "$WS/core-api"
+	watches "$WS/core-api/app/models"
+	run ! watches "$WS/core-api/log"
+	watches "$WS/partners-engine/fixtures"
+	run ! watches "$WS/partners-engine/tmp"
+	echo "more" >>"$WS/core-api/log/README"
+	# build.ignore tmp/ (core-api): created now, it gets no watch at all
 	mkdir -p "$WS/core-api/tmp"
 	echo scratch >"$WS/core-api/tmp/cache"
 	# partners-engine's **/*.log, in a directory kept for its exception
@@ -98,6 +122,8 @@ stop_with() {
 	[ "$(started_in 2)" = "build:core-api" ]	# never copied: cut off after
 	wait_until at_least 2 watching
 	[ "$(events change)" -eq 1 ]
+	run ! watches "$WS/core-api/tmp"
+	watches "$WS/core-api"
 }
 
 @test "up --watch: an ignore file the builder reads, new beside the containerfile, starts a pass even where the rules hide it" {
@@ -117,10 +143,16 @@ stop_with() {
 
 @test "up --watch: 40 saves in half a second start at most two passes" {
 	watch_start
-	for i in $(seq 40); do
+	# 40 appends 12.5 ms apart, with no fork between them (read -t on a
+	# FIFO no one writes is bash's own sleep): a loaded machine delays
+	# processes it must start, far less one that runs
+	mkfifo "$BATS_TEST_TMPDIR/never"
+	exec 7<>"$BATS_TEST_TMPDIR/never"
+	for ((i = 1; i <= 40; i++)); do
 		echo "// save $i" >>"$WS/scriptdash/src/server.js"
-		sleep 0.0125
+		read -r -t 0.0125 -u 7 || true
 	done
+	exec 7<&-
 	# a later save elsewhere: every pass of the burst starts before its pass
 	echo "# after the burst" >>"$WS/core-api/config/routes.rb"
 	wait_until grep -q '"core-api/config/routes.rb"' "$OUT"
@@ -174,6 +206,72 @@ stop_with() {
 	[ "$(changed_in 1)" = "local-dev/helm/values/core-api.yaml" ]
 }
 
+@test "up --watch: a chart's template edit reruns the charts that use it, no build" {
+	watch_start
+	echo "# edited" >>"$WS/local-dev/helm/base-charts/service/templates/service.yaml"
+	started=$(started_in 2)
+	[ "$(changed_in 1)" = "local-dev/helm/base-charts/service/templates/service.yaml" ]
+	[[ " $started " == *" chart:core-api chart:partners-engine chart:scriptdash "* ]]
+	[[ "$started" != *build:* && "$started" != *postgresql* ]]
+}
+
+@test "up --watch: an edit of the context's ignore file changes what is watched" {
+	watch_start
+	run ! watches "$WS/partners-engine/tmp"
+	sed -i '/^tmp\/$/d' "$WS/partners-engine/.containerignore"
+	[[ "$(started_in 2)" == "build:partners-engine"* ]]
+	[ "$(changed_in 1)" = "partners-engine/.containerignore" ]
+	wait_until at_least 2 watching
+	# tmp/ is in the context now: watched, and its edits start passes
+	watches "$WS/partners-engine/tmp"
+	echo "now copied" >>"$WS/partners-engine/tmp/README"
+	wait_until at_least 2 change
+	[ "$(changed_in 2)" = "partners-engine/tmp/README" ]
+	[[ "$(started_in 3)" == "build:partners-engine"* ]]
+}
+
+@test "up --watch: a containerfile outside its context, and the ignore file beside it, are watched" {
+	mkdir "$WS/scriptdash/build"
+	printf 'FROM scratch\nCOPY . /app/\n' >"$WS/scriptdash/build/Containerfile"
+	sed -i 's|^  scriptdash:$|&\n    build: {context: src, file: ../build/Containerfile}|' "$CAT"
+	watch_start scriptdash
+	echo 'LABEL edited=yes' >>"$WS/scriptdash/build/Containerfile"
+	[ "$(started_in 2)" = "build:scriptdash chart:scriptdash load:scriptdash release:scriptdash" ]
+	[ "$(changed_in 1)" = "scriptdash/build/Containerfile" ]
+	wait_until at_least 2 watching
+	# podman reads build/Containerfile.containerignore before the
+	# context's own: new rules, in a directory no tree root covers
+	echo 'lib/' >"$WS/scriptdash/build/Containerfile.containerignore"
+	[ "$(started_in 3)" = "build:scriptdash chart:scriptdash load:scriptdash release:scriptdash" ]
+	[ "$(changed_in 2)" = "scriptdash/build/Containerfile.containerignore" ]
+	wait_until at_least 3 watching
+	# and the watch follows them: src/lib is pruned now
+	run ! watches "$WS/scriptdash/src/lib"
+	echo "// ignored now" >>"$WS/scriptdash/src/lib/format.js"
+	echo "// kept" >>"$WS/scriptdash/src/server.js"
+	wait_until at_least 3 change
+	[ "$(changed_in 3)" = "scriptdash/src/server.js" ]
+}
+
+@test "up --watch: a save during a pass is queued: that pass runs to its end, then the next one runs the save" {
+	fx up >/dev/null	# so that the first pass runs nothing
+	export FUSION_FAKE_SLEEP="^helm upgrade --install scriptdash =4.$$"
+	watch_start
+	echo "// one" >>"$WS/scriptdash/src/server.js"
+	# scriptdash's release is running: its sources were hashed long ago
+	wait_until pgrep -f "sleep 4.$$"
+	echo "# two" >>"$WS/core-api/app/models/account.rb"
+	[ "$(started_in 2)" = "build:scriptdash chart:scriptdash load:scriptdash release:scriptdash" ]
+	pass_events 2 | jq -e 'select(.event=="summary") | .ran == 4 and .failed == 0'
+	[ "$(started_in 3)" = "build:core-api chart:core-api load:core-api release:core-api" ]
+	[ "$(changed_in 1)" = "scriptdash/src/server.js" ]
+	[ "$(changed_in 2)" = "core-api/app/models/account.rb" ]
+	# the second change came after the first pass's summary
+	summary2=$(grep -n '^{"event":"summary"' "$OUT" | sed -n 2p | cut -d: -f1)
+	change2=$(grep -n '^{"event":"change"' "$OUT" | sed -n 2p | cut -d: -f1)
+	[ "$change2" -gt "$summary2" ]
+}
+
 @test "up --watch SVC: watches only what SVC needs" {
 	watch_start scriptdash
 	[ "$(started_in 1)" = "build:scriptdash chart:postgresql chart:scriptdash load:scriptdash release:postgresql release:scriptdash" ]
@@ -202,6 +300,7 @@ stop_with() {
 	[ "$FX_RC" -eq 0 ]
 	no_process_left "$FAKES/"
 	no_process_left "sleep $SLOW"
+	no_descendant_left	# the port-forwards included
 	[ -z "$(fake-cluster forwards)" ]	# every port-forward stopped
 }
 
@@ -215,6 +314,7 @@ stop_with() {
 	[ "$FX_RC" -eq 130 ]
 	no_process_left "sleep $SLOW"
 	no_process_left "$FAKES/"
+	no_descendant_left	# helm and its sleep, the port-forwards
 	[ -z "$(fake-cluster forwards)" ]
 	grep -q 'interrupted' "$ERR"
 	# build, load and chart finished in that pass and are recorded
@@ -250,9 +350,10 @@ stop_with() {
 }
 
 @test "up --watch on a terminal: the status line says what is watched, each pass what changed" {
-	script -qfec "$FUSION -f $CAT up --watch" /dev/null >"$OUT" 2>&1 &
-	FX_PID=$!
+	start_marked script -qfec "$FUSION -f $CAT up --watch" /dev/null >"$OUT" 2>&1
 	wait_until grep -Eq 'watching [0-9]+ files in 4 services' "$OUT"
+	# and the port-forwards, once they run
+	wait_until grep -q 'watching [0-9]* files in 4 services; forwarding localhost:5432 -> postgresql:5432, localhost:3000 -> core-api:80; Ctrl-C to stop' "$OUT"
 	echo "# saved" >>"$WS/core-api/app/models/account.rb"
 	wait_until grep -q 'changed core-api/app/models/account.rb' "$OUT"
 	wait_until eval '[ "$(grep -Eo "watching [0-9]+ files" "$OUT" | wc -l)" -ge 2 ]'
@@ -260,6 +361,7 @@ stop_with() {
 	kill -TERM "$FX_PID"
 	wait "$FX_PID" || true
 	FX_PID=
+	no_descendant_left
 }
 
 # The pid of a forward in the last watching event.
@@ -292,6 +394,7 @@ forward_pid() {
 	[ "$FX_RC" -eq 0 ]
 	[ -z "$(fake-cluster forwards)" ]
 	no_process_left "$FAKES/kubectl"
+	no_descendant_left
 }
 
 @test "up --watch: a forward that dies is started again, with its reason" {

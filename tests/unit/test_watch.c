@@ -88,6 +88,15 @@ got(const struct fx_strv *v, const char *rel)
 	return has;
 }
 
+static void
+rm_rel(const char *rel)
+{
+	char *p = at(rel);
+
+	assert_int_equal(remove(p), 0);
+	free(p);
+}
+
 /* Nothing queued for the watcher right now (inotify queues synchronously,
  * in the writer's system call). */
 static bool
@@ -389,14 +398,65 @@ test_polling_reports_writes_creations_removals(void **state)
 	strv_free(&v);
 	char *b = at("ctx/a/b.txt");
 	assert_int_equal(unlink(b), 0);
-	free(b);
 	assert_true(wait_for(w, &v, "ctx/a/b.txt", NULL));
 	strv_free(&v);
 	save("ctx/n/c.txt", "c\n");
 	assert_true(wait_for(w, &v, "ctx/n/c.txt", NULL));
+	/* c.txt was made in this batch: gone again before the pass, it is no
+	 * change; b.txt's removal (an earlier batch made it) is one */
+	rm_rel("ctx/n/c.txt");
+	strv_push(&v, b);
+	watch_settle(w, &v);
+	assert_false(got(&v, "ctx/n/c.txt"));
+	assert_true(got(&v, "ctx/a/b.txt"));
+	free(b);
 	strv_free(&v);
 	watch_free(w);
 	ignore_free(ig);
+}
+
+/* What came and went between two passes is no change: an editor's temp
+ * file renamed over the file it saves, a scratch file, a directory made
+ * and removed. What was there before and is gone now is one. */
+static void
+test_settle_drops_what_came_and_went(void **state)
+{
+	layout();
+	struct fx_watch *w = watch_ctx(0, NULL, "");
+	struct fx_strv v = {0};
+	char *b = at("ctx/a/b.txt");
+
+	save("ctx/a/.b.txt.tmp", "saved\n");	/* sed -i, an editor */
+	char *t = at("ctx/a/.b.txt.tmp");
+	assert_int_equal(rename(t, b), 0);
+	free(t);
+	save("ctx/a/scratch", "s\n");
+	rm_rel("ctx/a/scratch");
+	save("ctx/made/deep/f", "f\n");
+	rm_rel("ctx/made/deep/f");
+	rm_rel("ctx/made/deep");
+	rm_rel("ctx/made");
+	rm_rel("ctx/tmp/scratch");	/* was there: removed */
+	save("ctx/a/new.txt", "n\n");	/* stays */
+	assert_true(wait_for(w, &v, "ctx/a/new.txt", NULL));
+	assert_true(got(&v, "ctx/a/.b.txt.tmp"));
+	assert_true(got(&v, "ctx/a/scratch"));
+	watch_settle(w, &v);
+	assert_int_equal(v.n, 3);
+	assert_true(got(&v, "ctx/a/b.txt"));
+	assert_true(got(&v, "ctx/tmp/scratch"));
+	assert_true(got(&v, "ctx/a/new.txt"));
+	strv_free(&v);
+	/* the next batch starts afresh: new.txt was made in the last one, and
+	 * its removal now is a change */
+	rm_rel("ctx/a/new.txt");
+	assert_true(wait_for(w, &v, "ctx/a/new.txt", NULL));
+	watch_settle(w, &v);
+	assert_int_equal(v.n, 1);
+	assert_true(got(&v, "ctx/a/new.txt"));
+	strv_free(&v);
+	free(b);
+	watch_free(w);
 }
 
 /*
@@ -502,6 +562,7 @@ main(void)
 		T(test_sync_keeps_drops_and_rewalks_roots),
 		T(test_queue_overflow_says_changes_were_lost),
 		T(test_polling_reports_writes_creations_removals),
+		T(test_settle_drops_what_came_and_went),
 		T(test_watch_limit_falls_back_to_polling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
