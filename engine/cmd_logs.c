@@ -3,38 +3,50 @@
  * release, through kubectl, each line prefixed with its pod and container
  * ([pod/core-api-7d9f8-x2x7q/core-api] ...).
  *
- * The pods are those the release's workloads select (rules/pods.c); one
- * kubectl per distinct selector. With -f, kubectl follows the pods there
- * are; when they go (a new release rolled them) its streams end, and it
- * would not follow their successors (kubernetes/kubernetes#52218): fusion
- * starts it again, from the moment the last one ended (--since-time), so
- * the new pods are followed from their first line and nothing is shown
- * twice. Ctrl-C stops it (exit 130).
+ * The pods are those the release's workloads select (rules/pods.c). Once:
+ * one `kubectl logs --selector` per distinct selector, every line.
+ *
+ * Following (-f), kubectl alone will not do: `kubectl logs -f --selector`
+ * follows the pods there are when it starts, and never the pods a new
+ * release brings (kubernetes/kubernetes#52218). Restarting it when its
+ * streams end, from that moment (--since-time), loses what the new pods
+ * wrote before: in a rolling update (the Deployment's default) the new pod
+ * starts, and logs its start, before the old one goes. So fusion lists the
+ * pods by the selector (`kubectl get pods --selector`) and follows each
+ * pod by name, from its first line, with a `kubectl logs -f pod/NAME` of
+ * its own. A pod is its name and UID: one made again under its name (a
+ * StatefulSet's) is a new pod, with a log of its own. When a follower
+ * ends (its pod went, or its container stopped) fusion lists the pods
+ * again: a new pod is followed from its first line; the same pod still
+ * there (a container that restarts in place) from the moment its last
+ * follower ended, so nothing is shown twice; a pod gone is forgotten.
+ * A pod whose followers end at once (its container not started yet) gets
+ * the next one after 0.25 s, then twice as long each time, up to 30 s;
+ * while no pod is there (the release is not up yet, the cluster cannot be
+ * reached) fusion lists again after 0.25 s, then twice as long, up to 5 s.
+ * Otherwise nothing runs but the followers: no polling.
+ * Ctrl-C stops them all (exit 130).
  */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fusion/cmd.h"
 #include "fusion/diag.h"
-#include "fusion/forward.h"
 #include "fusion/proc.h"
 
-/* Now, as RFC 3339 in UTC (kubectl's --since-time). */
-static char *
-rfc3339_now(void)
-{
-	char buf[64];
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
-}
+#define FIRST_DELAY 0.25	/* seconds: the first backoff */
+#define MAX_DELAY 30.0		/* between followers of one pod */
+#define MAX_LIST_DELAY 5.0	/* between listings while no pod is there */
+#define STEADY 10.0		/* a follower this old did not fail at once */
 
 /* Every selector's kubectl logs once, in turn: 0 if all succeeded. */
 static int
@@ -45,7 +57,7 @@ logs_once(struct fx_session *s, const struct fx_strv *sels)
 	for (size_t i = 0; i < sels->n; i++) {
 		struct fx_strv argv = {0};
 		struct fx_buf msg = {0};
-		rules_logs_argv(&s->cat, sels->v[i], false, NULL, &argv);
+		rules_logs_argv(&s->cat, sels->v[i], &argv);
 		fflush(stdout);
 		pid_t pid = proc_start(strv_argv(&argv), 1, 2, &msg);
 		if (pid < 0) {
@@ -60,39 +72,350 @@ logs_once(struct fx_session *s, const struct fx_strv *sels)
 	return rc;
 }
 
-/* Declare the followers: a kubectl per selector, from since[i] if set. */
-static void
-declare(struct fx_session *s, struct fx_forwards *fw, const struct fx_strv *sels,
-    char **since, char **ids)
+/* ---- following ---- */
+
+struct pod {
+	char *name;
+	char *uid;		/* which pod of that name: the last listed */
+	char *following;	/* the uid its running follower follows */
+	pid_t pid;		/* its follower, 0 if none runs */
+	char *since;		/* RFC 3339: where its next follower starts (NULL:
+				 * the first line) */
+	double started;		/* monotonic: its follower's start */
+	double retry_at;	/* monotonic: no follower before then */
+	int quick;		/* followers that ended early, in a row */
+	bool listed;		/* in the last listing */
+};
+
+struct follow {
+	struct fx_session *s;
+	const struct fx_strv *sels;
+	struct pod **v;
+	size_t n;
+	/* The listing under way: one kubectl get pods per selector, in
+	 * turn, its stdout and stderr in one pipe. */
+	pid_t lister;
+	int fd;
+	size_t sel;
+	struct fx_buf out;
+	struct fx_strv names;	/* "NAME UID" */
+	double list_at;		/* monotonic; 0: no listing due */
+	double delay;		/* before listing again while no pod is there */
+	int listings;
+	bool failing;		/* the last listing failed (said once) */
+};
+
+/* Now, as RFC 3339 in UTC with nanoseconds (kubectl's --since-time takes
+ * them, and the kubelet compares at that precision). */
+static char *
+rfc3339_now(void)
 {
-	forwards_begin(fw);
-	for (size_t i = 0; i < sels->n; i++) {
-		struct fx_strv argv = {0};
-		rules_logs_argv(&s->cat, sels->v[i], true, since[i], &argv);
-		forwards_want(fw, ids[i], strv_argv(&argv), NULL, false);
-		strv_free(&argv);
+	struct timespec ts;
+	struct tm tm;
+	char buf[64];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+	return xstrdup(buf);
+}
+
+static double
+backoff(int quick)
+{
+	double d = FIRST_DELAY;
+
+	for (int i = 1; i < quick && d < MAX_DELAY; i++)
+		d *= 2;
+	return d < MAX_DELAY ? d : MAX_DELAY;
+}
+
+static struct pod *
+pod_find(struct follow *F, const char *name)
+{
+	for (size_t i = 0; i < F->n; i++)
+		if (strcmp(F->v[i]->name, name) == 0)
+			return F->v[i];
+	return NULL;
+}
+
+static void
+pod_free(struct pod *p)
+{
+	free(p->name);
+	free(p->uid);
+	free(p->following);
+	free(p->since);
+	free(p);
+}
+
+static void
+follower_start(struct follow *F, struct pod *p)
+{
+	struct fx_strv argv = {0};
+	struct fx_buf msg = {0};
+
+	rules_follow_argv(&F->s->cat, p->name, p->since, &argv);
+	fflush(stdout);
+	p->started = now_mono();
+	free(p->following);
+	p->following = xstrdup(p->uid);
+	p->pid = proc_start(strv_argv(&argv), 1, 2, &msg);
+	if (p->pid < 0) {
+		fx_error("%s", msg.s);
+		p->pid = 0;
+		p->retry_at = now_mono() + backoff(++p->quick);
 	}
-	forwards_end(fw);
+	strv_free(&argv);
+	buf_free(&msg);
+}
+
+/* A listing failed: say why (once in a row), and try again later. */
+static void
+listed_failed(struct follow *F)
+{
+	if (!F->failing) {
+		char *why = buf_first_line(&F->out, "failed");
+		fx_warn("kubectl get pods: %s; trying again", why);
+		free(why);
+	}
+	F->failing = true;
+	F->list_at = now_mono() + F->delay;
+	F->delay = F->delay * 2 < MAX_LIST_DELAY ? F->delay * 2 : MAX_LIST_DELAY;
+}
+
+/* Start the kubectl get pods of selector F->sel. */
+static void
+lister_start(struct follow *F)
+{
+	struct fx_strv argv = {0};
+	struct fx_buf msg = {0};
+	int fds[2];
+
+	buf_reset(&F->out);
+	rules_pods_argv(&F->s->cat, F->sels->v[F->sel], &argv);
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+		buf_printf(&msg, "pipe: %s", strerror(errno));
+		F->lister = -1;
+	} else {
+		F->lister = proc_start(strv_argv(&argv), fds[1], fds[1], &msg);
+		close(fds[1]);
+		F->fd = fds[0];
+	}
+	strv_free(&argv);
+	if (F->lister < 0) {
+		if (F->fd >= 0)
+			close(F->fd);
+		F->fd = -1;
+		F->lister = 0;
+		buf_puts(&F->out, msg.s);
+		listed_failed(F);
+	}
+	buf_free(&msg);
+}
+
+/* Start a listing (unless one is under way). */
+static void
+list_start(struct follow *F)
+{
+	F->list_at = 0;
+	if (F->lister)
+		return;
+	F->sel = 0;
+	strv_free(&F->names);
+	lister_start(F);
+}
+
+/* A whole listing is in F->names: follow the new pods, forget those gone,
+ * and decide when to list again. */
+static void
+listed(struct follow *F)
+{
+	size_t k = 0, nlisted = 0;
+	double next = 0, now = now_mono();
+
+	F->failing = false;
+	F->listings++;
+	for (size_t i = 0; i < F->n; i++)
+		F->v[i]->listed = false;
+	for (size_t i = 0; i < F->names.n; i++) {
+		char *name = F->names.v[i], *uid = strchr(name, ' ');
+		*uid++ = '\0';
+		struct pod *p = pod_find(F, name);
+		if (p && strcmp(p->uid, uid) != 0) {
+			/* another pod under the name (a StatefulSet's): its own
+			 * log, from its first line */
+			free(p->uid);
+			p->uid = xstrdup(uid);
+			free(p->since);
+			p->since = NULL;
+			p->quick = 0;
+			p->retry_at = 0;
+			fx_info("following pod/%s (a new pod under that name)", name);
+		}
+		if (!p) {
+			p = xcalloc(1, sizeof(*p));
+			p->name = xstrdup(name);
+			p->uid = xstrdup(uid);
+			F->v = xreallocarray(F->v, F->n + 1, sizeof(*F->v));
+			F->v[F->n++] = p;
+			if (F->listings > 1)
+				fx_info("following pod/%s", name);
+		}
+		p->listed = true;
+	}
+	for (size_t i = 0; i < F->n; i++) {
+		struct pod *p = F->v[i];
+		if (!p->listed && !p->pid) {
+			pod_free(p);
+			continue;
+		}
+		F->v[k++] = p;
+		if (!p->listed)
+			continue;	/* going: its stream will end */
+		nlisted++;
+		if (!p->pid && p->retry_at <= now)
+			follower_start(F, p);
+		if (!p->pid && (!next || p->retry_at < next))
+			next = p->retry_at;
+	}
+	F->n = k;
+	if (!nlisted) {
+		/* No pods (yet): look again, less and less often. */
+		if (F->listings == 1)
+			fx_info("no pods of %s yet; waiting for them", F->s->o->args[0]);
+		next = now + F->delay;
+		F->delay = F->delay * 2 < MAX_LIST_DELAY ? F->delay * 2 : MAX_LIST_DELAY;
+	} else {
+		F->delay = FIRST_DELAY;
+	}
+	F->list_at = next;
+}
+
+/* A Kubernetes UID (a UUID): tells a pod's line from kubectl's messages,
+ * which share the pipe ("No resources found in NS namespace."). */
+static bool
+is_uid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* Read what the lister wrote; at its end, go on with the next selector or
+ * finish the listing. */
+static void
+lister_read(struct follow *F)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(F->fd, buf, sizeof buf)) > 0)
+		buf_add(&F->out, buf, (size_t)n);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	close(F->fd);
+	F->fd = -1;
+	int st = proc_wait(F->lister);
+	F->lister = 0;
+	if (st != 0) {
+		listed_failed(F);
+		return;
+	}
+	/* "NAME   UID" lines (custom-columns, no headers) */
+	for (char *l = F->out.s; l && *l;) {
+		char *nl = strchr(l, '\n');
+		if (nl)
+			*nl = '\0';
+		char name[256], uid[128];
+		if (sscanf(l, "%255s %127s", name, uid) == 2 && is_uid(uid)) {
+			char *pair = xasprintf("%s %s", name, uid);
+			if (!strv_has(&F->names, pair))
+				strv_take(&F->names, pair);
+			else
+				free(pair);
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	if (++F->sel < F->sels->n)
+		lister_start(F);
+	else
+		listed(F);
+}
+
+/* Reap the followers that ended. True if one did: the pods changed. */
+static bool
+reap(struct follow *F)
+{
+	bool ended = false;
+	double now = now_mono();
+
+	for (size_t i = 0; i < F->n; i++) {
+		struct pod *p = F->v[i];
+		int ws;
+		if (p->pid <= 0 || waitpid(p->pid, &ws, WNOHANG) != p->pid)
+			continue;
+		p->pid = 0;
+		ended = true;
+		if (strcmp(p->following, p->uid) != 0) {
+			/* another pod took the name meanwhile: from its first line */
+			p->retry_at = now;
+			continue;
+		}
+		bool steady = now - p->started >= STEADY;
+		/* A stream that ended cleanly, or after a while, showed
+		 * everything up to now: a follower of the same pod (its
+		 * container restarts in place) starts there. One that failed
+		 * at once (its container not started yet) showed nothing. */
+		if (proc_status(ws) == 0 || steady) {
+			free(p->since);
+			p->since = rfc3339_now();
+		}
+		p->quick = steady ? 0 : p->quick + 1;
+		p->retry_at = p->quick ? now + backoff(p->quick) : now;
+	}
+	return ended;
+}
+
+static void
+stop_all(struct follow *F)
+{
+	if (F->lister > 0)
+		proc_kill(F->lister, SIGTERM);
+	for (size_t i = 0; i < F->n; i++)
+		if (F->v[i]->pid > 0)
+			proc_kill(F->v[i]->pid, SIGTERM);
+	if (F->lister > 0)
+		proc_wait(F->lister);
+	if (F->fd >= 0)
+		close(F->fd);
+	for (size_t i = 0; i < F->n; i++) {
+		if (F->v[i]->pid > 0)
+			proc_wait(F->v[i]->pid);
+		pod_free(F->v[i]);
+	}
+	free(F->v);
+	buf_free(&F->out);
+	strv_free(&F->names);
 }
 
 static int
 logs_follow(struct fx_session *s, const struct fx_strv *sels)
 {
-	struct fx_forwards *fw = forwards_new();
-	char **since = xcalloc(sels->n + 1, sizeof(*since));
-	char **ids = xcalloc(sels->n + 1, sizeof(*ids));
+	struct follow F = {.s = s, .sels = sels, .fd = -1, .delay = FIRST_DELAY};
 	int rc = FX_EXIT_INTERRUPTED;
 
-	for (size_t i = 0; i < sels->n; i++)
-		ids[i] = xasprintf("kubectl logs -l %s", sels->v[i]);
 	if (cmd_signals_on() < 0)
-		rc = FX_EXIT_FAILED;
-	fflush(stdout);
-	if (rc == FX_EXIT_INTERRUPTED)
-		declare(s, fw, sels, since, ids);
-	while (rc == FX_EXIT_INTERRUPTED && !cmd_stop) {
-		struct pollfd p = {cmd_wake_fd(), POLLIN, 0};
-		if (poll(&p, 1, forwards_timeout(fw)) < 0 && errno != EINTR) {
+		return FX_EXIT_FAILED;
+	list_start(&F);
+	while (!cmd_stop) {
+		struct pollfd p[2] = {{cmd_wake_fd(), POLLIN, 0}, {F.fd, POLLIN, 0}};
+		int timeout = F.list_at ? ms_until(F.list_at) : -1;
+		if (poll(p, F.fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR) {
 			fx_error("poll: %s", strerror(errno));
 			rc = FX_EXIT_FAILED;
 			break;
@@ -100,32 +423,15 @@ logs_follow(struct fx_session *s, const struct fx_strv *sels)
 		cmd_wake_drain();
 		if (cmd_stop)
 			break;
-		bool ended = false;
-		pid_t *before = xcalloc(sels->n + 1, sizeof(*before));
-		for (size_t i = 0; i < sels->n; i++)
-			before[i] = forwards_pid(fw, ids[i]);
-		forwards_reap(fw);
-		for (size_t i = 0; i < sels->n; i++) {
-			if (before[i] > 0 && forwards_pid(fw, ids[i]) == 0) {
-				/* it goes on from the moment its pods went */
-				free(since[i]);
-				since[i] = rfc3339_now();
-				ended = true;
-			}
-		}
-		free(before);
-		if (ended)
-			declare(s, fw, sels, since, ids);
-		forwards_tick(fw);
+		if (F.fd >= 0 && p[1].revents)
+			lister_read(&F);
+		/* A stream ended: its pod went (list now, to find its
+		 * successor) or its container stopped. */
+		if (reap(&F) || (F.list_at && now_mono() >= F.list_at))
+			list_start(&F);
 	}
-	forwards_free(fw);
+	stop_all(&F);
 	cmd_signals_off();
-	for (size_t i = 0; i < sels->n; i++) {
-		free(since[i]);
-		free(ids[i]);
-	}
-	free(since);
-	free(ids);
 	return rc;
 }
 

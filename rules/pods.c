@@ -110,15 +110,23 @@ rules_selectors(struct fx_rules *r, const struct fx_svc *s, struct fx_strv *out)
 	free(path);
 }
 
-void
-rules_logs_argv(const struct fx_catalog *c, const char *selector, bool follow,
-    const char *since_time, struct fx_strv *argv)
+/* kubectl [--context C] VERB [KIND] --namespace NS */
+static void
+kubectl_in(const struct fx_catalog *c, const char *verb, const char *kind, struct fx_strv *argv)
 {
 	strv_push(argv, "kubectl");
 	rules_context_args(c, argv, false);
-	strv_push(argv, "logs");
+	strv_push(argv, verb);
+	if (kind)
+		strv_push(argv, kind);
 	strv_push(argv, "--namespace");
 	strv_push(argv, c->namespace);
+}
+
+void
+rules_logs_argv(const struct fx_catalog *c, const char *selector, struct fx_strv *argv)
+{
+	kubectl_in(c, "logs", NULL, argv);
 	strv_push(argv, "--selector");
 	strv_push(argv, selector);
 	strv_push(argv, "--prefix");
@@ -126,25 +134,40 @@ rules_logs_argv(const struct fx_catalog *c, const char *selector, bool follow,
 	/* With a selector kubectl shows 10 lines a pod unless told otherwise
 	 * (kubernetes/kubernetes#79967): all of them. */
 	strv_push(argv, "--tail=-1");
+}
+
+void
+rules_pods_argv(const struct fx_catalog *c, const char *selector, struct fx_strv *argv)
+{
+	kubectl_in(c, "get", "pods", argv);
+	strv_push(argv, "--selector");
+	strv_push(argv, selector);
+	strv_push(argv, "--output");
+	strv_push(argv, "custom-columns=NAME:.metadata.name,UID:.metadata.uid");
+	strv_push(argv, "--no-headers");
+}
+
+void
+rules_follow_argv(const struct fx_catalog *c, const char *pod, const char *since_time,
+    struct fx_strv *argv)
+{
+	kubectl_in(c, "logs", NULL, argv);
+	strv_take(argv, xasprintf("pod/%s", pod));
+	strv_push(argv, "--prefix");
+	strv_push(argv, "--all-containers");
+	strv_push(argv, "--follow");
+	/* kubectl refuses to follow more than 5 streams (containers) at once
+	 * by default. */
+	strv_push(argv, "--max-log-requests=64");
 	if (since_time)
 		strv_take(argv, xasprintf("--since-time=%s", since_time));
-	if (follow) {
-		strv_push(argv, "--follow");
-		/* Following, kubectl refuses more than 5 streams (pods x
-		 * containers) by default: a release scaled up is still followed. */
-		strv_push(argv, "--max-log-requests=64");
-	}
 }
 
 void
 rules_forward_argv(const struct fx_catalog *c, const struct fx_svc *s, const struct fx_port *p,
     struct fx_strv *argv)
 {
-	strv_push(argv, "kubectl");
-	rules_context_args(c, argv, false);
-	strv_push(argv, "port-forward");
-	strv_push(argv, "--namespace");
-	strv_push(argv, c->namespace);
+	kubectl_in(c, "port-forward", NULL, argv);
 	strv_take(argv, xasprintf("service/%s", s->name));
 	strv_take(argv, xasprintf("%d:%d", p->local, p->remote));
 }

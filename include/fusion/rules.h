@@ -205,10 +205,16 @@ enum fx_said rules_say_cluster(const struct fx_change *c, bool brief, struct fx_
  * of the workloads in the manifest its chart rendered, each once; Helm's
  * standard app.kubernetes.io/instance=X when that names none. */
 void rules_selectors(struct fx_rules *r, const struct fx_svc *s, struct fx_strv *out);
-/* kubectl logs of the pods a selector picks, each line prefixed with
- * [pod/POD/CONTAINER]; `since_time` (RFC 3339) may be NULL. */
-void rules_logs_argv(const struct fx_catalog *c, const char *selector, bool follow,
-    const char *since_time, struct fx_strv *argv);
+/* kubectl logs of the pods a selector picks, every line, each prefixed
+ * with [pod/POD/CONTAINER]. */
+void rules_logs_argv(const struct fx_catalog *c, const char *selector, struct fx_strv *argv);
+/* kubectl get pods by a selector: "NAME UID" lines (a pod made again under
+ * its name, as a StatefulSet's, is another pod: another UID). */
+void rules_pods_argv(const struct fx_catalog *c, const char *selector, struct fx_strv *argv);
+/* kubectl logs --follow of pod/NAME, prefixed as above, from
+ * `since_time` (RFC 3339) or, if NULL, its first line. */
+void rules_follow_argv(const struct fx_catalog *c, const char *pod, const char *since_time,
+    struct fx_strv *argv);
 /* kubectl port-forward service/X LOCAL:REMOTE. */
 void rules_forward_argv(const struct fx_catalog *c, const struct fx_svc *s, const struct fx_port *p,
     struct fx_strv *argv);
