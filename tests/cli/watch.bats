@@ -49,6 +49,14 @@ watches() {
 	watched_inodes | grep -qx "$(printf '%x' "$(stat -c %i "$1")")"
 }
 
+# How often the background run's threads blocked and were woken since they
+# started (the kernel's voluntary context switches, summed over its
+# threads): a process asleep in poll(2) with no timeout and no event adds
+# none; a loop that polls, on any timer, adds one at least per round.
+wakeups() {
+	cat /proc/"$FX_PID"/task/*/status | awk '/^voluntary_ctxt_switches:/ { n += $2 } END { print n }'
+}
+
 # The events of pass N (1 = the first, before any change): from the Nth
 # change event (or the start) to the summary that ends the pass. Waits
 # for that summary.
@@ -108,7 +116,14 @@ stop_with() {
 	run ! watches "$WS/core-api/log"
 	watches "$WS/partners-engine/fixtures"
 	run ! watches "$WS/partners-engine/tmp"
-	echo "more" >>"$WS/core-api/log/README"
+	# a write below a pruned directory never even wakes fusion: no event
+	# reaches it
+	wait_until at_least 1 watching
+	before=$(wakeups)
+	for i in $(seq 20); do echo "more $i" >>"$WS/core-api/log/README"; done
+	echo "skipped" >>"$WS/partners-engine/tmp/README"
+	sleep 1
+	[ "$(wakeups)" -eq "$before" ]
 	# build.ignore tmp/ (core-api): created now, it gets no watch at all
 	mkdir -p "$WS/core-api/tmp"
 	echo scratch >"$WS/core-api/tmp/cache"
@@ -282,15 +297,27 @@ stop_with() {
 	[ "$(changed_in 1)" = "scriptdash/src/server.js" ]
 }
 
-@test "up --watch: idle, the watcher uses under 2% of a CPU (read from /proc)" {
+@test "up --watch: idle, the watcher uses under 2% of a CPU and never wakes: no polling (read from /proc)" {
 	watch_start
+	# the port-forwards are up: nothing is due
+	wait_until eval '[ "$(fake-cluster forwards | wc -l)" -eq 2 ]'
 	hz=$(getconf CLK_TCK)
 	ticks() { awk '{print $14 + $15}' "/proc/$FX_PID/stat"; }
 	before=$(ticks)
+	woken=$(wakeups)
 	sleep 5
 	after=$(ticks)
 	# 2% of at least 5 seconds
 	[ $(( (after - before) * 100 )) -lt $(( 2 * 5 * hz )) ]
+	# and no timer: not one wake-up in those seconds
+	[ "$(wakeups)" -eq "$woken" ]
+	# asleep in poll(2) (7) or ppoll (271), with no timeout (-1, NULL)
+	read -r nr _ _ timeout _ <"/proc/$FX_PID/syscall"
+	case $nr in
+	7) [ "$((timeout & 0xffffffff))" -eq "$((0xffffffff))" ] ;;
+	271) [ "$timeout" = 0x0 ] ;;
+	*) false ;;
+	esac
 	kill -0 "$FX_PID"
 }
 
@@ -330,6 +357,42 @@ stop_with() {
 	echo "# saved" >>"$WS/core-api/app/models/account.rb"
 	[ "$(started_in 2)" = "build:core-api chart:core-api load:core-api release:core-api" ]
 	[ "$(changed_in 1)" = "core-api/app/models/account.rb" ]
+}
+
+@test "up --watch: at the inotify watch limit it says which sysctl to raise, polls, and still finds changes" {
+	fx up >/dev/null	# so that the passes need no podman in the namespace
+	# A user namespace of its own, whose limit (per namespace since Linux
+	# 5.11) is 2 watches: far fewer than the workspace's directories.
+	unshare --user --map-root-user true 2>/dev/null || skip "no user namespaces here"
+	start_marked unshare --user --map-root-user sh -c \
+		'echo 2 >/proc/sys/user/max_inotify_watches && exec "$0" "$@"' \
+		"$FUSION" -f "$CAT" up --watch --json >"$OUT" 2>"$ERR"
+	wait_until at_least 1 watching
+	grep -q 'inotify: the limit of watches per user is reached (fs.inotify.max_user_watches = 2); watching by polling' "$ERR"
+	grep -q 'raise it: sudo sysctl fs.inotify.max_user_watches=524288' "$ERR"
+	grep '^{"event":"watching"' "$OUT" | tail -n1 | jq -e '.polling == true'
+	# the switch to polling may have missed a change: one pass checks all
+	wait_until at_least 1 change
+	grep '^{"event":"change"' "$OUT" | head -n1 | jq -e '.lost == true'
+	wait_until at_least 2 watching
+	sed -i 's/name: core_api/name: core_api_v2/' "$WS/local-dev/helm/values/core-api.yaml"
+	wait_until at_least 2 change
+	[ "$(changed_in 2)" = "local-dev/helm/values/core-api.yaml" ]
+	[ "$(started_in 3)" = "chart:core-api release:core-api" ]
+}
+
+@test "up --watch: with no inotify instance to be had it polls, saying which sysctl to raise" {
+	fx up >/dev/null
+	unshare --user --map-root-user true 2>/dev/null || skip "no user namespaces here"
+	start_marked unshare --user --map-root-user sh -c \
+		'echo 0 >/proc/sys/user/max_inotify_instances && exec "$0" "$@"' \
+		"$FUSION" -f "$CAT" up --watch --json >"$OUT" 2>"$ERR"
+	wait_until at_least 1 watching
+	grep -q 'inotify: no instance left (fs.inotify.max_user_instances is reached); watching by polling' "$ERR"
+	grep -q 'raise it: sudo sysctl fs.inotify.max_user_instances=' "$ERR"
+	grep '^{"event":"watching"' "$OUT" | tail -n1 | jq -e '.polling == true'
+	sed -i 's/name: core_api/name: core_api_v2/' "$WS/local-dev/helm/values/core-api.yaml"
+	wait_until grep -q '"local-dev/helm/values/core-api.yaml"' "$OUT"
 }
 
 @test "up --watch: options are checked" {
