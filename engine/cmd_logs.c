@@ -16,10 +16,18 @@
  * pod by name, from its first line, with a `kubectl logs -f pod/NAME` of
  * its own. A pod is its name and UID: one made again under its name (a
  * StatefulSet's) is a new pod, with a log of its own. When a follower
- * ends (its pod went, or its container stopped) fusion lists the pods
- * again: a new pod is followed from its first line; the same pod still
- * there (a container that restarts in place) from the moment its last
- * follower ended, so nothing is shown twice; a pod gone is forgotten.
+ * ends (its pod went, or its container stopped: kubernetes/kubernetes
+ * #44406) fusion lists the pods again: a new pod is followed from its
+ * first line; the same pod still there (a container that restarts in
+ * place) from its last line shown; a pod gone is forgotten.
+ *
+ * Nothing is shown twice: the followers print the kubelet's timestamps
+ * (--timestamps), which fusion reads and drops. A follower of the same pod
+ * starts at the last line shown, by the node's clock, not fusion's (the
+ * two may differ); kubectl sends --since-time in whole seconds
+ * (kubernetes/kubernetes#92389), so the lines shown already in that
+ * second come again, and fusion drops, per container, those at or before
+ * the last one it showed.
  * A pod whose followers end at once (its container not started yet) gets
  * the next one after 0.25 s, then twice as long each time, up to 30 s;
  * while no pod is there (the release is not up yet, the cluster cannot be
@@ -32,6 +40,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,13 +83,25 @@ logs_once(struct fx_session *s, const struct fx_strv *sels)
 
 /* ---- following ---- */
 
+/* A container of a followed pod: where its log was shown up to. */
+struct cont {
+	char *name;
+	int64_t last;		/* the last line shown: ns since the epoch */
+	char *stamp;		/* ... as the kubelet wrote it (for --since-time) */
+	int64_t upto;		/* lines at or before this (when its follower
+				 * started) were shown already */
+};
+
 struct pod {
 	char *name;
 	char *uid;		/* which pod of that name: the last listed */
 	char *following;	/* the uid its running follower follows */
 	pid_t pid;		/* its follower, 0 if none runs */
-	char *since;		/* RFC 3339: where its next follower starts (NULL:
-				 * the first line) */
+	int fd;			/* its follower's stdout, -1 once at its end */
+	int status;		/* the follower's wait status, once reaped */
+	struct fx_buf part;	/* a line not finished yet */
+	struct cont *c;
+	size_t nc;
 	double started;		/* monotonic: its follower's start */
 	double retry_at;	/* monotonic: no follower before then */
 	int quick;		/* followers that ended early, in a row */
@@ -105,22 +126,6 @@ struct follow {
 	bool failing;		/* the last listing failed (said once) */
 };
 
-/* Now, as RFC 3339 in UTC with nanoseconds (kubectl's --since-time takes
- * them, and the kubelet compares at that precision). */
-static char *
-rfc3339_now(void)
-{
-	struct timespec ts;
-	struct tm tm;
-	char buf[64];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-	return xstrdup(buf);
-}
-
 static double
 backoff(int quick)
 {
@@ -140,14 +145,46 @@ pod_find(struct follow *F, const char *name)
 	return NULL;
 }
 
+/* Forget what was shown of the pod (another pod took its name). */
+static void
+pod_forget(struct pod *p)
+{
+	for (size_t i = 0; i < p->nc; i++) {
+		free(p->c[i].name);
+		free(p->c[i].stamp);
+	}
+	free(p->c);
+	p->c = NULL;
+	p->nc = 0;
+}
+
 static void
 pod_free(struct pod *p)
 {
 	free(p->name);
 	free(p->uid);
 	free(p->following);
-	free(p->since);
+	buf_free(&p->part);
+	pod_forget(p);
 	free(p);
+}
+
+/*
+ * Where the pod's next follower starts: the earliest of its containers'
+ * last lines shown, by the kubelet's own clock (fusion's may differ from
+ * the node's). kubectl sends it in whole seconds (kubernetes/kubernetes
+ * #92389), so lines shown already come again: show_line drops them. NULL:
+ * nothing shown, from the first line.
+ */
+static const char *
+pod_since(const struct pod *p)
+{
+	const struct cont *first = NULL;
+
+	for (size_t i = 0; i < p->nc; i++)
+		if (p->c[i].stamp && (!first || p->c[i].last < first->last))
+			first = &p->c[i];
+	return first ? first->stamp : NULL;
 }
 
 static void
@@ -155,15 +192,29 @@ follower_start(struct follow *F, struct pod *p)
 {
 	struct fx_strv argv = {0};
 	struct fx_buf msg = {0};
+	int fds[2];
 
-	rules_follow_argv(&F->s->cat, p->name, p->since, &argv);
+	rules_follow_argv(&F->s->cat, p->name, pod_since(p), &argv);
+	for (size_t i = 0; i < p->nc; i++)
+		p->c[i].upto = p->c[i].last;
 	fflush(stdout);
 	p->started = now_mono();
 	free(p->following);
 	p->following = xstrdup(p->uid);
-	p->pid = proc_start(strv_argv(&argv), 1, 2, &msg);
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		buf_printf(&msg, "pipe: %s", strerror(errno));
+		p->pid = -1;
+	} else {
+		p->pid = proc_start(strv_argv(&argv), fds[1], 2, &msg);
+		close(fds[1]);
+		p->fd = fds[0];
+		fcntl(p->fd, F_SETFL, O_NONBLOCK);
+	}
 	if (p->pid < 0) {
 		fx_error("%s", msg.s);
+		if (p->fd >= 0)
+			close(p->fd);
+		p->fd = -1;
 		p->pid = 0;
 		p->retry_at = now_mono() + backoff(++p->quick);
 	}
@@ -248,8 +299,8 @@ listed(struct follow *F)
 			 * log, from its first line */
 			free(p->uid);
 			p->uid = xstrdup(uid);
-			free(p->since);
-			p->since = NULL;
+			if (!p->pid && p->fd < 0)
+				pod_forget(p);
 			p->quick = 0;
 			p->retry_at = 0;
 			fx_info("following pod/%s (a new pod under that name)", name);
@@ -258,6 +309,7 @@ listed(struct follow *F)
 			p = xcalloc(1, sizeof(*p));
 			p->name = xstrdup(name);
 			p->uid = xstrdup(uid);
+			p->fd = -1;
 			F->v = xreallocarray(F->v, F->n + 1, sizeof(*F->v));
 			F->v[F->n++] = p;
 			if (F->listings > 1)
@@ -267,7 +319,8 @@ listed(struct follow *F)
 	}
 	for (size_t i = 0; i < F->n; i++) {
 		struct pod *p = F->v[i];
-		if (!p->listed && !p->pid) {
+		bool running = p->pid || p->fd >= 0;
+		if (!p->listed && !running) {
 			pod_free(p);
 			continue;
 		}
@@ -275,9 +328,9 @@ listed(struct follow *F)
 		if (!p->listed)
 			continue;	/* going: its stream will end */
 		nlisted++;
-		if (!p->pid && p->retry_at <= now)
+		if (!running && p->retry_at <= now)
 			follower_start(F, p);
-		if (!p->pid && (!next || p->retry_at < next))
+		if (!p->pid && p->fd < 0 && (!next || p->retry_at < next))
 			next = p->retry_at;
 	}
 	F->n = k;
@@ -347,36 +400,162 @@ lister_read(struct follow *F)
 		listed(F);
 }
 
-/* Reap the followers that ended. True if one did: the pods changed. */
+/*
+ * An RFC 3339 time as the kubelet stamps lines (Go's RFC3339Nano: the
+ * fraction's trailing zeros dropped; Z or an offset), in ns since the
+ * epoch; its length in *len. -1 if s does not start with one.
+ */
+static int64_t
+parse_stamp(const char *s, size_t *len)
+{
+	struct tm tm = {0};
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	int64_t ns = 0, scale = 100000000;
+
+	if (!p)
+		return -1;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++, scale /= 10)
+			ns += (*p - '0') * scale;
+	}
+	int64_t off = 0;
+	if (*p == 'Z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+	    isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
+	    isdigit((unsigned char)p[5])) {
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+		off = *p == '-' ? -off : off;
+		p += 6;
+	} else {
+		return -1;
+	}
+	*len = (size_t)(p - s);
+	return ((int64_t)timegm(&tm) - off) * 1000000000 + ns;
+}
+
+static struct cont *
+cont_get(struct pod *p, const char *name, size_t len)
+{
+	for (size_t i = 0; i < p->nc; i++)
+		if (strlen(p->c[i].name) == len && memcmp(p->c[i].name, name, len) == 0)
+			return &p->c[i];
+	p->c = xreallocarray(p->c, p->nc + 1, sizeof(*p->c));
+	p->c[p->nc] = (struct cont){xstrndup(name, len), -1, NULL, -1};
+	return &p->c[p->nc++];
+}
+
+/*
+ * One line of a follower, "[pod/POD/CONTAINER] STAMP TEXT": shown as
+ * "[pod/POD/CONTAINER] TEXT" unless its container's lines were shown up to
+ * STAMP already (a follower that starts again goes back to the second).
+ * A line of another form is shown as it is.
+ */
+static void
+show_line(struct pod *p, char *l, size_t n)
+{
+	char *end = memmem(l, n, "] ", 2);
+	size_t slen;
+	int64_t t;
+
+	if (strncmp(l, "[pod/", 5) != 0 || !end || (t = parse_stamp(end + 2, &slen)) < 0) {
+		fwrite(l, 1, n, stdout);
+		return;
+	}
+	char *name = memrchr(l, '/', (size_t)(end - l)) + 1;
+	struct cont *c = cont_get(p, name, (size_t)(end - name));
+	if (t <= c->upto)
+		return;
+	c->last = t;
+	free(c->stamp);
+	c->stamp = xstrndup(end + 2, slen);
+	char *text = end + 2 + slen;
+	if (*text == ' ')
+		text++;
+	fwrite(l, 1, (size_t)(end + 2 - l), stdout);
+	fwrite(text, 1, n - (size_t)(text - l), stdout);
+}
+
+/* Show the whole lines in p->part (all of it at the end of the stream). */
+static void
+show_lines(struct pod *p, bool at_end)
+{
+	size_t from = 0;
+
+	if (at_end && p->part.len && p->part.s[p->part.len - 1] != '\n')
+		buf_putc(&p->part, '\n');
+	for (char *nl; (nl = memchr(p->part.s + from, '\n', p->part.len - from));) {
+		size_t n = (size_t)(nl + 1 - (p->part.s + from));
+		show_line(p, p->part.s + from, n);
+		from += n;
+	}
+	memmove(p->part.s, p->part.s + from, p->part.len - from);
+	p->part.len -= from;
+	fflush(stdout);
+}
+
+/* Both ends came (the follower exited, its output was read): decide when
+ * the pod's next follower starts. */
+static void
+follower_ended(struct pod *p)
+{
+	double now = now_mono();
+
+	if (strcmp(p->following, p->uid) != 0) {
+		/* another pod took the name meanwhile: from its first line */
+		pod_forget(p);
+		p->quick = 0;
+		p->retry_at = now;
+		return;
+	}
+	/* One that ended at once (the container not started yet, or waiting
+	 * to restart) is tried again later and later. */
+	bool steady = now - p->started >= STEADY;
+	p->quick = steady ? 0 : p->quick + 1;
+	p->retry_at = p->quick ? now + backoff(p->quick) : now;
+}
+
+/* Read what p's follower wrote. True at the end of its stream, if its
+ * process was reaped too. */
+static bool
+follower_read(struct pod *p)
+{
+	char buf[8192];
+	ssize_t n;
+
+	while ((n = read(p->fd, buf, sizeof buf)) > 0)
+		buf_add(&p->part, buf, (size_t)n);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		show_lines(p, false);
+		return false;
+	}
+	show_lines(p, true);
+	close(p->fd);
+	p->fd = -1;
+	if (p->pid)
+		return false;
+	follower_ended(p);
+	return true;
+}
+
+/* Reap the followers that exited. True if one's stream ended with it:
+ * the pods changed. */
 static bool
 reap(struct follow *F)
 {
 	bool ended = false;
-	double now = now_mono();
 
 	for (size_t i = 0; i < F->n; i++) {
 		struct pod *p = F->v[i];
-		int ws;
-		if (p->pid <= 0 || waitpid(p->pid, &ws, WNOHANG) != p->pid)
+		if (p->pid <= 0 || waitpid(p->pid, &p->status, WNOHANG) != p->pid)
 			continue;
 		p->pid = 0;
-		ended = true;
-		if (strcmp(p->following, p->uid) != 0) {
-			/* another pod took the name meanwhile: from its first line */
-			p->retry_at = now;
-			continue;
+		if (p->fd < 0) {
+			follower_ended(p);
+			ended = true;
 		}
-		bool steady = now - p->started >= STEADY;
-		/* A stream that ended cleanly, or after a while, showed
-		 * everything up to now: a follower of the same pod (its
-		 * container restarts in place) starts there. One that failed
-		 * at once (its container not started yet) showed nothing. */
-		if (proc_status(ws) == 0 || steady) {
-			free(p->since);
-			p->since = rfc3339_now();
-		}
-		p->quick = steady ? 0 : p->quick + 1;
-		p->retry_at = p->quick ? now + backoff(p->quick) : now;
 	}
 	return ended;
 }
@@ -396,6 +575,8 @@ stop_all(struct follow *F)
 	for (size_t i = 0; i < F->n; i++) {
 		if (F->v[i]->pid > 0)
 			proc_wait(F->v[i]->pid);
+		if (F->v[i]->fd >= 0)
+			close(F->v[i]->fd);
 		pod_free(F->v[i]);
 	}
 	free(F->v);
@@ -407,15 +588,30 @@ static int
 logs_follow(struct fx_session *s, const struct fx_strv *sels)
 {
 	struct follow F = {.s = s, .sels = sels, .fd = -1, .delay = FIRST_DELAY};
+	struct pollfd *p = NULL;
+	struct pod **owner = NULL;
 	int rc = FX_EXIT_INTERRUPTED;
 
 	if (cmd_signals_on() < 0)
 		return FX_EXIT_FAILED;
 	list_start(&F);
 	while (!cmd_stop) {
-		struct pollfd p[2] = {{cmd_wake_fd(), POLLIN, 0}, {F.fd, POLLIN, 0}};
+		/* the wake pipe, the lister, each follower's output */
+		p = xreallocarray(p, F.n + 2, sizeof(*p));
+		owner = xreallocarray(owner, F.n + 2, sizeof(*owner));
+		nfds_t np = 0;
+		p[np++] = (struct pollfd){cmd_wake_fd(), POLLIN, 0};
+		if (F.fd >= 0)
+			p[np++] = (struct pollfd){F.fd, POLLIN, 0};
+		size_t first = np;
+		for (size_t i = 0; i < F.n; i++) {
+			if (F.v[i]->fd < 0)
+				continue;
+			owner[np] = F.v[i];
+			p[np++] = (struct pollfd){F.v[i]->fd, POLLIN, 0};
+		}
 		int timeout = F.list_at ? ms_until(F.list_at) : -1;
-		if (poll(p, F.fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR) {
+		if (poll(p, np, timeout) < 0 && errno != EINTR) {
 			fx_error("poll: %s", strerror(errno));
 			rc = FX_EXIT_FAILED;
 			break;
@@ -427,9 +623,15 @@ logs_follow(struct fx_session *s, const struct fx_strv *sels)
 			lister_read(&F);
 		/* A stream ended: its pod went (list now, to find its
 		 * successor) or its container stopped. */
-		if (reap(&F) || (F.list_at && now_mono() >= F.list_at))
+		bool ended = false;
+		for (nfds_t i = first; i < np; i++)
+			if (p[i].revents && follower_read(owner[i]))
+				ended = true;
+		if (reap(&F) || ended || (F.list_at && now_mono() >= F.list_at))
 			list_start(&F);
 	}
+	free(p);
+	free(owner);
 	stop_all(&F);
 	cmd_signals_off();
 	return rc;

@@ -156,6 +156,7 @@ rules_follow_argv(const struct fx_catalog *c, const char *pod, const char *since
 	strv_push(argv, "--prefix");
 	strv_push(argv, "--all-containers");
 	strv_push(argv, "--follow");
+	strv_push(argv, "--timestamps");
 	/* kubectl refuses to follow more than 5 streams (containers) at once
 	 * by default. */
 	strv_push(argv, "--max-log-requests=64");

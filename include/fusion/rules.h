@@ -211,8 +211,9 @@ void rules_logs_argv(const struct fx_catalog *c, const char *selector, struct fx
 /* kubectl get pods by a selector: "NAME UID" lines (a pod made again under
  * its name, as a StatefulSet's, is another pod: another UID). */
 void rules_pods_argv(const struct fx_catalog *c, const char *selector, struct fx_strv *argv);
-/* kubectl logs --follow of pod/NAME, prefixed as above, from
- * `since_time` (RFC 3339) or, if NULL, its first line. */
+/* kubectl logs --follow of pod/NAME, prefixed as above, each line with
+ * the kubelet's timestamp after the prefix, from `since_time` (RFC 3339)
+ * or, if NULL, its first line. */
 void rules_follow_argv(const struct fx_catalog *c, const char *pod, const char *since_time,
     struct fx_strv *argv);
 /* kubectl port-forward service/X LOCAL:REMOTE. */

@@ -89,7 +89,7 @@ pod_of() {
 	# the pods by the release's selector, each followed by name
 	grep -qx "kubectl --context fusion get pods --namespace fusion --selector app.kubernetes.io/instance=core-api --output custom-columns=NAME:.metadata.name,UID:.metadata.uid --no-headers" \
 		"$FUSION_FAKE_STATE/calls.log"
-	grep -qx "kubectl --context fusion logs --namespace fusion pod/$old --prefix --all-containers --follow --max-log-requests=64" \
+	grep -qx "kubectl --context fusion logs --namespace fusion pod/$old --prefix --all-containers --follow --timestamps --max-log-requests=64" \
 		"$FUSION_FAKE_STATE/calls.log"
 	fake-cluster log fusion core-api "before the change"
 	wait_until grep -q "before the change" "$BATS_TEST_TMPDIR/follow"
@@ -102,7 +102,7 @@ pod_of() {
 	wait_until grep -q "^\[pod/$new/core-api\] after the change" "$BATS_TEST_TMPDIR/follow"
 	# nothing shown twice; the new pod from its first line
 	[ "$(sort "$BATS_TEST_TMPDIR/follow" | uniq -d)" = "" ]
-	grep -qx "kubectl --context fusion logs --namespace fusion pod/$new --prefix --all-containers --follow --max-log-requests=64" \
+	grep -qx "kubectl --context fusion logs --namespace fusion pod/$new --prefix --all-containers --follow --timestamps --max-log-requests=64" \
 		"$FUSION_FAKE_STATE/calls.log"
 	grep -q "following pod/$new" "$BATS_TEST_TMPDIR/follow.err"
 	stop_follow INT
@@ -166,7 +166,7 @@ pod_of() {
 	fake-cluster log fusion core-api "after the restart"
 	wait_until grep -q "^\[pod/$pod/core-api\] after the restart" "$BATS_TEST_TMPDIR/follow"
 	[ "$(sort "$BATS_TEST_TMPDIR/follow" | uniq -d)" = "" ]
-	grep -q "logs --namespace fusion pod/$pod .*--since-time=20[0-9-]*T[0-9:]*\.[0-9]\{9\}Z" \
+	grep -q "logs --namespace fusion pod/$pod .*--since-time=20[0-9-]*T[0-9:]*\(\.[0-9]*\)\?Z$" \
 		"$FUSION_FAKE_STATE/calls.log"
 	stop_follow TERM
 }
@@ -184,6 +184,6 @@ pod_of() {
 	fx up >/dev/null
 	start_marked "$FUSION" -f "$CAT" logs --follow core-api >"$BATS_TEST_TMPDIR/follow" 2>&1
 	wait_until grep -q "started from image" "$BATS_TEST_TMPDIR/follow"
-	grep -q -- "--follow --max-log-requests=64" "$FUSION_FAKE_STATE/calls.log"
+	grep -q -- "--follow --timestamps --max-log-requests=64" "$FUSION_FAKE_STATE/calls.log"
 	stop_follow TERM
 }
