@@ -98,12 +98,15 @@ stop_with() {
 }
 
 @test "up --watch: a save in one service starts exactly its build" {
-	watch_start
+	watch_start -v
 	echo "# saved" >>"$WS/core-api/app/models/account.rb"
 	[ "$(started_in 2)" = "build:core-api chart:core-api load:core-api release:core-api" ]
 	[ "$(changed_in 1)" = "core-api/app/models/account.rb" ]
 	pass_events 2 | jq -e 'select(.event=="summary") | .ran == 4 and .fresh == 10'
 	wait_until at_least 2 watching
+	# the stat cache answered for every other file: the pass read one
+	[ "$(grep -c '^fusion: hashed ' "$ERR")" -eq 2 ]
+	grep '^fusion: hashed ' "$ERR" | tail -n1 | grep -q '^fusion: hashed 1 of [0-9]* files'
 }
 
 @test "up --watch: an edit of an ignored file starts nothing" {
