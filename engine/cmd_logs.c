@@ -359,17 +359,25 @@ is_uid(const char *s)
 	return true;
 }
 
+/* Add what the non-blocking fd holds to *b. True at its end (or an error):
+ * nothing more will come. */
+static bool
+drain(int fd, struct fx_buf *b)
+{
+	char buf[8192];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		buf_add(b, buf, (size_t)n);
+	return !(n < 0 && (errno == EAGAIN || errno == EINTR));
+}
+
 /* Read what the lister wrote; at its end, go on with the next selector or
  * finish the listing. */
 static void
 lister_read(struct follow *F)
 {
-	char buf[4096];
-	ssize_t n;
-
-	while ((n = read(F->fd, buf, sizeof buf)) > 0)
-		buf_add(&F->out, buf, (size_t)n);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (!drain(F->fd, &F->out))
 		return;
 	close(F->fd);
 	F->fd = -1;
@@ -522,12 +530,7 @@ follower_ended(struct pod *p)
 static bool
 follower_read(struct pod *p)
 {
-	char buf[8192];
-	ssize_t n;
-
-	while ((n = read(p->fd, buf, sizeof buf)) > 0)
-		buf_add(&p->part, buf, (size_t)n);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+	if (!drain(p->fd, &p->part)) {
 		show_lines(p, false);
 		return false;
 	}

@@ -362,15 +362,22 @@ stop_with() {
 	[ "$(changed_in 1)" = "core-api/app/models/account.rb" ]
 }
 
-@test "up --watch: at the inotify watch limit it says which sysctl to raise, polls, and still finds changes" {
-	fx up >/dev/null	# so that the passes need no podman in the namespace
-	# A user namespace of its own, whose limit (per namespace since Linux
-	# 5.11) is 2 watches: far fewer than the workspace's directories.
+# Start `fusion up --watch --json` in a user namespace of its own, whose
+# inotify limit /proc/sys/user/LIMIT (per namespace since Linux 5.11) is
+# VALUE, and wait until it watches. Everything is up first, so that its
+# passes need no podman in the namespace.
+watch_start_limited() {	# watch_start_limited LIMIT VALUE
+	fx up >/dev/null
 	unshare --user --map-root-user true 2>/dev/null || skip "no user namespaces here"
 	start_marked unshare --user --map-root-user sh -c \
-		'echo 2 >/proc/sys/user/max_inotify_watches && exec "$0" "$@"' \
+		'echo "$0" >"/proc/sys/user/$1" && shift && exec "$@"' "$2" "$1" \
 		"$FUSION" -f "$CAT" up --watch --json >"$OUT" 2>"$ERR"
 	wait_until at_least 1 watching
+}
+
+@test "up --watch: at the inotify watch limit it says which sysctl to raise, polls, and still finds changes" {
+	# 2 watches: far fewer than the workspace's directories
+	watch_start_limited max_inotify_watches 2
 	grep -q 'inotify: the limit of watches per user is reached (fs.inotify.max_user_watches = 2); watching by polling' "$ERR"
 	grep -q 'raise it: sudo sysctl fs.inotify.max_user_watches=524288' "$ERR"
 	grep '^{"event":"watching"' "$OUT" | tail -n1 | jq -e '.polling == true'
@@ -385,12 +392,7 @@ stop_with() {
 }
 
 @test "up --watch: with no inotify instance to be had it polls, saying which sysctl to raise" {
-	fx up >/dev/null
-	unshare --user --map-root-user true 2>/dev/null || skip "no user namespaces here"
-	start_marked unshare --user --map-root-user sh -c \
-		'echo 0 >/proc/sys/user/max_inotify_instances && exec "$0" "$@"' \
-		"$FUSION" -f "$CAT" up --watch --json >"$OUT" 2>"$ERR"
-	wait_until at_least 1 watching
+	watch_start_limited max_inotify_instances 0
 	grep -q 'inotify: no instance left (fs.inotify.max_user_instances is reached); watching by polling' "$ERR"
 	grep -q 'raise it: sudo sysctl fs.inotify.max_user_instances=' "$ERR"
 	grep '^{"event":"watching"' "$OUT" | tail -n1 | jq -e '.polling == true'
