@@ -128,7 +128,7 @@ test: $(BUILD)/setup.stamp $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz-build)
 	@$(MAKE) --no-print-directory $(SUBJOBS) $(BUILD)/fusion units tools
 	@FUSION=$(abspath $(BUILD)/fusion) UNIT_DIR=$(abspath $(BUILD)/tests) \
 		FX_TOOLS=$(abspath $(BUILD)/tests/tools) REPLAY_DIR=$(abspath $(BUILD)/replay) FUZZ_DIR=$(abspath $(FUZZ_BUILD)) \
-		FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test
+		FUZZ_SECONDS=$(FUZZ_SECONDS) FUSION_SANITIZED=$(if $(SAN),1) scripts/test
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build in its own directory.
 # The libFuzzer runs of `make test` are sanitized already: not repeated here.
