@@ -2,10 +2,16 @@
  * statcache.c - the stat cache (see statcache.h).
  *
  * The loaded rows sit in one dense array, found through an open-addressing
- * table of (tag, index) slots. Nothing changes that array while a scan runs,
- * so lookups take no lock. Puts go to a pending array under a mutex and join
- * the table when saved. Path strings are carved out of an arena: a load of
- * 100,000 rows makes a few dozen allocations, not 100,000.
+ * table of indexes. Nothing changes that array while a scan runs, so
+ * lookups take no lock. Puts go to a pending array under a mutex and join
+ * the table when saved.
+ *
+ * A row in memory holds the 64-bit XXH3 of its path, not the path: 100,000
+ * rows are 6.4 MB, where the paths alone took half as much again. A wrong
+ * match would need two paths with one hash, and then the file at the one
+ * to have the other's inode, ctime, mtime, size and mode: that is the same
+ * inode (a hard link), whose content, and so digest, is the same anyway.
+ * The paths stay in the database, where saving and collecting need them.
  */
 #include "fusion/statcache.h"
 
@@ -26,11 +32,13 @@
 
 #define SHARDS 8
 
+/* A row: the key is the XXH3 of its path; racy is fixed when it is
+ * recorded (the racy rule compares the file's mtime with that scan). */
 struct ent {
-	const char *path;
-	uint32_t len, mode;
-	int64_t size, mtime, ctime, scan;
+	uint64_t key;
+	int64_t size, mtime, ctime;
 	uint64_t ino;
+	uint32_t mode, racy;
 	fx_hash h;
 };
 
@@ -39,10 +47,18 @@ struct entv {
 	size_t n, cap;
 };
 
-/* idx is 1-based so that a zeroed slot is empty; tag is the high half of
- * the path's hash, so most misses never touch the entry itself. */
-struct slot {
-	uint32_t tag, idx;
+/* A put waiting to be saved: a row with its path and its scan. */
+struct put {
+	const char *path;
+	uint32_t len, mode;
+	int64_t size, mtime, ctime, scan;
+	uint64_t ino;
+	fx_hash h;
+};
+
+struct putv {
+	struct put *v;
+	size_t n, cap;
 };
 
 /*
@@ -51,7 +67,7 @@ struct slot {
  */
 struct shard {
 	pthread_mutex_t mu;	/* guards what follows */
-	struct entv pend;
+	struct putv pend;
 	struct fx_arena strs;
 	uint64_t pnew;		/* puts of paths not loaded */
 	char pad[64];		/* keeps two shards off one cache line */
@@ -62,9 +78,8 @@ struct fx_statcache {
 	sqlite3 *rdb;		/* our own connection for the load, or NULL */
 	sqlite3_stmt *query;	/* the load, until statcache_fill() runs it */
 	struct entv ents;
-	struct slot *slots;
+	uint32_t *slots;	/* 1-based indexes into ents; 0 is empty */
 	size_t mask;
-	struct fx_arena strs;
 	_Atomic int64_t scan_ns;
 	struct shard shards[SHARDS];
 };
@@ -85,14 +100,14 @@ statcache_schema(int version)
 
 /* Pending entries gathered for saving. */
 struct pref {
-	const struct ent *e;
+	const struct put *p;
 	uint32_t shard, idx;	/* put order within a shard: later wins */
 };
 
 /* The puts to save: pointers into the shards' pending arrays (a copy of
  * every entry would double the largest allocation of a cold scan). */
 struct pending {
-	const struct ent **v;
+	const struct put **v;
 	size_t n;
 };
 
@@ -106,6 +121,22 @@ entv_push(struct entv *ev)
 	return &ev->v[ev->n++];
 }
 
+static struct put *
+putv_push(struct putv *pv)
+{
+	if (pv->n == pv->cap) {
+		pv->cap = pv->cap ? pv->cap * 2 : 1024;
+		pv->v = xreallocarray(pv->v, pv->cap, sizeof(*pv->v));
+	}
+	return &pv->v[pv->n++];
+}
+
+static uint64_t
+key_of(const char *path, size_t len)
+{
+	return XXH3_64bits(path, len);
+}
+
 /* Whole seconds, rounded down also before 1970. */
 static int64_t
 ns_sec(int64_t ns)
@@ -114,14 +145,23 @@ ns_sec(int64_t ns)
 	return ns % 1000000000 < 0 ? s - 1 : s;
 }
 
-static void
-slot_insert(struct fx_statcache *sc, uint64_t h, uint32_t idx)
+/* The trust the racy rule gives a file with this mtime recorded in a scan
+ * that started at scan_ns: none if the mtime is not in a whole second
+ * before the scan's. */
+static uint32_t
+racy_at(int64_t mtime, int64_t scan_ns)
 {
-	size_t i = (size_t)h & sc->mask;
+	return ns_sec(mtime) >= ns_sec(scan_ns);
+}
 
-	while (sc->slots[i].idx)
+static void
+slot_insert(struct fx_statcache *sc, uint64_t key, uint32_t idx)
+{
+	size_t i = (size_t)key & sc->mask;
+
+	while (sc->slots[i])
 		i = (i + 1) & sc->mask;
-	sc->slots[i] = (struct slot){(uint32_t)(h >> 32), idx};
+	sc->slots[i] = idx;
 }
 
 /* Rebuild the slots for every entry, at most half full. */
@@ -135,30 +175,21 @@ reindex(struct fx_statcache *sc)
 	free(sc->slots);
 	sc->slots = xcalloc(cap, sizeof(*sc->slots));
 	sc->mask = cap - 1;
-	for (size_t i = 0; i < sc->ents.n; i++) {
-		struct ent *e = &sc->ents.v[i];
-		slot_insert(sc, XXH3_64bits(e->path, e->len), (uint32_t)i + 1);
-	}
+	for (size_t i = 0; i < sc->ents.n; i++)
+		slot_insert(sc, sc->ents.v[i].key, (uint32_t)i + 1);
 }
 
 static struct ent *
-find_h(const struct fx_statcache *sc, const char *path, size_t len, uint64_t h)
+find(const struct fx_statcache *sc, uint64_t key)
 {
 	if (!sc->slots)
 		return NULL;
-	uint32_t tag = (uint32_t)(h >> 32);
-	for (size_t i = (size_t)h & sc->mask; sc->slots[i].idx; i = (i + 1) & sc->mask) {
-		struct ent *e = &sc->ents.v[sc->slots[i].idx - 1];
-		if (sc->slots[i].tag == tag && e->len == len && memcmp(e->path, path, len) == 0)
+	for (size_t i = (size_t)key & sc->mask; sc->slots[i]; i = (i + 1) & sc->mask) {
+		struct ent *e = &sc->ents.v[sc->slots[i] - 1];
+		if (e->key == key)
 			return e;
 	}
 	return NULL;
-}
-
-static struct ent *
-find(const struct fx_statcache *sc, const char *path, size_t len)
-{
-	return find_h(sc, path, len, XXH3_64bits(path, len));
 }
 
 /* Messages name the database file, as cache.c's do. */
@@ -190,15 +221,14 @@ fill_rows(struct fx_statcache *sc, char **err)
 		if (!path || sqlite3_column_bytes(st, 6) != 16 || !blob || len > INT32_MAX)
 			continue;	/* not ours to judge: such a row just never matches */
 		struct ent *e = entv_push(&sc->ents);
-		e->path = arena_strndup(&sc->strs, path, (size_t)len);
-		e->len = (uint32_t)len;
+		e->key = key_of(path, (size_t)len);
 		e->size = sqlite3_column_int64(st, 1);
 		e->mtime = sqlite3_column_int64(st, 2);
 		e->ctime = sqlite3_column_int64(st, 3);
 		e->ino = (uint64_t)sqlite3_column_int64(st, 4);
 		e->mode = (uint32_t)sqlite3_column_int64(st, 5);
 		e->h = hash_unpack(blob);
-		e->scan = sqlite3_column_int64(st, 7);
+		e->racy = racy_at(e->mtime, sqlite3_column_int64(st, 7));
 	}
 	if (rc != SQLITE_DONE)
 		*err = xstrdup(cache_errmsg(sc->rdb ? sc->rdb : sc->db));
@@ -304,11 +334,11 @@ statcache_set_scan_start(struct fx_statcache *sc, int64_t ns)
 	atomic_store_explicit(&sc->scan_ns, ns, memory_order_relaxed);
 }
 
-/* Answer q from the table; h is the hash of its path. */
+/* Answer q from the table; key is the hash of its path. */
 static void
-answer(const struct fx_statcache *sc, struct fx_statq *q, uint64_t h)
+answer(const struct fx_statcache *sc, struct fx_statq *q, uint64_t key)
 {
-	const struct ent *e = find_h(sc, q->path, q->len, h);
+	const struct ent *e = find(sc, key);
 
 	q->hit = q->racy = false;
 	if (!e || e->size != q->size || e->mtime != q->mtime_ns ||
@@ -316,7 +346,7 @@ answer(const struct fx_statcache *sc, struct fx_statq *q, uint64_t h)
 		return;
 	/* The file could have been rewritten, same size, within the second
 	 * the recording scan started in without its mtime moving. */
-	if (ns_sec(e->mtime) >= ns_sec(e->scan)) {
+	if (e->racy) {
 		q->racy = true;
 		return;
 	}
@@ -339,7 +369,7 @@ statcache_lookup_batch(struct fx_statcache *sc, struct fx_statq *q, size_t n)
 	for (size_t at = 0; at < n; at += RUN) {
 		size_t k = n - at < RUN ? n - at : RUN;
 		for (size_t i = 0; i < k; i++) {
-			h[i] = XXH3_64bits(q[at + i].path, q[at + i].len);
+			h[i] = key_of(q[at + i].path, q[at + i].len);
 			if (sc->slots)
 				__builtin_prefetch(&sc->slots[(size_t)h[i] & sc->mask]);
 		}
@@ -364,20 +394,20 @@ statcache_put(struct fx_statcache *sc, const char *relpath,
     const struct stat *st, fx_hash h)
 {
 	size_t len = strlen(relpath);
-	bool known = find(sc, relpath, len) != NULL;
+	bool known = find(sc, key_of(relpath, len)) != NULL;
 	struct shard *sh = my_shard(sc);
 
 	pthread_mutex_lock(&sh->mu);
-	struct ent *e = entv_push(&sh->pend);
-	e->path = arena_strndup(&sh->strs, relpath, len);
-	e->len = (uint32_t)len;
-	e->mode = (uint32_t)st->st_mode;
-	e->size = st->st_size;
-	e->mtime = ts_ns(st->st_mtim);
-	e->ctime = ts_ns(st->st_ctim);
-	e->ino = (uint64_t)st->st_ino;
-	e->h = h;
-	e->scan = atomic_load_explicit(&sc->scan_ns, memory_order_relaxed);
+	struct put *p = putv_push(&sh->pend);
+	p->path = arena_strndup(&sh->strs, relpath, len);
+	p->len = (uint32_t)len;
+	p->scan = atomic_load_explicit(&sc->scan_ns, memory_order_relaxed);
+	p->mode = (uint32_t)st->st_mode;
+	p->size = st->st_size;
+	p->mtime = ts_ns(st->st_mtim);
+	p->ctime = ts_ns(st->st_ctim);
+	p->ino = (uint64_t)st->st_ino;
+	p->h = h;
 	if (!known)
 		sh->pnew++;
 	pthread_mutex_unlock(&sh->mu);
@@ -422,18 +452,18 @@ prepare_insert(sqlite3 *db, int rows)
 }
 
 static void
-bind_row(sqlite3_stmt *st, int row, const struct ent *e, unsigned char *blob)
+bind_row(sqlite3_stmt *st, int row, const struct put *p, unsigned char *blob)
 {
 	int k = row * 8;
-	hash_pack(e->h, blob);
-	sqlite3_bind_text(st, k + 1, e->path, (int)e->len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, k + 2, e->size);
-	sqlite3_bind_int64(st, k + 3, e->mtime);
-	sqlite3_bind_int64(st, k + 4, e->ctime);
-	sqlite3_bind_int64(st, k + 5, (sqlite3_int64)e->ino);
-	sqlite3_bind_int64(st, k + 6, e->mode);
+	hash_pack(p->h, blob);
+	sqlite3_bind_text(st, k + 1, p->path, (int)p->len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, k + 2, p->size);
+	sqlite3_bind_int64(st, k + 3, p->mtime);
+	sqlite3_bind_int64(st, k + 4, p->ctime);
+	sqlite3_bind_int64(st, k + 5, (sqlite3_int64)p->ino);
+	sqlite3_bind_int64(st, k + 6, p->mode);
 	sqlite3_bind_blob(st, k + 7, blob, 16, SQLITE_STATIC);
-	sqlite3_bind_int64(st, k + 8, e->scan);
+	sqlite3_bind_int64(st, k + 8, p->scan);
 }
 
 static int
@@ -465,13 +495,13 @@ static int
 cmp_pref(const void *pa, const void *pb)
 {
 	const struct pref *a = pa, *b = pb;
-	size_t n = a->e->len < b->e->len ? a->e->len : b->e->len;
-	int c = memcmp(a->e->path, b->e->path, n);
+	size_t n = a->p->len < b->p->len ? a->p->len : b->p->len;
+	int c = memcmp(a->p->path, b->p->path, n);
 
 	if (c)
 		return c;
-	if (a->e->len != b->e->len)
-		return a->e->len < b->e->len ? -1 : 1;
+	if (a->p->len != b->p->len)
+		return a->p->len < b->p->len ? -1 : 1;
 	if (a->shard != b->shard)
 		return a->shard < b->shard ? -1 : 1;
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
@@ -497,43 +527,57 @@ gather(struct fx_statcache *sc, struct pending *out)
 	out->v = xreallocarray(NULL, n ? n : 1, sizeof(*out->v));
 	out->n = 0;
 	for (size_t i = 0; i < n; i++) {
-		bool last = i + 1 == n || v[i + 1].e->len != v[i].e->len ||
-		    memcmp(v[i + 1].e->path, v[i].e->path, v[i].e->len) != 0;
+		bool last = i + 1 == n || v[i + 1].p->len != v[i].p->len ||
+		    memcmp(v[i + 1].p->path, v[i].p->path, v[i].p->len) != 0;
 		if (last)
-			out->v[out->n++] = v[i].e;
+			out->v[out->n++] = v[i].p;
 	}
 	free(v);
 }
 
-/* Fold the saved puts into the table; their strings come along, and the
- * pending arrays go. */
+/*
+ * Fold the saved puts into the table, a shard at a time, each shard's
+ * memory (puts and paths) freed as soon as it is in: the table grows while
+ * the pending arrays shrink, rather than both at their largest at once.
+ * Shards go in the order gather() sorted them, and within one the puts in
+ * their order, so the put that wins a path here is the one saved.
+ */
 static void
-merge(struct fx_statcache *sc, const struct pending *v)
+merge(struct fx_statcache *sc)
 {
+	size_t total = 0;
+
+	for (int i = 0; i < SHARDS; i++)
+		total += sc->shards[i].pend.n;
 	/* Room for all at once: growing by doubling would leave up to half
 	 * of the largest array unused. */
-	if (sc->ents.cap < sc->ents.n + v->n) {
-		sc->ents.cap = sc->ents.n + v->n;
+	if (sc->ents.cap < sc->ents.n + total) {
+		sc->ents.cap = sc->ents.n + total;
 		sc->ents.v = xreallocarray(sc->ents.v, sc->ents.cap, sizeof(*sc->ents.v));
-	}
-	for (size_t i = 0; i < v->n; i++) {
-		const struct ent *p = v->v[i];
-		struct ent *e = find(sc, p->path, p->len);
-		if (e) {
-			*e = *p;
-			continue;
-		}
-		*entv_push(&sc->ents) = *p;
-		if (2 * sc->ents.n > sc->mask + 1)
-			reindex(sc);
-		else
-			slot_insert(sc, XXH3_64bits(p->path, p->len), (uint32_t)sc->ents.n);
 	}
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *sh = &sc->shards[i];
-		arena_take_all(&sc->strs, &sh->strs);
+		for (size_t x = 0; x < sh->pend.n; x++) {
+			const struct put *p = &sh->pend.v[x];
+			struct ent row = {
+				.key = key_of(p->path, p->len), .size = p->size, .mtime = p->mtime,
+				.ctime = p->ctime, .ino = p->ino, .mode = p->mode,
+				.racy = racy_at(p->mtime, p->scan), .h = p->h,
+			};
+			struct ent *e = find(sc, row.key);
+			if (e) {
+				*e = row;
+				continue;
+			}
+			*entv_push(&sc->ents) = row;
+			if (2 * sc->ents.n > sc->mask + 1)
+				reindex(sc);
+			else
+				slot_insert(sc, row.key, (uint32_t)sc->ents.n);
+		}
+		arena_free(&sh->strs);
 		free(sh->pend.v);
-		sh->pend = (struct entv){0};
+		sh->pend = (struct putv){0};
 		sh->pnew = 0;
 	}
 }
@@ -551,18 +595,23 @@ statcache_save(struct fx_statcache *sc)
 	gather(sc, &v);
 	if (v.n && sc->db)
 		rc = in_txn(sc->db, write_pending, sc, &v);
+	free(v.v);
 	if (rc == 0)
-		merge(sc, &v);
+		merge(sc);
 	for (int i = SHARDS - 1; i >= 0; i--)
 		pthread_mutex_unlock(&sc->shards[i].mu);
-	free(v.v);
 	return rc;
 }
+
+/* The rows to delete: their paths, read from the database. */
+struct gone {
+	struct fx_strv paths;
+};
 
 static int
 delete_rows(struct fx_statcache *sc, void *arg)
 {
-	const bool *gone = arg;
+	const struct gone *g = arg;
 	sqlite3_stmt *st;
 
 	if (sqlite3_prepare_v2(sc->db, "DELETE FROM stat WHERE path = ?", -1, &st, NULL) != SQLITE_OK) {
@@ -570,10 +619,8 @@ delete_rows(struct fx_statcache *sc, void *arg)
 		return -1;
 	}
 	int rc = SQLITE_DONE;
-	for (size_t i = 0; i < sc->ents.n && rc == SQLITE_DONE; i++) {
-		if (!gone[i])
-			continue;
-		sqlite3_bind_text(st, 1, sc->ents.v[i].path, (int)sc->ents.v[i].len, SQLITE_STATIC);
+	for (size_t i = 0; i < g->paths.n && rc == SQLITE_DONE; i++) {
+		sqlite3_bind_text(st, 1, g->paths.v[i], -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 	}
@@ -583,39 +630,64 @@ delete_rows(struct fx_statcache *sc, void *arg)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-long
-statcache_gc(struct fx_statcache *sc, const char *root)
+/* The recorded paths whose file is gone (the table holds no paths). */
+static int
+find_gone(struct fx_statcache *sc, const char *root, struct gone *g)
 {
-	if (fill_now(sc) < 0)
-		return -1;
-	bool *gone = xcalloc(sc->ents.n, sizeof(*gone));
+	sqlite3_stmt *st;
 	struct fx_buf path = {0};
-	long n = 0;
+	int rc;
 
-	for (size_t i = 0; i < sc->ents.n; i++) {
-		const struct ent *e = &sc->ents.v[i];
+	if (sqlite3_prepare_v2(sc->db, "SELECT path FROM stat", -1, &st, NULL) != SQLITE_OK) {
+		db_error(sc->db);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(st, 0);
+		if (!p)
+			continue;
 		buf_reset(&path);
-		if (e->path[0] != '/') {	/* trees outside the root are keyed absolute */
+		if (p[0] != '/') {	/* trees outside the root are keyed absolute */
 			buf_puts(&path, root);
 			buf_putc(&path, '/');
 		}
-		buf_add(&path, e->path, e->len);
-		if (path_gone(path.s)) {
-			gone[i] = true;
-			n++;
-		}
+		buf_puts(&path, p);
+		if (path_gone(path.s))
+			strv_push(&g->paths, p);
 	}
 	buf_free(&path);
-	if (n && sc->db && in_txn(sc->db, delete_rows, sc, gone) < 0) {
-		free(gone);
+	if (rc != SQLITE_DONE)
+		db_error(sc->db);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+long
+statcache_gc(struct fx_statcache *sc, const char *root)
+{
+	struct gone g = {0};
+
+	if (fill_now(sc) < 0)
+		return -1;
+	if (!sc->db)
+		return 0;	/* nothing recorded, nothing to collect */
+	if (find_gone(sc, root, &g) < 0 ||
+	    (g.paths.n && in_txn(sc->db, delete_rows, sc, &g) < 0)) {
+		strv_free(&g.paths);
 		return -1;
 	}
+	long n = (long)g.paths.n;
+	for (size_t i = 0; i < g.paths.n; i++) {
+		struct ent *e = find(sc, key_of(g.paths.v[i], strlen(g.paths.v[i])));
+		if (e)
+			e->mode = UINT32_MAX;	/* no file has this mode: dropped below */
+	}
+	strv_free(&g.paths);
 	size_t k = 0;
 	for (size_t i = 0; i < sc->ents.n; i++)
-		if (!gone[i])
+		if (sc->ents.v[i].mode != UINT32_MAX)
 			sc->ents.v[k++] = sc->ents.v[i];
 	sc->ents.n = k;
-	free(gone);
 	if (n)
 		reindex(sc);
 	return n;
@@ -644,7 +716,6 @@ statcache_free(struct fx_statcache *sc)
 	sqlite3_close(sc->rdb);
 	free(sc->ents.v);
 	free(sc->slots);
-	arena_free(&sc->strs);
 	for (int i = 0; i < SHARDS; i++) {
 		free(sc->shards[i].pend.v);
 		arena_free(&sc->shards[i].strs);

@@ -21,11 +21,12 @@
  * tree is laid out by walking it, never by sorting all its paths.
  *
  * Ownership: path strings are carved from per-thread arenas that the walk
- * keeps until walk_free() (the trees point at them); items, directory
- * nodes, entries and stat data from per-thread scratch arenas freed when
- * walk_run() returns (finish() copied the entries into the tree), so the
- * largest part of a cold scan's memory is gone before the stat cache is
- * saved. A job's refs and err
+ * keeps until walk_free() (the trees point at them); a tree's directory
+ * nodes, entries and stat data from its job's arenas (one per thread),
+ * freed as soon as finish() has copied the entries into the tree, so a
+ * walk holds the scratch of the trees in flight only, and the largest part
+ * of a cold scan's memory is gone before the stat cache is saved; items
+ * from per-thread arenas freed when walk_run() returns. A job's refs and err
  * change only under the run lock; a directory's entries are written by the
  * thread that reads it, their digests by the threads that look them up or
  * hash them, and all are read by finish() only after the lock has ordered
@@ -64,8 +65,7 @@ enum { IT_DIR, IT_FILE, IT_CHECK, IT_HASH, IT_FINISH, IT_FILL };
 
 /* What the stat cache compares, kept from a file's stat to its lookup. */
 struct fst {
-	int64_t size;
-	struct timespec mtim, ctim;
+	int64_t size, mtime_ns, ctime_ns;	/* ns: a timespec takes twice the room */
 	uint64_t ino, dev;
 	uint32_t mode;
 	uint32_t nlink;		/* more than 1: a hard link, maybe to another entry */
@@ -122,6 +122,12 @@ struct job {
 	int rootfd;
 	size_t refs;		/* items outstanding */
 	struct dirnode *top;
+	/* Its directory nodes, entries and stat data, an arena per thread
+	 * (threads carve at once), all freed as soon as finish() has laid
+	 * the tree out: a walk of many trees then holds the scratch of only
+	 * those in flight, and later trees reuse the memory. */
+	struct fx_arena *mem;
+	int nmem;
 };
 
 struct fx_walk {
@@ -146,11 +152,12 @@ struct fx_walk {
 
 struct worker {
 	struct fx_walk *r;
+	int id;			/* its arena in each job's mem */
 	pthread_t tid;
 	struct fx_digester *dg;
 	char link[PATH_MAX];	/* a symlink's target */
 	struct fx_arena arena;	/* path strings, kept with the walk */
-	struct fx_arena scratch;	/* the rest, freed when walk_run ends */
+	struct fx_arena scratch;	/* items, freed when walk_run ends */
 	struct fx_walk_stats st;
 	struct item *out;	/* items made by the current item */
 	size_t nout;
@@ -287,10 +294,17 @@ emit(struct worker *w, struct item *it)
 	w->nout++;
 }
 
-static struct dirnode *
-new_dirnode(struct worker *w)
+/* n bytes of job j's scratch, from this thread's arena of it. */
+static void *
+jalloc(struct worker *w, struct job *j, size_t n)
 {
-	struct dirnode *dn = arena_alloc(&w->scratch, sizeof(*dn));
+	return arena_alloc(&j->mem[w->id], n);
+}
+
+static struct dirnode *
+new_dirnode(struct worker *w, struct job *j)
+{
+	struct dirnode *dn = jalloc(w, j, sizeof(*dn));
 
 	*dn = (struct dirnode){0};
 	return dn;
@@ -432,7 +446,7 @@ add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel,
 		w->st.pruned++;
 		return;
 	}
-	struct dirnode *sub = new_dirnode(w);
+	struct dirnode *sub = new_dirnode(w, j);
 	sub->parent = dn;
 	if (j->view == FX_VIEW_BUILD) {
 		char *p = arena_alloc(&w->arena, len + 2);
@@ -444,18 +458,30 @@ add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel,
 	dn->order[dn->norder++] = ~(int32_t)dn->nsubs;
 	dn->subs[dn->nsubs++] = sub;
 	struct item *it = new_item(w, IT_DIR, j, sub);
-	it->rel = arena_strndup(&w->scratch, rel, len);
+	it->rel = arena_strndup(&j->mem[w->id], rel, len);
 	emit(w, it);
 }
 
 static void emit_batches(struct worker *w, struct job *j, struct dirnode *dn);
 
+static struct timespec
+ns_ts(int64_t ns)
+{
+	struct timespec ts = {ns / 1000000000, ns % 1000000000};
+
+	if (ts.tv_nsec < 0) {	/* before 1970 */
+		ts.tv_sec--;
+		ts.tv_nsec += 1000000000;
+	}
+	return ts;
+}
+
 static void
 fst_set(struct fst *f, const struct stat *st)
 {
 	f->size = st->st_size;
-	f->mtim = st->st_mtim;
-	f->ctim = st->st_ctim;
+	f->mtime_ns = ts_ns(st->st_mtim);
+	f->ctime_ns = ts_ns(st->st_ctim);
 	f->ino = (uint64_t)st->st_ino;
 	f->dev = (uint64_t)st->st_dev;
 	f->nlink = (uint32_t)st->st_nlink;
@@ -467,8 +493,8 @@ fst_get(const struct fst *f, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_size = f->size;
-	st->st_mtim = f->mtim;
-	st->st_ctim = f->ctim;
+	st->st_mtim = ns_ts(f->mtime_ns);
+	st->st_ctim = ns_ts(f->ctime_ns);
 	st->st_ino = (ino_t)f->ino;
 	st->st_mode = f->mode;
 }
@@ -567,7 +593,7 @@ make_queries(struct worker *w, const struct job *j, const struct dirnode *dn)
 		size_t len = strlen(p);
 		w->q[i] = (struct fx_statq){
 			.path = p, .len = (uint32_t)len, .mode = f->mode, .size = f->size,
-			.mtime_ns = ts_ns(f->mtim), .ctime_ns = ts_ns(f->ctim),
+			.mtime_ns = f->mtime_ns, .ctime_ns = f->ctime_ns,
 			.ino = f->ino,
 		};
 		p += len + 1;
@@ -632,7 +658,7 @@ emit_batches(struct worker *w, struct job *j, struct dirnode *dn)
 
 	if (!w->npend)
 		return;
-	dn->pend = arena_alloc(&w->scratch, w->npend * sizeof(*dn->pend));
+	dn->pend = jalloc(w, j, w->npend * sizeof(*dn->pend));
 	memcpy(dn->pend, w->pend, w->npend * sizeof(*dn->pend));
 	dn->npend = (uint32_t)w->npend;
 	w->npend = 0;
@@ -720,10 +746,10 @@ read_dir(struct worker *w, struct item *it)
 	size_t ndirs = w->dl.ndirs, n = w->dl.n;
 	/* In a chart, a link may turn out to be a directory. */
 	size_t nsubs = j->view == FX_VIEW_HELM ? n : ndirs;
-	dn->ents = arena_alloc(&w->scratch, (n - ndirs) * sizeof(*dn->ents));
-	dn->fst = arena_alloc(&w->scratch, (n - ndirs) * sizeof(*dn->fst));
-	dn->subs = arena_alloc(&w->scratch, nsubs * sizeof(*dn->subs));
-	dn->order = arena_alloc(&w->scratch, n * sizeof(*dn->order));
+	dn->ents = jalloc(w, j, (n - ndirs) * sizeof(*dn->ents));
+	dn->fst = jalloc(w, j, (n - ndirs) * sizeof(*dn->fst));
+	dn->subs = jalloc(w, j, nsubs * sizeof(*dn->subs));
+	dn->order = jalloc(w, j, n * sizeof(*dn->order));
 	size_t base = key_base(&w->key, j, it->rel);
 	for (size_t i = 0; i < n; i++) {
 		const struct fx_dirname *k = &w->dl.v[i];
@@ -772,16 +798,16 @@ read_file_job(struct worker *w, struct item *it)
 	}
 	const char *slash = strrchr(j->t.dir, '/');
 	const char *name = slash ? slash + 1 : j->t.dir;
-	struct fx_tree_entry *e = arena_alloc(&w->scratch, sizeof(*e));
+	struct fx_tree_entry *e = jalloc(w, j, sizeof(*e));
 	e->path = arena_strndup(&w->arena, name, strlen(name));
 	e->mode = git_mode(&st);
 	e->hash = (fx_hash){0, 0};
 	dn->ents = e;
-	dn->fst = arena_alloc(&w->scratch, sizeof(*dn->fst));
+	dn->fst = jalloc(w, j, sizeof(*dn->fst));
 	fst_set(dn->fst, &st);
 	dn->fst->plen = (uint32_t)strlen(e->path);
 	dn->n = 1;
-	dn->order = arena_alloc(&w->scratch, sizeof(*dn->order));
+	dn->order = jalloc(w, j, sizeof(*dn->order));
 	dn->order[0] = 0;
 	dn->norder = 1;
 	w->st.files++;
@@ -880,7 +906,20 @@ mark_links(struct fx_tree *t, struct links *l)
 	}
 }
 
-/* Every item of the tree is done: lay it out in order and digest it. */
+/* The job's directory nodes, entries and stat data go. */
+static void
+job_scratch_free(struct job *j)
+{
+	for (int i = 0; i < j->nmem; i++)
+		arena_free(&j->mem[i]);
+	free(j->mem);
+	j->mem = NULL;
+	j->nmem = 0;
+	j->top = NULL;
+}
+
+/* Every item of the tree is done: lay it out in order and digest it. Its
+ * scratch is not needed after that. */
 static void
 finish(struct worker *w, struct item *it)
 {
@@ -898,6 +937,7 @@ finish(struct worker *w, struct item *it)
 		mark_links(&j->t, &l);
 	free(l.v);
 	j->t.root = digester_tree(w->dg, j->t.v, j->t.n);
+	job_scratch_free(j);
 }
 
 static void
@@ -1026,7 +1066,9 @@ queue_jobs(struct fx_walk *r, struct worker *w)
 		if (j->queued)
 			continue;
 		j->queued = true;
-		j->top = new_dirnode(w);
+		j->nmem = r->threads;
+		j->mem = xcalloc((size_t)j->nmem, sizeof(*j->mem));
+		j->top = new_dirnode(w, j);
 		struct item *it = new_item(w, j->single ? IT_FILE : IT_DIR, j, j->top);
 		it->rel = "";
 		it->next = r->queue;
@@ -1066,6 +1108,7 @@ walk_run(struct fx_walk *r)
 
 	for (int i = 0; i < nw; i++) {
 		ws[i].r = r;
+		ws[i].id = i;
 		ws[i].dg = digester_new();
 	}
 	size_t n = queue_jobs(r, &ws[0]);
@@ -1088,7 +1131,7 @@ walk_run(struct fx_walk *r)
 #endif
 	int rc = 0;
 	for (struct job *j = r->jobs; j; j = j->next) {
-		j->top = NULL;	/* scratch: gone */
+		job_scratch_free(j);	/* finish() did, unless the job never ran */
 		if (j->t.err)
 			rc = -1;
 	}
@@ -1109,6 +1152,7 @@ walk_free(struct fx_walk *r)
 	while (r->jobs) {
 		struct job *j = r->jobs;
 		r->jobs = j->next;
+		job_scratch_free(j);
 		free(j->t.dir);
 		free(j->t.v);
 		free(j->ig_key);

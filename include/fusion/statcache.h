@@ -17,7 +17,8 @@
  * has new inodes and ctimes, so it is re-hashed once, to the same digests).
  *
  * A lookup matches only if size, mtime_ns, ctime_ns, inode and st_mode are
- * all equal to the recorded ones. The `hash` blob holds the 16 bytes of the
+ * all equal to the recorded ones. In memory a row is found by the 64-bit
+ * XXH3 of its path, not by the path (statcache.c says why that is exact). The `hash` blob holds the 16 bytes of the
  * digest, hi then lo, each big-endian.
  *
  * Thread safety: after statcache_load(), statcache_lookup_batch() may be
