@@ -28,11 +28,29 @@
 #include "fusion/statedir.h"
 #include "fusion/util.h"
 
+/* The statements a run makes once a node: prepared once, kept (parsing
+ * them each time was a tenth of the scheduler's own time). */
+enum {
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_PUT_NODE, Q_PUT_RESULT,
+	NQ
+};
+
+static const char *const kept_sql[NQ] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_PUT_NODE] = "INSERT OR REPLACE INTO node(id, key, output, output_hash,"
+	    " manifest, started, seconds, log, run_id) VALUES(?,?,?,?,?,?,?,?,?)",
+	[Q_PUT_RESULT] = "INSERT OR REPLACE INTO run_node(run_id, node, result,"
+	    " seconds) VALUES(?,?,?,?)",
+};
+
 struct fx_cache {
 	sqlite3 *db;
 	char *path;
 	bool damaged;		/* a statement met a damaged file: moved aside at close */
 	struct stat file;	/* what was opened, so that only that file is moved */
+	sqlite3_stmt *kept[NQ];
 };
 
 /* Each entry migrates from version i to i+1, together with the stat
@@ -98,6 +116,44 @@ exec_sql(struct fx_cache *c, const char *sql)
 {
 	if (cache_exec(c->db, c->path, sql) == 0)
 		return 0;
+	c->damaged |= is_damage(sqlite3_errcode(c->db));
+	return -1;
+}
+
+/* Kept statement `q`, reset, prepared on first use; NULL on error (left
+ * in the connection's error state). */
+static sqlite3_stmt *
+kept(struct fx_cache *c, int q)
+{
+	if (!c->kept[q] && sqlite3_prepare_v3(c->db, kept_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+	    &c->kept[q], NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_reset(c->kept[q]);
+	sqlite3_clear_bindings(c->kept[q]);
+	return c->kept[q];
+}
+
+static void
+drop_kept(struct fx_cache *c)
+{
+	for (int q = 0; q < NQ; q++) {
+		sqlite3_finalize(c->kept[q]);
+		c->kept[q] = NULL;
+	}
+}
+
+/* Run kept statement q (no parameters). */
+static int
+exec_kept(struct fx_cache *c, int q)
+{
+	sqlite3_stmt *st = kept(c, q);
+	int rc = st ? sqlite3_step(st) : sqlite3_errcode(c->db);
+
+	if (st)
+		sqlite3_reset(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	fx_error("%s: %s", c->path, cache_errmsg(c->db));
 	c->damaged |= is_damage(sqlite3_errcode(c->db));
 	return -1;
 }
@@ -240,6 +296,7 @@ move_aside(struct fx_cache *c, const char *why, const char *then)
 	struct stat st;
 
 	sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+	drop_kept(c);
 	sqlite3_close(c->db);
 	c->db = NULL;
 	c->damaged = false;
@@ -301,6 +358,7 @@ cache_close(struct fx_cache *c)
 		return;
 	if (c->damaged)
 		move_aside(c, "found during this run", "the next run starts from an empty state");
+	drop_kept(c);
 	sqlite3_close(c->db);
 	free(c->path);
 	free(c);
@@ -388,17 +446,16 @@ static int
 put_result(struct fx_cache *c, int64_t run_id, const char *id, const char *result,
     double seconds)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = kept(c, Q_PUT_RESULT);
 
-	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO run_node(run_id, node, result,"
-	    " seconds) VALUES(?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return fail(c, "cannot record result");
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, result, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 4, seconds);
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : fail(c, "cannot record result");
 }
 
@@ -406,16 +463,14 @@ int
 cache_put_success(struct fx_cache *c, const struct fx_record *r, const char *manifest,
     const char *result)
 {
-	sqlite3_stmt *st;
 	int rc;
 
-	if (exec_sql(c, "BEGIN IMMEDIATE") < 0)
+	if (exec_kept(c, Q_BEGIN) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO node(id, key, output, output_hash,"
-	    " manifest, started, seconds, log, run_id) VALUES(?,?,?,?,?,?,?,?,?)", -1, &st, NULL)
-	    != SQLITE_OK) {
+	sqlite3_stmt *st = kept(c, Q_PUT_NODE);
+	if (!st) {
 		fail(c, "cannot record node");
-		exec_sql(c, "ROLLBACK");
+		exec_kept(c, Q_ROLLBACK);
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
@@ -428,14 +483,14 @@ cache_put_success(struct fx_cache *c, const struct fx_record *r, const char *man
 	sqlite3_bind_text(st, 8, r->log ? r->log : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, r->run_id);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE || put_result(c, r->run_id, r->id, result, r->seconds) < 0) {
 		if (rc != SQLITE_DONE)
 			fail(c, "cannot record node");
-		exec_sql(c, "ROLLBACK");
+		exec_kept(c, Q_ROLLBACK);
 		return -1;
 	}
-	return exec_sql(c, "COMMIT");
+	return exec_kept(c, Q_COMMIT);
 }
 
 /* Parameters 1-5 of both text statements: the path and its stat data. */

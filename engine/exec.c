@@ -346,11 +346,10 @@ spawn(struct sched *s, struct job *j, struct fx_buf *msg)
 		    strerror(errno));
 		return -1;
 	}
-	j->pid = proc_start(argv, j->out_fd >= 0 ? j->out_fd : j->log_fd,
-	    j->err_fd >= 0 ? j->err_fd : j->log_fd, msg);
+	j->pid = proc_start_stamped(argv, j->out_fd >= 0 ? j->out_fd : j->log_fd,
+	    j->err_fd >= 0 ? j->err_fd : j->log_fd, msg, &j->starttime);
 	if (j->pid < 0)
 		return -1;
-	j->starttime = proc_starttime(j->pid);
 	save_running(s);
 	return 0;
 }

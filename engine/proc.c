@@ -202,6 +202,36 @@ proc_starttime(pid_t pid)
 	return stat_field(pid, 22);
 }
 
+/* CLOCK_BOOTTIME in the ticks /proc/PID/stat counts, truncated as the
+ * kernel's nsec_to_clock_t() truncates; 0 if the clock cannot be read. */
+static unsigned long long
+boot_ticks(void)
+{
+	static long hz;
+	struct timespec ts;
+
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK);
+	if (hz <= 0 || 1000000000 % hz || clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+		return 0;
+	unsigned long long ns = (unsigned long long)ts.tv_sec * 1000000000ULL +
+	    (unsigned long long)ts.tv_nsec;
+	return ns / (1000000000ULL / (unsigned long long)hz);
+}
+
+pid_t
+proc_start_stamped(char *const argv[], int out_fd, int err_fd, struct fx_buf *msg,
+    unsigned long long *starttime)
+{
+	unsigned long long before = boot_ticks();
+	pid_t pid = proc_start(argv, out_fd, err_fd, msg);
+	unsigned long long after = boot_ticks();
+
+	if (pid > 0)
+		*starttime = before && before == after ? before : proc_starttime(pid);
+	return pid;
+}
+
 /* Does the environment pid started with hold `want` ("NAME=value")? */
 static bool
 env_has(pid_t pid, const char *want)

@@ -61,6 +61,15 @@ void proc_interrupt_on(volatile sig_atomic_t *flag, int grace_ms);
  * time name one process for ever: pids are reused, the pair is not. */
 unsigned long long proc_starttime(pid_t pid);
 
+/* proc_start(), and the child's proc_starttime() into *starttime, taken
+ * from the clock around the start rather than read from /proc (which cost
+ * the scheduler a tenth of its time): the kernel stamps a child with
+ * CLOCK_BOOTTIME when it forks it, in ticks of 1/USER_HZ s, so when the
+ * clock shows the same tick before and after, that tick is the child's.
+ * Otherwise (a tick boundary fell inside the start) /proc is read. */
+pid_t proc_start_stamped(char *const argv[], int out_fd, int err_fd, struct fx_buf *msg,
+    unsigned long long *starttime);
+
 /*
  * Run argv to completion, capturing stdout into *out and stderr into *err
  * (either may be NULL: discarded). Returns the decoded status, -1 if it

@@ -129,6 +129,25 @@ test_own_process_group(void **state)
 	assert_int_equal(proc_wait(pid), 128 + SIGTERM);
 }
 
+/* The start time taken from the clock is the one /proc gives, every time
+ * (200 starts: some fall across a tick boundary, where /proc is read). */
+static void
+test_start_stamped(void **state)
+{
+	char *argv[] = {"sleep", "30", NULL};
+
+	for (int i = 0; i < 200; i++) {
+		struct fx_buf msg = {0};
+		unsigned long long stamp = 0;
+		pid_t pid = proc_start_stamped(argv, -1, -1, &msg, &stamp);
+		assert_true(pid > 0);
+		assert_int_not_equal(stamp, 0);
+		assert_int_equal(stamp, proc_starttime(pid));
+		proc_kill(pid, SIGKILL);
+		proc_wait(pid);
+	}
+}
+
 /* Is pid a zombie or gone? */
 static bool
 dead(pid_t pid)
@@ -394,6 +413,7 @@ main(void)
 		cmocka_unit_test(test_status_decoding),
 		cmocka_unit_test(test_child_environment),
 		cmocka_unit_test(test_own_process_group),
+		cmocka_unit_test(test_start_stamped),
 		cmocka_unit_test(test_kill_group),
 		cmocka_unit_test(test_dies_with_parent),
 		cmocka_unit_test(test_not_on_path),
