@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fusion/cmd.h"
@@ -116,7 +117,7 @@ usage(FILE *f)
 	    "                here or in a parent directory)\n"
 	    "  -j N          run N nodes at once (default: the catalog's jobs, else the CPUs)\n"
 	    "  -k            keep going: after a failure, finish independent branches\n"
-	    "  -v            verbose: commands, hashing counts\n"
+	    "  -v            verbose: commands, hashing counts, peak memory\n"
 	    "  --json        machine-readable output\n"
 	    "  --no-color    no colours (also NO_COLOR=1)\n"
 	    "  --version     print the version\n"
@@ -356,6 +357,11 @@ main(int argc, char **argv)
 		fx_color = o.color;
 		rc = dispatch(&o, &seen, help);
 	}
+	/* fusion's own peak, without the tools it ran (which /usr/bin/time
+	 * -f %M would count in): what the benchmarks compare. */
+	struct rusage ru;
+	if (fx_verbose && getrusage(RUSAGE_SELF, &ru) == 0)
+		fx_debug("peak RSS %ld KB", ru.ru_maxrss);
 	free(o.args);
 	free(seen.names);
 	return rc;
