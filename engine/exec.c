@@ -965,19 +965,23 @@ decide(struct sched *s, struct fx_node *n)
 	return true;
 }
 
-/* The node's log, truncated for this run, its directory made if need be. */
+/* The node's log, truncated for this run, its directory made if it is not
+ * there (tried first without: the directory is there but for the first
+ * node of a fresh state directory). */
 static int
 open_log(struct job *j, struct fx_buf *msg)
 {
-	char *dir = path_dir(j->log_path);
-	int rc = statedir_mkdir(dir);
-
-	if (rc < 0)
-		buf_printf(msg, "%s: %s", dir, strerror(errno));
-	free(dir);
-	if (rc < 0)
-		return -1;
 	j->log_fd = statedir_open(j->log_path, O_WRONLY | O_TRUNC | O_APPEND);
+	if (j->log_fd < 0 && errno == ENOENT) {
+		char *dir = path_dir(j->log_path);
+		int rc = statedir_mkdir(dir);
+		if (rc < 0)
+			buf_printf(msg, "%s: %s", dir, strerror(errno));
+		free(dir);
+		if (rc < 0)
+			return -1;
+		j->log_fd = statedir_open(j->log_path, O_WRONLY | O_TRUNC | O_APPEND);
+	}
 	if (j->log_fd < 0) {
 		buf_printf(msg, "%s: %s", j->log_path, strerror(errno));
 		return -1;

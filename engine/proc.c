@@ -109,7 +109,10 @@ child(struct start *st)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != st->parent)	/* the parent died before prctl */
 		_exit(127);
-	for (int s = 1; s < NSIG; s++)
+	/* The standard signals only: those above are real-time ones, which
+	 * fusion never handles and glibc keeps two of for itself; each is a
+	 * syscall while fusion waits for the exec. */
+	for (int s = 1; s < SIGRTMIN && s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
 	sigemptyset(&none);
