@@ -334,9 +334,12 @@ rules_artifact(struct fx_rules *r, const char *name)
 	char *dir = path_join(r->statedir, "artifacts");
 	char *p = path_join(dir, name);
 
-	/* The tool that writes there then fails with its own words; say why. */
-	if (statedir_mkdir(dir) < 0)
+	/* The tool that writes there then fails with its own words; say why.
+	 * Made once a run, not once a node. */
+	if (!r->artifacts_made && statedir_mkdir(dir) < 0)
 		fx_error("%s: %s", dir, strerror(errno));
+	else
+		r->artifacts_made = true;
 	free(dir);
 	return p;
 }

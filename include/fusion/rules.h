@@ -45,6 +45,7 @@ struct fx_rules {
 	const char *statedir;		/* absolute */
 	struct fx_walk *walk;		/* the sources of this run */
 	bool dry_run;			/* step() only describes commands (plan -v) */
+	bool artifacts_made;		/* STATEDIR/artifacts is there */
 
 	/* The cluster identity, read once per run on first use. */
 	bool cluster_read;
