@@ -48,6 +48,19 @@ struct job {
 
 struct sched;
 
+/*
+ * The decided stale nodes of one kind waiting for a job slot, oldest
+ * first, linked through sched.qnext by node index. A start looks at the
+ * head of each kind's queue only (there are a handful of kinds), not at
+ * every waiting node: with thousands of builds waiting on their limit,
+ * scanning them all at every event made the run quadratic.
+ */
+struct kindq {
+	const struct fx_kind *kind;
+	int limit;		/* limit_of(): 0 is none */
+	int32_t head, tail;	/* node indexes; -1 when empty */
+};
+
 /* A node's way through the shared cache. */
 struct share {
 	struct sched *s;
@@ -68,8 +81,17 @@ struct sched {
 	enum phase *phase;
 	int *waiting;		/* unfinished predecessors per node */
 	bool *upstream_ran;	/* an input edge produced something this run */
-	struct fx_node **ready;
-	size_t nready;
+	size_t nready;		/* nodes in phase READY: undecided or queued */
+	/* Ready nodes not decided yet, in the order they became ready (each
+	 * node passes through once). */
+	struct fx_node **undecided;
+	size_t uhead, utail;
+	/* Decided stale nodes waiting for a job slot: a queue per kind. */
+	struct kindq *kq;
+	size_t nkq;
+	int32_t *qnext;		/* per node: the next in its kind's queue, or -1 */
+	uint64_t *seq;		/* per node: when it became ready (for FIFO) */
+	uint64_t nseq;
 	bool *decided;		/* stale_decide has run for the node */
 	struct fx_manifest **manifests;	/* of decided stale nodes not yet started */
 	struct job *jobs;	/* x->jobs slots */
@@ -146,31 +168,80 @@ running_of(struct sched *s, const struct fx_kind *kind)
 	return c;
 }
 
+/* The queue of n's kind, made on first use. */
+static struct kindq *
+queue_of(struct sched *s, const struct fx_kind *kind)
+{
+	for (size_t i = 0; i < s->nkq; i++)
+		if (s->kq[i].kind == kind)
+			return &s->kq[i];
+	s->kq = xreallocarray(s->kq, s->nkq + 1, sizeof(*s->kq));
+	s->kq[s->nkq] = (struct kindq){kind, limit_of(s, kind), -1, -1};
+	return &s->kq[s->nkq++];
+}
+
+static void
+enqueue(struct sched *s, struct fx_node *n)
+{
+	struct kindq *q = queue_of(s, n->kind);
+	int32_t i = (int32_t)n->index;
+
+	s->qnext[i] = -1;
+	if (q->tail >= 0)
+		s->qnext[q->tail] = i;
+	else
+		q->head = i;
+	q->tail = i;
+}
+
+/* The oldest waiting node whose kind is under its limit, taken off its
+ * queue; NULL if no slot is free or none may start. */
+static struct fx_node *
+dequeue(struct sched *s)
+{
+	struct kindq *best = NULL;
+
+	if (s->nrunning >= s->x->jobs)
+		return NULL;
+	for (size_t i = 0; i < s->nkq; i++) {
+		struct kindq *q = &s->kq[i];
+		if (q->head < 0 || (q->limit > 0 && running_of(s, q->kind) >= q->limit))
+			continue;
+		if (!best || s->seq[q->head] < s->seq[best->head])
+			best = q;
+	}
+	if (!best)
+		return NULL;
+	int32_t i = best->head;
+	best->head = s->qnext[i];
+	if (best->head < 0)
+		best->tail = -1;
+	return s->g->nodes[i];
+}
+
+/* n may run once what it needs is decided: a node decided already (back
+ * from a lookup that missed, or with a blob to unpack) waits for a slot. */
 static void
 make_ready(struct sched *s, struct fx_node *n)
 {
 	s->phase[n->index] = READY;
-	s->ready[s->nready++] = n;
+	s->seq[n->index] = s->nseq++;
+	s->nready++;
+	if (s->decided[n->index])
+		enqueue(s, n);
+	else
+		s->undecided[s->utail++] = n;
 }
 
 static void finish(struct sched *s, struct fx_node *n, enum fx_result res, double secs);
 static void interrupt(struct sched *s);
 
+/* Only nodes still waiting for what they need are skipped (finish()). */
 static void
 skip(struct sched *s, struct fx_node *n)
 {
-	if (s->phase[n->index] == SKIPPED || s->phase[n->index] == DONE ||
-	    s->phase[n->index] == FAILED)
+	if (s->phase[n->index] != WAITING)
 		return;
-	if (s->phase[n->index] == READY) {
-		for (size_t i = 0; i < s->nready; i++)
-			if (s->ready[i] == n) {
-				memmove(&s->ready[i], &s->ready[i + 1],
-				    (s->nready - i - 1) * sizeof(*s->ready));
-				s->nready--;
-				break;
-			}
-	}
 	finish(s, n, FX_SKIPPED, 0);
 }
 
@@ -1025,52 +1096,42 @@ start(struct sched *s, struct fx_node *n)
 	advance(s, j, 0);
 }
 
-static void
-unready(struct sched *s, size_t i)
-{
-	memmove(&s->ready[i], &s->ready[i + 1], (s->nready - i - 1) * sizeof(*s->ready));
-	s->nready--;
-}
-
 /* Start what may start. Fresh nodes need no job slot: they are decided and
  * finished even while every slot is busy; stale ones wait for a slot and
- * for their kind's limit. */
+ * for their kind's limit. A free slot is filled before the next node is
+ * decided, so tools start while the rest are being decided. */
 static void
 dispatch(struct sched *s)
 {
-	bool progress = true;
-
-	while (progress && !s->stopping) {
-		progress = false;
-		for (size_t i = 0; i < s->nready && !s->stopping; i++) {
-			struct fx_node *n = s->ready[i];
-			/* A fresh node's finish only appends to the ready list, so
-			 * ready[i] is still n afterwards. */
-			if (!s->decided[n->index] && decide(s, n)) {
-				unready(s, i);
-				progress = true;
-				break;	/* the ready list changed: rescan */
-			}
-			/* Deciding may have asked a tool (the cluster identity),
-			 * which a Ctrl-C cut short: start nothing more. */
-			if (got_signal) {
-				interrupt(s);
-				break;
-			}
-			if (wants_lookup(s, n)) {
-				unready(s, i);
-				lookup(s, n);
-				progress = true;
-				break;
-			}
-			int lim = limit_of(s, n->kind);
-			if (s->nrunning >= s->x->jobs || (lim > 0 && running_of(s, n->kind) >= lim))
-				continue;
-			unready(s, i);
+	while (!s->stopping) {
+		struct fx_node *n = dequeue(s);
+		if (n) {
+			s->nready--;
 			start(s, n);
-			progress = true;
+			continue;
+		}
+		if (s->uhead == s->utail)
+			break;
+		n = s->undecided[s->uhead++];
+		if (s->phase[n->index] != READY)
+			continue;
+		if (decide(s, n)) {
+			s->nready--;	/* fresh: finished */
+			continue;
+		}
+		/* Deciding may have asked a tool (the cluster identity), which
+		 * a Ctrl-C cut short: start nothing more. */
+		if (got_signal) {
+			enqueue(s, n);
+			interrupt(s);
 			break;
 		}
+		if (wants_lookup(s, n)) {
+			s->nready--;
+			lookup(s, n);
+			continue;
+		}
+		enqueue(s, n);
 	}
 }
 
@@ -1133,7 +1194,9 @@ init(struct sched *s)
 	s->phase = xcalloc(g->n, sizeof(*s->phase));
 	s->waiting = xcalloc(g->n, sizeof(*s->waiting));
 	s->upstream_ran = xcalloc(g->n, sizeof(*s->upstream_ran));
-	s->ready = xcalloc(g->n + 1, sizeof(*s->ready));
+	s->undecided = xcalloc(g->n + 1, sizeof(*s->undecided));
+	s->qnext = xcalloc(g->n + 1, sizeof(*s->qnext));
+	s->seq = xcalloc(g->n + 1, sizeof(*s->seq));
 	s->decided = xcalloc(g->n + 1, sizeof(*s->decided));
 	s->manifests = xcalloc(g->n + 1, sizeof(*s->manifests));
 	s->jobs = xcalloc((size_t)s->x->jobs, sizeof(*s->jobs));
@@ -1169,7 +1232,10 @@ cleanup(struct sched *s)
 	free(s->phase);
 	free(s->waiting);
 	free(s->upstream_ran);
-	free(s->ready);
+	free(s->undecided);
+	free(s->qnext);
+	free(s->seq);
+	free(s->kq);
 	for (size_t i = 0; i < s->g->n; i++)
 		manifest_free(s->manifests[i]);
 	free(s->manifests);
