@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -432,25 +433,32 @@ static void
 collect(struct job *j, int fd, struct fx_buf *into)
 {
 	struct fx_buf b = {0};
-	char chunk[8192];
+	struct stat st;
 	ssize_t r;
 
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return;
-	while ((r = read(fd, chunk, sizeof chunk)) != 0) {
+	/* Read in place, sized once: a listing of every image in the cluster
+	 * comes back here once a load. */
+	buf_grow(&b, fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 8192);
+	for (;;) {
+		if (b.cap - b.len - 1 < 4096)
+			buf_grow(&b, b.cap);
+		r = read(fd, b.s + b.len, b.cap - b.len - 1);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r <= 0)
 			break;
-		buf_add(&b, chunk, (size_t)r);
+		b.len += (size_t)r;
+		b.s[b.len] = '\0';
 	}
 	secret_mask_buf(&b, &j->cmd.redact);
 	if (b.len && j->log_fd >= 0 && write(j->log_fd, b.s, b.len) < 0)
 		fx_debug("%s: %s", j->log_path, strerror(errno));
 	if (into) {
-		buf_reset(into);
-		if (b.len)
-			buf_add(into, b.s, b.len);
+		buf_free(into);
+		*into = b;	/* handed over, not copied */
+		return;
 	}
 	buf_free(&b);
 }
