@@ -421,9 +421,16 @@ int
 read_fd(int fd, size_t max, char **data, size_t *len)
 {
 	struct fx_buf b = {0};
-	buf_grow(&b, 4096);
+	struct stat st;
+
+	/* Sized by fstat when it knows (a file): many small files are read
+	 * and kept (image IDs, values, ignore rules), and a fixed 64 KB of
+	 * room each, kept with them, came to 128 KB a node. */
+	buf_grow(&b, fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uint64_t)st.st_size < max ? (size_t)st.st_size + 1 : 4096);
 	for (;;) {
-		buf_grow(&b, 65536);
+		if (b.cap - b.len - 1 < 1024)
+			buf_grow(&b, b.cap);
 		/* Ask for no more than one byte past the limit: that byte is
 		 * enough to know the file is too large. */
 		size_t want = b.cap - b.len - 1;
@@ -448,6 +455,8 @@ read_fd(int fd, size_t max, char **data, size_t *len)
 		}
 	}
 	b.s[b.len] = '\0';
+	if (b.cap - b.len > 4096)	/* grown for a pipe, say: keep what is used */
+		b.s = xrealloc(b.s, b.len + 1);
 	*len = b.len;
 	*data = b.s;
 	return 0;
