@@ -426,6 +426,36 @@ spawn(struct sched *s, struct job *j, struct fx_buf *msg)
 	return 0;
 }
 
+/* The most of a captured output that goes into the log: a listing of every
+ * image in the cluster comes back once a load, and logged whole it made
+ * the logs of a run grow with the square of the services (180 MB on 2,000
+ * services, each log holding the whole cluster). */
+#define LOG_CAPTURED_MAX 8192
+
+/* Write a command's output b into the log: all of it, but of a captured
+ * one (read by the next step) its start only, up to a line end, and how
+ * much was left out. */
+static void
+log_output(struct job *j, const struct fx_buf *b, bool captured)
+{
+	size_t n = b->len;
+
+	if (!n || j->log_fd < 0)
+		return;
+	if (captured && n > LOG_CAPTURED_MAX) {
+		n = LOG_CAPTURED_MAX;
+		while (n > 0 && b->s[n - 1] != '\n')
+			n--;
+		if (n == 0)
+			n = LOG_CAPTURED_MAX;
+	}
+	if (write(j->log_fd, b->s, n) < 0)
+		fx_debug("%s: %s", j->log_path, strerror(errno));
+	if (n < b->len)
+		dprintf(j->log_fd, "%s[fusion: %zu more bytes of this output, read by fusion, not logged]\n",
+		    b->s[n - 1] == '\n' ? "" : "\n", b->len - n);
+}
+
 /* What a command wrote to a file in memory (fd): into the log, where a
  * command's output always goes, its secrets masked; and into *into for
  * the next step, if asked. */
@@ -453,8 +483,7 @@ collect(struct job *j, int fd, struct fx_buf *into)
 		b.s[b.len] = '\0';
 	}
 	secret_mask_buf(&b, &j->cmd.redact);
-	if (b.len && j->log_fd >= 0 && write(j->log_fd, b.s, b.len) < 0)
-		fx_debug("%s: %s", j->log_path, strerror(errno));
+	log_output(j, &b, into != NULL);
 	if (into) {
 		buf_free(into);
 		*into = b;	/* handed over, not copied */
