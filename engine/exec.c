@@ -1321,6 +1321,12 @@ exec_run(struct fx_graph *g, struct fx_exec *x, struct fx_run_counts *k)
 	proc_interrupt_on(NULL, 0);
 	running_end(s.running);
 	signals(false, saved);
+	/* A signal that came after the loop's last look at got_signal (the
+	 * work was done) went to our handler, not to the caller's: it is not
+	 * lost, the run reports itself interrupted. Lost, a watcher's pass
+	 * ending as SIGTERM came went on watching, its stop never seen. */
+	if (got_signal)
+		s.interrupted = true;
 	close(sigpipe[0]);
 	close(sigpipe[1]);
 	sigpipe[0] = sigpipe[1] = -1;
