@@ -114,20 +114,14 @@ struct pending {
 static struct ent *
 entv_push(struct entv *ev)
 {
-	if (ev->n == ev->cap) {
-		ev->cap = ev->cap ? ev->cap * 2 : 1024;
-		ev->v = xreallocarray(ev->v, ev->cap, sizeof(*ev->v));
-	}
+	ev->v = xgrowarray(ev->v, &ev->cap, ev->n + 1, sizeof(*ev->v));
 	return &ev->v[ev->n++];
 }
 
 static struct put *
 putv_push(struct putv *pv)
 {
-	if (pv->n == pv->cap) {
-		pv->cap = pv->cap ? pv->cap * 2 : 1024;
-		pv->v = xreallocarray(pv->v, pv->cap, sizeof(*pv->v));
-	}
+	pv->v = xgrowarray(pv->v, &pv->cap, pv->n + 1, sizeof(*pv->v));
 	return &pv->v[pv->n++];
 }
 
