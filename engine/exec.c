@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -462,26 +461,14 @@ log_output(struct job *j, const struct fx_buf *b, bool captured)
 static void
 collect(struct job *j, int fd, struct fx_buf *into)
 {
-	struct fx_buf b = {0};
-	struct stat st;
-	ssize_t r;
+	char *data;
+	size_t len;
 
-	if (lseek(fd, 0, SEEK_SET) < 0)
+	/* read_fd sizes its read by fstat: a listing of every image in the
+	 * cluster comes back here once a load. */
+	if (lseek(fd, 0, SEEK_SET) < 0 || read_fd(fd, SIZE_MAX, &data, &len) < 0)
 		return;
-	/* Read in place, sized once: a listing of every image in the cluster
-	 * comes back here once a load. */
-	buf_grow(&b, fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 8192);
-	for (;;) {
-		if (b.cap - b.len - 1 < 4096)
-			buf_grow(&b, b.cap);
-		r = read(fd, b.s + b.len, b.cap - b.len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		b.len += (size_t)r;
-		b.s[b.len] = '\0';
-	}
+	struct fx_buf b = {.s = data, .len = len, .cap = len + 1};
 	secret_mask_buf(&b, &j->cmd.redact);
 	log_output(j, &b, into != NULL);
 	if (into) {
