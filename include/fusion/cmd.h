@@ -1,6 +1,6 @@
 /*
  * cmd.h - the command line: options, the session every command opens, and
- * one entry point per command (engine/cmd_*.c).
+ * one entry point per command (cli/cmd_*.c).
  *
  * The command files are the one place where the three layers meet: they
  * load the catalog (config/), let the rules (rules/) build the graph, and
@@ -101,7 +101,7 @@ int cmd_up(struct fx_opts *o);
  * the executor, its report and summary, the run's record. Returns an exit
  * status. */
 int up_run(struct fx_session *s, struct fx_opts *o);
-/* `up --watch` (engine/cmd_watch.c). */
+/* `up --watch` (cli/cmd_watch.c). */
 int cmd_watch(struct fx_opts *o);
 int cmd_plan(struct fx_opts *o);
 int cmd_graph(struct fx_opts *o);
@@ -110,7 +110,7 @@ int cmd_inputs(struct fx_opts *o);
 int cmd_status(struct fx_opts *o);
 int cmd_down(struct fx_opts *o);
 int cmd_cache(struct fx_opts *o);
-/* `logs SVC [-f]` (engine/cmd_logs.c). */
+/* `logs SVC [-f]` (cli/cmd_logs.c). */
 int cmd_logs(struct fx_opts *o);
 
 /*

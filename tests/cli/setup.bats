@@ -126,8 +126,8 @@ SH
 	[ "$status" -eq 0 ]
 	run make -n -C "$TOP" BUILD="$b" -W include/fusion/arena.h
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"-o $b/engine/arena.o"* ]]
-	[[ "$output" != *"-o $b/engine/lock.o"* ]]
+	[[ "$output" == *"-o $b/base/arena.o"* ]]
+	[[ "$output" != *"-o $b/base/lock.o"* ]]
 }
 
 @test "scripts/test refuses a bats file with a bare ! line, naming file:line, and runs the others" {
