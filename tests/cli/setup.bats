@@ -143,3 +143,20 @@ SH
 	[[ "$output" == *"$BATS_TEST_TMPDIR/bare.bats:4: a bare \`! cmd\` asserts nothing"* ]]
 	[[ "$output" == *"1 passed, 1 failed"* ]]
 }
+
+@test "warnings fail only the project's own builds: a plain make has no -Werror, make test's build has it, and a flags change recompiles" {
+	b="$BATS_TEST_TMPDIR/b"
+	run make -n -C "$TOP" BUILD="$b" "$b/base/util.o"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"-o $b/base/util.o"* ]]
+	[[ "$output" != *"-Werror"* ]]
+	run make -s -C "$TOP" BUILD="$b" "$b/base/util.o"
+	[ "$status" -eq 0 ]
+	run make -n -C "$TOP" BUILD="$b" "$b/base/util.o"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"-o $b/base/util.o"* ]]
+	run make -n -C "$TOP" BUILD="$b" WERROR=-Werror "$b/base/util.o"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"-Werror"*"-o $b/base/util.o"* ]]
+	grep -q 'WERROR=-Werror $(BUILD)/fusion units tools' "$TOP/Makefile"
+}
