@@ -39,9 +39,33 @@ tighten(const char *dir)
 			fx_debug("%s: %s", dir, strerror(errno));
 }
 
+/* The state is this machine's: git should never offer it for a commit. As
+ * Python's venv does, the directory ignores itself with a .gitignore of
+ * "*", written when fusion made the directory or owns it already, never
+ * into a directory of the user's. A failure is harmless: say it in -v. */
+static void
+ignore_for_git(const char *dir)
+{
+	static const char text[] = "# fusion's state directory: local to this machine\n*\n";
+	char *p = path_join(dir, ".gitignore");
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0 && errno != EEXIST)
+		fx_debug("%s: %s", p, strerror(errno));
+	if (fd >= 0) {
+		if (write(fd, text, sizeof text - 1) != (ssize_t)(sizeof text - 1))
+			fx_debug("%s: %s", p, strerror(errno));
+		close(fd);
+	}
+	free(p);
+}
+
 int
 statedir_prepare(const char *dir)
 {
+	struct stat st;
+	bool made = lstat(dir, &st) < 0;
+
 	if (mkdir_p(dir, 0700) < 0) {
 		fx_error("%s: cannot create the state directory: %s", dir, strerror(errno));
 		if (errno == EROFS || errno == EACCES || errno == EPERM)
@@ -55,6 +79,8 @@ statedir_prepare(const char *dir)
 		fx_note("hint: make it writable, or point FUSION_STATE_DIR at a writable directory");
 		return -1;
 	}
+	if (made || holds(dir, "cache.db") || holds(dir, "lock"))
+		ignore_for_git(dir);
 	return 0;
 }
 

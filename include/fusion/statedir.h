@@ -12,7 +12,9 @@
  * Make dir (and missing parents) with mode 0700. An existing directory that
  * already holds fusion's state (a cache.db or a lock file) and is open to
  * others is made 0700; any other existing directory is left as it is (a
- * FUSION_STATE_DIR of the user's choosing). Returns 0, or -1 after
+ * FUSION_STATE_DIR of the user's choosing). A directory it made, or one
+ * that holds fusion's state, gets a .gitignore of "*" (if it has none), so
+ * `git status` never shows it. Returns 0, or -1 after
  * reporting "DIR: the state directory ..." with the reason and what to do.
  */
 int statedir_prepare(const char *dir);

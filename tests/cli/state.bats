@@ -261,3 +261,16 @@ after_space_is_freed() {
 	[ "$(stat -c %a "$STATE/logs/build:core-api.log")" = 600 ]
 	[ "$(stat -c %a "$STATE/artifacts/core-api.yaml")" = 600 ]
 }
+
+@test "the state ignores itself for git: after up, git status shows nothing of .fusion" {
+	git -C "$WS/local-dev" init -q
+	git -C "$WS/local-dev" add -A
+	git -C "$WS/local-dev" -c user.name=t -c user.email=t@t commit -qm ws
+	run fx up --until build
+	[ "$status" -eq 0 ]
+	[ -d "$WS/local-dev/.fusion" ]
+	[ "$(cat "$WS/local-dev/.fusion/.gitignore" | grep -cx '\*')" -eq 1 ]
+	run git -C "$WS/local-dev" status --porcelain --untracked-files=all
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}

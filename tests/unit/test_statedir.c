@@ -128,6 +128,49 @@ test_open_private(void **state)
 	free(p);
 }
 
+/* The state ignores itself for git: a directory fusion made, or one of
+ * its own from before, gets a .gitignore of "*"; a directory of the
+ * user's does not, and an existing .gitignore is never replaced. */
+static void
+test_prepare_ignored_by_git(void **state)
+{
+	char *made = at("ws/.fusion"), *own = at("own"), *mine = at("mine"), *kept = at("kept");
+	char *got;
+	size_t len;
+
+	assert_int_equal(mkdir(own, 0700), 0);
+	put_file("own/cache.db", "");
+	assert_int_equal(mkdir(mine, 0700), 0);
+	assert_int_equal(mkdir(kept, 0700), 0);
+	put_file("kept/lock", "");
+	put_file("kept/.gitignore", "mine\n");
+	assert_int_equal(statedir_prepare(made), 0);
+	assert_int_equal(statedir_prepare(own), 0);
+	assert_int_equal(statedir_prepare(mine), 0);
+	assert_int_equal(statedir_prepare(kept), 0);
+
+	char *p = at("ws/.fusion/.gitignore");
+	assert_int_equal(read_file(p, &got, &len), 0);
+	assert_non_null(strstr(got, "\n*\n"));
+	free(got);
+	free(p);
+	p = at("own/.gitignore");
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	p = at("mine/.gitignore");
+	assert_int_equal(access(p, F_OK), -1);
+	free(p);
+	p = at("kept/.gitignore");
+	assert_int_equal(read_file(p, &got, &len), 0);
+	assert_string_equal(got, "mine\n");
+	free(got);
+	free(p);
+	free(made);
+	free(own);
+	free(mine);
+	free(kept);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
 
 int
@@ -138,6 +181,7 @@ main(void)
 		T(test_prepare_tightens_only_its_own),
 		T(test_prepare_cannot_make),
 		T(test_open_private),
+		T(test_prepare_ignored_by_git),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
