@@ -377,6 +377,19 @@ drain(pid_t pid, int ofd, int efd, struct fx_buf *out, struct fx_buf *err)
 	return kill_at != 0;
 }
 
+/* proc_run could not start the tool: the reason goes to *err when the
+ * caller takes it, else it is reported. Every -1 of proc_run comes here. */
+static int
+run_failed(struct fx_buf *err, struct fx_buf *msg)
+{
+	if (err)
+		buf_puts(err, msg->s);
+	else
+		fx_error("%s", msg->s);
+	buf_free(msg);
+	return -1;
+}
+
 int
 proc_run(char *const argv[], struct fx_buf *out, struct fx_buf *err)
 {
@@ -388,12 +401,15 @@ proc_run(char *const argv[], struct fx_buf *out, struct fx_buf *err)
 			buf_puts(err, "interrupted");
 		return PROC_INTERRUPTED;
 	}
-	if (pipe2(po, O_CLOEXEC) < 0)
-		return -1;
+	if (pipe2(po, O_CLOEXEC) < 0) {
+		buf_printf(&msg, "%s: cannot start: pipe: %s", argv[0], strerror(errno));
+		return run_failed(err, &msg);
+	}
 	if (pipe2(pe, O_CLOEXEC) < 0) {
+		buf_printf(&msg, "%s: cannot start: pipe: %s", argv[0], strerror(errno));
 		close(po[0]);
 		close(po[1]);
-		return -1;
+		return run_failed(err, &msg);
 	}
 	pid_t pid = proc_start(argv, po[1], pe[1], &msg);
 	close(po[1]);
@@ -401,12 +417,7 @@ proc_run(char *const argv[], struct fx_buf *out, struct fx_buf *err)
 	if (pid < 0) {
 		close(po[0]);
 		close(pe[0]);
-		if (err)
-			buf_puts(err, msg.s);
-		else
-			fx_error("%s", msg.s);
-		buf_free(&msg);
-		return -1;
+		return run_failed(err, &msg);
 	}
 	bool stopped = drain(pid, po[0], pe[0], out, err);
 	int st = proc_wait(pid);

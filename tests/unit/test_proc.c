@@ -2,7 +2,8 @@
  * test_proc.c - running tools (proc.h): proc_run keeps stdout and stderr
  * apart and decodes exit codes and signals; children get their own process
  * group, stdin from /dev/null and die with their parent; a missing tool is
- * named as such; proc_format quotes like a shell would need.
+ * named as such, and so is every other reason a tool could not start (no
+ * descriptor left for its pipes); proc_format quotes like a shell would need.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +25,8 @@
 
 #include "fusion/proc.h"
 #include "fusion/util.h"
+
+#include "capture.h"
 
 #define TESTDIR_NAME "proc"
 #include "testdir.h"
@@ -403,6 +407,58 @@ test_starttime(void **state)
 	buf_free(&msg);
 }
 
+/*
+ * No descriptor left for the pipes (RLIMIT_NOFILE lowered to the lowest
+ * free descriptor, or to one more than the first pipe needs): proc_run
+ * gives -1 with its reason, in *err when given, else reported, and keeps
+ * no descriptor of a pipe it made.
+ */
+static int
+run_with_fds_left(int left, char *argv[], struct fx_buf *err)
+{
+	struct rlimit saved, low;
+	int lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	assert_true(lowest >= 0);
+	close(lowest);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)(lowest + left);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int st = proc_run(argv, NULL, err);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	int after = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(after, lowest);	/* nothing leaked */
+	close(after);
+	return st;
+}
+
+static void
+test_pipe_failure_gives_reason(void **state)
+{
+	char *argv[] = {"/bin/true", NULL};
+	struct fx_buf err = {0};
+	char *want = xasprintf("/bin/true: cannot start: pipe: %s", strerror(EMFILE));
+
+	/* the first pipe fails, then the second */
+	for (int left = 0; left <= 2; left += 2) {
+		assert_int_equal(run_with_fds_left(left, argv, &err), -1);
+		assert_non_null(err.s);
+		assert_string_equal(err.s, want);
+		buf_free(&err);
+	}
+	/* without a buffer for it, the reason is reported */
+	capture_begin();
+	int st = run_with_fds_left(0, argv, NULL);
+	char *said = capture_end();
+	assert_int_equal(st, -1);
+	char *line = xasprintf("fusion: %s\n", want);
+	assert_string_equal(said, line);
+	free(line);
+	free(said);
+	free(want);
+}
+
 int
 main(void)
 {
@@ -423,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_format_round_trip),
 		cmocka_unit_test(test_no_fd_leak),
 		cmocka_unit_test(test_starttime),
+		cmocka_unit_test(test_pipe_failure_gives_reason),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
