@@ -25,13 +25,13 @@
 #define BUDGET_BASE 200000L
 
 struct fx_loc
-locof(const struct load *ld, const struct ynode *n)
+cfg_locof(const struct cfg_load *ld, const struct ynode *n)
 {
 	return (struct fx_loc){ld->c->shown, n->line, n->col};
 }
 
 bool
-spend(struct load *ld, const struct ynode *at, long cost)
+cfg_spend(struct cfg_load *ld, const struct ynode *at, long cost)
 {
 	if (ld->budget < 0)
 		return false;
@@ -43,7 +43,7 @@ spend(struct load *ld, const struct ynode *at, long cost)
 }
 
 static void
-pairs_add(struct pairs *p, const struct ynode *k, const struct ynode *v)
+pairs_add(struct cfg_pairs *p, const struct ynode *k, const struct ynode *v)
 {
 	if (p->n == p->cap) {
 		p->cap = p->cap ? p->cap * 2 : 16;
@@ -57,16 +57,17 @@ pairs_add(struct pairs *p, const struct ynode *k, const struct ynode *v)
 static bool
 is_merge(const struct ynode *k)
 {
-	k = yderef(k);
+	k = cfg_yderef(k);
 	return k->type == Y_SCALAR && k->plain && strcmp(k->u.s, "<<") == 0;
 }
 
-static void merge_in(struct load *ld, const struct ynode *map, struct pairs *p, struct fx_map *have,
-    int depth);
+static void merge_in(struct cfg_load *ld, const struct ynode *map, struct cfg_pairs *p,
+    struct fx_map *have, int depth);
 
 /* Add the pairs of merged mapping m whose keys are not there yet. */
 static void
-merge_map(struct load *ld, const struct ynode *m, struct pairs *p, struct fx_map *have, int depth)
+merge_map(struct cfg_load *ld, const struct ynode *m, struct cfg_pairs *p, struct fx_map *have,
+    int depth)
 {
 	if (depth >= CAT_MAX_DEPTH) {
 		ERR(ld, m, "merge keys (\"<<\") nest too deep");
@@ -74,11 +75,11 @@ merge_map(struct load *ld, const struct ynode *m, struct pairs *p, struct fx_map
 	}
 	for (size_t i = 0; i < m->n; i += 2) {
 		const struct ynode *k = m->u.kids[i];
-		if (k->dup || is_merge(k) || !ytext(k))
+		if (k->dup || is_merge(k) || !cfg_ytext(k))
 			continue;
-		if (!spend(ld, k, 1))
+		if (!cfg_spend(ld, k, 1))
 			return;
-		if (map_add(have, ytext(k), NULL))
+		if (map_add(have, cfg_ytext(k), NULL))
 			pairs_add(p, k, m->u.kids[i + 1]);
 	}
 	merge_in(ld, m, p, have, depth + 1);
@@ -86,12 +87,13 @@ merge_map(struct load *ld, const struct ynode *m, struct pairs *p, struct fx_map
 
 /* YAML merge keys: `<<: *base` or `<<: [*a, *b]`; earlier maps win. */
 static void
-merge_in(struct load *ld, const struct ynode *map, struct pairs *p, struct fx_map *have, int depth)
+merge_in(struct cfg_load *ld, const struct ynode *map, struct cfg_pairs *p, struct fx_map *have,
+    int depth)
 {
 	for (size_t i = 0; i < map->n; i += 2) {
 		if (map->u.kids[i]->dup || !is_merge(map->u.kids[i]))
 			continue;
-		const struct ynode *v = map->u.kids[i + 1], *d = yderef(v);
+		const struct ynode *v = map->u.kids[i + 1], *d = cfg_yderef(v);
 		if (d->type == Y_MAP) {
 			merge_map(ld, d, p, have, depth);
 			continue;
@@ -101,8 +103,8 @@ merge_in(struct load *ld, const struct ynode *map, struct pairs *p, struct fx_ma
 			continue;
 		}
 		for (size_t j = 0; j < d->n; j++) {
-			if (yderef(d->u.kids[j])->type == Y_MAP)
-				merge_map(ld, yderef(d->u.kids[j]), p, have, depth);
+			if (cfg_yderef(d->u.kids[j])->type == Y_MAP)
+				merge_map(ld, cfg_yderef(d->u.kids[j]), p, have, depth);
 			else
 				ERR(ld, d->u.kids[j], "\"<<\" must merge a mapping or a list of mappings");
 		}
@@ -110,7 +112,7 @@ merge_in(struct load *ld, const struct ynode *map, struct pairs *p, struct fx_ma
 }
 
 void
-map_pairs(struct load *ld, const struct ynode *map, struct pairs *p)
+cfg_map_pairs(struct cfg_load *ld, const struct ynode *map, struct cfg_pairs *p)
 {
 	bool merges = false;
 
@@ -121,7 +123,7 @@ map_pairs(struct load *ld, const struct ynode *map, struct pairs *p)
 			continue;
 		if (is_merge(k))
 			merges = true;
-		else if (!ytext(k))
+		else if (!cfg_ytext(k))
 			ERR(ld, k, "keys must be strings");
 		else
 			pairs_add(p, k, map->u.kids[i + 1]);
@@ -130,21 +132,21 @@ map_pairs(struct load *ld, const struct ynode *map, struct pairs *p)
 		return;
 	struct fx_map have = {0};
 	for (size_t i = 0; i < p->n; i++)
-		map_add(&have, ytext(p->v[2 * i]), NULL);
+		map_add(&have, cfg_ytext(p->v[2 * i]), NULL);
 	merge_in(ld, map, p, &have, 0);
 	map_free(&have);
 }
 
 int
-key_index(struct load *ld, const struct ynode *k, const char *const *keys, size_t n,
+cfg_key_index(struct cfg_load *ld, const struct ynode *k, const char *const *keys, size_t n,
     const char *where)
 {
-	const char *s = ytext(k);
+	const char *s = cfg_ytext(k);
 
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(s, keys[i]) == 0)
 			return (int)i;
-	const char *m = closest(s, keys, n);
+	const char *m = cfg_closest(s, keys, n);
 	if (m)
 		ERR(ld, k, "unknown key \"%s\" %s (did you mean \"%s\"?)", s, where, m);
 	else
@@ -153,35 +155,35 @@ key_index(struct load *ld, const struct ynode *k, const char *const *keys, size_
 }
 
 const struct ynode *
-as_map(struct load *ld, const struct ynode *v, const char *key)
+cfg_as_map(struct cfg_load *ld, const struct ynode *v, const char *key)
 {
-	if (ynull(v))
+	if (cfg_ynull(v))
 		return NULL;
-	if (yderef(v)->type != Y_MAP) {
+	if (cfg_yderef(v)->type != Y_MAP) {
 		ERR(ld, v, "\"%s\" must be a mapping", key);
 		return NULL;
 	}
-	return yderef(v);
+	return cfg_yderef(v);
 }
 
 const struct ynode *
-as_seq(struct load *ld, const struct ynode *v, const char *what)
+cfg_as_seq(struct cfg_load *ld, const struct ynode *v, const char *what)
 {
-	if (ynull(v))
+	if (cfg_ynull(v))
 		return NULL;
-	if (yderef(v)->type != Y_SEQ) {
+	if (cfg_yderef(v)->type != Y_SEQ) {
 		ERR(ld, v, "%s", what);
 		return NULL;
 	}
-	return yderef(v);
+	return cfg_yderef(v);
 }
 
 const char *
-as_string(struct load *ld, const struct ynode *v, const char *key)
+cfg_as_string(struct cfg_load *ld, const struct ynode *v, const char *key)
 {
-	if (ynull(v))
+	if (cfg_ynull(v))
 		return NULL;
-	const char *s = ytext(v);
+	const char *s = cfg_ytext(v);
 	if (!s) {
 		ERR(ld, v, "\"%s\" must be a string", key);
 		return NULL;
@@ -194,7 +196,7 @@ as_string(struct load *ld, const struct ynode *v, const char *key)
 }
 
 bool
-dns_label(const char *s, size_t max)
+cfg_dns_label(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
@@ -212,11 +214,11 @@ dns_label(const char *s, size_t max)
 bool
 catalog_valid_name(const char *s)
 {
-	return s && dns_label(s, CAT_MAX_NAME);
+	return s && cfg_dns_label(s, CAT_MAX_NAME);
 }
 
 void
-set_str(char **dst, const char *s)
+cfg_set_str(char **dst, const char *s)
 {
 	if (!s)
 		return;
@@ -225,10 +227,10 @@ set_str(char **dst, const char *s)
 }
 
 static void
-parse_enum(struct load *ld, const struct ynode *v, const char *key, const char *const *names,
+parse_enum(struct cfg_load *ld, const struct ynode *v, const char *key, const char *const *names,
     size_t n, const char *expected, int *out)
 {
-	const char *s = as_string(ld, v, key);
+	const char *s = cfg_as_string(ld, v, key);
 
 	if (!s)
 		return;
@@ -238,7 +240,7 @@ parse_enum(struct load *ld, const struct ynode *v, const char *key, const char *
 			return;
 		}
 	}
-	const char *m = closest(s, names, n);
+	const char *m = cfg_closest(s, names, n);
 	if (m)
 		ERR(ld, v, "\"%s\" must be %s, not \"%s\" (did you mean \"%s\"?)", key, expected, s, m);
 	else
@@ -246,46 +248,46 @@ parse_enum(struct load *ld, const struct ynode *v, const char *key, const char *
 }
 
 static void
-parse_cluster(struct load *ld, const struct ynode *v, struct fx_loc *provider_loc,
+parse_cluster(struct cfg_load *ld, const struct ynode *v, struct fx_loc *provider_loc,
     struct fx_loc *driver_loc, struct fx_loc *args_loc)
 {
 	static const char *const keys[] = {"provider", "profile", "context", "registry", "driver",
 		"start_args"};
 	static const char *const providers[] = {"minikube", "kind", "existing"};
-	const struct ynode *m = as_map(ld, v, "cluster");
+	const struct ynode *m = cfg_as_map(ld, v, "cluster");
 	struct fx_catalog *c = ld->c;
-	struct pairs p = {0};
+	struct cfg_pairs p = {0};
 
 	if (!m)
 		return;
-	map_pairs(ld, m, &p);
+	cfg_map_pairs(ld, m, &p);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
 		int prov = c->provider;
-		switch (key_index(ld, k, keys, FX_NELEM(keys), "in \"workspace.cluster\"")) {
+		switch (cfg_key_index(ld, k, keys, FX_NELEM(keys), "in \"workspace.cluster\"")) {
 		case 0:
 			parse_enum(ld, val, "provider", providers, FX_NELEM(providers),
 			    "minikube, kind or existing", &prov);
 			c->provider = (enum fx_provider)prov;
-			*provider_loc = locof(ld, val);
+			*provider_loc = cfg_locof(ld, val);
 			break;
 		case 1:
-			set_str(&c->profile, as_string(ld, val, "profile"));
+			cfg_set_str(&c->profile, cfg_as_string(ld, val, "profile"));
 			break;
 		case 2:
-			set_str(&c->context, as_string(ld, val, "context"));
+			cfg_set_str(&c->context, cfg_as_string(ld, val, "context"));
 			break;
 		case 3:
-			set_str(&c->registry, as_string(ld, val, "registry"));
+			cfg_set_str(&c->registry, cfg_as_string(ld, val, "registry"));
 			break;
 		case 4:
-			set_str(&c->driver, as_string(ld, val, "driver"));
-			*driver_loc = locof(ld, val);
+			cfg_set_str(&c->driver, cfg_as_string(ld, val, "driver"));
+			*driver_loc = cfg_locof(ld, val);
 			break;
 		case 5:
-			list_free(&c->start_args);
-			parse_list(ld, val, "start_args", NULL, &c->start_args);
-			*args_loc = locof(ld, val);
+			cfg_list_free(&c->start_args);
+			cfg_parse_list(ld, val, "start_args", NULL, &c->start_args);
+			*args_loc = cfg_locof(ld, val);
 			break;
 		}
 	}
@@ -294,12 +296,12 @@ parse_cluster(struct load *ld, const struct ynode *v, struct fx_loc *provider_lo
 
 /* A positive integer of at most `max`; 0 if the value is null. */
 static int
-parse_count(struct load *ld, const struct ynode *v, const char *name, long max)
+parse_count(struct cfg_load *ld, const struct ynode *v, const char *name, long max)
 {
-	const char *s = ytext(v);
+	const char *s = cfg_ytext(v);
 	long n = 0;
 
-	if (ynull(v))
+	if (cfg_ynull(v))
 		return 0;
 	for (const char *p = s; p && *p; p++) {
 		if (*p < '0' || *p > '9' || n > INT_MAX / 10) {
@@ -319,38 +321,38 @@ parse_count(struct load *ld, const struct ynode *v, const char *name, long max)
 }
 
 static void
-parse_jobs(struct load *ld, const struct ynode *v)
+parse_jobs(struct cfg_load *ld, const struct ynode *v)
 {
 	ld->c->jobs = parse_count(ld, v, "jobs", INT_MAX);
 }
 
 static void
-parse_workspace(struct load *ld, const struct ynode *v)
+parse_workspace(struct cfg_load *ld, const struct ynode *v)
 {
 	static const char *const keys[] = {"root", "namespace", "cluster", "builder", "jobs"};
 	static const char *const builders[] = {"podman", "docker"};
-	const struct ynode *m = as_map(ld, v, "workspace");
+	const struct ynode *m = cfg_as_map(ld, v, "workspace");
 	struct fx_catalog *c = ld->c;
 	struct fx_loc provider_loc = ld->root_loc, ns_loc = ld->root_loc, driver_loc = {0}, args_loc = {0};
-	struct pairs p = {0};
+	struct cfg_pairs p = {0};
 
 	if (m)
-		map_pairs(ld, m, &p);
+		cfg_map_pairs(ld, m, &p);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
 		const char *s;
 		int builder = c->builder;
-		switch (key_index(ld, k, keys, FX_NELEM(keys), "in \"workspace\"")) {
+		switch (cfg_key_index(ld, k, keys, FX_NELEM(keys), "in \"workspace\"")) {
 		case 0:
-			if ((s = as_string(ld, val, "root"))) {
+			if ((s = cfg_as_string(ld, val, "root"))) {
 				free(c->root);
 				c->root = path_join(c->dir, s);
-				ld->root_loc = locof(ld, val);
+				ld->root_loc = cfg_locof(ld, val);
 			}
 			break;
 		case 1:
-			set_str(&c->namespace, as_string(ld, val, "namespace"));
-			ns_loc = locof(ld, val);
+			cfg_set_str(&c->namespace, cfg_as_string(ld, val, "namespace"));
+			ns_loc = cfg_locof(ld, val);
 			break;
 		case 2:
 			parse_cluster(ld, val, &provider_loc, &driver_loc, &args_loc);
@@ -367,21 +369,21 @@ parse_workspace(struct load *ld, const struct ynode *v)
 	}
 	free(p.v);
 
-	if (!dns_label(c->namespace, 63))
-		rep_error(&ld->rep, ns_loc.line, ns_loc.col,
+	if (!cfg_dns_label(c->namespace, 63))
+		cfg_rep_error(&ld->rep, ns_loc.line, ns_loc.col,
 		    "namespace \"%s\" is not a valid Kubernetes namespace (lowercase letters, digits "
 		    "and '-', starting and ending with a letter or digit, at most 63 characters)",
 		    c->namespace);
 	/* minikube takes a driver; kind's node is always a container. */
 	if (c->driver && c->provider != FX_MINIKUBE)
-		rep_error(&ld->rep, driver_loc.line, driver_loc.col,
+		cfg_rep_error(&ld->rep, driver_loc.line, driver_loc.col,
 		    "\"driver\" is minikube's (minikube start --driver); provider %s has none",
 		    c->provider == FX_KIND ? "kind" : "existing");
 	if (c->start_args.n && c->provider == FX_EXISTING)
-		rep_error(&ld->rep, args_loc.line, args_loc.col,
+		cfg_rep_error(&ld->rep, args_loc.line, args_loc.col,
 		    "\"start_args\": fusion does not start a cluster of provider existing");
 	if (c->provider == FX_EXISTING && !c->registry)
-		rep_error(&ld->rep, provider_loc.line, provider_loc.col,
+		cfg_rep_error(&ld->rep, provider_loc.line, provider_loc.col,
 		    "provider \"existing\" needs \"registry\" (images are pushed there)");
 	if (!c->context && c->provider == FX_MINIKUBE)
 		c->context = xstrdup(c->profile);
@@ -405,9 +407,9 @@ is_token(const char *s, bool env)
 }
 
 static void
-parse_remote(struct load *ld, const struct ynode *val)
+parse_remote(struct cfg_load *ld, const struct ynode *val)
 {
-	const char *s = as_string(ld, val, "remote");
+	const char *s = cfg_as_string(ld, val, "remote");
 
 	if (!s)
 		return;
@@ -420,52 +422,52 @@ parse_remote(struct load *ld, const struct ynode *val)
 		ld->c->remote = xasprintf("file://%s", dir);
 		free(dir);
 	} else {
-		set_str(&ld->c->remote, s);
+		cfg_set_str(&ld->c->remote, s);
 	}
 }
 
 static void
-parse_cache(struct load *ld, const struct ynode *v)
+parse_cache(struct cfg_load *ld, const struct ynode *v)
 {
 	static const char *const keys[] = {"remote", "push", "header", "header_env",
 	    "connect_timeout", "timeout"};
-	const struct ynode *m = as_map(ld, v, "cache");
-	struct pairs p = {0};
+	const struct ynode *m = cfg_as_map(ld, v, "cache");
+	struct cfg_pairs p = {0};
 	const struct ynode *header = NULL;
 	const char *s;
 
 	if (!m)
 		return;
-	map_pairs(ld, m, &p);
+	cfg_map_pairs(ld, m, &p);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
-		switch (key_index(ld, k, keys, FX_NELEM(keys), "in \"cache\"")) {
+		switch (cfg_key_index(ld, k, keys, FX_NELEM(keys), "in \"cache\"")) {
 		case 0:
 			parse_remote(ld, val);
 			break;
 		case 1:
-			s = ytext(val);
+			s = cfg_ytext(val);
 			if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")))
 				ld->c->push = true;
 			else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")))
 				ld->c->push = false;
-			else if (!ynull(val))
+			else if (!cfg_ynull(val))
 				ERR(ld, val, "\"push\" must be true or false");
 			break;
 		case 2:
 			header = val;
-			if ((s = as_string(ld, val, "header")) && !is_token(s, false))
+			if ((s = cfg_as_string(ld, val, "header")) && !is_token(s, false))
 				ERR(ld, val, "\"header\" must be an HTTP header's name (letters, digits "
 				    "and -), not \"%s\"", s);
 			else if (s)
-				set_str(&ld->c->remote_header, s);
+				cfg_set_str(&ld->c->remote_header, s);
 			break;
 		case 3:
-			if ((s = as_string(ld, val, "header_env")) && !is_token(s, true))
+			if ((s = cfg_as_string(ld, val, "header_env")) && !is_token(s, true))
 				ERR(ld, val, "\"header_env\" must name an environment variable "
 				    "(letters, digits and _), not \"%s\"", s);
 			else if (s)
-				set_str(&ld->c->remote_header_env, s);
+				cfg_set_str(&ld->c->remote_header_env, s);
 			break;
 		case 4:
 			ld->c->remote_connect_timeout = parse_count(ld, val, "connect_timeout", 600);
@@ -484,13 +486,13 @@ parse_cache(struct load *ld, const struct ynode *v)
 }
 
 static void
-parse_version(struct load *ld, const struct ynode *top, const struct ynode *v)
+parse_version(struct cfg_load *ld, const struct ynode *top, const struct ynode *v)
 {
 	if (!v) {
 		ERR(ld, top, "missing \"version\" (this fusion reads catalogs with \"version: 1\")");
 		return;
 	}
-	const char *s = ytext(v);
+	const char *s = cfg_ytext(v);
 	if (!s || strcmp(s, "1") != 0)
 		ERR(ld, v, "unsupported catalog version \"%s\" (this fusion reads version 1)",
 		    s ? s : "(not a number)");
@@ -500,26 +502,26 @@ enum { T_VERSION, T_WORKSPACE, T_CACHE, T_DEFAULTS, T_SHARED, T_SERVICES, NTOP }
 
 /* Returns whether the top was a mapping that could be walked. */
 static bool
-parse_top(struct load *ld, const struct ynode *top)
+parse_top(struct cfg_load *ld, const struct ynode *top)
 {
 	static const char *const keys[NTOP] = {
 		"version", "workspace", "cache", "defaults", "shared", "services"};
 	const struct ynode *val[NTOP] = {0}, *key[NTOP] = {0};
-	struct pairs p = {0};
+	struct cfg_pairs p = {0};
 
-	if (!top || (ynull(top) && !yderef(top)->n)) {
-		rep_error(&ld->rep, 1, 1, "catalog is empty");
+	if (!top || (cfg_ynull(top) && !cfg_yderef(top)->n)) {
+		cfg_rep_error(&ld->rep, 1, 1, "catalog is empty");
 		return false;
 	}
-	if (yderef(top)->type != Y_MAP) {
+	if (cfg_yderef(top)->type != Y_MAP) {
 		ERR(ld, top, "the catalog must be a mapping (of version, workspace, cache, defaults, "
 		    "shared and services)");
 		return false;
 	}
-	ld->root_loc = locof(ld, top);
-	map_pairs(ld, yderef(top), &p);
+	ld->root_loc = cfg_locof(ld, top);
+	cfg_map_pairs(ld, cfg_yderef(top), &p);
 	for (size_t i = 0; i < p.n; i++) {
-		int t = key_index(ld, p.v[2 * i], keys, NTOP, "at the top level");
+		int t = cfg_key_index(ld, p.v[2 * i], keys, NTOP, "at the top level");
 		if (t >= 0)
 			key[t] = p.v[2 * i], val[t] = p.v[2 * i + 1];
 	}
@@ -528,15 +530,15 @@ parse_top(struct load *ld, const struct ynode *top)
 	parse_version(ld, top, val[T_VERSION]);
 	parse_workspace(ld, val[T_WORKSPACE]);
 	parse_cache(ld, val[T_CACHE]);
-	parse_defaults(ld, val[T_DEFAULTS]);
+	cfg_parse_defaults(ld, val[T_DEFAULTS]);
 	/* Entries keep catalog order, whichever section comes first. */
 	bool shared_first = key[T_SHARED] && (!key[T_SERVICES] ||
 	    key[T_SHARED]->line < key[T_SERVICES]->line);
 	if (shared_first)
-		parse_entries(ld, val[T_SHARED], true);
-	parse_entries(ld, val[T_SERVICES], false);
+		cfg_parse_entries(ld, val[T_SHARED], true);
+	cfg_parse_entries(ld, val[T_SERVICES], false);
 	if (!shared_first)
-		parse_entries(ld, val[T_SHARED], true);
+		cfg_parse_entries(ld, val[T_SHARED], true);
 	return true;
 }
 
@@ -567,30 +569,31 @@ file_type(mode_t m)
  * the open descriptor, and the read stops one byte past the limit (/dev/zero
  * would never end, a file may grow after the check). */
 static int
-read_catalog(struct load *ld, char **buf, size_t *len)
+read_catalog(struct cfg_load *ld, char **buf, size_t *len)
 {
 	struct stat st;
 	const char *path = ld->c->path;
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		rep_error(&ld->rep, 0, 0, "cannot read the catalog: %s", strerror(errno));
+		cfg_rep_error(&ld->rep, 0, 0, "cannot read the catalog: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	int rc = -1;
 	if (!S_ISREG(st.st_mode))
-		rep_error(&ld->rep, 0, 0, "the catalog is %s, not a regular file",
+		cfg_rep_error(&ld->rep, 0, 0, "the catalog is %s, not a regular file",
 		    file_type(st.st_mode));
 	else if (st.st_size > CAT_MAX_BYTES)
-		rep_error(&ld->rep, 0, 0, "catalog is too large (%lld bytes; the limit is %d MiB)",
-		    (long long)st.st_size, CAT_MAX_BYTES >> 20);
+		cfg_rep_error(&ld->rep, 0, 0,
+		    "catalog is too large (%lld bytes; the limit is %d MiB)", (long long)st.st_size,
+		    CAT_MAX_BYTES >> 20);
 	else if ((rc = read_fd(fd, CAT_MAX_BYTES, buf, len)) < 0 && errno == EFBIG)
-		rep_error(&ld->rep, 0, 0, "catalog is too large (more than %d MiB)",
+		cfg_rep_error(&ld->rep, 0, 0, "catalog is too large (more than %d MiB)",
 		    CAT_MAX_BYTES >> 20);
 	else if (rc < 0)
-		rep_error(&ld->rep, 0, 0, "cannot read the catalog: %s", strerror(errno));
+		cfg_rep_error(&ld->rep, 0, 0, "cannot read the catalog: %s", strerror(errno));
 	close(fd);
 	return rc;
 }
@@ -606,9 +609,9 @@ set_defaults(struct fx_catalog *c)
 }
 
 static void
-load_begin(struct load *ld, const char *path, bool check_files, struct fx_catalog *out)
+load_begin(struct cfg_load *ld, const char *path, bool check_files, struct fx_catalog *out)
 {
-	*ld = (struct load){.c = out, .check_files = check_files};
+	*ld = (struct cfg_load){.c = out, .check_files = check_files};
 	memset(out, 0, sizeof *out);
 	set_paths(out, path);
 	set_defaults(out);
@@ -618,38 +621,39 @@ load_begin(struct load *ld, const char *path, bool check_files, struct fx_catalo
 
 /* Parse, walk and check buf (len bytes, NUL-terminated). */
 static void
-load_text(struct load *ld, const char *buf, size_t len)
+load_text(struct cfg_load *ld, const char *buf, size_t len)
 {
 	struct ydoc doc;
 	bool walked = false;
 
 	if (len == 0) {
-		rep_error(&ld->rep, 1, 1, "catalog is empty");
+		cfg_rep_error(&ld->rep, 1, 1, "catalog is empty");
 		return;
 	}
 	if (len > CAT_MAX_BYTES) {
-		rep_error(&ld->rep, 0, 0, "catalog is too large (%zu bytes; the limit is %d MiB)",
-		    len, CAT_MAX_BYTES >> 20);
+		cfg_rep_error(&ld->rep, 0, 0,
+		    "catalog is too large (%zu bytes; the limit is %d MiB)", len,
+		    CAT_MAX_BYTES >> 20);
 		return;
 	}
-	if (ydoc_parse(&doc, buf, len, &ld->rep) == 0) {
+	if (cfg_ydoc_parse(&doc, buf, len, &ld->rep) == 0) {
 		ld->budget = BUDGET_BASE + BUDGET_PER_NODE * (long)doc.nodes;
 		walked = parse_top(ld, doc.root);
 	}
-	ydoc_free(&doc);
+	cfg_ydoc_free(&doc);
 	/* Cross checks even after other errors: one run shows them all. */
 	if (walked)
-		validate(ld);
+		cfg_validate(ld);
 }
 
 static int
-load_end(struct load *ld)
+load_end(struct cfg_load *ld)
 {
 	int rc = ld->rep.n ? -1 : 0;
 
-	svc_free(&ld->defs);
+	cfg_svc_free(&ld->defs);
 	free(ld->ex);
-	rep_free(&ld->rep);
+	cfg_rep_free(&ld->rep);
 	if (rc < 0)
 		catalog_free(ld->c);
 	return rc;
@@ -658,7 +662,7 @@ load_end(struct load *ld)
 int
 catalog_load(const char *path, bool check_files, struct fx_catalog *out)
 {
-	struct load ld;
+	struct cfg_load ld;
 	char *buf;
 	size_t len;
 
@@ -674,7 +678,7 @@ int
 catalog_parse(const char *path, const char *text, size_t len, bool check_files,
     struct fx_catalog *out)
 {
-	struct load ld;
+	struct cfg_load ld;
 	char *buf = xmalloc(len + 1);
 
 	memcpy(buf, text, len);
@@ -689,7 +693,7 @@ void
 catalog_free(struct fx_catalog *c)
 {
 	for (size_t i = 0; i < c->nsvcs; i++)
-		svc_free(&c->svcs[i]);
+		cfg_svc_free(&c->svcs[i]);
 	free(c->svcs);
 	free(c->path);
 	free(c->dir);
@@ -699,7 +703,7 @@ catalog_free(struct fx_catalog *c)
 	free(c->context);
 	free(c->registry);
 	free(c->driver);
-	list_free(&c->start_args);
+	cfg_list_free(&c->start_args);
 	free(c->remote);
 	free(c->remote_header);
 	free(c->remote_header_env);

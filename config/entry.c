@@ -43,7 +43,7 @@ grow_to(size_t n)
 }
 
 void
-list_add(struct fx_list *l, char *s, struct fx_loc loc)
+cfg_list_add(struct fx_list *l, char *s, struct fx_loc loc)
 {
 	size_t cap = grow_to(l->n);
 
@@ -57,7 +57,7 @@ list_add(struct fx_list *l, char *s, struct fx_loc loc)
 }
 
 void
-list_free(struct fx_list *l)
+cfg_list_free(struct fx_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
@@ -70,7 +70,7 @@ static void
 list_copy(struct fx_list *dst, const struct fx_list *src)
 {
 	for (size_t i = 0; i < src->n; i++)
-		list_add(dst, xstrdup(src->v[i]), src->loc[i]);
+		cfg_list_add(dst, xstrdup(src->v[i]), src->loc[i]);
 }
 
 /* Set key to value (both taken over); a key already there keeps its place
@@ -103,7 +103,7 @@ kv_copy(struct fx_kvlist *dst, struct fx_map *idx, const struct fx_kvlist *src)
 }
 
 void
-kv_free(struct fx_kvlist *kv)
+cfg_kv_free(struct fx_kvlist *kv)
 {
 	for (size_t i = 0; i < kv->n; i++) {
 		free(kv->v[i].key);
@@ -114,22 +114,22 @@ kv_free(struct fx_kvlist *kv)
 }
 
 void
-svc_free(struct fx_svc *s)
+cfg_svc_free(struct fx_svc *s)
 {
 	free(s->name);
 	free(s->repo);
 	free(s->git);
 	free(s->build.context);
 	free(s->build.file);
-	kv_free(&s->build.args);
+	cfg_kv_free(&s->build.args);
 	free(s->build.target);
-	list_free(&s->build.ignore);
+	cfg_list_free(&s->build.ignore);
 	free(s->image);
 	free(s->chart);
-	list_free(&s->values);
-	kv_free(&s->set);
-	kv_free(&s->secrets);
-	list_free(&s->needs);
+	cfg_list_free(&s->values);
+	cfg_kv_free(&s->set);
+	cfg_kv_free(&s->secrets);
+	cfg_list_free(&s->needs);
 	free(s->ports);
 	memset(s, 0, sizeof *s);
 }
@@ -137,22 +137,22 @@ svc_free(struct fx_svc *s)
 /* Items of a list of strings, each passed through base (when not NULL) as a
  * path relative to it. */
 void
-parse_list(struct load *ld, const struct ynode *v, const char *key, const char *base,
+cfg_parse_list(struct cfg_load *ld, const struct ynode *v, const char *key, const char *base,
     struct fx_list *out)
 {
 	char what[64];
 	snprintf(what, sizeof what, "\"%s\" must be a list of %s", key,
 	    strcmp(key, "needs") == 0 ? "names" : "strings");
-	const struct ynode *seq = as_seq(ld, v, what);
+	const struct ynode *seq = cfg_as_seq(ld, v, what);
 
 	for (size_t i = 0; seq && i < seq->n; i++) {
 		const struct ynode *item = seq->u.kids[i];
-		const char *s = ytext(item);
-		if (!s || ynull(item) || !*s) {
+		const char *s = cfg_ytext(item);
+		if (!s || cfg_ynull(item) || !*s) {
 			ERR(ld, item, "%s", what);
 			continue;
 		}
-		list_add(out, base ? path_join(base, s) : xstrdup(s), locof(ld, item));
+		cfg_list_add(out, base ? path_join(base, s) : xstrdup(s), cfg_locof(ld, item));
 	}
 }
 
@@ -225,30 +225,30 @@ helm_escape(const char *name)
 
 /* `set` may nest: {image: {tag: x}} is the key "image.tag", as helm --set. */
 static void
-flatten(struct load *ld, const struct ynode *map, const char *prefix, struct fx_kvlist *out,
+flatten(struct cfg_load *ld, const struct ynode *map, const char *prefix, struct fx_kvlist *out,
     struct fx_map *idx, int depth)
 {
-	struct pairs p = {0};
+	struct cfg_pairs p = {0};
 
-	map_pairs(ld, map, &p);
+	cfg_map_pairs(ld, map, &p);
 	for (size_t i = 0; i < p.n; i++) {
-		const struct ynode *k = p.v[2 * i], *v = p.v[2 * i + 1], *d = yderef(v);
+		const struct ynode *k = p.v[2 * i], *v = p.v[2 * i + 1], *d = cfg_yderef(v);
 		const char *bad;
-		if (!spend(ld, k, 1))
+		if (!cfg_spend(ld, k, 1))
 			break;
 		char *key;
 		if (prefix) {
-			char *name = helm_escape(ytext(k));
+			char *name = helm_escape(cfg_ytext(k));
 			key = xasprintf("%s.%s", prefix, name);
 			free(name);
-		} else if ((bad = helm_path_problem(ytext(k)))) {
-			ERR(ld, k, "\"set\" key \"%s\" %s", ytext(k), bad);
+		} else if ((bad = helm_path_problem(cfg_ytext(k)))) {
+			ERR(ld, k, "\"set\" key \"%s\" %s", cfg_ytext(k), bad);
 			continue;
 		} else {
-			key = xstrdup(ytext(k));
+			key = xstrdup(cfg_ytext(k));
 		}
 		if (d->type == Y_SCALAR) {
-			kv_put(out, idx, key, xstrdup(d->u.s), locof(ld, k));
+			kv_put(out, idx, key, xstrdup(d->u.s), cfg_locof(ld, k));
 			continue;
 		}
 		if (d->type == Y_SEQ)
@@ -278,24 +278,24 @@ arg_name_ok(const char *k)
 }
 
 static void
-parse_args(struct load *ld, const struct ynode *v, struct fx_kvlist *out, struct fx_map *idx)
+parse_args(struct cfg_load *ld, const struct ynode *v, struct fx_kvlist *out, struct fx_map *idx)
 {
-	const struct ynode *m = as_map(ld, v, "args");
-	struct pairs p = {0};
+	const struct ynode *m = cfg_as_map(ld, v, "args");
+	struct cfg_pairs p = {0};
 
 	if (!m)
 		return;
-	map_pairs(ld, m, &p);
+	cfg_map_pairs(ld, m, &p);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
-		const char *s = ynull(val) ? "" : ytext(val);
-		if (!arg_name_ok(ytext(k)))
+		const char *s = cfg_ynull(val) ? "" : cfg_ytext(val);
+		if (!arg_name_ok(cfg_ytext(k)))
 			ERR(ld, k, "build arg name \"%s\" must not be empty or hold '=', white space "
-			    "or control characters", ytext(k));
+			    "or control characters", cfg_ytext(k));
 		else if (!s)
 			ERR(ld, val, "\"args\" values must be strings");
 		else
-			kv_put(out, idx, xstrdup(ytext(k)), xstrdup(s), locof(ld, k));
+			kv_put(out, idx, xstrdup(cfg_ytext(k)), xstrdup(s), cfg_locof(ld, k));
 	}
 	free(p.v);
 }
@@ -320,28 +320,29 @@ env_name_ok(const char *s)
  * in a values file.
  */
 static void
-parse_secrets(struct load *ld, const struct ynode *v, struct fx_kvlist *out, struct fx_map *idx)
+parse_secrets(struct cfg_load *ld, const struct ynode *v, struct fx_kvlist *out, struct fx_map *idx)
 {
-	const struct ynode *m = as_map(ld, v, "secrets");
-	struct pairs p = {0};
+	const struct ynode *m = cfg_as_map(ld, v, "secrets");
+	struct cfg_pairs p = {0};
 
 	if (!m)
 		return;
-	map_pairs(ld, m, &p);
+	cfg_map_pairs(ld, m, &p);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
-		const char *bad = helm_path_problem(ytext(k));
-		const char *var = yderef(val)->type == Y_SCALAR && !ynull(val) ? ytext(val) : NULL;
-		if (!bad && strchr(ytext(k), '['))
+		const char *bad = helm_path_problem(cfg_ytext(k));
+		const char *var = cfg_yderef(val)->type == Y_SCALAR && !cfg_ynull(val) ?
+		    cfg_ytext(val) : NULL;
+		if (!bad && strchr(cfg_ytext(k), '['))
 			bad = "has a list index: a secret's key is a dotted path to one value";
 		if (bad)
-			ERR(ld, k, "\"secrets\" key \"%s\" %s", ytext(k), bad);
+			ERR(ld, k, "\"secrets\" key \"%s\" %s", cfg_ytext(k), bad);
 		else if (!var || !env_name_ok(var))
 			ERR(ld, val, "\"secrets\" values name environment variables (letters, digits "
 			    "and '_', not starting with a digit): \"%s\" is none",
 			    var ? var : "");
 		else
-			kv_put(out, idx, xstrdup(ytext(k)), xstrdup(var), locof(ld, k));
+			kv_put(out, idx, xstrdup(cfg_ytext(k)), xstrdup(var), cfg_locof(ld, k));
 	}
 	free(p.v);
 }
@@ -367,7 +368,7 @@ path_prefix(const char *a, const char *b)
 /* A secret's key may be neither a `set` key nor above or below another
  * value fusion sets: helm would take one and drop the other. */
 static void
-check_secrets(struct load *ld, const struct fx_svc *s)
+check_secrets(struct cfg_load *ld, const struct fx_svc *s)
 {
 	for (size_t i = 0; i < s->secrets.n; i++) {
 		const struct fx_kv *a = &s->secrets.v[i];
@@ -381,8 +382,9 @@ check_secrets(struct load *ld, const struct fx_svc *s)
 		if (!clash && (path_prefix(a->key, "image") || path_prefix("image", a->key)) && !s->shared)
 			clash = "image (fusion sets image.repository, image.tag and image.pullPolicy)";
 		if (clash)
-			rep_error(&ld->rep, a->loc.line, a->loc.col, "secret \"%s\" of \"%s\" clashes "
-			    "with \"%s\": a value is set once", a->key, s->name, clash);
+			cfg_rep_error(&ld->rep, a->loc.line, a->loc.col,
+			    "secret \"%s\" of \"%s\" clashes with \"%s\": a value is set once",
+			    a->key, s->name, clash);
 	}
 }
 
@@ -404,14 +406,14 @@ port_number(const char *s, size_t n)
 
 /* ports: [8080, "9090:80"]: LOCAL, or LOCAL:SERVICE. */
 static void
-parse_ports(struct load *ld, const struct ynode *v, struct fx_svc *s)
+parse_ports(struct cfg_load *ld, const struct ynode *v, struct fx_svc *s)
 {
-	const struct ynode *seq = as_seq(ld, v,
+	const struct ynode *seq = cfg_as_seq(ld, v,
 	    "\"ports\" must be a list of ports (8080) or \"LOCAL:SERVICE\" pairs (\"8080:80\")");
 
 	for (size_t i = 0; seq && i < seq->n; i++) {
 		const struct ynode *item = seq->u.kids[i];
-		const char *t = ytext(item);
+		const char *t = cfg_ytext(item);
 		const char *colon = t ? strchr(t, ':') : NULL;
 		int local = t ? port_number(t, colon ? (size_t)(colon - t) : strlen(t)) : 0;
 		int remote = colon ? port_number(colon + 1, strlen(colon + 1)) : local;
@@ -421,36 +423,36 @@ parse_ports(struct load *ld, const struct ynode *v, struct fx_svc *s)
 			continue;
 		}
 		s->ports = xreallocarray(s->ports, s->nports + 1, sizeof(*s->ports));
-		s->ports[s->nports++] = (struct fx_port){local, remote, locof(ld, item)};
+		s->ports[s->nports++] = (struct fx_port){local, remote, cfg_locof(ld, item)};
 	}
 }
 
 static void
-parse_build(struct load *ld, const struct ynode *v, struct fx_svc *s, struct extra *ex,
+parse_build(struct cfg_load *ld, const struct ynode *v, struct fx_svc *s, struct cfg_extra *ex,
     struct fx_map *argidx, const char *where)
 {
 	static const char *const keys[] = {"context", "file", "args", "target", "ignore"};
-	const struct ynode *m = as_map(ld, v, "build");
-	struct pairs p = {0};
+	const struct ynode *m = cfg_as_map(ld, v, "build");
+	struct cfg_pairs p = {0};
 	const char *str;
 
 	if (!m)
 		return;
-	ex->build_loc = locof(ld, v);
-	map_pairs(ld, m, &p);
+	ex->build_loc = cfg_locof(ld, v);
+	cfg_map_pairs(ld, m, &p);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
-		switch (key_index(ld, k, keys, FX_NELEM(keys), where)) {
+		switch (cfg_key_index(ld, k, keys, FX_NELEM(keys), where)) {
 		case 0:
-			if ((str = as_string(ld, val, "context"))) {
-				set_str(&s->build.context, str);
-				ex->context_loc = locof(ld, val);
+			if ((str = cfg_as_string(ld, val, "context"))) {
+				cfg_set_str(&s->build.context, str);
+				ex->context_loc = cfg_locof(ld, val);
 			}
 			break;
 		case 1:
-			if ((str = as_string(ld, val, "file"))) {
-				set_str(&s->build.file, str);
-				ex->file_loc = locof(ld, val);
+			if ((str = cfg_as_string(ld, val, "file"))) {
+				cfg_set_str(&s->build.file, str);
+				ex->file_loc = cfg_locof(ld, val);
 				ex->file_given = true;
 			}
 			break;
@@ -458,10 +460,10 @@ parse_build(struct load *ld, const struct ynode *v, struct fx_svc *s, struct ext
 			parse_args(ld, val, &s->build.args, argidx);
 			break;
 		case 3:
-			set_str(&s->build.target, as_string(ld, val, "target"));
+			cfg_set_str(&s->build.target, cfg_as_string(ld, val, "target"));
 			break;
 		case 4:
-			parse_list(ld, val, "ignore", NULL, &s->build.ignore);
+			cfg_parse_list(ld, val, "ignore", NULL, &s->build.ignore);
 			break;
 		}
 	}
@@ -470,9 +472,9 @@ parse_build(struct load *ld, const struct ynode *v, struct fx_svc *s, struct ext
 
 /* Which of entry_keys k is, or -1 after reporting it. */
 static int
-entry_key(struct load *ld, const struct ynode *k, int kind, const char *where)
+entry_key(struct cfg_load *ld, const struct ynode *k, int kind, const char *where)
 {
-	const char *s = ytext(k);
+	const char *s = cfg_ytext(k);
 
 	for (int e = 0; e < NKEYS; e++) {
 		if (strcmp(s, entry_keys[e]) != 0)
@@ -486,10 +488,10 @@ entry_key(struct load *ld, const struct ynode *k, int kind, const char *where)
 		return -1;
 	}
 	if (kind == K_SERVICE)
-		return key_index(ld, k, entry_keys, NKEYS, where);
+		return cfg_key_index(ld, k, entry_keys, NKEYS, where);
 	if (kind == K_SHARED)
-		return key_index(ld, k, shared_keys, FX_NELEM(shared_keys), where);
-	return key_index(ld, k, defaults_keys, FX_NELEM(defaults_keys), where);
+		return cfg_key_index(ld, k, shared_keys, FX_NELEM(shared_keys), where);
+	return cfg_key_index(ld, k, defaults_keys, FX_NELEM(defaults_keys), where);
 }
 
 struct idx {
@@ -497,55 +499,55 @@ struct idx {
 };
 
 static void
-parse_entry(struct load *ld, const struct ynode *map, int kind, const char *where,
-    struct fx_svc *s, struct extra *ex, struct idx *idx)
+parse_entry(struct cfg_load *ld, const struct ynode *map, int kind, const char *where,
+    struct fx_svc *s, struct cfg_extra *ex, struct idx *idx)
 {
-	struct pairs p = {0};
+	struct cfg_pairs p = {0};
 	const char *str;
 	char *bwhere = kind == K_DEFAULTS ? xstrdup("in \"defaults.build\"") :
 	    xasprintf("in \"build\" of service \"%s\"", s->name);
 
-	map_pairs(ld, map, &p);
+	cfg_map_pairs(ld, map, &p);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *v = p.v[2 * i + 1];
 		switch (entry_key(ld, k, kind, where)) {
 		case E_REPO:
-			if ((str = as_string(ld, v, "repo"))) {
-				set_str(&s->repo, str);
-				s->repo_loc = locof(ld, v);
+			if ((str = cfg_as_string(ld, v, "repo"))) {
+				cfg_set_str(&s->repo, str);
+				s->repo_loc = cfg_locof(ld, v);
 			}
 			break;
 		case E_GIT:
-			set_str(&s->git, as_string(ld, v, "git"));
+			cfg_set_str(&s->git, cfg_as_string(ld, v, "git"));
 			break;
 		case E_BUILD:
 			parse_build(ld, v, s, ex, &idx->args, bwhere);
 			break;
 		case E_IMAGE:
-			if ((str = as_string(ld, v, "image"))) {
-				set_str(&s->image, str);
-				ex->image_loc = locof(ld, v);
+			if ((str = cfg_as_string(ld, v, "image"))) {
+				cfg_set_str(&s->image, str);
+				ex->image_loc = cfg_locof(ld, v);
 			}
 			break;
 		case E_CHART:
-			if ((str = as_string(ld, v, "chart"))) {
+			if ((str = cfg_as_string(ld, v, "chart"))) {
 				free(s->chart);
 				s->chart = path_join(ld->c->dir, str);
-				s->chart_loc = locof(ld, v);
+				s->chart_loc = cfg_locof(ld, v);
 				ex->has_chart = true;
 			}
 			break;
 		case E_VALUES:
-			parse_list(ld, v, "values", ld->c->dir, &s->values);
+			cfg_parse_list(ld, v, "values", ld->c->dir, &s->values);
 			break;
 		case E_SET: {
-			const struct ynode *m = as_map(ld, v, "set");
+			const struct ynode *m = cfg_as_map(ld, v, "set");
 			if (m)
 				flatten(ld, m, NULL, &s->set, &idx->set, 0);
 			break;
 		}
 		case E_NEEDS:
-			parse_list(ld, v, "needs", NULL, &s->needs);
+			cfg_parse_list(ld, v, "needs", NULL, &s->needs);
 			break;
 		case E_SECRETS:
 			parse_secrets(ld, v, &s->secrets, &idx->secrets);
@@ -563,9 +565,9 @@ parse_entry(struct load *ld, const struct ynode *map, int kind, const char *wher
 }
 
 void
-parse_defaults(struct load *ld, const struct ynode *v)
+cfg_parse_defaults(struct cfg_load *ld, const struct ynode *v)
 {
-	const struct ynode *m = as_map(ld, v, "defaults");
+	const struct ynode *m = cfg_as_map(ld, v, "defaults");
 	struct idx idx = {0};
 
 	if (!m)
@@ -578,14 +580,15 @@ parse_defaults(struct load *ld, const struct ynode *v)
 
 /* A service starts as a copy of the defaults. */
 static void
-inherit(struct load *ld, const struct ynode *at, struct fx_svc *s, struct extra *ex, struct idx *idx)
+inherit(struct cfg_load *ld, const struct ynode *at, struct fx_svc *s, struct cfg_extra *ex,
+    struct idx *idx)
 {
 	const struct fx_svc *d = &ld->defs;
-	const struct extra *dx = &ld->defex;
+	const struct cfg_extra *dx = &ld->defex;
 	long cost = (long)(d->values.n + d->set.n + d->needs.n + d->build.args.n + d->build.ignore.n +
 	    d->secrets.n);
 
-	if (!spend(ld, at, cost))
+	if (!cfg_spend(ld, at, cost))
 		return;
 	if (d->chart) {
 		s->chart = xstrdup(d->chart);
@@ -596,10 +599,10 @@ inherit(struct load *ld, const struct ynode *at, struct fx_svc *s, struct extra 
 	kv_copy(&s->set, &idx->set, &d->set);
 	kv_copy(&s->secrets, &idx->secrets, &d->secrets);
 	list_copy(&s->needs, &d->needs);
-	set_str(&s->build.context, d->build.context);
-	set_str(&s->build.file, d->build.file);
+	cfg_set_str(&s->build.context, d->build.context);
+	cfg_set_str(&s->build.file, d->build.file);
 	kv_copy(&s->build.args, &idx->args, &d->build.args);
-	set_str(&s->build.target, d->build.target);
+	cfg_set_str(&s->build.target, d->build.target);
 	list_copy(&s->build.ignore, &d->build.ignore);
 	if (d->build.context)
 		ex->context_loc = dx->context_loc;
@@ -644,7 +647,7 @@ dedup_needs(struct fx_list *l)
 
 /* Resolve the service's paths now that its repo is known. */
 static void
-finish_service(struct load *ld, struct fx_svc *s)
+finish_service(struct cfg_load *ld, struct fx_svc *s)
 {
 	char *raw = s->repo;
 	s->repo = path_join(ld->c->root, raw ? raw : s->name);
@@ -678,7 +681,7 @@ finish_service(struct load *ld, struct fx_svc *s)
 }
 
 static struct fx_svc *
-new_entry(struct load *ld, struct extra **ex)
+new_entry(struct cfg_load *ld, struct cfg_extra **ex)
 {
 	struct fx_catalog *c = ld->c;
 
@@ -694,28 +697,28 @@ new_entry(struct load *ld, struct extra **ex)
 }
 
 void
-parse_entries(struct load *ld, const struct ynode *v, bool shared)
+cfg_parse_entries(struct cfg_load *ld, const struct ynode *v, bool shared)
 {
 	const char *section = shared ? "shared" : "services";
 	const char *what = shared ? "shared release" : "service";
-	const struct ynode *m = as_map(ld, v, section);
-	struct pairs p = {0};
+	const struct ynode *m = cfg_as_map(ld, v, section);
+	struct cfg_pairs p = {0};
 
 	if (!m)
 		return;
-	map_pairs(ld, m, &p);
+	cfg_map_pairs(ld, m, &p);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
 		const struct ynode *em = NULL;
-		if (yderef(val)->type == Y_MAP)
-			em = yderef(val);
-		else if (!ynull(val))
-			ERR(ld, val, "%s \"%s\" must be a mapping", what, ytext(k));
+		if (cfg_yderef(val)->type == Y_MAP)
+			em = cfg_yderef(val);
+		else if (!cfg_ynull(val))
+			ERR(ld, val, "%s \"%s\" must be a mapping", what, cfg_ytext(k));
 
-		struct extra *ex;
+		struct cfg_extra *ex;
 		struct fx_svc *s = new_entry(ld, &ex);
-		s->name = xstrdup(ytext(k));
-		s->loc = s->repo_loc = ex->build_loc = ex->image_loc = locof(ld, k);
+		s->name = xstrdup(cfg_ytext(k));
+		s->loc = s->repo_loc = ex->build_loc = ex->image_loc = cfg_locof(ld, k);
 		s->shared = shared;
 		struct idx idx = {0};
 		if (!shared)

@@ -3,6 +3,11 @@
  * sees: the YAML node tree (ynode.c), error reporting with a cap and
  * de-duplication, and the loading context that catalog.c
  * fills and validate.c checks.
+ *
+ * Every function declared here (the linker sees them all) and every struct
+ * of the loader carries the prefix cfg_ (the YAML tree's types keep their
+ * y: ynode, ydoc), so that no name of config/ collides with another
+ * module's.
  */
 #ifndef FUSION_CONFIG_INTERNAL_H
 #define FUSION_CONFIG_INTERNAL_H
@@ -28,27 +33,28 @@ enum {
  * and prints the same message at the same place only once (defaults are
  * merged under every service, so their mistakes would repeat).
  */
-struct report {
+struct cfg_report {
 	const char *file;	/* as messages show it */
 	int n;			/* errors reported (including suppressed) */
 	bool last_shown;	/* was the last error printed (for its notes) */
 	struct fx_map seen;	/* "line:col:message" already printed */
 };
 
-void rep_error(struct report *r, int line, int col, const char *fmt, ...)
+void cfg_rep_error(struct cfg_report *r, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Past the cap: errors are only counted (skip work that only feeds them). */
-bool rep_full(const struct report *r);
+bool cfg_rep_full(const struct cfg_report *r);
 /* A hint under the last error, if that one was printed. */
-void rep_note(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void rep_free(struct report *r);
+void cfg_rep_note(struct cfg_report *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void cfg_rep_free(struct cfg_report *r);
 
 /* Levenshtein distance with transpositions (optimal string alignment);
  * once it is sure to exceed max it returns early with some larger value. */
-size_t edit_distance(const char *a, const char *b, size_t max);
+size_t cfg_edit_distance(const char *a, const char *b, size_t max);
 /* The candidate closest to word when it is close enough to be a likely typo,
  * else NULL. */
-const char *closest(const char *word, const char *const *cands, size_t n);
+const char *cfg_closest(const char *word, const char *const *cands, size_t n);
 
 /* The YAML tree: nodes live in an arena owned by the document. */
 enum ytype { Y_SCALAR, Y_SEQ, Y_MAP, Y_ALIAS };
@@ -78,20 +84,20 @@ struct ydoc {
  * r. Returns 0 when the tree is usable (duplicate keys are marked, not
  * fatal), -1 otherwise; doc must be freed in both cases.
  */
-int ydoc_parse(struct ydoc *doc, const char *buf, size_t len, struct report *r);
-void ydoc_free(struct ydoc *doc);
+int cfg_ydoc_parse(struct ydoc *doc, const char *buf, size_t len, struct cfg_report *r);
+void cfg_ydoc_free(struct ydoc *doc);
 /* Follow aliases. */
-const struct ynode *yderef(const struct ynode *n);
+const struct ynode *cfg_yderef(const struct ynode *n);
 /* A plain empty, "~" or "null" scalar, or NULL (absent). */
-bool ynull(const struct ynode *n);
+bool cfg_ynull(const struct ynode *n);
 /* The text of a scalar (through aliases), else NULL. */
-const char *ytext(const struct ynode *n);
+const char *cfg_ytext(const struct ynode *n);
 
 /*
  * What loading knows beyond struct fx_svc: the locations and written form of
  * things validation reports on. One per entry of c->svcs, same order.
  */
-struct extra {
+struct cfg_extra {
 	struct fx_loc build_loc;	/* of "build" (or the name) */
 	struct fx_loc context_loc, file_loc;
 	struct fx_loc image_loc;
@@ -99,57 +105,57 @@ struct extra {
 	bool has_chart;
 };
 
-struct load {
+struct cfg_load {
 	struct fx_catalog *c;
-	struct report rep;
+	struct cfg_report rep;
 	bool check_files;
-	struct extra *ex;		/* parallel to c->svcs */
+	struct cfg_extra *ex;		/* parallel to c->svcs */
 	size_t capsvcs;
 	struct fx_loc root_loc;		/* of workspace.root, else of the top */
 	struct fx_svc defs;		/* `defaults`, build paths not yet resolved */
-	struct extra defex;
+	struct cfg_extra defex;
 	long budget;			/* alias expansion and merging left */
 };
 
-#define ERR(ld, node, ...) rep_error(&(ld)->rep, (node)->line, (node)->col, __VA_ARGS__)
+#define ERR(ld, node, ...) cfg_rep_error(&(ld)->rep, (node)->line, (node)->col, __VA_ARGS__)
 
 /* catalog.c: typed access to the tree; wrong types are reported. */
-struct pairs {
+struct cfg_pairs {
 	const struct ynode **v;		/* key, value, key, value, ... */
 	size_t n, cap;			/* pairs */
 };
 
-struct fx_loc locof(const struct load *ld, const struct ynode *n);
+struct fx_loc cfg_locof(const struct cfg_load *ld, const struct ynode *n);
 /* Charge cost to the expansion budget; false (reported once) when spent. */
-bool spend(struct load *ld, const struct ynode *at, long cost);
+bool cfg_spend(struct cfg_load *ld, const struct ynode *at, long cost);
 /* The pairs of a mapping, merge keys ("<<: *base") expanded, duplicate and
  * non-string keys left out. Free p->v. */
-void map_pairs(struct load *ld, const struct ynode *map, struct pairs *p);
+void cfg_map_pairs(struct cfg_load *ld, const struct ynode *map, struct cfg_pairs *p);
 /* Index of k's text in keys[], or -1 after reporting an unknown key. */
-int key_index(struct load *ld, const struct ynode *k, const char *const *keys, size_t n,
+int cfg_key_index(struct cfg_load *ld, const struct ynode *k, const char *const *keys, size_t n,
     const char *where);
 /* The mapping v, NULL when null or (reported) not a mapping. */
-const struct ynode *as_map(struct load *ld, const struct ynode *v, const char *key);
+const struct ynode *cfg_as_map(struct cfg_load *ld, const struct ynode *v, const char *key);
 /* The sequence v, NULL when null or (reported) not a sequence. */
-const struct ynode *as_seq(struct load *ld, const struct ynode *v, const char *what);
+const struct ynode *cfg_as_seq(struct cfg_load *ld, const struct ynode *v, const char *what);
 /* The text of a string, NULL when null or (reported) not a non-empty string. */
-const char *as_string(struct load *ld, const struct ynode *v, const char *key);
-bool dns_label(const char *s, size_t max);
+const char *cfg_as_string(struct cfg_load *ld, const struct ynode *v, const char *key);
+bool cfg_dns_label(const char *s, size_t max);
 
 /* entry.c: defaults, shared releases and services. */
-void parse_defaults(struct load *ld, const struct ynode *v);
-void parse_entries(struct load *ld, const struct ynode *v, bool shared);
+void cfg_parse_defaults(struct cfg_load *ld, const struct ynode *v);
+void cfg_parse_entries(struct cfg_load *ld, const struct ynode *v, bool shared);
 /* Replace *dst with a copy of s (when s is not NULL). */
-void set_str(char **dst, const char *s);
-void list_add(struct fx_list *l, char *s, struct fx_loc loc);
-void list_free(struct fx_list *l);
+void cfg_set_str(char **dst, const char *s);
+void cfg_list_add(struct fx_list *l, char *s, struct fx_loc loc);
+void cfg_list_free(struct fx_list *l);
 /* A list of non-empty strings under `key`, each joined to `base` if given. */
-void parse_list(struct load *ld, const struct ynode *v, const char *key, const char *base,
+void cfg_parse_list(struct cfg_load *ld, const struct ynode *v, const char *key, const char *base,
     struct fx_list *out);
-void kv_free(struct fx_kvlist *kv);
-void svc_free(struct fx_svc *s);
+void cfg_kv_free(struct fx_kvlist *kv);
+void cfg_svc_free(struct fx_svc *s);
 
 /* validate.c: checks across entries and against the file system. */
-void validate(struct load *ld);
+void cfg_validate(struct cfg_load *ld);
 
 #endif

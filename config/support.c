@@ -11,13 +11,13 @@
 #include "internal.h"
 
 void
-rep_error(struct report *r, int line, int col, const char *fmt, ...)
+cfg_rep_error(struct cfg_report *r, int line, int col, const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
 
 	r->last_shown = false;
-	if (rep_full(r)) {	/* nothing more is shown: spend nothing on it */
+	if (cfg_rep_full(r)) {	/* nothing more is shown: spend nothing on it */
 		r->n++;
 		return;
 	}
@@ -44,13 +44,13 @@ rep_error(struct report *r, int line, int col, const char *fmt, ...)
 }
 
 bool
-rep_full(const struct report *r)
+cfg_rep_full(const struct cfg_report *r)
 {
 	return r->n > CAT_MAX_ERRORS;
 }
 
 void
-rep_note(struct report *r, const char *fmt, ...)
+cfg_rep_note(struct cfg_report *r, const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
@@ -64,13 +64,13 @@ rep_note(struct report *r, const char *fmt, ...)
 }
 
 void
-rep_free(struct report *r)
+cfg_rep_free(struct cfg_report *r)
 {
 	map_free(&r->seen);
 }
 
 size_t
-edit_distance(const char *a, const char *b, size_t max)
+cfg_edit_distance(const char *a, const char *b, size_t max)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	enum { MAX = 64 };
@@ -107,7 +107,7 @@ edit_distance(const char *a, const char *b, size_t max)
 }
 
 const char *
-closest(const char *word, const char *const *cands, size_t n)
+cfg_closest(const char *word, const char *const *cands, size_t n)
 {
 	size_t len = strlen(word);
 	size_t limit = (len + 2) / 3;
@@ -118,7 +118,7 @@ closest(const char *word, const char *const *cands, size_t n)
 		size_t lc = strlen(cands[i]);
 		if ((lc > len ? lc - len : len - lc) > limit)
 			continue;	/* too different in length to be close */
-		size_t d = edit_distance(word, cands[i], limit);
+		size_t d = cfg_edit_distance(word, cands[i], limit);
 		if (d < bestd)
 			bestd = d, best = cands[i];
 	}

@@ -29,7 +29,7 @@ struct finfo {
 };
 
 struct vctx {
-	struct load *ld;
+	struct cfg_load *ld;
 	struct fx_catalog *c;
 	struct fx_map files;	/* path -> struct finfo */
 	const char *realroot;
@@ -52,7 +52,7 @@ error_at(struct vctx *v, struct fx_loc loc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	rep_error(&v->ld->rep, loc.line, loc.col, "%s", msg);
+	cfg_rep_error(&v->ld->rep, loc.line, loc.col, "%s", msg);
 }
 
 struct byname {
@@ -75,7 +75,7 @@ check_name(struct vctx *v, const struct fx_svc *s)
 {
 	if (catalog_valid_name(s->name))
 		return;
-	if (!dns_label(s->name, SIZE_MAX))
+	if (!cfg_dns_label(s->name, SIZE_MAX))
 		error_at(v, s->loc, "name \"%s\" is not a DNS-1123 label (lowercase letters, digits "
 		    "and '-', starting and ending with a letter or digit)", s->name);
 	else
@@ -134,9 +134,9 @@ resolve_needs(struct vctx *v)
 			/* Defaults' needs repeat under every service: suggest once. */
 			char key[32];
 			snprintf(key, sizeof key, "%d:%d", l->loc[j].line, l->loc[j].col);
-			if (!map_add(&reported, key, NULL) || rep_full(&v->ld->rep))
+			if (!map_add(&reported, key, NULL) || cfg_rep_full(&v->ld->rep))
 				continue;
-			const char *m = closest(l->v[j], v->names, c->nsvcs);
+			const char *m = cfg_closest(l->v[j], v->names, c->nsvcs);
 			if (m)
 				error_at(v, l->loc[j], "\"needs\" names \"%s\", which is not a service or "
 				    "shared release (did you mean \"%s\"?)", l->v[j], m);
@@ -337,7 +337,7 @@ check_repo(struct vctx *v, const struct fx_svc *s)
 	if (f->err) {
 		error_at(v, s->repo_loc, "repo %s of service \"%s\" does not exist", s->repo, s->name);
 		if (s->git)
-			rep_note(&v->ld->rep, "hint: run \"fusion clone\" to clone it");
+			cfg_rep_note(&v->ld->rep, "hint: run \"fusion clone\" to clone it");
 		return false;
 	}
 	if (!S_ISDIR(f->mode)) {
@@ -349,7 +349,7 @@ check_repo(struct vctx *v, const struct fx_svc *s)
 }
 
 static void
-check_build(struct vctx *v, const struct fx_svc *s, const struct extra *ex)
+check_build(struct vctx *v, const struct fx_svc *s, const struct cfg_extra *ex)
 {
 	bool check = v->ld->check_files;
 	bool own_context = strcmp(s->build.context, s->repo) != 0;
@@ -418,7 +418,7 @@ static void
 check_entry(struct vctx *v, size_t i)
 {
 	const struct fx_svc *s = &v->c->svcs[i];
-	const struct extra *ex = &v->ld->ex[i];
+	const struct cfg_extra *ex = &v->ld->ex[i];
 
 	check_name(v, s);
 	/* The default image is the name: a bad name has been reported. */
@@ -478,7 +478,7 @@ check_root(struct vctx *v)
 }
 
 void
-validate(struct load *ld)
+cfg_validate(struct cfg_load *ld)
 {
 	struct vctx v = {.ld = ld, .c = ld->c, .files = {.own = true}};
 

@@ -27,7 +27,7 @@ struct frame {
 
 struct builder {
 	struct ydoc *doc;
-	struct report *r;
+	struct cfg_report *r;
 	struct ynode **pending;
 	size_t npending, cappending;
 	struct frame *stack;
@@ -40,7 +40,7 @@ static struct ynode *
 newnode(struct builder *b, int type, yaml_mark_t m)
 {
 	if (b->doc->nodes >= CAT_MAX_NODES) {
-		rep_error(b->r, (int)m.line + 1, (int)m.column + 1,
+		cfg_rep_error(b->r, (int)m.line + 1, (int)m.column + 1,
 		    "catalog is too large (more than %d YAML nodes)", CAT_MAX_NODES);
 		return NULL;
 	}
@@ -81,15 +81,15 @@ set_anchor(struct builder *b, const char *anchor, struct ynode *n)
 }
 
 const struct ynode *
-yderef(const struct ynode *n)
+cfg_yderef(const struct ynode *n)
 {
 	return n && n->type == Y_ALIAS ? n->u.target : n;
 }
 
 bool
-ynull(const struct ynode *n)
+cfg_ynull(const struct ynode *n)
 {
-	n = yderef(n);
+	n = cfg_yderef(n);
 	if (!n)
 		return true;	/* absent */
 	if (n->type != Y_SCALAR || !n->plain)
@@ -100,9 +100,9 @@ ynull(const struct ynode *n)
 }
 
 const char *
-ytext(const struct ynode *n)
+cfg_ytext(const struct ynode *n)
 {
-	n = yderef(n);
+	n = cfg_yderef(n);
 	return n && n->type == Y_SCALAR ? n->u.s : NULL;
 }
 
@@ -125,8 +125,9 @@ static void
 dup_error(struct builder *b, struct ynode *key, const struct ynode *first)
 {
 	key->dup = true;
-	rep_error(b->r, key->line, key->col, "duplicate key \"%s\" (first at line %d, column %d)",
-	    ytext(key), first->line, first->col);
+	cfg_rep_error(b->r, key->line, key->col,
+	    "duplicate key \"%s\" (first at line %d, column %d)", cfg_ytext(key), first->line,
+	    first->col);
 }
 
 /* Mark every key that repeats an earlier one; small maps compare pairwise,
@@ -139,9 +140,9 @@ check_dups(struct builder *b, struct ynode *map)
 
 	if (nk <= 8) {
 		for (size_t i = 1; i < nk; i++) {
-			const char *s = ytext(kids[2 * i]);
+			const char *s = cfg_ytext(kids[2 * i]);
 			for (size_t j = 0; s && j < i; j++) {
-				const char *t = ytext(kids[2 * j]);
+				const char *t = cfg_ytext(kids[2 * j]);
 				if (t && strcmp(s, t) == 0) {
 					dup_error(b, kids[2 * i], kids[2 * j]);
 					break;
@@ -153,8 +154,8 @@ check_dups(struct builder *b, struct ynode *map)
 	struct keyref *v = xreallocarray(NULL, nk, sizeof *v);
 	size_t n = 0;
 	for (size_t i = 0; i < nk; i++)
-		if (ytext(kids[2 * i]))
-			v[n++] = (struct keyref){ytext(kids[2 * i]), i};
+		if (cfg_ytext(kids[2 * i]))
+			v[n++] = (struct keyref){cfg_ytext(kids[2 * i]), i};
 	qsort(v, n, sizeof *v, cmpkey);
 	/* Report in the order the duplicates were written. */
 	bool *isdup = xcalloc(nk, sizeof *isdup);
@@ -179,7 +180,7 @@ static int
 open_collection(struct builder *b, int type, yaml_mark_t m, const unsigned char *anchor)
 {
 	if (b->depth >= CAT_MAX_DEPTH) {
-		rep_error(b->r, (int)m.line + 1, (int)m.column + 1,
+		cfg_rep_error(b->r, (int)m.line + 1, (int)m.column + 1,
 		    "nesting is too deep (more than %d levels)", CAT_MAX_DEPTH);
 		return -1;
 	}
@@ -226,7 +227,7 @@ scalar(struct builder *b, const yaml_event_t *ev)
 	if (!n)
 		return -1;
 	if (memchr(v, '\0', len)) {
-		rep_error(b->r, n->line, n->col, "strings must not contain NUL characters");
+		cfg_rep_error(b->r, n->line, n->col, "strings must not contain NUL characters");
 		len = strlen(v);
 	}
 	n->u.s = arena_strndup(&b->doc->arena, v, len);
@@ -247,8 +248,8 @@ alias(struct builder *b, const yaml_event_t *ev)
 		return -1;
 	n->u.target = map_get(&b->anchors, name);
 	if (!n->u.target) {
-		rep_error(b->r, n->line, n->col, "unknown alias \"*%s\" (no anchor \"&%s\" before it)",
-		    name, name);
+		cfg_rep_error(b->r, n->line, n->col,
+		    "unknown alias \"*%s\" (no anchor \"&%s\" before it)", name, name);
 		/* Stand in an empty scalar so that checking can go on. */
 		struct ynode *empty = newnode(b, Y_SCALAR, ev->start_mark);
 		if (!empty)
@@ -268,7 +269,8 @@ on_event(struct builder *b, const yaml_event_t *ev)
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (b->ndocs++ > 0) {
-			rep_error(b->r, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
+			cfg_rep_error(b->r, (int)ev->start_mark.line + 1,
+			    (int)ev->start_mark.column + 1,
 			    "the catalog must be a single YAML document (a second one starts here)");
 			return -1;
 		}
@@ -314,7 +316,7 @@ syntax_error(struct builder *b, const yaml_parser_t *p, const char *buf, size_t 
 	const char *problem = p->problem ? p->problem : "invalid YAML";
 
 	if (p->error == YAML_MEMORY_ERROR) {
-		rep_error(b->r, 0, 0, "out of memory while reading the catalog");
+		cfg_rep_error(b->r, 0, 0, "out of memory while reading the catalog");
 		return;
 	}
 	if (p->error == YAML_READER_ERROR) {
@@ -329,13 +331,14 @@ syntax_error(struct builder *b, const yaml_parser_t *p, const char *buf, size_t 
 	}
 	if (p->context && (p->context_mark.line != p->problem_mark.line ||
 	    p->context_mark.column != p->problem_mark.column))
-		rep_error(b->r, line, col, "syntax error: %s (%s at line %d, column %d)", problem,
-		    p->context, (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+		cfg_rep_error(b->r, line, col, "syntax error: %s (%s at line %d, column %d)",
+		    problem, p->context, (int)p->context_mark.line + 1,
+		    (int)p->context_mark.column + 1);
 	else
-		rep_error(b->r, line, col, "syntax error: %s", problem);
+		cfg_rep_error(b->r, line, col, "syntax error: %s", problem);
 	size_t off = offset_of(buf, len, line, col);
 	if (off < len && buf[off] == '\t')
-		rep_note(b->r, "hint: YAML does not allow tabs for indentation; use spaces");
+		cfg_rep_note(b->r, "hint: YAML does not allow tabs for indentation; use spaces");
 }
 
 /* YAML's printable set, less what a catalog has no use for. */
@@ -354,7 +357,7 @@ printable(uint32_t c)
  * no line, and a binary file deserves a plain answer.
  */
 static int
-check_text(const char *buf, size_t len, struct report *r)
+check_text(const char *buf, size_t len, struct cfg_report *r)
 {
 	const unsigned char *s = (const unsigned char *)buf;
 	int line = 1, col = 1;
@@ -363,11 +366,13 @@ check_text(const char *buf, size_t len, struct report *r)
 		uint32_t c;
 		size_t n = utf8_len(s + i, len - i, &c);
 		if (n == 0) {
-			rep_error(r, line, col, "catalog is not valid UTF-8 (byte 0x%02x)", s[i]);
+			cfg_rep_error(r, line, col, "catalog is not valid UTF-8 (byte 0x%02x)",
+			    s[i]);
 			return -1;
 		}
 		if (!printable(c)) {
-			rep_error(r, line, col, "catalog contains the control character 0x%02x%s", (unsigned)c,
+			cfg_rep_error(r, line, col,
+			    "catalog contains the control character 0x%02x%s", (unsigned)c,
 			    c == 0 ? " (is it a binary file?)" : "");
 			return -1;
 		}
@@ -382,7 +387,7 @@ check_text(const char *buf, size_t len, struct report *r)
 }
 
 int
-ydoc_parse(struct ydoc *doc, const char *buf, size_t len, struct report *r)
+cfg_ydoc_parse(struct ydoc *doc, const char *buf, size_t len, struct cfg_report *r)
 {
 	struct builder b = {.doc = doc, .r = r, .anchors = {.own = true}};
 	yaml_parser_t p;
@@ -392,7 +397,7 @@ ydoc_parse(struct ydoc *doc, const char *buf, size_t len, struct report *r)
 	if (check_text(buf, len, r) < 0)
 		return -1;
 	if (!yaml_parser_initialize(&p)) {
-		rep_error(r, 0, 0, "out of memory while reading the catalog");
+		cfg_rep_error(r, 0, 0, "out of memory while reading the catalog");
 		return -1;
 	}
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
@@ -422,7 +427,7 @@ ydoc_parse(struct ydoc *doc, const char *buf, size_t len, struct report *r)
 }
 
 void
-ydoc_free(struct ydoc *doc)
+cfg_ydoc_free(struct ydoc *doc)
 {
 	arena_free(&doc->arena);
 	memset(doc, 0, sizeof *doc);
