@@ -8,7 +8,7 @@
  * run shows every mistake (up to a cap).
  *
  * All paths in a loaded catalog are absolute and lexically clean, resolved
- * against the directory of the catalog file (DESIGN.md, "The catalog").
+ * against the directory of the catalog file (docs/DESIGN.md, "The catalog").
  * Shared releases (`shared:`) and services (`services:`) are both entries of
  * `svcs`; `shared` tells them apart. Entries keep catalog order.
  *

@@ -18,7 +18,7 @@
 
 #include <stdbool.h>
 
-/* Exit statuses (DESIGN.md, "The command line"). */
+/* Exit statuses (docs/DESIGN.md, "The command line"). */
 enum {
 	FX_EXIT_OK = 0,
 	FX_EXIT_FAILED = 1,	/* a node failed */

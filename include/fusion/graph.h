@@ -188,8 +188,8 @@ void graph_select_kinds(struct fx_graph *g, const char *const *kinds);
 /* Graphviz DOT of the selected nodes: groups as clusters, shapes by kind,
  * stale nodes filled, pending dashed. */
 void graph_dot(const struct fx_graph *g, struct fx_buf *out);
-/* {"nodes":[...],"edges":[[from,to],...]} (DESIGN.md, "Machine-readable
- * output"); every edge is a pair in "edges", and the order-only ones are
+/* {"nodes":[...],"edges":[[from,to],...]} (docs/DESIGN.md,
+ * "Machine-readable output"); every edge is a pair in "edges", and the order-only ones are
  * listed again in "order". */
 void graph_json(const struct fx_graph *g, struct fx_buf *out);
 

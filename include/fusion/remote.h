@@ -1,6 +1,6 @@
 /*
  * remote.h - the shared cache: Bazel's HTTP remote cache protocol, spoken
- * with libcurl's multi interface (DESIGN.md, "The cache").
+ * with libcurl's multi interface (docs/DESIGN.md, "The shared cache").
  *
  *   GET/PUT/HEAD {remote}/ac/{name}    a small record of a node's outputs
  *   GET/PUT/HEAD {remote}/cas/{sha256} a blob, under the SHA-256 of its bytes

@@ -1,7 +1,8 @@
 /*
  * report.h - what a run shows while it goes: a ninja-style status line on a
  * terminal ("[3/12] build core-api 4.1s"), one line per node otherwise, or
- * one JSON event per line (--json, DESIGN.md "Machine-readable output"),
+ * one JSON event per line (--json; docs/DESIGN.md,
+ * "Machine-readable output"),
  * and a summary at the end.
  *
  * Progress goes to stdout; failures (a node's log tail and log path) go to

@@ -1,7 +1,8 @@
 /*
  * rules.h - the node kinds of fusion and the tools behind them.
  *
- * rules/ turns catalog entries into graph nodes (DESIGN.md, "The graph"):
+ * rules/ turns catalog entries into graph nodes (docs/DESIGN.md,
+ * "The graph"):
  *
  *   build:S    rules/build.c    podman|docker build, then tag localhost/IMAGE:fx-<id16>
  *   load:S     rules/load.c     minikube image load | kind load image-archive | push

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# The graph: nodes and edges as DESIGN.md's table, selection, DOT, JSON.
+# The graph: nodes and edges as in docs/DESIGN.md ("The graph"), selection,
+# DOT, JSON.
 
 load helpers
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
-# The shared cache (DESIGN.md, "The cache"): CI builds and pushes, another
-# checkout restores instead of building. A real nginx on 127.0.0.1 serves it
-# (tests/cli/nginx.bash) as the README tells users to run it; badserver
-# (tests/tools) is the server that misbehaves; real podman builds, saves and
-# loads the images.
+# The shared cache (docs/DESIGN.md, "The shared cache"): CI builds and
+# pushes, another checkout restores instead of building. A real nginx on
+# 127.0.0.1 serves it (tests/cli/nginx.bash) as the README tells users to
+# run it; badserver (tests/tools) is the server that misbehaves; real podman
+# builds, saves and loads the images.
 
 load helpers
 load nginx

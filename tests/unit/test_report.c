@@ -1,6 +1,6 @@
 /*
  * test_report.c - what a run prints (report.h): the JSON events scripts and
- * CI parse (DESIGN.md, "Machine-readable output"), one line per node when
+ * CI parse (docs/DESIGN.md, "Machine-readable output"), one line per node when
  * not on a terminal, the summary, and a failure's log tail on stderr.
  * stdout and stderr are captured into files around each call.
  */
