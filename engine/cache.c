@@ -400,7 +400,10 @@ cache_load_records(struct fx_cache *c, struct fx_map *out)
 		map_put(out, r->id, r);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : fail(c, "cannot read records");
+	if (rc == SQLITE_DONE)
+		return 0;
+	cache_free_records(out);	/* no half set of records: the caller owns none */
+	return fail(c, "cannot read records");
 }
 
 static void

@@ -74,7 +74,8 @@ int cache_exec(struct sqlite3 *db, const char *who, const char *sql);
  * that is what it was (SQLite's own words for it vary). */
 const char *cache_errmsg(struct sqlite3 *db);
 
-/* Load every node record into `out` (id -> struct fx_record *), one query. */
+/* Load every node record into `out` (id -> struct fx_record *), one query.
+ * Returns 0, or -1 after reporting, with `out` left empty. */
 int cache_load_records(struct fx_cache *c, struct fx_map *out);
 void cache_free_records(struct fx_map *records);
 

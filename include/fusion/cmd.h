@@ -83,7 +83,8 @@ int session_open(struct fx_session *s, struct fx_opts *o);
 int session_from(struct fx_session *s, struct fx_opts *o, const char *path,
     const struct fx_catalog *cat);
 /* Select what o->args name (all if none) and what --until keeps.
- * Returns 0 or FX_EXIT_USAGE after reporting an unknown name. */
+ * Returns 0, or FX_EXIT_USAGE after reporting an unknown name or kind, or
+ * a secret of a selected chart whose environment variable is not set. */
 int session_select(struct fx_session *s);
 /* Open the state database, hash the selected sources, and evaluate every
  * selected node. `verify`: check recorded outputs with the tools.

@@ -186,7 +186,8 @@ void graph_select(struct fx_graph *g, struct fx_node **roots, size_t nroots);
 void graph_select_kinds(struct fx_graph *g, const char *const *kinds);
 
 /* Graphviz DOT of the selected nodes: groups as clusters, shapes by kind,
- * stale nodes filled, pending dashed. */
+ * stale nodes filled red, fresh ones green, pending dashed; order-only
+ * edges dotted. */
 void graph_dot(const struct fx_graph *g, struct fx_buf *out);
 /* {"nodes":[...],"edges":[[from,to],...]} (docs/DESIGN.md,
  * "Machine-readable output"); every edge is a pair in "edges", and the order-only ones are

@@ -7,15 +7,17 @@
  * context). The name's part before the first ':' is its category; the kind
  * that wrote an entry puts its changes into words (fx_kind.describe).
  *
- * The key is XXH3-128 over the kind's name and version and the entries
- * sorted by name, each as name NUL value NUL, with a tree contributing its
- * prefix and Merkle root only. So a key needs no per-file work beyond the
- * tree digest, and two machines with the same content agree on it.
+ * The key is XXH3-128 over "fusion-key-N" (N = FX_HASHING), the kind's
+ * name, its version in decimal, and the entries sorted by name, each as
+ * name NUL value NUL, a tree contributing its prefix and its Merkle root
+ * in hex only. So a key needs no per-file work beyond the tree digest, and
+ * two machines with the same content agree on it.
  *
  * The serialised form, stored with a node's last success, starts with the
  * line "#hashing N" and expands trees to one line per file: "prefix+path
  * TAB mode:digest"; scalars are "name TAB value". Lines are sorted; names
- * and values never contain TAB or newline (they are escaped as \t and \n).
+ * and values never contain TAB or newline (they are escaped as \t and \n,
+ * and a backslash as \\).
  *
  * FX_HASHING is how fusion hashes (what a tree holds, what a mode says):
  * it enters every key, so keys made another way never equal today's, and

@@ -104,12 +104,14 @@ void statcache_lookup_batch(struct fx_statcache *sc, struct fx_statq *q, size_t 
 void statcache_put(struct fx_statcache *sc, const char *relpath,
     const struct stat *st, fx_hash h);
 
-/* Write the entries put since loading, in one transaction. Returns 0 or -1. */
+/* Write the entries put since the last save (or the load), in one
+ * transaction; from then on lookups see them. Returns 0 or -1. */
 int statcache_save(struct fx_statcache *sc);
 
-/* Delete rows whose file no longer exists under `root` (an lstat per row;
- * rows keyed by an absolute path are checked as they are). Returns the
- * number of rows deleted, or -1. Puts not yet saved are left alone. */
+/* Delete rows whose file is surely gone under `root` (path_gone: an lstat
+ * per row, and a file that cannot be looked at stays; rows keyed by an
+ * absolute path are checked as they are). Returns the number of rows
+ * deleted, or -1. Puts not yet saved are left alone. */
 long statcache_gc(struct fx_statcache *sc, const char *root);
 
 /* Number of entries held: the rows loaded, and puts of paths not loaded

@@ -11,16 +11,18 @@
 /*
  * Make dir (and missing parents) with mode 0700. An existing directory that
  * already holds fusion's state (a cache.db or a lock file) and is open to
- * others is made 0700; any other existing directory is left as it is (a
- * FUSION_STATE_DIR of the user's choosing). A directory it made, or one
+ * others is closed to them (its group and other bits cleared), unless it is
+ * sticky or another user's; any other existing directory is left as it is
+ * (a FUSION_STATE_DIR of the user's choosing). A directory it made, or one
  * that holds fusion's state, gets a .gitignore of "*" (if it has none), so
  * `git status` never shows it. Returns 0, or -1 after
  * reporting "DIR: the state directory ..." with the reason and what to do.
  */
 int statedir_prepare(const char *dir);
 
-/* Make path's directory (and its parents) with mode 0700, as the logs and
- * artifacts directories are made. Returns 0 or -1 with errno. */
+/* Make the directory `path` (and missing parents) with mode 0700, as the
+ * logs and artifacts directories are made; one already there is left as
+ * it is. Returns 0 or -1 with errno. */
 int statedir_mkdir(const char *path);
 
 /* open(2) a file in the state directory for writing: created 0600, and an

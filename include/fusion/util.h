@@ -83,8 +83,11 @@ char *path_dir(const char *p);
 /* If p lies inside dir (both absolute, normalised), the part after "dir/",
  * "" when equal; else NULL. Returned pointer points into p. */
 const char *path_under(const char *p, const char *dir);
-/* Lexically normalise an absolute path: resolve "." and ".." without touching
- * the file system. */
+/* Lexically normalise a path, absolute or relative, without touching the
+ * file system: "." and duplicate slashes go, ".." removes the component
+ * before it. Above the root ".." is dropped ("/.." is "/"); a relative
+ * path keeps the ".." it cannot resolve ("../a/../b" is "../b"); an empty
+ * result is ".". */
 char *path_clean(const char *p);
 /* Look for each of `names` (in order) in `start`, then in each parent up
  * to "/": the first path for which `ok` is true (malloc'ed), or NULL. */
@@ -110,7 +113,9 @@ void hex_encode(const unsigned char *in, size_t n, char *out); /* out: 2n+1 */
 
 /* A timespec (a stat time, a clock) in nanoseconds since the epoch. */
 int64_t ts_ns(struct timespec ts);
-/* Monotonic and wall clocks in nanoseconds / seconds. */
+/* now_ns: the wall clock (CLOCK_REALTIME) in nanoseconds since the epoch;
+ * now_wall: the same in seconds; now_mono: the monotonic clock in seconds
+ * (for durations and deadlines). */
 int64_t now_ns(void);
 double now_wall(void);
 double now_mono(void);
