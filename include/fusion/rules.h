@@ -92,8 +92,10 @@ int rules_graph(struct fx_rules *r, struct fx_graph *g);
 /* Free the per-node data rules_graph attached to g's nodes. */
 void rules_graph_free(struct fx_graph *g);
 
-/* The node an argument names: "core-api" means its release (or, for
- * --until, the last kind kept), "build:core-api" the node itself. */
+/* The node an argument names: "build:core-api" the node itself, else
+ * "core-api" its release; NULL if there is neither. (Selecting a release
+ * selects everything it depends on; --until then keeps the kinds up to
+ * its own.) */
 struct fx_node *rules_find(struct fx_graph *g, const char *arg);
 
 /* Queue the sources (contexts, containerfiles, ignore files, charts, values)
