@@ -146,7 +146,7 @@ cfg_key_index(struct cfg_load *ld, const struct ynode *k, const char *const *key
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(s, keys[i]) == 0)
 			return (int)i;
-	const char *m = cfg_closest(s, keys, n);
+	const char *m = str_closest(s, keys, n);
 	if (m)
 		ERR(ld, k, "unknown key \"%s\" %s (did you mean \"%s\"?)", s, where, m);
 	else
@@ -240,7 +240,7 @@ parse_enum(struct cfg_load *ld, const struct ynode *v, const char *key, const ch
 			return;
 		}
 	}
-	const char *m = cfg_closest(s, names, n);
+	const char *m = str_closest(s, names, n);
 	if (m)
 		ERR(ld, v, "\"%s\" must be %s, not \"%s\" (did you mean \"%s\"?)", key, expected, s, m);
 	else

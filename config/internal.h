@@ -49,12 +49,6 @@ void cfg_rep_note(struct cfg_report *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void cfg_rep_free(struct cfg_report *r);
 
-/* Levenshtein distance with transpositions (optimal string alignment);
- * once it is sure to exceed max it returns early with some larger value. */
-size_t cfg_edit_distance(const char *a, const char *b, size_t max);
-/* The candidate closest to word when it is close enough to be a likely typo,
- * else NULL. */
-const char *cfg_closest(const char *word, const char *const *cands, size_t n);
 
 /* The YAML tree: nodes live in an arena owned by the document. */
 enum ytype { Y_SCALAR, Y_SEQ, Y_MAP, Y_ALIAS };

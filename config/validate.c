@@ -136,7 +136,7 @@ resolve_needs(struct vctx *v)
 			snprintf(key, sizeof key, "%d:%d", l->loc[j].line, l->loc[j].col);
 			if (!map_add(&reported, key, NULL) || cfg_rep_full(&v->ld->rep))
 				continue;
-			const char *m = cfg_closest(l->v[j], v->names, c->nsvcs);
+			const char *m = str_closest(l->v[j], v->names, c->nsvcs);
 			if (m)
 				error_at(v, l->loc[j], "\"needs\" names \"%s\", which is not a service or "
 				    "shared release (did you mean \"%s\"?)", l->v[j], m);

@@ -131,4 +131,13 @@ int cpu_count(void);
  * U+10FFFF, cut short). */
 size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
 
+/* Levenshtein distance with transpositions (optimal string alignment);
+ * once it is sure to exceed max it returns early with some larger value. */
+size_t str_distance(const char *a, const char *b, size_t max);
+/* "Did you mean": the candidate closest to word when it is close enough to
+ * be a likely typo (at most a third of its letters wrong), else NULL. One
+ * helper for the catalog's keys and names and the command line's commands,
+ * options, services and nodes. */
+const char *str_closest(const char *word, const char *const *cands, size_t n);
+
 #endif
