@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fusion/cmd.h"
 #include "fusion/diag.h"
@@ -132,9 +133,59 @@ ensure_namespace(const struct fx_catalog *c)
 	return rc;
 }
 
-int
-cmd_bootstrap(struct fx_opts *o)
+/* --json: {"event":"bootstrap","namespace":NS,"shared":[NAME...]} once the
+ * cluster and the namespace are there, before up's events. */
+static void
+print_json(const struct fx_catalog *c, const struct fx_strv *shared)
 {
+	struct fx_buf b = {0};
+
+	buf_puts(&b, "{\"event\":\"bootstrap\",\"namespace\":");
+	buf_json_str(&b, c->namespace);
+	buf_puts(&b, ",\"shared\":[");
+	for (size_t i = 0; i < shared->n; i++) {
+		buf_puts(&b, i ? "," : "");
+		buf_json_str(&b, shared->v[i]);
+	}
+	buf_puts(&b, "]}\n");
+	fputs(b.s, stdout);
+	fflush(stdout);
+	buf_free(&b);
+}
+
+/* Under --json stdout holds only JSON: the steps before `up` say what they
+ * do in lines, and minikube or kind speak on our stdout, so until `up`
+ * starts, stdout is stderr. Returns the saved stdout (or -1). */
+static int
+lines_to_stderr(bool json)
+{
+	fflush(stdout);
+	int saved = json ? dup(1) : -1;
+	if (saved >= 0 && dup2(2, 1) < 0) {
+		close(saved);
+		saved = -1;
+	}
+	return saved;
+}
+
+static void
+lines_back(int saved)
+{
+	fflush(stdout);
+	if (saved >= 0) {
+		dup2(saved, 1);
+		close(saved);
+	}
+}
+
+struct bootstrap_opts {
+	bool no_wait;
+};
+
+static int
+cmd_bootstrap(struct fx_opts *o, void *opts)
+{
+	const struct bootstrap_opts *bo = opts;
 	struct fx_session s;
 	struct fx_strv shared = {0};
 
@@ -142,6 +193,7 @@ cmd_bootstrap(struct fx_opts *o)
 		fx_error("bootstrap takes no arguments");
 		return FX_EXIT_USAGE;
 	}
+	int saved = lines_to_stderr(o->json);
 	int rc = session_open(&s, o);
 	if (rc == 0)
 		rc = ensure_cluster(&s.cat);
@@ -150,18 +202,41 @@ cmd_bootstrap(struct fx_opts *o)
 	for (size_t i = 0; rc == 0 && i < s.cat.nsvcs; i++)
 		if (s.cat.svcs[i].shared)
 			strv_push(&shared, s.cat.svcs[i].name);
-	session_close(&s);
 	if (rc == 0 && shared.n == 0)
 		printf("bootstrap: the catalog lists no shared releases\n");
+	lines_back(saved);
+	if (rc == 0 && o->json)
+		print_json(&s.cat, &shared);
+	session_close(&s);
 	if (rc == 0 && shared.n) {
 		/* `fusion up SHARED...`, with this run's global options. */
 		struct fx_opts up = *o;
+		struct fx_up_opts u = {.no_wait = bo->no_wait};
 		up.command = "up";
 		up.args = shared.v;
 		up.nargs = (int)shared.n;
 		fflush(stdout);
-		rc = cmd_up(&up);
+		rc = cmd_up(&up, &u);
 	}
 	strv_free(&shared);
 	return rc;
 }
+
+static const struct fx_option options[] = {
+	FX_BOOL("no-wait", struct bootstrap_opts, no_wait,
+	    "exit 2 at once if another `fusion up` holds the workspace"),
+	FX_OPT_END,
+};
+
+const struct fx_command fx_cmd_bootstrap = {
+	.name = "bootstrap",
+	.usage = "bootstrap [--no-wait]",
+	.about = "Start the cluster if it is not running (minikube start, kind create cluster),\n"
+	    "create the namespace, then bring the shared releases up to date. On a running\n"
+	    "cluster it only does the last.\n",
+	.options = options,
+	.size = sizeof(struct bootstrap_opts),
+	.json = "{\"event\":\"bootstrap\",\"namespace\",\"shared\":[...]}, then up's events\n"
+	    "(the steps' lines and the tools' output go to stderr)",
+	.run = cmd_bootstrap,
+};

@@ -46,10 +46,31 @@ gc(struct fx_session *s)
 		live[i] = s->g->nodes[i]->id;
 	int rc = cache_gc(s->cache, live, s->cat.root, 100, &k);
 	free(live);
-	if (rc == 0)
+	if (rc == 0 && s->o->json)
+		printf("{\"removed\":{\"nodes\":%ld,\"stat_entries\":%ld,\"runs\":%lld}}\n",
+		    k.nodes, k.files, (long long)k.runs);
+	else if (rc == 0)
 		printf("removed %ld node records, %ld stat entries, %lld runs\n", k.nodes, k.files,
 		    (long long)k.runs);
 	return rc;
+}
+
+/* --json: {"cleared":DIR}, {"exported":N,"file":F}, {"imported":N,"file":F}. */
+static void
+said(const char *what, const char *path, int n)
+{
+	struct fx_buf b = {0};
+
+	buf_printf(&b, "{\"%s\":", what);
+	if (n < 0) {
+		buf_json_str(&b, path);
+	} else {
+		buf_printf(&b, "%d,\"file\":", n);
+		buf_json_str(&b, path);
+	}
+	buf_puts(&b, "}\n");
+	fputs(b.s, stdout);
+	buf_free(&b);
 }
 
 static int
@@ -60,17 +81,23 @@ move_records(struct fx_session *s, const char *sub, const char *file)
 	if (strcmp(sub, "export") == 0) {
 		if (cache_export(s->cache, file, &n) < 0)
 			return FX_EXIT_FAILED;
-		printf("exported %d node record%s to %s\n", n, n == 1 ? "" : "s", file);
+		if (s->o->json)
+			said("exported", file, n);
+		else
+			printf("exported %d node record%s to %s\n", n, n == 1 ? "" : "s", file);
 	} else {
 		if (cache_import(s->cache, file, &n) < 0)
 			return FX_EXIT_FAILED;
-		printf("imported %d node record%s from %s\n", n, n == 1 ? "" : "s", file);
+		if (s->o->json)
+			said("imported", file, n);
+		else
+			printf("imported %d node record%s from %s\n", n, n == 1 ? "" : "s", file);
 	}
 	return 0;
 }
 
-int
-cmd_cache(struct fx_opts *o)
+static int
+cmd_cache(struct fx_opts *o, void *unused)
 {
 	struct fx_session s;
 	const char *sub = o->nargs ? o->args[0] : "";
@@ -88,7 +115,7 @@ cmd_cache(struct fx_opts *o)
 	bool clear = strcmp(sub, "clear") == 0;
 	int rc = session_open(&s, o);
 	if (rc == 0 && strcmp(sub, "stats") != 0 && strcmp(sub, "export") != 0) {
-		lock = lock_acquire(s.statedir, o->no_wait);
+		lock = lock_acquire(s.statedir, false);
 		if (lock < 0)
 			rc = FX_EXIT_FAILED;
 	}
@@ -96,7 +123,9 @@ cmd_cache(struct fx_opts *o)
 	 * opened (damaged, from a newer fusion). */
 	if (rc == 0 && clear) {
 		rc = cache_remove(s.statedir) < 0 ? FX_EXIT_FAILED : 0;
-		if (rc == 0)
+		if (rc == 0 && o->json)
+			said("cleared", s.statedir, -1);
+		else if (rc == 0)
 			printf("cleared %s\n", s.statedir);
 	} else if (rc == 0 && !(s.cache = cache_open(s.statedir))) {
 		rc = FX_EXIT_FAILED;
@@ -112,3 +141,14 @@ cmd_cache(struct fx_opts *o)
 	session_close(&s);
 	return rc;
 }
+
+const struct fx_command fx_cmd_cache = {
+	.name = "cache",
+	.usage = "cache stats|gc|clear|export FILE|import FILE",
+	.about = "The state database: stats, gc (drop records of what no longer exists), clear;\n"
+	    "export FILE / import FILE move the node records (not the stat cache) between\n"
+	    "machines, for CI systems that keep a directory instead of a shared cache.\n",
+	.json = "stats: {\"path\",\"schema\",\"nodes\",...}; gc: {\"removed\":{...}};\n"
+	    "clear: {\"cleared\":DIR}; export, import: {\"exported\"|\"imported\":N,\"file\":FILE}",
+	.run = cmd_cache,
+};

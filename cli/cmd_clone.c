@@ -33,8 +33,31 @@ struct clone {
 	struct repo *v;
 	size_t n, next, done;
 	bool fetch;
+	bool json;
 	pthread_mutex_t mu;
 };
+
+struct clone_opts {
+	bool fetch;
+};
+
+/* --json: {"service","repo","result":"cloned|fetched|exists|failed",
+ * "text"}, the text being the line shown without --json. */
+static void
+print_json(const struct repo *r, const char *result, const char *line)
+{
+	struct fx_buf b = {0};
+
+	buf_puts(&b, "{\"service\":");
+	buf_json_str(&b, r->svc->name);
+	buf_puts(&b, ",\"repo\":");
+	buf_json_str(&b, r->svc->repo);
+	buf_printf(&b, ",\"result\":\"%s\",\"text\":", result);
+	buf_json_str(&b, line);
+	buf_puts(&b, "}\n");
+	fputs(b.s, stdout);
+	buf_free(&b);
+}
 
 /* git ARGS... in `dir` (NULL: here); stdout to *out, a one-line reason to
  * *why on failure. */
@@ -149,7 +172,11 @@ worker(void *arg)
 		    xasprintf("%s exists (--fetch updates it)", r->svc->name);
 		pthread_mutex_lock(&c->mu);
 		c->done++;
-		printf("[%zu/%zu] %s\n", c->done, c->n, line);
+		if (c->json)
+			print_json(r, r->failed ? "failed" : !exists ? "cloned" : c->fetch ? "fetched" :
+			    "exists", line);
+		else
+			printf("[%zu/%zu] %s\n", c->done, c->n, line);
 		fflush(stdout);
 		pthread_mutex_unlock(&c->mu);
 		free(line);
@@ -168,7 +195,15 @@ pick(struct clone *c, struct fx_opts *o)
 	for (int i = 0; i < o->nargs; i++) {
 		const struct fx_svc *s = catalog_svc(cat, o->args[i]);
 		if (!s || s->shared) {
-			fx_error("clone: no service named \"%s\"", o->args[i]);
+			const char **names = xcalloc(cat->nsvcs + 1, sizeof(*names));
+			size_t n = 0;
+			for (size_t k = 0; k < cat->nsvcs; k++)
+				if (!cat->svcs[k].shared)
+					names[n++] = cat->svcs[k].name;
+			const char *m = str_closest(o->args[i], names, n);
+			fx_error("clone: no service named \"%s\"%s%s%s", o->args[i],
+			    m ? " (did you mean " : "", m ? m : "", m ? "?)" : "");
+			free(names);
 			rc = FX_EXIT_USAGE;
 		} else if (!s->git) {
 			fx_error_at(s->loc, "clone: service \"%s\" has no \"git\" URL", s->name);
@@ -189,11 +224,12 @@ pick(struct clone *c, struct fx_opts *o)
 	return rc;
 }
 
-int
-cmd_clone(struct fx_opts *o)
+static int
+cmd_clone(struct fx_opts *o, void *opts)
 {
+	const struct clone_opts *co = opts;
 	struct fx_catalog cat;
-	struct clone c = {.cat = &cat, .fetch = o->fetch};
+	struct clone c = {.cat = &cat, .fetch = co->fetch, .json = o->json};
 	char *path = catalog_find(o->file);
 
 	/* The repos may be missing: that is what clone is for. */
@@ -204,7 +240,7 @@ cmd_clone(struct fx_opts *o)
 	free(path);
 	int rc = pick(&c, o);
 	if (rc == 0 && c.n == 0)
-		printf("clone: no service has a \"git\" URL\n");
+		fprintf(o->json ? stderr : stdout, "clone: no service has a \"git\" URL\n");
 	if (rc == 0 && c.n) {
 		setenv("GIT_TERMINAL_PROMPT", "0", 1);
 		size_t jobs = o->jobs ? (size_t)o->jobs : cat.jobs ? (size_t)cat.jobs : 4;
@@ -229,3 +265,20 @@ cmd_clone(struct fx_opts *o)
 	catalog_free(&cat);
 	return rc;
 }
+
+static const struct fx_option options[] = {
+	FX_BOOL("fetch", struct clone_opts, fetch,
+	    "git fetch the existing ones (never touching their work trees)"),
+	FX_OPT_END,
+};
+
+const struct fx_command fx_cmd_clone = {
+	.name = "clone",
+	.usage = "clone [SVC...] [--fetch]",
+	.about = "Clone the repos of SVC (default: every service with `git:`) that are missing,\n"
+	    "in parallel (-j), one line per repo. Existing repos are left alone.\n",
+	.options = options,
+	.size = sizeof(struct clone_opts),
+	.json = "one object per repo: {\"service\",\"repo\",\"result\":\"cloned|fetched|exists|failed\",\"text\"}",
+	.run = cmd_clone,
+};

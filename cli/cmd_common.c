@@ -122,8 +122,10 @@ session_select(struct fx_session *s)
 	for (int i = 0; i < s->o->nargs; i++) {
 		roots[i] = rules_find(s->g, s->o->args[i]);
 		if (!roots[i]) {
-			fx_error("%s: no service, shared release or node named \"%s\"",
-			    s->catalog_path, s->o->args[i]);
+			struct fx_buf hint = {0};
+			fx_error("%s: no service, shared release or node named \"%s\"%s",
+			    s->catalog_path, s->o->args[i], session_hint(s, s->o->args[i], &hint));
+			buf_free(&hint);
 			rc = FX_EXIT_USAGE;
 		}
 	}
@@ -132,13 +134,13 @@ session_select(struct fx_session *s)
 	free(roots);
 	if (rc)
 		return rc;
-	if (s->o->until) {
+	if (s->sel.until) {
 		size_t k = 0;
-		while (k < FX_NELEM(kinds_upto) && strcmp(kinds_upto[k][k], s->o->until) != 0)
+		while (k < FX_NELEM(kinds_upto) && strcmp(kinds_upto[k][k], s->sel.until) != 0)
 			k++;
 		if (k == FX_NELEM(kinds_upto)) {
 			fx_error("--until: unknown node kind \"%s\" (build, load, chart or release)",
-			    s->o->until);
+			    s->sel.until);
 			return FX_EXIT_USAGE;
 		}
 		graph_select_kinds(s->g, kinds_upto[k]);
@@ -207,17 +209,19 @@ session_state(struct fx_session *s, bool verify)
 	fx_debug("the stat cache holds %llu files", (unsigned long long)statcache_count(s->sc));
 	s->ev = (struct fx_eval){
 		.records = &s->records, .cache = s->cache, .ctx = &s->rules,
-		.force = s->o->force, .exists = verify ? rules_exists : NULL,
+		.force = s->sel.force, .exists = verify ? rules_exists : NULL,
 	};
 	stale_evaluate(s->order, s->g->n, &s->ev);
 	return 0;
 }
 
 int
-session_load(struct fx_session *s, struct fx_opts *o, bool verify)
+session_load(struct fx_session *s, struct fx_opts *o, const struct fx_select *sel, bool verify)
 {
 	int rc = session_open(s, o);
 
+	if (sel)
+		s->sel = *sel;
 	if (rc == 0)
 		rc = session_select(s);
 	if (rc == 0)
@@ -233,6 +237,24 @@ session_count(struct fx_session *s, enum fx_state st)
 	for (size_t i = 0; i < s->g->n; i++)
 		c += s->g->nodes[i]->selected && s->g->nodes[i]->state == st;
 	return c;
+}
+
+const char *
+session_hint(struct fx_session *s, const char *name, struct fx_buf *b)
+{
+	const char **names = xcalloc(s->cat.nsvcs + s->g->n + 1, sizeof(*names));
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->cat.nsvcs; i++)
+		names[n++] = s->cat.svcs[i].name;
+	for (size_t i = 0; i < s->g->n; i++)
+		names[n++] = s->g->nodes[i]->id;
+	const char *m = str_closest(name, names, n);
+	buf_reset(b);
+	if (m)
+		buf_printf(b, " (did you mean %s?)", m);
+	free(names);
+	return b->s ? b->s : "";
 }
 
 void

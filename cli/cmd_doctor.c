@@ -389,8 +389,8 @@ finish(struct doctor *d)
 	return failed ? FX_EXIT_FAILED : 0;
 }
 
-int
-cmd_doctor(struct fx_opts *o)
+static int
+cmd_doctor(struct fx_opts *o, void *unused)
 {
 	struct doctor d = {.json = o->json};
 	struct fx_catalog cat = {0};
@@ -425,3 +425,14 @@ cmd_doctor(struct fx_opts *o)
 	free(path);
 	return finish(&d);
 }
+
+const struct fx_command fx_cmd_doctor = {
+	.name = "doctor",
+	.usage = "doctor [--json]",
+	.about = "Check that this machine can run the catalog: tools and their versions, the\n"
+	    "cluster and kube context, repos and files, the state directory and database,\n"
+	    "free disk space. One line per check, a hint for each failure; exit 0 only\n"
+	    "when every check passes.\n",
+	.json = "{\"ok\":BOOL,\"checks\":[{\"check\",\"status\":\"ok|warn|fail\",\"detail\",\"hint\"}]}",
+	.run = cmd_doctor,
+};

@@ -20,6 +20,27 @@
 #include "fusion/lock.h"
 #include "fusion/proc.h"
 
+struct down_opts {
+	bool all, cluster, delete_cluster, no_wait;
+};
+
+/* What happened to a release: a line, or (--json) an object
+ * {"release":NAME,"result":"uninstalled|not installed|failed"}. */
+static void
+said(struct fx_session *s, const char *name, const char *result)
+{
+	if (!s->o->json) {
+		printf("%s%s %s\n", result, strcmp(result, "not installed") == 0 ? ":" : "", name);
+		return;
+	}
+	struct fx_buf b = {0};
+	buf_puts(&b, "{\"release\":");
+	buf_json_str(&b, name);
+	buf_printf(&b, ",\"result\":\"%s\"}\n", result);
+	fputs(b.s, stdout);
+	buf_free(&b);
+}
+
 static void
 helm_argv(struct fx_session *s, struct fx_strv *a, const char *verb)
 {
@@ -80,19 +101,21 @@ uninstall(struct fx_session *s, struct fx_node *n, const struct fx_map *present)
 	int rc = 0;
 
 	if (!map_get(present, d->svc->name)) {
-		printf("not installed: %s\n", d->svc->name);
+		said(s, d->svc->name, "not installed");
 		return cache_forget(s->cache, n->id) < 0 ? -1 : 0;
 	}
 	rules_uninstall_argv(&s->rules, d->svc, &a);
 	int st = proc_run(strv_argv(&a), &out, &err);
 	if (st == 0 || !still_there(s, d->svc->name)) {
-		printf("%s %s\n", st == 0 ? "uninstalled" : "not installed:", d->svc->name);
+		said(s, d->svc->name, st == 0 ? "uninstalled" : "not installed");
 		/* Unforgotten, the release would look up to date to the next `up`. */
 		if (cache_forget(s->cache, n->id) < 0)
 			rc = -1;
 	} else {
 		char *why = buf_first_line(&err, "no message");
 		fx_error_node(n->id, "helm uninstall failed: %s", why);
+		if (s->o->json)
+			said(s, d->svc->name, "failed");
 		free(why);
 		rc = -1;
 	}
@@ -143,12 +166,16 @@ stop_cluster(struct fx_session *s, bool delete)
 
 	fflush(stdout);
 	rules_cluster_stop_argv(&s->cat, delete, &a);
-	pid_t pid = proc_start(strv_argv(&a), 1, 2, &msg);
+	/* --json: stdout holds only JSON, the tool speaks on stderr. */
+	pid_t pid = proc_start(strv_argv(&a), s->o->json ? 2 : 1, 2, &msg);
 	int st = pid < 0 ? -1 : proc_wait(pid);
 	if (st != 0) {
 		fx_error("%s %s failed%s%s", a.v[0], a.v[1], msg.len ? ": " : "", msg.len ? msg.s : "");
 		rc = FX_EXIT_FAILED;
-	} else if (delete) {
+	} else if (s->o->json) {
+		printf("{\"cluster\":\"%s\"}\n", delete ? "deleted" : "stopped");
+	}
+	if (st == 0 && delete) {
 		/* A new cluster starts empty: nothing of this one is deployed. */
 		for (size_t i = 0; i < s->g->n; i++)
 			if (strcmp(s->g->nodes[i]->kind->name, "release") == 0 &&
@@ -161,16 +188,16 @@ stop_cluster(struct fx_session *s, bool delete)
 }
 
 static int
-check_options(struct fx_session *s, struct fx_opts *o)
+check_options(struct fx_session *s, struct fx_opts *g, const struct down_opts *o)
 {
 	struct fx_strv a = {0};
 	const char *why = NULL;
 
 	if (o->delete_cluster && !o->cluster)
 		why = "--delete goes with --cluster";
-	else if (o->cluster && o->nargs)
+	else if (o->cluster && g->nargs)
 		why = "--cluster takes every release down: name no service";
-	else if (o->all && o->nargs)
+	else if (o->all && g->nargs)
 		why = "--all or service names, not both";
 	else if (o->cluster)
 		why = rules_cluster_stop_argv(&s->cat, o->delete_cluster, &a);
@@ -182,15 +209,16 @@ check_options(struct fx_session *s, struct fx_opts *o)
 	return 0;
 }
 
-int
-cmd_down(struct fx_opts *o)
+static int
+cmd_down(struct fx_opts *o, void *opts)
 {
+	const struct down_opts *d = opts;
 	struct fx_session s;
 	int lock = -1;
 	int rc = session_open(&s, o);
 
 	if (rc == 0)
-		rc = check_options(&s, o);
+		rc = check_options(&s, o, d);
 	if (rc == 0) {
 		/* Only the named releases (all without names), not what they need. */
 		for (size_t i = 0; i < s.g->n; i++)
@@ -198,7 +226,10 @@ cmd_down(struct fx_opts *o)
 		for (int i = 0; i < o->nargs; i++) {
 			struct fx_node *n = rules_find(s.g, o->args[i]);
 			if (!n || strcmp(n->kind->name, "release") != 0) {
-				fx_error("down: no release named \"%s\"", o->args[i]);
+				struct fx_buf hint = {0};
+				fx_error("down: no release named \"%s\"%s", o->args[i],
+				    session_hint(&s, o->args[i], &hint));
+				buf_free(&hint);
 				rc = FX_EXIT_USAGE;
 			} else {
 				n->selected = true;
@@ -206,18 +237,41 @@ cmd_down(struct fx_opts *o)
 		}
 	}
 	if (rc == 0) {
-		lock = lock_acquire(s.statedir, o->no_wait);
+		lock = lock_acquire(s.statedir, d->no_wait);
 		if (lock < 0)
 			rc = lock == -2 ? FX_EXIT_USAGE : FX_EXIT_FAILED;
 	}
 	if (rc == 0 && !(s.cache = cache_open(s.statedir)))
 		rc = FX_EXIT_FAILED;
 	/* Deleting the cluster deletes its releases: no uninstall first. */
-	if (rc == 0 && !o->delete_cluster)
-		rc = uninstall_all(&s, o->cluster);
-	if (rc == 0 && o->cluster)
-		rc = stop_cluster(&s, o->delete_cluster);
+	if (rc == 0 && !d->delete_cluster)
+		rc = uninstall_all(&s, d->cluster);
+	if (rc == 0 && d->cluster)
+		rc = stop_cluster(&s, d->delete_cluster);
 	lock_release(lock);
 	session_close(&s);
 	return rc;
 }
+
+#define DOWN struct down_opts
+
+static const struct fx_option options[] = {
+	FX_BOOL("all", DOWN, all, "every release (the same as naming none)"),
+	FX_BOOL("cluster", DOWN, cluster, "then stop the cluster (minikube stop)"),
+	FX_BOOL("delete", DOWN, delete_cluster, "with --cluster: delete it instead (minikube delete, kind delete\n"
+	    "cluster); its releases go with it"),
+	FX_BOOL("no-wait", DOWN, no_wait, "exit 2 at once if another fusion holds the workspace"),
+	FX_OPT_END,
+};
+
+const struct fx_command fx_cmd_down = {
+	.name = "down",
+	.usage = "down [SVC...|--all] [--cluster [--delete]] [--no-wait]",
+	.about = "Uninstall releases (dependents first; without names, every release of the\n"
+	    "catalog); the next `up` deploys them again.\n",
+	.options = options,
+	.size = sizeof(struct down_opts),
+	.json = "one object per release: {\"release\":NAME,\"result\":\"uninstalled|not installed|failed\"};\n"
+	    "with --cluster, {\"cluster\":\"stopped|deleted\"}",
+	.run = cmd_down,
+};

@@ -5,14 +5,27 @@
 
 #include "fusion/cmd.h"
 
-int
-cmd_graph(struct fx_opts *o)
+struct graph_opts {
+	bool dot;
+	struct fx_select sel;
+};
+
+static const struct fx_option options[] = {
+	FX_BOOL("dot", struct graph_opts, dot, "Graphviz DOT (services as clusters)"),
+	FX_STR("until", struct graph_opts, sel.until, "KIND",
+	    "only up to build, load, chart or release nodes"),
+	FX_OPT_END,
+};
+
+static int
+cmd_graph(struct fx_opts *o, void *opts)
 {
+	struct graph_opts *go = opts;
 	struct fx_session s;
 	struct fx_buf b = {0};
-	int rc = session_load(&s, o, false);
+	int rc = session_load(&s, o, &go->sel, false);
 	if (rc == 0) {
-		if (o->dot)
+		if (go->dot)
 			graph_dot(s.g, &b);
 		else if (o->json)
 			graph_json(s.g, &b);
@@ -35,3 +48,13 @@ cmd_graph(struct fx_opts *o)
 	session_close(&s);
 	return rc;
 }
+
+const struct fx_command fx_cmd_graph = {
+	.name = "graph",
+	.usage = "graph [--dot|--json] [SVC...]",
+	.about = "Show the graph of SVC (default: everything), stale nodes marked.\n",
+	.options = options,
+	.size = sizeof(struct graph_opts),
+	.json = "{\"nodes\":[...],\"edges\":[...],\"order\":[...]}",
+	.run = cmd_graph,
+};

@@ -640,9 +640,14 @@ logs_follow(struct fx_session *s, const struct fx_strv *sels)
 	return rc;
 }
 
-int
-cmd_logs(struct fx_opts *o)
+struct logs_opts {
+	bool follow;
+};
+
+static int
+cmd_logs(struct fx_opts *o, void *opts)
 {
+	const struct logs_opts *lo = opts;
 	struct fx_session s;
 	struct fx_strv sels = {0};
 
@@ -653,14 +658,39 @@ cmd_logs(struct fx_opts *o)
 	int rc = session_open(&s, o);
 	const struct fx_svc *svc = rc == 0 ? catalog_svc(&s.cat, o->args[0]) : NULL;
 	if (rc == 0 && !svc) {
-		fx_error("%s: no service or shared release named \"%s\"", s.catalog_path, o->args[0]);
+		struct fx_buf hint = {0};
+		fx_error("%s: no service or shared release named \"%s\"%s", s.catalog_path,
+		    o->args[0], session_hint(&s, o->args[0], &hint));
+		buf_free(&hint);
 		rc = FX_EXIT_USAGE;
 	}
 	if (rc == 0) {
 		rules_selectors(&s.rules, svc, &sels);
-		rc = o->follow ? logs_follow(&s, &sels) : logs_once(&s, &sels);
+		rc = lo->follow ? logs_follow(&s, &sels) : logs_once(&s, &sels);
 	}
 	strv_free(&sels);
 	session_close(&s);
 	return rc;
 }
+
+/* After `logs`, -f is --follow, as in kubectl logs -f: the command's own
+ * options are looked up before the global ones (the catalog's -f then
+ * comes before the command). */
+static const struct fx_option options[] = {
+	{"follow", 'f', FX_OPT_BOOL, offsetof(struct logs_opts, follow), NULL, 0, 0,
+	    "keep following; when a new release replaces the pods, follow the\n"
+	    "new ones (after the command, -f means --follow, as in kubectl)"},
+	FX_OPT_END,
+};
+
+/* No --json: the lines are the applications' own text, which fusion only
+ * prefixes; a JSON wrapper would add nothing a reader of logs can use. */
+const struct fx_command fx_cmd_logs = {
+	.name = "logs",
+	.usage = "logs SVC [-f]",
+	.about = "The logs of SVC's pods (through kubectl logs, by its release's selector), each line\n"
+	    "prefixed with [pod/POD/CONTAINER].\n",
+	.options = options,
+	.size = sizeof(struct logs_opts),
+	.run = cmd_logs,
+};

@@ -101,11 +101,11 @@ print_table(struct row *rows, size_t n)
 	}
 }
 
-int
-cmd_status(struct fx_opts *o)
+static int
+cmd_status(struct fx_opts *o, void *unused)
 {
 	struct fx_session s;
-	int rc = session_load(&s, o, true);
+	int rc = session_load(&s, o, NULL, true);
 	if (rc == 0) {
 		struct row *rows = xcalloc(s.cat.nsvcs + 1, sizeof(*rows));
 		for (size_t i = 0; i < s.cat.nsvcs; i++)
@@ -121,3 +121,11 @@ cmd_status(struct fx_opts *o)
 	session_close(&s);
 	return rc;
 }
+
+const struct fx_command fx_cmd_status = {
+	.name = "status",
+	.usage = "status [--json]",
+	.about = "Every service and shared release: image tag, last release, fresh or stale.\n",
+	.json = "[{\"service\",\"shared\",\"image\",\"revision\",\"released\",\"state\",\"reason\"}]",
+	.run = cmd_status,
+};

@@ -17,23 +17,89 @@
 #include "fusion/remote.h"
 #include "fusion/report.h"
 
+#define UP struct fx_up_opts
+
+static const struct fx_option up_options[] = {
+	FX_STR("until", UP, sel.until, "KIND", "stop after build, load, chart or release nodes"),
+	FX_BOOL("dry-run", UP, dry_run, "show what would run, and why (same as `plan`)"),
+	FX_BOOL("force", UP, sel.force, "run every selected node, fresh or not"),
+	FX_BOOL("verify", UP, verify, "check that recorded outputs still exist (images, releases)"),
+	FX_BOOL("no-wait", UP, no_wait, "exit 2 at once if another `fusion up` holds the workspace"),
+	FX_NUM("build-jobs", UP, build_jobs, 1, 1024, "at most N builds at once (default 2)"),
+	FX_BOOL("watch", UP, watch, "then keep going: rerun what each change to the sources or the\n"
+	    "catalog makes stale, forward the catalog's ports, until Ctrl-C"),
+	FX_MS("debounce", UP, debounce_ms, 0, 600000,
+	    "wait for MS quiet milliseconds after a change (default 200)"),
+	FX_MS("poll", UP, poll_ms, 1, 600000, "poll every MS milliseconds instead of using inotify"),
+	FX_STR("remote", UP, remote, "URL", "the shared cache (http://, https://, file://DIR); default:\n"
+	    "the catalog's cache.remote"),
+	FX_BOOL("no-remote", UP, no_remote, "do not use the shared cache this time"),
+	FX_BOOL("push", UP, push, "upload what ran to the shared cache (CI; cache.push)"),
+	FX_BOOL("remote-required", UP, remote_required, "a fault of the shared cache fails the run\n"
+	    "instead of a warning and a build"),
+	FX_OPT_END,
+};
+
+static int
+run_up(struct fx_opts *o, void *u)
+{
+	return cmd_up(o, u);
+}
+
+const struct fx_command fx_cmd_up = {
+	.name = "up",
+	.usage = "up [SVC...] [--until KIND] [--dry-run] [--force] [--verify] [--no-wait]"
+	    " [--build-jobs N] [--remote URL|--no-remote] [--push] [--remote-required]"
+	    " [--watch [--debounce MS] [--poll MS]]",
+	.about = "Bring SVC (default: every service) and everything it needs up to date: run the\n"
+	    "stale build, load, chart and release nodes, in parallel, and nothing else.\n",
+	.options = up_options,
+	.size = sizeof(struct fx_up_opts),
+	.defaults = &(const struct fx_up_opts){.debounce_ms = 200},
+	.json = "one object per line: {\"event\":\"start\"|\"finish\"|\"summary\",...}",
+	.run = run_up,
+};
+
+static const struct fx_option plan_options[] = {
+	FX_STR("until", UP, sel.until, "KIND", "only up to build, load, chart or release nodes"),
+	FX_BOOL("force", UP, sel.force, "as if every selected node were stale"),
+	FX_BOOL("verify", UP, verify, "check that recorded outputs still exist (images, releases)"),
+	FX_OPT_END,
+};
+
+static int
+run_plan(struct fx_opts *o, void *u)
+{
+	return cmd_plan(o, u);
+}
+
+const struct fx_command fx_cmd_plan = {
+	.name = "plan",
+	.usage = "plan [SVC...] [--until KIND] [--verify]",
+	.about = "Show what `up` would run, and why (with -v, the exact commands).\n",
+	.options = plan_options,
+	.size = sizeof(struct fx_up_opts),
+	.json = "{\"event\":\"plan\",\"node\":ID,\"state\":...,\"reason\":...} per node, then a summary",
+	.run = run_plan,
+};
+
 static char *
-describe_run(struct fx_opts *o)
+describe_run(struct fx_opts *o, const struct fx_up_opts *u)
 {
 	struct fx_buf b = {0};
 
 	buf_puts(&b, "up");
 	for (int i = 0; i < o->nargs; i++)
 		buf_printf(&b, " %s", o->args[i]);
-	if (o->until)
-		buf_printf(&b, " --until %s", o->until);
-	if (o->force)
+	if (u->sel.until)
+		buf_printf(&b, " --until %s", u->sel.until);
+	if (u->sel.force)
 		buf_puts(&b, " --force");
-	if (o->verify)
+	if (u->verify)
 		buf_puts(&b, " --verify");
-	if (o->push)
+	if (u->push)
 		buf_puts(&b, " --push");	/* never the URL: it may hold a password */
-	if (o->no_remote)
+	if (u->no_remote)
 		buf_puts(&b, " --no-remote");
 	return buf_detach(&b);
 }
@@ -103,19 +169,19 @@ is_url(const char *u)
 
 /* The options that make no sense together, or without a shared cache. */
 static int
-check_remote_opts(struct fx_opts *o, const struct fx_catalog *cat)
+check_remote_opts(const struct fx_up_opts *u, const struct fx_catalog *cat)
 {
-	if (o->remote && !is_url(o->remote)) {
+	if (u->remote && !is_url(u->remote)) {
 		fx_error("up: --remote must be an http://, https:// or file:// URL");
 		return FX_EXIT_USAGE;
 	}
-	if (o->no_remote && (o->remote || o->push || o->remote_required)) {
+	if (u->no_remote && (u->remote || u->push || u->remote_required)) {
 		fx_error("up: --no-remote goes with neither --remote, --push nor --remote-required");
 		return FX_EXIT_USAGE;
 	}
-	if (!o->no_remote && !o->remote && !cat->remote && (o->push || o->remote_required)) {
+	if (!u->no_remote && !u->remote && !cat->remote && (u->push || u->remote_required)) {
 		fx_error("up: --%s needs a shared cache: cache.remote in the catalog, or --remote URL",
-		    o->push ? "push" : "remote-required");
+		    u->push ? "push" : "remote-required");
 		return FX_EXIT_USAGE;
 	}
 	return 0;
@@ -128,19 +194,19 @@ check_remote_opts(struct fx_opts *o, const struct fx_catalog *cat)
  * error with --remote-required), as a cache that is down would be.
  */
 static int
-open_remote(struct fx_session *s, struct fx_opts *o, struct fx_remote **out)
+open_remote(struct fx_session *s, const struct fx_up_opts *u, struct fx_remote **out)
 {
 	const struct fx_catalog *cat = &s->cat;
-	const char *url = o->remote ? o->remote : cat->remote;
+	const char *url = u->remote ? u->remote : cat->remote;
 	struct fx_buf err = {0};
 	char *abs = NULL;
 	char cwd[4096];
 
 	*out = NULL;
-	int rc = check_remote_opts(o, cat);
-	if (rc || o->no_remote || !url)
+	int rc = check_remote_opts(u, cat);
+	if (rc || u->no_remote || !url)
 		return rc;
-	if (o->remote && !strncmp(url, "file://", 7) && url[7] != '/' &&
+	if (u->remote && !strncmp(url, "file://", 7) && url[7] != '/' &&
 	    strncmp(url + 7, "localhost/", 10) && getcwd(cwd, sizeof cwd)) {
 		char *dir = path_join(cwd, url + 7);
 		abs = xasprintf("file://%s", dir);
@@ -164,7 +230,7 @@ open_remote(struct fx_session *s, struct fx_opts *o, struct fx_remote **out)
 	*out = remote_open(&conf, &err);
 	free(abs);
 	if (!*out) {
-		if (o->remote_required) {
+		if (u->remote_required) {
 			fx_error("shared cache: %s", err.s);
 			buf_free(&err);
 			return FX_EXIT_USAGE;
@@ -176,21 +242,21 @@ open_remote(struct fx_session *s, struct fx_opts *o, struct fx_remote **out)
 }
 
 int
-up_run(struct fx_session *s, struct fx_opts *o)
+up_run(struct fx_session *s, struct fx_opts *o, const struct fx_up_opts *u)
 {
 	struct fx_run_counts k;
-	struct fx_limit limits[1] = {{"build", o->build_jobs}};
+	struct fx_limit limits[1] = {{"build", u->build_jobs}};
 	double t0 = now_mono();
 	int total = session_count(s, FX_STALE) + session_count(s, FX_PENDING);
 	enum fx_report_mode mode = o->json ? FX_REPORT_JSON :
 	    isatty(1) ? FX_REPORT_TTY : FX_REPORT_LINES;
 	struct fx_remote *remote = NULL;
-	int rc = open_remote(s, o, &remote);
+	int rc = open_remote(s, u, &remote);
 
 	if (rc)
 		return rc;	/* before anything runs or is recorded */
 	struct fx_report *rep = report_new(mode, total);
-	char *what = describe_run(o);
+	char *what = describe_run(o, u);
 	int64_t run_id = cache_run_begin(s->cache, what);
 	int *first = xcalloc(s->g->n + 1, sizeof(int));
 	int *second = NULL;
@@ -199,11 +265,11 @@ up_run(struct fx_session *s, struct fx_opts *o)
 	sweep_secrets(s->statedir);
 	struct fx_exec x = {
 		.jobs = o->jobs ? o->jobs : s->cat.jobs ? s->cat.jobs : cpu_count(),
-		.limits = limits, .nlimits = o->build_jobs ? 1 : 0,
+		.limits = limits, .nlimits = u->build_jobs ? 1 : 0,
 		.keep_going = o->keep_going, .statedir = s->statedir, .cache = s->cache,
 		.run_id = run_id, .ev = &s->ev, .report = rep, .results = first,
-		.remote = remote, .push = remote && (o->push || s->cat.push),
-		.remote_required = o->remote_required,
+		.remote = remote, .push = remote && (u->push || s->cat.push),
+		.remote_required = u->remote_required,
 	};
 	rc = exec_run(s->g, &x, &k);
 	if (rc == FX_EXIT_FAILED && retry_lost(s, &k)) {
@@ -226,31 +292,32 @@ up_run(struct fx_session *s, struct fx_opts *o)
 }
 
 int
-cmd_up(struct fx_opts *o)
+cmd_up(struct fx_opts *o, struct fx_up_opts *u)
 {
 	struct fx_session s;
 	int lock = -1;
 
-	if (o->watch && o->dry_run) {
+	if (u->watch && u->dry_run) {
 		fx_error("up: --watch and --dry-run do not go together");
 		return FX_EXIT_USAGE;
 	}
-	if (o->dry_run)
-		return cmd_plan(o);
-	if (o->watch)
-		return cmd_watch(o);
+	if (u->dry_run)
+		return cmd_plan(o, u);
+	if (u->watch)
+		return cmd_watch(o, u);
 	int rc = session_open(&s, o);
+	s.sel = u->sel;
 	if (rc == 0)
 		rc = session_select(&s);
 	if (rc == 0) {
-		lock = lock_acquire(s.statedir, o->no_wait);
+		lock = lock_acquire(s.statedir, u->no_wait);
 		if (lock < 0)
 			rc = lock == -2 ? FX_EXIT_USAGE : FX_EXIT_FAILED;
 	}
 	if (rc == 0)
-		rc = session_state(&s, o->verify);
+		rc = session_state(&s, u->verify);
 	if (rc == 0)
-		rc = up_run(&s, o);
+		rc = up_run(&s, o, u);
 	lock_release(lock);
 	session_close(&s);
 	return rc;
@@ -301,10 +368,10 @@ plan_json(struct fx_session *s)
 }
 
 int
-cmd_plan(struct fx_opts *o)
+cmd_plan(struct fx_opts *o, struct fx_up_opts *u)
 {
 	struct fx_session s;
-	int rc = session_load(&s, o, o->verify);
+	int rc = session_load(&s, o, &u->sel, u->verify);
 	if (rc == 0 && o->json)
 		plan_json(&s);
 	if (rc == 0 && !o->json) {

@@ -58,12 +58,12 @@
 #include "fusion/report.h"
 #include "fusion/watch.h"
 
-#define DEBOUNCE_MS 200
 #define SHOWN_PATHS 3		/* paths a terminal line names */
 #define JSON_PATHS 1000		/* paths a change event lists */
 
 struct loop {
 	struct fx_opts *o;
+	struct fx_up_opts *u;		/* up's options */
 	char *path;			/* the catalog */
 	struct fx_catalog cat;		/* the last good one */
 	struct fx_catalog old;		/* replaced: freed once no session uses it */
@@ -362,7 +362,7 @@ take_catalog(struct loop *L)
 static int
 lock_pass(struct loop *L, const char *statedir)
 {
-	int lock = lock_acquire(statedir, L->o->no_wait);
+	int lock = lock_acquire(statedir, L->u->no_wait);
 
 	if (lock == -3)
 		return -FX_EXIT_INTERRUPTED;
@@ -378,6 +378,7 @@ pass(struct loop *L, bool first)
 	int lock = -1;
 	int rc = session_from(&s, L->o, L->path, &L->cat);
 
+	s.sel = L->u->sel;
 	L->synced = false;
 	if (rc == 0)
 		rc = session_select(&s);
@@ -388,12 +389,12 @@ pass(struct loop *L, bool first)
 	if (rc == 0) {
 		s.before_hash = sync_watch;
 		s.before_hash_ctx = L;
-		rc = session_state(&s, first && L->o->verify);
+		rc = session_state(&s, first && L->u->verify);
 	}
 	if (rc == 0 && cmd_stop)
 		rc = FX_EXIT_INTERRUPTED;
 	if (rc == 0)
-		rc = up_run(&s, L->o);
+		rc = up_run(&s, L->o, L->u);
 	lock_release(lock);
 	if (!L->synced) {
 		session_close(&s);
@@ -497,9 +498,9 @@ loop_free(struct loop *L)
 }
 
 int
-cmd_watch(struct fx_opts *o)
+cmd_watch(struct fx_opts *o, struct fx_up_opts *u)
 {
-	struct loop L = {.o = o};
+	struct loop L = {.o = o, .u = u};
 
 	L.path = catalog_find(o->file);
 	if (!L.path)
@@ -509,9 +510,9 @@ cmd_watch(struct fx_opts *o)
 		return FX_EXIT_USAGE;
 	}
 	L.mode = o->json ? FX_REPORT_JSON : isatty(1) ? FX_REPORT_TTY : FX_REPORT_LINES;
-	L.debounce = (o->debounce_set ? o->debounce_ms : DEBOUNCE_MS) / 1000.0;
+	L.debounce = u->debounce_ms / 1000.0;
 	L.max_wait = 4 * L.debounce > 2.0 ? 4 * L.debounce : 2.0;
-	L.w = watch_new(o->poll_ms);
+	L.w = watch_new(u->poll_ms);
 	L.fw = forwards_new();
 	if (cmd_signals_on() < 0) {
 		loop_free(&L);
@@ -520,7 +521,7 @@ cmd_watch(struct fx_opts *o)
 	int rc = pass(&L, true);
 	/* Only the first pass has --force and --verify: later ones run what
 	 * changes make stale. */
-	o->force = o->verify = false;
+	u->sel.force = u->verify = false;
 	if (!L.have_session)
 		goto out;	/* nothing to watch: an unknown service, say */
 	while (rc != FX_EXIT_INTERRUPTED) {

@@ -1,8 +1,8 @@
 /*
- * main.c - fusion's command line: global options (before or after the
- * command), the command, and its options (see cmd.h).
+ * main.c - fusion's command line: the global options (before or after the
+ * command), the command, and its own options, which each command declares
+ * in a table in its own file (opts.h, cmd.h).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,89 +16,42 @@
 #define FUSION_VERSION "0.1.0"
 #endif
 
-struct command {
-	const char *name;
-	int (*run)(struct fx_opts *);
-	const char *usage;
-	const char *help;
-	const char *options;	/* long options it takes, as "|until|dry-run|" */
+static int cmd_help(struct fx_opts *o, void *unused);
+
+static const struct fx_command help_command = {
+	.name = "help",
+	.usage = "help [COMMAND]",
+	.about = "Describe COMMAND, as `fusion COMMAND --help` does; without one, list the\n"
+	    "commands.\n",
+	.run = cmd_help,
 };
 
-static const struct command commands[] = {
-	{"up", cmd_up, "up [SVC...] [--until KIND] [--dry-run] [--force] [--verify] [--no-wait]"
-	    " [--build-jobs N] [--remote URL|--no-remote] [--push] [--remote-required]"
-	    " [--watch [--debounce MS] [--poll MS]]",
-	    "Bring SVC (default: every service) and everything it needs up to date: run the\n"
-	    "stale build, load, chart and release nodes, in parallel, and nothing else.\n"
-	    "  --until KIND    stop after build, load, chart or release nodes\n"
-	    "  --dry-run       show what would run, and why (same as `plan`)\n"
-	    "  --force         run every selected node, fresh or not\n"
-	    "  --verify        check that recorded outputs still exist (images, releases)\n"
-	    "  --no-wait       exit 2 at once if another `fusion up` holds the workspace\n"
-	    "  --build-jobs N  at most N builds at once (default 2)\n"
-	    "  --watch         then keep going: rerun what each change to the sources or the\n"
-	    "                  catalog makes stale, forward the catalog's ports, until Ctrl-C\n"
-	    "  --debounce MS   wait for MS quiet milliseconds after a change (default 200)\n"
-	    "  --poll MS       poll every MS milliseconds instead of using inotify\n"
-	    "  --remote URL    the shared cache (http://, https://, file://DIR); default:\n"
-	    "                  the catalog's cache.remote\n"
-	    "  --no-remote     do not use the shared cache this time\n"
-	    "  --push          upload what ran to the shared cache (CI; cache.push)\n"
-	    "  --remote-required  a fault of the shared cache fails the run instead of\n"
-	    "                  a warning and a build\n",
-	    "|until|dry-run|force|verify|no-wait|build-jobs|remote|push|no-remote|remote-required|"
-	    "watch|debounce|poll|"},
-	{"plan", cmd_plan, "plan [SVC...] [--until KIND] [--verify]",
-	    "Show what `up` would run, and why (with -v, the exact commands).\n",
-	    "|until|force|verify|"},
-	{"graph", cmd_graph, "graph [--dot|--json] [SVC...]",
-	    "Show the graph of SVC (default: everything), stale nodes marked.\n"
-	    "  --dot    Graphviz DOT (services as clusters)\n"
-	    "  --json   {\"nodes\":[...],\"edges\":[...]}\n",
-	    "|dot|until|"},
-	{"why", cmd_why, "why SVC|NODE",
-	    "Say why the nodes on the way to SVC's release (or NODE) are stale: the files,\n"
-	    "values and upstream nodes that changed.\n", "|until|"},
-	{"inputs", cmd_inputs, "inputs SVC|NODE",
-	    "Print the inputs that form NODE's key (SVC: its release), one per line as\n"
-	    "recorded (NAME TAB VALUE): for a build, every file the builder is sent.\n",
-	    "|"},
-	{"status", cmd_status, "status [--json]",
-	    "Every service and shared release: image tag, last release, fresh or stale.\n",
-	    "|"},
-	{"down", cmd_down, "down [SVC...|--all] [--cluster [--delete]] [--no-wait]",
-	    "Uninstall releases (dependents first; without names, every release of the\n"
-	    "catalog); the next `up` deploys them again.\n"
-	    "  --all       every release (the same as naming none)\n"
-	    "  --cluster   then stop the cluster (minikube stop)\n"
-	    "  --delete    with --cluster: delete it instead (minikube delete, kind delete\n"
-	    "              cluster); its releases go with it\n",
-	    "|no-wait|all|cluster|delete|"},
-	{"cache", cmd_cache, "cache stats|gc|clear|export FILE|import FILE",
-	    "The state database: stats, gc (drop records of what no longer exists), clear;\n"
-	    "export FILE / import FILE move the node records (not the stat cache) between\n"
-	    "machines, for CI systems that keep a directory instead of a shared cache.\n",
-	    "|"},
-	{"logs", cmd_logs, "logs SVC [-f]",
-	    "The logs of SVC's pods (through kubectl logs, by its release's selector), each line\n"
-	    "prefixed with [pod/POD/CONTAINER].\n"
-	    "  -f, --follow   keep following; when a new release replaces the pods, follow the\n"
-	    "                 new ones (after the command, -f means --follow, as in kubectl)\n",
-	    "|follow|"},
-	{"doctor", cmd_doctor, "doctor [--json]",
-	    "Check that this machine can run the catalog: tools and their versions, the\n"
-	    "cluster and kube context, repos and files, the state directory and database,\n"
-	    "free disk space. One line per check, a hint for each failure; exit 0 only\n"
-	    "when every check passes.\n", "|"},
-	{"bootstrap", cmd_bootstrap, "bootstrap [--no-wait]",
-	    "Start the cluster if it is not running (minikube start, kind create cluster),\n"
-	    "create the namespace, then bring the shared releases up to date. On a running\n"
-	    "cluster it only does the last.\n", "|no-wait|"},
-	{"clone", cmd_clone, "clone [SVC...] [--fetch]",
-	    "Clone the repos of SVC (default: every service with `git:`) that are missing,\n"
-	    "in parallel (-j), one line per repo. Existing repos are left alone.\n"
-	    "  --fetch   git fetch the existing ones (never touching their work trees)\n",
-	    "|fetch|"},
+/* In the order `fusion --help` lists them. */
+static const struct fx_command *const commands[] = {
+	&fx_cmd_up, &fx_cmd_plan, &fx_cmd_graph, &fx_cmd_why, &fx_cmd_inputs, &fx_cmd_status,
+	&fx_cmd_down, &fx_cmd_cache, &fx_cmd_logs, &fx_cmd_doctor, &fx_cmd_bootstrap,
+	&fx_cmd_clone, &help_command,
+};
+
+#define G struct fx_opts
+
+static const struct fx_option global_options[] = {
+	{NULL, 'C', FX_OPT_STR, offsetof(G, dir), "DIR", 0, 0, "change to DIR first"},
+	{NULL, 'f', FX_OPT_STR, offsetof(G, file), "CATALOG", 0, 0,
+	    "the catalog (default: fusion.yaml or config/service-catalog.yaml,\n"
+	    "here or in a parent directory)"},
+	{NULL, 'j', FX_OPT_NUM, offsetof(G, jobs), "N", 1, 1024,
+	    "run N nodes at once (default: the catalog's jobs, else the CPUs)"},
+	{NULL, 'k', FX_OPT_BOOL, offsetof(G, keep_going), NULL, 0, 0,
+	    "keep going: after a failure, finish independent branches"},
+	{NULL, 'v', FX_OPT_COUNT, offsetof(G, verbose), NULL, 0, 0,
+	    "verbose: commands, hashing counts, peak memory"},
+	FX_BOOL("json", G, json, "machine-readable output: stdout holds only JSON (a command\n"
+	    "that has no JSON form refuses it, exit 2)"),
+	FX_BOOL("no-color", G, no_color, "no colours (also NO_COLOR=1)"),
+	{"help", 'h', FX_OPT_BOOL, offsetof(G, help), NULL, 0, 0, "describe fusion, or the command"},
+	FX_BOOL("version", G, version, "print the version"),
+	FX_OPT_END,
 };
 
 static void
@@ -109,253 +62,154 @@ usage(FILE *f)
 	    "Bring a local Kubernetes cluster up to date with the source in sibling repos,\n"
 	    "rerunning only what changed.\n\ncommands:\n", f);
 	for (size_t i = 0; i < FX_NELEM(commands); i++)
-		if (commands[i].run)
-			fprintf(f, "  %s\n", commands[i].usage);
-	fputs("\nglobal options (before or after the command):\n"
-	    "  -C DIR        change to DIR first\n"
-	    "  -f CATALOG    the catalog (default: fusion.yaml or config/service-catalog.yaml,\n"
-	    "                here or in a parent directory)\n"
-	    "  -j N          run N nodes at once (default: the catalog's jobs, else the CPUs)\n"
-	    "  -k            keep going: after a failure, finish independent branches\n"
-	    "  -v            verbose: commands, hashing counts, peak memory\n"
-	    "  --json        machine-readable output\n"
-	    "  --no-color    no colours (also NO_COLOR=1)\n"
-	    "  --version     print the version\n"
-	    "\n`fusion COMMAND --help` describes a command.\n", f);
+		fprintf(f, "  %s\n", commands[i]->usage);
+	fputs("\nglobal options (before or after the command):\n", f);
+	opts_help(f, global_options);
+	fputs("\n`fusion help COMMAND` (or `fusion COMMAND --help`) describes a command.\n", f);
 }
 
-static const struct command *
+/* `fusion CMD --help`, `fusion help CMD`: the synopsis, what it does, its
+ * options from its table, and what --json prints. */
+static void
+command_help(FILE *f, const struct fx_command *cmd)
+{
+	fprintf(f, "usage: fusion %s\n\n%s", cmd->usage, cmd->about);
+	if (cmd->options && (cmd->options->name || cmd->options->letter)) {
+		fputs("\noptions:\n", f);
+		opts_help(f, cmd->options);
+	}
+	if (cmd->json)
+		fprintf(f, "\n--json: %s\n", cmd->json);
+	else if (cmd->run != cmd_help)
+		fputs("\n--json: not taken (exit 2)\n", f);
+	fputs("\nGlobal options (-C, -f, -j, -k, -v, --json, --no-color): fusion help.\n", f);
+}
+
+static const struct fx_command *
 find_command(const char *name)
 {
 	for (size_t i = 0; i < FX_NELEM(commands); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i];
 	return NULL;
 }
 
-enum {
-	OPT_JSON = 256, OPT_NO_COLOR, OPT_VERSION, OPT_UNTIL, OPT_DRY_RUN, OPT_FORCE, OPT_VERIFY,
-	OPT_DOT, OPT_NO_WAIT, OPT_REMOTE, OPT_PUSH, OPT_BUILD_JOBS, OPT_HELP, OPT_WATCH,
-	OPT_DEBOUNCE, OPT_POLL, OPT_FOLLOW,
-	OPT_ALL, OPT_CLUSTER, OPT_DELETE, OPT_FETCH,
-	OPT_NO_REMOTE, OPT_REMOTE_REQUIRED,
-};
-
-static const struct option longopts[] = {
-	{"json", no_argument, NULL, OPT_JSON},
-	{"no-color", no_argument, NULL, OPT_NO_COLOR},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{"help", no_argument, NULL, 'h'},
-	{"until", required_argument, NULL, OPT_UNTIL},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"force", no_argument, NULL, OPT_FORCE},
-	{"verify", no_argument, NULL, OPT_VERIFY},
-	{"dot", no_argument, NULL, OPT_DOT},
-	{"no-wait", no_argument, NULL, OPT_NO_WAIT},
-	{"remote", required_argument, NULL, OPT_REMOTE},
-	{"push", no_argument, NULL, OPT_PUSH},
-	{"no-remote", no_argument, NULL, OPT_NO_REMOTE},
-	{"remote-required", no_argument, NULL, OPT_REMOTE_REQUIRED},
-	{"build-jobs", required_argument, NULL, OPT_BUILD_JOBS},
-	{"watch", no_argument, NULL, OPT_WATCH},
-	{"debounce", required_argument, NULL, OPT_DEBOUNCE},
-	{"poll", required_argument, NULL, OPT_POLL},
-	{"follow", no_argument, NULL, OPT_FOLLOW},
-	{"all", no_argument, NULL, OPT_ALL},
-	{"cluster", no_argument, NULL, OPT_CLUSTER},
-	{"delete", no_argument, NULL, OPT_DELETE},
-	{"fetch", no_argument, NULL, OPT_FETCH},
-	{0},
-};
-
-static int
-positive(const char *opt, const char *s, int *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (!*s || *end || v < 1 || v > 1024) {
-		fx_error("%s: expected a number from 1 to 1024, got \"%s\"", opt, s);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
-}
-
-/* Milliseconds, from 1 to 10 minutes (0 too when `zero`). */
-static int
-millis(const char *opt, const char *s, bool zero, int *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (!*s || *end || v < (zero ? 0 : 1) || v > 600000) {
-		fx_error("%s: expected milliseconds from %d to 600000, got \"%s\"", opt, zero ? 0 : 1,
-		    s);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
-}
-
-/* Command options are checked once the command is known, since global
- * options and command options may come in any order: every one given is
- * kept (there are at most argc). */
-struct seen {
-	const char **names;
-	int n;
-};
-
+/* "fusion: unknown command "upp" (did you mean up?)". */
 static void
-saw(struct seen *s, const char *name)
+unknown_command(const char *name)
 {
-	s->names[s->n++] = name;
+	const char *names[FX_NELEM(commands)];
+
+	for (size_t i = 0; i < FX_NELEM(commands); i++)
+		names[i] = commands[i]->name;
+	const char *m = str_closest(name, names, FX_NELEM(commands));
+	if (m)
+		fx_error("unknown command \"%s\" (did you mean %s?)", name, m);
+	else
+		fx_error("unknown command \"%s\" (try fusion --help)", name);
 }
 
 static int
-parse(int argc, char **argv, struct fx_opts *o, struct seen *seen, bool *help)
+cmd_help(struct fx_opts *o, void *unused)
 {
-	int c;
-
-	opterr = 0;
-	for (;;) {
-		/* After `logs`, -f is --follow, as in kubectl logs -f (the
-		 * catalog is then named before the command). */
-		if (optind < argc && o->command && strcmp(o->command, "logs") == 0 &&
-		    strcmp(argv[optind], "-f") == 0) {
-			o->follow = true;
-			saw(seen, "follow");
-			optind++;
-			continue;
-		}
-		c = getopt_long(argc, argv, "+C:f:j:kvh", longopts, NULL);
-		if (c == -1 && optind >= argc)
-			break;
-		if (c == -1) {
-			/* A positional argument: the command, or its arguments. */
-			if (!o->command)
-				o->command = argv[optind];
-			else
-				o->args[o->nargs++] = argv[optind];
-			optind++;
-			continue;
-		}
-		switch (c) {
-		case 'C': o->dir = optarg; break;
-		case 'f': o->file = optarg; break;
-		case 'j': if (positive("-j", optarg, &o->jobs) < 0) return -1; break;
-		case 'k': o->keep_going = true; break;
-		case 'v': fx_verbose++; break;
-		case 'h': *help = true; break;
-		case OPT_JSON: o->json = true; break;
-		case OPT_NO_COLOR: o->color = false; break;
-		case OPT_VERSION: printf("fusion %s\n", FUSION_VERSION); exit(0);
-		case OPT_UNTIL: o->until = optarg; saw(seen, "until"); break;
-		case OPT_DRY_RUN: o->dry_run = true; saw(seen, "dry-run"); break;
-		case OPT_FORCE: o->force = true; saw(seen, "force"); break;
-		case OPT_VERIFY: o->verify = true; saw(seen, "verify"); break;
-		case OPT_DOT: o->dot = true; saw(seen, "dot"); break;
-		case OPT_NO_WAIT: o->no_wait = true; saw(seen, "no-wait"); break;
-		case OPT_REMOTE: o->remote = optarg; saw(seen, "remote"); break;
-		case OPT_PUSH: o->push = true; saw(seen, "push"); break;
-		case OPT_WATCH: o->watch = true; saw(seen, "watch"); break;
-		case OPT_FOLLOW: o->follow = true; saw(seen, "follow"); break;
-		case OPT_DEBOUNCE:
-			if (millis("--debounce", optarg, true, &o->debounce_ms) < 0)
-				return -1;
-			o->debounce_set = true;
-			saw(seen, "debounce");
-			break;
-		case OPT_POLL:
-			if (millis("--poll", optarg, false, &o->poll_ms) < 0)
-				return -1;
-			saw(seen, "poll");
-			break;
-		case OPT_ALL: o->all = true; saw(seen, "all"); break;
-		case OPT_CLUSTER: o->cluster = true; saw(seen, "cluster"); break;
-		case OPT_DELETE: o->delete_cluster = true; saw(seen, "delete"); break;
-		case OPT_FETCH: o->fetch = true; saw(seen, "fetch"); break;
-		case OPT_NO_REMOTE: o->no_remote = true; saw(seen, "no-remote"); break;
-		case OPT_REMOTE_REQUIRED:
-			o->remote_required = true;
-			saw(seen, "remote-required");
-			break;
-		case OPT_BUILD_JOBS:
-			if (positive("--build-jobs", optarg, &o->build_jobs) < 0)
-				return -1;
-			saw(seen, "build-jobs");
-			break;
-		default:
-			if (optopt)
-				fx_error("unknown option -%c (try fusion --help)", optopt);
-			else
-				fx_error("unknown option %s (try fusion --help)", argv[optind - 1]);
-			return -1;
-		}
+	if (o->nargs == 0) {
+		usage(stdout);
+		return 0;
 	}
+	const struct fx_command *cmd = o->nargs == 1 ? find_command(o->args[0]) : NULL;
+	if (o->nargs > 1)
+		fx_error("usage: fusion help [COMMAND]");
+	else if (!cmd)
+		unknown_command(o->args[0]);
+	if (!cmd)
+		return FX_EXIT_USAGE;
+	command_help(stdout, cmd);
 	return 0;
 }
 
-/* Every command option given must be one the command takes. */
-static bool
-options_fit(const struct command *cmd, const struct seen *seen)
+/*
+ * The command line: options anywhere, the first other argument is the
+ * command, the rest its arguments. Once the command is known its own
+ * options are looked up first (after `logs`, -f is --follow), then the
+ * global ones. *opts gets the command's options struct. Returns 0, or -1
+ * after reporting.
+ */
+static int
+parse(int argc, char **argv, struct fx_opts *o, const struct fx_command **cmd, void **opts)
 {
-	for (int i = 0; i < seen->n; i++) {
-		char key[32];
-		snprintf(key, sizeof key, "|%s|", seen->names[i]);
-		if (!strstr(cmd->options, key)) {
-			fx_error("%s: unknown option --%s (try fusion %s --help)", cmd->name,
-			    seen->names[i], cmd->name);
-			return false;
+	bool positional = false;	/* after "--" */
+
+	for (int i = 1; i < argc;) {
+		const char *a = argv[i];
+		if (!positional && strcmp(a, "--") == 0) {
+			positional = true;
+			i++;
+		} else if (!positional && a[0] == '-' && a[1]) {
+			struct fx_optset sets[2] = {{global_options, o}};
+			if (*cmd) {
+				sets[1] = sets[0];
+				sets[0] = (struct fx_optset){(*cmd)->options, *opts};
+			}
+			if (opts_take(argc, argv, &i, sets, *cmd ? 2 : 1, *cmd ? (*cmd)->name : NULL) < 0)
+				return -1;
+		} else if (!*cmd) {
+			o->command = argv[i++];
+			if (!(*cmd = find_command(o->command))) {
+				unknown_command(o->command);
+				return -1;
+			}
+			*opts = xcalloc(1, (*cmd)->size + 1);
+			if ((*cmd)->defaults)
+				memcpy(*opts, (*cmd)->defaults, (*cmd)->size);
+		} else {
+			o->args[o->nargs++] = argv[i++];
 		}
 	}
-	return true;
+	return 0;
 }
 
 /* The command line after parsing: the command to run, or why not. */
 static int
-dispatch(struct fx_opts *o, const struct seen *seen, bool help)
+dispatch(struct fx_opts *o, const struct fx_command *cmd, void *opts)
 {
-	if (!o->command) {
-		usage(help ? stdout : stderr);
-		return help ? 0 : FX_EXIT_USAGE;
-	}
-	const struct command *cmd = find_command(o->command);
-	if (!cmd) {
-		fx_error("unknown command \"%s\" (try fusion --help)", o->command);
-		return FX_EXIT_USAGE;
-	}
-	if (help) {
-		printf("usage: fusion %s\n\n%s", cmd->usage, cmd->help);
+	if (o->version) {
+		printf("fusion %s\n", FUSION_VERSION);
 		return 0;
 	}
-	if (!options_fit(cmd, seen))
-		return FX_EXIT_USAGE;
-	if (!cmd->run) {
-		fx_error("%s is not built yet", cmd->name);
+	if (!cmd) {
+		usage(o->help ? stdout : stderr);
+		return o->help ? 0 : FX_EXIT_USAGE;
+	}
+	if (o->help) {
+		command_help(stdout, cmd);
+		return 0;
+	}
+	if (o->json && !cmd->json) {
+		fx_error("%s: --json is not taken by this command (fusion help %s)", cmd->name,
+		    cmd->name);
 		return FX_EXIT_USAGE;
 	}
 	if (o->dir && chdir(o->dir) < 0) {
 		fx_error("-C %s: cannot change directory", o->dir);
 		return FX_EXIT_USAGE;
 	}
-	return cmd->run(o);
+	return cmd->run(o, opts);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct fx_opts o = {.color = isatty(1) && !getenv("NO_COLOR")};
-	struct seen seen = {xcalloc((size_t)argc + 1, sizeof(char *)), 0};
-	bool help = false;
+	struct fx_opts o = {0};
+	const struct fx_command *cmd = NULL;
+	void *opts = NULL;
 	int rc = FX_EXIT_USAGE;
 
 	o.args = xcalloc((size_t)argc + 1, sizeof(char *));
-	/* GNU getopt would permute; "+" plus our loop keeps order and lets
-	 * options follow the command. */
-	if (parse(argc, argv, &o, &seen, &help) == 0) {
+	if (parse(argc, argv, &o, &cmd, &opts) == 0) {
+		fx_verbose += o.verbose;
+		o.color = isatty(1) && !getenv("NO_COLOR") && !o.no_color;
 		fx_color = o.color;
-		rc = dispatch(&o, &seen, help);
+		rc = dispatch(&o, cmd, opts);
 	}
 	/* fusion's own peak, without the tools it ran (which /usr/bin/time
 	 * -f %M would count in): what the benchmarks compare. */
@@ -363,6 +217,6 @@ main(int argc, char **argv)
 	if (fx_verbose && getrusage(RUSAGE_SELF, &ru) == 0)
 		fx_debug("peak RSS %ld KB", ru.ru_maxrss);
 	free(o.args);
-	free(seen.names);
+	free(opts);
 	return rc;
 }

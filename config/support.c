@@ -3,7 +3,6 @@
  * cap (its "did you mean" suggestions come from util's str_closest).
  */
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
- * cmd.h - the command line: options, the session every command opens, and
- * one entry point per command (cli/cmd_*.c).
+ * cmd.h - the command line: the global options, the commands (each with
+ * its own options, opts.h), and the session every command opens.
  *
  * The command files are the one place where the three layers meet: they
  * load the catalog (config/), let the rules (rules/) build the graph, and
@@ -16,40 +16,73 @@
 #include "fusion/catalog.h"
 #include "fusion/graph.h"
 #include "fusion/hash.h"
+#include "fusion/opts.h"
 #include "fusion/walk.h"
 #include "fusion/rules.h"
 #include "fusion/stale.h"
 #include "fusion/statcache.h"
 
+/* The global options: the same for every command, before or after it
+ * (main.c reads them, with the command's own). */
 struct fx_opts {
 	const char *command;
 	const char *dir;	/* -C */
 	const char *file;	/* -f */
 	int jobs;		/* -j, 0 = catalog or CPUs */
 	bool keep_going;	/* -k */
-	bool json;
-	bool color;
-
-	/* command options */
-	const char *until;
-	bool dry_run, force, verify, dot, no_wait;
-	const char *remote;	/* up --remote URL */
-	bool push, no_remote, remote_required;
-	int build_jobs;
-	bool watch;		/* up --watch */
-	int debounce_ms;	/* --debounce (0 allowed) */
-	bool debounce_set;
-	int poll_ms;		/* --poll: poll instead of inotify */
-	bool follow;		/* logs -f */
-	bool all, cluster, delete_cluster;	/* down --all --cluster --delete */
-	bool fetch;				/* clone --fetch */
+	int verbose;		/* -v, counted (fx_verbose) */
+	bool json;		/* --json: stdout holds only JSON */
+	bool no_color;		/* --no-color */
+	bool help, version;	/* --help, --version */
+	bool color;		/* colours: a terminal, no NO_COLOR, no --no-color */
 
 	char **args;		/* positional arguments after the command */
 	int nargs;
 };
 
+/*
+ * A command: its help, the table of its own options (opts.h), and its
+ * entry point, which gets the global options and the struct its table
+ * sets. Each cmd_*.c defines its command; main.c lists them.
+ */
+struct fx_command {
+	const char *name;
+	const char *usage;	/* the synopsis, after "fusion " */
+	const char *about;	/* what it does: the help's first paragraph */
+	const struct fx_option *options;	/* its own; NULL: none */
+	size_t size;		/* of the struct they set (0: none) */
+	const void *defaults;	/* that struct before parsing; NULL: zeroes */
+	const char *json;	/* what --json prints; NULL: it refuses --json (exit 2) */
+	int (*run)(struct fx_opts *o, void *opts);
+};
+
+extern const struct fx_command fx_cmd_up, fx_cmd_plan, fx_cmd_graph, fx_cmd_why,
+    fx_cmd_inputs, fx_cmd_status, fx_cmd_down, fx_cmd_cache, fx_cmd_logs, fx_cmd_doctor,
+    fx_cmd_bootstrap, fx_cmd_clone;
+
+/* What a command selects beyond the names it is given (up, plan, graph,
+ * why): the session applies it. */
+struct fx_select {
+	const char *until;	/* --until KIND */
+	bool force;		/* --force: every selected node is stale */
+};
+
+/* The options of `up`; `plan` (up --dry-run), `up --watch` and `bootstrap`
+ * run with them too. */
+struct fx_up_opts {
+	struct fx_select sel;
+	bool verify;		/* --verify */
+	bool dry_run, no_wait, watch;
+	int build_jobs;		/* --build-jobs, 0 = the default */
+	const char *remote;	/* --remote URL */
+	bool push, no_remote, remote_required;
+	int debounce_ms;	/* --debounce (0 allowed) */
+	int poll_ms;		/* --poll: poll instead of inotify; 0 = inotify */
+};
+
 struct fx_session {
 	struct fx_opts *o;
+	struct fx_select sel;	/* set by the command before session_select */
 	char *catalog_path;
 	struct fx_catalog cat;
 	bool have_cat;
@@ -82,7 +115,7 @@ int session_open(struct fx_session *s, struct fx_opts *o);
  * one across passes). */
 int session_from(struct fx_session *s, struct fx_opts *o, const char *path,
     const struct fx_catalog *cat);
-/* Select what o->args name (all if none) and what --until keeps.
+/* Select what o->args name (all if none) and what s->sel.until keeps.
  * Returns 0, or FX_EXIT_USAGE after reporting an unknown name or kind, or
  * a secret of a selected chart whose environment variable is not set. */
 int session_select(struct fx_session *s);
@@ -90,29 +123,28 @@ int session_select(struct fx_session *s);
  * selected node. `verify`: check recorded outputs with the tools.
  * Returns 0 or an exit status. */
 int session_state(struct fx_session *s, bool verify);
-/* The three above, for the read-only commands (graph, plan, why, status). */
-int session_load(struct fx_session *s, struct fx_opts *o, bool verify);
+/* The three above, for the read-only commands (graph, plan, why, status);
+ * `sel` may be NULL. */
+int session_load(struct fx_session *s, struct fx_opts *o, const struct fx_select *sel,
+    bool verify);
 void session_close(struct fx_session *s);
 
 /* Number of selected nodes in a given state. */
 int session_count(struct fx_session *s, enum fx_state st);
 
-int cmd_up(struct fx_opts *o);
+/* After "no service ... named NAME": " (did you mean core-api?)" when a
+ * service, shared release or node of the session has a close name, else "". */
+const char *session_hint(struct fx_session *s, const char *name, struct fx_buf *b);
+
+int cmd_up(struct fx_opts *o, struct fx_up_opts *u);
 /* One run of `up` over a session whose state is evaluated (session_state):
  * the executor, its report and summary, the run's record. Returns an exit
  * status. */
-int up_run(struct fx_session *s, struct fx_opts *o);
+int up_run(struct fx_session *s, struct fx_opts *o, const struct fx_up_opts *u);
 /* `up --watch` (cli/cmd_watch.c). */
-int cmd_watch(struct fx_opts *o);
-int cmd_plan(struct fx_opts *o);
-int cmd_graph(struct fx_opts *o);
-int cmd_why(struct fx_opts *o);
-int cmd_inputs(struct fx_opts *o);
-int cmd_status(struct fx_opts *o);
-int cmd_down(struct fx_opts *o);
-int cmd_cache(struct fx_opts *o);
-/* `logs SVC [-f]` (cli/cmd_logs.c). */
-int cmd_logs(struct fx_opts *o);
+int cmd_watch(struct fx_opts *o, struct fx_up_opts *u);
+/* `plan`, `up --dry-run`. */
+int cmd_plan(struct fx_opts *o, struct fx_up_opts *u);
 
 /*
  * Commands that wait (up --watch, logs -f) sleep in poll(2) on
@@ -129,8 +161,5 @@ int cmd_signals_on(void);
 void cmd_signals_off(void);
 int cmd_wake_fd(void);
 bool cmd_wake_drain(void);
-int cmd_doctor(struct fx_opts *o);
-int cmd_bootstrap(struct fx_opts *o);
-int cmd_clone(struct fx_opts *o);
 
 #endif
