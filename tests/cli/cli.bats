@@ -2,6 +2,7 @@
 # The command line itself: help, version, options in any position, exit codes.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() {
 	fx_setup
@@ -94,4 +95,78 @@ setup() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *'no service, shared release or node named "nosuch"'* ]]
 	[ "$(calls podman)" -eq 0 ]
+}
+
+@test "help CMD gives exactly what CMD --help gives; help alone prints the usage on stdout, exit 0" {
+	local cmd
+	for cmd in up plan graph why inputs status down cache logs doctor bootstrap clone help; do
+		run --separate-stderr "$FUSION" "$cmd" --help
+		[ "$status" -eq 0 ]
+		[[ $output == "usage: fusion $cmd"* ]]
+		want=$output
+		run --separate-stderr "$FUSION" help "$cmd"
+		[ "$status" -eq 0 ]
+		[ "$output" = "$want" ]
+	done
+	run --separate-stderr "$FUSION" help
+	[ "$status" -eq 0 ]
+	[[ $output == "usage: fusion "* && $output == *"help [COMMAND]"* ]]
+	run "$FUSION" help upp
+	[ "$status" -eq 2 ]
+	[[ $output == *'unknown command "upp" (did you mean up?)'* ]]
+}
+
+@test "a command's --help lists the options of its table, and says what --json prints" {
+	run "$FUSION" down --help
+	[ "$status" -eq 0 ]
+	for o in --all --cluster --delete --no-wait; do
+		grep -qE "^  $o " <<<"$output" || { echo "no $o"; false; }
+	done
+	[[ $output == *'--json: one object per release'* ]]
+	run "$FUSION" logs --help
+	[ "$status" -eq 0 ]
+	grep -qE '^  -f, --follow ' <<<"$output"
+	[[ $output == *'--json: not taken (exit 2)'* ]]
+}
+
+@test "did you mean: a misspelt command, option, service or node gets the closest name, exit 2" {
+	run fx upp
+	[ "$status" -eq 2 ]
+	[[ $output == *'unknown command "upp" (did you mean up?)'* ]]
+	run fx up --frce
+	[ "$status" -eq 2 ]
+	[[ $output == *'up: unknown option --frce (did you mean --force?)'* ]]
+	run fx up core-apy
+	[ "$status" -eq 2 ]
+	[[ $output == *'no service, shared release or node named "core-apy" (did you mean core-api?)'* ]]
+	run fx why build:core-apy
+	[ "$status" -eq 2 ]
+	[[ $output == *'"build:core-apy" (did you mean build:core-api?)'* ]]
+	run fx down scriptdsah
+	[ "$status" -eq 2 ]
+	[[ $output == *'no release named "scriptdsah" (did you mean scriptdash?)'* ]]
+	run fx up nothing-like-it
+	[ "$status" -eq 2 ]
+	[[ $output != *"did you mean"* ]]
+	[ "$(calls podman)" -eq 0 ]
+}
+
+@test "options: --name=ARG, bundled letters, -- before arguments; a missing or needless argument is exit 2" {
+	run fx plan --until=build
+	[ "$status" -eq 0 ]
+	[[ $output == *"build:core-api"* && $output != *"release:"* ]]
+	run "$FUSION" -kv -f "$CAT" -j2 graph
+	[ "$status" -eq 0 ]
+	run fx graph -- core-api
+	[ "$status" -eq 0 ]
+	[[ $output == *"build:core-api"* && $output != *"scriptdash"* ]]
+	run fx up --until
+	[ "$status" -eq 2 ]
+	[[ $output == *"up: --until needs an argument (KIND)"* ]]
+	run fx up --force=yes
+	[ "$status" -eq 2 ]
+	[[ $output == *"up: --force takes no argument"* ]]
+	run fx up --build-jobs 0
+	[ "$status" -eq 2 ]
+	[[ $output == *'--build-jobs: expected a number from 1 to 1024, got "0"'* ]]
 }

@@ -275,6 +275,19 @@ SH
 	[[ $output == *'provider "existing": fusion does not start it'* ]]
 }
 
+@test "bootstrap --json: stdout holds only JSON; the steps and minikube's own words go to stderr" {
+	fake-cluster down
+	run --separate-stderr fx bootstrap --json
+	[ "$status" -eq 0 ]
+	json_only
+	[ "$(calls 'minikube start -p fusion')" -eq 1 ]
+	[[ $stderr == *"🏄  Done!"* && $stderr == *"bootstrap: "* ]]
+	[ "$(head -n1 <<<"$output" | jq -r '[.event, .namespace, (.shared | join(","))] | join(" ")')" = \
+		"bootstrap fusion postgresql" ]
+	[ "$(jq -r 'select(.event == "finish") | .node' <<<"$output" | tr '\n' ' ')" = "chart:postgresql release:postgresql " ]
+	[ "$(fake-cluster releases)" = "fusion/postgresql 1" ]
+}
+
 # ---- down ----
 
 @test "down --all leaves no release; a release already gone is told apart by helm's exit status, not its words" {
@@ -344,6 +357,26 @@ SH
 	[ "$status" -eq 0 ]
 	[ "$(calls 'kind delete cluster --name fusion$')" -eq 1 ]
 	[ "$(calls 'helm uninstall')" -eq 0 ]	# the cluster takes its releases with it
+}
+
+@test "down --json: one object per release, uninstalled, not installed or failed; then the cluster's" {
+	run -0 fx up
+	helm uninstall scriptdash -n fusion >/dev/null
+	FUSION_FAKE_FAIL='^helm uninstall core-api' run --separate-stderr fx down core-api --json
+	[ "$status" -eq 1 ]
+	json_only
+	[ "$output" = '{"release":"core-api","result":"failed"}' ]
+	run --separate-stderr fx down --all --json
+	[ "$status" -eq 0 ]
+	json_only
+	[ "$(jq -r 'select(.release == "scriptdash") | .result' <<<"$output")" = "not installed" ]
+	[ "$(jq -r 'select(.release == "core-api") | .result' <<<"$output")" = uninstalled ]
+	[ "$(wc -l <<<"$output")" -eq 4 ]
+	run --separate-stderr fx down --all --cluster --json
+	[ "$status" -eq 0 ]
+	json_only
+	[ "$(tail -n1 <<<"$output")" = '{"cluster":"stopped"}' ]
+	[ "$(calls 'minikube stop -p fusion$')" -eq 1 ]
 }
 
 # ---- clone ----
@@ -435,4 +468,24 @@ SH
 	echo "$output" | jq -e '[.checks[].check] | index("docker") and index("kind") and (index("podman") | not) and (index("minikube") | not)'
 	echo "$output" | jq -e '.checks[] | select(.check == "docker") | .detail == "24.0.7"'
 	echo "$output" | jq -e '.checks[] | select(.check == "disk space") | .detail | test("GiB free for images")'
+}
+
+@test "clone --json: one object per repo, cloned, exists or failed; a misspelt service gets a suggestion" {
+	bare_repos core-api scriptdash
+	run --separate-stderr fx clone --json
+	[ "$status" -eq 0 ]
+	json_only
+	[ "$(jq -r '.service + " " + .result' <<<"$output" | sort | tr '\n' ' ')" = "core-api cloned scriptdash cloned " ]
+	run --separate-stderr fx clone --json
+	[ "$status" -eq 0 ]
+	json_only
+	[ "$(jq -r '.result' <<<"$output" | sort -u)" = exists ]
+	rm -rf "${WS:?}/core-api" "$BATS_TEST_TMPDIR/git/core-api.git"
+	run --separate-stderr fx clone --json
+	[ "$status" -eq 1 ]
+	json_only
+	[ "$(jq -r 'select(.service == "core-api") | .result' <<<"$output")" = failed ]
+	run fx clone core-apy
+	[ "$status" -eq 2 ]
+	[[ $output == *'clone: no service named "core-apy" (did you mean core-api?)'* ]]
 }

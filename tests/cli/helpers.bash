@@ -180,3 +180,13 @@ stop_background() {
 		wait "$FX_PID" 2>/dev/null || true
 	fi
 }
+
+# The last `run --separate-stderr`'s stdout is JSON only: at least one line,
+# and every line one JSON value (as `--json` promises).
+json_only() {
+	[ -n "$output" ] || { echo "no output on stdout" >&2; return 1; }
+	local line
+	while IFS= read -r line; do
+		jq -e . >/dev/null <<<"$line" || { echo "not JSON: $line" >&2; return 1; }
+	done <<<"$output"
+}
