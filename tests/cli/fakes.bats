@@ -408,6 +408,9 @@ shop_chart() {
 	[[ $output == v3.17.3+g* ]]
 	run -0 helm lint "$SHOP"
 	[[ $output == *"1 chart(s) linted, 0 chart(s) failed"* ]]
+	# help is the real helm's, even for the fake's own commands
+	run -0 helm upgrade --install --help
+	[ "${lines[0]}" = "This command upgrades a release to a new version of a chart." ]
 }
 
 @test "helm: the real helm missing, or the fake itself, is an error that says what to do" {
