@@ -124,7 +124,8 @@ fuzz: fuzz-build
 SETUP_NEEDS = /usr/bin/pkg-config /usr/include/yaml.h /usr/include/xxhash.h \
 	/usr/include/sqlite3.h /usr/include/openssl/hmac.h /usr/include/cmocka.h /usr/bin/bats /usr/bin/dot \
 	/usr/bin/podman /usr/bin/jq /usr/bin/sqlite3 /usr/sbin/nginx /usr/bin/clang \
-	/usr/bin/valgrind /usr/bin/parallel /usr/bin/openssl /usr/include/openssl/evp.h \
+	/usr/bin/valgrind /usr/bin/parallel /usr/bin/openssl /usr/include/openssl/evp.h /usr/bin/unzip \
+	/usr/local/lib/fusion/helm /usr/local/lib/fusion/kubectl \
 	/usr/include/$(shell gcc -print-multiarch 2>/dev/null)/curl/curl.h $(FUZZ_RUNTIME)
 # clang's libFuzzer runtime (its path names clang's version); a path that
 # does not exist when there is none, so that setup installs it.

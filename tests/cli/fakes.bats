@@ -10,6 +10,10 @@ setup() {
 	export PATH=$TOP/tests/fakes:$PATH
 	export FUSION_FAKE_STATE=$BATS_TEST_TMPDIR/cluster
 	unset FUSION_FAKE_FAIL FUSION_FAKE_SLEEP FUSION_FAKE_RECREATE FUSION_FAKE_ROLLING
+	# the real helm, as tests/cli/helpers.bash sets it up
+	export FUSION_REAL_HELM=${FUSION_REAL_HELM:-/usr/local/lib/fusion/helm}
+	export HELM_CACHE_HOME=$BATS_TEST_TMPDIR/helm/cache HELM_CONFIG_HOME=$BATS_TEST_TMPDIR/helm/config \
+		HELM_DATA_HOME=$BATS_TEST_TMPDIR/helm/data
 	HELMDIR=$TOP/examples/workspace/local-dev/helm
 
 	# A small chart of our own, so that the assertions can be exact.
@@ -295,42 +299,128 @@ pods_of() {
 	[ -z "$(fake-cluster forwards)" ]
 }
 
-# ---- helm template ----
+# ---- helm: what needs no cluster is the real helm's ----
 
-@test "helm template renders the chart like helm: sources, values, release and chart fields" {
-	run --separate-stderr -0 helm template web "$CH" -n shop -f "$BATS_TEST_TMPDIR/v1.yaml" --set image.repository=localhost/web
-	expected='---
-# Source: demo/templates/deployment.yaml
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-  chart: demo-0.2.0
-spec:
-  replicas: 1
-  image: "localhost/web:from-file"
-  big: 1e+06 feature=true drop=present missing=<no value>
----
-# Source: demo/templates/service.yaml
-kind: Service
-metadata:
-  name: web'
-	[ "$output" = "$expected" ]
+# A chart as charts are written: `{{-` trimming, named templates, toYaml |
+# nindent, range, with, if, and a subchart with values of its own.
+shop_chart() {
+	SHOP=$BATS_TEST_TMPDIR/shop
+	mkdir -p "$SHOP/templates" "$SHOP/charts/cache/templates"
+	cat >"$SHOP/Chart.yaml" <<-'EOF'
+		apiVersion: v2
+		name: shop
+		version: 1.2.3
+		appVersion: "2.0"
+		dependencies:
+		  - name: cache
+		    version: 0.1.0
+		    condition: cache.enabled
+	EOF
+	cat >"$SHOP/values.yaml" <<-'EOF'
+		image: {repository: localhost/shop, tag: latest}
+		env:
+		  LOG_LEVEL: info
+		  APP_ENV: local
+		resources:
+		  limits: {memory: 128Mi}
+		podAnnotations: {}
+		cache:
+		  enabled: true
+		  port: 7000
+	EOF
+	cat >"$SHOP/templates/_helpers.tpl" <<-'EOF'
+		{{- define "shop.labels" -}}
+		app.kubernetes.io/name: {{ .Chart.Name }}
+		app.kubernetes.io/instance: {{ .Release.Name }}
+		{{- end }}
+	EOF
+	cat >"$SHOP/templates/deployment.yaml" <<-'EOF'
+		apiVersion: apps/v1
+		kind: Deployment
+		metadata:
+		  name: {{ .Release.Name }}
+		  labels:
+		    {{- include "shop.labels" . | nindent 4 }}
+		spec:
+		  selector:
+		    matchLabels:
+		      {{- include "shop.labels" . | nindent 6 }}
+		  template:
+		    metadata:
+		      labels:
+		        {{- include "shop.labels" . | nindent 8 }}
+		      {{- with .Values.podAnnotations }}
+		      annotations:
+		        {{- toYaml . | nindent 8 }}
+		      {{- end }}
+		    spec:
+		      containers:
+		        - name: shop
+		          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+		          env:
+		            {{- range $k, $v := .Values.env }}
+		            - name: {{ $k }}
+		              value: {{ $v | quote }}
+		            {{- end }}
+		          resources:
+		            {{- toYaml .Values.resources | nindent 12 }}
+	EOF
+	cat >"$SHOP/templates/NOTES.txt" <<-'EOF'
+		{{ .Release.Name }} is at {{ .Values.image.repository }}:{{ .Values.image.tag }}
+		{{- if .Release.IsUpgrade }} (upgraded){{ end }}
+	EOF
+	cat >"$SHOP/charts/cache/Chart.yaml" <<-'EOF'
+		apiVersion: v2
+		name: cache
+		version: 0.1.0
+	EOF
+	printf 'port: 6379\n' >"$SHOP/charts/cache/values.yaml"
+	cat >"$SHOP/charts/cache/templates/service.yaml" <<-'EOF'
+		apiVersion: v1
+		kind: Service
+		metadata:
+		  name: {{ .Release.Name }}-cache
+		spec:
+		  ports:
+		    - port: {{ .Values.port }}
+	EOF
 }
 
-@test "helm template merges values.yaml, then -f files in order, then --set" {
-	out=$(helm template web "$CH" -f "$BATS_TEST_TMPDIR/v1.yaml" -f "$BATS_TEST_TMPDIR/v2.yaml" --set image.tag=from-set,replicaCount=5)
-	[[ $out == *'image: "localhost/demo:from-set"'* ]]
-	[[ $out == *"replicas: 5"* ]]
-	[[ $out == *"drop=<no value>"* ]]	# null in a values file deletes the default
-	# --set wins whatever its place on the command line; the later -f wins
-	out=$(helm template --set image.tag=S web -f "$BATS_TEST_TMPDIR/v1.yaml" "$CH")
-	[[ $out == *':S"'* ]]
-	printf 'image:\n  tag: second\n' >"$BATS_TEST_TMPDIR/v3.yaml"
-	out=$(helm template web "$CH" --values "$BATS_TEST_TMPDIR/v1.yaml" --values="$BATS_TEST_TMPDIR/v3.yaml")
-	[[ $out == *':second"'* ]]
-	# the namespace defaults to "default"
-	[[ $(helm template web "$CH") == *"namespace: default"* ]]
+@test "helm template and version are the real helm's: a chart with trimming, include, nindent, range and a subchart" {
+	shop_chart
+	args=(web "$SHOP" -n shop --set env.EXTRA=x -f "$BATS_TEST_TMPDIR/v1.yaml")
+	run --separate-stderr -0 helm template "${args[@]}"
+	[ "$output" = "$("$FUSION_REAL_HELM" template "${args[@]}")" ]
+	[ "$(calls '^helm template web ')" -eq 1 ]
+	# what only a real renderer gets right (the awk stand-in could not)
+	[[ $output == *$'# Source: shop/charts/cache/templates/service.yaml\n'*$'    - port: 7000\n'* ]]
+	[[ $output == *$'  labels:\n    app.kubernetes.io/name: shop\n    app.kubernetes.io/instance: web\nspec:\n'* ]]
+	[[ $output == *$'          env:\n            - name: APP_ENV\n              value: "local"\n            - name: EXTRA\n'* ]]
+	[[ $output == *$'          resources:\n            limits:\n              memory: 128Mi'* ]]
+	[[ $output == *'image: "localhost/shop:from-file"'* ]]
+	[[ $output != *annotations:* ]]
+	# the subchart off: gone
+	run -0 helm template web "$SHOP" --set cache.enabled=false
+	[[ $output != *cache/templates* ]]
+	run -0 helm version --template '{{.Version}}'
+	[ "$output" = v3.17.3 ]
+	run -0 helm version --short
+	[[ $output == v3.17.3+g* ]]
+	run -0 helm lint "$SHOP"
+	[[ $output == *"1 chart(s) linted, 0 chart(s) failed"* ]]
+	# help is the real helm's, even for the fake's own commands
+	run -0 helm upgrade --install --help
+	[ "${lines[0]}" = "This command upgrades a release to a new version of a chart." ]
+}
+
+@test "helm: the real helm missing, or the fake itself, is an error that says what to do" {
+	FUSION_REAL_HELM=$BATS_TEST_TMPDIR/none run -1 helm template web "$CH"
+	[ "$output" = "fake helm: the real helm is not at $BATS_TEST_TMPDIR/none (FUSION_REAL_HELM): run scripts/setup, which installs it" ]
+	FUSION_REAL_HELM=$BATS_TEST_TMPDIR/none run -1 helm upgrade --install web "$CH" -n shop --create-namespace
+	[[ $output == "fake helm: the real helm is not at "* ]]
+	[ ! -e "$FUSION_FAKE_STATE/releases/shop/web" ]
+	FUSION_REAL_HELM=$TOP/tests/fakes/helm run -1 helm version
+	[[ $output == *"names the fake helm itself"* ]]
 }
 
 @test "an unused value or a comment does not change the rendered manifest; a used value does" {
@@ -340,27 +430,6 @@ metadata:
 	cmp "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
 	helm template web "$CH" -f "$BATS_TEST_TMPDIR/v1.yaml" --set image.tag=other >"$BATS_TEST_TMPDIR/c"
 	run ! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/c"
-}
-
-@test "helm template errors: missing chart, Chart.yaml, values file; unsupported actions; bad names" {
-	run -1 helm template web "$BATS_TEST_TMPDIR/nochart"
-	[ "$output" = "Error: path \"$BATS_TEST_TMPDIR/nochart\" not found" ]
-	mkdir "$BATS_TEST_TMPDIR/empty"
-	run -1 helm template web "$BATS_TEST_TMPDIR/empty"
-	[ "$output" = "Error: Chart.yaml file is missing" ]
-	run -1 helm template web "$CH" -f "$BATS_TEST_TMPDIR/none.yaml"
-	[ "$output" = "Error: open $BATS_TEST_TMPDIR/none.yaml: no such file or directory" ]
-	run -1 helm template Web_1 "$CH"
-	[[ $output == *'release name "Web_1": invalid release name'* ]]
-	printf 'x: {{ .Values.image.tag | quote }}\n' >"$CH/templates/bad.yaml"
-	run -1 helm template web "$CH"
-	[[ $output == *"demo/templates/bad.yaml:1"*"does not support the action"* ]]
-	printf 'x: {{ .Values.nomap.key }}\n' >"$CH/templates/bad.yaml"
-	run -1 helm template web "$CH"
-	[[ $output == *"nil pointer evaluating interface {}.key"* ]]
-	rm "$CH/templates/bad.yaml"
-	run -1 helm template web "$CH" --no-such-flag
-	[ "$output" = "Error: unknown flag: --no-such-flag" ]
 }
 
 @test "the example charts render with the catalog's values and leave no value unset" {
@@ -407,6 +476,66 @@ metadata:
 	[ "$(calls '^helm upgrade')" -eq 2 ]
 	run -0 helm status web -n shop
 	[ "${lines[4]}" = "REVISION: 2" ]
+}
+
+@test "helm upgrade renders with the real helm: the manifest, computed values, NOTES and chart of a release" {
+	shop_chart
+	run -0 helm upgrade --install web "$SHOP" -n shop --create-namespace --set env.EXTRA=x --wait
+	[ "${lines[7]}" = NOTES: ]
+	[ "${lines[8]}" = "web is at localhost/shop:latest" ]
+	# what helm template prints with the same arguments; the subchart's pods run too
+	helm template web "$SHOP" -n shop --set env.EXTRA=x >"$BATS_TEST_TMPDIR/t"
+	cmp "$BATS_TEST_TMPDIR/t" "$FUSION_FAKE_STATE/releases/shop/web/manifest"
+	[ "$(fake-cluster pods shop | wc -l)" -eq 1 ]
+	vals=$FUSION_FAKE_STATE/releases/shop/web/values
+	grep -qx 'env.EXTRA=x' "$vals"
+	grep -qx 'cache.port=7000' "$vals"
+	grep -qx 'podAnnotations=map\[\]' "$vals"
+	grep -qx 'resources.limits.memory=128Mi' "$vals"
+	run -0 helm list -n shop
+	[[ ${lines[1]} == web*shop*1*deployed*shop-1.2.3*2.0* ]]
+	# an upgrade renders as one (.Release.IsUpgrade); a values file with a '.' in a key
+	printf 'podAnnotations:\n  prometheus.io/scrape: "true"\nnote: |\n  two\n  lines\n' >"$BATS_TEST_TMPDIR/v4.yaml"
+	run -0 helm upgrade --install web "$SHOP" -n shop -f "$BATS_TEST_TMPDIR/v4.yaml"
+	[ "${lines[8]}" = "web is at localhost/shop:latest (upgraded)" ]
+	grep -qxF 'podAnnotations.prometheus\.io/scrape=true' "$vals"
+	grep -qxF 'note=two\nlines\n' "$vals"
+	run ! grep -q '^env.EXTRA=' "$vals"	# values are not reused unless asked
+	# a packaged chart (helm package is the real helm's) installs as well
+	run -0 helm package "$SHOP" -d "$BATS_TEST_TMPDIR"
+	run -0 helm install pkg "$BATS_TEST_TMPDIR/shop-1.2.3.tgz" -n shop
+	helm template pkg "$SHOP" -n shop | cmp - "$FUSION_FAKE_STATE/releases/shop/pkg/manifest"
+	# a chart the real helm refuses: its error, after helm upgrade's prefix
+	printf 'x: {{ .Values.nomap.key }}\n' >"$SHOP/templates/bad.yaml"
+	run -1 helm upgrade --install web "$SHOP" -n shop
+	[[ ${lines[0]} == "Error: UPGRADE FAILED: template: shop/templates/bad.yaml:1:"*"nil pointer evaluating interface {}.key" ]]
+	[ "$(cat "$FUSION_FAKE_STATE/releases/shop/web/revision")" = 2 ]
+	run -1 helm upgrade --install new "$SHOP" -n shop
+	[[ ${lines[0]} == "Error: template: shop/templates/bad.yaml:1:"* ]]
+	run -1 helm upgrade --install new "$BATS_TEST_TMPDIR/nochart" -n shop
+	[ "$output" = "Error: path \"$BATS_TEST_TMPDIR/nochart\" not found" ]
+	run -1 helm upgrade --install new oci://registry.invalid/charts/shop -n shop
+	[[ $output == *"local charts only"* ]]
+	[ -z "$(ls -A "$FUSION_FAKE_STATE" | grep '^\.' | grep -vx '.lock')" ]	# no temporary file left
+}
+
+@test "helm history: each revision with its status and description, as a table or JSON" {
+	local ch=$HELMDIR/base-charts/service
+	helm upgrade --install web "$ch" -n shop --create-namespace >/dev/null
+	helm upgrade --install web "$ch" -n shop --set image.tag=v2 >/dev/null
+	# an image the cluster does not have, never pulled: --wait gives up
+	run -1 helm upgrade --install web "$ch" -n shop --set image.repository=localhost/none \
+		--set image.pullPolicy=Never --wait
+	run -0 helm history web -n shop
+	[[ ${lines[0]} == REVISION*UPDATED*STATUS*CHART*"APP VERSION"*DESCRIPTION* ]]
+	[[ ${lines[1]} == 1*superseded*service-0.1.0*1.0.0*"Install complete"* ]]
+	[[ ${lines[2]} == 2*deployed*service-0.1.0*1.0.0*"Upgrade complete"* ]]
+	[[ ${lines[3]} == 3*failed*service-0.1.0*1.0.0*'Upgrade "web" failed: context deadline exceeded'* ]]
+	run -0 helm history web -n shop -o json --max 1
+	[ "$(echo "$output" | jq -r '.[] | "\(.revision) \(.status) \(.chart) \(.description)"')" = \
+		'3 failed service-0.1.0 Upgrade "web" failed: context deadline exceeded' ]
+	run -1 helm history nope -n shop
+	[ "$output" = "Error: release: not found" ]
 }
 
 @test "helm install needs the namespace unless --create-namespace; upgrade needs --install" {

@@ -47,6 +47,7 @@ exec $real "\$@"
 SHIM
 	chmod +x "$BATS_TEST_TMPDIR/bin/podman"
 	export PATH="$BATS_TEST_TMPDIR/bin:$FAKES:$PATH"
+	fx_real_helm
 	export NO_COLOR=1
 	unset FUSION_STATE_DIR FUSION_FAKE_FAIL FUSION_FAKE_SLEEP FUSION_FAKE_BLOCK FUSION_FAKE_BLOCK_AFTER FUSION_FAKE_ROLLING
 	# A sleep for the slow fakes that no other test run on the machine has.
@@ -55,6 +56,16 @@ SHIM
 	cp -a "$TOP/examples/workspace" "$WS"
 	CAT="$WS/local-dev/config/service-catalog.yaml"
 	STATE="$WS/local-dev/config/.fusion"
+}
+
+# The fake helm hands what needs no cluster (template, version, lint,
+# package, repo, ...) to the real helm, which scripts/setup installs; its
+# cache, configuration (repositories, registry logins) and plugins are this
+# test's own.
+fx_real_helm() {
+	export FUSION_REAL_HELM=${FUSION_REAL_HELM:-/usr/local/lib/fusion/helm}
+	export HELM_CACHE_HOME=$BATS_TEST_TMPDIR/helm/cache HELM_CONFIG_HOME=$BATS_TEST_TMPDIR/helm/config \
+		HELM_DATA_HOME=$BATS_TEST_TMPDIR/helm/data
 }
 
 # fusion on the test's workspace

