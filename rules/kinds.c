@@ -62,16 +62,25 @@ static const char *
 lacks(const struct fx_rule_kind *k)
 {
 	const struct fx_kind *e = &k->kind;
+	const struct {
+		bool missing;
+		const char *what;
+	} need[] = {
+		{!e->name || !*e->name, "name"},
+		{!e->inputs, "inputs"},
+		{!e->step, "step"},
+		{!e->pack != !e->unpack, e->pack ? "unpack" : "pack"},
+		{!k->from, "from"},
+		{!k->never_ran, "never_ran"},
+		{!k->wants, "wants"},
+		{!k->sources, "sources"},
+		{!k->each_source, "each_source"},
+		{!k->exists, "exists"},
+	};
 
-	if (!e->inputs || !e->step)
-		return !e->inputs ? "inputs" : "step";
-	if (!k->from || !k->wants || !k->sources || !k->each_source || !k->exists)
-		return !k->from ? "from" : !k->wants ? "wants" : !k->sources ? "sources" :
-		    !k->each_source ? "each_source" : "exists";
-	if (!k->never_ran)
-		return "never_ran";
-	if (!!e->pack != !!e->unpack)
-		return e->pack ? "unpack" : "pack";
+	for (size_t i = 0; i < FX_NELEM(need); i++)
+		if (need[i].missing)
+			return need[i].what;
 	return NULL;
 }
 
