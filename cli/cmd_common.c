@@ -86,30 +86,56 @@ session_from(struct fx_session *s, struct fx_opts *o, const char *path,
 	return session_graph(s);
 }
 
-static const char *const kinds_upto[][5] = {
-	{"build", NULL},
-	{"build", "load", NULL},
-	{"build", "load", "chart", NULL},
-	{"build", "load", "chart", "release", NULL},
-};
+/* Is one of service svc's nodes whose key holds its secrets selected? */
+static bool
+needs_secrets(struct fx_session *s, const struct fx_svc *svc)
+{
+	for (const struct fx_rule_kind *const *k = rules_kinds; *k; k++) {
+		struct fx_node *n = (*k)->roles & FX_ROLE_SECRETS ?
+		    rules_node(s->g, *k, svc->name) : NULL;
+		if (n && n->selected)
+			return true;
+	}
+	return false;
+}
 
-/* Every secret a selected chart or release needs is in the environment,
- * or nothing runs: a catalog error, at the secret's place in the catalog. */
+/* Every secret a selected node needs is in the environment, or nothing
+ * runs: a catalog error, at the secret's place in the catalog. */
 static int
 secrets_set(struct fx_session *s)
 {
 	int rc = 0;
 
-	for (size_t i = 0; i < s->g->n; i++) {
-		struct fx_node *n = s->g->nodes[i];
-		const struct fx_rule_node *d = n->data;
-		const struct fx_kv *kv;
-		if (!n->selected || n->kind != &kind_chart || !(kv = rules_secret_missing(d->svc)))
+	for (size_t i = 0; i < s->cat.nsvcs; i++) {
+		const struct fx_svc *svc = &s->cat.svcs[i];
+		const struct fx_kv *kv = rules_secret_missing(svc);
+		if (!kv || !needs_secrets(s, svc))
 			continue;
 		fx_error_at(kv->loc, "secret \"%s\" of \"%s\": the environment variable %s is "
-		    "not set", kv->key, d->svc->name, kv->value);
+		    "not set", kv->key, svc->name, kv->value);
 		rc = FX_EXIT_USAGE;
 	}
+	return rc;
+}
+
+/* --until KIND: only the nodes of KIND and of the kinds it takes inputs
+ * from (`--until chart` renders without a cluster: no load, no release). */
+static int
+select_until(struct fx_session *s, const char *until)
+{
+	const char **names = rules_kinds_upto(until);
+	int rc = 0;
+
+	if (!names) {
+		struct fx_buf all = {0};
+		rules_kind_list(&all, "or");
+		fx_error("--until: unknown node kind \"%s\" (%s)", until, all.s);
+		buf_free(&all);
+		rc = FX_EXIT_USAGE;
+	} else {
+		graph_select_kinds(s->g, names);
+	}
+	free(names);
 	return rc;
 }
 
@@ -134,17 +160,8 @@ session_select(struct fx_session *s)
 	free(roots);
 	if (rc)
 		return rc;
-	if (s->sel.until) {
-		size_t k = 0;
-		while (k < FX_NELEM(kinds_upto) && strcmp(kinds_upto[k][k], s->sel.until) != 0)
-			k++;
-		if (k == FX_NELEM(kinds_upto)) {
-			fx_error("--until: unknown node kind \"%s\" (build, load, chart or release)",
-			    s->sel.until);
-			return FX_EXIT_USAGE;
-		}
-		graph_select_kinds(s->g, kinds_upto[k]);
-	}
+	if (s->sel.until && (rc = select_until(s, s->sel.until)) != 0)
+		return rc;
 	return secrets_set(s);
 }
 

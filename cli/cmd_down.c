@@ -147,7 +147,7 @@ uninstall_all(struct fx_session *s, bool for_cluster)
 	}
 	for (size_t i = s->g->n; i > 0; i--) {
 		struct fx_node *n = s->order[i - 1];
-		if (n->selected && strcmp(n->kind->name, "release") == 0 &&
+		if (n->selected && rules_is(n, FX_ROLE_DEPLOY) &&
 		    uninstall(s, n, &present) < 0)
 			rc = FX_EXIT_FAILED;
 	}
@@ -178,7 +178,7 @@ stop_cluster(struct fx_session *s, bool delete)
 	if (st == 0 && delete) {
 		/* A new cluster starts empty: nothing of this one is deployed. */
 		for (size_t i = 0; i < s->g->n; i++)
-			if (strcmp(s->g->nodes[i]->kind->name, "release") == 0 &&
+			if (rules_is(s->g->nodes[i], FX_ROLE_DEPLOY) &&
 			    cache_forget(s->cache, s->g->nodes[i]->id) < 0)
 				rc = FX_EXIT_FAILED;
 	}
@@ -225,7 +225,7 @@ cmd_down(struct fx_opts *o, void *opts)
 			s.g->nodes[i]->selected = o->nargs == 0;
 		for (int i = 0; i < o->nargs; i++) {
 			struct fx_node *n = rules_find(s.g, o->args[i]);
-			if (!n || strcmp(n->kind->name, "release") != 0) {
+			if (!n || !rules_is(n, FX_ROLE_DEPLOY)) {
 				struct fx_buf hint = {0};
 				fx_error("down: no release named \"%s\"%s", o->args[i],
 				    session_hint(&s, o->args[i], &hint));

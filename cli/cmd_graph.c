@@ -12,8 +12,7 @@ struct graph_opts {
 
 static const struct fx_option options[] = {
 	FX_BOOL("dot", struct graph_opts, dot, "Graphviz DOT (services as clusters)"),
-	FX_STR("until", struct graph_opts, sel.until, "KIND",
-	    "only up to build, load, chart or release nodes"),
+	FX_UNTIL(struct graph_opts, sel.until),
 	FX_OPT_END,
 };
 

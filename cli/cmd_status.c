@@ -20,30 +20,27 @@ struct row {
 	const char *reason;	/* of the first node not fresh */
 };
 
-static struct fx_node *
-node_of(struct fx_session *s, const char *kind, const char *name)
+/* The record of service svc's node of the kind with role `role`, or NULL. */
+static const struct fx_record *
+record_of(struct fx_session *s, const struct fx_svc *svc, enum fx_role role)
 {
-	char *id = xasprintf("%s:%s", kind, name);
-	struct fx_node *n = graph_find(s->g, id);
-	free(id);
-	return n;
+	struct fx_node *n = rules_node(s->g, rules_kind_with(role), svc->name);
+	return n ? map_get(&s->records, n->id) : NULL;
 }
 
 static void
 fill(struct fx_session *s, const struct fx_svc *svc, struct row *r)
 {
-	static const char *const kinds[] = {"build", "load", "chart", "release"};
-	struct fx_node *build = node_of(s, "build", svc->name);
-	struct fx_node *rel = node_of(s, "release", svc->name);
-	const struct fx_record *br = build ? map_get(&s->records, build->id) : NULL;
-	const struct fx_record *rr = map_get(&s->records, rel->id);
+	const struct fx_record *br = record_of(s, svc, FX_ROLE_IMAGE);
+	const struct fx_record *rr = record_of(s, svc, FX_ROLE_DEPLOY);
 
 	*r = (struct row){.svc = svc, .fresh = true};
 	r->image = br ? rules_image_ref(svc, br->output) : xstrdup("");
 	r->revision = rr ? rr->output : "";
 	r->released = rr ? rr->started : 0;
-	for (size_t i = 0; i < FX_NELEM(kinds); i++) {
-		struct fx_node *n = node_of(s, kinds[i], svc->name);
+	/* Every kind counts, in pipeline order: the first not fresh says why. */
+	for (const struct fx_rule_kind *const *k = rules_kinds; *k; k++) {
+		struct fx_node *n = rules_node(s->g, *k, svc->name);
 		if (n && n->state != FX_FRESH && r->fresh) {
 			r->fresh = false;
 			r->reason = n->reason;

@@ -20,7 +20,7 @@
 #define UP struct fx_up_opts
 
 static const struct fx_option up_options[] = {
-	FX_STR("until", UP, sel.until, "KIND", "stop after build, load, chart or release nodes"),
+	FX_UNTIL(UP, sel.until),
 	FX_BOOL("dry-run", UP, dry_run, "show what would run, and why (same as `plan`)"),
 	FX_BOOL("force", UP, sel.force, "run every selected node, fresh or not"),
 	FX_BOOL("verify", UP, verify, "check that recorded outputs still exist (images, releases)"),
@@ -52,7 +52,7 @@ const struct fx_command fx_cmd_up = {
 	    " [--build-jobs N] [--remote URL|--no-remote] [--push] [--remote-required]"
 	    " [--watch [--debounce MS] [--poll MS]]",
 	.about = "Bring SVC (default: every service) and everything it needs up to date: run the\n"
-	    "stale build, load, chart and release nodes, in parallel, and nothing else.\n",
+	    "stale {kinds:and} nodes, in parallel, and nothing else.\n",
 	.options = up_options,
 	.size = sizeof(struct fx_up_opts),
 	.defaults = &(const struct fx_up_opts){.debounce_ms = 200},
@@ -61,7 +61,7 @@ const struct fx_command fx_cmd_up = {
 };
 
 static const struct fx_option plan_options[] = {
-	FX_STR("until", UP, sel.until, "KIND", "only up to build, load, chart or release nodes"),
+	FX_UNTIL(UP, sel.until),
 	FX_BOOL("force", UP, sel.force, "as if every selected node were stale"),
 	FX_BOOL("verify", UP, verify, "check that recorded outputs still exist (images, releases)"),
 	FX_OPT_END,
@@ -245,7 +245,7 @@ int
 up_run(struct fx_session *s, struct fx_opts *o, const struct fx_up_opts *u)
 {
 	struct fx_run_counts k;
-	struct fx_limit limits[1] = {{"build", u->build_jobs}};
+	struct fx_limit limits[1] = {{rules_kind_with(FX_ROLE_IMAGE)->kind.name, u->build_jobs}};
 	double t0 = now_mono();
 	int total = session_count(s, FX_STALE) + session_count(s, FX_PENDING);
 	enum fx_report_mode mode = o->json ? FX_REPORT_JSON :

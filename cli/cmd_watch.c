@@ -185,9 +185,7 @@ sync_forwards(struct loop *L)
 		const struct fx_svc *svc = &L->cat.svcs[i];
 		if (!svc->nports)
 			continue;
-		char *rid = xasprintf("release:%s", svc->name);
-		struct fx_node *rel = graph_find(s->g, rid);
-		free(rid);
+		struct fx_node *rel = rules_node(s->g, rules_kind_with(FX_ROLE_DEPLOY), svc->name);
 		if (!rel || !rel->selected)
 			continue;
 		bool up = rel->state == FX_FRESH && rel->have_out && rel->out.value;

@@ -155,7 +155,7 @@ explain(struct fx_session *s, struct fx_node *n, struct say *w)
 	if (n->state == FX_PENDING)
 		why = n->reason;
 	else if (n->reason && strcmp(n->reason, "never ran") == 0)
-		why = n->kind == &kind_build ? "never built" : "never ran";
+		why = rules_kind_of(n)->never_ran;
 	else if (n->reason && (strcmp(n->reason, "forced") == 0 ||
 	    strcmp(n->reason, "output missing") == 0 || !n->key[0]))
 		why = n->reason;
@@ -222,8 +222,7 @@ cmd_why(struct fx_opts *o, void *sel)
 }
 
 static const struct fx_option options[] = {
-	FX_STR("until", struct fx_select, until, "KIND",
-	    "only the nodes up to build, load, chart or release"),
+	FX_UNTIL(struct fx_select, until),
 	FX_OPT_END,
 };
 

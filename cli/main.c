@@ -68,11 +68,37 @@ usage(FILE *f)
 	fputs("\n`fusion help COMMAND` (or `fusion COMMAND --help`) describes a command.\n", f);
 }
 
+/* Help text to f, each "{kinds:WORD}" in it the node kinds' names, the
+ * last two joined by WORD: "build, load, chart or release". */
+static void
+put_kinds(FILE *f, const char *text)
+{
+	struct fx_buf b = {0};
+	const char *p, *end;
+
+	while ((p = strstr(text, "{kinds:")) && (end = strchr(p, '}'))) {
+		buf_add(&b, text, (size_t)(p - text));
+		char *last = xstrndup(p + 7, (size_t)(end - p - 7));
+		rules_kind_list(&b, last);
+		free(last);
+		text = end + 1;
+	}
+	buf_puts(&b, text);
+	fputs(b.s, f);
+	buf_free(&b);
+}
+
 /* `fusion CMD --help`, `fusion help CMD`: the synopsis, what it does, its
  * options from its table, and what --json prints. */
 static void
-command_help(FILE *f, const struct fx_command *cmd)
+command_help(FILE *out, const struct fx_command *cmd)
 {
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		f = out;	/* no memory: the help as written */
 	fprintf(f, "usage: fusion %s\n\n%s", cmd->usage, cmd->about);
 	if (cmd->options && (cmd->options->name || cmd->options->letter)) {
 		fputs("\noptions:\n", f);
@@ -83,6 +109,11 @@ command_help(FILE *f, const struct fx_command *cmd)
 	else if (cmd->run != cmd_help)
 		fputs("\n--json: not taken (exit 2)\n", f);
 	fputs("\nGlobal options (-C, -f, -j, -k, -v, --json, --no-color): fusion help.\n", f);
+	if (f != out) {
+		fclose(f);
+		put_kinds(out, text ? text : "");
+	}
+	free(text);
 }
 
 static const struct fx_command *

@@ -22,6 +22,7 @@
 #include "fusion/ignore.h"
 #include "fusion/manifest.h"
 #include "fusion/rules.h"
+#include "fusion/walk.h"
 
 /* Paths in the manifest are relative to the repo, as `why` shows them. */
 static char *
@@ -371,14 +372,75 @@ build_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blo
 	return FX_STEP_DONE;
 }
 
-const struct fx_kind kind_build = {
-	.name = "build",
-	.version = 1,
-	.shape = "box",
-	.limit = 2,
-	.inputs = build_inputs,
-	.step = build_step,
-	.describe = build_describe,
-	.pack = build_pack,
-	.unpack = build_unpack,
+static bool
+build_wants(const struct fx_svc *s)
+{
+	return !s->shared;
+}
+
+/* The context with its ignore rules, the containerfile, the ignore file. */
+static int
+build_sources(struct fx_rules *r, struct fx_node *n)
+{
+	struct fx_rule_node *d = n->data;
+
+	if (!d->ignore && rules_load_ignore(r, d) < 0)
+		return -1;
+	d->context = walk_tree(r->walk, d->svc->build.context, FX_VIEW_BUILD, d->ignore,
+	    d->ignore_key);
+	d->file = walk_file(r->walk, d->svc->build.file);
+	if (d->ignore_file)
+		d->ignore_tree = walk_file(r->walk, d->ignore_file);
+	return 0;
+}
+
+static void
+build_each_source(struct fx_node *n, void (*fn)(void *ctx, const struct fx_source *src),
+    void *ctx)
+{
+	struct fx_rule_node *d = n->data;
+	struct fx_svc *s = d->svc;
+	char *p;
+
+	fn(ctx, &(struct fx_source){s->build.context, false, d->ignore,
+	    d->ignore_key ? d->ignore_key : "", d->context, n});
+	fn(ctx, &(struct fx_source){s->build.file, true, NULL, "", d->file, n});
+	/* Creating an ignore file the builder reads changes the rules, even
+	 * one that ignores itself. */
+	for (size_t k = 0; (p = rules_ignore_path(s, d->builder, k)); k++) {
+		bool is = d->ignore_file && strcmp(p, d->ignore_file) == 0;
+		fn(ctx, &(struct fx_source){p, true, NULL, "", is ? d->ignore_tree : NULL, n});
+		free(p);
+	}
+}
+
+static bool
+build_exists(struct fx_rules *r, struct fx_node *n, const char *output)
+{
+	(void)n;
+	return rules_have_image(r, output);
+}
+
+/* A build takes no other node's output. */
+static const struct fx_rule_kind *const build_from[] = {NULL};
+
+const struct fx_rule_kind kind_build = {
+	.kind = {
+		.name = "build",
+		.version = 1,
+		.shape = "box",
+		.limit = 2,
+		.inputs = build_inputs,
+		.step = build_step,
+		.describe = build_describe,
+		.pack = build_pack,
+		.unpack = build_unpack,
+	},
+	.from = build_from,
+	.roles = FX_ROLE_IMAGE,
+	.never_ran = "never built",
+	.wants = build_wants,
+	.sources = build_sources,
+	.each_source = build_each_source,
+	.exists = build_exists,
 };

@@ -13,17 +13,19 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fusion/manifest.h"
 #include "fusion/rules.h"
 #include "fusion/secret.h"
+#include "fusion/walk.h"
 
 /* The image the chart is told to run, or NULL for a shared release. */
 static const char *
 image_id(struct fx_node *n)
 {
 	for (size_t i = 0; i < n->ndeps; i++)
-		if (n->deps[i]->kind == &kind_build)
+		if (n->deps[i]->kind == &kind_build.kind)
 			return n->deps[i]->have_out && n->deps[i]->out.value ?
 			    n->deps[i]->out.value : "sha256:<image-from-build>";
 	return NULL;
@@ -148,9 +150,9 @@ rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *a)
 		strv_take(a, set_arg(s->set.v[i].key, s->set.v[i].value));
 	}
 	/* The chart node is the one with the build edge; a release uses its chart's. */
-	struct fx_node *c = n->kind == &kind_chart ? n : NULL;
+	struct fx_node *c = n->kind == &kind_chart.kind ? n : NULL;
 	for (size_t i = 0; !c && i < n->ndeps; i++)
-		if (n->deps[i]->kind == &kind_chart)
+		if (n->deps[i]->kind == &kind_chart.kind)
 			c = n->deps[i];
 	const char *id = c ? image_id(c) : NULL;
 	if (!id)
@@ -278,13 +280,72 @@ chart_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blo
 	return rc < 0 ? FX_STEP_FAIL : FX_STEP_DONE;
 }
 
-const struct fx_kind kind_chart = {
-	.name = "chart",
-	.version = 1,
-	.shape = "note",
-	.inputs = chart_inputs,
-	.step = chart_step,
-	.describe = chart_describe,
-	.pack = chart_pack,
-	.unpack = chart_unpack,
+static bool
+chart_wants(const struct fx_svc *s)
+{
+	(void)s;
+	return true;
+}
+
+/* The chart tree and the values files. */
+static int
+chart_sources(struct fx_rules *r, struct fx_node *n)
+{
+	struct fx_rule_node *d = n->data;
+	struct fx_svc *s = d->svc;
+
+	d->chart = walk_tree(r->walk, s->chart, FX_VIEW_HELM, NULL, "");
+	free(d->values);
+	d->values = xcalloc(s->values.n + 1, sizeof(*d->values));
+	d->nvalues = s->values.n;
+	for (size_t i = 0; i < s->values.n; i++)
+		d->values[i] = walk_file(r->walk, s->values.v[i]);
+	return 0;
+}
+
+static void
+chart_each_source(struct fx_node *n, void (*fn)(void *ctx, const struct fx_source *src),
+    void *ctx)
+{
+	struct fx_rule_node *d = n->data;
+	struct fx_svc *s = d->svc;
+
+	fn(ctx, &(struct fx_source){s->chart, false, NULL, "", d->chart, n});
+	for (size_t k = 0; k < d->nvalues; k++)
+		fn(ctx, &(struct fx_source){s->values.v[k], true, NULL, "", d->values[k], n});
+}
+
+/* The rendered manifest is still in the state directory. */
+static bool
+chart_exists(struct fx_rules *r, struct fx_node *n, const char *output)
+{
+	char *p = path_join(r->statedir, output);
+	bool ok = access(p, R_OK) == 0;
+
+	(void)n;
+	free(p);
+	return ok;
+}
+
+/* A service's chart is told its build's image. */
+static const struct fx_rule_kind *const chart_from[] = {&kind_build, NULL};
+
+const struct fx_rule_kind kind_chart = {
+	.kind = {
+		.name = "chart",
+		.version = 1,
+		.shape = "note",
+		.inputs = chart_inputs,
+		.step = chart_step,
+		.describe = chart_describe,
+		.pack = chart_pack,
+		.unpack = chart_unpack,
+	},
+	.from = chart_from,
+	.roles = FX_ROLE_SECRETS,
+	.never_ran = "never ran",
+	.wants = chart_wants,
+	.sources = chart_sources,
+	.each_source = chart_each_source,
+	.exists = chart_exists,
 };

@@ -120,8 +120,8 @@ listed(const struct fx_listing *l, const char *name)
 	return !l->ok || map_get(&l->names, name);
 }
 
-static bool
-have_image(struct fx_rules *r, const char *id)
+bool
+rules_have_image(struct fx_rules *r, const char *id)
 {
 	if (!r->images.asked) {
 		struct fx_strv a = {0};
@@ -139,8 +139,8 @@ have_image(struct fx_rules *r, const char *id)
 	return strncmp(id, "sha256:", 7) == 0 && listed(&r->images, id + 7);
 }
 
-static bool
-have_loaded(struct fx_rules *r, const char *ref)
+bool
+rules_have_loaded(struct fx_rules *r, const char *ref)
 {
 	if (r->cat->provider != FX_MINIKUBE)
 		return true;	/* kind and registries: trusted */
@@ -158,8 +158,8 @@ have_loaded(struct fx_rules *r, const char *ref)
 	return listed(&r->loaded, ref);
 }
 
-static bool
-have_release(struct fx_rules *r, const char *name)
+bool
+rules_have_release(struct fx_rules *r, const char *name)
 {
 	if (!r->releases.asked) {
 		struct fx_strv a = {0};
@@ -173,31 +173,6 @@ have_release(struct fx_rules *r, const char *name)
 		strv_free(&a);
 	}
 	return listed(&r->releases, name);
-}
-
-bool
-rules_exists(struct fx_node *n, const char *output, void *ctx)
-{
-	struct fx_rules *r = ctx;
-	struct fx_rule_node *d = n->data;
-
-	if (n->kind == &kind_build)
-		return have_image(r, output);
-	if (n->kind == &kind_load) {
-		char *ref = rules_image_ref(d->svc, output);
-		bool ok = have_loaded(r, ref);
-		free(ref);
-		return ok;
-	}
-	if (n->kind == &kind_release)
-		return have_release(r, d->svc->name);
-	if (n->kind == &kind_chart) {
-		char *p = path_join(r->statedir, output);
-		bool ok = access(p, R_OK) == 0;
-		free(p);
-		return ok;
-	}
-	return true;
 }
 
 /* ---- the cluster's lifecycle: bootstrap, down --cluster ---- */

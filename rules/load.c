@@ -281,11 +281,40 @@ load_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd
 	return FX_STEP_DONE;
 }
 
-const struct fx_kind kind_load = {
-	.name = "load",
-	.version = 2,
-	.shape = "cds",
-	.inputs = load_inputs,
-	.step = load_step,
-	.describe = rules_say_cluster,
+static bool
+load_wants(const struct fx_svc *s)
+{
+	return !s->shared;
+}
+
+/* The image's reference is in the cluster. */
+static bool
+load_exists(struct fx_rules *r, struct fx_node *n, const char *output)
+{
+	struct fx_rule_node *d = n->data;
+	char *ref = rules_image_ref(d->svc, output);
+	bool ok = rules_have_loaded(r, ref);
+
+	free(ref);
+	return ok;
+}
+
+/* A load takes its build's image. */
+static const struct fx_rule_kind *const load_from[] = {&kind_build, NULL};
+
+const struct fx_rule_kind kind_load = {
+	.kind = {
+		.name = "load",
+		.version = 2,
+		.shape = "cds",
+		.inputs = load_inputs,
+		.step = load_step,
+		.describe = rules_say_cluster,
+	},
+	.from = load_from,
+	.never_ran = "never ran",
+	.wants = load_wants,
+	.sources = rules_no_sources,
+	.each_source = rules_each_no_source,
+	.exists = load_exists,
 };

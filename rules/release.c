@@ -98,11 +98,41 @@ release_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *
 	return FX_STEP_DONE;
 }
 
-const struct fx_kind kind_release = {
-	.name = "release",
-	.version = 1,
-	.shape = "ellipse",
-	.inputs = release_inputs,
-	.step = release_step,
-	.describe = release_describe,
+static bool
+release_wants(const struct fx_svc *s)
+{
+	(void)s;
+	return true;
+}
+
+/* helm lists the release in the namespace. */
+static bool
+release_exists(struct fx_rules *r, struct fx_node *n, const char *output)
+{
+	struct fx_rule_node *d = n->data;
+
+	(void)output;
+	return rules_have_release(r, d->svc->name);
+}
+
+/* A release deploys its chart's manifest with its load's image (a shared
+ * release has no load). The order gives the input edges theirs. */
+static const struct fx_rule_kind *const release_from[] = {&kind_chart, &kind_load, NULL};
+
+const struct fx_rule_kind kind_release = {
+	.kind = {
+		.name = "release",
+		.version = 1,
+		.shape = "ellipse",
+		.inputs = release_inputs,
+		.step = release_step,
+		.describe = release_describe,
+	},
+	.from = release_from,
+	.roles = FX_ROLE_TARGET | FX_ROLE_DEPLOY | FX_ROLE_NEEDS | FX_ROLE_SECRETS,
+	.never_ran = "never ran",
+	.wants = release_wants,
+	.sources = rules_no_sources,
+	.each_source = rules_each_no_source,
+	.exists = release_exists,
 };

@@ -35,12 +35,63 @@ rules_free(struct fx_rules *r)
 }
 
 static struct fx_node *
-add(struct fx_graph *g, const struct fx_kind *k, struct fx_svc *s)
+add(struct fx_graph *g, const struct fx_rule_kind *k, struct fx_svc *s)
 {
 	struct fx_rule_node *d = xcalloc(1, sizeof(*d));
+	struct fx_node *n;
 
 	d->svc = s;
-	return graph_add(g, k, s->name, s->name, d);
+	n = graph_add(g, &k->kind, s->name, s->name, d);
+
+	if (!n)
+		free(d);
+	return n;
+}
+
+/* Service s's nodes, in pipeline order, each with an input edge from its
+ * node of each kind it takes inputs from (when s has one). */
+static int
+add_service(struct fx_graph *g, struct fx_svc *s)
+{
+	for (const struct fx_rule_kind *const *k = rules_kinds; *k; k++) {
+		if (!(*k)->wants(s))
+			continue;
+		struct fx_node *n = add(g, *k, s);
+		if (!n) {
+			fx_error_at(s->loc, "duplicate name \"%s\"", s->name);
+			return -1;
+		}
+		/* What holds a secret never leaves this machine. */
+		n->local_only = ((*k)->roles & FX_ROLE_SECRETS) && s->secrets.n > 0;
+		for (const struct fx_rule_kind *const *f = (*k)->from; *f; f++) {
+			struct fx_node *dep = rules_node(g, *f, s->name);
+			if (dep)
+				graph_edge(dep, n);
+		}
+	}
+	return 0;
+}
+
+/* The order-only edges of s's needs: each Y it needs comes first. */
+static int
+add_needs(struct fx_graph *g, const struct fx_catalog *c, const struct fx_svc *s)
+{
+	for (size_t j = 0; j < s->needs.n; j++) {
+		if (!catalog_svc(c, s->needs.v[j])) {
+			fx_error_at(s->needs.loc[j], "\"%s\" needs \"%s\", which is not in the catalog",
+			    s->name, s->needs.v[j]);
+			return -1;
+		}
+		for (const struct fx_rule_kind *const *k = rules_kinds; *k; k++) {
+			if (!((*k)->roles & FX_ROLE_NEEDS))
+				continue;
+			struct fx_node *x = rules_node(g, *k, s->name);
+			struct fx_node *y = rules_node(g, *k, s->needs.v[j]);
+			if (x && y)
+				graph_order(y, x);
+		}
+	}
+	return 0;
 }
 
 int
@@ -48,42 +99,14 @@ rules_graph(struct fx_rules *r, struct fx_graph *g)
 {
 	const struct fx_catalog *c = r->cat;
 
-	for (size_t i = 0; i < c->nsvcs; i++) {
-		struct fx_svc *s = &c->svcs[i];
-		struct fx_node *chart = add(g, &kind_chart, s);
-		struct fx_node *rel = add(g, &kind_release, s);
-		if (!chart || !rel) {
-			fx_error_at(s->loc, "duplicate name \"%s\"", s->name);
+	if (rules_kinds_check(rules_kinds) < 0)
+		return -1;
+	for (size_t i = 0; i < c->nsvcs; i++)
+		if (add_service(g, &c->svcs[i]) < 0)
 			return -1;
-		}
-		graph_edge(chart, rel);
-		/* What holds a secret never leaves this machine. */
-		chart->local_only = rel->local_only = s->secrets.n > 0;
-		if (s->shared)
-			continue;
-		struct fx_node *build = add(g, &kind_build, s);
-		struct fx_node *load = add(g, &kind_load, s);
-		graph_edge(build, load);
-		graph_edge(build, chart);
-		graph_edge(load, rel);
-	}
-	for (size_t i = 0; i < c->nsvcs; i++) {
-		struct fx_svc *s = &c->svcs[i];
-		char *id = xasprintf("release:%s", s->name);
-		struct fx_node *rel = graph_find(g, id);
-		free(id);
-		for (size_t j = 0; j < s->needs.n; j++) {
-			char *nid = xasprintf("release:%s", s->needs.v[j]);
-			struct fx_node *y = graph_find(g, nid);
-			free(nid);
-			if (!y) {
-				fx_error_at(s->needs.loc[j], "\"%s\" needs \"%s\", which is not in the catalog",
-				    s->name, s->needs.v[j]);
-				return -1;
-			}
-			graph_order(y, rel);
-		}
-	}
+	for (size_t i = 0; i < c->nsvcs; i++)
+		if (add_needs(g, c, &c->svcs[i]) < 0)
+			return -1;
 	return 0;
 }
 
@@ -109,12 +132,7 @@ rules_find(struct fx_graph *g, const char *arg)
 {
 	struct fx_node *n = graph_find(g, arg);
 
-	if (n)
-		return n;
-	char *id = xasprintf("release:%s", arg);
-	n = graph_find(g, id);
-	free(id);
-	return n;
+	return n ? n : rules_node(g, rules_kind_with(FX_ROLE_TARGET), arg);
 }
 
 /*
@@ -162,6 +180,15 @@ ignore_path(const struct fx_svc *s, const struct ignore_name *in)
 	    path_join(s->build.context, in->name);
 }
 
+char *
+rules_ignore_path(const struct fx_svc *s, enum fx_builder b, size_t k)
+{
+	size_t n;
+	const struct ignore_name *order = ignore_order(b, &n);
+
+	return k < n ? ignore_path(s, &order[k]) : NULL;
+}
+
 /* Find the builder's ignore file and read it into d->ignore; NULL text if
  * there is none. A name that is not there (a dangling link) is passed
  * over; one that cannot be read (a directory) fails the build, so it is an
@@ -193,8 +220,8 @@ find_ignore_file(struct fx_rules *r, struct fx_rule_node *d, char **text, size_t
 
 /* The builder's ignore rules and the catalog's build.ignore, read by every
  * builder's matcher (ignore.h); the text is the rules' identity. */
-static int
-load_ignore(struct fx_rules *r, struct fx_rule_node *d)
+int
+rules_load_ignore(struct fx_rules *r, struct fx_rule_node *d)
 {
 	struct fx_svc *s = d->svc;
 	unsigned strict = r->cat->builder == FX_DOCKER ? FX_IGNORE_BUILDKIT : FX_IGNORE_BUILDAH;
@@ -227,44 +254,13 @@ load_ignore(struct fx_rules *r, struct fx_rule_node *d)
 	return 0;
 }
 
-static int
-build_sources(struct fx_rules *r, struct fx_rule_node *d)
-{
-	if (!d->ignore && load_ignore(r, d) < 0)
-		return -1;
-	d->context = walk_tree(r->walk, d->svc->build.context, FX_VIEW_BUILD, d->ignore,
-	    d->ignore_key);
-	d->file = walk_file(r->walk, d->svc->build.file);
-	if (d->ignore_file)
-		d->ignore_tree = walk_file(r->walk, d->ignore_file);
-	return 0;
-}
-
-static void
-chart_sources(struct fx_rules *r, struct fx_rule_node *d)
-{
-	struct fx_svc *s = d->svc;
-
-	d->chart = walk_tree(r->walk, s->chart, FX_VIEW_HELM, NULL, "");
-	free(d->values);
-	d->values = xcalloc(s->values.n + 1, sizeof(*d->values));
-	d->nvalues = s->values.n;
-	for (size_t i = 0; i < s->values.n; i++)
-		d->values[i] = walk_file(r->walk, s->values.v[i]);
-}
-
 int
 rules_sources(struct fx_rules *r, struct fx_graph *g)
 {
 	for (size_t i = 0; i < g->n; i++) {
 		struct fx_node *n = g->nodes[i];
-		struct fx_rule_node *d = n->data;
-		if (!n->selected)
-			continue;
-		if (n->kind == &kind_build && build_sources(r, d) < 0)
+		if (n->selected && rules_kind_of(n)->sources(r, n) < 0)
 			return -1;
-		if (n->kind == &kind_chart)
-			chart_sources(r, d);
 	}
 	return 0;
 }
@@ -275,33 +271,15 @@ rules_each_source(struct fx_graph *g, void (*fn)(void *ctx, const struct fx_sour
 {
 	for (size_t i = 0; i < g->n; i++) {
 		struct fx_node *n = g->nodes[i];
-		struct fx_rule_node *d = n->data;
-		struct fx_svc *s = d->svc;
-		if (!n->selected)
-			continue;
-		if (n->kind == &kind_build) {
-			fn(ctx, &(struct fx_source){s->build.context, false, d->ignore,
-			    d->ignore_key ? d->ignore_key : "", d->context, n});
-			fn(ctx, &(struct fx_source){s->build.file, true, NULL, "", d->file, n});
-			/* Creating an ignore file the builder reads changes the
-			 * rules, even one that ignores itself. */
-			size_t norder;
-			const struct ignore_name *order = ignore_order(d->builder, &norder);
-			for (size_t k = 0; k < norder; k++) {
-				char *p = ignore_path(s, &order[k]);
-				bool is = d->ignore_file && strcmp(p, d->ignore_file) == 0;
-				fn(ctx, &(struct fx_source){p, true, NULL, "", is ? d->ignore_tree : NULL,
-				    n});
-				free(p);
-			}
-		}
-		if (n->kind == &kind_chart) {
-			fn(ctx, &(struct fx_source){s->chart, false, NULL, "", d->chart, n});
-			for (size_t k = 0; k < d->nvalues; k++)
-				fn(ctx, &(struct fx_source){s->values.v[k], true, NULL, "", d->values[k],
-				    n});
-		}
+		if (n->selected)
+			rules_kind_of(n)->each_source(n, fn, ctx);
 	}
+}
+
+bool
+rules_exists(struct fx_node *n, const char *output, void *ctx)
+{
+	return rules_kind_of(n)->exists(ctx, n, output);
 }
 
 char *

@@ -67,6 +67,12 @@ struct fx_select {
 	bool force;		/* --force: every selected node is stale */
 };
 
+/* The --until row of the commands that select (T: their options struct, F:
+ * its fx_select's until). Help texts name the node kinds as "{kinds:or}"
+ * or "{kinds:and}": the help puts in the registry's names (rules.h). */
+#define FX_UNTIL(T, F) FX_STR("until", T, F, "KIND", \
+	"only KIND's nodes and those KIND takes inputs from\n(KIND is {kinds:or})")
+
 /* The options of `up`; `plan` (up --dry-run), `up --watch` and `bootstrap`
  * run with them too. */
 struct fx_up_opts {

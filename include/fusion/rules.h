@@ -2,15 +2,19 @@
  * rules.h - the node kinds of fusion and the tools behind them.
  *
  * rules/ turns catalog entries into graph nodes (docs/DESIGN.md,
- * "The graph"):
+ * "The graph"). The kinds, in pipeline order, are one registry
+ * (rules/kinds.c), each kind's entry defined in its own file:
  *
  *   build:S    rules/build.c    podman|docker build, then tag localhost/IMAGE:fx-<id16>
  *   load:S     rules/load.c     minikube image load | kind load image-archive | push
  *   chart:X    rules/chart.c    helm template -> STATEDIR/artifacts/X.yaml
  *   release:X  rules/release.c  helm upgrade --install ... --wait
  *
- * with edges build -> load -> release, build -> chart -> release, and an
- * order-only edge release:Y -> release:X for each Y in X's needs. The tool
+ * Each entry names the kinds its nodes take inputs from (the input edges:
+ * build -> load -> release, build -> chart -> release) and carries the
+ * roles the commands ask for (what `down` uninstalls, what `status` shows);
+ * the order-only edge release:Y -> release:X for each Y in X's needs comes
+ * from a role too. Nothing outside rules/ names a kind. The tool
  * back-ends (which binary, which flags) live in rules/builder.c (podman,
  * docker) and rules/cluster.c (minikube, kind, existing; kube context;
  * the cluster identity; the batched --verify queries).
@@ -37,9 +41,6 @@ struct fx_listing {
 	struct fx_map names;		/* the words it printed */
 	struct fx_strv owned;		/* the strings `names` points at */
 };
-
-/* The rule versions enter every key: bump one when its action changes. */
-extern const struct fx_kind kind_build, kind_load, kind_chart, kind_release;
 
 struct fx_rules {
 	const struct fx_catalog *cat;
@@ -93,9 +94,9 @@ int rules_graph(struct fx_rules *r, struct fx_graph *g);
 void rules_graph_free(struct fx_graph *g);
 
 /* The node an argument names: "build:core-api" the node itself, else
- * "core-api" its release; NULL if there is neither. (Selecting a release
- * selects everything it depends on; --until then keeps the kinds up to
- * its own.) */
+ * "core-api" its node of the kind with FX_ROLE_TARGET (its release); NULL
+ * if there is neither. (Selecting a release selects everything it depends
+ * on; --until then keeps KIND and the kinds it takes inputs from.) */
 struct fx_node *rules_find(struct fx_graph *g, const char *arg);
 
 /* Queue the sources (contexts, containerfiles, ignore files, charts, values)
@@ -123,12 +124,118 @@ struct fx_source {
 void rules_each_source(struct fx_graph *g, void (*fn)(void *ctx, const struct fx_source *src),
     void *ctx);
 
+/*
+ * The registry of node kinds (rules/kinds.c). Each kind's file defines its
+ * entry: the engine's part (struct fx_kind: name, key, action, words,
+ * sharing) and what the rules and the commands need of it. Every callback
+ * and `never_ran` is required, and each role the commands ask for has a
+ * kind: rules_kinds_check() says which is missing before any graph is made
+ * (rules_graph calls it, and so does a unit test).
+ */
+enum fx_role {
+	/* A service's name alone means its node of this kind (rules_find):
+	 * `up core-api`, `why core-api`, `inputs core-api`. */
+	FX_ROLE_TARGET = 1 << 0,
+	/* Its node of X is X deployed in the cluster: `down` uninstalls it and
+	 * forgets its record, `status` shows its output (the revision) and
+	 * when it ran, `up --watch` forwards X's ports once it is fresh. */
+	FX_ROLE_DEPLOY = 1 << 1,
+	/* Its output is X's image ID: `status` shows the image's tag, and
+	 * --build-jobs caps how many of its nodes run at once. */
+	FX_ROLE_IMAGE = 1 << 2,
+	/* Its node of X runs after its node of each Y in X's needs (an
+	 * order-only edge: Y's new output does not make X stale). */
+	FX_ROLE_NEEDS = 1 << 3,
+	/* Its key holds X's secrets: the node never leaves this machine (no
+	 * shared cache), and a selected one needs them set before anything
+	 * runs (a catalog error otherwise). */
+	FX_ROLE_SECRETS = 1 << 4,
+};
+
+struct fx_rule_kind {
+	struct fx_kind kind;	/* the engine's part; kind.name names the kind
+				 * (bump kind.version when its action changes) */
+	/* The kinds whose node of the same service feeds this kind's node
+	 * (an input edge each, in this order), NULL-terminated. Each comes
+	 * earlier in the registry: the pipeline order is a topological one. */
+	const struct fx_rule_kind *const *from;
+	unsigned roles;		/* enum fx_role bits */
+	const char *never_ran;	/* `why` of a node with no record: "never built" */
+
+	/* Has service s a node of this kind? (A shared release is not built.) */
+	bool (*wants)(const struct fx_svc *s);
+	/* Queue the node's sources in r->walk (rules_sources). Returns 0, or
+	 * -1 after reporting. rules_no_sources for a kind that reads none. */
+	int (*sources)(struct fx_rules *r, struct fx_node *n);
+	/* Hand each source that `sources` queued to fn (rules_each_source);
+	 * rules_each_no_source for a kind that reads none. */
+	void (*each_source)(struct fx_node *n, void (*fn)(void *ctx, const struct fx_source *src),
+	    void *ctx);
+	/* Is the output a success recorded still there (--verify, status)? */
+	bool (*exists)(struct fx_rules *r, struct fx_node *n, const char *output);
+};
+
+extern const struct fx_rule_kind kind_build, kind_load, kind_chart, kind_release;
+
+/* Every kind, in pipeline order, NULL-terminated. */
+extern const struct fx_rule_kind *const rules_kinds[];
+
+/* 0 if every kind of `kinds` (NULL-terminated: rules_kinds) is complete,
+ * comes after the kinds it takes inputs from and has a name of its own,
+ * and every role the commands ask for has a kind; else -1 after reporting
+ * each fault (fusion's, not the catalog's). */
+int rules_kinds_check(const struct fx_rule_kind *const *kinds);
+/* The kind called `name`, or NULL. */
+const struct fx_rule_kind *rules_kind_named(const char *name);
+/* The kind of a node of the rules' graph; NULL for another graph's node. */
+const struct fx_rule_kind *rules_kind_of(const struct fx_node *n);
+/* The first kind, in pipeline order, with role `role`. */
+const struct fx_rule_kind *rules_kind_with(enum fx_role role);
+/* Has node n's kind role `role`? */
+bool rules_is(const struct fx_node *n, enum fx_role role);
+/* Service `name`'s node of kind k, or NULL if it has none. */
+struct fx_node *rules_node(const struct fx_graph *g, const struct fx_rule_kind *k,
+    const char *name);
+/* The kinds' names in pipeline order, the last two joined by `last`:
+ * "build, load, chart or release". */
+void rules_kind_list(struct fx_buf *out, const char *last);
+/*
+ * What `--until KIND` keeps: the names of KIND and of every kind its
+ * nodes take inputs from, transitively, in pipeline order, for
+ * graph_select_kinds (NULL-terminated, malloc'ed). NULL if no kind is
+ * called `name`.
+ */
+const char **rules_kinds_upto(const char *name);
+
+/* The sources and each_source of a kind that reads none. */
+int rules_no_sources(struct fx_rules *r, struct fx_node *n);
+void rules_each_no_source(struct fx_node *n, void (*fn)(void *ctx, const struct fx_source *src),
+    void *ctx);
+
+/* The build kind's ignore rules (rules/rules.c, with the order in which
+ * each builder looks for its ignore file): read the builder's ignore file
+ * and the catalog's build.ignore into d->ignore, d->ignore_file and
+ * d->ignore_key. Returns 0, or -1 after reporting. */
+int rules_load_ignore(struct fx_rules *r, struct fx_rule_node *d);
+/* The k-th ignore file builder b would read for s, in its order (the first
+ * there wins), or NULL past the last; malloc'ed. */
+char *rules_ignore_path(const struct fx_svc *s, enum fx_builder b, size_t k);
+
 /* The cluster identity (kube-system namespace UID): one kubectl call per
  * run. NULL if the cluster cannot be reached (the reason in *err). */
 const char *rules_cluster(struct fx_rules *r, const char **err);
 
-/* fx_eval.exists for --verify and status. */
+/* fx_eval.exists for --verify and status: the node's kind's exists. */
 bool rules_exists(struct fx_node *n, const char *output, void *ctx);
+/*
+ * What the tools list, each asked once per run (rules/cluster.c), for the
+ * kinds' exists: an image ID the builder holds, an image reference the
+ * cluster holds (trusted for providers that cannot list), a release of
+ * the namespace. What a tool could not list is trusted to be there.
+ */
+bool rules_have_image(struct fx_rules *r, const char *id);
+bool rules_have_loaded(struct fx_rules *r, const char *ref);
+bool rules_have_release(struct fx_rules *r, const char *name);
 
 /* The image reference a build output (image ID) gets: localhost/IMAGE:fx-<16 hex>. */
 char *rules_image_ref(const struct fx_svc *s, const char *image_id);

@@ -435,7 +435,8 @@ EOF
 	run fxb up --until chart --remote "$URL" --json
 	[ "$status" -eq 0 ]
 	[ "$(results cached)" = "build:core-api build:partners-engine build:scriptdash chart:partners-engine chart:postgresql chart:scriptdash" ]
-	[ "$(results ran)" = "chart:core-api load:core-api load:partners-engine load:scriptdash" ]
+	# --until chart needs no cluster: no load ran
+	[ "$(results ran)" = "chart:core-api" ]
 	grep -qF "$CORE_API_DB_PASSWORD" "$B/local-dev/config/.fusion/artifacts/core-api.yaml"
 }
 
