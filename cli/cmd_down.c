@@ -41,55 +41,17 @@ said(struct fx_session *s, const char *name, const char *result)
 	buf_free(&b);
 }
 
-static void
-helm_argv(struct fx_session *s, struct fx_strv *a, const char *verb)
-{
-	strv_push(a, "helm");
-	strv_push(a, verb);
-	strv_push(a, "-n");
-	strv_push(a, s->cat.namespace);
-	rules_context_args(&s->cat, a, true);
-}
-
-/* Names of the releases in the namespace (helm list -a -q). Returns 0, or
- * -1 with helm's complaint in *why (the cluster is not reachable). */
+/* Names of the releases in the namespace, as a set. Returns 0, or -1 with
+ * helm's complaint in *why (the cluster is not reachable). */
 static int
 installed(struct fx_session *s, struct fx_map *set, struct fx_strv *names, char **why)
 {
-	struct fx_strv a = {0};
-	struct fx_buf out = {0}, err = {0};
+	int rc = rules_installed(&s->cat, names, why);
 
-	helm_argv(s, &a, "list");
-	strv_push(&a, "-a");
-	strv_push(&a, "-q");
-	int st = proc_run(strv_argv(&a), &out, &err);
 	map_init(set, 64);
-	if (st == 0) {
-		for (char *tok = strtok(out.s ? out.s : (char *)"", " \t\r\n"); tok;
-		    tok = strtok(NULL, " \t\r\n"))
-			strv_push(names, tok);
-		for (size_t i = 0; i < names->n; i++)
-			map_put(set, names->v[i], (void *)1);
-	} else {
-		*why = buf_first_line(&err, "no message");
-	}
-	strv_free(&a);
-	buf_free(&out);
-	buf_free(&err);
-	return st == 0 ? 0 : -1;
-}
-
-/* helm status NAME: exit 0 if the release exists. */
-static bool
-still_there(struct fx_session *s, const char *name)
-{
-	struct fx_strv a = {0};
-
-	helm_argv(s, &a, "status");
-	strv_push(&a, name);
-	int st = proc_run(strv_argv(&a), NULL, NULL);
-	strv_free(&a);
-	return st == 0;
+	for (size_t i = 0; i < names->n; i++)
+		map_put(set, names->v[i], (void *)1);
+	return rc;
 }
 
 static int
@@ -106,7 +68,7 @@ uninstall(struct fx_session *s, struct fx_node *n, const struct fx_map *present)
 	}
 	rules_uninstall_argv(&s->rules, d->svc, &a);
 	int st = proc_run(strv_argv(&a), &out, &err);
-	if (st == 0 || !still_there(s, d->svc->name)) {
+	if (st == 0 || !rules_still_installed(&s->cat, d->svc->name)) {
 		said(s, d->svc->name, st == 0 ? "uninstalled" : "not installed");
 		/* Unforgotten, the release would look up to date to the next `up`. */
 		if (cache_forget(s->cache, n->id) < 0)

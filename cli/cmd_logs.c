@@ -119,7 +119,7 @@ struct follow {
 	int fd;
 	size_t sel;
 	struct fx_buf out;
-	struct fx_strv names;	/* "NAME UID" */
+	struct fx_pods found;	/* what the listing under way found so far */
 	double list_at;		/* monotonic; 0: no listing due */
 	double delay;		/* before listing again while no pod is there */
 	int listings;
@@ -274,11 +274,11 @@ list_start(struct follow *F)
 	if (F->lister)
 		return;
 	F->sel = 0;
-	strv_free(&F->names);
+	rules_pods_free(&F->found);
 	lister_start(F);
 }
 
-/* A whole listing is in F->names: follow the new pods, forget those gone,
+/* A whole listing is in F->found: follow the new pods, forget those gone,
  * and decide when to list again. */
 static void
 listed(struct follow *F)
@@ -290,9 +290,8 @@ listed(struct follow *F)
 	F->listings++;
 	for (size_t i = 0; i < F->n; i++)
 		F->v[i]->listed = false;
-	for (size_t i = 0; i < F->names.n; i++) {
-		char *name = F->names.v[i], *uid = strchr(name, ' ');
-		*uid++ = '\0';
+	for (size_t i = 0; i < F->found.n; i++) {
+		const char *name = F->found.v[i].name, *uid = F->found.v[i].uid;
 		struct pod *p = pod_find(F, name);
 		if (p && strcmp(p->uid, uid) != 0) {
 			/* another pod under the name (a StatefulSet's): its own
@@ -346,19 +345,6 @@ listed(struct follow *F)
 	F->list_at = next;
 }
 
-/* A Kubernetes UID (a UUID): tells a pod's line from kubectl's messages,
- * which share the pipe ("No resources found in NS namespace."). */
-static bool
-is_uid(const char *s)
-{
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 /* Add what the non-blocking fd holds to *b. True at its end (or an error):
  * nothing more will come. */
 static bool
@@ -387,21 +373,7 @@ lister_read(struct follow *F)
 		listed_failed(F);
 		return;
 	}
-	/* "NAME   UID" lines (custom-columns, no headers) */
-	for (char *l = F->out.s; l && *l;) {
-		char *nl = strchr(l, '\n');
-		if (nl)
-			*nl = '\0';
-		char name[256], uid[128];
-		if (sscanf(l, "%255s %127s", name, uid) == 2 && is_uid(uid)) {
-			char *pair = xasprintf("%s %s", name, uid);
-			if (!strv_has(&F->names, pair))
-				strv_take(&F->names, pair);
-			else
-				free(pair);
-		}
-		l = nl ? nl + 1 : NULL;
-	}
+	rules_pods_parse(F->out.s, &F->found);
 	if (++F->sel < F->sels->n)
 		lister_start(F);
 	else
@@ -584,7 +556,7 @@ stop_all(struct follow *F)
 	}
 	free(F->v);
 	buf_free(&F->out);
-	strv_free(&F->names);
+	rules_pods_free(&F->found);
 }
 
 static int

@@ -61,6 +61,12 @@
 #define SHOWN_PATHS 3		/* paths a terminal line names */
 #define JSON_PATHS 1000		/* paths a change event lists */
 
+/* The revision of a release whose ports are forwarded. */
+struct forwarded {
+	char *name;			/* the service */
+	char *revision;
+};
+
 struct loop {
 	struct fx_opts *o;
 	struct fx_up_opts *u;		/* up's options */
@@ -83,7 +89,8 @@ struct loop {
 
 	struct fx_forwards *fw;		/* the catalog's ports: kubectl port-forward */
 	struct fx_strv fwd_ids;		/* declared after the last pass, in order */
-	struct fx_strv revisions;	/* "NAME\tREVISION" of the releases forwarded */
+	struct forwarded *revs;		/* of the releases forwarded, one each */
+	size_t nrevs;
 	bool line_shown;		/* the status line is on the terminal */
 };
 
@@ -167,6 +174,25 @@ count_watched(struct loop *L)
 
 /* ---- port-forwards ---- */
 
+static const char *
+revision_of(const struct loop *L, const char *name)
+{
+	for (size_t i = 0; i < L->nrevs; i++)
+		if (strcmp(L->revs[i].name, name) == 0)
+			return L->revs[i].revision;
+	return NULL;
+}
+
+static void
+revs_free(struct forwarded *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].revision);
+	}
+	free(v);
+}
+
 /* The forward of every port in the catalog whose release is up, started
  * after the first pass that brings it up and restarted when the release
  * gets a new revision (its pods are replaced, and kubectl's forward stays
@@ -176,7 +202,8 @@ static void
 sync_forwards(struct loop *L)
 {
 	struct fx_session *s = &L->s;
-	struct fx_strv revs = {0};
+	struct forwarded *revs = NULL;
+	size_t nrevs = 0;
 
 	forwards_reap(L->fw);	/* those that died during the pass */
 	strv_free(&L->fwd_ids);
@@ -189,8 +216,8 @@ sync_forwards(struct loop *L)
 		if (!rel || !rel->selected)
 			continue;
 		bool up = rel->state == FX_FRESH && rel->have_out && rel->out.value;
-		char *key = xasprintf("%s\t%s", svc->name, up ? rel->out.value : "");
-		bool moved = up && !strv_has(&L->revisions, key);
+		const char *was = revision_of(L, svc->name);
+		bool moved = up && !(was && strcmp(was, rel->out.value) == 0);
 		for (size_t k = 0; k < svc->nports; k++) {
 			const struct fx_port *p = &svc->ports[k];
 			char *id = xasprintf("localhost:%d -> %s:%d", p->local, svc->name, p->remote);
@@ -206,20 +233,16 @@ sync_forwards(struct loop *L)
 			}
 			free(id);
 		}
-		if (up) {
-			strv_take(&revs, key);
-			continue;
+		if (up || was) {	/* not up: remember what runs */
+			revs = xreallocarray(revs, nrevs + 1, sizeof(*revs));
+			revs[nrevs++] = (struct forwarded){xstrdup(svc->name),
+			    xstrdup(up ? rel->out.value : was)};
 		}
-		free(key);
-		size_t len = strlen(svc->name);	/* not up: remember what runs */
-		for (size_t k = 0; k < L->revisions.n; k++)
-			if (strncmp(L->revisions.v[k], svc->name, len) == 0 &&
-			    L->revisions.v[k][len] == '\t')
-				strv_push(&revs, L->revisions.v[k]);
 	}
 	forwards_end(L->fw);
-	strv_free(&L->revisions);
-	L->revisions = revs;
+	revs_free(L->revs, L->nrevs);
+	L->revs = revs;
+	L->nrevs = nrevs;
 }
 
 /* ---- output ---- */
@@ -484,7 +507,7 @@ loop_free(struct loop *L)
 {
 	forwards_free(L->fw);	/* stops every forward */
 	strv_free(&L->fwd_ids);
-	strv_free(&L->revisions);
+	revs_free(L->revs, L->nrevs);
 	if (L->have_session)
 		session_close(&L->s);
 	if (L->have_old)

@@ -3,7 +3,6 @@
  */
 #include "fusion/exec.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -22,13 +21,9 @@
 #include "fusion/statedir.h"
 #include "fusion/running.h"
 #include "fusion/secret.h"
+#include "fusion/share.h"
 
 enum phase { WAITING, READY, LOOKING, RUNNING, DONE, FAILED, SKIPPED };
-
-/* What a job slot does for its node: the node's action, restoring its
- * output from the shared cache, or packing it for an upload (after the
- * node has finished). */
-enum mode { RUN, UNPACK, PACK };
 
 struct job {
 	struct fx_node *n;
@@ -42,8 +37,7 @@ struct job {
 	struct fx_manifest *manifest;
 	double started;
 	char *log_path;
-	enum mode mode;
-	char *blob;		/* PACK: the blob being written */
+	struct fx_share_job sj;	/* what the slot does next (share.h) */
 };
 
 struct sched;
@@ -59,19 +53,6 @@ struct kindq {
 	const struct fx_kind *kind;
 	int limit;		/* limit_of(): 0 is none */
 	int32_t head, tail;	/* node indexes; -1 when empty */
-};
-
-/* A node's way through the shared cache. */
-struct share {
-	struct sched *s;
-	struct fx_node *n;
-	bool looked;		/* its lookup was made, hit or not */
-	bool announced;		/* report_start came with the lookup */
-	double started;
-	char *blob;		/* downloaded and verified, to unpack */
-	struct fx_remote_record rec;
-	uint64_t bytes;		/* the download's size and time */
-	double seconds;
 };
 
 struct sched {
@@ -96,11 +77,7 @@ struct sched {
 	struct fx_manifest **manifests;	/* of decided stale nodes not yet started */
 	struct job *jobs;	/* x->jobs slots */
 	int nrunning;
-	struct share *share;	/* per node */
-	int nlooking;		/* nodes whose lookup or download is in flight */
-	bool remote_down;	/* the cache failed: not asked again this run */
-	bool upload_failed;
-	char *tmpdir;		/* STATEDIR/tmp: blobs on their way */
+	struct fx_share *share;	/* the shared cache, or NULL */
 	bool stopping;		/* a failure without -k, or an interrupt */
 	bool interrupted;
 	double kill_at;		/* when to SIGKILL after an interrupt */
@@ -278,6 +255,21 @@ finish(struct sched *s, struct fx_node *n, enum fx_result res, double secs)
 		s->stopping = true;
 }
 
+/* A lookup in the shared cache ended: n may start now (it restores what
+ * came, or runs), unless the cache was required and failed. */
+static void
+looked(void *arg, struct fx_node *n, const char *fail, double secs)
+{
+	struct sched *s = arg;
+
+	if (fail) {
+		report_failure(s->x->report, n->id, fail, NULL, 0);
+		finish(s, n, FX_FAILED, secs);
+		return;
+	}
+	make_ready(s, n);
+}
+
 /* The files a command read its secrets from go once it is done. */
 static void
 remove_files(struct job *j)
@@ -304,9 +296,7 @@ job_clear(struct job *j)
 	buf_free(&j->cmd.out);
 	manifest_free(j->manifest);
 	free(j->log_path);
-	if (j->blob)
-		unlink(j->blob);
-	free(j->blob);
+	share_job_clear(&j->sj);
 	*j = (struct job){.log_fd = -1, .out_fd = -1, .err_fd = -1};
 }
 
@@ -323,7 +313,7 @@ fail_job(struct sched *s, struct job *j, const char *msg)
 	struct fx_node *n = j->n;
 	double secs = now_mono() - j->started;
 
-	if (j->mode == PACK) {		/* the node has finished already */
+	if (s->phase[n->index] != RUNNING) {	/* packing: finished already */
 		release_job(s, j);
 		return;
 	}
@@ -508,430 +498,8 @@ disk_full(const struct job *j)
 }
 
 /*
- * ---- The shared cache ----
- */
-
-#define BIG_TRANSFER 4000000	/* bytes: shown with progress, size and rate */
-
-/* A node that holds a secret (local_only) is neither looked up nor
- * pushed: its blob would carry the secret to everyone who reads the
- * cache, and its key is salted per machine anyway. */
-static bool
-shares(struct sched *s, struct fx_node *n)
-{
-	return s->x->remote && n->kind->pack && n->kind->unpack && !n->local_only &&
-	    (!s->remote_down || s->x->remote_required);
-}
-
-/* STATEDIR/tmp/KIND-TARGET.SUFFIX: a blob on its way in or out (podman
- * save refuses a ':' in the file name). */
-static char *
-blob_path(struct sched *s, struct fx_node *n, const char *suffix)
-{
-	char *name = xasprintf("%s-%s.%s", n->kind->name, n->target, suffix);
-	char *p = path_join(s->tmpdir, name);
-
-	free(name);
-	return p;
-}
-
-/* The cache itself failed (not one object in it): say so once, and leave
- * it alone for the rest of the run. */
-static void
-cache_down(struct sched *s, const char *msg)
-{
-	if (s->remote_down)
-		return;
-	s->remote_down = true;
-	report_clear(s->x->report);
-	fx_warn("shared cache: %s; going on without it", msg);
-}
-
-static void
-fail_node(struct sched *s, struct fx_node *n, const char *msg)
-{
-	report_failure(s->x->report, n->id, msg, NULL, 0);
-	finish(s, n, FX_FAILED, now_mono() - s->share[n->index].started);
-}
-
-/* The lookup of n ended without a blob to unpack. A miss runs the node; a
- * fault warns and runs it (with remote_required: fails it). */
-static void
-fall_back(struct sched *s, struct fx_node *n, enum fx_remote_status st, const char *msg)
-{
-	bool fault = st != FX_REMOTE_MISSING && st != FX_REMOTE_CANCELLED;
-
-	s->nlooking--;
-	if (fault && s->x->remote_required) {
-		char *m = xasprintf("shared cache: %s (--remote-required)", msg);
-		fail_node(s, n, m);
-		free(m);
-		return;
-	}
-	if (st == FX_REMOTE_DOWN) {
-		cache_down(s, msg);
-	} else if (fault) {
-		report_clear(s->x->report);
-		fx_warn("%s: shared cache: %s; running it here", n->id, msg);
-	}
-	make_ready(s, n);
-}
-
-static void
-on_blob(void *arg, const struct fx_remote_res *res)
-{
-	struct share *sh = arg;
-
-	if (res->status != FX_REMOTE_OK) {
-		free(sh->blob);
-		sh->blob = NULL;
-		fall_back(sh->s, sh->n, res->status, res->msg);
-		return;
-	}
-	sh->bytes = res->bytes;
-	sh->seconds = res->seconds;
-	sh->s->nlooking--;
-	make_ready(sh->s, sh->n);	/* start() unpacks sh->blob */
-}
-
-static void
-on_record(void *arg, const struct fx_remote_res *res)
-{
-	struct share *sh = arg;
-	struct sched *s = sh->s;
-	struct fx_node *n = sh->n;
-	struct fx_buf msg = {0};
-
-	if (res->status == FX_REMOTE_MISSING)
-		fx_debug("%s: not in the shared cache (lookup %.1f ms)", n->id, res->seconds * 1000);
-	if (res->status != FX_REMOTE_OK || s->stopping) {
-		fall_back(s, n, s->stopping ? FX_REMOTE_CANCELLED : res->status, res->msg);
-		return;
-	}
-	if (remote_record_parse(res->body, res->len, &sh->rec, &msg) < 0 ||
-	    strcmp(sh->rec.node, n->id) != 0) {
-		char ac[FX_SHA256_HEX];
-		remote_ac_name(n->id, n->key, ac);
-		char *m = xasprintf("%s/ac/%s: %s", remote_url(s->x->remote), ac,
-		    msg.len ? msg.s : "the record of another node");
-		remote_record_free(&sh->rec);
-		fall_back(s, n, FX_REMOTE_CORRUPT, m);
-		free(m);
-		buf_free(&msg);
-		return;
-	}
-	sh->blob = blob_path(s, n, "blob");
-	struct fx_remote_req req = {
-		.op = FX_REMOTE_GET, .area = "cas", .name = sh->rec.blob, .path = sh->blob,
-		.sha256 = sh->rec.blob, .size = sh->rec.size, .label = n->id,
-		.done = on_blob, .arg = sh,
-	};
-	remote_start(s->x->remote, &req);
-}
-
-/* Look a stale node up, without a job slot: GET ac/NAME, then its blob. */
-static void
-lookup(struct sched *s, struct fx_node *n)
-{
-	struct share *sh = &s->share[n->index];
-	char ac[FX_SHA256_HEX];
-
-	sh->looked = sh->announced = true;
-	sh->started = now_mono();
-	s->phase[n->index] = LOOKING;
-	s->nlooking++;
-	report_start(s->x->report, n->id, n->kind->name, n->target);
-	if (s->remote_down) {		/* and --remote-required */
-		fall_back(s, n, FX_REMOTE_DOWN, "it failed earlier in this run");
-		return;
-	}
-	remote_ac_name(n->id, n->key, ac);
-	struct fx_remote_req req = {
-		.op = FX_REMOTE_GET, .area = "ac", .name = ac, .label = n->id,
-		.done = on_record, .arg = sh,
-	};
-	remote_start(s->x->remote, &req);
-}
-
-static bool
-wants_lookup(struct sched *s, struct fx_node *n)
-{
-	return shares(s, n) && !s->share[n->index].looked && !s->x->ev->force && n->key[0] &&
-	    s->manifests[n->index];
-}
-
-/* One line for a large transfer, once it is over. */
-static void
-transfer_note(struct sched *s, const char *what, const char *id, uint64_t bytes, double secs)
-{
-	char size[32], rate[32];
-
-	if (bytes < BIG_TRANSFER)
-		return;
-	remote_format_bytes(bytes, size, sizeof size);
-	remote_format_bytes((uint64_t)((double)bytes / (secs > 0.001 ? secs : 0.001)), rate,
-	    sizeof rate);
-	char *line = xasprintf("%s %s %s the shared cache: %s in %.1fs (%s/s)", what, id,
-	    strcmp(what, "uploaded") ? "from" : "to", size, secs, rate);
-	report_note(s->x->report, line);
-	free(line);
-}
-
-/* The status line's part for the largest transfer in flight. */
-static void
-show_transfer(struct sched *s)
-{
-	struct fx_remote_progress p;
-	char done[32], total[32], rate[32];
-
-	if (!s->x->remote || !remote_progress(s->x->remote, &p) || p.total < BIG_TRANSFER) {
-		report_transfer(s->x->report, NULL);
-		return;
-	}
-	remote_format_bytes(p.done, done, sizeof done);
-	remote_format_bytes(p.total, total, sizeof total);
-	remote_format_bytes((uint64_t)((double)p.done / (p.seconds > 0.001 ? p.seconds : 0.001)),
-	    rate, sizeof rate);
-	char *text = xasprintf("%s %s %s of %s at %s/s", p.op == FX_REMOTE_PUT ? "uploading" :
-	    "restoring", p.label, done, total, rate);
-	report_transfer(s->x->report, text);
-	free(text);
-}
-
-/* An upload: the blob to cas/ unless it is there, then the record to ac/. */
-struct upload {
-	struct sched *s;
-	char *id;
-	char *blob;
-	char sha[FX_SHA256_HEX];
-	uint64_t size;
-	char ac[FX_SHA256_HEX];
-	struct fx_buf record;
-	uint64_t bytes;
-	double seconds;
-};
-
-static void
-upload_free(struct upload *u)
-{
-	unlink(u->blob);
-	free(u->blob);
-	free(u->id);
-	buf_free(&u->record);
-	free(u);
-}
-
-static void
-upload_fault(struct upload *u, const struct fx_remote_res *res)
-{
-	struct sched *s = u->s;
-
-	if (res->status != FX_REMOTE_CANCELLED) {
-		s->upload_failed = true;
-		if (res->status == FX_REMOTE_DOWN) {
-			cache_down(s, res->msg);
-		} else {
-			report_clear(s->x->report);
-			fx_warn("%s: upload to the shared cache: %s", u->id, res->msg);
-		}
-	}
-	upload_free(u);
-}
-
-static void
-on_ac_put(void *arg, const struct fx_remote_res *res)
-{
-	struct upload *u = arg;
-
-	if (res->status != FX_REMOTE_OK) {
-		upload_fault(u, res);
-		return;
-	}
-	transfer_note(u->s, "uploaded", u->id, u->bytes, u->seconds);
-	upload_free(u);
-}
-
-static void
-put_record(struct upload *u)
-{
-	struct fx_remote_req req = {
-		.op = FX_REMOTE_PUT, .area = "ac", .name = u->ac, .data = u->record.s,
-		.len = u->record.len, .label = u->id, .done = on_ac_put, .arg = u,
-	};
-	remote_start(u->s->x->remote, &req);
-}
-
-static void
-on_cas_put(void *arg, const struct fx_remote_res *res)
-{
-	struct upload *u = arg;
-
-	if (res->status != FX_REMOTE_OK) {
-		upload_fault(u, res);
-		return;
-	}
-	u->bytes = res->bytes;
-	u->seconds = res->seconds;
-	put_record(u);
-}
-
-static void
-on_head(void *arg, const struct fx_remote_res *res)
-{
-	struct upload *u = arg;
-
-	if (res->status == FX_REMOTE_OK) {	/* the same bytes are there */
-		put_record(u);
-		return;
-	}
-	if (res->status != FX_REMOTE_MISSING) {
-		upload_fault(u, res);
-		return;
-	}
-	struct fx_remote_req req = {
-		.op = FX_REMOTE_PUT, .area = "cas", .name = u->sha, .path = u->blob,
-		.label = u->id, .done = on_cas_put, .arg = u,
-	};
-	remote_start(u->s->x->remote, &req);
-}
-
-static bool
-wants_pack(struct sched *s, struct job *j)
-{
-	return s->x->push && shares(s, j->n) && !s->remote_down && !s->interrupted;
-}
-
-/* The pack step ended (msg: how it failed, or NULL): upload the blob. */
-static void
-packed(struct sched *s, struct job *j, const char *msg)
-{
-	struct fx_node *n = j->n;
-	struct upload *u;
-	char hex[FX_HASH_HEX];
-
-	if (msg) {
-		report_clear(s->x->report);
-		fx_warn("%s: could not pack it for the shared cache: %s", n->id, msg);
-		s->upload_failed = true;
-		release_job(s, j);
-		return;
-	}
-	u = xcalloc(1, sizeof(*u));
-	u->s = s;
-	u->id = xstrdup(n->id);
-	u->blob = j->blob;
-	j->blob = NULL;
-	release_job(s, j);
-	if (sha256_file(u->blob, u->sha, &u->size) < 0) {
-		report_clear(s->x->report);
-		fx_warn("%s: could not read its blob %s: %s", u->id, u->blob, strerror(errno));
-		s->upload_failed = true;
-		upload_free(u);
-		return;
-	}
-	hash_hex(n->out.hash, hex);
-	struct fx_remote_record rec = {
-		.node = n->id, .output = n->out.value ? n->out.value : (char *)"",
-		.output_hash = hex, .size = u->size,
-	};
-	memcpy(rec.blob, u->sha, sizeof rec.blob);
-	remote_ac_name(n->id, n->key, u->ac);
-	if (remote_record_format(&rec, &u->record) < 0) {
-		fx_debug("%s: its output cannot be shared (a line break in it)", u->id);
-		upload_free(u);
-		return;
-	}
-	struct fx_remote_req req = {
-		.op = FX_REMOTE_HEAD, .area = "cas", .name = u->sha, .label = u->id,
-		.done = on_head, .arg = u,
-	};
-	remote_start(s->x->remote, &req);
-}
-
-/* The unpacked output must be the one the record names. */
-static bool
-restored(struct sched *s, struct job *j, struct fx_output *out)
-{
-	struct share *sh = &s->share[j->n->index];
-	char hex[FX_HASH_HEX];
-
-	hash_hex(out->hash, hex);
-	if (!out->value || strcmp(out->value, sh->rec.output) || strcmp(hex, sh->rec.output_hash)) {
-		report_clear(s->x->report);
-		fx_warn("%s: what the shared cache restored is not what its record names; running "
-		    "it here", j->n->id);
-		return false;
-	}
-	transfer_note(s, "restored", j->n->id, sh->bytes, sh->seconds);
-	record(s, j, out, FX_CACHED);
-	return true;
-}
-
-/* The blob could not be unpacked: run the node instead, in the same slot. */
-static bool
-unpack_failed(struct sched *s, struct job *j, const char *msg)
-{
-	if (s->x->remote_required) {
-		char *m = xasprintf("restoring it from the shared cache: %s (--remote-required)",
-		    msg);
-		fail_job(s, j, m);
-		free(m);
-		return false;
-	}
-	report_clear(s->x->report);
-	fx_warn("%s: could not restore it from the shared cache (%s); running it here",
-	    j->n->id, msg);
-	dprintf(j->log_fd, "# %s: running it\n", j->n->id);
-	return true;
-}
-
-static void
-drop_blob(struct sched *s, struct fx_node *n)
-{
-	struct share *sh = &s->share[n->index];
-
-	if (sh->blob) {
-		unlink(sh->blob);
-		free(sh->blob);
-		sh->blob = NULL;
-	}
-	remote_record_free(&sh->rec);
-}
-
-/* Remove what a killed run left in STATEDIR/tmp. */
-static void
-clean_tmpdir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlinkat(dirfd(d), e->d_name, 0);
-	if (d)
-		closedir(d);
-}
-
-/*
  * ---- Running a job ----
  */
-
-/* The next step of what the job does. */
-static enum fx_step
-next_step(struct sched *s, struct job *j, int status, struct fx_output *out,
-    struct fx_buf *msg)
-{
-	struct fx_node *n = j->n;
-	void *ctx = s->x->ev->ctx;
-	int step = j->step++;
-
-	if (j->mode == UNPACK)
-		return n->kind->unpack(n, ctx, step, status, s->share[n->index].blob,
-		    s->share[n->index].rec.output, &j->cmd, out, msg);
-	if (j->mode == PACK)
-		return n->kind->pack(n, ctx, step, status, j->blob, &j->cmd, msg);
-	return n->kind->step(n, ctx, step, status, &j->cmd, out, msg);
-}
 
 static void
 reset_cmd(struct job *j)
@@ -944,21 +512,11 @@ reset_cmd(struct job *j)
 	j->cmd.capture = false;
 }
 
-/* Switch the job to another mode, from its first step. */
-static void
-switch_mode(struct job *j, enum mode m)
-{
-	j->mode = m;
-	j->step = 0;
-	reset_cmd(j);
-}
-
 /* Ask for the next step and act on it. */
 static void
 advance(struct sched *s, struct job *j, int status)
 {
 	struct fx_buf msg = {0};
-	struct fx_node *n = j->n;
 	char *full = disk_full(j);
 
 	buf_reset(&j->cmd.out);
@@ -983,51 +541,28 @@ advance(struct sched *s, struct job *j, int status)
 	}
 	for (;;) {
 		struct fx_output out = {0};
+		enum fx_result res = FX_RAN;
 		buf_reset(&msg);
-		enum fx_step st = next_step(s, j, status, &out, &msg);
+		enum fx_share_next next = share_next(s->share, &j->sj, s->x->ev->ctx, status,
+		    &j->cmd, &out, &res, &msg);
 		buf_free(&j->cmd.out);	/* handed to this step only */
 		status = 0;
-		if (st == FX_STEP_RUN && spawn(s, j, &msg) == 0)
-			break;
-		const char *why = msg.len ? msg.s : "failed";
-		if (st != FX_STEP_DONE && j->mode == UNPACK) {
-			drop_blob(s, n);
-			if (!unpack_failed(s, j, why))
+		if (next == FX_SHARE_SPAWN) {
+			if (spawn(s, j, &msg) == 0)
 				break;
-			switch_mode(j, RUN);
-			continue;
+			next = share_failed(s->share, &j->sj, &msg);
 		}
-		if (st != FX_STEP_DONE && j->mode == PACK) {
-			packed(s, j, why);
+		if (next == FX_SHARE_FAIL) {
+			fail_job(s, j, msg.len ? msg.s : "failed");
 			break;
 		}
-		if (st != FX_STEP_DONE) {
-			fail_job(s, j, why);
-			break;
-		}
-		if (j->mode == PACK) {
-			packed(s, j, NULL);
-			break;
-		}
-		if (j->mode == UNPACK) {
-			bool ok = restored(s, j, &out);
-			drop_blob(s, n);
-			if (ok) {
-				release_job(s, j);
-				break;
-			}
-			free(out.value);
-			switch_mode(j, RUN);
-			continue;
-		}
-		record(s, j, &out, FX_RAN);
-		if (!wants_pack(s, j)) {
+		if (next == FX_SHARE_FREE) {
 			release_job(s, j);
 			break;
 		}
-		switch_mode(j, PACK);
-		j->blob = blob_path(s, n, "pack");
-		unlink(j->blob);
+		if (next == FX_SHARE_RECORD)
+			record(s, j, &out, res);
+		reset_cmd(j);	/* the slot goes on: from a clean command */
 	}
 	buf_free(&msg);
 }
@@ -1090,16 +625,16 @@ start(struct sched *s, struct fx_node *n)
 {
 	struct fx_manifest *m = s->manifests[n->index];
 	struct job *j = free_slot(s);
-	struct share *sh = &s->share[n->index];
+	double looked_at;
+	bool announced = share_announced(s->share, n, &looked_at);
 
 	s->manifests[n->index] = NULL;
 	*j = (struct job){.n = n, .log_fd = -1, .out_fd = -1, .err_fd = -1, .manifest = m,
-	    .started = sh->announced ? sh->started : now_mono(),
-	    .mode = sh->blob ? UNPACK : RUN};
+	    .started = announced ? looked_at : now_mono()};
 	j->log_path = exec_log_path(s->x->statedir, n->id);
 	s->nrunning++;
 	s->phase[n->index] = RUNNING;
-	if (!sh->announced)
+	if (!announced)
 		report_start(s->x->report, n->id, n->kind->name, n->target);
 	struct fx_buf msg = {0};
 	if (open_log(j, &msg) < 0) {
@@ -1108,9 +643,7 @@ start(struct sched *s, struct fx_node *n)
 		return;
 	}
 	dprintf(j->log_fd, "# %s: %s\n", n->id, n->reason ? n->reason : "stale");
-	if (j->mode == UNPACK)
-		dprintf(j->log_fd, "# %s: restoring it from the shared cache (blob %s)\n", n->id,
-		    sh->rec.blob);
+	share_job_start(s->share, &j->sj, n, j->log_fd);
 	/* Inputs that could not be computed fail the node, after its log was
 	 * truncated: the tail shown must be this run's, not the last one's. */
 	if (!m) {
@@ -1150,9 +683,10 @@ dispatch(struct sched *s)
 			interrupt(s);
 			break;
 		}
-		if (wants_lookup(s, n)) {
+		if (share_wants_lookup(s->share, n, s->manifests[n->index] != NULL)) {
 			s->nready--;
-			lookup(s, n);
+			s->phase[n->index] = LOOKING;	/* before the lookup may end */
+			share_lookup(s->share, n);
 			continue;
 		}
 		enqueue(s, n);
@@ -1178,8 +712,7 @@ interrupt(struct sched *s)
 {
 	if (!s->interrupted) {
 		s->interrupted = s->stopping = true;
-		if (s->x->remote)
-			remote_cancel_all(s->x->remote);
+		share_cancel(s->share);
 		s->kill_at = now_mono() + (s->x->grace_ms > 0 ? s->x->grace_ms : 1500) / 1000.0;
 		for (int i = 0; i < s->x->jobs; i++)
 			if (s->jobs[i].n)
@@ -1198,15 +731,12 @@ wait_event(struct sched *s)
 	struct pollfd p = {sigpipe[0], POLLIN, 0};
 	char drainbuf[64];
 
-	if (s->x->remote)
-		remote_wait(s->x->remote, sigpipe[0], 100);	/* waits on the pipe too */
-	else
+	if (!share_wait(s->share, sigpipe[0], 100))	/* waits on the pipe too */
 		poll(&p, 1, 100);
 	while (read(sigpipe[0], drainbuf, sizeof drainbuf) > 0)
 		;
 	if (got_signal)
 		interrupt(s);
-	show_transfer(s);
 	report_tick(s->x->report);
 }
 
@@ -1224,14 +754,12 @@ init(struct sched *s)
 	s->decided = xcalloc(g->n + 1, sizeof(*s->decided));
 	s->manifests = xcalloc(g->n + 1, sizeof(*s->manifests));
 	s->jobs = xcalloc((size_t)s->x->jobs, sizeof(*s->jobs));
-	s->share = xcalloc(g->n + 1, sizeof(*s->share));
-	for (size_t i = 0; i < g->n; i++)
-		s->share[i] = (struct share){.s = s, .n = g->nodes[i]};
-	if (s->x->remote) {
-		s->tmpdir = path_join(s->x->statedir, "tmp");
-		mkdir_p(s->tmpdir, 0755);
-		clean_tmpdir(s->tmpdir);
-	}
+	struct fx_share_conf sc = {
+		.remote = s->x->remote, .push = s->x->push, .required = s->x->remote_required,
+		.force = s->x->ev->force, .statedir = s->x->statedir, .g = g,
+		.report = s->x->report, .stopping = &s->stopping, .looked = looked, .arg = s,
+	};
+	s->share = share_open(&sc);
 	for (int i = 0; i < s->x->jobs; i++)
 		s->jobs[i] = (struct job){.log_fd = -1, .out_fd = -1, .err_fd = -1};
 	for (size_t i = 0; s->x->results && i < g->n; i++)
@@ -1265,10 +793,6 @@ cleanup(struct sched *s)
 	free(s->manifests);
 	free(s->decided);
 	free(s->jobs);
-	for (size_t i = 0; i < s->g->n; i++)
-		drop_blob(s, s->g->nodes[i]);
-	free(s->share);
-	free(s->tmpdir);
 }
 
 int
@@ -1293,8 +817,7 @@ exec_run(struct fx_graph *g, struct fx_exec *x, struct fx_run_counts *k)
 		if (got_signal)
 			interrupt(&s);
 		dispatch(&s);
-		if (s.nrunning == 0 && s.nlooking == 0 && (s.stopping || s.nready == 0) &&
-		    !(x->remote && remote_pending(x->remote)))
+		if (s.nrunning == 0 && (s.stopping || s.nready == 0) && !share_busy(s.share))
 			break;
 		wait_event(&s);
 		reap(&s);
@@ -1317,12 +840,11 @@ exec_run(struct fx_graph *g, struct fx_exec *x, struct fx_run_counts *k)
 	close(sigpipe[0]);
 	close(sigpipe[1]);
 	sigpipe[0] = sigpipe[1] = -1;
-	if (x->remote)
-		report_transfer(x->report, NULL);
+	bool upload_failed = share_close(s.share);
 	cleanup(&s);
 	if (s.interrupted)
 		return FX_EXIT_INTERRUPTED;
-	if (s.upload_failed && x->remote_required) {
+	if (upload_failed && x->remote_required) {
 		fx_error("an upload to the shared cache failed (--remote-required)");
 		return FX_EXIT_FAILED;
 	}

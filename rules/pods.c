@@ -9,6 +9,7 @@
  * (kubernetes/kubectl#1520: `kubectl logs deployment/x` reads one pod), so
  * `kubectl logs -l SELECTOR` it is.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,57 @@ rules_pods_argv(const struct fx_catalog *c, const char *selector, struct fx_strv
 	strv_push(argv, "--output");
 	strv_push(argv, "custom-columns=NAME:.metadata.name,UID:.metadata.uid");
 	strv_push(argv, "--no-headers");
+}
+
+/* A Kubernetes UID (a UUID): tells a pod's line from kubectl's messages,
+ * which share the pipe. */
+static bool
+is_uid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static bool
+have_pod(const struct fx_pods *pods, const char *name, const char *uid)
+{
+	for (size_t i = 0; i < pods->n; i++)
+		if (strcmp(pods->v[i].name, name) == 0 && strcmp(pods->v[i].uid, uid) == 0)
+			return true;
+	return false;
+}
+
+/* "NAME   UID" lines, as rules_pods_argv's custom columns ask (no headers). */
+void
+rules_pods_parse(const char *out, struct fx_pods *pods)
+{
+	for (const char *l = out; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		char *line = nl ? xstrndup(l, (size_t)(nl - l)) : xstrdup(l);
+		char name[256], uid[128];
+		if (sscanf(line, "%255s %127s", name, uid) == 2 && is_uid(uid) &&
+		    !have_pod(pods, name, uid)) {
+			pods->v = xreallocarray(pods->v, pods->n + 1, sizeof(*pods->v));
+			pods->v[pods->n++] = (struct fx_pod){xstrdup(name), xstrdup(uid)};
+		}
+		free(line);
+		l = nl ? nl + 1 : NULL;
+	}
+}
+
+void
+rules_pods_free(struct fx_pods *pods)
+{
+	for (size_t i = 0; i < pods->n; i++) {
+		free(pods->v[i].name);
+		free(pods->v[i].uid);
+	}
+	free(pods->v);
+	*pods = (struct fx_pods){0};
 }
 
 void

@@ -42,17 +42,6 @@ release_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
 	return rules_say_cluster(c, brief, out);
 }
 
-void
-rules_uninstall_argv(struct fx_rules *r, const struct fx_svc *s, struct fx_strv *a)
-{
-	strv_push(a, "helm");
-	strv_push(a, "uninstall");
-	strv_push(a, s->name);
-	strv_push(a, "-n");
-	strv_push(a, r->cat->namespace);
-	rules_context_args(r->cat, a, true);
-}
-
 /* helm upgrade prints "REVISION: N" on stdout (with its NOTES after it);
  * the last such line is the release's. */
 static char *

@@ -13,18 +13,10 @@
  * Limits: at most `jobs` nodes run at once, and at most a kind's limit of
  * that kind (builds are heavy: 2 by default).
  *
- * The shared cache (remote.h), when given: a stale node of a shareable kind
- * (fx_kind.pack/unpack) is looked up as soon as it is decided, without a
- * job slot, so lookups and downloads overlap with the tools running; on a
- * hit, the blob is downloaded and verified, then unpacked in a job slot, and
- * the node finishes "cached". Anything else (a miss, a fault of the cache, a
- * blob that fails to unpack) runs the node as usual; a fault is one warning
- * line, and a cache that is down or refuses is not asked again this run.
- * With push, a node that ran is packed in its job slot (its dependents go
- * on meanwhile) and uploaded: the blob to cas/ (unless a HEAD finds it
- * there), then the record to ac/, so a record never names a missing blob.
- * The run ends when the uploads have. A transfer of more than 4 MB shows its
- * progress on the status line and its size and rate when done.
+ * The shared cache (remote.h), when given, is share.h's: a stale node of a
+ * shareable kind is looked up without a job slot once it is decided, and
+ * a job slot restores it, runs it, or packs it for an upload, as share.h
+ * says; the run ends when the uploads have.
  *
  * Failure: the node's log tail is shown; its dependents are skipped; no new
  * node starts unless keep_going (-k), which lets independent branches go

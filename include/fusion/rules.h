@@ -263,7 +263,15 @@ enum fx_said rules_say_secret(const struct fx_change *c, bool brief, struct fx_b
 
 /* Helm: the common arguments of template and upgrade (chart, -n, -f, --set). */
 void rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *argv);
-/* `helm uninstall X -n NS` argv for `fusion down`. */
+/*
+ * `fusion down`'s helm commands (rules/helm.c). rules_installed: the names
+ * of the releases in the namespace, failed and pending ones too (helm list
+ * -a -q); 0, or -1 with helm's complaint in *why (malloc'ed): the cluster
+ * cannot be reached. rules_still_installed: does helm status find it?
+ * rules_uninstall_argv: helm uninstall X -n NS.
+ */
+int rules_installed(const struct fx_catalog *c, struct fx_strv *names, char **why);
+bool rules_still_installed(const struct fx_catalog *c, const char *name);
 void rules_uninstall_argv(struct fx_rules *r, const struct fx_svc *s, struct fx_strv *argv);
 
 /* Kube context flag for kubectl ("--context") or helm ("--kube-context"). */
@@ -319,9 +327,22 @@ void rules_selectors(struct fx_rules *r, const struct fx_svc *s, struct fx_strv 
 /* kubectl logs of the pods a selector picks, every line, each prefixed
  * with [pod/POD/CONTAINER]. */
 void rules_logs_argv(const struct fx_catalog *c, const char *selector, struct fx_strv *argv);
-/* kubectl get pods by a selector: "NAME UID" lines (a pod made again under
- * its name, as a StatefulSet's, is another pod: another UID). */
+/* kubectl get pods by a selector, each pod's name and UID (a pod made
+ * again under its name, as a StatefulSet's, is another pod: another UID);
+ * rules_pods_parse reads what it printed (stdout and stderr together) into
+ * *pods, adding the pods not there yet: kubectl's messages ("No resources
+ * found in NS namespace.") are no pods. */
+struct fx_pod {
+	char *name;
+	char *uid;
+};
+struct fx_pods {
+	struct fx_pod *v;
+	size_t n;
+};
 void rules_pods_argv(const struct fx_catalog *c, const char *selector, struct fx_strv *argv);
+void rules_pods_parse(const char *out, struct fx_pods *pods);
+void rules_pods_free(struct fx_pods *pods);
 /* kubectl logs --follow of pod/NAME, prefixed as above, each line with
  * the kubelet's timestamp after the prefix, from `since_time` (RFC 3339)
  * or, if NULL, its first line. */
