@@ -98,6 +98,7 @@ check_recovery() {
 	fake-cluster unblock
 	unset FUSION_FAKE_BLOCK FUSION_FAKE_BLOCK_AFTER
 	run sqlite3 "$STATE/cache.db" "PRAGMA integrity_check"
+	[ "$status" -eq 0 ]
 	[ "$output" = "ok" ]
 	local finished
 	finished=$(recorded_by_killed_run)

@@ -83,6 +83,7 @@ archive() {
 	minikube -p fusion image load localhost/a:fx-1
 	run -1 helm frobnicate --now
 	run cat "$FUSION_FAKE_STATE/calls.log"
+	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "helm version --short" ]
 	[ "${lines[1]}" = "kubectl get namespace kube-system -o jsonpath={.metadata.uid}" ]
 	[ "${lines[2]}" = "minikube -p fusion image load localhost/a:fx-1" ]

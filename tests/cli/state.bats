@@ -61,6 +61,7 @@ summary() {
 	[ "$(sum "$STATE/$aside")" = "$want" ]
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA integrity_check')" = ok ]
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(summary)" = "ran=0 fresh=14 failed=0" ]
 }
 
@@ -114,6 +115,7 @@ summary() {
 	head -c "$size" /dev/urandom |
 		dd of="$STATE/cache.db" bs="$size" seek=$((page - 1)) conv=notrunc status=none
 	up_json
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"fusion: $STATE/cache.db: cannot record run: database disk image is malformed"* ]]
 	aside=$(ls "$STATE" | grep '^cache.db.corrupt-')
 	[[ "$output" == *"fusion: warning: $STATE/cache.db is damaged (found during this run); moved it to $STATE/$aside: the next run starts from an empty state"* ]]
@@ -156,6 +158,7 @@ summary() {
 	[ ! -e "$STATE/cache.db" ]
 	[ -z "$(ls "$STATE" | grep '^cache.db.corrupt-' || true)" ]
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(summary)" = "ran=14 fresh=0 failed=0" ]
 }
 
@@ -193,12 +196,14 @@ after_space_is_freed() {
 	rm "$1/filler"
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA integrity_check')" = ok ]
 	run sqlite3 "$STATE/cache.db" 'SELECT id, key FROM node ORDER BY id'
+	[ "$status" -eq 0 ]
 	[ "$output" = "$FIRST" ]
 	up_json
 	printf "%s\n" "$output" | grep -v "\"event\":\"\(start\|plan\)\""
 	[ "$status" -eq 0 ]
 	[ "$(results ran)" = "chart:core-api release:core-api" ]
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(summary)" = "ran=0 fresh=14 failed=0" ]
 }
 

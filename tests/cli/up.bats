@@ -127,6 +127,7 @@ teardown() {
 	[[ "$output" == *"| "*"no-such-file"* ]]
 	[[ "$output" == *"log: $STATE/logs/build:scriptdash.log"* ]]
 	run sqlite3 "$STATE/cache.db" "select count(*) from node where id like '%scriptdash'"
+	[ "$status" -eq 0 ]
 	[ "$output" -eq 0 ]
 }
 
@@ -178,6 +179,7 @@ teardown() {
 	wait_until sleeping
 	signal_and_wait KILL
 	run sqlite3 "$STATE/cache.db" "PRAGMA integrity_check"
+	[ "$status" -eq 0 ]
 	[ "$output" = "ok" ]
 	finished=$(ran_in_background)
 	[ -n "$finished" ]
@@ -366,6 +368,7 @@ record_group_as() {
 	[ "$(calls podman)" -eq 0 ]
 	[ "$(calls helm)" -eq 0 ]
 	run fx up --dry-run --json
+	[ "$status" -eq 0 ]
 	echo "$output" | jq -e 'select(.event=="summary") | .stale == 1 and .pending == 3'
 }
 
@@ -389,6 +392,7 @@ record_group_as() {
 	[[ "$order" == *"partners-engine"*"core-api"*"postgresql"* ]]
 	[ ! -d "$FUSION_FAKE_STATE/releases/fusion/core-api" ]
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(results ran)" = "release:core-api release:partners-engine release:postgresql release:scriptdash" ]
 }
 
@@ -400,6 +404,7 @@ record_group_as() {
 	echo "$output" | jq -e '.[] | select(.service=="core-api") | (.image | startswith("localhost/core-api:fx-")) and .state=="fresh" and .revision=="1"'
 	echo "# changed" >>"$WS/core-api/app/models/account.rb"
 	run fx status --json
+	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.[] | select(.service=="core-api") | .state=="stale"'
 	echo "$output" | jq -e '.[] | select(.service=="scriptdash") | .state=="fresh"'
 }

@@ -156,6 +156,7 @@ stop_with() {
 	# the new rules send the log files the old ones left out
 	[[ "$(started_in 2)" == "build:partners-engine "* ]]
 	run fx inputs build:partners-engine
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"file:fixtures/replay.log"* ]]
 }
 
