@@ -137,9 +137,10 @@ release() {	# release NAME N T
 		--set replicaCount="$2" --set image.tag="$3" >/dev/null
 }
 
-pods_of() {
+pods_of() (
+	set -o pipefail
 	fake-cluster pods fusion | awk -v r="$1" '$2 ~ "^" r "-" { print $2 }' | sort
-}
+)
 
 @test "kubectl get pods: a Deployment's replicas, named after its template; a new template, new pods" {
 	release api 2 t1

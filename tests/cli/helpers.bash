@@ -77,20 +77,27 @@ reset_calls() {
 	: >"$FUSION_FAKE_STATE/calls.log"
 }
 
+# A helper that pipes runs in a subshell with pipefail: a command that fails
+# fails the helper, though the commands after it in the pipe succeed (a
+# `fusion graph` that fails with no output is no empty list of nodes).
+
 # The nodes that finished with a given result in a --json run's output.
-results() {
+results() (
+	set -o pipefail
 	printf '%s\n' "$output" | grep '^{' | jq -r "select(.event==\"finish\" and .result==\"$1\") | .node" | sort | tr '\n' ' ' | sed 's/ $//'
-}
+)
 
 # The state of a node in `graph --json`.
-state_of() {
+state_of() (
+	set -o pipefail
 	fx graph --json | jq -r ".nodes[] | select(.id==\"$1\") | .state"
-}
+)
 
 # Nodes of `graph --json` in a given state, sorted, space-separated.
-nodes_in() {
+nodes_in() (
+	set -o pipefail
 	fx graph --json | jq -r ".nodes[] | select(.state==\"$1\") | .id" | sort | tr '\n' ' ' | sed 's/ $//'
-}
+)
 
 # Start `fusion up ARGS` in the background (its output in $BATS_TEST_TMPDIR/out,
 # its pid in FX_PID) and return once a tool call matching REGEX was logged.
@@ -141,6 +148,8 @@ start_marked() {
 no_descendant_left() {
 	local left
 	for _ in $(seq 100); do
+		# no pipefail: grep's status says nothing here (1: no process has
+		# the mark; 2: one ended while it read its environ)
 		left=$(grep -lzxF -- "FX_TEST_MARK=$BATS_TEST_TMPDIR" /proc/[0-9]*/environ 2>/dev/null |
 			cut -d/ -f3 | paste -sd, -)
 		[ -n "$left" ] || return 0

@@ -36,14 +36,16 @@ fill() {
 }
 
 # sha256 of a file
-sum() {
+sum() (
+	set -o pipefail
 	sha256sum "$1" | cut -d' ' -f1
-}
+)
 
 # The summary of the last up_json: "ran=N fresh=N failed=N".
-summary() {
+summary() (
+	set -o pipefail
 	printf '%s\n' "$output" | grep '^{' | jq -r 'select(.event=="summary") | "ran=\(.ran) fresh=\(.fresh) failed=\(.failed)"'
-}
+)
 
 # --- a damaged database ---
 

@@ -53,9 +53,10 @@ watches() {
 # started (the kernel's voluntary context switches, summed over its
 # threads): a process asleep in poll(2) with no timeout and no event adds
 # none; a loop that polls, on any timer, adds one at least per round.
-wakeups() {
+wakeups() (
+	set -o pipefail
 	cat /proc/"$FX_PID"/task/*/status | awk '/^voluntary_ctxt_switches:/ { n += $2 } END { print n }'
-}
+)
 
 # The events of pass N (1 = the first, before any change): from the Nth
 # change event (or the start) to the summary that ends the pass. Waits
@@ -71,14 +72,16 @@ pass_events() {
 }
 
 # Nodes started in pass N, sorted, space-separated.
-started_in() {
+started_in() (
+	set -o pipefail
 	pass_events "$1" | jq -r 'select(.event=="start") | .node' | sort | tr '\n' ' ' | sed 's/ $//'
-}
+)
 
 # Paths of the Nth change event.
-changed_in() {
+changed_in() (
+	set -o pipefail
 	grep '^{"event":"change"' "$OUT" | sed -n "$1p" | jq -r '.paths[]' | sort | tr '\n' ' ' | sed 's/ $//'
-}
+)
 
 # Send SIG and wait for the run to exit (FX_RC), failing if it does not.
 stop_with() {
@@ -434,10 +437,11 @@ watch_start_limited() {	# watch_start_limited LIMIT VALUE
 }
 
 # The pid of a forward in the last watching event.
-forward_pid() {
+forward_pid() (
+	set -o pipefail
 	grep '^{"event":"watching"' "$OUT" | tail -n1 |
 		jq -r --arg f "$1" '.forwards[] | select(.forward == $f) | .pid'
-}
+)
 
 @test "up --watch: the catalog's ports are forwarded, listed, restarted when their release changes" {
 	watch_start
