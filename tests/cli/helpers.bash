@@ -106,12 +106,7 @@ up_in_background() {
 	shift
 	"$FUSION" -f "$CAT" up "$@" >"$BATS_TEST_TMPDIR/out" 2>&1 &
 	FX_PID=$!
-	for _ in $(seq 300); do
-		grep -qE "$regex" "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "no call matching $regex" >&2
-	return 1
+	wait_for 30 grep -sqE "$regex" "$FUSION_FAKE_STATE/calls.log"
 }
 
 # Send SIG to the background run and wait for it: FX_RC is its exit status.
@@ -172,14 +167,26 @@ none_ran_again() {
 	done
 }
 
-# Poll until "$@" succeeds; fail after $WAIT_S seconds (default 180). For
-# background runs: wait for what they do, never assert how long it took.
-wait_until() {
-	local end=$((SECONDS + ${WAIT_S:-180}))
+# wait_for TIMEOUT CMD...: poll CMD every 0.1 s until it succeeds; once
+# TIMEOUT seconds have passed, fail naming CMD. A test waits for what it
+# needs (a process started, a line written), never a fixed time, and never
+# asserts how long the wait took: TIMEOUT is a generous bound.
+wait_for() {
+	local timeout=$1 end
+	shift
+	end=$((SECONDS + timeout))
 	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || { echo "timed out waiting for: $*" >&2; return 1; }
+		if [ "$SECONDS" -gt "$end" ]; then
+			echo "timed out after $timeout s waiting for: $*" >&2
+			return 1
+		fi
 		sleep 0.1
 	done
+}
+
+# wait_for with the bound in $WAIT_S (default 180), for background runs.
+wait_until() {
+	wait_for "${WAIT_S:-180}" "$@"
 }
 
 # Teardown of tests that leave a fusion in the background as FX_PID.

@@ -22,7 +22,7 @@ teardown() {
 next_second() {
 	local s
 	s=$(date +%s)
-	while [ "$(date +%s)" -le "$s" ]; do sleep 0.1; done
+	wait_for 5 eval '[ "$(date +%s)" -gt "$s" ]'
 }
 
 # Output that is valid UTF-8, whose JSON lines (one document, or one per
