@@ -4,6 +4,7 @@
 #   TOP=$PWD bats tests/cli/fakes.bats
 
 bats_require_minimum_version 1.5.0
+load wait
 
 setup() {
 	: "${TOP:?TOP must be the repository root}"
@@ -191,10 +192,10 @@ pods_of() (
 
 @test "kubectl logs -f: new lines as they come, the end when the pod goes; at most --max-log-requests streams" {
 	release api 1 t1
-	kubectl logs -n fusion -l app.kubernetes.io/instance=api -f --prefix >"$BATS_TEST_TMPDIR/f" &
+	kubectl logs -n fusion -l app.kubernetes.io/instance=api -f --prefix >"$BATS_TEST_TMPDIR/f" 3>&- &
 	pid=$!
 	fake-cluster log fusion api "one"
-	wait_for 20 grep -q "] one$" "$BATS_TEST_TMPDIR/f"
+	wait_for 120 grep -q "] one$" "$BATS_TEST_TMPDIR/f"
 	release api 1 t2	# the pod is replaced: its stream ends, kubectl exits 0
 	rc=0
 	wait "$pid" || rc=$?
@@ -242,9 +243,9 @@ pods_of() (
 @test "fake-cluster crash and restart: a container's follow ends when it exits; a pod made again under its name has its own log" {
 	helm upgrade --install db "$HELMDIR/shared-services/postgresql" -n fusion --create-namespace >/dev/null
 	fake-cluster log fusion db "first"
-	kubectl logs -n fusion pod/db-0 -f >"$BATS_TEST_TMPDIR/f" &
+	kubectl logs -n fusion pod/db-0 -f >"$BATS_TEST_TMPDIR/f" 3>&- &
 	pid=$!
-	wait_for 60 grep -q first "$BATS_TEST_TMPDIR/f"
+	wait_for 120 grep -q first "$BATS_TEST_TMPDIR/f"
 	fake-cluster crash fusion db
 	rc=0
 	wait "$pid" || rc=$?	# the stream ends with the container
@@ -264,9 +265,9 @@ pods_of() (
 
 @test "kubectl port-forward: the Service's first pod, its container port, the local port held until it exits" {
 	release api 2 t1
-	kubectl port-forward -n fusion service/api 8080:80 >"$BATS_TEST_TMPDIR/pf" 2>&1 &
+	kubectl port-forward -n fusion service/api 8080:80 >"$BATS_TEST_TMPDIR/pf" 2>&1 3>&- &
 	pid=$!
-	wait_for 20 grep -q Forwarding "$BATS_TEST_TMPDIR/pf"
+	wait_for 120 grep -q Forwarding "$BATS_TEST_TMPDIR/pf"
 	# targetPort "http" is the container port 8080 (the chart's default)
 	[ "$(cat "$BATS_TEST_TMPDIR/pf")" = $'Forwarding from 127.0.0.1:8080 -> 8080\nForwarding from [::1]:8080 -> 8080' ]
 	[ "$(fake-cluster forwards)" = "8080 $pid" ]
@@ -288,9 +289,9 @@ pods_of() (
 
 @test "kubectl port-forward: SIGTERM ends it and frees the port" {
 	release api 1 t1
-	kubectl port-forward -n fusion service/api 8081:80 >/dev/null 2>&1 &
+	kubectl port-forward -n fusion service/api 8081:80 >/dev/null 2>&1 3>&- &
 	pid=$!
-	wait_for 20 eval '[ -n "$(fake-cluster forwards)" ]'
+	wait_for 120 eval '[ -n "$(fake-cluster forwards)" ]'
 	[ "$(fake-cluster forwards)" = "8081 $pid" ]
 	kill -TERM "$pid"
 	wait "$pid" || true
@@ -494,13 +495,13 @@ metadata:
 }
 
 @test "a sleeping fake dies when its process group gets SIGTERM, long before its sleep ends" {
-	FUSION_FAKE_SLEEP='^helm upgrade=300' setsid helm upgrade --install web "$CH" -n shop --create-namespace &
+	FUSION_FAKE_SLEEP='^helm upgrade=300' setsid helm upgrade --install web "$CH" -n shop --create-namespace 3>&- &
 	local pid=$!
 	# wait until the fake sleeps (a sleep in its group), then stop the group
-	wait_for 10 pgrep -g "$pid" -x sleep >/dev/null
+	wait_for 120 pgrep -g "$pid" -x sleep >/dev/null
 	kill -TERM -- "-$pid"
-	# generous: 30 s against a 300 s sleep; nothing left behind in the group
-	wait_for 30 eval '! kill -0 -- "-$pid" 2>/dev/null'
+	# generous: 120 s against a 300 s sleep; nothing left behind in the group
+	wait_for 120 eval '! kill -0 -- "-$pid" 2>/dev/null'
 	wait "$pid" || true
 	[ ! -e "$FUSION_FAKE_STATE/releases/shop/web" ]
 }

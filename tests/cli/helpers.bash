@@ -11,6 +11,8 @@
 : "${TOP:?TOP must point at the repository}"
 : "${FUSION:?FUSION must point at the fusion binary}"
 
+load wait	# wait_for, wait_until
+
 # One podman storage per test file: layers are shared between the tests of a
 # file (as on a developer's machine), never between files or runs.
 setup_podman_storage() {
@@ -106,7 +108,7 @@ up_in_background() {
 	shift
 	"$FUSION" -f "$CAT" up "$@" >"$BATS_TEST_TMPDIR/out" 2>&1 &
 	FX_PID=$!
-	wait_for 30 grep -sqE "$regex" "$FUSION_FAKE_STATE/calls.log"
+	wait_for 120 grep -sqE "$regex" "$FUSION_FAKE_STATE/calls.log"
 }
 
 # Send SIG to the background run and wait for it: FX_RC is its exit status.
@@ -165,28 +167,6 @@ none_ran_again() {
 	for n in "$@"; do
 		[[ " $(results ran) " != *" $n "* ]] || { echo "$n ran again"; return 1; }
 	done
-}
-
-# wait_for TIMEOUT CMD...: poll CMD every 0.1 s until it succeeds; once
-# TIMEOUT seconds have passed, fail naming CMD. A test waits for what it
-# needs (a process started, a line written), never a fixed time, and never
-# asserts how long the wait took: TIMEOUT is a generous bound.
-wait_for() {
-	local timeout=$1 end
-	shift
-	end=$((SECONDS + timeout))
-	until "$@"; do
-		if [ "$SECONDS" -gt "$end" ]; then
-			echo "timed out after $timeout s waiting for: $*" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-}
-
-# wait_for with the bound in $WAIT_S (default 180), for background runs.
-wait_until() {
-	wait_for "${WAIT_S:-180}" "$@"
 }
 
 # Teardown of tests that leave a fusion in the background as FX_PID.

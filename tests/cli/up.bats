@@ -157,7 +157,7 @@ teardown() {
 	export FUSION_FAKE_SLEEP="^helm template=$SLOW"
 	up_in_background '^helm template' --json
 	# the fake logs its call before it starts its sleep: stop once it has
-	wait_for 30 pgrep -f "sleep $SLOW" >/dev/null
+	wait_for 120 pgrep -f "sleep $SLOW" >/dev/null
 	signal_and_wait INT
 	[ "$FX_RC" -eq 130 ]
 	# the slow templates were stopped, not waited for: none rendered anything
@@ -461,7 +461,7 @@ record_group_as() {
 	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"	# the docker fake can be made slow
 	export FUSION_FAKE_SLEEP="^docker build=$SLOW"
 	up_in_background '^docker build'
-	wait_for 30 pgrep -f "sleep $SLOW" >/dev/null	# the build is under way
+	wait_for 120 pgrep -f "sleep $SLOW" >/dev/null	# the build is under way
 	signal_and_wait INT
 	[ "$FX_RC" -eq 130 ]
 	# the build was stopped, not waited for: it wrote no image ID
