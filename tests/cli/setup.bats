@@ -147,7 +147,8 @@ SH
 @test "scripts/test refuses a bats file with a run whose status nothing checks, naming file:line, and runs the others" {
 	mkdir -p "$BATS_TEST_TMPDIR/units"
 	# lines 4 and 9: unchecked (the next run, the end of the test); the
-	# others are checked, assert their status or say why they need not
+	# others are checked, assert their status, say why they need not, or are
+	# text (a here-document)
 	cat >"$BATS_TEST_TMPDIR/unchecked.bats" <<'BATS'
 #!/usr/bin/env bats
 bats_require_minimum_version 1.5.0
@@ -165,6 +166,9 @@ bats_require_minimum_version 1.5.0
 	[ -n "$output" ]
 	FOO=bar run false
 	[ "$status" -ne 0 ]
+	cat <<-EOF
+	run false
+	EOF
 }
 BATS
 	printf '#!/usr/bin/env bats\n@test "y" {\n\trun false\n\t[ "$status" -eq 1 ]\n}\n' >"$BATS_TEST_TMPDIR/fine.bats"
