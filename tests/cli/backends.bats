@@ -125,5 +125,6 @@ set_cluster() {	# set_cluster YAML-LINES: replace the catalog's cluster block
 	fx up >/dev/null
 	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:core-api build:partners-engine build:scriptdash" ]
 }

@@ -88,7 +88,8 @@ table_against_podman() {
 # stale without a new image: an over-inclusion the README names.
 
 # Entries fusion hashes, as "TYPE MODE PATH" lines as find prints them.
-fusion_entries() {
+fusion_entries() (
+	set -o pipefail
 	pfx inputs build:probe | awk -F'\t' '/^file:/ {
 		path = substr($1, 6); sub(/\/$/, "", path)
 		split($2, mv, ":"); m = 0
@@ -98,14 +99,15 @@ fusion_entries() {
 		if (type == "l") perm = 511
 		printf "%s %o %s\n", type, perm, path
 	}' | LC_ALL=C sort -k3
-}
+)
 
 # fusion's key of the probe's build; fails when fusion cannot make one.
-probe_key() {
+probe_key() (
+	set -o pipefail
 	local k
 	k=$(pfx graph --json | jq -r '.nodes[] | select(.id=="build:probe") | .key')
 	[ -n "$k" ] && [ "$k" != null ] && echo "$k"
-}
+)
 
 # The changes to make to entry $1 of the context (the current directory),
 # one shell command per line.

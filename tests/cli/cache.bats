@@ -14,6 +14,7 @@ setup() {
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.nodes == 14 and .runs == 1 and .schema == 2 and .stat_entries > 20'
 	run fx cache stats
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"14 recorded successes"* ]]
 }
 
@@ -36,6 +37,7 @@ setup() {
 	fx up >/dev/null
 	[ "$(sqlite3 "$STATE/cache.db" 'select count(*) from run')" -eq 2 ]
 	run sqlite3 "$STATE/cache.db" "select node, result from run_node where run_id=2 order by node"
+	[ "$status" -eq 0 ]
 	[ "$output" = $'build:scriptdash|ran\nchart:scriptdash|ran\nload:scriptdash|ran\nrelease:scriptdash|ran' ]
 	[ "$(sqlite3 "$STATE/cache.db" 'select ran, fresh, status from run where id=2')" = "4|10|0" ]
 }
@@ -63,6 +65,7 @@ setup() {
 	[ ! -e "$STATE/cache.db" ]
 	[ ! -e "$STATE/cache.db-wal" ]
 	run fx up --json
+	[ "$status" -eq 0 ]
 	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .ran == 14'
 }
 
@@ -97,6 +100,7 @@ setup() {
 @test "without an import, a fresh state runs every node again (what the import saves)" {
 	rm -rf "$STATE"
 	up_json
+	[ "$status" -eq 0 ]
 	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .ran == 14'
 }
 

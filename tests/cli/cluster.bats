@@ -151,6 +151,7 @@ YAML
 	# an edit in one context rebuilds that service only
 	echo v2 >>"$WS/shop/src/web/Dockerfile"
 	run fx plan
+	[ "$status" -eq 0 ]
 	[[ $output == *"build:web"* && $output != *"build:api"* ]]
 }
 
@@ -173,6 +174,7 @@ YAML
 	# git is checked once a service has a git: URL
 	sed -i 's|^  scriptdash:|  scriptdash:\n    git: /nowhere/scriptdash.git|' "$CAT"
 	run fx doctor --json
+	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.checks[] | select(.check == "git") | .status == "ok"'
 }
 
@@ -302,6 +304,7 @@ SH
 	[ "$(calls 'helm uninstall scriptdash')" -eq 0 ]
 	# the records are gone too: the next up deploys every release again
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(results ran | tr ' ' '\n' | grep -c '^release:')" -eq 4 ]
 }
 
@@ -450,6 +453,7 @@ SH
 	[ "$(tail -n1 "$WS/core-api/Gemfile")" = "# local edit" ]
 	[ "$(git -C "$WS/scriptdash" log -1 --format=%s)" = second ]
 	run fx clone --fetch
+	[ "$status" -eq 0 ]
 	[[ $output == *"fetched scriptdash (up to date)"* ]]
 	# a service without git: cannot be cloned; a failing clone fails the command
 	run fx clone partners-engine

@@ -65,9 +65,10 @@ wait_blocked() {
 }
 
 # The run fusion was killed in: the nodes it recorded as done.
-recorded_by_killed_run() {
+recorded_by_killed_run() (
+	set -o pipefail
 	sqlite3 "$STATE/cache.db" "SELECT id FROM node WHERE run_id=(SELECT max(id) FROM run)" | sort
-}
+)
 
 # SIGKILL the background fusion at the point where a call is stopped.
 kill_at_block() {
@@ -98,6 +99,7 @@ check_recovery() {
 	fake-cluster unblock
 	unset FUSION_FAKE_BLOCK FUSION_FAKE_BLOCK_AFTER
 	run sqlite3 "$STATE/cache.db" "PRAGMA integrity_check"
+	[ "$status" -eq 0 ]
 	[ "$output" = "ok" ]
 	local finished
 	finished=$(recorded_by_killed_run)

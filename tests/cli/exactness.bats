@@ -32,13 +32,16 @@ refused_before_anything_runs() {
 	echo b >"$PCTX/.md"
 	pfx up --until build >/dev/null
 	run image_entries "$(probe_image)"
+	[ "$status" -eq 0 ]
 	echo "$output" | grep -qx a.md
 	run ! grep -qx .md <<<"$output"
 
 	run probe_hashed
+	[ "$status" -eq 0 ]
 	[ "$output" = "$(image_entries "$(probe_image)")" ]
 	echo edit >>"$PCTX/a.md"
 	run pfx graph --json
+	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r '.nodes[] | select(.id=="build:probe") | .state')" = stale ]
 }
 
@@ -84,16 +87,19 @@ refused_before_anything_runs() {
 	find "$PWS" -exec touch -h -d '1 minute ago' {} +
 	pfx up --until build >/dev/null
 	run probe_hashed
+	[ "$status" -eq 0 ]
 	[[ "$output" != *secret.txt* ]]
 	# the target now lets secret.txt in: same size, and the link itself untouched
 	printf 'sekret.txt\n' >"$PWS/shared-ignore"
 	run probe_hashed
+	[ "$status" -eq 0 ]
 	[[ "$output" == *secret.txt* ]]
 	pfx up --until build >/dev/null
 	[[ "$(image_entries "$(probe_image)")" == *secret.txt* ]]
 	# so an edit of secret.txt makes the build stale
 	echo edit >>"$PCTX/secret.txt"
 	run pfx graph --json
+	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r '.nodes[] | select(.id=="build:probe") | .state')" = stale ]
 }
 
@@ -114,6 +120,7 @@ refused_before_anything_runs() {
 	[ "$status" -eq 0 ]
 	# the next run sees the file again: the build it recorded lacked it
 	run pfx graph --json
+	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r '.nodes[] | select(.id=="build:probe") | .state')" = stale ]
 }
 
@@ -128,17 +135,21 @@ refused_before_anything_runs() {
 	ln -s ../../../shared-templates/sub "$chart/charts/sub"
 	fx up >/dev/null
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "" ]
 	# an edit of a linked template's target re-renders every chart using it
 	printf '{{- define "extra.labels" }}team: b{{ end }}\n' >"$shared/_labels.tpl"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "chart:core-api chart:partners-engine chart:scriptdash" ]
 	fx up >/dev/null
 	# and so does an edit inside a linked subchart
 	printf 'replicas: 2\n' >"$shared/sub/values.yaml"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "chart:core-api chart:partners-engine chart:scriptdash" ]
 	run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"charts/sub/values.yaml"* ]]
 }
 
@@ -153,10 +164,12 @@ refused_before_anything_runs() {
 		[ "$(echo "$output" | jq -r --arg n "$n" '.nodes[] | select(.id==$n) | .reason')" = "fusion's hashing changed" ]
 	done
 	run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"build:scriptdash is stale:"$'\n'"    fusion's hashing changed (fusion was upgraded)"* ]]
 	run fx up
 	[ "$status" -eq 0 ]
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "" ]
 }
 
@@ -164,14 +177,18 @@ refused_before_anything_runs() {
 	fx up >/dev/null
 	chmod 600 "$WS/scriptdash/src/server.js"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:scriptdash" ]
 	run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"M src/server.js (mode 100644 -> 100600)"* ]]
 	chmod 644 "$WS/scriptdash/src/server.js"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "" ]
 	chmod 1755 "$WS/scriptdash/src"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:scriptdash" ]
 }
 
@@ -179,8 +196,10 @@ refused_before_anything_runs() {
 	fx up >/dev/null
 	mkdir -p "$WS/scriptdash/var/run"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:scriptdash" ]
 	run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"A var/"* ]]
 	[[ "$output" == *"A var/run/"* ]]
 	rm -r "$WS/scriptdash/var"
@@ -192,5 +211,6 @@ refused_before_anything_runs() {
 	rm "$WS/scriptdash/pipe"
 	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$WS/scriptdash/sock"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "" ]
 }

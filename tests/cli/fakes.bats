@@ -4,6 +4,7 @@
 #   TOP=$PWD bats tests/cli/fakes.bats
 
 bats_require_minimum_version 1.5.0
+load wait
 
 setup() {
 	: "${TOP:?TOP must be the repository root}"
@@ -87,6 +88,7 @@ archive() {
 	minikube -p fusion image load localhost/a:fx-1
 	run -1 helm frobnicate --now
 	run cat "$FUSION_FAKE_STATE/calls.log"
+	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "helm version --short" ]
 	[ "${lines[1]}" = "kubectl get namespace kube-system -o jsonpath={.metadata.uid}" ]
 	[ "${lines[2]}" = "minikube -p fusion image load localhost/a:fx-1" ]
@@ -140,9 +142,10 @@ release() {	# release NAME N T
 		--set replicaCount="$2" --set image.tag="$3" >/dev/null
 }
 
-pods_of() {
+pods_of() (
+	set -o pipefail
 	fake-cluster pods fusion | awk -v r="$1" '$2 ~ "^" r "-" { print $2 }' | sort
-}
+)
 
 @test "kubectl get pods: a Deployment's replicas, named after its template; a new template, new pods" {
 	release api 2 t1
@@ -177,8 +180,9 @@ pods_of() {
 	# that second is shown (kubernetes/kubernetes#92389)
 	run -0 kubectl logs -n fusion "pod/$pod" --timestamps --since-time="${lines[1]:0:19}.999999999Z"
 	[[ ${lines[-1]} == *" line 12" ]]
-	since=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
-	sleep 3
+	since_s=$(($(date +%s) + 2))
+	since=$(date -u -d "@$since_s" +%Y-%m-%dT%H:%M:%SZ)
+	wait_for 10 eval '[ "$(date +%s)" -ge "$since_s" ]'	# "late" comes after $since
 	fake-cluster log fusion api "late"
 	run -0 kubectl logs -n fusion -l app.kubernetes.io/instance=api --since-time="$since" --tail=-1
 	[ "$output" = late ]
@@ -192,11 +196,10 @@ pods_of() {
 
 @test "kubectl logs -f: new lines as they come, the end when the pod goes; at most --max-log-requests streams" {
 	release api 1 t1
-	kubectl logs -n fusion -l app.kubernetes.io/instance=api -f --prefix >"$BATS_TEST_TMPDIR/f" &
+	kubectl logs -n fusion -l app.kubernetes.io/instance=api -f --prefix >"$BATS_TEST_TMPDIR/f" 3>&- &
 	pid=$!
 	fake-cluster log fusion api "one"
-	for _ in $(seq 200); do grep -q "one" "$BATS_TEST_TMPDIR/f" && break; sleep 0.1; done
-	grep -q "] one$" "$BATS_TEST_TMPDIR/f"
+	wait_for 120 grep -q "] one$" "$BATS_TEST_TMPDIR/f"
 	release api 1 t2	# the pod is replaced: its stream ends, kubectl exits 0
 	rc=0
 	wait "$pid" || rc=$?
@@ -244,9 +247,9 @@ pods_of() {
 @test "fake-cluster crash and restart: a container's follow ends when it exits; a pod made again under its name has its own log" {
 	helm upgrade --install db "$HELMDIR/shared-services/postgresql" -n fusion --create-namespace >/dev/null
 	fake-cluster log fusion db "first"
-	kubectl logs -n fusion pod/db-0 -f >"$BATS_TEST_TMPDIR/f" &
+	kubectl logs -n fusion pod/db-0 -f >"$BATS_TEST_TMPDIR/f" 3>&- &
 	pid=$!
-	for _ in $(seq 600); do grep -q first "$BATS_TEST_TMPDIR/f" && break; sleep 0.1; done
+	wait_for 120 grep -q first "$BATS_TEST_TMPDIR/f"
 	fake-cluster crash fusion db
 	rc=0
 	wait "$pid" || rc=$?	# the stream ends with the container
@@ -266,9 +269,9 @@ pods_of() {
 
 @test "kubectl port-forward: the Service's first pod, its container port, the local port held until it exits" {
 	release api 2 t1
-	kubectl port-forward -n fusion service/api 8080:80 >"$BATS_TEST_TMPDIR/pf" 2>&1 &
+	kubectl port-forward -n fusion service/api 8080:80 >"$BATS_TEST_TMPDIR/pf" 2>&1 3>&- &
 	pid=$!
-	for _ in $(seq 200); do grep -q Forwarding "$BATS_TEST_TMPDIR/pf" && break; sleep 0.1; done
+	wait_for 120 grep -q Forwarding "$BATS_TEST_TMPDIR/pf"
 	# targetPort "http" is the container port 8080 (the chart's default)
 	[ "$(cat "$BATS_TEST_TMPDIR/pf")" = $'Forwarding from 127.0.0.1:8080 -> 8080\nForwarding from [::1]:8080 -> 8080' ]
 	[ "$(fake-cluster forwards)" = "8080 $pid" ]
@@ -290,9 +293,9 @@ pods_of() {
 
 @test "kubectl port-forward: SIGTERM ends it and frees the port" {
 	release api 1 t1
-	kubectl port-forward -n fusion service/api 8081:80 >/dev/null 2>&1 &
+	kubectl port-forward -n fusion service/api 8081:80 >/dev/null 2>&1 3>&- &
 	pid=$!
-	for _ in $(seq 200); do [ -n "$(fake-cluster forwards)" ] && break; sleep 0.1; done
+	wait_for 120 eval '[ -n "$(fake-cluster forwards)" ]'
 	[ "$(fake-cluster forwards)" = "8081 $pid" ]
 	kill -TERM "$pid"
 	wait "$pid" || true
@@ -621,20 +624,13 @@ shop_chart() {
 }
 
 @test "a sleeping fake dies when its process group gets SIGTERM, long before its sleep ends" {
-	FUSION_FAKE_SLEEP='^helm upgrade=300' setsid helm upgrade --install web "$CH" -n shop --create-namespace &
+	FUSION_FAKE_SLEEP='^helm upgrade=300' setsid helm upgrade --install web "$CH" -n shop --create-namespace 3>&- &
 	local pid=$!
-	# wait until the fake sleeps (it has logged its call), then stop its group
-	for _ in $(seq 100); do
-		grep -q '^helm upgrade' "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && break
-		sleep 0.1
-	done
+	# wait until the fake sleeps (a sleep in its group), then stop the group
+	wait_for 120 pgrep -g "$pid" -x sleep >/dev/null
 	kill -TERM -- "-$pid"
-	# generous: 30 s of polling against a 300 s sleep
-	for _ in $(seq 300); do
-		kill -0 -- "-$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	run ! kill -0 -- "-$pid"	# nothing left behind in the group
+	# generous: 120 s against a 300 s sleep; nothing left behind in the group
+	wait_for 120 eval '! kill -0 -- "-$pid" 2>/dev/null'
 	wait "$pid" || true
 	[ ! -e "$FUSION_FAKE_STATE/releases/shop/web" ]
 }

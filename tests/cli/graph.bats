@@ -33,22 +33,27 @@ setup() {
 
 @test "every node has kind, target, state and reason fields" {
 	run fx graph --json
+	[ "$status" -eq 0 ]
 	echo "$output" | jq -e 'all(.nodes[]; has("id") and has("kind") and has("target") and has("state") and has("reason"))'
 	echo "$output" | jq -e '[.nodes[] | select(.id=="build:core-api")][0] | .kind=="build" and .target=="core-api"'
 }
 
 @test "before any run: builds and shared charts stale, the rest pending" {
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:core-api build:partners-engine build:scriptdash chart:postgresql" ]
 	run state_of release:core-api
+	[ "$status" -eq 0 ]
 	[ "$output" = "pending" ]
 }
 
 @test "selection: graph SVC is SVC and everything it needs" {
 	run fx graph --json scriptdash
+	[ "$status" -eq 0 ]
 	got=$(echo "$output" | jq -r '.nodes[].id' | sort | tr '\n' ' ')
 	[ "$got" = "build:scriptdash chart:postgresql chart:scriptdash load:scriptdash release:postgresql release:scriptdash " ]
 	run fx graph --json partners-engine
+	[ "$status" -eq 0 ]
 	got=$(echo "$output" | jq -r '.nodes[].id' | sort | tr '\n' ' ')
 	[[ "$got" == *"release:core-api"* ]]
 	[[ "$got" == *"build:core-api"* ]]
@@ -57,6 +62,7 @@ setup() {
 
 @test "selection: a node id selects that node and what it depends on" {
 	run fx graph --json chart:core-api
+	[ "$status" -eq 0 ]
 	got=$(echo "$output" | jq -r '.nodes[].id' | sort | tr '\n' ' ')
 	[ "$got" = "build:core-api chart:core-api " ]
 }

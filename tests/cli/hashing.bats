@@ -11,8 +11,10 @@ setup() {
 
 @test "after up everything is fresh" {
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "" ]
 	run nodes_in pending
+	[ "$status" -eq 0 ]
 	[ "$output" = "" ]
 }
 
@@ -24,26 +26,33 @@ setup() {
 	"$FUSION" -f "$cat2" graph --json | jq -r '.nodes[] | "\(.id) \(.key)"' | sort >"$BATS_TEST_TMPDIR/keys2"
 	diff "$BATS_TEST_TMPDIR/keys1" "$BATS_TEST_TMPDIR/keys2"
 	run "$FUSION" -f "$cat2" plan
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"everything is up to date"* ]]
 	run "$FUSION" -f "$cat2" status --json
+	[ "$status" -eq 0 ]
 	a=$(echo "$output" | jq -r '.[].image' | sort)
 	run fx status --json
+	[ "$status" -eq 0 ]
 	[ "$a" = "$(echo "$output" | jq -r '.[].image' | sort)" ]
 }
 
 @test "the state directory moves with FUSION_STATE_DIR (cp -a)" {
 	cp -a "$STATE" "$BATS_TEST_TMPDIR/state-copy"
 	FUSION_STATE_DIR="$BATS_TEST_TMPDIR/state-copy" run fx plan
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"everything is up to date"* ]]
 	FUSION_STATE_DIR="$BATS_TEST_TMPDIR/empty-state" run fx plan
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"4 to run"* ]]
 }
 
 @test "modify a file: exactly that build is stale, why names it" {
 	echo "# edit" >>"$WS/scriptdash/src/server.js"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:scriptdash" ]
 	run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"build:scriptdash is stale:"* ]]
 	[[ "$output" == *"M src/server.js"* ]]
 	[[ "$output" == *"release:scriptdash is pending"* ]]
@@ -52,32 +61,40 @@ setup() {
 @test "add a file: that build is stale, why says A" {
 	echo "new" >"$WS/scriptdash/src/new.js"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:scriptdash" ]
 	run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"A src/new.js"* ]]
 }
 
 @test "delete a file: that build is stale, why says D" {
 	rm "$WS/scriptdash/src/lib/format.js"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:scriptdash" ]
 	run fx why build:scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"D src/lib/format.js"* ]]
 }
 
 @test "chmod +x: that build is stale, why names the mode change" {
 	chmod +x "$WS/scriptdash/src/server.js"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:scriptdash" ]
 	run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"M src/server.js (mode 100644 -> 100755)"* ]]
 }
 
 @test "rename a file: that build is stale, why shows the delete and the add" {
 	mv "$WS/scriptdash/src/lib/format.js" "$WS/scriptdash/src/lib/fmt.js"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:scriptdash" ]
 	run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"D src/lib/format.js"* ]]
 	[[ "$output" == *"A src/lib/fmt.js"* ]]
 }
@@ -87,6 +104,7 @@ setup() {
 	fx up >/dev/null
 	ln -sfn lib/format.js "$WS/scriptdash/src/link.js"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:scriptdash" ]
 }
 
@@ -97,36 +115,44 @@ setup() {
 	mkdir -p "$WS/core-api/tmp" && echo x >"$WS/core-api/tmp/cache"
 	echo "more" >>"$WS/core-api/log/README"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "" ]
 }
 
 @test "an exception in the ignore file counts: the re-included file makes the build stale" {
 	echo "audit" >>"$WS/partners-engine/fixtures/audit-sample.log"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:partners-engine" ]
 }
 
 @test "changing the ignore file makes the build stale" {
 	echo "docs/" >>"$WS/partners-engine/.containerignore"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:partners-engine" ]
 	run fx why partners-engine
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"M .containerignore (ignore file)"* ]]
 }
 
 @test "the containerfile always counts" {
 	echo "# comment" >>"$WS/core-api/Containerfile"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:core-api" ]
 	run fx why core-api
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"M Containerfile (containerfile)"* ]]
 }
 
 @test "a changed build arg: why names it with old and new value" {
 	sed -i 's/RUBY_VERSION: "3.3"/RUBY_VERSION: "3.4"/' "$CAT"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:core-api" ]
 	run fx why core-api
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"build arg RUBY_VERSION: 3.3 -> 3.4"* ]]
 }
 
@@ -134,8 +160,10 @@ setup() {
 	echo "extra: 1" >>"$WS/local-dev/helm/values/core-api.yaml"
 	sed -i 's/set: {replicaCount: 1}/set: {replicaCount: 2}/' "$CAT"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "chart:core-api" ]
 	run fx why core-api
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"M values file local-dev/helm/values/core-api.yaml"* ]]
 	[[ "$output" == *"set replicaCount: 1 -> 2"* ]]
 }
@@ -143,18 +171,23 @@ setup() {
 @test "a changed chart file: every chart using it is stale" {
 	echo "# note" >>"$WS/local-dev/helm/base-charts/service/templates/service.yaml"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "chart:core-api chart:partners-engine chart:scriptdash" ]
 	run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"chart file local-dev/helm/base-charts/service/templates/service.yaml"* ]]
 }
 
 @test "cluster recreated: why says so" {
 	fake-cluster recreate
 	run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"cluster recreated"* ]]
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "load:core-api load:partners-engine load:scriptdash release:postgresql" ]
 	run nodes_in pending
+	[ "$status" -eq 0 ]
 	[ "$output" = "release:core-api release:partners-engine release:scriptdash" ]
 }
 
@@ -166,12 +199,14 @@ setup() {
 
 @test "never built: why says so" {
 	FUSION_STATE_DIR="$BATS_TEST_TMPDIR/empty-state" run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"build:scriptdash is stale: never built"* ]]
 }
 
 @test "long file lists are summarised: the first 20, then a count" {
 	for i in $(seq 1 30); do echo "$i" >"$WS/scriptdash/src/gen$i.js"; done
 	run fx why scriptdash
+	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | grep -c '^    A src/gen')" -eq 20 ]
 	[[ "$output" == *"... and 10 more files"* ]]
 }
@@ -183,6 +218,7 @@ setup() {
 	printf 'bbbb' >"$f"	# same size, same second
 	touch -d "@$(stat -c %Y "$f")" "$f"	# even the same mtime second
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:scriptdash" ]
 }
 
@@ -212,12 +248,15 @@ setup() {
 	sed -i 's/RUBY_VERSION: "3.3"/RUBY_VERSION: "3.4"/' "$CAT"
 	echo "extra: 1" >>"$WS/local-dev/helm/values/core-api.yaml"
 	run fx why core-api
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"chart:core-api is pending: build:core-api will run"$'\n'"    M values file local-dev/helm/values/core-api.yaml"* ]]
 	[[ "$output" != *"rule changed"* ]]
 	run fx plan
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"build:core-api"*"build arg RUBY_VERSION changed"* ]]
 	fake-cluster recreate
 	run fx plan
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"release:postgresql"*"cluster recreated"* ]]
 }
 
@@ -232,5 +271,6 @@ setup() {
 	# and an edit of the ignore file is still seen
 	echo "docs/" >>"$WS/partners-engine/.containerignore"
 	run nodes_in stale
+	[ "$status" -eq 0 ]
 	[ "$output" = "build:partners-engine" ]
 }

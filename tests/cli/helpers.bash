@@ -11,6 +11,8 @@
 : "${TOP:?TOP must point at the repository}"
 : "${FUSION:?FUSION must point at the fusion binary}"
 
+load wait	# wait_for, wait_until
+
 # One podman storage per test file: layers are shared between the tests of a
 # file (as on a developer's machine), never between files or runs.
 setup_podman_storage() {
@@ -88,20 +90,27 @@ reset_calls() {
 	: >"$FUSION_FAKE_STATE/calls.log"
 }
 
+# A helper that pipes runs in a subshell with pipefail: a command that fails
+# fails the helper, though the commands after it in the pipe succeed (a
+# `fusion graph` that fails with no output is no empty list of nodes).
+
 # The nodes that finished with a given result in a --json run's output.
-results() {
+results() (
+	set -o pipefail
 	printf '%s\n' "$output" | grep '^{' | jq -r "select(.event==\"finish\" and .result==\"$1\") | .node" | sort | tr '\n' ' ' | sed 's/ $//'
-}
+)
 
 # The state of a node in `graph --json`.
-state_of() {
+state_of() (
+	set -o pipefail
 	fx graph --json | jq -r ".nodes[] | select(.id==\"$1\") | .state"
-}
+)
 
 # Nodes of `graph --json` in a given state, sorted, space-separated.
-nodes_in() {
+nodes_in() (
+	set -o pipefail
 	fx graph --json | jq -r ".nodes[] | select(.state==\"$1\") | .id" | sort | tr '\n' ' ' | sed 's/ $//'
-}
+)
 
 # Start `fusion up ARGS` in the background (its output in $BATS_TEST_TMPDIR/out,
 # its pid in FX_PID) and return once a tool call matching REGEX was logged.
@@ -110,12 +119,7 @@ up_in_background() {
 	shift
 	"$FUSION" -f "$CAT" up "$@" >"$BATS_TEST_TMPDIR/out" 2>&1 &
 	FX_PID=$!
-	for _ in $(seq 300); do
-		grep -qE "$regex" "$FUSION_FAKE_STATE/calls.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "no call matching $regex" >&2
-	return 1
+	wait_for 120 grep -sqE "$regex" "$FUSION_FAKE_STATE/calls.log"
 }
 
 # Send SIG to the background run and wait for it: FX_RC is its exit status.
@@ -152,6 +156,8 @@ start_marked() {
 no_descendant_left() {
 	local left
 	for _ in $(seq 100); do
+		# no pipefail: grep's status says nothing here (1: no process has
+		# the mark; 2: one ended while it read its environ)
 		left=$(grep -lzxF -- "FX_TEST_MARK=$BATS_TEST_TMPDIR" /proc/[0-9]*/environ 2>/dev/null |
 			cut -d/ -f3 | paste -sd, -)
 		[ -n "$left" ] || return 0
@@ -171,16 +177,6 @@ none_ran_again() {
 	local n
 	for n in "$@"; do
 		[[ " $(results ran) " != *" $n "* ]] || { echo "$n ran again"; return 1; }
-	done
-}
-
-# Poll until "$@" succeeds; fail after $WAIT_S seconds (default 180). For
-# background runs: wait for what they do, never assert how long it took.
-wait_until() {
-	local end=$((SECONDS + ${WAIT_S:-180}))
-	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || { echo "timed out waiting for: $*" >&2; return 1; }
-		sleep 0.1
 	done
 }
 

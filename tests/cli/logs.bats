@@ -23,9 +23,10 @@ stop_follow() {
 }
 
 # The pod a release runs now (one replica in the example).
-pod_of() {
+pod_of() (
+	set -o pipefail
 	fake-cluster pods fusion | awk -v r="$1" '$2 ~ "^" r "-" { print $2 }'
-}
+)
 
 @test "logs SVC: every line of the release's pods, prefixed with pod and container" {
 	fx up >/dev/null

@@ -36,24 +36,28 @@ pfx() {
 
 # The context entries fusion hashes for the build (paths; a directory ends
 # in '/'), sorted.
-probe_hashed() {
+probe_hashed() (
+	set -o pipefail
 	pfx inputs build:probe | sed -n 's/^file:\([^\t]*\)\t.*/\1/p' | LC_ALL=C sort
-}
+)
 
 # The entries under /ctx of image ID (paths; a directory ends in '/'),
-# sorted; with -l, "TYPE MODE PATH" lines as find prints them.
-image_entries() {
-	local long= id m
+# sorted; with -l, "TYPE MODE PATH" lines as find prints them. Fails when
+# a command does (pipefail), and unmounts the image whatever happened.
+image_entries() (
+	set -o pipefail
+	local long= id m rc=0
 	[ "$1" = -l ] && { long=1; shift; }
 	id=$1
-	m=$(podman image mount "$id")
+	m=$(podman image mount "$id") || return
 	if [ -n "$long" ]; then
 		(cd "$m/ctx" && find . -mindepth 1 -printf '%y %m %P\n')
 	else
 		(cd "$m/ctx" && find . -mindepth 1 \( -type d -printf '%P/\n' -o -printf '%P\n' \))
-	fi | LC_ALL=C sort
-	podman image umount "$id" >/dev/null
-}
+	fi | LC_ALL=C sort || rc=$?
+	podman image umount "$id" >/dev/null || rc=$?
+	return "$rc"
+)
 
 # The image fusion's last build of the probe made.
 probe_image() {

@@ -113,6 +113,7 @@ small_disk() {
 	reset_calls
 	requests=$(wc -l <"$NGINX_DIR/logs/access.log")
 	run fxb up --until build --remote "$URL" --json
+	[ "$status" -eq 0 ]
 	summary '.fresh == 3 and .cached == 0'
 	[ "$(calls podman)" -eq 0 ]
 	[ "$(wc -l <"$NGINX_DIR/logs/access.log")" -eq "$requests" ]
@@ -174,6 +175,7 @@ small_disk() {
 	# a podman catalog does not take docker's archives: another key
 	sed -i 's/builder: docker/builder: podman/' "$BCAT"
 	run fxb up --until build --remote "$URL" --json
+	[ "$status" -eq 0 ]
 	summary '.cached == 0'
 }
 
@@ -185,10 +187,12 @@ small_disk() {
 	rm -rf "$STATE"
 	reset_calls
 	run fx up --until build --no-remote --json
+	[ "$status" -eq 0 ]
 	summary '.ran == 3 and .cached == 0'
 	[ "$(calls 'podman load')" -eq 0 ]
 	rm -rf "$STATE"
 	run fx up --until build --json
+	[ "$status" -eq 0 ]
 	summary '.cached == 3'
 }
 
@@ -200,6 +204,7 @@ small_disk() {
 	fx up --until build --force --push --remote "$URL" >/dev/null
 	reset_calls
 	run fx up --until build --force --remote "$URL" --json
+	[ "$status" -eq 0 ]
 	summary '.ran == 3 and .cached == 0'
 	[ "$(calls 'podman load')" -eq 0 ]
 }
@@ -344,14 +349,17 @@ small_disk() {
 	export HOME=$BATS_TEST_TMPDIR/home
 	mkdir -p "$HOME"
 	run fx up --until build scriptdash --push --remote "$NGINX_URL/basic/t$BATS_TEST_NUMBER" --json
+	[ "$status" -eq 0 ]
 	[ "$(warnings)" -eq 1 ]
 	[[ "$output" == *"HTTP 401"* ]]
 	printf 'machine 127.0.0.1\nlogin fusion\npassword %s\n' "$NGINX_PASSWORD" >"$HOME/.netrc"
 	chmod 600 "$HOME/.netrc"
 	run fx up --until build scriptdash --force --push --remote "$NGINX_URL/basic/t$BATS_TEST_NUMBER" --json
+	[ "$status" -eq 0 ]
 	[ "$(warnings)" -eq 0 ]
 	rm -rf "$STATE"
 	run fx up --until build scriptdash --remote "$NGINX_URL/basic/t$BATS_TEST_NUMBER" --json
+	[ "$status" -eq 0 ]
 	summary '.cached == 1'
 }
 
@@ -359,6 +367,7 @@ small_disk() {
 	sed -i "s|^cache:|cache:\n  header: X-Cache-Token\n  header_env: FX_TEST_CACHE_TOKEN|" "$CAT"
 	remote=$NGINX_URL/private/t$BATS_TEST_NUMBER
 	run fx up --until build scriptdash --push --remote "$remote" --json
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"FX_TEST_CACHE_TOKEN is not set"* ]]
 	[[ "$output" == *"HTTP 401"* ]]
 	export FX_TEST_CACHE_TOKEN=$NGINX_TOKEN
@@ -368,6 +377,7 @@ small_disk() {
 	[ -n "$(ls "$NGINX_DIR/root/private/t$BATS_TEST_NUMBER/ac")" ]
 	rm -rf "$STATE"
 	run fx -v up --until build scriptdash --remote "$remote" --json
+	[ "$status" -eq 0 ]
 	summary '.cached == 1'
 	[[ "$output" != *"$NGINX_TOKEN"* ]]
 	run grep -rla "$NGINX_TOKEN" "$STATE" "$WS"
@@ -385,6 +395,7 @@ small_disk() {
 	[ "$(ls "$STORE/cas" | wc -l)" -eq 1 ]
 	rm -rf "$STATE"
 	run fx up --until build scriptdash --remote "$NGINX_URL/here/t$BATS_TEST_NUMBER" --json
+	[ "$status" -eq 0 ]
 	summary '.cached == 1'
 	# /away/ sends it to localhost: another origin, where libcurl would take
 	# the header along; the request is stopped before it leaves
@@ -396,6 +407,7 @@ small_disk() {
 	[[ "$output" == *"redirected to http://localhost:$NGINX_PORT/private/t$BATS_TEST_NUMBER/ac/"*"not followed"* ]]
 	[[ "$output" != *"$NGINX_TOKEN"* ]]
 	run grep -c "/private/t$BATS_TEST_NUMBER/" "$NGINX_DIR/logs/access.log"
+	[ "$status" -eq 1 ]
 	[ "$output" = 0 ]
 }
 

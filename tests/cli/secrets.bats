@@ -97,8 +97,10 @@ no_secret_under() {
 		[[ "$output" != *"${SECRET#new-}"* ]] || { echo "$cmd shows the old one"; false; }
 	done
 	run fx why core-api
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"secret db.password: *** -> *** (a new value)"* ]]
 	run fx plan
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"chart:core-api"*"secret db.password changed"* ]]
 	# helm fails: its error and the log tail fusion shows are masked too
 	export FUSION_FAKE_FAIL='^helm upgrade --install core-api'
@@ -116,6 +118,7 @@ no_secret_under() {
 	[ "$(results ran)" = "chart:core-api release:core-api" ]
 	grep -qF "db.password=rotated" "$FUSION_FAKE_STATE/releases/fusion/core-api/values"
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(results ran)" = "" ]
 }
 
@@ -146,6 +149,7 @@ no_secret_under() {
 	# ... and the same salt the same key: a copied workspace stays fresh
 	unset FUSION_STATE_DIR
 	run fx plan --json
+	[ "$status" -eq 0 ]
 	echo "$output" | jq -e 'select(.event=="summary") | .stale == 0 and .pending == 0'
 }
 
@@ -177,9 +181,11 @@ no_secret_under() {
 	run ! grep -rqF "pg-1" "$STATE/logs"
 	export PG_PASSWORD=pg-2
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(results ran)" = "chart:postgresql release:postgresql" ]
 	# graph --json marks every node that holds a secret: the shared cache never takes them
 	run fx graph --json
+	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r '[.nodes[] | select(.secret) | .id] | sort | join(" ")')" = \
 		"chart:core-api chart:partners-engine chart:postgresql chart:scriptdash release:core-api release:partners-engine release:postgresql release:scriptdash" ]
 	[ "$(echo "$output" | jq '[.nodes[] | select(.kind == "build" and .secret)] | length')" -eq 0 ]

@@ -179,6 +179,44 @@ SH
 	[[ "$output" == *"1 passed, 1 failed"* ]]
 }
 
+@test "scripts/test refuses a bats file with a run whose status nothing checks, naming file:line, and runs the others" {
+	mkdir -p "$BATS_TEST_TMPDIR/units"
+	# lines 4 and 9: unchecked (the next run, the end of the test); the
+	# others are checked, assert their status, say why they need not, or are
+	# text (a here-document)
+	cat >"$BATS_TEST_TMPDIR/unchecked.bats" <<'BATS'
+#!/usr/bin/env bats
+bats_require_minimum_version 1.5.0
+@test "x" {
+	run false
+	run true
+	[ "$status" -eq 0 ]
+	X=1 run true; [ "$status" -eq 0 ]
+	run -1 false
+	run true
+}
+@test "y" {
+	run ! false
+	run cat /nonexistent # status-free: only the output matters here
+	[ -n "$output" ]
+	FOO=bar run false
+	[ "$status" -ne 0 ]
+	cat <<-EOF
+	run false
+	EOF
+}
+BATS
+	printf '#!/usr/bin/env bats\n@test "y" {\n\trun false\n\t[ "$status" -eq 1 ]\n}\n' >"$BATS_TEST_TMPDIR/fine.bats"
+	inner=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v bats-core | paste -sd:)
+	run env -i PATH="$inner" HOME="$HOME" FUSION="$FUSION" UNIT_DIR="$BATS_TEST_TMPDIR/units" \
+		TESTS="$BATS_TEST_TMPDIR/unchecked.bats $BATS_TEST_TMPDIR/fine.bats" "$TOP/scripts/test"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$BATS_TEST_TMPDIR/unchecked.bats:4: nothing checks the status of this run"* ]]
+	[[ "$output" == *"$BATS_TEST_TMPDIR/unchecked.bats:9: nothing checks the status of this run"* ]]
+	[ "$(printf '%s\n' "$output" | grep -c 'nothing checks the status')" -eq 2 ]
+	[[ "$output" == *"1 passed, 2 failed"* ]]
+}
+
 @test "warnings fail only the project's own builds: a plain make has no -Werror, make test's build has it, and a flags change recompiles" {
 	b="$BATS_TEST_TMPDIR/b"
 	run make -n -C "$TOP" BUILD="$b" "$b/base/util.o"

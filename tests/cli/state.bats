@@ -36,14 +36,16 @@ fill() {
 }
 
 # sha256 of a file
-sum() {
+sum() (
+	set -o pipefail
 	sha256sum "$1" | cut -d' ' -f1
-}
+)
 
 # The summary of the last up_json: "ran=N fresh=N failed=N".
-summary() {
+summary() (
+	set -o pipefail
 	printf '%s\n' "$output" | grep '^{' | jq -r 'select(.event=="summary") | "ran=\(.ran) fresh=\(.fresh) failed=\(.failed)"'
-}
+)
 
 # --- a damaged database ---
 
@@ -61,6 +63,7 @@ summary() {
 	[ "$(sum "$STATE/$aside")" = "$want" ]
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA integrity_check')" = ok ]
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(summary)" = "ran=0 fresh=14 failed=0" ]
 }
 
@@ -114,6 +117,7 @@ summary() {
 	head -c "$size" /dev/urandom |
 		dd of="$STATE/cache.db" bs="$size" seek=$((page - 1)) conv=notrunc status=none
 	up_json
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"fusion: $STATE/cache.db: cannot record run: database disk image is malformed"* ]]
 	aside=$(ls "$STATE" | grep '^cache.db.corrupt-')
 	[[ "$output" == *"fusion: warning: $STATE/cache.db is damaged (found during this run); moved it to $STATE/$aside: the next run starts from an empty state"* ]]
@@ -156,6 +160,7 @@ summary() {
 	[ ! -e "$STATE/cache.db" ]
 	[ -z "$(ls "$STATE" | grep '^cache.db.corrupt-' || true)" ]
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(summary)" = "ran=14 fresh=0 failed=0" ]
 }
 
@@ -193,12 +198,14 @@ after_space_is_freed() {
 	rm "$1/filler"
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA integrity_check')" = ok ]
 	run sqlite3 "$STATE/cache.db" 'SELECT id, key FROM node ORDER BY id'
+	[ "$status" -eq 0 ]
 	[ "$output" = "$FIRST" ]
 	up_json
 	printf "%s\n" "$output" | grep -v "\"event\":\"\(start\|plan\)\""
 	[ "$status" -eq 0 ]
 	[ "$(results ran)" = "chart:core-api release:core-api" ]
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(summary)" = "ran=0 fresh=14 failed=0" ]
 }
 

@@ -127,6 +127,7 @@ teardown() {
 	[[ "$output" == *"| "*"no-such-file"* ]]
 	[[ "$output" == *"log: $STATE/logs/build:scriptdash.log"* ]]
 	run sqlite3 "$STATE/cache.db" "select count(*) from node where id like '%scriptdash'"
+	[ "$status" -eq 0 ]
 	[ "$output" -eq 0 ]
 }
 
@@ -155,7 +156,8 @@ teardown() {
 @test "Ctrl-C during a slow step: exit 130 without waiting for the step, no child left" {
 	export FUSION_FAKE_SLEEP="^helm template=$SLOW"
 	up_in_background '^helm template' --json
-	sleep 0.3
+	# the fake logs its call before it starts its sleep: stop once it has
+	wait_for 120 pgrep -f "sleep $SLOW" >/dev/null
 	signal_and_wait INT
 	[ "$FX_RC" -eq 130 ]
 	# the slow templates were stopped, not waited for: none rendered anything
@@ -178,6 +180,7 @@ teardown() {
 	wait_until sleeping
 	signal_and_wait KILL
 	run sqlite3 "$STATE/cache.db" "PRAGMA integrity_check"
+	[ "$status" -eq 0 ]
 	[ "$output" = "ok" ]
 	finished=$(ran_in_background)
 	[ -n "$finished" ]
@@ -366,6 +369,7 @@ record_group_as() {
 	[ "$(calls podman)" -eq 0 ]
 	[ "$(calls helm)" -eq 0 ]
 	run fx up --dry-run --json
+	[ "$status" -eq 0 ]
 	echo "$output" | jq -e 'select(.event=="summary") | .stale == 1 and .pending == 3'
 }
 
@@ -389,6 +393,7 @@ record_group_as() {
 	[[ "$order" == *"partners-engine"*"core-api"*"postgresql"* ]]
 	[ ! -d "$FUSION_FAKE_STATE/releases/fusion/core-api" ]
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(results ran)" = "release:core-api release:partners-engine release:postgresql release:scriptdash" ]
 }
 
@@ -400,6 +405,7 @@ record_group_as() {
 	echo "$output" | jq -e '.[] | select(.service=="core-api") | (.image | startswith("localhost/core-api:fx-")) and .state=="fresh" and .revision=="1"'
 	echo "# changed" >>"$WS/core-api/app/models/account.rb"
 	run fx status --json
+	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.[] | select(.service=="core-api") | .state=="stale"'
 	echo "$output" | jq -e '.[] | select(.service=="scriptdash") | .state=="fresh"'
 }
@@ -455,7 +461,7 @@ record_group_as() {
 	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"	# the docker fake can be made slow
 	export FUSION_FAKE_SLEEP="^docker build=$SLOW"
 	up_in_background '^docker build'
-	sleep 0.3
+	wait_for 120 pgrep -f "sleep $SLOW" >/dev/null	# the build is under way
 	signal_and_wait INT
 	[ "$FX_RC" -eq 130 ]
 	# the build was stopped, not waited for: it wrote no image ID

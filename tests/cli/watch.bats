@@ -53,9 +53,10 @@ watches() {
 # started (the kernel's voluntary context switches, summed over its
 # threads): a process asleep in poll(2) with no timeout and no event adds
 # none; a loop that polls, on any timer, adds one at least per round.
-wakeups() {
+wakeups() (
+	set -o pipefail
 	cat /proc/"$FX_PID"/task/*/status | awk '/^voluntary_ctxt_switches:/ { n += $2 } END { print n }'
-}
+)
 
 # The events of pass N (1 = the first, before any change): from the Nth
 # change event (or the start) to the summary that ends the pass. Waits
@@ -71,14 +72,16 @@ pass_events() {
 }
 
 # Nodes started in pass N, sorted, space-separated.
-started_in() {
+started_in() (
+	set -o pipefail
 	pass_events "$1" | jq -r 'select(.event=="start") | .node' | sort | tr '\n' ' ' | sed 's/ $//'
-}
+)
 
 # Paths of the Nth change event.
-changed_in() {
+changed_in() (
+	set -o pipefail
 	grep '^{"event":"change"' "$OUT" | sed -n "$1p" | jq -r '.paths[]' | sort | tr '\n' ' ' | sed 's/ $//'
-}
+)
 
 # Send SIG and wait for the run to exit (FX_RC), failing if it does not.
 stop_with() {
@@ -125,7 +128,7 @@ stop_with() {
 	before=$(wakeups)
 	for i in $(seq 20); do echo "more $i" >>"$WS/core-api/log/README"; done
 	echo "skipped" >>"$WS/partners-engine/tmp/README"
-	sleep 1
+	sleep 1	# time passes on purpose: the span a wake-up would show in
 	[ "$(wakeups)" -eq "$before" ]
 	# build.ignore tmp/ (core-api): created now, it gets no watch at all
 	mkdir -p "$WS/core-api/tmp"
@@ -156,6 +159,7 @@ stop_with() {
 	# the new rules send the log files the old ones left out
 	[[ "$(started_in 2)" == "build:partners-engine "* ]]
 	run fx inputs build:partners-engine
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"file:fixtures/replay.log"* ]]
 }
 
@@ -186,7 +190,7 @@ stop_with() {
 @test "up --watch --debounce: saves closer together than the debounce are one pass" {
 	watch_start --debounce 4000
 	echo "// one" >>"$WS/scriptdash/src/server.js"
-	sleep 0.5
+	sleep 0.5	# on purpose: two saves apart, though closer than the debounce
 	echo "two" >>"$WS/scriptdash/public/index.html"
 	wait_until at_least 1 change
 	[ "$(changed_in 1)" = "scriptdash/public/index.html scriptdash/src/server.js" ]
@@ -300,19 +304,15 @@ stop_with() {
 	[ "$(changed_in 1)" = "scriptdash/src/server.js" ]
 }
 
-@test "up --watch: idle, the watcher uses under 2% of a CPU and never wakes: no polling (read from /proc)" {
+@test "up --watch: idle, the watcher never wakes: no polling (read from /proc)" {
 	watch_start
 	# the port-forwards are up: nothing is due
 	wait_until eval '[ "$(fake-cluster forwards | wc -l)" -eq 2 ]'
-	hz=$(getconf CLK_TCK)
-	ticks() { awk '{print $14 + $15}' "/proc/$FX_PID/stat"; }
-	before=$(ticks)
 	woken=$(wakeups)
+	# time passes on purpose: a timer of up to 5 s would wake it (its CPU
+	# use while idle is a figure of make bench, tests/bench/watch)
 	sleep 5
-	after=$(ticks)
-	# 2% of at least 5 seconds
-	[ $(( (after - before) * 100 )) -lt $(( 2 * 5 * hz )) ]
-	# and no timer: not one wake-up in those seconds
+	# no timer: not one wake-up in those seconds
 	[ "$(wakeups)" -eq "$woken" ]
 	# asleep in poll(2) (7) or ppoll (271), with no timeout (-1, NULL)
 	read -r nr _ _ timeout _ <"/proc/$FX_PID/syscall"
@@ -433,10 +433,11 @@ watch_start_limited() {	# watch_start_limited LIMIT VALUE
 }
 
 # The pid of a forward in the last watching event.
-forward_pid() {
+forward_pid() (
+	set -o pipefail
 	grep '^{"event":"watching"' "$OUT" | tail -n1 |
 		jq -r --arg f "$1" '.forwards[] | select(.forward == $f) | .pid'
-}
+)
 
 @test "up --watch: the catalog's ports are forwarded, listed, restarted when their release changes" {
 	watch_start

@@ -22,7 +22,7 @@ teardown() {
 next_second() {
 	local s
 	s=$(date +%s)
-	while [ "$(date +%s)" -le "$s" ]; do sleep 0.1; done
+	wait_for 5 eval '[ "$(date +%s)" -gt "$s" ]'
 }
 
 # Output that is valid UTF-8, whose JSON lines (one document, or one per
@@ -44,15 +44,18 @@ line.txt"
 	[[ "$output" == *"warning: build:scriptdash: 2 file names in the build context hold a newline, a control character or bytes that are not UTF-8"* ]]
 	for cmd in "plan --json" "graph --json" "status --json"; do
 		run fx $cmd
+		[ "$status" -eq 0 ]
 		valid_json "$output" || { echo "$cmd: not valid UTF-8 JSON"; false; }
 	done
 	run fx plan --json
+	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | grep '^{' | jq -r 'select(.node=="build:scriptdash") | .reason')" = '"caf\xe9.txt" added (+1 more)' ]
 	up_json
 	[ "$status" -eq 0 ]
 	[[ " $(results ran) " == *" build:scriptdash "* ]]
 	# podman sent them: the image holds both
 	run fx inputs build:scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"file:new\\nline.txt"* ]]
 }
 
@@ -74,15 +77,18 @@ line.txt"
 	up_json
 	[ "$status" -eq 0 ]
 	run fx inputs build:scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"file:loop"$'\t'"120000:"* ]]
 	[[ "$output" == *"file:d/up"$'\t'"120000:"* ]]
 	[[ "$output" == *"file:etc"$'\t'"120000:"* ]]
 	[[ "$output" != *"file:etc/"* ]]
 	up_json
+	[ "$status" -eq 0 ]
 	[ "$(results ran)" = "" ]
 	# a link's target is its content
 	ln -sfn /usr "$WS/scriptdash/etc"
 	run fx why build:scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"M etc"* ]]
 }
 
@@ -110,6 +116,7 @@ within_as() {
 	[ "$read_bytes" -ge 4294967296 ]
 	[[ "$output" == *"build:scriptdash"* ]]
 	run fx -v plan scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"hashed 0 of "* ]]
 }
 
@@ -125,6 +132,7 @@ within_as() {
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ hashed\ [0-9]+\ of\ 30[0-9]{4}\ files ]]
 	run "$FUSION" -f "$cat" -v plan scriptdash
+	[ "$status" -eq 0 ]
 	[[ "$output" =~ hashed\ 0\ of\ 30[0-9]{4}\ files ]]
 	[ "$("$FUSION" -f "$cat" inputs build:scriptdash | grep -c '^file:d[0-9]*/f')" -eq 300000 ]
 }
@@ -156,6 +164,7 @@ EOF
 	grep -q -- "^minikube -p fusion image load -- $STATE/artifacts/dash.tar\$" "$FUSION_FAKE_STATE/calls.log"
 	grep -q -- "^helm template dash $WS/local-dev/helm/-chart .* -f $WS/local-dev/helm/values/--values.yaml" "$FUSION_FAKE_STATE/calls.log"
 	run fx inputs build:dash
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"file:-ctx/--rm"$'\t'* ]]
 	[[ "$output" == *"file:-ctx/-f"$'\t'* ]]
 }
