@@ -1,11 +1,10 @@
 /*
  * cmd_bootstrap.c - `fusion bootstrap`: a team's day-one script.
  *
- *   1. the cluster: minikube: `minikube -p P status`, and when it does not
- *      exit 0, `minikube start -p P --driver=D START_ARGS...` (which creates
- *      or restarts it); kind: when `kubectl --context kind-P` gets no answer,
- *      `kind create cluster --name P START_ARGS...`; existing: it must
- *      answer, fusion does not start it;
+ *   1. the cluster, as its provider brings it up (provider.h, bootstrap;
+ *      each rules/provider_*.c says how: started when its tool says it is
+ *      not running, created when it does not answer, or, for a cluster
+ *      fusion does not manage, only checked);
  *   2. the namespace: `kubectl get namespace NS`, else `kubectl create
  *      namespace NS`;
  *   3. `fusion up` of the shared releases (helm/shared-services: postgresql,
@@ -22,83 +21,7 @@
 #include "fusion/cmd.h"
 #include "fusion/diag.h"
 #include "fusion/proc.h"
-
-/* Run quietly; 0 on success. */
-static int
-quiet(struct fx_strv *a, struct fx_buf *err)
-{
-	int st = proc_run(strv_argv(a), NULL, err);
-	strv_free(a);
-	return st;
-}
-
-/* Run with the tool's own output on ours (a cluster start takes minutes and
- * says what it does). */
-static int
-loud(struct fx_strv *a)
-{
-	struct fx_buf msg = {0}, line = {0};
-
-	proc_format(&line, strv_argv(a));
-	printf("bootstrap: %s\n", line.s);
-	fflush(stdout);
-	pid_t pid = proc_start(strv_argv(a), 1, 2, &msg);
-	int st = pid < 0 ? -1 : proc_wait(pid);
-	if (pid < 0)
-		fx_error("%s", msg.s);
-	strv_free(a);
-	buf_free(&msg);
-	buf_free(&line);
-	return st;
-}
-
-static bool
-reachable(const struct fx_catalog *c, struct fx_buf *err)
-{
-	struct fx_strv a = {0};
-
-	rules_cluster_probe_argv(c, &a);
-	return quiet(&a, err) == 0;
-}
-
-static int
-ensure_cluster(const struct fx_catalog *c)
-{
-	struct fx_strv a = {0};
-	struct fx_buf err = {0};
-	int rc = 0;
-
-	if (rules_cluster_status_argv(c, &a)) {
-		if (quiet(&a, NULL) == 0) {
-			printf("bootstrap: minikube profile %s is running\n", c->profile);
-		} else {
-			rules_cluster_start_argv(c, &a);
-			if (loud(&a) != 0) {
-				fx_error("bootstrap: minikube start failed (its output is above)");
-				rc = FX_EXIT_FAILED;
-			}
-		}
-	} else if (reachable(c, &err)) {
-		printf("bootstrap: the cluster answers (kube context %s)\n",
-		    catalog_kube_context(c) ? catalog_kube_context(c) : "current");
-	} else if (rules_cluster_start_argv(c, &a)) {
-		if (loud(&a) != 0) {
-			fx_error("bootstrap: kind create cluster failed (its output is above)");
-			fx_note("hint: a kind cluster that exists but does not answer has a stopped "
-			    "node: start it (podman start %s-control-plane) or delete it "
-			    "(fusion down --all --cluster --delete)", c->profile);
-			rc = FX_EXIT_FAILED;
-		}
-	} else {
-		char *why = buf_first_line(&err, "no message");
-		fx_error("bootstrap: the cluster does not answer (kubectl: %s); provider \"existing\": "
-		    "fusion does not start it", why);
-		free(why);
-		rc = FX_EXIT_FAILED;
-	}
-	buf_free(&err);
-	return rc;
-}
+#include "fusion/provider.h"
 
 static int
 ensure_namespace(const struct fx_catalog *c)
@@ -113,7 +36,7 @@ ensure_namespace(const struct fx_catalog *c)
 	strv_push(&a, c->namespace);
 	strv_push(&a, "-o");
 	strv_push(&a, "name");
-	if (quiet(&a, NULL) == 0) {
+	if (provider_quiet(&a, NULL) == 0) {
 		printf("bootstrap: namespace %s exists\n", c->namespace);
 		return 0;
 	}
@@ -121,7 +44,7 @@ ensure_namespace(const struct fx_catalog *c)
 	strv_push(&a, "create");
 	strv_push(&a, "namespace");
 	strv_push(&a, c->namespace);
-	if (quiet(&a, &err) == 0) {
+	if (provider_quiet(&a, &err) == 0) {
 		printf("bootstrap: created namespace %s\n", c->namespace);
 	} else {
 		char *why = buf_first_line(&err, "no message");
@@ -196,7 +119,7 @@ cmd_bootstrap(struct fx_opts *o, void *opts)
 	int saved = lines_to_stderr(o->json);
 	int rc = session_open(&s, o);
 	if (rc == 0)
-		rc = ensure_cluster(&s.cat);
+		rc = provider_of(&s.cat)->bootstrap(&s.cat);
 	if (rc == 0)
 		rc = ensure_namespace(&s.cat);
 	for (size_t i = 0; rc == 0 && i < s.cat.nsvcs; i++)

@@ -21,6 +21,7 @@
 #include "fusion/cmd.h"
 #include "fusion/diag.h"
 #include "fusion/proc.h"
+#include "fusion/provider.h"
 
 struct repo {
 	const struct fx_svc *svc;	/* the first service naming it */
@@ -233,7 +234,7 @@ cmd_clone(struct fx_opts *o, void *opts)
 	char *path = catalog_find(o->file);
 
 	/* The repos may be missing: that is what clone is for. */
-	if (!path || catalog_load(path, false, &cat) < 0) {
+	if (!path || provider_load_catalog(path, false, &cat) < 0) {
 		free(path);
 		return FX_EXIT_USAGE;
 	}

@@ -12,6 +12,7 @@
 
 #include "fusion/cmd.h"
 #include "fusion/diag.h"
+#include "fusion/provider.h"
 #include "fusion/util.h"
 
 static bool
@@ -71,7 +72,7 @@ session_open(struct fx_session *s, struct fx_opts *o)
 	s->catalog_path = catalog_find(o->file);
 	if (!s->catalog_path)
 		return FX_EXIT_USAGE;
-	if (catalog_load(s->catalog_path, true, &s->cat) < 0)
+	if (provider_load_catalog(s->catalog_path, true, &s->cat) < 0)
 		return FX_EXIT_USAGE;
 	s->have_cat = true;
 	return session_graph(s);

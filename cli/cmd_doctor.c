@@ -5,9 +5,10 @@
  * check passes (a warning does not fail). The checks, in order:
  *   the catalog loads;
  *   the tools it needs are on PATH, at least at the versions fusion supports
- *     (the builder, minikube or kind, helm, kubectl, git when a service has
- *     `git:`);
- *   the cluster runs (minikube status) and answers through the catalog's kube
+ *     (the builder, the cluster provider's tool, helm, kubectl, git when a
+ *     service has `git:`);
+ *   the cluster runs (by its provider's own tool, if it has a say) and
+ *     answers through the catalog's kube
  *     context (kubectl get namespace kube-system), a warning when kubectl's
  *     current context is another one;
  *   every repo, containerfile, chart and values file exists;
@@ -23,9 +24,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "fusion/builder.h"
 #include "fusion/cmd.h"
 #include "fusion/diag.h"
 #include "fusion/proc.h"
+#include "fusion/provider.h"
 #include "fusion/statedir.h"
 
 enum status { OK, WARN, FAIL };
@@ -61,29 +64,14 @@ add(struct doctor *d, enum status st, const char *name, char *detail, char *hint
 
 /* ---- tools ---- */
 
-struct tool {
-	const char *name;
-	const char *version_argv[4];
-	const char *min;	/* the oldest version fusion supports */
-	const char *hint;
-};
-
-static const struct tool tools[] = {
-	{"podman", {"podman", "--version"}, "4.0.0",
-	    "install podman 4.0 or newer (Debian, Ubuntu: apt-get install podman)"},
-	{"docker", {"docker", "--version"}, "23.0.0",
-	    "install docker 23.0 or newer (BuildKit by default), or set workspace.builder: podman"},
-	{"minikube", {"minikube", "version", "--short"}, "1.28.0",
-	    "install minikube 1.28 or newer (the minikube documentation, \"Get Started\")"},
-	{"kind", {"kind", "version"}, "0.20.0",
-	    "install kind 0.20 or newer (the kind documentation, \"Quick Start\")"},
-	{"helm", {"helm", "version", "--short"}, "3.8.0",
-	    "install helm 3.8 or newer (the Helm documentation, \"Installing Helm\")"},
-	{"kubectl", {"kubectl", "version", "--client"}, "1.24.0",
-	    "install kubectl 1.24 or newer (Debian, Ubuntu: apt-get install kubernetes-client)"},
-	{"git", {"git", "--version"}, "2.20.0",
-	    "install git 2.20 or newer (Debian, Ubuntu: apt-get install git)"},
-};
+/* The tools every catalog needs; the builder's and the provider's are
+ * in their ops tables (builder.h, provider.h). */
+static const struct fx_tool helm = {"helm", {"helm", "version", "--short"}, "3.8.0",
+	"install helm 3.8 or newer (the Helm documentation, \"Installing Helm\")"};
+static const struct fx_tool kubectl = {"kubectl", {"kubectl", "version", "--client"}, "1.24.0",
+	"install kubectl 1.24 or newer (Debian, Ubuntu: apt-get install kubernetes-client)"};
+static const struct fx_tool git = {"git", {"git", "--version"}, "2.20.0",
+	"install git 2.20 or newer (Debian, Ubuntu: apt-get install git)"};
 
 /* The first "N.N[.N]" in s, as three numbers. */
 static bool
@@ -112,12 +100,10 @@ version_cmp(const int a[3], const int b[3])
 }
 
 static bool
-check_tool(struct doctor *d, const char *name)
+check_tool(struct doctor *d, const struct fx_tool *t)
 {
-	const struct tool *t = NULL;
-	for (size_t i = 0; i < FX_NELEM(tools); i++)
-		if (strcmp(tools[i].name, name) == 0)
-			t = &tools[i];
+	const char *name = t->name;
+
 	if (!proc_on_path(name)) {
 		add(d, FAIL, name, xstrdup("not found on PATH"), xstrdup(t->hint));
 		return false;
@@ -144,14 +130,16 @@ check_tool(struct doctor *d, const char *name)
 static void
 check_tools(struct doctor *d, const struct fx_catalog *c)
 {
-	check_tool(d, c->builder == FX_DOCKER ? "docker" : "podman");
-	if (c->provider != FX_EXISTING)
-		check_tool(d, c->provider == FX_KIND ? "kind" : "minikube");
-	check_tool(d, "helm");
-	d->have_kubectl = check_tool(d, "kubectl");
+	const struct fx_provider *p = provider_of(c);
+
+	check_tool(d, &builder_of(c)->tool);
+	if (p->tool)
+		check_tool(d, p->tool);
+	check_tool(d, &helm);
+	d->have_kubectl = check_tool(d, &kubectl);
 	for (size_t i = 0; i < c->nsvcs; i++)
 		if (c->svcs[i].git) {
-			check_tool(d, "git");
+			check_tool(d, &git);
 			break;
 		}
 }
@@ -168,14 +156,6 @@ run_line(struct fx_strv *a, char **first)
 	buf_free(&out);
 	buf_free(&err);
 	return st;
-}
-
-static const char *
-start_hint(const struct fx_catalog *c)
-{
-	return c->provider == FX_EXISTING ?
-	    "check the kubeconfig and that the cluster is up (workspace.cluster.context)" :
-	    "run \"fusion bootstrap\" (it starts the cluster)";
 }
 
 /* That the catalog's context exists, the reachability check has shown
@@ -209,17 +189,13 @@ check_context(struct doctor *d, const struct fx_catalog *c)
 static void
 check_cluster(struct doctor *d, const struct fx_catalog *c)
 {
+	const struct fx_provider *p = provider_of(c);
 	struct fx_strv a = {0};
 	char *why;
 
-	if (rules_cluster_status_argv(c, &a)) {
-		int st = run_line(&a, &why);
-		if (st == 0)
-			add(d, OK, "cluster", xasprintf("minikube profile %s is running", c->profile), NULL);
-		else
-			add(d, FAIL, "cluster", xasprintf("minikube profile %s is not running (minikube "
-			    "status exited %d)", c->profile, st), xstrdup(start_hint(c)));
-		free(why);
+	if (p->state) {
+		bool up = p->state(c, &why) == FX_CLUSTER_RUNNING;
+		add(d, up ? OK : FAIL, "cluster", why, up ? NULL : xstrdup(p->start_hint));
 	}
 	if (!d->have_kubectl)
 		return;
@@ -231,7 +207,7 @@ check_cluster(struct doctor *d, const struct fx_catalog *c)
 		    catalog_kube_context(c) ? catalog_kube_context(c) : ""), NULL);
 	else
 		add(d, FAIL, "cluster reachable", xasprintf("kubectl: %s", why),
-		    xstrdup(start_hint(c)));
+		    xstrdup(p->start_hint));
 	free(why);
 	if (st == 0)
 		check_context(d, c);
@@ -315,12 +291,10 @@ check_disk(struct doctor *d, const struct fx_catalog *c, const char *statedir)
 {
 	struct fx_strv a = {0};
 	char *where;
-	bool podman = c->builder == FX_PODMAN;
-
 	strv_push(&a, builder_bin(c));
 	strv_push(&a, "info");
 	strv_push(&a, "--format");
-	strv_push(&a, podman ? "{{.Store.GraphRoot}}" : "{{.DockerRootDir}}");
+	strv_push(&a, builder_of(c)->root_format);
 	if (run_line(&a, &where) != 0 || where[0] != '/') {
 		free(where);
 		where = xstrdup(statedir);	/* at least the archives' disk */
@@ -402,12 +376,12 @@ cmd_doctor(struct fx_opts *o, void *unused)
 		return FX_EXIT_USAGE;
 	}
 	/* The files are checked here, one line each, not as catalog errors. */
-	if (!path || catalog_load(path, false, &cat) < 0) {
+	if (!path || provider_load_catalog(path, false, &cat) < 0) {
 		add(&d, FAIL, "catalog", xstrdup(path ? "it does not load (above)" : "not found"),
 		    xstrdup(path ? "fix the errors above" : "run fusion in the workspace, or -f "
 		    "CATALOG"));
 		/* What a default catalog needs, still worth knowing. */
-		struct fx_catalog def = {.builder = FX_PODMAN, .provider = FX_MINIKUBE};
+		struct fx_catalog def = {0};	/* the default builder and provider */
 		check_tools(&d, &def);
 		free(path);
 		return finish(&d);

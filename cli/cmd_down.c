@@ -1,8 +1,8 @@
 /*
  * cmd_down.c - `fusion down [SVC...]`, `fusion down --all [--cluster
  * [--delete]]`: helm uninstall, dependents first; then, with --cluster,
- * stop the cluster (minikube stop) or delete it (minikube delete, kind
- * delete cluster).
+ * stop or delete the cluster, as its provider does (provider.h: minikube
+ * stop|delete, kind delete cluster, ...).
  *
  * Each uninstalled release's record is forgotten, so the next `up` deploys
  * it again. Which releases exist is asked once (`helm list -a -q`): that
@@ -19,6 +19,7 @@
 #include "fusion/diag.h"
 #include "fusion/lock.h"
 #include "fusion/proc.h"
+#include "fusion/provider.h"
 
 struct down_opts {
 	bool all, cluster, delete_cluster, no_wait;
@@ -118,34 +119,24 @@ uninstall_all(struct fx_session *s, bool for_cluster)
 	return rc;
 }
 
-/* minikube stop|delete, kind delete cluster: its output is the user's. */
+/* The provider's stop or delete: its output is the user's. */
 static int
 stop_cluster(struct fx_session *s, bool delete)
 {
-	struct fx_strv a = {0};
-	struct fx_buf msg = {0};
 	int rc = 0;
 
-	fflush(stdout);
-	rules_cluster_stop_argv(&s->cat, delete, &a);
 	/* --json: stdout holds only JSON, the tool speaks on stderr. */
-	pid_t pid = proc_start(strv_argv(&a), s->o->json ? 2 : 1, 2, &msg);
-	int st = pid < 0 ? -1 : proc_wait(pid);
-	if (st != 0) {
-		fx_error("%s %s failed%s%s", a.v[0], a.v[1], msg.len ? ": " : "", msg.len ? msg.s : "");
+	if (provider_stop(&s->cat, delete, s->o->json ? 2 : 1) < 0) {
 		rc = FX_EXIT_FAILED;
-	} else if (s->o->json) {
-		printf("{\"cluster\":\"%s\"}\n", delete ? "deleted" : "stopped");
-	}
-	if (st == 0 && delete) {
+	} else {
+		if (s->o->json)
+			printf("{\"cluster\":\"%s\"}\n", delete ? "deleted" : "stopped");
 		/* A new cluster starts empty: nothing of this one is deployed. */
-		for (size_t i = 0; i < s->g->n; i++)
+		for (size_t i = 0; delete && i < s->g->n; i++)
 			if (rules_is(s->g->nodes[i], FX_ROLE_DEPLOY) &&
 			    cache_forget(s->cache, s->g->nodes[i]->id) < 0)
 				rc = FX_EXIT_FAILED;
 	}
-	strv_free(&a);
-	buf_free(&msg);
 	return rc;
 }
 
@@ -162,7 +153,7 @@ check_options(struct fx_session *s, struct fx_opts *g, const struct down_opts *o
 	else if (o->all && g->nargs)
 		why = "--all or service names, not both";
 	else if (o->cluster)
-		why = rules_cluster_stop_argv(&s->cat, o->delete_cluster, &a);
+		why = provider_of(&s->cat)->stop_argv(&s->cat, o->delete_cluster, &a);
 	strv_free(&a);
 	if (why) {
 		fx_error("down: %s", why);

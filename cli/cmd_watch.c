@@ -55,6 +55,7 @@
 #include "fusion/diag.h"
 #include "fusion/forward.h"
 #include "fusion/lock.h"
+#include "fusion/provider.h"
 #include "fusion/report.h"
 #include "fusion/watch.h"
 
@@ -340,7 +341,7 @@ reload(struct loop *L)
 	struct fx_catalog c;
 
 	clear_status(L);
-	if (catalog_load(L->path, true, &c) < 0) {
+	if (provider_load_catalog(L->path, true, &c) < 0) {
 		fx_warn("%s has errors: keeping the last good catalog until it is fixed",
 		    shown_path(L, L->path));
 		return false;
@@ -526,7 +527,7 @@ cmd_watch(struct fx_opts *o, struct fx_up_opts *u)
 	L.path = catalog_find(o->file);
 	if (!L.path)
 		return FX_EXIT_USAGE;
-	if (catalog_load(L.path, true, &L.cat) < 0) {
+	if (provider_load_catalog(L.path, true, &L.cat) < 0) {
 		free(L.path);
 		return FX_EXIT_USAGE;
 	}

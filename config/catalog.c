@@ -247,13 +247,42 @@ parse_enum(struct cfg_load *ld, const struct ynode *v, const char *key, const ch
 		ERR(ld, v, "\"%s\" must be %s, not \"%s\"", key, expected, s);
 }
 
+/* The names the catalog takes; what each does is rules/' (catalog.h). */
+#define NAME_OF(x) #x,
+static const char *const providers[] = {FX_PROVIDERS(NAME_OF)};
+static const char *const builders[] = {FX_BUILDERS(NAME_OF)};
+#undef NAME_OF
+
+/* "a, b or c": the names a key may take, for its message. */
+static char *
+one_of(const char *const *names, size_t n)
+{
+	struct fx_buf b = {0};
+
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+	return buf_detach(&b);
+}
+
+/* A name of `names`, kept as the list's own (static) string. */
 static void
-parse_cluster(struct cfg_load *ld, const struct ynode *v, struct fx_loc *provider_loc,
-    struct fx_loc *driver_loc, struct fx_loc *args_loc)
+parse_name(struct cfg_load *ld, const struct ynode *v, const char *key, const char *const *names,
+    size_t n, const char **out)
+{
+	char *expected = one_of(names, n);
+	int i = -1;
+
+	parse_enum(ld, v, key, names, n, expected, &i);
+	if (i >= 0)
+		*out = names[i];
+	free(expected);
+}
+
+static void
+parse_cluster(struct cfg_load *ld, const struct ynode *v)
 {
 	static const char *const keys[] = {"provider", "profile", "context", "registry", "driver",
 		"start_args"};
-	static const char *const providers[] = {"minikube", "kind", "existing"};
 	const struct ynode *m = cfg_as_map(ld, v, "cluster");
 	struct fx_catalog *c = ld->c;
 	struct cfg_pairs p = {0};
@@ -263,13 +292,10 @@ parse_cluster(struct cfg_load *ld, const struct ynode *v, struct fx_loc *provide
 	cfg_map_pairs(ld, m, &p);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
-		int prov = c->provider;
 		switch (cfg_key_index(ld, k, keys, FX_NELEM(keys), "in \"workspace.cluster\"")) {
 		case 0:
-			parse_enum(ld, val, "provider", providers, FX_NELEM(providers),
-			    "minikube, kind or existing", &prov);
-			c->provider = (enum fx_provider)prov;
-			*provider_loc = cfg_locof(ld, val);
+			parse_name(ld, val, "provider", providers, FX_NELEM(providers), &c->provider);
+			c->provider_loc = cfg_locof(ld, val);
 			break;
 		case 1:
 			cfg_set_str(&c->profile, cfg_as_string(ld, val, "profile"));
@@ -282,12 +308,12 @@ parse_cluster(struct cfg_load *ld, const struct ynode *v, struct fx_loc *provide
 			break;
 		case 4:
 			cfg_set_str(&c->driver, cfg_as_string(ld, val, "driver"));
-			*driver_loc = cfg_locof(ld, val);
+			c->driver_loc = cfg_locof(ld, val);
 			break;
 		case 5:
 			cfg_list_free(&c->start_args);
 			cfg_parse_list(ld, val, "start_args", NULL, &c->start_args);
-			*args_loc = cfg_locof(ld, val);
+			c->start_args_loc = cfg_locof(ld, val);
 			break;
 		}
 	}
@@ -330,18 +356,18 @@ static void
 parse_workspace(struct cfg_load *ld, const struct ynode *v)
 {
 	static const char *const keys[] = {"root", "namespace", "cluster", "builder", "jobs"};
-	static const char *const builders[] = {"podman", "docker"};
 	const struct ynode *m = cfg_as_map(ld, v, "workspace");
 	struct fx_catalog *c = ld->c;
-	struct fx_loc provider_loc = ld->root_loc, ns_loc = ld->root_loc, driver_loc = {0}, args_loc = {0};
+	struct fx_loc ns_loc = ld->root_loc;
 	struct cfg_pairs p = {0};
+
+	c->provider_loc = ld->root_loc;
 
 	if (m)
 		cfg_map_pairs(ld, m, &p);
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
 		const char *s;
-		int builder = c->builder;
 		switch (cfg_key_index(ld, k, keys, FX_NELEM(keys), "in \"workspace\"")) {
 		case 0:
 			if ((s = cfg_as_string(ld, val, "root"))) {
@@ -355,12 +381,10 @@ parse_workspace(struct cfg_load *ld, const struct ynode *v)
 			ns_loc = cfg_locof(ld, val);
 			break;
 		case 2:
-			parse_cluster(ld, val, &provider_loc, &driver_loc, &args_loc);
+			parse_cluster(ld, val);
 			break;
 		case 3:
-			parse_enum(ld, val, "builder", builders, FX_NELEM(builders), "podman or docker",
-			    &builder);
-			c->builder = (enum fx_builder)builder;
+			parse_name(ld, val, "builder", builders, FX_NELEM(builders), &c->builder);
 			break;
 		case 4:
 			parse_jobs(ld, val);
@@ -374,21 +398,7 @@ parse_workspace(struct cfg_load *ld, const struct ynode *v)
 		    "namespace \"%s\" is not a valid Kubernetes namespace (lowercase letters, digits "
 		    "and '-', starting and ending with a letter or digit, at most 63 characters)",
 		    c->namespace);
-	/* minikube takes a driver; kind's node is always a container. */
-	if (c->driver && c->provider != FX_MINIKUBE)
-		cfg_rep_error(&ld->rep, driver_loc.line, driver_loc.col,
-		    "\"driver\" is minikube's (minikube start --driver); provider %s has none",
-		    c->provider == FX_KIND ? "kind" : "existing");
-	if (c->start_args.n && c->provider == FX_EXISTING)
-		cfg_rep_error(&ld->rep, args_loc.line, args_loc.col,
-		    "\"start_args\": fusion does not start a cluster of provider existing");
-	if (c->provider == FX_EXISTING && !c->registry)
-		cfg_rep_error(&ld->rep, provider_loc.line, provider_loc.col,
-		    "provider \"existing\" needs \"registry\" (images are pushed there)");
-	if (!c->context && c->provider == FX_MINIKUBE)
-		c->context = xstrdup(c->profile);
-	else if (!c->context && c->provider == FX_KIND)
-		c->context = xasprintf("kind-%s", c->profile);
+	/* The provider's own keys are its to check (provider_check). */
 }
 
 /* An HTTP header's name (RFC 9110 token), an environment variable's name. */
@@ -603,9 +613,10 @@ set_defaults(struct fx_catalog *c)
 {
 	c->root = xstrdup(c->dir);
 	c->namespace = xstrdup("fusion");
-	c->provider = FX_MINIKUBE;
+	c->provider = providers[0];
+	c->provider_loc = (struct fx_loc){c->shown, 1, 1};
 	c->profile = xstrdup("fusion");
-	c->builder = FX_PODMAN;
+	c->builder = builders[0];
 }
 
 static void
@@ -738,7 +749,6 @@ catalog_svc(const struct fx_catalog *c, const char *name)
 const char *
 catalog_kube_context(const struct fx_catalog *c)
 {
-	/* Filled at load: explicit, else minikube's profile, kind-PROFILE, or
-	 * NULL for an existing cluster (kubectl's current context). */
+	/* Explicit, else the provider's default once provider_check ran. */
 	return c->context;
 }

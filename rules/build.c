@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fusion/builder.h"
 #include "fusion/diag.h"
 #include "fusion/ignore.h"
 #include "fusion/manifest.h"
@@ -139,38 +140,26 @@ build_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
 	return FX_SAID_NOTHING;
 }
 
-/*
- * The builder's own ignore file followed by the catalog's build.ignore, as
- * one file at `path`. podman reads it as --ignorefile, which leaves the '/'s
- * around each line in place where its reader of the context's file cuts
- * them: write it so that podman reads it the same (ignore_for_ignorefile).
- * BuildKit reads FILE.dockerignore as it reads .dockerignore.
- */
-static int
-write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, const char *path,
-    struct fx_buf *msg)
+/* The builder's own ignore file followed by the catalog's build.ignore,
+ * as one file at `path`, each piece as the builder will read it. */
+int
+rules_write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, const char *path,
+    void (*put)(const char *text, size_t len, struct fx_buf *out), struct fx_buf *msg)
 {
-	bool podman = r->cat->builder == FX_PODMAN;
 	struct fx_buf text = {0}, line = {0};
 	char *old;
 	size_t len;
 	int rc = 0;
 
 	if (d->ignore_file && read_file(d->ignore_file, &old, &len) == 0) {
-		if (podman)
-			ignore_for_ignorefile(old, len, &text);
-		else
-			buf_add(&text, old, len);
+		put(old, len, &text);
 		buf_putc(&text, '\n');
 		free(old);
 	}
 	for (size_t i = 0; i < d->svc->build.ignore.n; i++) {
 		buf_reset(&line);
 		buf_printf(&line, "%s\n", d->svc->build.ignore.v[i]);
-		if (podman)
-			ignore_for_ignorefile(line.s, line.len, &text);
-		else
-			buf_add(&text, line.s, line.len);
+		put(line.s, line.len, &text);
 	}
 	buf_free(&line);
 	if (!r->dry_run && write_file_atomic(path, text.s ? text.s : "", text.len) < 0) {
@@ -181,53 +170,22 @@ write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, const char *path,
 	return rc;
 }
 
-/* docker has no --ignorefile, but BuildKit reads FILE.dockerignore beside
- * the Dockerfile it is given: build from a copy of the containerfile in
- * the artifacts with the combined rules beside it. */
-static char *
-docker_file(struct fx_rules *r, struct fx_rule_node *d, struct fx_buf *msg)
-{
-	char *name = xasprintf("%s.Dockerfile", d->svc->name);
-	char *copy = rules_artifact(r, name);
-	char *ignore = xasprintf("%s.dockerignore", copy);
-	char *text;
-	size_t len;
-
-	free(name);
-	if (!r->dry_run) {
-		int rc = read_file(d->svc->build.file, &text, &len);
-		if (rc == 0) {
-			rc = write_file_atomic(copy, text, len);
-			free(text);
-		}
-		if (rc < 0) {
-			buf_printf(msg, "%s: %s", copy, strerror(errno));
-			free(copy);
-			copy = NULL;
-		}
-	}
-	if (copy && write_ignorefile(r, d, ignore, msg) < 0) {
-		free(copy);
-		copy = NULL;
-	}
-	free(ignore);
-	return copy;
-}
-
 static int
 build_cmd(struct fx_rules *r, struct fx_rule_node *d, struct fx_cmd *cmd, struct fx_buf *msg)
 {
 	struct fx_svc *s = d->svc;
 	char *name = xasprintf("%s.iid", s->name);
 	char *iid = rules_artifact(r, name);
-	struct fx_strv *a = &cmd->argv;
-	bool extra = s->build.ignore.n > 0;
-	char *file = extra && r->cat->builder == FX_DOCKER ? docker_file(r, d, msg) :
-	    xstrdup(s->build.file);
+	struct fx_strv *a = &cmd->argv, flags = {0};
+	char *file = NULL;
 
 	free(name);
-	if (!file) {
+	/* The catalog's build.ignore reaches each builder its own way. */
+	if (s->build.ignore.n == 0)
+		file = xstrdup(s->build.file);
+	else if (builder_of(r->cat)->extra_ignore(r, d, &file, &flags, msg) < 0) {
 		free(iid);
+		strv_free(&flags);
 		return -1;
 	}
 	if (!r->dry_run)
@@ -246,17 +204,9 @@ build_cmd(struct fx_rules *r, struct fx_rule_node *d, struct fx_cmd *cmd, struct
 		strv_push(a, "--target");
 		strv_push(a, s->build.target);
 	}
-	if (extra && r->cat->builder == FX_PODMAN) {
-		name = xasprintf("%s.containerignore", s->name);
-		char *ig = rules_artifact(r, name);
-		free(name);
-		if (write_ignorefile(r, d, ig, msg) < 0) {
-			free(ig);
-			return -1;
-		}
-		strv_push(a, "--ignorefile");
-		strv_take(a, ig);
-	}
+	for (size_t i = 0; i < flags.n; i++)
+		strv_push(a, flags.v[i]);
+	strv_free(&flags);
 	strv_push(a, "--");	/* a context is never an option, whatever its name */
 	strv_push(a, s->build.context);
 	return 0;

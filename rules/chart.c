@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fusion/manifest.h"
+#include "fusion/provider.h"
 #include "fusion/rules.h"
 #include "fusion/secret.h"
 #include "fusion/walk.h"
@@ -164,10 +165,9 @@ rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *a)
 	strv_take(a, set_arg("image.repository", ref));
 	strv_push(a, "--set");
 	strv_take(a, set_arg("image.tag", colon + 1));
-	/* Loaded images are not in any registry the cluster could pull from. */
+	/* How the image reached the cluster decides: the provider's. */
 	strv_push(a, "--set");
-	strv_push(a, r->cat->provider == FX_EXISTING ? "image.pullPolicy=IfNotPresent" :
-	    "image.pullPolicy=Never");
+	strv_take(a, xasprintf("image.pullPolicy=%s", provider_of(r->cat)->pull_policy));
 	free(ref);
 }
 

@@ -1,10 +1,8 @@
 /*
- * cluster.c - the cluster back-ends: minikube (default), kind, existing.
- *
- * What differs between them: the kube context (minikube names it after the
- * profile, kind "kind-" + the cluster name, existing uses whatever the
- * catalog or kubeconfig says), how an image reaches the cluster (load.c),
- * and how --verify asks which images are there.
+ * cluster.c - what every cluster shares, whichever its provider
+ * (provider.h): the kube context flags, the kubectl probe, the cluster
+ * identity, and the --verify queries (each provider says how to list the
+ * images it loaded, if it can).
  *
  * The cluster identity is the UID of the kube-system namespace: a
  * recreated cluster has a new one, which makes every load and release
@@ -18,6 +16,7 @@
 #include "fusion/diag.h"
 #include "fusion/manifest.h"
 #include "fusion/proc.h"
+#include "fusion/provider.h"
 #include "fusion/rules.h"
 
 void
@@ -142,15 +141,13 @@ rules_have_image(struct fx_rules *r, const char *id)
 bool
 rules_have_loaded(struct fx_rules *r, const char *ref)
 {
-	if (r->cat->provider != FX_MINIKUBE)
-		return true;	/* kind and registries: trusted */
+	const struct fx_provider *p = provider_of(r->cat);
+
+	if (!p->list_argv)
+		return true;	/* a provider with no listing: trusted */
 	if (!r->loaded.asked) {
 		struct fx_strv a = {0};
-		strv_push(&a, "minikube");
-		strv_push(&a, "-p");
-		strv_push(&a, r->cat->profile);
-		strv_push(&a, "image");
-		strv_push(&a, "ls");
+		p->list_argv(r->cat, &a);
 		list(&r->loaded, &a);
 		strv_free(&a);
 	}
@@ -173,71 +170,6 @@ rules_have_release(struct fx_rules *r, const char *name)
 		strv_free(&a);
 	}
 	return listed(&r->releases, name);
-}
-
-/* ---- the cluster's lifecycle: bootstrap, down --cluster ---- */
-
-static void
-push_list(struct fx_strv *a, const struct fx_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		strv_push(a, l->v[i]);
-}
-
-bool
-rules_cluster_status_argv(const struct fx_catalog *c, struct fx_strv *a)
-{
-	if (c->provider != FX_MINIKUBE)
-		return false;
-	strv_push(a, "minikube");
-	strv_push(a, "-p");
-	strv_push(a, c->profile);
-	strv_push(a, "status");
-	return true;
-}
-
-bool
-rules_cluster_start_argv(const struct fx_catalog *c, struct fx_strv *a)
-{
-	if (c->provider == FX_MINIKUBE) {
-		strv_push(a, "minikube");
-		strv_push(a, "start");
-		strv_push(a, "-p");
-		strv_push(a, c->profile);
-		strv_take(a, xasprintf("--driver=%s", c->driver ? c->driver : "podman"));
-	} else if (c->provider == FX_KIND) {
-		strv_push(a, "kind");
-		strv_push(a, "create");
-		strv_push(a, "cluster");
-		strv_push(a, "--name");
-		strv_push(a, c->profile);
-	} else {
-		return false;
-	}
-	push_list(a, &c->start_args);
-	return true;
-}
-
-const char *
-rules_cluster_stop_argv(const struct fx_catalog *c, bool delete, struct fx_strv *a)
-{
-	if (c->provider == FX_EXISTING)
-		return "provider \"existing\": fusion does not manage that cluster";
-	if (c->provider == FX_KIND && !delete)
-		return "a kind cluster cannot be stopped, only deleted (--cluster --delete)";
-	if (c->provider == FX_KIND) {
-		strv_push(a, "kind");
-		strv_push(a, "delete");
-		strv_push(a, "cluster");
-		strv_push(a, "--name");
-		strv_push(a, c->profile);
-		return NULL;
-	}
-	strv_push(a, "minikube");
-	strv_push(a, delete ? "delete" : "stop");
-	strv_push(a, "-p");
-	strv_push(a, c->profile);
-	return NULL;
 }
 
 void

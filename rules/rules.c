@@ -8,9 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fusion/builder.h"
 #include "fusion/diag.h"
 #include "fusion/ignore.h"
 #include "fusion/manifest.h"
+#include "fusion/provider.h"
 #include "fusion/statedir.h"
 #include "fusion/util.h"
 #include "fusion/walk.h"
@@ -135,58 +137,26 @@ rules_find(struct fx_graph *g, const char *arg)
 	return n ? n : rules_node(g, rules_kind_with(FX_ROLE_TARGET), arg);
 }
 
-/*
- * The ignore files a builder reads, in its order: the first one there wins.
- * podman (buildah's ContainerIgnoreFile) looks beside the containerfile F
- * for F.containerignore and F.dockerignore (the latter wins when both are
- * there), then in the context for .containerignore, then .dockerignore.
- * docker (BuildKit) reads F.dockerignore, else the context's .dockerignore,
- * never a .containerignore.
- */
-struct ignore_name {
-	bool beside_file;	/* F + name, else the context's name */
-	const char *name;
-};
-
-static const struct ignore_name podman_order[] = {
-	{true, ".dockerignore"}, {true, ".containerignore"},
-	{false, ".containerignore"}, {false, ".dockerignore"},
-};
-static const struct ignore_name docker_order[] = {
-	{true, ".dockerignore"}, {false, ".dockerignore"},
-};
-
 static int
 read_rules(struct fx_rules *r, const char *path, char **text, size_t *len)
 {
 	return r->read ? r->read(r->read_ctx, path, text, len) : read_file(path, text, len);
 }
 
-/* The builder's order of ignore files (its length in *n). */
-static const struct ignore_name *
-ignore_order(enum fx_builder b, size_t *n)
-{
-	bool docker = b == FX_DOCKER;
-
-	*n = docker ? FX_NELEM(docker_order) : FX_NELEM(podman_order);
-	return docker ? docker_order : podman_order;
-}
-
 /* The path of ignore file `in` of service s. */
 static char *
-ignore_path(const struct fx_svc *s, const struct ignore_name *in)
+ignore_path(const struct fx_svc *s, const struct fx_ignore_name *in)
 {
 	return in->beside_file ? xasprintf("%s%s", s->build.file, in->name) :
 	    path_join(s->build.context, in->name);
 }
 
 char *
-rules_ignore_path(const struct fx_svc *s, enum fx_builder b, size_t k)
+rules_ignore_path(const struct fx_svc *s, const struct fx_builder *b, size_t k)
 {
-	size_t n;
-	const struct ignore_name *order = ignore_order(b, &n);
-
-	return k < n ? ignore_path(s, &order[k]) : NULL;
+	if (!b)
+		b = builder_of(&(struct fx_catalog){0});
+	return k < b->nignore_order ? ignore_path(s, &b->ignore_order[k]) : NULL;
 }
 
 /* Find the builder's ignore file and read it into d->ignore; NULL text if
@@ -196,13 +166,12 @@ rules_ignore_path(const struct fx_svc *s, enum fx_builder b, size_t k)
 static int
 find_ignore_file(struct fx_rules *r, struct fx_rule_node *d, char **text, size_t *len)
 {
-	size_t n;
-	const struct ignore_name *order = ignore_order(r->cat->builder, &n);
+	const struct fx_builder *b = builder_of(r->cat);
 
 	*text = NULL;
-	d->builder = r->cat->builder;
-	for (size_t i = 0; i < n; i++) {
-		char *p = ignore_path(d->svc, &order[i]);
+	d->builder = b;
+	for (size_t i = 0; i < b->nignore_order; i++) {
+		char *p = ignore_path(d->svc, &b->ignore_order[i]);
 		if (read_rules(r, p, text, len) == 0) {
 			d->ignore_file = p;
 			return 0;
@@ -224,7 +193,7 @@ int
 rules_load_ignore(struct fx_rules *r, struct fx_rule_node *d)
 {
 	struct fx_svc *s = d->svc;
-	unsigned strict = r->cat->builder == FX_DOCKER ? FX_IGNORE_BUILDKIT : FX_IGNORE_BUILDAH;
+	unsigned strict = builder_of(r->cat)->ignore_strict;
 	struct fx_buf key = {0};
 	char *text;
 	size_t len;
@@ -294,7 +263,7 @@ rules_cluster_ref(const struct fx_catalog *c, const struct fx_svc *s, const char
 {
 	const char *hex = strncmp(image_id, "sha256:", 7) == 0 ? image_id + 7 : image_id;
 
-	if (c->provider == FX_EXISTING && c->registry)
+	if (provider_of(c)->registry && c->registry)
 		return xasprintf("%s/%s:fx-%.16s", c->registry, s->image, hex);
 	return rules_image_ref(s, image_id);
 }

@@ -43,8 +43,14 @@ struct fx_list {
 	size_t n;
 };
 
-enum fx_provider { FX_MINIKUBE, FX_KIND, FX_EXISTING };
-enum fx_builder { FX_PODMAN, FX_DOCKER };
+/*
+ * The cluster providers and the image builders a catalog may name, the
+ * default first. The catalog knows only these names: each is one file in
+ * rules/, provider_NAME.c or builder_NAME.c, whose ops table provider_NAME
+ * or builder_NAME (provider.h, builder.h) holds everything that differs.
+ */
+#define FX_PROVIDERS(X) X(minikube) X(kind) X(existing)
+#define FX_BUILDERS(X) X(podman) X(docker)
 
 struct fx_build {
 	char *context;		/* absolute; default: the repo */
@@ -92,13 +98,17 @@ struct fx_catalog {
 	char *root;		/* workspace.root, absolute (default: the catalog's directory) */
 
 	char *namespace;	/* default "fusion" */
-	enum fx_provider provider;	/* default minikube */
+	const char *provider;	/* a name of FX_PROVIDERS (static), default minikube */
 	char *profile;		/* default "fusion" */
-	char *context;		/* default: minikube -> profile name, kind -> "kind-" + profile, existing -> NULL (current) */
-	char *registry;		/* NULL if none; required for provider existing */
+	char *context;		/* NULL: the provider's default, which provider_check()
+				 * fills in (NULL for a provider that has none: current) */
+	char *registry;		/* NULL if none; required by a provider that pushes */
 	char *driver;		/* minikube start --driver (`fusion bootstrap`); NULL: podman */
-	struct fx_list start_args;	/* more arguments of minikube start / kind create cluster */
-	enum fx_builder builder;	/* default podman */
+	struct fx_list start_args;	/* more arguments of the provider's cluster start */
+	const char *builder;	/* a name of FX_BUILDERS (static), default podman */
+	/* Where the provider's keys were written, for provider_check's
+	 * messages (provider_loc: the top when not written). */
+	struct fx_loc provider_loc, driver_loc, start_args_loc;
 	int jobs;		/* 0 = not set */
 
 	char *remote;		/* cache.remote, NULL if none (a relative file:// path
@@ -182,7 +192,8 @@ void catalog_free(struct fx_catalog *c);
 /* Look an entry up by name; NULL if none. */
 struct fx_svc *catalog_svc(const struct fx_catalog *c, const char *name);
 
-/* The kube context fusion passes to kubectl/helm; NULL means "current". */
+/* The kube context fusion passes to kubectl/helm; NULL means "current".
+ * The provider's default is there only after provider_check (provider.h). */
 const char *catalog_kube_context(const struct fx_catalog *c);
 
 /* Is s a DNS-1123 label of at most 53 characters? */

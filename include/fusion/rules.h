@@ -6,7 +6,7 @@
  * (rules/kinds.c), each kind's entry defined in its own file:
  *
  *   build:S    rules/build.c    podman|docker build, then tag localhost/IMAGE:fx-<id16>
- *   load:S     rules/load.c     minikube image load | kind load image-archive | push
+ *   load:S     rules/load.c     the provider's load: an archive or a push
  *   chart:X    rules/chart.c    helm template -> STATEDIR/artifacts/X.yaml
  *   release:X  rules/release.c  helm upgrade --install ... --wait
  *
@@ -15,9 +15,11 @@
  * roles the commands ask for (what `down` uninstalls, what `status` shows);
  * the order-only edge release:Y -> release:X for each Y in X's needs comes
  * from a role too. Nothing outside rules/ names a kind. The tool
- * back-ends (which binary, which flags) live in rules/builder.c (podman,
- * docker) and rules/cluster.c (minikube, kind, existing; kube context;
- * the cluster identity; the batched --verify queries).
+ * back-ends are ops tables, one file each: the image builders
+ * (rules/builder_*.c, builder.h) and the cluster providers
+ * (rules/provider_*.c, provider.h). rules/cluster.c holds what every
+ * cluster shares: the kube context flags, the cluster identity, the
+ * batched --verify queries.
  *
  * Rules speak to the engine only through graph.h's fx_kind callbacks and
  * know nothing of SQLite. Their per-run context is struct fx_rules, handed
@@ -40,6 +42,15 @@ struct fx_listing {
 	bool ok;			/* the tool answered */
 	struct fx_map names;		/* the words it printed */
 	struct fx_strv owned;		/* the strings `names` points at */
+};
+
+/* A tool fusion runs, as `fusion doctor` checks it: on PATH, and at least
+ * version `min` by what version_argv prints (its first N.N[.N]). */
+struct fx_tool {
+	const char *name;
+	const char *version_argv[5];
+	const char *min;
+	const char *hint;	/* how to get it */
 };
 
 struct fx_rules {
@@ -70,12 +81,14 @@ struct fx_rules {
 	struct fx_strv lost;
 };
 
+struct fx_builder;
+
 /* Per-node data of every kind. */
 struct fx_rule_node {
 	struct fx_svc *svc;
 	struct fx_ignore *ignore;	/* build: the context's rules */
 	char *ignore_file;		/* build: the ignore file its builder reads, or NULL */
-	enum fx_builder builder;	/* build: the builder whose ignore files count */
+	const struct fx_builder *builder;	/* build: the builder whose ignore files count */
 	char *ignore_key;
 	const struct fx_tree *context, *file, *ignore_tree, *chart;
 	const struct fx_tree **values;
@@ -217,9 +230,9 @@ void rules_each_no_source(struct fx_node *n, void (*fn)(void *ctx, const struct 
  * and the catalog's build.ignore into d->ignore, d->ignore_file and
  * d->ignore_key. Returns 0, or -1 after reporting. */
 int rules_load_ignore(struct fx_rules *r, struct fx_rule_node *d);
-/* The k-th ignore file builder b would read for s, in its order (the first
- * there wins), or NULL past the last; malloc'ed. */
-char *rules_ignore_path(const struct fx_svc *s, enum fx_builder b, size_t k);
+/* The k-th ignore file builder b (NULL: the default) would read for s, in
+ * its order (the first there wins), or NULL past the last; malloc'ed. */
+char *rules_ignore_path(const struct fx_svc *s, const struct fx_builder *b, size_t k);
 
 /* The cluster identity (kube-system namespace UID): one kubectl call per
  * run. NULL if the cluster cannot be reached (the reason in *err). */
@@ -282,21 +295,6 @@ void rules_kubectl_argv(const struct fx_catalog *c, struct fx_strv *argv);
  * answer (exit 0)? */
 void rules_cluster_probe_argv(const struct fx_catalog *c, struct fx_strv *argv);
 
-/*
- * The cluster's lifecycle (`fusion bootstrap`, `fusion down --cluster`),
- * in rules/cluster.c. Each appends a command line to argv:
- *   status  minikube -p P status (exit 0: running); false for kind and
- *           existing, whose clusters are known running when reachable
- *   start   minikube start -p P --driver=D START_ARGS...
- *           | kind create cluster --name P START_ARGS...; false for existing
- *   stop    minikube stop|delete -p P | kind delete cluster --name P;
- *           returns why not (NULL if argv was filled): existing clusters
- *           are not fusion's, and kind has no stop
- */
-bool rules_cluster_status_argv(const struct fx_catalog *c, struct fx_strv *argv);
-bool rules_cluster_start_argv(const struct fx_catalog *c, struct fx_strv *argv);
-const char *rules_cluster_stop_argv(const struct fx_catalog *c, bool delete, struct fx_strv *argv);
-
 /* A path as `why` shows it: relative to the workspace root when inside it. */
 const char *rules_relpath(const struct fx_catalog *c, const char *abs);
 /* STATEDIR/artifacts/NAME (malloc'ed); creates the directory. */
@@ -352,11 +350,11 @@ void rules_follow_argv(const struct fx_catalog *c, const char *pod, const char *
 void rules_forward_argv(const struct fx_catalog *c, const struct fx_svc *s, const struct fx_port *p,
     struct fx_strv *argv);
 
-/* The builder's binary: "podman" or "docker" (rules/builder.c). */
+/* The builder's binary: its name in the catalog (rules/builder.c). */
 const char *builder_bin(const struct fx_catalog *c);
 /* argv of saving image `ref` to the archive `path`: podman save --format
- * FORMAT -o PATH REF, FORMAT "oci-archive" or "docker-archive" (NULL:
- * podman's default, docker-archive); docker save -o PATH REF (docker has
+ * FORMAT -o PATH -- REF, FORMAT "oci-archive" or "docker-archive" (NULL:
+ * podman's default, docker-archive); docker save -o PATH -- REF (docker has
  * one format and ignores FORMAT). Appended to *argv. podman does not overwrite an
  * archive (podman: "docker-archive doesn't support modifying existing
  * images"): remove `path` first. */

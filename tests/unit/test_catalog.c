@@ -18,6 +18,7 @@
 
 #include "fusion/catalog.h"
 #include "fusion/diag.h"
+#include "fusion/provider.h"
 #include "fusion/util.h"
 
 #define TESTDIR_NAME "catalog"
@@ -137,7 +138,7 @@ load_good(struct fx_catalog *c)
 	workspace();
 	put_file("local-dev/config/service-catalog.yaml", good);
 	char *p = at("local-dev/config/service-catalog.yaml");
-	assert_int_equal(catalog_load(p, true, c), 0);
+	assert_int_equal(provider_load_catalog(p, true, c), 0);
 	free(p);
 }
 
@@ -150,10 +151,10 @@ test_workspace_fields(void **state)
 	assert_path(c.dir, "local-dev/config");
 	assert_string_equal(c.root, tmp);
 	assert_string_equal(c.namespace, "dev");
-	assert_int_equal(c.provider, FX_KIND);
+	assert_string_equal(c.provider, "kind");
 	assert_string_equal(c.profile, "fx");
 	assert_string_equal(catalog_kube_context(&c), "kind-fx");
-	assert_int_equal(c.builder, FX_DOCKER);
+	assert_string_equal(c.builder, "docker");
 	assert_int_equal(c.jobs, 8);
 	assert_string_equal(c.remote, "https://cache.example/fusion");
 	assert_true(c.push);
@@ -291,7 +292,7 @@ load_text(const char *text, bool check, struct fx_catalog *c)
 	put_file("fusion.yaml", text);
 	char *p = at("fusion.yaml");
 	capture_begin();
-	int rc = catalog_load(p, check, c);
+	int rc = provider_load_catalog(p, check, c);	/* as every command loads it */
 	char *out = capture_end();
 	fputs(out, stderr);	/* still shown, as before */
 	load_errors = errors_in(out);
@@ -336,11 +337,11 @@ test_cluster_defaults(void **state)
 	assert_int_equal(load_text("version: 1\n", true, &c), 0);
 	assert_string_equal(c.root, tmp);	/* the catalog's directory */
 	assert_string_equal(c.namespace, "fusion");
-	assert_int_equal(c.provider, FX_MINIKUBE);
+	assert_string_equal(c.provider, "minikube");
 	assert_string_equal(c.profile, "fusion");
 	assert_string_equal(catalog_kube_context(&c), "fusion");
 	assert_null(c.registry);
-	assert_int_equal(c.builder, FX_PODMAN);
+	assert_string_equal(c.builder, "podman");
 	assert_int_equal(c.jobs, 0);
 	assert_null(c.remote);
 	assert_false(c.push);

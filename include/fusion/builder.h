@@ -1,0 +1,72 @@
+/*
+ * builder.h - the image builders as ops tables, one file each
+ * (rules/builder_podman.c, rules/builder_docker.c), in the manner of
+ * redis's ae_*.c back-ends.
+ *
+ * The catalog names a builder (catalog.h, FX_BUILDERS); builder_of() finds
+ * its table. Everything in which podman and docker differ is in that
+ * table: nothing else in fusion asks which builder it is. What they share
+ * (build with --iidfile, tag, images, image inspect, load -i) takes the
+ * table's name as the binary, in rules/builder.c and rules/build.c.
+ */
+#ifndef FUSION_BUILDER_H
+#define FUSION_BUILDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fusion/rules.h"
+
+/* An ignore file a builder reads: F + name (F the containerfile) when
+ * beside_file, else the context's name. */
+struct fx_ignore_name {
+	bool beside_file;
+	const char *name;
+};
+
+struct fx_builder {
+	const char *name;	/* as the catalog writes it; also the binary */
+	struct fx_tool tool;	/* what `fusion doctor` checks */
+	/* `info --format` of the directory holding its images (doctor's disk check). */
+	const char *root_format;
+
+	/* The ignore files it reads, in its order: the first one there wins;
+	 * and the matcher (ignore.h) whose reading is an error for it. */
+	const struct fx_ignore_name *ignore_order;
+	size_t nignore_order;
+	unsigned ignore_strict;
+
+	/*
+	 * The catalog's build.ignore on top of its own ignore file, for a
+	 * build of d: sets *file to the containerfile to build from (malloc'ed)
+	 * and appends the flags that go after --target to *flags. Returns 0,
+	 * or -1 with the reason in *msg. Writes nothing when r->dry_run.
+	 */
+	int (*extra_ignore)(struct fx_rules *r, struct fx_rule_node *d, char **file,
+	    struct fx_strv *flags, struct fx_buf *msg);
+
+	/* argv of saving image `ref` to the archive `path` (builder_save_argv). */
+	void (*save_argv)(const char *ref, const char *format, const char *path,
+	    struct fx_strv *argv);
+
+	/* Command `step` (0 first) of pushing local image `src` to the registry
+	 * reference `dst`, on `registry`; false when there is no such step
+	 * (the push is done). */
+	bool (*push_argv)(const char *registry, const char *src, const char *dst, int step,
+	    struct fx_strv *argv);
+};
+
+/* The catalog's builder; a catalog built by hand without one has the
+ * default (the first of FX_BUILDERS). */
+const struct fx_builder *builder_of(const struct fx_catalog *c);
+
+/*
+ * Write d's ignore rules (its builder's ignore file, then the catalog's
+ * build.ignore) as one file at `path`, each piece passed through `put`
+ * (as the builder will read that file). Nothing is written when
+ * r->dry_run. Returns 0, or -1 with the reason in *msg (rules/build.c).
+ */
+int rules_write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, const char *path,
+    void (*put)(const char *text, size_t len, struct fx_buf *out), struct fx_buf *msg);
+
+#endif
