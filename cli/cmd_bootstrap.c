@@ -5,8 +5,8 @@
  *      each rules/provider_*.c says how: started when its tool says it is
  *      not running, created when it does not answer, or, for a cluster
  *      fusion does not manage, only checked);
- *   2. the namespace: `kubectl get namespace NS`, else `kubectl create
- *      namespace NS`;
+ *   2. the namespace, created if kubectl does not find it
+ *      (rules_namespace_ensure, rules/cluster.c);
  *   3. `fusion up` of the shared releases (helm/shared-services: postgresql,
  *      mysql, kafka, temporal, whichever the catalog lists).
  *
@@ -20,40 +20,23 @@
 
 #include "fusion/cmd.h"
 #include "fusion/diag.h"
-#include "fusion/proc.h"
 #include "fusion/provider.h"
 
 static int
 ensure_namespace(const struct fx_catalog *c)
 {
-	struct fx_strv a = {0};
-	struct fx_buf err = {0};
-	int rc = 0;
+	char *why = NULL;
+	int st = rules_namespace_ensure(c, &why);
 
-	rules_kubectl_argv(c, &a);
-	strv_push(&a, "get");
-	strv_push(&a, "namespace");
-	strv_push(&a, c->namespace);
-	strv_push(&a, "-o");
-	strv_push(&a, "name");
-	if (provider_quiet(&a, NULL) == 0) {
+	if (st == 0)
 		printf("bootstrap: namespace %s exists\n", c->namespace);
-		return 0;
-	}
-	rules_kubectl_argv(c, &a);
-	strv_push(&a, "create");
-	strv_push(&a, "namespace");
-	strv_push(&a, c->namespace);
-	if (provider_quiet(&a, &err) == 0) {
+	else if (st == 1)
 		printf("bootstrap: created namespace %s\n", c->namespace);
-	} else {
-		char *why = buf_first_line(&err, "no message");
-		fx_error("bootstrap: kubectl create namespace %s: %s", c->namespace, why);
-		free(why);
-		rc = FX_EXIT_FAILED;
-	}
-	buf_free(&err);
-	return rc;
+	if (st >= 0)
+		return 0;
+	fx_error("bootstrap: kubectl create namespace %s: %s", c->namespace, why);
+	free(why);
+	return FX_EXIT_FAILED;
 }
 
 /* --json: {"event":"bootstrap","namespace":NS,"shared":[NAME...]} once the

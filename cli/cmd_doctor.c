@@ -8,13 +8,16 @@
  *     (the builder, the cluster provider's tool, helm, kubectl, git when a
  *     service has `git:`);
  *   the cluster runs (by its provider's own tool, if it has a say) and
- *     answers through the catalog's kube
- *     context (kubectl get namespace kube-system), a warning when kubectl's
+ *     answers through the catalog's kube context, a warning when kubectl's
  *     current context is another one;
  *   every repo, containerfile, chart and values file exists;
  *   the state directory is writable and its database healthy;
  *   the disk holding the builder's images has room.
  * `--json`: {"ok":BOOL,"checks":[{"check","status":"ok|warn|fail","detail","hint"}]}.
+ *
+ * This file only words the lines: the tools are run, and what they print
+ * read, in rules/ (tools.c: versions; cluster.c: kubectl; builder.c: where
+ * the images are; each provider's ops table: its cluster's state).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +30,6 @@
 #include "fusion/builder.h"
 #include "fusion/cmd.h"
 #include "fusion/diag.h"
-#include "fusion/proc.h"
 #include "fusion/provider.h"
 #include "fusion/statedir.h"
 
@@ -64,69 +66,35 @@ add(struct doctor *d, enum status st, const char *name, char *detail, char *hint
 
 /* ---- tools ---- */
 
-/* The tools every catalog needs; the builder's and the provider's are
- * in their ops tables (builder.h, provider.h). */
-static const struct fx_tool helm = {"helm", {"helm", "version", "--short"}, "3.8.0",
-	"install helm 3.8 or newer (the Helm documentation, \"Installing Helm\")"};
-static const struct fx_tool kubectl = {"kubectl", {"kubectl", "version", "--client"}, "1.24.0",
-	"install kubectl 1.24 or newer (Debian, Ubuntu: apt-get install kubernetes-client)"};
-static const struct fx_tool git = {"git", {"git", "--version"}, "2.20.0",
-	"install git 2.20 or newer (Debian, Ubuntu: apt-get install git)"};
-
-/* The first "N.N[.N]" in s, as three numbers. */
-static bool
-parse_version(const char *s, int v[3])
-{
-	for (; *s; s++) {
-		int n = 0;
-		v[0] = v[1] = v[2] = 0;
-		if (*s >= '0' && *s <= '9' && sscanf(s, "%d.%d.%d%n", &v[0], &v[1], &v[2], &n) == 3)
-			return true;
-		if (*s >= '0' && *s <= '9' && sscanf(s, "%d.%d%n", &v[0], &v[1], &n) == 2)
-			return true;
-		while (*s >= '0' && *s <= '9' && s[1])
-			s++;
-	}
-	return false;
-}
-
-static int
-version_cmp(const int a[3], const int b[3])
-{
-	for (int i = 0; i < 3; i++)
-		if (a[i] != b[i])
-			return a[i] < b[i] ? -1 : 1;
-	return 0;
-}
-
+/* The tool's line: rules_tool_check runs its version command and reads
+ * what it prints (rules/tools.c). */
 static bool
 check_tool(struct doctor *d, const struct fx_tool *t)
 {
-	const char *name = t->name;
+	int have[3];
+	char *said;
 
-	if (!proc_on_path(name)) {
-		add(d, FAIL, name, xstrdup("not found on PATH"), xstrdup(t->hint));
+	switch (rules_tool_check(t, have, &said)) {
+	case FX_TOOL_MISSING:
+		add(d, FAIL, t->name, xstrdup("not found on PATH"), xstrdup(t->hint));
 		return false;
+	case FX_TOOL_UNKNOWN:
+		add(d, WARN, t->name, xasprintf("cannot tell its version (%s)", said), NULL);
+		break;
+	case FX_TOOL_OLD:
+		add(d, FAIL, t->name, xasprintf("%d.%d.%d is older than %s, the oldest fusion "
+		    "supports", have[0], have[1], have[2], t->min), xstrdup(t->hint));
+		break;
+	case FX_TOOL_OK:
+		add(d, OK, t->name, xasprintf("%d.%d.%d", have[0], have[1], have[2]), NULL);
+		break;
 	}
-	struct fx_buf out = {0}, err = {0};
-	int st = proc_run((char *const *)t->version_argv, &out, &err);
-	int have[3], want[3];
-	char *shown = buf_first_line(st == 0 ? &out : &err, "no output");
-	parse_version(t->min, want);
-	if (st != 0 || !parse_version(out.s ? out.s : "", have)) {
-		add(d, WARN, name, xasprintf("cannot tell its version (%s)", shown), NULL);
-	} else if (version_cmp(have, want) < 0) {
-		add(d, FAIL, name, xasprintf("%d.%d.%d is older than %s, the oldest fusion supports",
-		    have[0], have[1], have[2], t->min), xstrdup(t->hint));
-	} else {
-		add(d, OK, name, xasprintf("%d.%d.%d", have[0], have[1], have[2]), NULL);
-	}
-	free(shown);
-	buf_free(&out);
-	buf_free(&err);
+	free(said);
 	return true;
 }
 
+/* The builder's and the provider's tools are in their ops tables
+ * (builder.h, provider.h); helm, kubectl and git in rules.h. */
 static void
 check_tools(struct doctor *d, const struct fx_catalog *c)
 {
@@ -135,28 +103,16 @@ check_tools(struct doctor *d, const struct fx_catalog *c)
 	check_tool(d, &builder_of(c)->tool);
 	if (p->tool)
 		check_tool(d, p->tool);
-	check_tool(d, &helm);
-	d->have_kubectl = check_tool(d, &kubectl);
+	check_tool(d, &rules_tool_helm);
+	d->have_kubectl = check_tool(d, &rules_tool_kubectl);
 	for (size_t i = 0; i < c->nsvcs; i++)
 		if (c->svcs[i].git) {
-			check_tool(d, &git);
+			check_tool(d, &rules_tool_git);
 			break;
 		}
 }
 
 /* ---- the cluster ---- */
-
-static int
-run_line(struct fx_strv *a, char **first)
-{
-	struct fx_buf out = {0}, err = {0};
-	int st = proc_run(strv_argv(a), &out, &err);
-	*first = buf_first_line(st == 0 || !err.len ? &out : &err, st == 0 ? "" : "no message");
-	strv_free(a);
-	buf_free(&out);
-	buf_free(&err);
-	return st;
-}
 
 /* That the catalog's context exists, the reachability check has shown
  * (kubectl --context C fails on a context the kubeconfig lacks); here:
@@ -165,20 +121,15 @@ static void
 check_context(struct doctor *d, const struct fx_catalog *c)
 {
 	const char *want = catalog_kube_context(c);
-	struct fx_strv a = {0};
-	char *current;
+	char *current = rules_current_context();
 
-	strv_push(&a, "kubectl");
-	strv_push(&a, "config");
-	strv_push(&a, "current-context");
-	int st = run_line(&a, &current);
-	if (want && (st != 0 || strcmp(current, want) != 0))
+	if (want && (!current || strcmp(current, want) != 0))
 		add(d, WARN, "kube context", xasprintf("%s, but kubectl's current context is %s",
-		    want, st == 0 ? current : "not set"), xasprintf("kubectl config use-context %s, "
+		    want, current ? current : "not set"), xasprintf("kubectl config use-context %s, "
 		    "so that your own kubectl commands reach the same cluster as fusion", want));
 	else if (want)
 		add(d, OK, "kube context", xasprintf("%s (the current one)", want), NULL);
-	else if (st != 0)
+	else if (!current)
 		add(d, FAIL, "kube context", xstrdup("no current context"),
 		    xstrdup("set workspace.cluster.context, or kubectl config use-context NAME"));
 	else
@@ -190,27 +141,25 @@ static void
 check_cluster(struct doctor *d, const struct fx_catalog *c)
 {
 	const struct fx_provider *p = provider_of(c);
-	struct fx_strv a = {0};
-	char *why;
+	const char *ctx = catalog_kube_context(c);
+	char *why = NULL;
 
 	if (p->state) {
 		bool up = p->state(c, &why) == FX_CLUSTER_RUNNING;
 		add(d, up ? OK : FAIL, "cluster", why, up ? NULL : xstrdup(p->start_hint));
+		why = NULL;
 	}
 	if (!d->have_kubectl)
 		return;
-	rules_cluster_probe_argv(c, &a);
-	int st = run_line(&a, &why);
-	if (st == 0)
+	if (rules_cluster_answers(c, &why)) {
 		add(d, OK, "cluster reachable", xasprintf("kubectl%s%s answers",
-		    catalog_kube_context(c) ? " --context " : "",
-		    catalog_kube_context(c) ? catalog_kube_context(c) : ""), NULL);
-	else
+		    ctx ? " --context " : "", ctx ? ctx : ""), NULL);
+		check_context(d, c);
+	} else {
 		add(d, FAIL, "cluster reachable", xasprintf("kubectl: %s", why),
 		    xstrdup(p->start_hint));
-	free(why);
-	if (st == 0)
-		check_context(d, c);
+		free(why);
+	}
 }
 
 /* ---- the workspace ---- */
@@ -289,16 +238,10 @@ check_state(struct doctor *d, const char *statedir)
 static void
 check_disk(struct doctor *d, const struct fx_catalog *c, const char *statedir)
 {
-	struct fx_strv a = {0};
-	char *where;
-	strv_push(&a, builder_bin(c));
-	strv_push(&a, "info");
-	strv_push(&a, "--format");
-	strv_push(&a, builder_of(c)->root_format);
-	if (run_line(&a, &where) != 0 || where[0] != '/') {
-		free(where);
+	char *where = builder_root(c);
+
+	if (!where)
 		where = xstrdup(statedir);	/* at least the archives' disk */
-	}
 	struct statvfs vfs;
 	char *dir = xstrdup(where);
 	while (statvfs(dir, &vfs) < 0 && strcmp(dir, "/") != 0) {

@@ -1,12 +1,15 @@
 /*
  * builder.c - the image builders by name (the catalog's FX_BUILDERS), and
  * the command lines they share: podman and docker take the same build
- * (with --iidfile), tag, images, image inspect and load; the table's name
- * is the binary. What differs is in builder_podman.c and builder_docker.c.
+ * (with --iidfile), tag, images, image inspect, load and info; the table's
+ * name is the binary. What differs is in builder_podman.c and
+ * builder_docker.c.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fusion/builder.h"
+#include "fusion/proc.h"
 
 #define DECLARE(x) extern const struct fx_builder builder_##x;
 FX_BUILDERS(DECLARE)
@@ -45,4 +48,26 @@ builder_load_argv(const struct fx_catalog *c, const char *path, struct fx_strv *
 	strv_push(argv, "load");
 	strv_push(argv, "-i");
 	strv_push(argv, path);
+}
+
+char *
+builder_root(const struct fx_catalog *c)
+{
+	struct fx_strv a = {0};
+	struct fx_buf out = {0};
+	char *dir = NULL;
+
+	strv_push(&a, builder_bin(c));
+	strv_push(&a, "info");
+	strv_push(&a, "--format");
+	strv_push(&a, builder_of(c)->root_format);
+	if (proc_run(strv_argv(&a), &out, NULL) == 0)
+		dir = buf_first_line(&out, "");
+	if (dir && dir[0] != '/') {	/* not a directory: a message */
+		free(dir);
+		dir = NULL;
+	}
+	strv_free(&a);
+	buf_free(&out);
+	return dir;
 }

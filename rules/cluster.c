@@ -1,8 +1,10 @@
 /*
  * cluster.c - what every cluster shares, whichever its provider
- * (provider.h): the kube context flags, the kubectl probe, the cluster
- * identity, and the --verify queries (each provider says how to list the
- * images it loaded, if it can).
+ * (provider.h): the kube context flags, the cluster identity, the --verify
+ * queries (each provider says how to list the images it loaded, if it
+ * can), and kubectl's commands outside the graph, each beside the reading
+ * of what it prints: does the cluster answer (doctor, bootstrap), the
+ * current context (doctor), the namespace (bootstrap).
  *
  * The cluster identity is the UID of the kube-system namespace: a
  * recreated cluster has a new one, which makes every load and release
@@ -172,20 +174,71 @@ rules_have_release(struct fx_rules *r, const char *name)
 	return listed(&r->releases, name);
 }
 
-void
-rules_kubectl_argv(const struct fx_catalog *c, struct fx_strv *a)
+/* kubectl [--context C] VERB..., with no context flag for a NULL c. */
+static void
+kubectl(const struct fx_catalog *c, struct fx_strv *a, const char *const *verb)
 {
 	strv_push(a, "kubectl");
-	rules_context_args(c, a, false);
+	if (c)
+		rules_context_args(c, a, false);
+	for (; *verb; verb++)
+		strv_push(a, *verb);
 }
 
-void
-rules_cluster_probe_argv(const struct fx_catalog *c, struct fx_strv *a)
+/* Run argv (then freed): its exit status; the first line of stdout in
+ * *out_line when it exits 0, else that of stderr (stdout when stderr is
+ * empty) in *err_line; each malloc'ed, when not NULL. */
+static int
+run(struct fx_strv *a, char **out_line, char **err_line)
 {
-	rules_kubectl_argv(c, a);
-	strv_push(a, "get");
-	strv_push(a, "namespace");
-	strv_push(a, "kube-system");
-	strv_push(a, "-o");
-	strv_push(a, "name");
+	struct fx_buf out = {0}, err = {0};
+	int st = proc_run(strv_argv(a), &out, &err);
+
+	if (st == 0 && out_line)
+		*out_line = buf_first_line(&out, "");
+	if (st != 0 && err_line)
+		*err_line = buf_first_line(err.len ? &err : &out, "no message");
+	strv_free(a);
+	buf_free(&out);
+	buf_free(&err);
+	return st;
+}
+
+const struct fx_tool rules_tool_kubectl = {"kubectl", {"kubectl", "version", "--client"},
+	"1.24.0", "install kubectl 1.24 or newer (Debian, Ubuntu: apt-get install "
+	"kubernetes-client)"};
+
+bool
+rules_cluster_answers(const struct fx_catalog *c, char **why)
+{
+	struct fx_strv a = {0};
+
+	kubectl(c, &a, (const char *[]){"get", "namespace", "kube-system", "-o", "name", NULL});
+	return run(&a, NULL, why) == 0;
+}
+
+char *
+rules_current_context(void)
+{
+	struct fx_strv a = {0};
+	char *name = NULL;
+
+	kubectl(NULL, &a, (const char *[]){"config", "current-context", NULL});
+	if (run(&a, &name, NULL) != 0 || !name[0]) {
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+int
+rules_namespace_ensure(const struct fx_catalog *c, char **why)
+{
+	struct fx_strv a = {0};
+
+	kubectl(c, &a, (const char *[]){"get", "namespace", c->namespace, "-o", "name", NULL});
+	if (run(&a, NULL, NULL) == 0)
+		return 0;
+	kubectl(c, &a, (const char *[]){"create", "namespace", c->namespace, NULL});
+	return run(&a, NULL, why) == 0 ? 1 : -1;
 }

@@ -2,14 +2,19 @@
  * helm.c - the helm commands outside the graph, for `fusion down`: which
  * releases the namespace holds (helm list), whether one is still there
  * (helm status), and the uninstall; each beside the reading of what it
- * prints. The graph's own helm commands are the chart's (helm template,
- * rules/chart.c) and the release's (helm upgrade, rules/release.c).
+ * prints. Also helm as `fusion doctor` checks it (helm version --short,
+ * read by rules/tools.c). The graph's own helm commands are the chart's
+ * (helm template, rules/chart.c) and the release's (helm upgrade,
+ * rules/release.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fusion/proc.h"
 #include "fusion/rules.h"
+
+const struct fx_tool rules_tool_helm = {"helm", {"helm", "version", "--short"}, "3.8.0",
+	"install helm 3.8 or newer (the Helm documentation, \"Installing Helm\")"};
 
 /* helm VERB -n NS [--kube-context C] */
 static void

@@ -1,8 +1,8 @@
 /*
  * provider.c - the cluster providers by name (the catalog's FX_PROVIDERS),
  * the catalog checks their tables ask for, and the pieces their files
- * share: running a command quietly or with its output shown, the kubectl
- * probe, stopping the cluster.
+ * share: running a command with its output shown, bootstrap's line for a
+ * cluster that answers, the start arguments, stopping the cluster.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,14 +68,6 @@ provider_load_catalog(const char *path, bool check_files, struct fx_catalog *out
 }
 
 int
-provider_quiet(struct fx_strv *a, struct fx_buf *err)
-{
-	int st = proc_run(strv_argv(a), NULL, err);
-	strv_free(a);
-	return st;
-}
-
-int
 provider_loud(struct fx_strv *a)
 {
 	struct fx_buf msg = {0}, line = {0};
@@ -91,15 +83,6 @@ provider_loud(struct fx_strv *a)
 	buf_free(&msg);
 	buf_free(&line);
 	return st;
-}
-
-bool
-provider_answers(const struct fx_catalog *c, struct fx_buf *err)
-{
-	struct fx_strv a = {0};
-
-	rules_cluster_probe_argv(c, &a);
-	return provider_quiet(&a, err) == 0;
 }
 
 void

@@ -27,20 +27,16 @@ load_argv(struct fx_rules *r, const struct fx_load *l, int step, struct fx_cmd *
 static int
 bootstrap(const struct fx_catalog *c)
 {
-	struct fx_buf err = {0};
-	int rc = 0;
+	char *why = NULL;
 
-	if (provider_answers(c, &err)) {
+	if (rules_cluster_answers(c, &why)) {
 		provider_say_answers(c);
-	} else {
-		char *why = buf_first_line(&err, "no message");
-		fx_error("bootstrap: the cluster does not answer (kubectl: %s); provider \"existing\": "
-		    "fusion does not start it", why);
-		free(why);
-		rc = FX_EXIT_FAILED;
+		return 0;
 	}
-	buf_free(&err);
-	return rc;
+	fx_error("bootstrap: the cluster does not answer (kubectl: %s); provider \"existing\": "
+	    "fusion does not start it", why);
+	free(why);
+	return FX_EXIT_FAILED;
 }
 
 static const char *

@@ -40,7 +40,7 @@ bootstrap(const struct fx_catalog *c)
 {
 	struct fx_strv a = {0};
 
-	if (provider_answers(c, NULL)) {
+	if (rules_cluster_answers(c, NULL)) {
 		provider_say_answers(c);
 		return 0;
 	}

@@ -26,8 +26,8 @@ struct fx_ignore_name {
 
 struct fx_builder {
 	const char *name;	/* as the catalog writes it; also the binary */
-	struct fx_tool tool;	/* what `fusion doctor` checks */
-	/* `info --format` of the directory holding its images (doctor's disk check). */
+	struct fx_tool tool;	/* what `fusion doctor` checks (rules/tools.c) */
+	/* `info --format` of the directory holding its images (builder_root). */
 	const char *root_format;
 
 	/* The ignore files it reads, in its order: the first one there wins;
@@ -59,6 +59,10 @@ struct fx_builder {
 /* The catalog's builder; a catalog built by hand without one has the
  * default (the first of FX_BUILDERS). */
 const struct fx_builder *builder_of(const struct fx_catalog *c);
+
+/* The directory holding the builder's images (BIN info --format
+ * ROOT_FORMAT, doctor's disk check), malloc'ed; NULL when it does not say. */
+char *builder_root(const struct fx_catalog *c);
 
 /*
  * Write d's ignore rules (its builder's ignore file, then the catalog's

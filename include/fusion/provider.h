@@ -87,13 +87,9 @@ int provider_check(struct fx_catalog *c);
 int provider_load_catalog(const char *path, bool check_files, struct fx_catalog *out);
 
 /* What the providers' files share. */
-/* Run argv (then freed) quietly; its exit status, stderr in *err if not NULL. */
-int provider_quiet(struct fx_strv *argv, struct fx_buf *err);
 /* Run argv (then freed) with its output on ours, after a "bootstrap: CMD"
  * line (a cluster start takes minutes and says what it does). */
 int provider_loud(struct fx_strv *argv);
-/* Does the cluster answer kubectl through the catalog's context? */
-bool provider_answers(const struct fx_catalog *c, struct fx_buf *err);
 /* "bootstrap: the cluster answers (kube context C)". */
 void provider_say_answers(const struct fx_catalog *c);
 /* Append the catalog's start_args. */

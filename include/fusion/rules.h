@@ -44,14 +44,33 @@ struct fx_listing {
 	struct fx_strv owned;		/* the strings `names` points at */
 };
 
-/* A tool fusion runs, as `fusion doctor` checks it: on PATH, and at least
- * version `min` by what version_argv prints (its first N.N[.N]). */
+/* A tool fusion runs, as `fusion doctor` checks it (rules/tools.c): on
+ * PATH, and at least version `min` by what version_argv prints (its first
+ * N.N[.N]). Each table sits beside the tool's other command lines. */
 struct fx_tool {
 	const char *name;
 	const char *version_argv[5];
 	const char *min;
 	const char *hint;	/* how to get it */
 };
+
+/* The tools every catalog needs (helm.c, cluster.c), and git for entries
+ * with `git:` (tools.c); the builder's and the provider's are in their ops
+ * tables (builder.h, provider.h). */
+extern const struct fx_tool rules_tool_helm, rules_tool_kubectl, rules_tool_git;
+
+enum fx_tool_state { FX_TOOL_MISSING, FX_TOOL_UNKNOWN, FX_TOOL_OLD, FX_TOOL_OK };
+/*
+ * Check tool t: FX_TOOL_MISSING (not on PATH); FX_TOOL_UNKNOWN (its
+ * version command failed or printed no version: its first line, of stdout
+ * or of stderr when it failed, in *said, malloc'ed); else FX_TOOL_OLD
+ * (older than t->min) or FX_TOOL_OK, the version in have. *said is NULL
+ * but for FX_TOOL_UNKNOWN.
+ */
+enum fx_tool_state rules_tool_check(const struct fx_tool *t, int have[3], char **said);
+/* The first "N.N[.N]" in s as three numbers (the third 0 when absent);
+ * false when there is none. */
+bool rules_version_parse(const char *s, int v[3]);
 
 struct fx_rules {
 	const struct fx_catalog *cat;
@@ -289,11 +308,20 @@ void rules_uninstall_argv(struct fx_rules *r, const struct fx_svc *s, struct fx_
 
 /* Kube context flag for kubectl ("--context") or helm ("--kube-context"). */
 void rules_context_args(const struct fx_catalog *c, struct fx_strv *argv, bool helm);
-/* "kubectl [--context C]", to which the caller adds its verb. */
-void rules_kubectl_argv(const struct fx_catalog *c, struct fx_strv *argv);
-/* kubectl [--context C] get namespace kube-system -o name: does the cluster
- * answer (exit 0)? */
-void rules_cluster_probe_argv(const struct fx_catalog *c, struct fx_strv *argv);
+/*
+ * kubectl's commands outside the graph (rules/cluster.c).
+ * rules_cluster_answers: kubectl [--context C] get namespace kube-system
+ * -o name; does the cluster answer? If not and why is not NULL, kubectl's
+ * first line (of stderr, else stdout) in *why, malloc'ed.
+ * rules_current_context: kubectl config current-context, the context the
+ * user's own kubectl commands reach (malloc'ed); NULL when none is set.
+ * rules_namespace_ensure: `fusion bootstrap`'s namespace: kubectl get
+ * namespace NS, else kubectl create namespace NS; 0 (it was there), 1
+ * (created), or -1 with kubectl's first line of stderr in *why (malloc'ed).
+ */
+bool rules_cluster_answers(const struct fx_catalog *c, char **why);
+char *rules_current_context(void);
+int rules_namespace_ensure(const struct fx_catalog *c, char **why);
 
 /* A path as `why` shows it: relative to the workspace root when inside it. */
 const char *rules_relpath(const struct fx_catalog *c, const char *abs);
