@@ -49,7 +49,7 @@ struct fx_list {
  * rules/, provider_NAME.c or builder_NAME.c, whose ops table provider_NAME
  * or builder_NAME (provider.h, builder.h) holds everything that differs.
  */
-#define FX_PROVIDERS(X) X(minikube) X(kind) X(existing)
+#define FX_PROVIDERS(X) X(minikube) X(kind) X(existing) X(k3d)
 #define FX_BUILDERS(X) X(podman) X(docker)
 
 struct fx_build {

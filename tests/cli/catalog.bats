@@ -251,7 +251,7 @@ copy_ws() {
 }
 
 @test "invalid provider, with a suggestion" {
-	bad provider-invalid.yaml 4 23 '"provider" must be minikube, kind or existing, not "minikub" (did you mean "minikube"?)'
+	bad provider-invalid.yaml 4 23 '"provider" must be minikube, kind, existing or k3d, not "minikub" (did you mean "minikube"?)'
 }
 
 @test "invalid builder" {
