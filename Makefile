@@ -1,6 +1,7 @@
 # fusion - see README.md. `make` builds build/fusion (it needs a C compiler
-# and the libraries below, nothing else); `make test` runs every suite;
-# `make check` runs them under ASan+UBSan; `make bench` the benchmarks;
+# and the libraries below, nothing else); `make test` runs every suite but
+# the slow command-line tests (`make check-slow`) and the libFuzzer runs
+# (`make fuzz`); `make check` runs them all under ASan+UBSan; `make bench` the benchmarks;
 # `make demo` the demo; `make valgrind` the tests under memcheck; `make fuzz` the fuzz targets (clang's libFuzzer) for
 # FUZZ_SECONDS each. Those first run scripts/setup when something they need
 # is missing, so on a fresh Debian machine they work as they are.
@@ -52,6 +53,9 @@ FUZZ_OBJ := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/r
 REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/replay/fuzz_%)
 FUZZ_BUILD ?= $(BUILD)/fuzz
 FUZZ_SECONDS ?= 60
+# make test's libFuzzer runs (0: none; the saved inputs replay in any case):
+# make fuzz runs them for FUZZ_SECONDS each.
+TEST_FUZZ_SECONDS ?= 0
 # memcheck as `make valgrind` runs it on the unit tests and fuzz replays
 # (tests/valgrind/fusion runs fusion the same way).
 VALGRIND = valgrind -q --error-exitcode=97 --leak-check=full --show-leak-kinds=definite,indirect \
@@ -143,17 +147,25 @@ SUBJOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
 # Each suite builds in a sub-make, which reads this Makefile (and asks
 # pkg-config) again once setup is done.
 # FUZZ_SECONDS=0 leaves the libFuzzer runs out (the saved inputs still replay).
-test: $(BUILD)/setup.stamp $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz-build)
+# TEST_SLOW=no leaves out the bats tests tagged slow (scripts/test):
+# make check-slow runs those alone, make check everything.
+TEST_SLOW ?= no
+test: $(BUILD)/setup.stamp $(if $(filter-out 0,$(TEST_FUZZ_SECONDS)),fuzz-build)
 	@$(MAKE) --no-print-directory $(SUBJOBS) WERROR=-Werror $(BUILD)/fusion units tools
 	@FUSION=$(abspath $(BUILD)/fusion) UNIT_DIR=$(abspath $(BUILD)/tests) \
 		FX_TOOLS=$(abspath $(BUILD)/tests/tools) REPLAY_DIR=$(abspath $(BUILD)/replay) FUZZ_DIR=$(abspath $(FUZZ_BUILD)) \
-		FUZZ_SECONDS=$(FUZZ_SECONDS) FUSION_SANITIZED=$(if $(SAN),1) scripts/test
+		FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) TEST_SLOW=$(TEST_SLOW) FUSION_SANITIZED=$(if $(SAN),1) scripts/test
+
+# The slow command-line tests alone: scale runs, long corpora, waits that
+# need seconds of real time.
+check-slow: $(BUILD)/setup.stamp
+	@$(MAKE) --no-print-directory TEST_SLOW=only TEST_FUZZ_SECONDS=0 test
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build in its own directory.
 # The libFuzzer runs of `make test` are sanitized already: not repeated here.
 check: $(BUILD)/setup.stamp
 	@$(MAKE) --no-print-directory WERROR=-Werror BUILD=$(BUILD)/san OPT="-O1 -g -fno-omit-frame-pointer" \
-		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" FUZZ_SECONDS=0 test
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" TEST_FUZZ_SECONDS=0 TEST_SLOW=all test
 
 # fusion against the real podman on the whole differential corpus (a few
 # minutes; `make test` runs a small part of it).
@@ -188,7 +200,7 @@ install: $(BUILD)/fusion
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: FORCE all units tools fuzzers fuzz-build fuzz test check check-builders valgrind bench demo install clean
+.PHONY: FORCE all units tools fuzzers fuzz-build fuzz test check check-slow check-builders valgrind bench demo install clean
 # The unit tests' and fuzz targets' objects are made by pattern rules: keep them.
 .SECONDARY: $(UNIT_OBJ) $(FUZZ_OBJ)
 

@@ -179,6 +179,38 @@ SH
 	[[ "$output" == *"1 passed, 1 failed"* ]]
 }
 
+@test "scripts/test: tests tagged slow are left out with TEST_SLOW=no, run alone with only, and a long file's shards keep to the selection" {
+	mkdir -p "$BATS_TEST_TMPDIR/units"
+	# 11 tests (more than a shard of 4), 3 tagged slow (one by two tags)
+	f="$BATS_TEST_TMPDIR/tagged.bats"
+	printf '#!/usr/bin/env bats\n' >"$f"
+	for i in 1 2 3 4 5 6 7 8 9 10 11; do
+		case $i in
+		3 | 7) printf '# bats test_tags=slow\n' >>"$f" ;;
+		10) printf '# bats test_tags=net, slow\n' >>"$f" ;;
+		esac
+		printf '@test "t%s (a name with {braces} and [brackets])" {\n\techo %s >>"%s/ran"\n}\n' \
+			"$i" "$i" "$BATS_TEST_TMPDIR" >>"$f"
+	done
+	inner=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v bats-core | paste -sd:)
+	for mode in no only all; do
+		rm -f "$BATS_TEST_TMPDIR/ran"
+		run env -i PATH="$inner" HOME="$HOME" FUSION="$FUSION" UNIT_DIR="$BATS_TEST_TMPDIR/units" \
+			TEST_SHARD=4 TEST_SLOW=$mode TESTS="$f" "$TOP/scripts/test"
+		[ "$status" -eq 0 ]
+		ran=$(sort -n "$BATS_TEST_TMPDIR/ran" | paste -sd' ')
+		case $mode in
+		no) [ "$ran" = "1 2 4 5 6 8 9 11" ]; [[ "$output" == *"8 passed, 0 failed"* ]] ;;
+		only) [ "$ran" = "3 7 10" ]; [[ "$output" == *"3 passed, 0 failed"* ]] ;;
+		all) [ "$ran" = "1 2 3 4 5 6 7 8 9 10 11" ]; [[ "$output" == *"11 passed, 0 failed"* ]] ;;
+		esac
+	done
+	run env -i PATH="$inner" HOME="$HOME" FUSION="$FUSION" UNIT_DIR="$BATS_TEST_TMPDIR/units" \
+		TEST_SLOW=maybe TESTS="$f" "$TOP/scripts/test"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"TEST_SLOW is no, only or all"* ]]
+}
+
 @test "scripts/test refuses a bats file with a run whose status nothing checks, naming file:line, and runs the others" {
 	mkdir -p "$BATS_TEST_TMPDIR/units"
 	# lines 4 and 9: unchecked (the next run, the end of the test); the
