@@ -140,8 +140,10 @@ build_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
 	return FX_SAID_NOTHING;
 }
 
-/* The builder's own ignore file followed by the catalog's build.ignore,
- * as one file at `path`, each piece as the builder will read it. */
+/* The builder's own ignore file followed by the catalog's build.ignore
+ * (and the state directory, when it lies in the context: last, so that no
+ * exception re-includes it), as one file at `path`, each piece as the
+ * builder will read it. */
 int
 rules_write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, const char *path,
     void (*put)(const char *text, size_t len, struct fx_buf *out), struct fx_buf *msg)
@@ -156,9 +158,13 @@ rules_write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, const char *p
 		buf_putc(&text, '\n');
 		free(old);
 	}
-	for (size_t i = 0; i < d->svc->build.ignore.n; i++) {
+	for (size_t i = 0; i <= d->svc->build.ignore.n; i++) {
+		const char *pat = i < d->svc->build.ignore.n ? d->svc->build.ignore.v[i] :
+		    d->state_pattern;	/* last: no exception re-includes it */
+		if (!pat)
+			break;
 		buf_reset(&line);
-		buf_printf(&line, "%s\n", d->svc->build.ignore.v[i]);
+		buf_printf(&line, "%s\n", pat);
 		put(line.s, line.len, &text);
 	}
 	buf_free(&line);
@@ -180,8 +186,9 @@ build_cmd(struct fx_rules *r, struct fx_rule_node *d, struct fx_cmd *cmd, struct
 	char *file = NULL;
 
 	free(name);
-	/* The catalog's build.ignore reaches each builder its own way. */
-	if (s->build.ignore.n == 0)
+	/* The catalog's build.ignore (and the state directory, when in the
+	 * context) reaches each builder its own way. */
+	if (s->build.ignore.n == 0 && !d->state_pattern)
 		file = xstrdup(s->build.file);
 	else if (builder_of(r->cat)->extra_ignore(r, d, &file, &flags, msg) < 0) {
 		free(iid);
@@ -336,7 +343,7 @@ build_sources(struct fx_rules *r, struct fx_node *n)
 
 	if (!d->ignore && rules_load_ignore(r, d) < 0)
 		return -1;
-	d->context = walk_tree(r->walk, d->svc->build.context, FX_VIEW_BUILD, d->ignore,
+	d->context = walk_tree(r->walk, d->svc->build.context, builder_of(r->cat)->view, d->ignore,
 	    d->ignore_key);
 	d->file = walk_file(r->walk, d->svc->build.file);
 	if (d->ignore_file)

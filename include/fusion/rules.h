@@ -72,6 +72,8 @@ enum fx_tool_state rules_tool_check(const struct fx_tool *t, int have[3], char *
  * false when there is none. */
 bool rules_version_parse(const char *s, int v[3]);
 
+struct fx_containerfile;
+
 struct fx_rules {
 	const struct fx_catalog *cat;
 	const char *statedir;		/* absolute */
@@ -115,6 +117,8 @@ struct fx_rule_node {
 	int load_status;		/* load: the failed command's status, 0 if none */
 	int load_failed;		/* load: which command failed (0: the save) */
 	bool names_told;		/* build: odd file names said once */
+	struct fx_containerfile *cf;	/* build: what its Containerfile reads */
+	char *state_pattern;		/* build: the state directory in its context, or NULL */
 };
 
 void rules_init(struct fx_rules *r, const struct fx_catalog *cat, const char *statedir);
@@ -247,7 +251,10 @@ void rules_each_no_source(struct fx_node *n, void (*fn)(void *ctx, const struct 
 /* The build kind's ignore rules (rules/rules.c, with the order in which
  * each builder looks for its ignore file): read the builder's ignore file
  * and the catalog's build.ignore into d->ignore, d->ignore_file and
- * d->ignore_key. Returns 0, or -1 after reporting. */
+ * d->ignore_key. The builder refuses bad rules only when a COPY or ADD
+ * reads the context, so only then are they an error; the state directory,
+ * when inside the context, is excluded last. Returns 0, or -1 after
+ * reporting. */
 int rules_load_ignore(struct fx_rules *r, struct fx_rule_node *d);
 /* The k-th ignore file builder b (NULL: the default) would read for s, in
  * its order (the first there wins), or NULL past the last; malloc'ed. */
@@ -377,6 +384,20 @@ void rules_follow_argv(const struct fx_catalog *c, const char *pod, const char *
 /* kubectl port-forward service/X LOCAL:REMOTE. */
 void rules_forward_argv(const struct fx_catalog *c, const struct fx_svc *s, const struct fx_port *p,
     struct fx_strv *argv);
+
+/*
+ * What a build reads beyond its context (rules/buildreads.c).
+ * rules_read: a rule file's text (ignore file, Containerfile) through
+ * r->read; same contract as read_file. rules_containerfile: read d's
+ * Containerfile into d->cf (once; empty when it cannot be read).
+ * rules_state_pattern: the state directory as an ignore pattern of s's
+ * context when it lies inside it (malloc'ed), else NULL: it is never
+ * hashed nor sent to the builder.
+ */
+int rules_read(struct fx_rules *r, const char *path, char **text, size_t *len);
+void rules_containerfile(struct fx_rules *r, struct fx_rule_node *d);
+void rules_containerfile_free(struct fx_rule_node *d);
+char *rules_state_pattern(const struct fx_rules *r, const struct fx_svc *s);
 
 /* The builder's binary: its name in the catalog (rules/builder.c). */
 const char *builder_bin(const struct fx_catalog *c);
