@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fusion/builder.h"
+#include "fusion/containerfile.h"
 #include "fusion/diag.h"
 #include "fusion/ignore.h"
 #include "fusion/manifest.h"
@@ -101,6 +102,7 @@ build_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 		manifest_add(m, "target:", s->build.target);
 	manifest_add(m, "builder:", builder_bin(r->cat));
 	manifest_add(m, "image:", s->image);
+	rules_build_inputs(r, d, m);
 	return 0;
 }
 
@@ -137,7 +139,7 @@ build_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
 	}
 	if (strcmp(c->name, "target:") == 0)
 		return rules_say_value(c, "build target", brief, out);
-	return FX_SAID_NOTHING;
+	return rules_say_build_extra(c, brief, out);
 }
 
 /* The builder's own ignore file followed by the catalog's build.ignore
@@ -211,6 +213,10 @@ build_cmd(struct fx_rules *r, struct fx_rule_node *d, struct fx_cmd *cmd, struct
 		strv_push(a, "--target");
 		strv_push(a, s->build.target);
 	}
+	/* podman's layer cache ignores what a bind mount holds
+	 * (containers/buildah#5400): a rerun must redo those steps. */
+	if (d->cf && d->cf->binds.n > 0)
+		strv_push(a, "--no-cache");
 	for (size_t i = 0; i < flags.n; i++)
 		strv_push(a, flags.v[i]);
 	strv_free(&flags);
@@ -335,7 +341,8 @@ build_wants(const struct fx_svc *s)
 	return !s->shared;
 }
 
-/* The context with its ignore rules, the containerfile, the ignore file. */
+/* The context with its ignore rules, the containerfile, the ignore file,
+ * and what the Containerfile reads beyond them (rules/buildreads.c). */
 static int
 build_sources(struct fx_rules *r, struct fx_node *n)
 {
@@ -348,6 +355,7 @@ build_sources(struct fx_rules *r, struct fx_node *n)
 	d->file = walk_file(r->walk, d->svc->build.file);
 	if (d->ignore_file)
 		d->ignore_tree = walk_file(r->walk, d->ignore_file);
+	rules_build_sources(r, d);
 	return 0;
 }
 

@@ -3,12 +3,22 @@
  * leave it: what its Containerfile names (containerfile.h), and where the
  * state directory lies inside its context (never sent, never hashed).
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
+#include "fusion/builder.h"
 #include "fusion/containerfile.h"
 #include "fusion/diag.h"
+#include "fusion/ignore.h"
+#include "fusion/manifest.h"
 #include "fusion/rules.h"
+#include "fusion/walk.h"
+
+extern char **environ;
 
 /* Read the build's Containerfile (through the rules' reader: its text is
  * kept under the stat rule, so a no-op run reads nothing) with the
@@ -59,4 +69,204 @@ rules_state_pattern(const struct fx_rules *r, const struct fx_svc *s)
 		buf_putc(&b, *p);
 	}
 	return buf_detach(&b);
+}
+
+/* The file `bin` runs, looked up on PATH as exec does; NULL if none. */
+static char *
+on_path(const char *bin)
+{
+	const char *path = getenv("PATH");
+
+	for (const char *p = path ? path : ""; *p;) {
+		size_t n = strcspn(p, ":");
+		char *f = xasprintf("%.*s/%s", (int)n, p, bin);
+		if (n > 0 && access(f, X_OK) == 0)
+			return f;
+		free(f);
+		p += n + (p[n] == ':');
+	}
+	return NULL;
+}
+
+/* A bind-mount source reached through a symlink is read as podman reads
+ * it, at its target: say so when that lies outside the context. */
+static void
+tell_outside(const struct fx_svc *s, const char *rel, const char *abs)
+{
+	char *real = realpath(abs, NULL), *ctx = realpath(s->build.context, NULL);
+
+	if (real && ctx && !path_under(real, ctx))
+		fx_warn("build:%s: the bind mount source %s is a link to %s, outside the build "
+		    "context: podman reads it there, and fusion hashes it", s->name, rel, real);
+	free(real);
+	free(ctx);
+}
+
+void
+rules_build_sources(struct fx_rules *r, struct fx_rule_node *d)
+{
+	const struct fx_svc *s = d->svc;
+	const struct fx_strv *b = &d->cf->binds;
+	enum fx_view view = builder_of(r->cat)->view;
+
+	rules_base_want(r, &d->cf->images);
+	rules_build_sources_free(d);
+	d->binds = xcalloc(b->n + 1, sizeof(*d->binds));
+	for (size_t i = 0; i < b->n; i++) {
+		const char *rel = b->v[i];
+		char *abs = path_join(s->build.context, rel);
+		struct stat st;
+		bool dir = stat(abs, &st) == 0 && S_ISDIR(st.st_mode);
+		/* A directory's name ends in '/' (the root: "./"). */
+		strv_take(&d->bind_names, xasprintf("%s%s", rel, dir ? "/" : ""));
+		tell_outside(s, rel, abs);
+		if (dir) {
+			/* No ignore rule applies to a bind mount; the state
+			 * directory is left out all the same. */
+			if (!d->bind_ignore) {
+				d->bind_ignore = ignore_new();
+				if (d->state_pattern)
+					ignore_add_pattern(d->bind_ignore, d->state_pattern, "fusion", 0);
+			}
+			d->binds[i] = walk_tree(r->walk, abs, view, d->bind_ignore,
+			    d->state_pattern ? d->state_pattern : "");
+		} else {
+			d->binds[i] = walk_file(r->walk, abs);
+		}
+		free(abs);
+	}
+	char *bin = on_path(builder_bin(r->cat));
+	d->builder_tree = bin ? walk_file(r->walk, bin) : NULL;
+	free(bin);
+}
+
+void
+rules_build_sources_free(struct fx_rule_node *d)
+{
+	strv_free(&d->bind_names);
+	free(d->binds);
+	d->binds = NULL;
+	if (d->bind_ignore)
+		ignore_free(d->bind_ignore);
+	d->bind_ignore = NULL;
+}
+
+/* The platform images are built for: the machine's, as the builder
+ * names it (os/arch[/variant]). */
+static void
+platform(struct fx_buf *out)
+{
+	struct utsname u;
+	const char *arch = "unknown";
+
+	if (uname(&u) == 0)
+		arch = u.machine;
+	static const char *const names[][2] = {
+		{"x86_64", "amd64"}, {"aarch64", "arm64"}, {"armv7l", "arm/v7"}, {"armv6l", "arm/v6"},
+		{"i686", "386"}, {"i386", "386"}, {"ppc64le", "ppc64le"}, {"s390x", "s390x"},
+		{"riscv64", "riscv64"},
+	};
+	for (size_t i = 0; i < FX_NELEM(names); i++)
+		if (strcmp(arch, names[i][0]) == 0)
+			arch = names[i][1];
+	buf_printf(out, "linux/%s", arch);
+}
+
+static bool
+is_proxy(const char *name, size_t n)
+{
+	static const char *const proxies[] = {"http_proxy", "https_proxy", "ftp_proxy", "no_proxy",
+		"all_proxy"};
+
+	for (size_t i = 0; i < FX_NELEM(proxies); i++)
+		if (n == strlen(proxies[i]) && strncasecmp(name, proxies[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* The environment podman builds in: the proxy variables it forwards to
+ * RUN steps (by a digest: they may hold a password) and every BUILDAH_*
+ * variable (BUILDAH_FORMAT changes the manifest type). */
+static void
+environment(struct fx_manifest *m)
+{
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (!eq)
+			continue;
+		size_t n = (size_t)(eq - *e);
+		char *key = xasprintf("env:%.*s", (int)n, *e);
+		if (is_proxy(*e, n)) {
+			char hex[FX_HASH_HEX];
+			hash_hex(hash_bytes(eq + 1, strlen(eq + 1)), hex);
+			manifest_add(m, key, hex);
+		} else if (strncmp(*e, "BUILDAH_", 8) == 0) {
+			manifest_add(m, key, eq + 1);
+		}
+		free(key);
+	}
+}
+
+void
+rules_build_inputs(struct fx_rules *r, struct fx_rule_node *d, struct fx_manifest *m)
+{
+	struct fx_buf b = {0};
+
+	for (size_t i = 0; i < d->cf->images.n; i++) {
+		const char *img = d->cf->images.v[i];
+		char *key = xasprintf("baseimage:%s", img);
+		manifest_add(m, key, rules_base_id(r, img));
+		free(key);
+	}
+	for (size_t i = 0; d->binds && i < d->bind_names.n; i++) {
+		const struct fx_tree *t = d->binds[i];
+		const char *rel = d->bind_names.v[i];
+		char *key = xasprintf("bind:%s", rel);
+		if (!t || t->err) {
+			manifest_add(m, key, "missing");
+		} else if (rel[strlen(rel) - 1] == '/') {
+			manifest_add_tree(m, key, t);
+		} else {
+			char *dig = rules_file_digest(t);
+			manifest_add(m, key, dig);
+			free(dig);
+		}
+		free(key);
+	}
+	if (d->builder_tree && !d->builder_tree->err) {
+		char *dig = rules_file_digest(d->builder_tree);
+		manifest_add(m, "builder-binary:", dig);
+		free(dig);
+	}
+	platform(&b);
+	manifest_add(m, "platform:", b.s);
+	buf_free(&b);
+	environment(m);
+}
+
+enum fx_said
+rules_say_build_extra(const struct fx_change *c, bool brief, struct fx_buf *out)
+{
+	const char *rest;
+
+	if ((rest = rules_after(c->name, "baseimage:")))
+		return rules_say_base(c, rest, brief, out);
+	if ((rest = rules_after(c->name, "bind:")))
+		return rules_say_file(c, rest, "bind mount ", brief, out);
+	if ((rest = rules_after(c->name, "env:"))) {
+		char *what = xasprintf("build environment %s", rest);
+		if (is_proxy(rest, strlen(rest)))
+			buf_printf(out, "%s %s", what, change_verb(c->op));	/* never its value */
+		else
+			rules_say_value(c, what, brief, out);
+		free(what);
+		return FX_SAID_VALUE;
+	}
+	if (strcmp(c->name, "platform:") == 0)
+		return rules_say_value(c, "platform", brief, out);
+	if (strcmp(c->name, "builder-binary:") == 0) {
+		buf_printf(out, "the builder (%s) %s", "its binary", change_verb(c->op));
+		return FX_SAID_VALUE;
+	}
+	return FX_SAID_NOTHING;
 }

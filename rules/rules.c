@@ -35,6 +35,7 @@ rules_free(struct fx_rules *r)
 		strv_free(&ls[i]->owned);
 	}
 	strv_free(&r->lost);
+	rules_base_free(r);
 }
 
 static struct fx_node *
@@ -126,6 +127,7 @@ rules_graph_free(struct fx_graph *g)
 		free(d->ignore_key);
 		free(d->state_pattern);
 		rules_containerfile_free(d);
+		rules_build_sources_free(d);
 		free(d->values);
 		free(d);
 		g->nodes[i]->data = NULL;

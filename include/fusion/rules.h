@@ -97,6 +97,11 @@ struct fx_rules {
 	int (*read)(void *read_ctx, const char *path, char **text, size_t *len);
 	void *read_ctx;
 
+	/* The images the selected builds read (rules/baseimage.c): names,
+	 * and their IDs once asked ("absent" for one not there). */
+	struct fx_strv base_names, base_ids;
+	bool base_asked;
+
 	/* Builds whose image was found gone when their load failed: `up`
 	 * forgets their records and runs once more, so they are rebuilt. */
 	struct fx_strv lost;
@@ -119,6 +124,10 @@ struct fx_rule_node {
 	bool names_told;		/* build: odd file names said once */
 	struct fx_containerfile *cf;	/* build: what its Containerfile reads */
 	char *state_pattern;		/* build: the state directory in its context, or NULL */
+	struct fx_strv bind_names;	/* build: its bind-mount sources, context-relative */
+	const struct fx_tree **binds;	/* build: their digests (a file or a tree) */
+	const struct fx_tree *builder_tree;	/* build: the builder's binary */
+	struct fx_ignore *bind_ignore;	/* build: the state directory, out of bind mounts */
 };
 
 void rules_init(struct fx_rules *r, const struct fx_catalog *cat, const char *statedir);
@@ -398,6 +407,30 @@ int rules_read(struct fx_rules *r, const char *path, char **text, size_t *len);
 void rules_containerfile(struct fx_rules *r, struct fx_rule_node *d);
 void rules_containerfile_free(struct fx_rule_node *d);
 char *rules_state_pattern(const struct fx_rules *r, const struct fx_svc *s);
+/*
+ * rules_build_sources: queue what d's Containerfile reads beyond the
+ * context (bind-mount sources, followed as podman follows them, whatever
+ * the ignore rules; the builder's binary) and note its images for
+ * rules_base_id. rules_build_inputs: their entries in d's key, with the
+ * images' IDs and the build's environment (proxy variables, BUILDAH_*,
+ * the platform). rules_say_build_extra: the words for those entries.
+ */
+void rules_build_sources(struct fx_rules *r, struct fx_rule_node *d);
+void rules_build_sources_free(struct fx_rule_node *d);
+void rules_build_inputs(struct fx_rules *r, struct fx_rule_node *d, struct fx_manifest *m);
+enum fx_said rules_say_build_extra(const struct fx_change *c, bool brief, struct fx_buf *out);
+
+/*
+ * The images builds read (rules/baseimage.c). rules_base_want: note names
+ * to ask about. rules_base_id: an image's ID ("sha256:..."), or "absent";
+ * the first call asks the builder about every noted name at once.
+ * rules_say_base: "base image NAME changed: sha256:ab.. -> sha256:cd..".
+ */
+void rules_base_want(struct fx_rules *r, const struct fx_strv *images);
+const char *rules_base_id(struct fx_rules *r, const char *image);
+void rules_base_free(struct fx_rules *r);
+enum fx_said rules_say_base(const struct fx_change *c, const char *image, bool brief,
+    struct fx_buf *out);
 
 /* The builder's binary: its name in the catalog (rules/builder.c). */
 const char *builder_bin(const struct fx_catalog *c);
@@ -409,6 +442,9 @@ const char *builder_bin(const struct fx_catalog *c);
  * images"): remove `path` first. */
 void builder_save_argv(const struct fx_catalog *c, const char *ref, const char *format,
     const char *path, struct fx_strv *argv);
+/* argv of asking the IDs of images: BIN image inspect --format {{.Id}} --,
+ * to which the caller adds the names. */
+void builder_inspect_argv(const struct fx_catalog *c, struct fx_strv *argv);
 /* argv of loading an archive that builder_save_argv made: BIN load -i PATH.
  * The image keeps its ID and the names saved with it. */
 void builder_load_argv(const struct fx_catalog *c, const char *path, struct fx_strv *argv);

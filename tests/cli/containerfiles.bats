@@ -101,3 +101,81 @@ nocache_id() {
 	[ "$(nocache_id)" != "$before" ]
 	[ "$(pstate build:probe)" = stale ]
 }
+
+@test "a base image rebuilt under the same tag makes the build stale, and why names it (FROM and COPY --from)" {
+	make_base 1 v=one
+	probe_setup podman
+	printf 'FROM localhost/base:1\nRUN ["/box","cp","/v","/w"]\n' >"$PCTX/Containerfile"
+	run pfx up --until build
+	[ "$status" -eq 0 ]
+	local old
+	old=$(nocache_id)
+	reset_calls
+	[ "$(pstate build:probe)" = fresh ]
+	[ "$(calls podman)" -eq 1 ]	# one image inspect for every image
+	make_base 1 v=two
+	[ "$(nocache_id)" != "$old" ]
+	[ "$(pstate build:probe)" = stale ]
+	run pfx why probe
+	[[ "$output" == *"base image localhost/base:1 changed: sha256:"*" -> sha256:"* ]] || { echo "$output"; false; }
+	run pfx up --until build
+	[ "$status" -eq 0 ]
+	[ "$(pstate build:probe)" = fresh ]
+
+	# an image a COPY --from reads, beside a stage that is no image
+	printf 'FROM localhost/base:1 AS b\nFROM scratch\nCOPY --from=b /box /box\nCOPY --from=localhost/other:1 /v /v\n' >"$PCTX/Containerfile"
+	make_base other v=x
+	podman tag localhost/base:other localhost/other:1
+	run pfx up --until build
+	[ "$status" -eq 0 ]
+	make_base other v=y
+	podman tag localhost/base:other localhost/other:1
+	[ "$(pstate build:probe)" = stale ]
+	run pfx why probe
+	[[ "$output" == *"base image localhost/other:1 changed"* ]]
+	[[ "$output" != *"base image b "* ]]
+}
+
+@test "a bind-mounted file is an input whatever the ignore rules, through a symlink too, and reruns without podman's layer cache" {
+	make_base 1 v=one
+	probe_setup podman
+	printf 'cfg.txt\nlink\n' >"$PCTX/.containerignore"
+	echo one >"$PCTX/cfg.txt"
+	echo out >"$PWS/outside.txt"
+	ln -s ../outside.txt "$PCTX/link"
+	printf 'FROM localhost/base:1\nRUN --mount=type=bind,source=cfg.txt,target=/c --mount=type=bind,source=link,target=/l ["/box","cp","/c","/w"]\nRUN --mount=type=bind,source=link,target=/l ["/box","cp","/l","/x"]\n' >"$PCTX/Containerfile"
+	run pfx up --until build
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"the bind mount source link is a link to $PWS/outside.txt, outside the build context"* ]]
+	local first
+	first=$(probe_image)
+	[ "$(pstate build:probe)" = fresh ]
+	echo two >"$PCTX/cfg.txt"
+	[ "$(pstate build:probe)" = stale ]
+	run pfx up --until build
+	[ "$status" -eq 0 ]
+	# the layer cache would have kept the old /w: the image is a new one
+	[ "$(probe_image)" != "$first" ]
+	local m
+	m=$(podman image mount "$(probe_image)")
+	[ "$(cat "$m/w")" = two ]
+	podman image umount "$(probe_image)" >/dev/null
+	echo changed >"$PWS/outside.txt"
+	[ "$(pstate build:probe)" = stale ]
+	run pfx why probe
+	[[ "$output" == *"bind mount link"* ]]
+}
+
+@test "the build environment is in the key: proxy variables (never shown) and BUILDAH_FORMAT" {
+	probe_setup podman
+	echo x >"$PCTX/f"
+	run pfx up --until build
+	[ "$status" -eq 0 ]
+	[ "$(pstate build:probe)" = fresh ]
+	[ "$(http_proxy=http://user:secret@proxy:3128 pstate build:probe)" = stale ]
+	run env http_proxy=http://user:secret@proxy:3128 "$FUSION" -f "$PCAT" why probe
+	[[ "$output" == *"build environment http_proxy added"* ]]
+	[[ "$output" != *secret* ]]
+	[ "$(BUILDAH_FORMAT=docker pstate build:probe)" = stale ]
+	[ "$(pstate build:probe)" = fresh ]
+}
