@@ -15,6 +15,7 @@
 #include "fusion/diag.h"
 #include "fusion/ignore.h"
 #include "fusion/manifest.h"
+#include "fusion/remote.h"
 #include "fusion/rules.h"
 #include "fusion/walk.h"
 
@@ -207,6 +208,54 @@ environment(struct fx_manifest *m)
 	}
 }
 
+/* A value that differs on every run: the node reruns each time (its image
+ * ID then cuts off what follows when nothing changed). */
+static char *
+every_run(const char *why)
+{
+	return xasprintf("%s (run %lld)", why, (long long)now_ns());
+}
+
+#define NO_VALIDATOR "no validator"
+#define UNPINNED "not pinned to a commit"
+
+/* ADD <url>: keyed on its --checksum, else on what a HEAD request says of
+ * the body (ETag, Last-Modified, length); a server that says nothing, or
+ * does not answer, makes the build rerun on every up. ADD of a git
+ * repository: its URL when pinned to a commit, else every run. */
+static void
+remote_sources(struct fx_rule_node *d, struct fx_manifest *m)
+{
+	const struct fx_containerfile *cf = d->cf;
+
+	for (size_t i = 0; i < cf->urls.n; i++) {
+		char *key = xasprintf("url:%s", cf->urls.v[i]);
+		struct fx_buf v = {0}, err = {0};
+		if (cf->checksums.v[i][0]) {
+			buf_printf(&v, "checksum %s", cf->checksums.v[i]);
+		} else if (remote_head_url(cf->urls.v[i], 10000, &v, &err) < 0 || v.len == 0) {
+			if (err.len)
+				fx_warn("build:%s: ADD %s", d->svc->name, err.s);
+			char *e = every_run(NO_VALIDATOR);
+			buf_reset(&v);
+			buf_puts(&v, e);
+			free(e);
+		}
+		manifest_add(m, key, v.s);
+		free(key);
+		buf_free(&v);
+		buf_free(&err);
+	}
+	for (size_t i = 0; i < cf->gits.n; i++) {
+		char *key = xasprintf("git:%s", cf->gits.v[i]);
+		char *v = containerfile_git_pinned(cf->gits.v[i]) ? xstrdup("pinned") :
+		    every_run(UNPINNED);
+		manifest_add(m, key, v);
+		free(key);
+		free(v);
+	}
+}
+
 void
 rules_build_inputs(struct fx_rules *r, struct fx_rule_node *d, struct fx_manifest *m)
 {
@@ -238,6 +287,7 @@ rules_build_inputs(struct fx_rules *r, struct fx_rule_node *d, struct fx_manifes
 		manifest_add(m, "builder-binary:", dig);
 		free(dig);
 	}
+	remote_sources(d, m);
 	platform(&b);
 	manifest_add(m, "platform:", b.s);
 	buf_free(&b);
@@ -260,6 +310,20 @@ rules_say_build_extra(const struct fx_change *c, bool brief, struct fx_buf *out)
 		else
 			rules_say_value(c, what, brief, out);
 		free(what);
+		return FX_SAID_VALUE;
+	}
+	if ((rest = rules_after(c->name, "url:")) || (rest = rules_after(c->name, "git:"))) {
+		const char *v = c->op == 'D' ? c->old : c->new;
+		if (v && strncmp(v, NO_VALIDATOR, strlen(NO_VALIDATOR)) == 0)
+			buf_printf(out, "ADD %s: the server gives no ETag, Last-Modified or length "
+			    "(or no answer): rebuilt on every up", rest);
+		else if (v && strncmp(v, UNPINNED, strlen(UNPINNED)) == 0)
+			buf_printf(out, "ADD %s: a git source not pinned to a commit: rebuilt on every up",
+			    rest);
+		else if (brief || c->op != 'M')
+			buf_printf(out, "remote source %s %s", rest, change_verb(c->op));
+		else
+			buf_printf(out, "remote source %s changed: %s -> %s", rest, c->old, c->new);
 		return FX_SAID_VALUE;
 	}
 	if (strcmp(c->name, "platform:") == 0)

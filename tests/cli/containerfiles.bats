@@ -179,3 +179,43 @@ nocache_id() {
 	[ "$(BUILDAH_FORMAT=docker pstate build:probe)" = stale ]
 	[ "$(pstate build:probe)" = fresh ]
 }
+
+# serve DIR: a plain HTTP server of DIR on 127.0.0.1 (its URL in SERVED,
+# its pid in SERVER_PID; teardown stops it).
+serve() {
+	local log=$BATS_TEST_TMPDIR/http.log
+	(cd "$1" && exec python3 -u -m http.server 0 --bind 127.0.0.1) >"$log" 2>&1 &
+	SERVER_PID=$!
+	WAIT_S=30 wait_until grep -q "port [0-9]" "$log"
+	SERVED="http://127.0.0.1:$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$log" | head -n1)"
+}
+
+teardown() {
+	[ -z "${SERVER_PID:-}" ] || kill "$SERVER_PID" 2>/dev/null || true
+}
+
+@test "ADD of a URL is keyed on what a HEAD request says of it; no answer reruns it" {
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo one >"$BATS_TEST_TMPDIR/www/f.txt"
+	serve "$BATS_TEST_TMPDIR/www"
+	probe_setup podman
+	printf 'FROM scratch\nADD %s/f.txt /f.txt\n' "$SERVED" >"$PCTX/Containerfile"
+	run pfx up --until build
+	[ "$status" -eq 0 ]
+	local old
+	old=$(nocache_id)
+	[ "$(pstate build:probe)" = fresh ]
+	echo three >"$BATS_TEST_TMPDIR/www/f.txt"
+	[ "$(nocache_id)" != "$old" ]
+	[ "$(pstate build:probe)" = stale ]
+	run pfx why probe
+	[[ "$output" == *"remote source $SERVED/f.txt changed"* ]]
+	run pfx up --until build
+	[ "$status" -eq 0 ]
+	[ "$(pstate build:probe)" = fresh ]
+	# a server that does not answer: the build reruns on every up, and why says so
+	kill "$SERVER_PID"
+	[ "$(pstate build:probe)" = stale ]
+	run pfx why probe
+	[[ "$output" == *"ADD $SERVED/f.txt: the server gives no ETag, Last-Modified or length (or no answer): rebuilt on every up"* ]] || { echo "$output"; false; }
+}
