@@ -103,37 +103,88 @@ tell_outside(const struct fx_svc *s, const char *rel, const char *abs)
 	free(ctx);
 }
 
+/* Queue `abs` as podman reads it, links followed: a directory as a tree
+ * (no ignore rule applies, but the state directory is left out), else a
+ * file. Its manifest name is PREFIX + rel, with a '/' for a directory. */
+static void
+follow(struct fx_rules *r, struct fx_rule_node *d, const char *prefix, const char *rel,
+    const char *abs)
+{
+	enum fx_view view = builder_of(r->cat)->view;
+	struct stat st;
+	bool dir = stat(abs, &st) == 0 && S_ISDIR(st.st_mode);
+	size_t i = d->bind_names.n;
+
+	strv_take(&d->bind_names, xasprintf("%s%s%s", prefix, rel, dir ? "/" : ""));
+	d->binds = xreallocarray(d->binds, i + 1, sizeof(*d->binds));
+	if (dir) {
+		if (!d->bind_ignore) {
+			d->bind_ignore = ignore_new();
+			if (d->state_pattern)
+				ignore_add_pattern(d->bind_ignore, d->state_pattern, "fusion", 0);
+		}
+		d->binds[i] = walk_tree(r->walk, abs, view, d->bind_ignore,
+		    d->state_pattern ? d->state_pattern : "");
+	} else {
+		d->binds[i] = walk_file(r->walk, abs);
+	}
+}
+
+/* Does the context path `rel` go through a symlink (its last component
+ * included) that stays inside the context? podman matches its ignore rules
+ * against the path as written but copies what the link leads to, so what
+ * lies there is sent even where the rules exclude it. */
+static bool
+through_link(const char *ctx, const char *rel, char **abs)
+{
+	bool link = false;
+	char *p = xstrdup(rel);
+
+	*abs = path_join(ctx, rel);
+	if (strcmp(rel, ".") == 0 || strpbrk(rel, "*?[\\")) {
+		free(p);
+		return false;
+	}
+	for (char *slash = p;; slash++) {
+		slash = strchr(slash, '/');
+		if (slash)
+			*slash = '\0';
+		char *sub = path_join(ctx, p);
+		struct stat st;
+		link = link || (lstat(sub, &st) == 0 && S_ISLNK(st.st_mode));
+		free(sub);
+		if (!slash)
+			break;
+		*slash = '/';
+	}
+	free(p);
+	if (!link)
+		return false;
+	char *real = realpath(*abs, NULL), *rctx = realpath(ctx, NULL);
+	bool inside = real && rctx && path_under(real, rctx);
+	free(real);
+	free(rctx);
+	return inside;
+}
+
 void
 rules_build_sources(struct fx_rules *r, struct fx_rule_node *d)
 {
 	const struct fx_svc *s = d->svc;
-	const struct fx_strv *b = &d->cf->binds;
-	enum fx_view view = builder_of(r->cat)->view;
+	const struct fx_strv *b = &d->cf->binds, *src = &d->cf->sources;
 
 	rules_base_want(r, &d->cf->images);
 	rules_build_sources_free(d);
-	d->binds = xcalloc(b->n + 1, sizeof(*d->binds));
 	for (size_t i = 0; i < b->n; i++) {
-		const char *rel = b->v[i];
-		char *abs = path_join(s->build.context, rel);
-		struct stat st;
-		bool dir = stat(abs, &st) == 0 && S_ISDIR(st.st_mode);
-		/* A directory's name ends in '/' (the root: "./"). */
-		strv_take(&d->bind_names, xasprintf("%s%s", rel, dir ? "/" : ""));
-		tell_outside(s, rel, abs);
-		if (dir) {
-			/* No ignore rule applies to a bind mount; the state
-			 * directory is left out all the same. */
-			if (!d->bind_ignore) {
-				d->bind_ignore = ignore_new();
-				if (d->state_pattern)
-					ignore_add_pattern(d->bind_ignore, d->state_pattern, "fusion", 0);
-			}
-			d->binds[i] = walk_tree(r->walk, abs, view, d->bind_ignore,
-			    d->state_pattern ? d->state_pattern : "");
-		} else {
-			d->binds[i] = walk_file(r->walk, abs);
-		}
+		char *abs = path_join(s->build.context, b->v[i]);
+		tell_outside(s, b->v[i], abs);
+		follow(r, d, "bind:", b->v[i], abs);
+		free(abs);
+	}
+	for (size_t i = 0; i < src->n; i++) {
+		char *abs;
+		if (through_link(s->build.context, src->v[i], &abs))
+			follow(r, d, "via:", src->v[i], abs);
 		free(abs);
 	}
 	char *bin = on_path(builder_bin(r->cat));
@@ -269,18 +320,16 @@ rules_build_inputs(struct fx_rules *r, struct fx_rule_node *d, struct fx_manifes
 	}
 	for (size_t i = 0; d->binds && i < d->bind_names.n; i++) {
 		const struct fx_tree *t = d->binds[i];
-		const char *rel = d->bind_names.v[i];
-		char *key = xasprintf("bind:%s", rel);
+		const char *key = d->bind_names.v[i];
 		if (!t || t->err) {
 			manifest_add(m, key, "missing");
-		} else if (rel[strlen(rel) - 1] == '/') {
+		} else if (key[strlen(key) - 1] == '/') {
 			manifest_add_tree(m, key, t);
 		} else {
 			char *dig = rules_file_digest(t);
 			manifest_add(m, key, dig);
 			free(dig);
 		}
-		free(key);
 	}
 	if (d->builder_tree && !d->builder_tree->err) {
 		char *dig = rules_file_digest(d->builder_tree);
@@ -303,6 +352,8 @@ rules_say_build_extra(const struct fx_change *c, bool brief, struct fx_buf *out)
 		return rules_say_base(c, rest, brief, out);
 	if ((rest = rules_after(c->name, "bind:")))
 		return rules_say_file(c, rest, "bind mount ", brief, out);
+	if ((rest = rules_after(c->name, "via:")))
+		return rules_say_file(c, rest, "copied through a symlink: ", brief, out);
 	if ((rest = rules_after(c->name, "env:"))) {
 		char *what = xasprintf("build environment %s", rest);
 		if (is_proxy(rest, strlen(rest)))

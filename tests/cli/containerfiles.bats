@@ -219,3 +219,22 @@ teardown() {
 	run pfx why probe
 	[[ "$output" == *"ADD $SERVED/f.txt: the server gives no ETag, Last-Modified or length (or no answer): rebuilt on every up"* ]] || { echo "$output"; false; }
 }
+
+@test "COPY through a directory symlink into an ignored directory: what podman copies is an input" {
+	probe_setup podman
+	printf 'private\n' >"$PCTX/.containerignore"
+	mkdir "$PCTX/private"
+	echo one >"$PCTX/private/f"
+	ln -s private "$PCTX/pub"
+	printf 'FROM scratch\nCOPY pub/f /f\n' >"$PCTX/Containerfile"
+	run pfx up --until build
+	[ "$status" -eq 0 ]
+	local old
+	old=$(nocache_id)
+	[ "$(pstate build:probe)" = fresh ]
+	echo two >"$PCTX/private/f"
+	[ "$(nocache_id)" != "$old" ]
+	[ "$(pstate build:probe)" = stale ]
+	run pfx why probe
+	[[ "$output" == *"copied through a symlink: pub/f"* ]] || { echo "$output"; false; }
+}
