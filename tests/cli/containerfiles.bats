@@ -117,6 +117,7 @@ nocache_id() {
 	[ "$(nocache_id)" != "$old" ]
 	[ "$(pstate build:probe)" = stale ]
 	run pfx why probe
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"base image localhost/base:1 changed: sha256:"*" -> sha256:"* ]] || { echo "$output"; false; }
 	run pfx up --until build
 	[ "$status" -eq 0 ]
@@ -132,6 +133,7 @@ nocache_id() {
 	podman tag localhost/base:other localhost/other:1
 	[ "$(pstate build:probe)" = stale ]
 	run pfx why probe
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"base image localhost/other:1 changed"* ]]
 	[[ "$output" != *"base image b "* ]]
 }
@@ -163,6 +165,7 @@ nocache_id() {
 	echo changed >"$PWS/outside.txt"
 	[ "$(pstate build:probe)" = stale ]
 	run pfx why probe
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"bind mount link"* ]]
 }
 
@@ -174,6 +177,7 @@ nocache_id() {
 	[ "$(pstate build:probe)" = fresh ]
 	[ "$(http_proxy=http://user:secret@proxy:3128 pstate build:probe)" = stale ]
 	run env http_proxy=http://user:secret@proxy:3128 "$FUSION" -f "$PCAT" why probe
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"build environment http_proxy added"* ]]
 	[[ "$output" != *secret* ]]
 	[ "$(BUILDAH_FORMAT=docker pstate build:probe)" = stale ]
@@ -186,7 +190,7 @@ serve() {
 	local log=$BATS_TEST_TMPDIR/http.log
 	(cd "$1" && exec python3 -u -m http.server 0 --bind 127.0.0.1) >"$log" 2>&1 &
 	SERVER_PID=$!
-	WAIT_S=30 wait_until grep -q "port [0-9]" "$log"
+	wait_for 30 grep -q "port [0-9]" "$log"
 	SERVED="http://127.0.0.1:$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$log" | head -n1)"
 }
 
@@ -209,6 +213,7 @@ teardown() {
 	[ "$(nocache_id)" != "$old" ]
 	[ "$(pstate build:probe)" = stale ]
 	run pfx why probe
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"remote source $SERVED/f.txt changed"* ]]
 	run pfx up --until build
 	[ "$status" -eq 0 ]
@@ -217,6 +222,7 @@ teardown() {
 	kill "$SERVER_PID"
 	[ "$(pstate build:probe)" = stale ]
 	run pfx why probe
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"ADD $SERVED/f.txt: the server gives no ETag, Last-Modified or length (or no answer): rebuilt on every up"* ]] || { echo "$output"; false; }
 }
 
@@ -236,5 +242,6 @@ teardown() {
 	[ "$(nocache_id)" != "$old" ]
 	[ "$(pstate build:probe)" = stale ]
 	run pfx why probe
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"copied through a symlink: pub/f"* ]] || { echo "$output"; false; }
 }
