@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -970,4 +971,85 @@ remote_progress(const struct fx_remote *r, struct fx_remote_progress *p)
 		.done = best->moved, .total = most, .seconds = now_mono() - best->started,
 	};
 	return true;
+}
+
+/* A response header that tells a version of the body: keep it. */
+struct head {
+	struct fx_buf v;
+};
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct head *h = arg;
+	size_t len = size * n;
+	static const char *const keep[] = {"etag:", "last-modified:", "content-length:"};
+
+	/* A redirect's headers come first: only the last response counts. */
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)
+		buf_reset(&h->v);
+	for (size_t i = 0; i < FX_NELEM(keep); i++) {
+		size_t k = strlen(keep[i]);
+		if (len > k && strncasecmp(p, keep[i], k) == 0) {
+			size_t e = len;
+			while (e > k && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' '))
+				e--;
+			size_t b = k;
+			while (b < e && p[b] == ' ')
+				b++;
+			buf_printf(&h->v, "%.*s %.*s;", (int)(k - 1), keep[i], (int)(e - b), p + b);
+		}
+	}
+	return len;
+}
+
+int
+remote_head_url(const char *url, int timeout_ms, struct fx_buf *validators, struct fx_buf *err)
+{
+	struct head h = {0};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long code = 0;
+	int rc = -1;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		buf_puts(err, "cannot start libcurl");
+		return -1;
+	}
+	CURL *e = curl_easy_init();
+	if (!e) {
+		buf_puts(err, "cannot start libcurl");
+		curl_global_cleanup();
+		return -1;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "fusion");
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 30000));
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &h);
+	CURLcode cc = curl_easy_perform(e);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	char *shown = hide_credentials(url);
+	const char *name = shown ? shown : "the URL";
+	if (cc != CURLE_OK)
+		buf_printf(err, "%s: %s", name, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	else if (code < 200 || code > 299)
+		buf_printf(err, "%s: HTTP status %ld", name, code);
+	else
+		rc = 0;
+	free(shown);
+	if (rc == 0)
+		buf_puts(validators, h.v.s ? h.v.s : "");
+	buf_free(&h.v);
+	curl_easy_cleanup(e);
+	curl_global_cleanup();
+	return rc;
 }

@@ -382,6 +382,21 @@ hash_content(struct worker *w, int dirfd, const char *path, const struct stat *s
 	return 0;
 }
 
+/* Is the tree read as a builder sends it (FX_VIEW_BUILD or FX_VIEW_PODMAN)? */
+static bool
+build_view(enum fx_view v)
+{
+	return v != FX_VIEW_HELM;
+}
+
+/* The permission bits a view keeps: podman drops setuid and setgid from
+ * what it copies (the sticky bit stays). */
+static unsigned
+perm_bits(enum fx_view v, mode_t mode)
+{
+	return mode & (v == FX_VIEW_PODMAN ? 01777 : 07777);
+}
+
 static unsigned
 git_mode(const struct stat *st)
 {
@@ -401,7 +416,7 @@ entry_mode(const struct job *j, const struct stat *st)
 		return 0100644;
 	if (S_ISLNK(st->st_mode))
 		return 0120000;
-	return (st->st_mode & S_IFMT) | (st->st_mode & 07777);
+	return (st->st_mode & S_IFMT) | perm_bits(j->view, st->st_mode);
 }
 
 /* A FIFO or a device has no content to read: its digest is what it is. */
@@ -429,7 +444,7 @@ static bool
 gone(const struct job *j, int err)
 {
 	return err == ENOENT || err == ENOTDIR || err == EISDIR ||
-	       (err == ELOOP && j->view == FX_VIEW_BUILD);
+	       (err == ELOOP && build_view(j->view));
 }
 
 static void
@@ -448,7 +463,7 @@ add_subdir(struct worker *w, struct job *j, struct dirnode *dn, const char *rel,
 	}
 	struct dirnode *sub = new_dirnode(w, j);
 	sub->parent = dn;
-	if (j->view == FX_VIEW_BUILD) {
+	if (build_view(j->view)) {
 		char *p = arena_alloc(&w->arena, len + 2);
 		memcpy(p, rel, len);
 		memcpy(p + len, "/", 2);
@@ -682,7 +697,7 @@ open_dir(struct job *j, const char *rel)
 
 	/* A chart's links to directories are followed, as helm does. */
 	if (rel[0])
-		return openat(j->rootfd, rel, flags | (j->view == FX_VIEW_BUILD ? O_NOFOLLOW : 0));
+		return openat(j->rootfd, rel, flags | (build_view(j->view) ? O_NOFOLLOW : 0));
 	/* The root may be a symlink; it is what was asked for. */
 	j->rootfd = open(j->t.dir, flags);
 	if (j->rootfd < 0)
@@ -700,13 +715,13 @@ known(struct worker *w, struct job *j, struct dirnode *dn, int fd, const char *r
 {
 	struct stat st;
 
-	if ((j->view == FX_VIEW_BUILD && !rel[0]) || j->single)
+	if ((build_view(j->view) && !rel[0]) || j->single)
 		return true;
 	if (fstat(fd, &st) < 0) {
 		fail(w, j, rel, errno);
 		return false;
 	}
-	dn->mode = S_IFDIR | (st.st_mode & 07777);
+	dn->mode = S_IFDIR | perm_bits(j->view, st.st_mode);
 	dn->dev = (uint64_t)st.st_dev;
 	dn->ino = (uint64_t)st.st_ino;
 	for (const struct dirnode *p = dn->parent; p && j->view == FX_VIEW_HELM; p = p->parent)
@@ -932,7 +947,7 @@ finish(struct worker *w, struct item *it)
 	j->rootfd = -1;
 	j->t.v = n ? xreallocarray(NULL, n, sizeof(*j->t.v)) : NULL;
 	j->t.n = 0;
-	lay_out(j->top, &j->t, j->view == FX_VIEW_BUILD && !j->single ? &l : NULL);
+	lay_out(j->top, &j->t, build_view(j->view) && !j->single ? &l : NULL);
 	if (l.n > 1)
 		mark_links(&j->t, &l);
 	free(l.v);

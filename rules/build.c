@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fusion/builder.h"
+#include "fusion/containerfile.h"
 #include "fusion/diag.h"
 #include "fusion/ignore.h"
 #include "fusion/manifest.h"
@@ -101,6 +102,7 @@ build_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 		manifest_add(m, "target:", s->build.target);
 	manifest_add(m, "builder:", builder_bin(r->cat));
 	manifest_add(m, "image:", s->image);
+	rules_build_inputs(r, d, m);
 	return 0;
 }
 
@@ -137,11 +139,13 @@ build_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
 	}
 	if (strcmp(c->name, "target:") == 0)
 		return rules_say_value(c, "build target", brief, out);
-	return FX_SAID_NOTHING;
+	return rules_say_build_extra(c, brief, out);
 }
 
-/* The builder's own ignore file followed by the catalog's build.ignore,
- * as one file at `path`, each piece as the builder will read it. */
+/* The builder's own ignore file followed by the catalog's build.ignore
+ * (and the state directory, when it lies in the context: last, so that no
+ * exception re-includes it), as one file at `path`, each piece as the
+ * builder will read it. */
 int
 rules_write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, const char *path,
     void (*put)(const char *text, size_t len, struct fx_buf *out), struct fx_buf *msg)
@@ -156,9 +160,13 @@ rules_write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, const char *p
 		buf_putc(&text, '\n');
 		free(old);
 	}
-	for (size_t i = 0; i < d->svc->build.ignore.n; i++) {
+	for (size_t i = 0; i <= d->svc->build.ignore.n; i++) {
+		const char *pat = i < d->svc->build.ignore.n ? d->svc->build.ignore.v[i] :
+		    d->state_pattern;	/* last: no exception re-includes it */
+		if (!pat)
+			break;
 		buf_reset(&line);
-		buf_printf(&line, "%s\n", d->svc->build.ignore.v[i]);
+		buf_printf(&line, "%s\n", pat);
 		put(line.s, line.len, &text);
 	}
 	buf_free(&line);
@@ -180,8 +188,9 @@ build_cmd(struct fx_rules *r, struct fx_rule_node *d, struct fx_cmd *cmd, struct
 	char *file = NULL;
 
 	free(name);
-	/* The catalog's build.ignore reaches each builder its own way. */
-	if (s->build.ignore.n == 0)
+	/* The catalog's build.ignore (and the state directory, when in the
+	 * context) reaches each builder its own way. */
+	if (s->build.ignore.n == 0 && !d->state_pattern)
 		file = xstrdup(s->build.file);
 	else if (builder_of(r->cat)->extra_ignore(r, d, &file, &flags, msg) < 0) {
 		free(iid);
@@ -204,6 +213,10 @@ build_cmd(struct fx_rules *r, struct fx_rule_node *d, struct fx_cmd *cmd, struct
 		strv_push(a, "--target");
 		strv_push(a, s->build.target);
 	}
+	/* podman's layer cache ignores what a bind mount holds
+	 * (containers/buildah#5400): a rerun must redo those steps. */
+	if (d->cf && d->cf->binds.n > 0)
+		strv_push(a, "--no-cache");
 	for (size_t i = 0; i < flags.n; i++)
 		strv_push(a, flags.v[i]);
 	strv_free(&flags);
@@ -328,7 +341,8 @@ build_wants(const struct fx_svc *s)
 	return !s->shared;
 }
 
-/* The context with its ignore rules, the containerfile, the ignore file. */
+/* The context with its ignore rules, the containerfile, the ignore file,
+ * and what the Containerfile reads beyond them (rules/buildreads.c). */
 static int
 build_sources(struct fx_rules *r, struct fx_node *n)
 {
@@ -336,11 +350,12 @@ build_sources(struct fx_rules *r, struct fx_node *n)
 
 	if (!d->ignore && rules_load_ignore(r, d) < 0)
 		return -1;
-	d->context = walk_tree(r->walk, d->svc->build.context, FX_VIEW_BUILD, d->ignore,
+	d->context = walk_tree(r->walk, d->svc->build.context, builder_of(r->cat)->view, d->ignore,
 	    d->ignore_key);
 	d->file = walk_file(r->walk, d->svc->build.file);
 	if (d->ignore_file)
 		d->ignore_tree = walk_file(r->walk, d->ignore_file);
+	rules_build_sources(r, d);
 	return 0;
 }
 

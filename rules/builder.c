@@ -71,3 +71,14 @@ builder_root(const struct fx_catalog *c)
 	buf_free(&out);
 	return dir;
 }
+
+void
+builder_inspect_argv(const struct fx_catalog *c, struct fx_strv *argv)
+{
+	strv_push(argv, builder_bin(c));
+	strv_push(argv, "image");
+	strv_push(argv, "inspect");
+	strv_push(argv, "--format");
+	strv_push(argv, "{{.Id}}");
+	strv_push(argv, "--");	/* image names follow; never options */
+}

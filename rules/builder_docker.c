@@ -96,6 +96,7 @@ const struct fx_builder builder_docker = {
 	.ignore_order = order,
 	.nignore_order = FX_NELEM(order),
 	.ignore_strict = FX_IGNORE_BUILDKIT,
+	.view = FX_VIEW_BUILD,
 	.extra_ignore = extra_ignore,
 	.save_argv = save_argv,
 	.push_argv = push_argv,

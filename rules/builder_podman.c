@@ -82,6 +82,7 @@ const struct fx_builder builder_podman = {
 	.ignore_order = order,
 	.nignore_order = FX_NELEM(order),
 	.ignore_strict = FX_IGNORE_BUILDAH,
+	.view = FX_VIEW_PODMAN,
 	.extra_ignore = extra_ignore,
 	.save_argv = save_argv,
 	.push_argv = push_argv,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fusion/builder.h"
+#include "fusion/containerfile.h"
 #include "fusion/diag.h"
 #include "fusion/ignore.h"
 #include "fusion/manifest.h"
@@ -34,6 +35,7 @@ rules_free(struct fx_rules *r)
 		strv_free(&ls[i]->owned);
 	}
 	strv_free(&r->lost);
+	rules_base_free(r);
 }
 
 static struct fx_node *
@@ -123,6 +125,9 @@ rules_graph_free(struct fx_graph *g)
 			ignore_free(d->ignore);
 		free(d->ignore_file);
 		free(d->ignore_key);
+		free(d->state_pattern);
+		rules_containerfile_free(d);
+		rules_build_sources_free(d);
 		free(d->values);
 		free(d);
 		g->nodes[i]->data = NULL;
@@ -141,6 +146,12 @@ static int
 read_rules(struct fx_rules *r, const char *path, char **text, size_t *len)
 {
 	return r->read ? r->read(r->read_ctx, path, text, len) : read_file(path, text, len);
+}
+
+int
+rules_read(struct fx_rules *r, const char *path, char **text, size_t *len)
+{
+	return read_rules(r, path, text, len);
 }
 
 /* The path of ignore file `in` of service s. */
@@ -188,12 +199,19 @@ find_ignore_file(struct fx_rules *r, struct fx_rule_node *d, char **text, size_t
 }
 
 /* The builder's ignore rules and the catalog's build.ignore, read by every
- * builder's matcher (ignore.h); the text is the rules' identity. */
+ * builder's matcher (ignore.h); the text is the rules' identity. The
+ * builder refuses bad rules only when a COPY or ADD reads the context (a
+ * bind mount applies none), so only then are they an error. The state
+ * directory, when inside the context, is excluded last, so that no
+ * exception re-includes it. */
 int
 rules_load_ignore(struct fx_rules *r, struct fx_rule_node *d)
 {
 	struct fx_svc *s = d->svc;
 	unsigned strict = builder_of(r->cat)->ignore_strict;
+	rules_containerfile(r, d);
+	if (!d->cf->copies)
+		strict = 0;
 	struct fx_buf key = {0};
 	char *text;
 	size_t len;
@@ -213,6 +231,12 @@ rules_load_ignore(struct fx_rules *r, struct fx_rule_node *d)
 		buf_printf(&key, "%s\n", s->build.ignore.v[i]);
 		struct fx_loc l = s->build.ignore.loc[i];
 		rc = ignore_add_pattern(d->ignore, s->build.ignore.v[i], l.file, l.line);
+	}
+	free(d->state_pattern);
+	d->state_pattern = rules_state_pattern(r, s);
+	if (d->state_pattern && rc == 0) {
+		buf_printf(&key, "#state\n%s\n", d->state_pattern);
+		rc = ignore_add_pattern(d->ignore, d->state_pattern, "fusion", 0);
 	}
 	if (rc < 0) {
 		buf_free(&key);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "fusion/rules.h"
+#include "fusion/walk.h"
 
 /* An ignore file a builder reads: F + name (F the containerfile) when
  * beside_file, else the context's name. */
@@ -35,10 +36,13 @@ struct fx_builder {
 	const struct fx_ignore_name *ignore_order;
 	size_t nignore_order;
 	unsigned ignore_strict;
+	/* How it sends a context, as the walk hashes it (walk.h): podman
+	 * drops the setuid and setgid bits of what it copies. */
+	enum fx_view view;
 
 	/*
-	 * The catalog's build.ignore on top of its own ignore file, for a
-	 * build of d: sets *file to the containerfile to build from (malloc'ed)
+	 * The catalog's build.ignore (and the state directory, when it lies in
+	 * the context) on top of its own ignore file, for a build of d: sets *file to the containerfile to build from (malloc'ed)
 	 * and appends the flags that go after --target to *flags. Returns 0,
 	 * or -1 with the reason in *msg. Writes nothing when r->dry_run.
 	 */
@@ -66,9 +70,9 @@ char *builder_root(const struct fx_catalog *c);
 
 /*
  * Write d's ignore rules (its builder's ignore file, then the catalog's
- * build.ignore) as one file at `path`, each piece passed through `put`
- * (as the builder will read that file). Nothing is written when
- * r->dry_run. Returns 0, or -1 with the reason in *msg (rules/build.c).
+ * build.ignore, then the state directory when it lies in the context) as
+ * one file at `path`, each piece passed through `put` (as the builder will
+ * read that file). Nothing is written when r->dry_run. Returns 0, or -1 with the reason in *msg (rules/build.c).
  */
 int rules_write_ignorefile(struct fx_rules *r, struct fx_rule_node *d, const char *path,
     void (*put)(const char *text, size_t len, struct fx_buf *out), struct fx_buf *msg);

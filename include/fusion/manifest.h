@@ -23,7 +23,9 @@
  * it enters every key, so keys made another way never equal today's, and
  * a record says which way it was made (manifest_hashing), so that a node
  * can be stale for that reason rather than for files that seem to change.
- * Version 1 recorded no "#hashing" line.
+ * Version 1 recorded no "#hashing" line; version 3 reads contexts as
+ * podman sends them (setuid/setgid dropped) and keys what a
+ * Containerfile reads beyond its context.
  */
 #ifndef FUSION_MANIFEST_H
 #define FUSION_MANIFEST_H
@@ -42,7 +44,7 @@ void manifest_add(struct fx_manifest *m, const char *name, const char *value);
 /* `t` must outlive the manifest (it belongs to the hash run). */
 void manifest_add_tree(struct fx_manifest *m, const char *prefix, const struct fx_tree *t);
 
-#define FX_HASHING 2
+#define FX_HASHING 3
 /* Why a node recorded with another FX_HASHING is stale. */
 #define FX_HASHING_CHANGED "fusion's hashing changed"
 

@@ -121,6 +121,16 @@ struct fx_remote_progress {
 };
 bool remote_progress(const struct fx_remote *r, struct fx_remote_progress *p);
 
+/*
+ * A HEAD request of any http(s) URL (a build's `ADD <url>`), synchronous,
+ * with the same TLS checks as the cache and at most timeout_ms (0: 30 s).
+ * Appends to *validators what identifies the body's version: "etag V;",
+ * "last-modified V;", "content-length V;" as the final response gives
+ * them ("" when it gives none). Returns 0 on a 2xx answer, else -1 with a
+ * one-line reason (no credentials) in *err.
+ */
+int remote_head_url(const char *url, int timeout_ms, struct fx_buf *validators, struct fx_buf *err);
+
 /* SHA-256 (OpenSSL's libcrypto) as lowercase hex. */
 void sha256_hex(const void *data, size_t len, char out[FX_SHA256_HEX]);
 /* Of a file's bytes; also its size. Returns 0, or -1 with errno. */

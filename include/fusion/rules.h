@@ -72,6 +72,8 @@ enum fx_tool_state rules_tool_check(const struct fx_tool *t, int have[3], char *
  * false when there is none. */
 bool rules_version_parse(const char *s, int v[3]);
 
+struct fx_containerfile;
+
 struct fx_rules {
 	const struct fx_catalog *cat;
 	const char *statedir;		/* absolute */
@@ -95,6 +97,11 @@ struct fx_rules {
 	int (*read)(void *read_ctx, const char *path, char **text, size_t *len);
 	void *read_ctx;
 
+	/* The images the selected builds read (rules/baseimage.c): names,
+	 * and their IDs once asked ("absent" for one not there). */
+	struct fx_strv base_names, base_ids;
+	bool base_asked;
+
 	/* Builds whose image was found gone when their load failed: `up`
 	 * forgets their records and runs once more, so they are rebuilt. */
 	struct fx_strv lost;
@@ -115,6 +122,12 @@ struct fx_rule_node {
 	int load_status;		/* load: the failed command's status, 0 if none */
 	int load_failed;		/* load: which command failed (0: the save) */
 	bool names_told;		/* build: odd file names said once */
+	struct fx_containerfile *cf;	/* build: what its Containerfile reads */
+	char *state_pattern;		/* build: the state directory in its context, or NULL */
+	struct fx_strv bind_names;	/* build: its bind-mount sources, context-relative */
+	const struct fx_tree **binds;	/* build: their digests (a file or a tree) */
+	const struct fx_tree *builder_tree;	/* build: the builder's binary */
+	struct fx_ignore *bind_ignore;	/* build: the state directory, out of bind mounts */
 };
 
 void rules_init(struct fx_rules *r, const struct fx_catalog *cat, const char *statedir);
@@ -247,7 +260,10 @@ void rules_each_no_source(struct fx_node *n, void (*fn)(void *ctx, const struct 
 /* The build kind's ignore rules (rules/rules.c, with the order in which
  * each builder looks for its ignore file): read the builder's ignore file
  * and the catalog's build.ignore into d->ignore, d->ignore_file and
- * d->ignore_key. Returns 0, or -1 after reporting. */
+ * d->ignore_key. The builder refuses bad rules only when a COPY or ADD
+ * reads the context, so only then are they an error; the state directory,
+ * when inside the context, is excluded last. Returns 0, or -1 after
+ * reporting. */
 int rules_load_ignore(struct fx_rules *r, struct fx_rule_node *d);
 /* The k-th ignore file builder b (NULL: the default) would read for s, in
  * its order (the first there wins), or NULL past the last; malloc'ed. */
@@ -378,6 +394,44 @@ void rules_follow_argv(const struct fx_catalog *c, const char *pod, const char *
 void rules_forward_argv(const struct fx_catalog *c, const struct fx_svc *s, const struct fx_port *p,
     struct fx_strv *argv);
 
+/*
+ * What a build reads beyond its context (rules/buildreads.c).
+ * rules_read: a rule file's text (ignore file, Containerfile) through
+ * r->read; same contract as read_file. rules_containerfile: read d's
+ * Containerfile into d->cf (once; empty when it cannot be read).
+ * rules_state_pattern: the state directory as an ignore pattern of s's
+ * context when it lies inside it (malloc'ed), else NULL: it is never
+ * hashed nor sent to the builder.
+ */
+int rules_read(struct fx_rules *r, const char *path, char **text, size_t *len);
+void rules_containerfile(struct fx_rules *r, struct fx_rule_node *d);
+void rules_containerfile_free(struct fx_rule_node *d);
+char *rules_state_pattern(const struct fx_rules *r, const struct fx_svc *s);
+/*
+ * rules_build_sources: queue what d's Containerfile reads beyond the
+ * context (bind-mount sources, followed as podman follows them, whatever
+ * the ignore rules; the builder's binary) and note its images for
+ * rules_base_id. rules_build_inputs: their entries in d's key, with the
+ * images' IDs and the build's environment (proxy variables, BUILDAH_*,
+ * the platform). rules_say_build_extra: the words for those entries.
+ */
+void rules_build_sources(struct fx_rules *r, struct fx_rule_node *d);
+void rules_build_sources_free(struct fx_rule_node *d);
+void rules_build_inputs(struct fx_rules *r, struct fx_rule_node *d, struct fx_manifest *m);
+enum fx_said rules_say_build_extra(const struct fx_change *c, bool brief, struct fx_buf *out);
+
+/*
+ * The images builds read (rules/baseimage.c). rules_base_want: note names
+ * to ask about. rules_base_id: an image's ID ("sha256:..."), or "absent";
+ * the first call asks the builder about every noted name at once.
+ * rules_say_base: "base image NAME changed: sha256:ab.. -> sha256:cd..".
+ */
+void rules_base_want(struct fx_rules *r, const struct fx_strv *images);
+const char *rules_base_id(struct fx_rules *r, const char *image);
+void rules_base_free(struct fx_rules *r);
+enum fx_said rules_say_base(const struct fx_change *c, const char *image, bool brief,
+    struct fx_buf *out);
+
 /* The builder's binary: its name in the catalog (rules/builder.c). */
 const char *builder_bin(const struct fx_catalog *c);
 /* argv of saving image `ref` to the archive `path`: podman save --format
@@ -388,6 +442,9 @@ const char *builder_bin(const struct fx_catalog *c);
  * images"): remove `path` first. */
 void builder_save_argv(const struct fx_catalog *c, const char *ref, const char *format,
     const char *path, struct fx_strv *argv);
+/* argv of asking the IDs of images: BIN image inspect --format {{.Id}} --,
+ * to which the caller adds the names. */
+void builder_inspect_argv(const struct fx_catalog *c, struct fx_strv *argv);
 /* argv of loading an archive that builder_save_argv made: BIN load -i PATH.
  * The image keeps its ID and the names saved with it. */
 void builder_load_argv(const struct fx_catalog *c, const char *path, struct fx_strv *argv);

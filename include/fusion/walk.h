@@ -37,6 +37,9 @@ struct fx_statcache;
  *                  devices (never opened), each with its permission bits;
  *                  hard links as such; sockets are left out, as podman and
  *                  BuildKit leave them.
+ *   FX_VIEW_PODMAN as FX_VIEW_BUILD, as podman sends it: without the
+ *                  setuid and setgid bits, which podman strips (podman
+ *                  4.3; the sticky bit stays).
  *   FX_VIEW_HELM   as helm loads a chart: the content of every file,
  *                  symlinks followed, to files and to directories (a link
  *                  back into a directory it is inside of is an error, as
@@ -44,6 +47,7 @@ struct fx_statcache;
  */
 enum fx_view {
 	FX_VIEW_BUILD,
+	FX_VIEW_PODMAN,
 	FX_VIEW_HELM,
 };
 
