@@ -57,7 +57,7 @@ summary() (
 	up_json
 	[ "$status" -eq 0 ]
 	[ "$(summary)" = "ran=14 fresh=0 failed=0" ]
-	aside=$(ls "$STATE" | grep '^cache.db.corrupt-')
+	aside=$(ls "$STATE" | grep '^cache.db.corrupt-' | grep -v -- '-wal$')	# its WAL, when it had frames, beside it
 	[ "$(echo "$aside" | wc -l)" -eq 1 ]
 	[[ "$output" == *"fusion: warning: $STATE/cache.db is damaged (file is not a database); moved it to $STATE/$aside: starting from an empty state (every node runs once)"* ]]
 	[ "$(sum "$STATE/$aside")" = "$want" ]
@@ -119,7 +119,7 @@ summary() (
 	up_json
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"fusion: $STATE/cache.db: cannot record run: database disk image is malformed"* ]]
-	aside=$(ls "$STATE" | grep '^cache.db.corrupt-')
+	aside=$(ls "$STATE" | grep '^cache.db.corrupt-' | grep -v -- '-wal$')	# its WAL, when it had frames, beside it
 	[[ "$output" == *"fusion: warning: $STATE/cache.db is damaged (found during this run); moved it to $STATE/$aside: the next run starts from an empty state"* ]]
 	[ ! -e "$STATE/cache.db" ]
 	up_json
