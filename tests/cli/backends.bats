@@ -82,6 +82,7 @@ set_cluster() {	# set_cluster YAML-LINES: replace the catalog's cluster block
 	grep -q '^helm upgrade --install core-api .* --kube-context team-cluster' "$FUSION_FAKE_STATE/calls.log"
 }
 
+# bats test_tags=slow
 @test "provider kind: podman save, then kind load image-archive into the named cluster" {
 	set_cluster "    provider: kind
     profile: dev"

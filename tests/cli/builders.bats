@@ -241,6 +241,7 @@ case_reincluded() {
 	chmod 755 "$1/docs" "$1/docs/api"
 }
 
+# bats test_tags=slow
 @test "contexts against the real podman: modes, directories, special files" {
 	against_podman case_modes
 	against_podman case_special

@@ -9,6 +9,7 @@ setup() {
 	fx up >/dev/null
 }
 
+# bats test_tags=slow
 @test "cache stats counts the records" {
 	run fx cache stats --json
 	[ "$status" -eq 0 ]
@@ -18,6 +19,7 @@ setup() {
 	[[ "$output" == *"14 recorded successes"* ]]
 }
 
+# bats test_tags=slow
 @test "cache stats --json is valid JSON whatever the state path holds (quote, backslash)" {
 	export FUSION_STATE_DIR="$BATS_TEST_TMPDIR/state \"quoted\" \\ dir"
 	fx up >/dev/null
@@ -32,6 +34,7 @@ setup() {
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA user_version')" = 2 ]
 }
 
+# bats test_tags=slow
 @test "the run history records each run and what it did" {
 	echo "# edit" >>"$WS/scriptdash/src/server.js"
 	fx up >/dev/null
@@ -42,6 +45,7 @@ setup() {
 	[ "$(sqlite3 "$STATE/cache.db" 'select ran, fresh, status from run where id=2')" = "4|10|0" ]
 }
 
+# bats test_tags=slow
 @test "cache gc drops the records of a removed service and the stat entries of deleted files" {
 	# drop scriptdash from the catalog and delete one file of core-api
 	awk '/^  scriptdash:/ { skip = 1; next } skip && /^    / { next } { skip = 0; print }' "$CAT" >"$CAT.new"
@@ -58,6 +62,7 @@ setup() {
 	[ "$(sqlite3 "$STATE/cache.db" "select count(*) from node")" -eq 10 ]
 }
 
+# bats test_tags=slow
 @test "cache clear forgets everything: the next up runs every node" {
 	run fx cache clear
 	[ "$status" -eq 0 ]
@@ -97,6 +102,7 @@ setup() {
 	[ "$(calls 'helm')" = 0 ]
 }
 
+# bats test_tags=slow
 @test "without an import, a fresh state runs every node again (what the import saves)" {
 	rm -rf "$STATE"
 	up_json
@@ -104,6 +110,7 @@ setup() {
 	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .ran == 14'
 }
 
+# bats test_tags=slow
 @test "cache import merges: its records replace the same nodes', others stay" {
 	fx cache export "$BATS_TEST_TMPDIR/records" >/dev/null
 	sqlite3 "$BATS_TEST_TMPDIR/records" "delete from node where id != 'build:core-api'; update node set output='sha256:imported'"
@@ -135,6 +142,7 @@ setup() {
 	[ "$(sqlite3 "$STATE/cache.db" 'select group_concat(id || key, ",") from node')" = "$before" ]
 }
 
+# bats test_tags=slow
 @test "cache export replaces its file whole; usage errors exit 2" {
 	echo old >"$BATS_TEST_TMPDIR/records"
 	fx cache export "$BATS_TEST_TMPDIR/records" >/dev/null

@@ -40,6 +40,7 @@ tag_of() {
 	[ "$(calls 'minikube .* image load localhost/')" -eq 0 ]
 }
 
+# bats test_tags=slow
 @test "the load by name that fusion used to run leaves the image out, and the release never becomes ready" {
 	run fx up core-api
 	[ "$status" -eq 0 ]
@@ -83,6 +84,7 @@ SHIM
 	[ ! -e "$STATE/artifacts/core-api.tar" ]
 }
 
+# bats test_tags=slow
 @test "the reference the chart receives is found by containerd, cri-o and docker runtimes" {
 	for rt in containerd cri-o docker; do
 		fake-cluster recreate
@@ -93,6 +95,7 @@ SHIM
 	done
 }
 
+# bats test_tags=slow
 @test "the fake kubelet resolves names as each runtime does" {
 	local ch=$WS/local-dev/helm/base-charts/service
 	archive_dir=$BATS_TEST_TMPDIR/ar
@@ -126,6 +129,7 @@ SHIM
 
 # ---- build.file ----
 
+# bats test_tags=slow
 @test "a two-service monorepo with a Dockerfile in each context needs no build.file" {
 	mkdir -p "$WS/shop/src/api" "$WS/shop/src/web"
 	echo api >"$WS/shop/src/api/api.txt"
@@ -193,6 +197,7 @@ YAML
 	echo "$output" | jq -e '(.ok | not) and ([.checks[] | select(.status == "fail") | .check] == ["helm"])'
 }
 
+# bats test_tags=slow
 @test "doctor: a stopped cluster, an old tool, a missing repo and a broken database each fail with a hint" {
 	fx up scriptdash >/dev/null
 	fake-cluster down
@@ -308,6 +313,7 @@ SH
 	[ "$(results ran | tr ' ' '\n' | grep -c '^release:')" -eq 4 ]
 }
 
+# bats test_tags=slow
 @test "down: an uninstall that fails while the release stays is an error; one that vanished meanwhile is not" {
 	fx up >/dev/null
 	export FUSION_FAKE_FAIL='^helm uninstall core-api'
@@ -334,6 +340,7 @@ SH
 	[[ $output == *"cannot list the releases of namespace fusion: Error: Kubernetes cluster unreachable"* ]]
 }
 
+# bats test_tags=slow
 @test "down --all --cluster stops the cluster; --delete deletes it; kind and existing refuse what they cannot do" {
 	fx up >/dev/null
 	run fx down --all --cluster
@@ -362,6 +369,7 @@ SH
 	[ "$(calls 'helm uninstall')" -eq 0 ]	# the cluster takes its releases with it
 }
 
+# bats test_tags=slow
 @test "down --json: one object per release, uninstalled, not installed or failed; then the cluster's" {
 	run -0 fx up
 	helm uninstall scriptdash -n fusion >/dev/null

@@ -121,6 +121,7 @@ check_recovery() {
 	[ ! -e "$STATE/running" ]
 }
 
+# bats test_tags=slow
 @test "crash 1/20: build, before podman build starts" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK='^podman build .*svc-0003'
@@ -129,6 +130,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 2/20: build, podman build done (image built), not yet exited" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK_AFTER='^podman build .*svc-0003'
@@ -138,6 +140,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 3/20: build, before podman tag starts" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK='^podman tag .*svc-0003'
@@ -146,6 +149,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 4/20: build, podman tag done, not yet exited" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK_AFTER='^podman tag .*svc-0003'
@@ -163,6 +167,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 6/20: build, during its record (a torn WAL frame)" {
 	edit 3
 	export FUSION_FAKE_BLOCK_AFTER='^podman tag .*svc-0003'
@@ -172,6 +177,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 7/20: load, before podman save starts" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK='^podman save .*svc-0003'
@@ -180,6 +186,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 8/20: load, podman save done (archive written), not yet exited" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK_AFTER='^podman save .*svc-0003'
@@ -189,6 +196,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 9/20: load, before minikube image load starts" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK='^minikube .*image load .*svc-0003'
@@ -197,6 +205,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 10/20: load, minikube image load done (image in the cluster), not yet exited" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK_AFTER='^minikube .*image load .*svc-0003'
@@ -205,6 +214,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 11/20: load, minikube image ls done (the load's last step), not yet exited" {
 	edit 3
 	export FUSION_FAKE_BLOCK_AFTER='^minikube .*image ls'
@@ -222,6 +232,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 13/20: chart, before helm template starts" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK='^helm template svc-0003'
@@ -230,6 +241,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 14/20: chart, helm template done (manifest written), not yet exited" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK_AFTER='^helm template svc-0003'
@@ -239,6 +251,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 15/20: chart, between the tool's success and its record" {
 	edit 3
 	export FUSION_FAKE_BLOCK_AFTER='^helm template svc-0003'
@@ -248,6 +261,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 16/20: release, before helm upgrade starts" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK='^helm upgrade --install svc-0003'
@@ -265,6 +279,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 18/20: release, during its record (a torn WAL frame)" {
 	edit 3
 	export FUSION_FAKE_BLOCK_AFTER='^helm upgrade --install svc-0003'
@@ -282,6 +297,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 20/20: while the cluster identity is read inside the scheduler, a build running" {
 	# svc-0003 and svc-0006 need nothing: their loads and releases are
 	# pending, so the identity is read once the first build is done

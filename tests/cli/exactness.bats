@@ -124,6 +124,7 @@ refused_before_anything_runs() {
 	[ "$(echo "$output" | jq -r '.nodes[] | select(.id=="build:probe") | .state')" = stale ]
 }
 
+# bats test_tags=slow
 @test "a chart is hashed as helm reads it: symlinked templates and subcharts followed (item 6)" {
 	shared=$WS/local-dev/helm/shared-templates
 	mkdir -p "$shared/sub/templates"
@@ -192,6 +193,7 @@ refused_before_anything_runs() {
 	[ "$output" = "build:scriptdash" ]
 }
 
+# bats test_tags=slow
 @test "directories, empty ones too, and FIFOs are entries; sockets are not (item 4)" {
 	fx up >/dev/null
 	mkdir -p "$WS/scriptdash/var/run"

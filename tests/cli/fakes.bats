@@ -162,6 +162,7 @@ pods_of() (
 	[ "$(pods_of db)" = db-0 ]
 }
 
+# bats test_tags=slow
 @test "kubectl logs: by selector 10 lines a container unless --tail, --prefix, --since-time, a pod by name" {
 	release api 1 t1
 	pod=$(pods_of api)
@@ -194,6 +195,7 @@ pods_of() (
 	[[ $output == *"a container cannot be specified when using a selector"* ]]
 }
 
+# bats test_tags=slow
 @test "kubectl logs -f: new lines as they come, the end when the pod goes; at most --max-log-requests streams" {
 	release api 1 t1
 	kubectl logs -n fusion -l app.kubernetes.io/instance=api -f --prefix >"$BATS_TEST_TMPDIR/f" 3>&- &
@@ -224,6 +226,7 @@ pods_of() (
 	[[ $output == *"custom-columns know .metadata.name and .metadata.uid"* ]]
 }
 
+# bats test_tags=slow
 @test "FUSION_FAKE_ROLLING: the old pods run beside the new ones until the rollout is done; a StatefulSet's pod is never two" {
 	release api 1 t1
 	old=$(pods_of api)
@@ -457,6 +460,7 @@ shop_chart() {
 
 # ---- helm releases ----
 
+# bats test_tags=slow
 @test "helm upgrade --install: install, then upgrades that raise the revision" {
 	run -0 helm upgrade --install web "$CH" -n shop --create-namespace --wait --timeout 5m0s --kube-context fusion
 	[ "${lines[0]}" = 'Release "web" does not exist. Installing it now.' ]
@@ -522,6 +526,7 @@ shop_chart() {
 	[ -z "$(ls -A "$FUSION_FAKE_STATE" | grep '^\.' | grep -vx '.lock')" ]	# no temporary file left
 }
 
+# bats test_tags=slow
 @test "helm history: each revision with its status and description, as a table or JSON" {
 	local ch=$HELMDIR/base-charts/service
 	helm upgrade --install web "$ch" -n shop --create-namespace >/dev/null
@@ -541,6 +546,7 @@ shop_chart() {
 	[ "$output" = "Error: release: not found" ]
 }
 
+# bats test_tags=slow
 @test "helm install needs the namespace unless --create-namespace; upgrade needs --install" {
 	run -1 helm upgrade --install web "$CH" -n shop
 	[ "$output" = 'Error: create: failed to create: namespaces "shop" not found' ]
@@ -555,6 +561,7 @@ shop_chart() {
 	[ "$output" = "Error: INSTALLATION FAILED: cannot re-use a name that is still in use" ]
 }
 
+# bats test_tags=slow
 @test "helm list: names, table, JSON; per namespace or all" {
 	run -0 helm list -n shop -q
 	[ "$output" = "" ]
@@ -635,6 +642,7 @@ shop_chart() {
 	[ ! -e "$FUSION_FAKE_STATE/releases/shop/web" ]
 }
 
+# bats test_tags=slow
 @test "recreating the cluster changes the uid and wipes releases, images and namespaces" {
 	uid=$(kubectl get namespace kube-system -o jsonpath={.metadata.uid})
 	helm upgrade --install web "$CH" -n shop --create-namespace
@@ -651,6 +659,7 @@ shop_chart() {
 	[ "$output" = "$(fake-cluster uid)" ]
 }
 
+# bats test_tags=slow
 @test "a cluster that is down refuses connections until it is up" {
 	helm upgrade --install web "$CH" -n shop --create-namespace
 	fake-cluster down
@@ -726,6 +735,7 @@ shop_chart() {
 
 # ---- parallel use ----
 
+# bats test_tags=slow
 @test "parallel calls keep the state consistent" {
 	kubectl version --client >/dev/null
 	helm upgrade --install shared "$CH" -n shop --create-namespace >/dev/null

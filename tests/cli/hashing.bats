@@ -36,6 +36,7 @@ setup() {
 	[ "$a" = "$(echo "$output" | jq -r '.[].image' | sort)" ]
 }
 
+# bats test_tags=slow
 @test "the state directory moves with FUSION_STATE_DIR (cp -a)" {
 	cp -a "$STATE" "$BATS_TEST_TMPDIR/state-copy"
 	FUSION_STATE_DIR="$BATS_TEST_TMPDIR/state-copy" run fx plan
@@ -78,6 +79,7 @@ setup() {
 	[[ "$output" == *"D src/lib/format.js"* ]]
 }
 
+# bats test_tags=slow
 @test "chmod +x: that build is stale, why names the mode change" {
 	chmod +x "$WS/scriptdash/src/server.js"
 	run nodes_in stale
@@ -88,6 +90,7 @@ setup() {
 	[[ "$output" == *"M src/server.js (mode 100644 -> 100755)"* ]]
 }
 
+# bats test_tags=slow
 @test "rename a file: that build is stale, why shows the delete and the add" {
 	mv "$WS/scriptdash/src/lib/format.js" "$WS/scriptdash/src/lib/fmt.js"
 	run nodes_in stale
@@ -99,6 +102,7 @@ setup() {
 	[[ "$output" == *"A src/lib/fmt.js"* ]]
 }
 
+# bats test_tags=slow
 @test "a symlink retargeted: that build is stale" {
 	ln -s server.js "$WS/scriptdash/src/link.js"
 	fx up >/dev/null
@@ -108,6 +112,7 @@ setup() {
 	[ "$output" = "build:scriptdash" ]
 }
 
+# bats test_tags=slow
 @test "changes to ignored files go unnoticed (.containerignore and build.ignore)" {
 	echo "scratch" >"$WS/partners-engine/tmp/scratch.txt"
 	echo "log line" >>"$WS/partners-engine/fixtures/replay.log"
@@ -119,6 +124,7 @@ setup() {
 	[ "$output" = "" ]
 }
 
+# bats test_tags=slow
 @test "an exception in the ignore file counts: the re-included file makes the build stale" {
 	echo "audit" >>"$WS/partners-engine/fixtures/audit-sample.log"
 	run nodes_in stale
@@ -126,6 +132,7 @@ setup() {
 	[ "$output" = "build:partners-engine" ]
 }
 
+# bats test_tags=slow
 @test "changing the ignore file makes the build stale" {
 	echo "docs/" >>"$WS/partners-engine/.containerignore"
 	run nodes_in stale
@@ -168,6 +175,7 @@ setup() {
 	[[ "$output" == *"set replicaCount: 1 -> 2"* ]]
 }
 
+# bats test_tags=slow
 @test "a changed chart file: every chart using it is stale" {
 	echo "# note" >>"$WS/local-dev/helm/base-charts/service/templates/service.yaml"
 	run nodes_in stale
@@ -178,6 +186,7 @@ setup() {
 	[[ "$output" == *"chart file local-dev/helm/base-charts/service/templates/service.yaml"* ]]
 }
 
+# bats test_tags=slow
 @test "cluster recreated: why says so" {
 	fake-cluster recreate
 	run fx why scriptdash
@@ -191,6 +200,7 @@ setup() {
 	[ "$output" = "release:core-api release:partners-engine release:scriptdash" ]
 }
 
+# bats test_tags=slow
 @test "a fresh service: why says so and when it was brought up" {
 	run fx why scriptdash
 	[ "$status" -eq 0 ]
@@ -203,6 +213,7 @@ setup() {
 	[[ "$output" == *"build:scriptdash is stale: never built"* ]]
 }
 
+# bats test_tags=slow
 @test "long file lists are summarised: the first 20, then a count" {
 	for i in $(seq 1 30); do echo "$i" >"$WS/scriptdash/src/gen$i.js"; done
 	run fx why scriptdash
@@ -211,6 +222,7 @@ setup() {
 	[[ "$output" == *"... and 10 more files"* ]]
 }
 
+# bats test_tags=slow
 @test "racy: a same-size rewrite in the same second as the scan is detected" {
 	f="$WS/scriptdash/src/lib/format.js"
 	printf 'aaaa' >"$f"
@@ -222,6 +234,7 @@ setup() {
 	[ "$output" = "build:scriptdash" ]
 }
 
+# bats test_tags=slow
 @test "a no-op up over 20 services x 2,000 files reads no file content" {
 	"$TOP/tests/bench/gen-workspace" "$BATS_TEST_TMPDIR/big" 20 2000 >/dev/null
 	cat="$BATS_TEST_TMPDIR/big/local-dev/config/service-catalog.yaml"

@@ -14,6 +14,9 @@
 #           .containerignore;
 #
 # and build.ignore on top of whichever it is.
+#
+# make test runs ten combinations that cover each rule of precedence; the
+# other 54 are tagged slow (make check-slow).
 
 load helpers
 load probe
@@ -73,6 +76,7 @@ combo() {
 	combo podman ci di
 }
 
+# bats test_tags=slow
 @test "podman: Containerfile.containerignore" {
 	combo podman fci
 }
@@ -81,42 +85,52 @@ combo() {
 	combo podman ci fci
 }
 
+# bats test_tags=slow
 @test "podman: .dockerignore + Containerfile.containerignore" {
 	combo podman di fci
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + .dockerignore + Containerfile.containerignore" {
 	combo podman ci di fci
 }
 
+# bats test_tags=slow
 @test "podman: Containerfile.dockerignore" {
 	combo podman fdi
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + Containerfile.dockerignore" {
 	combo podman ci fdi
 }
 
+# bats test_tags=slow
 @test "podman: .dockerignore + Containerfile.dockerignore" {
 	combo podman di fdi
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + .dockerignore + Containerfile.dockerignore" {
 	combo podman ci di fdi
 }
 
+# bats test_tags=slow
 @test "podman: Containerfile.containerignore + Containerfile.dockerignore" {
 	combo podman fci fdi
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + Containerfile.containerignore + Containerfile.dockerignore" {
 	combo podman ci fci fdi
 }
 
+# bats test_tags=slow
 @test "podman: .dockerignore + Containerfile.containerignore + Containerfile.dockerignore" {
 	combo podman di fci fdi
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + .dockerignore + Containerfile.containerignore + Containerfile.dockerignore" {
 	combo podman ci di fci fdi
 }
@@ -125,58 +139,72 @@ combo() {
 	combo podman bi
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + build.ignore" {
 	combo podman ci bi
 }
 
+# bats test_tags=slow
 @test "podman: .dockerignore + build.ignore" {
 	combo podman di bi
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + .dockerignore + build.ignore" {
 	combo podman ci di bi
 }
 
+# bats test_tags=slow
 @test "podman: Containerfile.containerignore + build.ignore" {
 	combo podman fci bi
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + Containerfile.containerignore + build.ignore" {
 	combo podman ci fci bi
 }
 
+# bats test_tags=slow
 @test "podman: .dockerignore + Containerfile.containerignore + build.ignore" {
 	combo podman di fci bi
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + .dockerignore + Containerfile.containerignore + build.ignore" {
 	combo podman ci di fci bi
 }
 
+# bats test_tags=slow
 @test "podman: Containerfile.dockerignore + build.ignore" {
 	combo podman fdi bi
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + Containerfile.dockerignore + build.ignore" {
 	combo podman ci fdi bi
 }
 
+# bats test_tags=slow
 @test "podman: .dockerignore + Containerfile.dockerignore + build.ignore" {
 	combo podman di fdi bi
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + .dockerignore + Containerfile.dockerignore + build.ignore" {
 	combo podman ci di fdi bi
 }
 
+# bats test_tags=slow
 @test "podman: Containerfile.containerignore + Containerfile.dockerignore + build.ignore" {
 	combo podman fci fdi bi
 }
 
+# bats test_tags=slow
 @test "podman: .containerignore + Containerfile.containerignore + Containerfile.dockerignore + build.ignore" {
 	combo podman ci fci fdi bi
 }
 
+# bats test_tags=slow
 @test "podman: .dockerignore + Containerfile.containerignore + Containerfile.dockerignore + build.ignore" {
 	combo podman di fci fdi bi
 }
@@ -185,14 +213,17 @@ combo() {
 	combo podman ci di fci fdi bi
 }
 
+# bats test_tags=slow
 @test "docker: no ignore file" {
 	combo docker
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore" {
 	combo docker ci
 }
 
+# bats test_tags=slow
 @test "docker: .dockerignore" {
 	combo docker di
 }
@@ -201,26 +232,32 @@ combo() {
 	combo docker ci di
 }
 
+# bats test_tags=slow
 @test "docker: Containerfile.containerignore" {
 	combo docker fci
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + Containerfile.containerignore" {
 	combo docker ci fci
 }
 
+# bats test_tags=slow
 @test "docker: .dockerignore + Containerfile.containerignore" {
 	combo docker di fci
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + .dockerignore + Containerfile.containerignore" {
 	combo docker ci di fci
 }
 
+# bats test_tags=slow
 @test "docker: Containerfile.dockerignore" {
 	combo docker fdi
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + Containerfile.dockerignore" {
 	combo docker ci fdi
 }
@@ -229,82 +266,102 @@ combo() {
 	combo docker di fdi
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + .dockerignore + Containerfile.dockerignore" {
 	combo docker ci di fdi
 }
 
+# bats test_tags=slow
 @test "docker: Containerfile.containerignore + Containerfile.dockerignore" {
 	combo docker fci fdi
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + Containerfile.containerignore + Containerfile.dockerignore" {
 	combo docker ci fci fdi
 }
 
+# bats test_tags=slow
 @test "docker: .dockerignore + Containerfile.containerignore + Containerfile.dockerignore" {
 	combo docker di fci fdi
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + .dockerignore + Containerfile.containerignore + Containerfile.dockerignore" {
 	combo docker ci di fci fdi
 }
 
+# bats test_tags=slow
 @test "docker: build.ignore" {
 	combo docker bi
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + build.ignore" {
 	combo docker ci bi
 }
 
+# bats test_tags=slow
 @test "docker: .dockerignore + build.ignore" {
 	combo docker di bi
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + .dockerignore + build.ignore" {
 	combo docker ci di bi
 }
 
+# bats test_tags=slow
 @test "docker: Containerfile.containerignore + build.ignore" {
 	combo docker fci bi
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + Containerfile.containerignore + build.ignore" {
 	combo docker ci fci bi
 }
 
+# bats test_tags=slow
 @test "docker: .dockerignore + Containerfile.containerignore + build.ignore" {
 	combo docker di fci bi
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + .dockerignore + Containerfile.containerignore + build.ignore" {
 	combo docker ci di fci bi
 }
 
+# bats test_tags=slow
 @test "docker: Containerfile.dockerignore + build.ignore" {
 	combo docker fdi bi
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + Containerfile.dockerignore + build.ignore" {
 	combo docker ci fdi bi
 }
 
+# bats test_tags=slow
 @test "docker: .dockerignore + Containerfile.dockerignore + build.ignore" {
 	combo docker di fdi bi
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + .dockerignore + Containerfile.dockerignore + build.ignore" {
 	combo docker ci di fdi bi
 }
 
+# bats test_tags=slow
 @test "docker: Containerfile.containerignore + Containerfile.dockerignore + build.ignore" {
 	combo docker fci fdi bi
 }
 
+# bats test_tags=slow
 @test "docker: .containerignore + Containerfile.containerignore + Containerfile.dockerignore + build.ignore" {
 	combo docker ci fci fdi bi
 }
 
+# bats test_tags=slow
 @test "docker: .dockerignore + Containerfile.containerignore + Containerfile.dockerignore + build.ignore" {
 	combo docker di fci fdi bi
 }

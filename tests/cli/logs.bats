@@ -110,6 +110,7 @@ pod_of() (
 	[ "$FX_RC" -eq 130 ]
 }
 
+# bats test_tags=slow
 @test "logs -f: a rolling update's new pod is followed from its first line, though it started before the old one went" {
 	fx up >/dev/null
 	old=$(pod_of core-api)
@@ -132,6 +133,7 @@ pod_of() (
 	stop_follow TERM
 }
 
+# bats test_tags=slow
 @test "logs -f: a pod made again under its name is another pod, followed from its first line" {
 	fx up >/dev/null
 	start_marked "$FUSION" -f "$CAT" logs postgresql -f >"$BATS_TEST_TMPDIR/follow" 2>"$BATS_TEST_TMPDIR/follow.err"
@@ -152,6 +154,7 @@ pod_of() (
 	stop_follow TERM
 }
 
+# bats test_tags=slow
 @test "logs -f: a container that restarts in its pod goes on from where it stopped, nothing twice" {
 	fx up >/dev/null
 	pod=$(pod_of core-api)
@@ -172,6 +175,7 @@ pod_of() (
 	stop_follow TERM
 }
 
+# bats test_tags=slow
 @test "logs -f: a release not up yet is waited for, then followed" {
 	start_marked "$FUSION" -f "$CAT" logs scriptdash -f >"$BATS_TEST_TMPDIR/follow" 2>"$BATS_TEST_TMPDIR/follow.err"
 	wait_until grep -q "no pods of scriptdash yet" "$BATS_TEST_TMPDIR/follow.err"
@@ -181,6 +185,7 @@ pod_of() (
 	[ "$FX_RC" -eq 130 ]
 }
 
+# bats test_tags=slow
 @test "logs --follow is -f; before the command, -f is still the catalog" {
 	fx up >/dev/null
 	start_marked "$FUSION" -f "$CAT" logs --follow core-api >"$BATS_TEST_TMPDIR/follow" 2>&1

@@ -138,6 +138,7 @@ small_disk() {
 	done
 }
 
+# bats test_tags=slow
 @test "file:// gives the same results as HTTP: same records, restores, no temporary files" {
 	run fx up --until build --push --remote "$URL"
 	[ "$status" -eq 0 ]
@@ -158,6 +159,7 @@ small_disk() {
 	same_images
 }
 
+# bats test_tags=slow
 @test "builder docker: docker save, then docker load, with the same image IDs" {
 	sed -i 's/builder: podman/builder: docker/' "$CAT"
 	run fx up --until build --push --remote "$URL"
@@ -179,6 +181,7 @@ small_disk() {
 	summary '.cached == 0'
 }
 
+# bats test_tags=slow
 @test "cache.remote and cache.push in the catalog; --no-remote leaves the cache alone" {
 	sed -i "s|^cache:|cache:\n  remote: $URL\n  push: true|" "$CAT"
 	run fx up --until build
@@ -196,6 +199,7 @@ small_disk() {
 	summary '.cached == 3'
 }
 
+# bats test_tags=slow
 @test "a miss builds without a word; --force builds without asking" {
 	run fx up --until build --remote "$URL" --json
 	[ "$status" -eq 0 ]
@@ -209,6 +213,7 @@ small_disk() {
 	[ "$(calls 'podman load')" -eq 0 ]
 }
 
+# bats test_tags=slow
 @test "every blob corrupted or truncated: a warning each, a build each, success" {
 	fx up --until build --push --remote "$URL" >/dev/null
 	n=0
@@ -232,6 +237,7 @@ small_disk() {
 	[ -z "$(ls "$STATE/tmp")" ]
 }
 
+# bats test_tags=slow
 @test "a blob that does not load: a warning, then the build runs" {
 	fx up --until build scriptdash --push --remote "$URL" >/dev/null
 	# a valid record and blob, but the blob is no image archive
@@ -266,6 +272,7 @@ small_disk() {
 	[[ "$output" == *"Failed to connect to 127.0.0.1 port $port"*"going on without it"* ]]
 }
 
+# bats test_tags=slow
 @test "a server that accepts and never answers: given up after cache.timeout, builds, success" {
 	badserver_start silent
 	run timeout 300 "$FUSION" -f "$CAT" up --until build --push --remote "$BAD_URL/cache" --json
@@ -275,6 +282,7 @@ small_disk() {
 	[[ "$output" == *"Operation too slow"*"going on without it"* || "$output" == *"timed out"*"going on without it"* ]]
 }
 
+# bats test_tags=slow
 @test "a server that trickles (512 bytes/s): its download given up after cache.timeout, builds, success" {
 	fx up --until build scriptdash --push --remote "$URL" >/dev/null
 	[ "$(stat -c %s "$STORE"/cas/*)" -gt 4000 ]	# over 8 s at that rate
@@ -291,6 +299,7 @@ small_disk() {
 	[ "$(calls 'podman build')" -eq 1 ]
 }
 
+# bats test_tags=slow
 @test "a body cut short: a warning, a build" {
 	badserver_start cut
 	run timeout 300 "$FUSION" -f "$CAT" up --until build scriptdash --remote "$BAD_URL/cache" --json
@@ -318,6 +327,7 @@ small_disk() {
 	[ "$status" -eq 0 ]
 }
 
+# bats test_tags=slow
 @test "a full disk while downloading: a warning, a build, nothing left behind" {
 	fx up --until build --push --remote "$URL" >/dev/null
 	rm -rf "$STATE"
@@ -330,6 +340,7 @@ small_disk() {
 	[ -z "$(ls "$STATE/tmp")" ]
 }
 
+# bats test_tags=slow
 @test "an upload never leaves a partial object under its final name (file:// on a full disk)" {
 	DIR=$BATS_TEST_TMPDIR/shared
 	small_disk "$DIR"
@@ -345,6 +356,7 @@ small_disk() {
 	done
 }
 
+# bats test_tags=slow
 @test "credentials from ~/.netrc" {
 	export HOME=$BATS_TEST_TMPDIR/home
 	mkdir -p "$HOME"
@@ -363,6 +375,7 @@ small_disk() {
 	summary '.cached == 1'
 }
 
+# bats test_tags=slow
 @test "a header whose value comes from the environment: sent, never printed, logged or stored" {
 	sed -i "s|^cache:|cache:\n  header: X-Cache-Token\n  header_env: FX_TEST_CACHE_TOKEN|" "$CAT"
 	remote=$NGINX_URL/private/t$BATS_TEST_NUMBER
@@ -384,6 +397,7 @@ small_disk() {
 	[ "$status" -eq 1 ]
 }
 
+# bats test_tags=slow
 @test "a redirect on the same server is followed; one to another server never gets cache.header" {
 	sed -i "s|^cache:|cache:\n  header: X-Cache-Token\n  header_env: FX_TEST_CACHE_TOKEN|" "$CAT"
 	export FX_TEST_CACHE_TOKEN=$NGINX_TOKEN
@@ -463,6 +477,7 @@ EOF
 		"https://127.0.0.1:$NGINX_TLS_PORT/cache/probe"
 }
 
+# bats test_tags=slow
 @test "a transfer over a few MB shows its bytes and rate" {
 	head -c 6000000 /dev/urandom >"$WS/scriptdash/public/big.bin"
 	run fx up --until build scriptdash --push --remote "$URL"

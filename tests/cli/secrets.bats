@@ -122,6 +122,7 @@ no_secret_under() {
 	[ "$(results ran)" = "" ]
 }
 
+# bats test_tags=slow
 @test "a secret the chart renders nowhere still redeploys when it changes (helm keeps it with the release)" {
 	rm "$WS/local-dev/helm/base-charts/service/templates/secret.yaml"
 	fx up >/dev/null
@@ -132,6 +133,7 @@ no_secret_under() {
 	grep -qF "db.password=rotated" "$FUSION_FAKE_STATE/releases/fusion/core-api/values"
 }
 
+# bats test_tags=slow
 @test "guesses cannot be tested against the database: a keyed hash under a salt of the state directory" {
 	fx up >/dev/null
 	[ "$(stat -c %a "$STATE/salt")" = 600 ]
@@ -168,6 +170,7 @@ no_secret_under() {
 	[ "$status" -eq 0 ]
 }
 
+# bats test_tags=slow
 @test "secrets in defaults and on a shared release; the nodes that hold one say so to the shared cache" {
 	sed -i 's|^  values: \[../helm/values/common.yaml\]$|  values: [../helm/values/common.yaml]\n  secrets: {api.token: API_TOKEN}|' "$CAT"
 	sed -i 's|^  postgresql: {chart: ../helm/shared-services/postgresql, ports: \[5432\]}$|  postgresql: {chart: ../helm/shared-services/postgresql, ports: [5432], secrets: {auth.password: PG_PASSWORD}}|' "$CAT"

@@ -84,6 +84,7 @@ SH
 	[[ "$output" == *"apt-get failed"* ]]
 }
 
+# bats test_tags=slow
 @test "make install puts fusion and the charts under DESTDIR/PREFIX" {
 	run make -s -j2 -C "$TOP" install BUILD="$BATS_TEST_TMPDIR/build" PREFIX=/opt/fx \
 		DESTDIR="$BATS_TEST_TMPDIR/root"
@@ -145,6 +146,7 @@ SH
 	[ ! -e "$b/setup.stamp" ]
 }
 
+# bats test_tags=slow
 @test "make honours LDFLAGS and clean removes the build directory" {
 	b="$BATS_TEST_TMPDIR/b"
 	run make -s -j2 -C "$TOP" BUILD="$b" LDFLAGS="-Wl,-Map,$BATS_TEST_TMPDIR/fusion.map"
@@ -155,6 +157,7 @@ SH
 	[ ! -e "$b" ]
 }
 
+# bats test_tags=slow
 @test "a changed header rebuilds what includes it (the .d files are read)" {
 	b="$BATS_TEST_TMPDIR/b"
 	run make -s -j2 -C "$TOP" BUILD="$b"

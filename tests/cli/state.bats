@@ -49,6 +49,7 @@ summary() (
 
 # --- a damaged database ---
 
+# bats test_tags=slow
 @test "garbage in cache.db: moved aside with a warning naming where, the run goes on from an empty state" {
 	fx up >/dev/null
 	head -c 20000 /dev/urandom >"$STATE/cache.db"
@@ -145,6 +146,7 @@ summary() (
 	[ ! -e "$STATE/cache.db-wal" ]
 }
 
+# bats test_tags=slow
 @test "cache clear works on a database that cannot be opened (garbage, newer)" {
 	fx up >/dev/null
 	sqlite3 "$STATE/cache.db" 'PRAGMA user_version=99'
@@ -221,6 +223,7 @@ after_space_is_freed() {
 	after_space_is_freed "$STATE"
 }
 
+# bats test_tags=slow
 @test "a full disk under the logs: the node fails naming its log, no record lost" {
 	fx up >/dev/null
 	mount_tmpfs "$STATE/logs" 1m
@@ -231,6 +234,7 @@ after_space_is_freed() {
 	after_space_is_freed "$STATE/logs"
 }
 
+# bats test_tags=slow
 @test "a full disk under the artifacts: the chart fails naming its manifest, no record lost" {
 	fx up >/dev/null
 	mount_tmpfs "$STATE/artifacts" 1m

@@ -98,6 +98,7 @@ teardown() {
 	[ "$(calls 'helm template')" -eq 0 ]
 }
 
+# bats test_tags=slow
 @test "a release uninstalled behind fusion's back: plain up trusts the records, --verify redeploys" {
 	fx up >/dev/null
 	helm uninstall scriptdash -n fusion >/dev/null
@@ -145,6 +146,7 @@ teardown() {
 	[ "$(results ran)" = "build:scriptdash chart:scriptdash load:scriptdash release:scriptdash" ]
 }
 
+# bats test_tags=slow
 @test "a failing release: exit 1 and its dependents are skipped" {
 	export FUSION_FAKE_FAIL='^helm upgrade --install core-api '
 	up_json -k
@@ -233,6 +235,7 @@ record_group_as() {
 	grep -qE "(^|[^0-9])$1( |\$)" "$STATE/running"
 }
 
+# bats test_tags=slow
 @test "a .fusion/running written before a reboot: its groups are left alone" {
 	killed_with_orphan
 	group=$(ps -o pgid= -p "$ORPHAN" | tr -d ' ')
@@ -246,6 +249,7 @@ record_group_as() {
 	stop_group "$group"
 }
 
+# bats test_tags=slow
 @test "a reused group id whose leader is gone: the stranger's group is left alone" {
 	killed_with_orphan
 	ours=$(ps -o pgid= -p "$ORPHAN" | tr -d ' ')
@@ -263,6 +267,7 @@ record_group_as() {
 	stop_group "$ours"
 }
 
+# bats test_tags=slow
 @test "a reused group id whose leader is alive with another start time: left alone" {
 	killed_with_orphan
 	ours=$(ps -o pgid= -p "$ORPHAN" | tr -d ' ')
@@ -276,6 +281,7 @@ record_group_as() {
 	stop_group "$ours"
 }
 
+# bats test_tags=slow
 @test "a workspace copied with its .fusion/running: the copy stops nothing, the original stops its own" {
 	killed_with_orphan
 	cp -a "$WS" "$BATS_TEST_TMPDIR/copy"
@@ -321,6 +327,7 @@ record_group_as() {
 	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .ran == 0 and .fresh == 14'
 }
 
+# bats test_tags=slow
 @test "--no-wait: a second up exits 2 at once while the first runs" {
 	export FUSION_FAKE_SLEEP='^helm template=3'
 	up_in_background '^helm template'
@@ -383,6 +390,7 @@ record_group_as() {
 	grep -qx "localhost/core-api:$tag" "$FUSION_FAKE_STATE/images/fusion"
 }
 
+# bats test_tags=slow
 @test "down uninstalls dependents first and the next up redeploys" {
 	fx up >/dev/null
 	reset_calls
@@ -410,6 +418,7 @@ record_group_as() {
 	echo "$output" | jq -e '.[] | select(.service=="scriptdash") | .state=="fresh"'
 }
 
+# bats test_tags=slow
 @test "a load that fails because its image is gone rebuilds it once" {
 	fx up >/dev/null
 	id=$(sqlite3 "$STATE/cache.db" "select output from node where id='build:scriptdash'")
@@ -428,6 +437,7 @@ record_group_as() {
 	podman image exists "localhost/scriptdash:fx-$(echo "${id2#sha256:}" | cut -c1-16)"
 }
 
+# bats test_tags=slow
 @test "the progress counter never passes its total, even when a lost image is rebuilt" {
 	fx up >/dev/null
 	id=$(sqlite3 "$STATE/cache.db" "select output from node where id='build:scriptdash'")
@@ -445,6 +455,7 @@ record_group_as() {
 	[ "${last%/*}" -eq "${last#*/}" ]
 }
 
+# bats test_tags=slow
 @test "a load that fails with its image present is a plain failure, not retried" {
 	fx up >/dev/null
 	fake-cluster recreate
@@ -492,6 +503,7 @@ record_group_as() {
 	[[ "$output" != *$'\033'* ]]
 }
 
+# bats test_tags=slow
 @test "cluster unreachable: loads and releases fail with the reason, builds and charts go on with -k" {
 	fake-cluster down
 	up_json -k

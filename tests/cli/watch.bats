@@ -147,6 +147,7 @@ stop_with() {
 	watches "$WS/core-api"
 }
 
+# bats test_tags=slow
 @test "up --watch: an ignore file the builder reads, new beside the containerfile, starts a pass even where the rules hide it" {
 	# a context whose rules hide the containerfile's own files, as a
 	# .dockerignore with Dockerfile* often does
@@ -163,6 +164,7 @@ stop_with() {
 	[[ "$output" == *"file:fixtures/replay.log"* ]]
 }
 
+# bats test_tags=slow
 @test "up --watch: 40 saves in half a second start at most two passes" {
 	watch_start
 	# 40 appends 12.5 ms apart, with no fork between them (read -t on a
@@ -187,6 +189,7 @@ stop_with() {
 	[ "$(grep -c '"start","node":"build:scriptdash"' "$OUT")" -le 3 ]
 }
 
+# bats test_tags=slow
 @test "up --watch --debounce: saves closer together than the debounce are one pass" {
 	watch_start --debounce 4000
 	echo "// one" >>"$WS/scriptdash/src/server.js"
@@ -196,6 +199,7 @@ stop_with() {
 	[ "$(changed_in 1)" = "scriptdash/public/index.html scriptdash/src/server.js" ]
 }
 
+# bats test_tags=slow
 @test "up --watch: a build-arg edit in the catalog reruns that build" {
 	watch_start
 	sed -i 's/RUBY_VERSION: "3.3"/RUBY_VERSION: "3.4"/' "$CAT"
@@ -228,6 +232,7 @@ stop_with() {
 	[ "$(changed_in 1)" = "local-dev/helm/values/core-api.yaml" ]
 }
 
+# bats test_tags=slow
 @test "up --watch: a chart's template edit reruns the charts that use it, no build" {
 	watch_start
 	echo "# edited" >>"$WS/local-dev/helm/base-charts/service/templates/service.yaml"
@@ -237,6 +242,7 @@ stop_with() {
 	[[ "$started" != *build:* && "$started" != *postgresql* ]]
 }
 
+# bats test_tags=slow
 @test "up --watch: an edit of the context's ignore file changes what is watched" {
 	watch_start
 	run ! watches "$WS/partners-engine/tmp"
@@ -252,6 +258,7 @@ stop_with() {
 	[[ "$(started_in 3)" == "build:partners-engine"* ]]
 }
 
+# bats test_tags=slow
 @test "up --watch: a containerfile outside its context, and the ignore file beside it, are watched" {
 	mkdir "$WS/scriptdash/build"
 	printf 'FROM scratch\nCOPY . /app/\n' >"$WS/scriptdash/build/Containerfile"
@@ -275,6 +282,7 @@ stop_with() {
 	[ "$(changed_in 3)" = "scriptdash/src/server.js" ]
 }
 
+# bats test_tags=slow
 @test "up --watch: a save during a pass is queued: that pass runs to its end, then the next one runs the save" {
 	fx up >/dev/null	# so that the first pass runs nothing
 	export FUSION_FAKE_SLEEP="^helm upgrade --install scriptdash =4.$$"
@@ -334,6 +342,7 @@ stop_with() {
 	[ -z "$(fake-cluster forwards)" ]	# every port-forward stopped
 }
 
+# bats test_tags=slow
 @test "up --watch: Ctrl-C during a pass stops it as up does: exit 130, no child left, records kept" {
 	fx up >/dev/null	# so that only the save's pass meets the slow fake
 	export FUSION_FAKE_SLEEP="^helm upgrade --install core-api=$SLOW"
@@ -354,6 +363,7 @@ stop_with() {
 	[ "$(results ran)" = "release:core-api" ]
 }
 
+# bats test_tags=slow
 @test "up --watch --poll: polling finds the change too" {
 	watch_start --poll 100
 	jq -e 'select(.event=="watching") | .polling == true' "$OUT"
@@ -375,6 +385,7 @@ watch_start_limited() {	# watch_start_limited LIMIT VALUE
 	wait_until at_least 1 watching
 }
 
+# bats test_tags=slow
 @test "up --watch: at the inotify watch limit it says which sysctl to raise, polls, and still finds changes" {
 	# 2 watches: far fewer than the workspace's directories
 	watch_start_limited max_inotify_watches 2
@@ -391,6 +402,7 @@ watch_start_limited() {	# watch_start_limited LIMIT VALUE
 	[ "$(started_in 3)" = "chart:core-api release:core-api" ]
 }
 
+# bats test_tags=slow
 @test "up --watch: with no inotify instance to be had it polls, saying which sysctl to raise" {
 	watch_start_limited max_inotify_instances 0
 	grep -q 'inotify: no instance left (fs.inotify.max_user_instances is reached); watching by polling' "$ERR"
@@ -417,6 +429,7 @@ watch_start_limited() {	# watch_start_limited LIMIT VALUE
 	[[ "$output" == *'no service, shared release or node named "no-such-service"'* ]]
 }
 
+# bats test_tags=slow
 @test "up --watch on a terminal: the status line says what is watched, each pass what changed" {
 	start_marked script -qfec "$FUSION -f $CAT up --watch" /dev/null >"$OUT" 2>&1
 	wait_until grep -Eq 'watching [0-9]+ files in 4 services' "$OUT"
@@ -466,6 +479,7 @@ forward_pid() (
 	no_descendant_left
 }
 
+# bats test_tags=slow
 @test "up --watch: a forward that dies is started again, with its reason" {
 	watch_start
 	core=$(forward_pid 'localhost:3000 -> core-api:80')
@@ -475,6 +489,7 @@ forward_pid() (
 	[ "$(fake-cluster forwards | awk '$1 == 3000 { print $2 }')" != "$core" ]
 }
 
+# bats test_tags=slow
 @test "up --watch: a forward whose pod is replaced behind fusion's back comes back on the new pod" {
 	watch_start
 	core=$(forward_pid 'localhost:3000 -> core-api:80')
@@ -486,6 +501,7 @@ forward_pid() (
 	[ "$(fake-cluster forwards | awk '$1 == 3000 { print $2 }')" != "$core" ]
 }
 
+# bats test_tags=slow
 @test "up --watch: ports edited in the catalog move the forward; a release not up yet is not forwarded" {
 	watch_start
 	sed -i 's/ports: \["3000:80"\]/ports: ["3001:80"]/' "$CAT"

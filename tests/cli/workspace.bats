@@ -120,6 +120,7 @@ within_as() {
 	[[ "$output" == *"hashed 0 of "* ]]
 }
 
+# bats test_tags=slow
 @test "300,000 files in one build context: hashed, in bounded memory; the next run reads none" {
 	# a tmpfs where there is one: 300,000 inodes are made much faster there
 	if [ -d /dev/shm ] && [ -w /dev/shm ]; then BIG=$(mktemp -d /dev/shm/fx-ws.XXXXXX); else BIG=$BATS_TEST_TMPDIR/big; fi
