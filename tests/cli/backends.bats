@@ -122,6 +122,7 @@ set_cluster() {	# set_cluster YAML-LINES: replace the catalog's cluster block
 	[ "$(tail -n 2 "$STATE/artifacts/core-api.Dockerfile.dockerignore")" = $'tmp/\nlog/' ]
 }
 
+# bats test_tags=slow
 @test "changing the builder makes every build stale" {
 	fx up >/dev/null
 	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"

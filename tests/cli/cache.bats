@@ -28,6 +28,7 @@ setup() {
 	[ "$(printf '%s' "$output" | jq -r .path)" = "$FUSION_STATE_DIR/cache.db" ]
 }
 
+# bats test_tags=slow
 @test "the database is in WAL mode and passes an integrity check" {
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA journal_mode')" = wal ]
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA integrity_check')" = ok ]
@@ -74,6 +75,7 @@ setup() {
 	echo "$output" | grep '^{' | jq -e 'select(.event=="summary") | .ran == 14'
 }
 
+# bats test_tags=slow
 @test "a database from a newer fusion is refused, not damaged" {
 	sqlite3 "$STATE/cache.db" 'PRAGMA user_version=99'
 	run fx up

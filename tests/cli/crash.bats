@@ -270,6 +270,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 17/20: release, helm upgrade done (new revision deployed), not yet exited" {
 	edit 3 4
 	export FUSION_FAKE_BLOCK_AFTER='^helm upgrade --install svc-0003'

@@ -174,6 +174,7 @@ refused_before_anything_runs() {
 	[ "$output" = "" ]
 }
 
+# bats test_tags=slow
 @test "every permission bit podman keeps makes the build stale (item 3)" {
 	fx up >/dev/null
 	chmod 600 "$WS/scriptdash/src/server.js"

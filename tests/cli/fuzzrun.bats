@@ -36,6 +36,7 @@ FAKE
 	[ -f "$FUZZ_DIR/crashes/catalog/slow-unit-0123abcd" ]
 }
 
+# bats test_tags=slow
 @test "fuzz runner: a crash, a leak or a timeout is a finding, its input named" {
 	for kind in crash leak timeout; do
 		ARTIFACT=$kind-4567 RC=1 run "$TOP/tests/fuzz/run" -t 1 -s 1 catalog

@@ -59,6 +59,7 @@ setup() {
 	[[ "$output" == *"release:scriptdash is pending"* ]]
 }
 
+# bats test_tags=slow
 @test "add a file: that build is stale, why says A" {
 	echo "new" >"$WS/scriptdash/src/new.js"
 	run nodes_in stale
@@ -69,6 +70,7 @@ setup() {
 	[[ "$output" == *"A src/new.js"* ]]
 }
 
+# bats test_tags=slow
 @test "delete a file: that build is stale, why says D" {
 	rm "$WS/scriptdash/src/lib/format.js"
 	run nodes_in stale
@@ -207,6 +209,7 @@ setup() {
 	[[ "$output" == "scriptdash is fresh"*"($(date +%Y-%m-%d)"* ]]
 }
 
+# bats test_tags=slow
 @test "never built: why says so" {
 	FUSION_STATE_DIR="$BATS_TEST_TMPDIR/empty-state" run fx why scriptdash
 	[ "$status" -eq 0 ]

@@ -82,6 +82,7 @@ pod_of() (
 	[[ "$output" == *"was refused"* ]]
 }
 
+# bats test_tags=slow
 @test "logs -f: follows, and goes on with the new pods after a release replaces them" {
 	fx up >/dev/null
 	old=$(pod_of core-api)

@@ -119,6 +119,7 @@ small_disk() {
 	[ "$(wc -l <"$NGINX_DIR/logs/access.log")" -eq "$requests" ]
 }
 
+# bats test_tags=slow
 @test "charts are shared too, loads and releases never: a full up on the copy renders nothing" {
 	run fx up --until chart --push --remote "$URL"
 	[ "$status" -eq 0 ]

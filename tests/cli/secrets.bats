@@ -110,6 +110,7 @@ no_secret_under() {
 	no_secret_under "$STATE" "$STATE/artifacts/core-api.yaml"
 }
 
+# bats test_tags=slow
 @test "a new secret reruns the chart and the release, nothing else; the same one reruns nothing" {
 	fx up >/dev/null
 	export CORE_API_DB_PASSWORD="rotated"

@@ -132,6 +132,7 @@ SH
 	[[ "$output" == *"scripts/setup"* ]]
 }
 
+# bats test_tags=slow
 @test "make builds fusion with only a compiler and the libraries: no podman, bats or dot on PATH" {
 	b="$BATS_TEST_TMPDIR/b"
 	bare="$BATS_TEST_TMPDIR/bare"

@@ -87,6 +87,7 @@ teardown() {
 	[ "$(results cutoff)" = "chart:core-api load:core-api" ]
 }
 
+# bats test_tags=slow
 @test "cluster recreated: every load and release reruns, no build" {
 	fx up >/dev/null
 	fake-cluster recreate
@@ -132,6 +133,7 @@ teardown() {
 	[ "$output" -eq 0 ]
 }
 
+# bats test_tags=slow
 @test "-k: the other services finish; the next up reruns only the failed service's nodes" {
 	cp "$WS/scriptdash/Containerfile" "$BATS_TEST_TMPDIR/Containerfile.good"
 	echo "COPY no-such-file /x" >>"$WS/scriptdash/Containerfile"
@@ -496,6 +498,7 @@ record_group_as() {
 	[[ "$output" == *"build:scriptdash"*"ran"* ]]
 }
 
+# bats test_tags=slow
 @test "not on a terminal: one line per node" {
 	run fx up
 	[ "$status" -eq 0 ]

@@ -112,6 +112,7 @@ stop_with() {
 	grep '^fusion: hashed ' "$ERR" | tail -n1 | grep -q '^fusion: hashed 1 of [0-9]* files'
 }
 
+# bats test_tags=slow
 @test "up --watch: an edit of an ignored file starts nothing" {
 	watch_start
 	# the rules prune the watch: build.ignore log/ (core-api) is not
@@ -208,6 +209,7 @@ stop_with() {
 	grep -q 'RUBY_VERSION=3.4' "$STATE/logs/build:core-api.log"
 }
 
+# bats test_tags=slow
 @test "up --watch: an invalid catalog is reported and the last good one kept" {
 	watch_start
 	printf 'services:\n  core-api: {repo: [\n' >>"$CAT"
