@@ -211,12 +211,15 @@ quiet_sql(struct fx_cache *c, const char *sql)
 }
 
 /* The database and its WAL are the user's alone (statedir.h); SQLite gives
- * a new WAL the mode of the database, an old one is closed here. */
-static void
+ * a new WAL the mode of the database, an old one is closed here. SQLite
+ * follows links, so none of the three may be one (statedir.h): -1, reported. */
+static int
 private_files(struct fx_cache *c)
 {
 	int fd = statedir_open(c->path, O_RDWR);
 
+	if (fd < 0 && errno == ELOOP)
+		return -1;	/* named by statedir_open */
 	if (fd >= 0) {
 		fstat(fd, &c->file);
 		close(fd);
@@ -224,10 +227,21 @@ private_files(struct fx_cache *c)
 	for (int i = 0; i < 2; i++) {
 		char *p = xasprintf("%s%s", c->path, i ? "-shm" : "-wal");
 		struct stat st;
-		if (stat(p, &st) == 0 && (st.st_mode & 077))
-			chmod(p, 0600);
+		int rc = lstat(p, &st);
+		if (rc == 0 && S_ISLNK(st.st_mode)) {
+			fx_error("%s: a symbolic link in the state directory: fusion does not "
+			    "follow links there (remove it)", p);
+			free(p);
+			return -1;
+		}
+		if (rc == 0 && (st.st_mode & 077) && (fd = open(p, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC)) >= 0) {
+			fchmod(fd, 0600);
+			close(fd);
+		}
 		free(p);
 	}
+	return 0;
 }
 
 /*
@@ -239,7 +253,8 @@ private_files(struct fx_cache *c)
 static int
 open_db(struct fx_cache *c, char **why)
 {
-	private_files(c);
+	if (private_files(c) < 0)
+		return -1;
 	if (sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		return fail(c, "cannot open");

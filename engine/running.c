@@ -17,6 +17,7 @@
 
 #include "fusion/diag.h"
 #include "fusion/proc.h"
+#include "fusion/statedir.h"
 #include "fusion/util.h"
 
 #define MAGIC "fusion-running 2"
@@ -241,7 +242,7 @@ write_at(int fd, const char *data, size_t len, off_t off)
 static int
 create(struct fx_running *r)
 {
-	r->fd = open(r->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	r->fd = statedir_open(r->path, O_WRONLY | O_TRUNC);
 	if (r->fd < 0)
 		return -1;
 	if (write_at(r->fd, r->head, strlen(r->head), 0) < 0) {

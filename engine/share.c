@@ -13,6 +13,7 @@
 
 #include "fusion/diag.h"
 #include "fusion/hash.h"
+#include "fusion/statedir.h"
 
 #define BIG_TRANSFER 4000000	/* bytes: shown with progress, size and rate */
 
@@ -77,7 +78,7 @@ share_open(const struct fx_share_conf *conf)
 	for (size_t i = 0; i < sh->n; i++)
 		sh->v[i] = (struct node){.sh = sh, .n = conf->g->nodes[i]};
 	sh->tmpdir = path_join(conf->statedir, "tmp");
-	mkdir_p(sh->tmpdir, 0755);
+	statedir_mkdir(sh->tmpdir);
 	clean_tmpdir(sh->tmpdir);
 	return sh;
 }

@@ -13,9 +13,11 @@
  * a restored image has the ID, and so the tag, it had where it was built.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fusion/builder.h"
@@ -234,6 +236,13 @@ read_iid(struct fx_rules *r, const struct fx_svc *s, struct fx_buf *msg)
 	size_t len;
 
 	free(name);
+	/* The builder wrote it with its umask (podman: 0644); the state's
+	 * files are 0600 (statedir.h). */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		fchmod(fd, 0600);
+		close(fd);
+	}
 	if (read_file(path, &id, &len) < 0) {
 		buf_printf(msg, "%s: no image ID (%s)", path, strerror(errno));
 		free(path);

@@ -15,10 +15,27 @@
  * sticky or another user's; any other existing directory is left as it is
  * (a FUSION_STATE_DIR of the user's choosing). A directory it made, or one
  * that holds fusion's state, gets a .gitignore of "*" (if it has none), so
- * `git status` never shows it. Returns 0, or -1 after
- * reporting "DIR: the state directory ..." with the reason and what to do.
+ * `git status` never shows it. A symbolic link among fusion's names (lock,
+ * running, salt, cache.db and its -wal and -shm, logs/, artifacts/,
+ * secrets/, tmp/ and everything in those four) is refused, each named, before
+ * anything is opened. Returns 0, or -1 after reporting "DIR: the state
+ * directory ..." (or the links) with the reason and what to do.
  */
 int statedir_prepare(const char *dir);
+
+/*
+ * Nothing beneath the state directory is reached through a symbolic link: a
+ * `.fusion` from a CI cache or a tarball may hold links planted to make
+ * fusion write or chmod files elsewhere. statedir_prepare() records its
+ * directory as the root; statedir_mkdir() and statedir_open() then resolve
+ * what is below it with openat2(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH), or
+ * component by component with O_NOFOLLOW where openat2 is missing, and a
+ * link met is reported ("PATH: a symbolic link in the state directory ...")
+ * and fails with ELOOP. The root itself may be a link (the user's choice).
+ * Paths not below the root get O_NOFOLLOW on their last component only.
+ * statedir_root() sets (or with NULL forgets) the root directly.
+ */
+void statedir_root(const char *dir);
 
 /* Make the directory `path` (and missing parents) with mode 0700, as the
  * logs and artifacts directories are made; one already there is left as

@@ -24,3 +24,36 @@ setup() {
 	grep -qxF 'path=C:\tmp,x' "$values"
 	grep -qxF 'replicaCount=1' "$values"
 }
+
+# A .fusion from a CI cache or a tarball may hold links planted to make
+# fusion write, truncate or chmod files elsewhere: each is refused by name
+# before anything is opened, and what it points at is left as it was.
+@test "links planted in the state directory are refused by name, nothing outside is written or chmodded" {
+	out="$BATS_TEST_TMPDIR/outside"
+	for link in lock running salt cache.db cache.db-wal cache.db-shm logs artifacts secrets tmp \
+	    logs/build:core-api.log artifacts/core-api.yaml; do
+		rm -rf "$STATE" "$out"
+		mkdir -p "$STATE/logs" "$STATE/artifacts" "$out/dir"
+		echo precious >"$out/file"
+		chmod 644 "$out/file"
+		chmod 755 "$out/dir"
+		case $link in
+		logs | artifacts | secrets | tmp) rmdir "$STATE/$link" 2>/dev/null || true
+			ln -s "$out/dir" "$STATE/$link" ;;
+		*) ln -s "$out/file" "$STATE/$link" ;;
+		esac
+		run fx up core-api
+		[ "$status" -ne 0 ] || { echo "$link: status 0"; return 1; }
+		[[ $output == *"$STATE/$link: a symbolic link in the state directory"* ]] || {
+			echo "$link: $output"; return 1; }
+		[ "$(cat "$out/file")" = precious ] || { echo "$link: file written"; return 1; }
+		[ "$(stat -c %a "$out/file")" = 644 ] || { echo "$link: file chmodded"; return 1; }
+		[ "$(stat -c %a "$out/dir")" = 755 ] || { echo "$link: dir chmodded"; return 1; }
+		[ -z "$(ls -A "$out/dir")" ] || { echo "$link: written into the dir"; return 1; }
+		[ -L "$STATE/$link" ]
+	done
+	# read-only commands refuse it too
+	run fx status
+	[ "$status" -ne 0 ]
+	[[ $output == *"$STATE/artifacts/core-api.yaml: a symbolic link"* ]]
+}

@@ -236,6 +236,7 @@ small_disk() {
 	[ "$(calls 'podman load')" -eq 0 ]
 	[ "$(calls 'podman build')" -eq 3 ]
 	[ -z "$(ls "$STATE/tmp")" ]
+	[ "$(stat -c %a "$STATE/tmp")" = 700 ]	# private, as the whole state
 }
 
 # bats test_tags=slow

@@ -254,9 +254,9 @@ after_space_is_freed() {
 		[ "$(stat -c %a "$STATE")" = 700 ]
 		[ "$(stat -c %a "$STATE/logs")" = 700 ]
 		[ "$(stat -c %a "$STATE/artifacts")" = 700 ]
-		# (files the tools write themselves, like podman's --iidfile, keep
-		# the tools' modes: the directory keeps them private)
-		for f in "$STATE"/cache.db* "$STATE"/logs/* "$STATE"/artifacts/*.yaml "$STATE/lock"; do
+		# podman's --iidfile too, written with podman's umask
+		ls "$STATE"/artifacts/*.iid >/dev/null
+		for f in "$STATE"/cache.db* "$STATE"/logs/* "$STATE"/artifacts/*.yaml "$STATE"/artifacts/*.iid "$STATE/lock" "$STATE/running"; do
 			[ -f "$f" ] || continue
 			[ "$(stat -c %a "$f")" = 600 ] || { echo "$f: $(stat -c %a "$f")"; return 1; }
 		done

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,87 @@ test_prepare_ignored_by_git(void **state)
 	free(kept);
 }
 
+/* Links made beneath the root after it was prepared (a race with the
+ * start-up check, or a directory fusion did not list) are still refused:
+ * statedir_open and statedir_mkdir follow no link below the root, name the
+ * link, and leave what it points at alone. The root itself may be a link. */
+static void
+test_links_below_root_refused(void **state)
+{
+	char *real = at("real"), *root = at("root"), *out = at("out");
+	char *outfile = at("out/file"), *logs = at("root/logs");
+	char *p_root_lock = at("root/lock");
+	char *p_root_logs_x_log = at("root/logs/x.log");
+	char *p_root_logs_deeper = at("root/logs/deeper");
+	char *p_out_x_log = at("out/x.log");
+	char *p_out_deeper = at("out/deeper");
+	char *p_root_artifacts_sub = at("root/artifacts/sub");
+	char *p_real_artifacts_sub = at("real/artifacts/sub");
+	char *p_root_artifacts_sub_x_iid = at("root/artifacts/sub/x.iid");
+	char *p_real_artifacts_sub_x_iid = at("real/artifacts/sub/x.iid");
+
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(mkdir(out, 0755), 0);
+	assert_int_equal(symlink(real, root), 0);
+	assert_int_equal(statedir_prepare(root), 0);
+	put_file("out/file", "precious");
+	assert_int_equal(chmod(outfile, 0644), 0);
+
+	/* a file link, a directory link on the way, one made deeper */
+	assert_int_equal(symlink(outfile, p_root_lock), 0);
+	assert_int_equal(symlink(out, logs), 0);
+	capture_begin();
+	assert_int_equal(statedir_open(p_root_lock, O_RDWR), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(statedir_open(p_root_logs_x_log, O_WRONLY | O_TRUNC), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(statedir_mkdir(p_root_logs_deeper), -1);
+	assert_int_equal(errno, ELOOP);
+	char *said = capture_end();
+	char *want = xasprintf("fusion: %s/lock: a symbolic link in the state directory: fusion "
+	    "does not follow links there (remove it)\n", root);
+	assert_non_null(strstr(said, want));
+	free(want);
+	want = xasprintf("fusion: %s: a symbolic link", logs);
+	assert_non_null(strstr(said, want));
+	assert_int_equal(errors_in(said), 3);
+	free(want);
+	free(said);
+
+	char *got;
+	size_t len;
+	assert_int_equal(read_file(outfile, &got, &len), 0);
+	assert_string_equal(got, "precious");
+	free(got);
+	assert_int_equal(mode_of(outfile), 0644);
+	assert_int_equal(mode_of(out), 0755);
+	assert_int_equal(access(p_out_x_log, F_OK), -1);
+	assert_int_equal(access(p_out_deeper, F_OK), -1);
+
+	/* what is not a link still works, directories made 0700 */
+	assert_int_equal(statedir_mkdir(p_root_artifacts_sub), 0);
+	assert_int_equal(mode_of(p_real_artifacts_sub), 0700);
+	int fd = statedir_open(p_root_artifacts_sub_x_iid, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(mode_of(p_real_artifacts_sub_x_iid), 0600);
+	statedir_root(NULL);
+	free(real);
+	free(root);
+	free(out);
+	free(outfile);
+	free(logs);
+	free(p_root_lock);
+	free(p_root_logs_x_log);
+	free(p_root_logs_deeper);
+	free(p_out_x_log);
+	free(p_out_deeper);
+	free(p_root_artifacts_sub);
+	free(p_real_artifacts_sub);
+	free(p_root_artifacts_sub_x_iid);
+	free(p_real_artifacts_sub_x_iid);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
 
 int
@@ -182,6 +264,7 @@ main(void)
 		T(test_prepare_cannot_make),
 		T(test_open_private),
 		T(test_prepare_ignored_by_git),
+		T(test_links_below_root_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
