@@ -138,14 +138,17 @@ not_ours(const struct record *r, const char *statedir)
 }
 
 /* Is the recorded group (leader pid, its start time) still the killed
- * run's? */
+ * run's? Only if a process in it carries the run's token, leader alive or
+ * not: the file may be forged (a state directory from a tarball), and a
+ * group id and start time are easy to copy; the token in a process's
+ * environment is not. A live leader with another start time is a reused id. */
 static bool
 group_ours(pid_t pgid, unsigned long long start, const char *token)
 {
 	unsigned long long now = proc_starttime(pgid);
 
-	if (now != 0)
-		return now == start;
+	if (now != 0 && now != start)
+		return false;
 	return proc_group_marked(pgid, token);
 }
 

@@ -19,11 +19,12 @@
  *                          (padded lines of one length; blank ones hold no group)
  *
  * A recorded group is stopped (SIGTERM, then SIGKILL) only when the boot
- * and the directory are the same and the writer is gone, and either its
- * leader is alive with the recorded start time (a pid and its start time
- * name one process for ever), or its leader is gone (as PR_SET_PDEATHSIG
- * leaves it) and a process of the group carries the run's token. Any
- * other file (an older fusion's, a torn one) is removed unread.
+ * and the directory are the same, the writer is gone, a process of the
+ * group carries the run's token (alive leader or not: the rest of the file
+ * can be copied from /proc into a forged one, a process's environment
+ * cannot), and a leader still alive has the recorded start time (else its
+ * id was reused). Any other file (an older fusion's, a torn one) is
+ * removed unread.
  */
 #ifndef FUSION_RUNNING_H
 #define FUSION_RUNNING_H

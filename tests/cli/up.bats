@@ -283,6 +283,32 @@ record_group_as() {
 	stop_group "$ours"
 }
 
+# A .fusion/running forged to look like a killed run's in every way it can
+# (this boot, this state directory, a writer that is gone, a group whose
+# live leader has the recorded start time): the group carries no run's
+# token, so it is a stranger's and is never signalled.
+@test "a forged .fusion/running naming a live stranger's group: the stranger survives" {
+	setsid sleep "3${SLOW}" </dev/null >/dev/null 2>&1 &
+	stranger=$!
+	wait_until alive "$stranger"
+	mkdir -p -m 700 "$STATE"
+	writer=$(sh -c 'echo $$')	# gone once read
+	{
+		echo "fusion-running 2"
+		echo "boot $(cat /proc/sys/kernel/random/boot_id)"
+		echo "statedir $(stat -c '%d %i' "$STATE")"
+		echo "writer $writer 12345"
+		echo "token 0123456789abcdef0123456789abcdef"
+		echo "group $stranger $(awk '{print $22}' "/proc/$stranger/stat")"
+	} >"$STATE/running"
+	up_json
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"stopped"*"tool process group"* ]]
+	alive "$stranger"
+	[ "$(ps -o pgid= -p "$stranger" | tr -d ' ')" = "$stranger" ]	# still its own group
+	stop_group "$stranger"
+}
+
 # bats test_tags=slow
 @test "a workspace copied with its .fusion/running: the copy stops nothing, the original stops its own" {
 	killed_with_orphan
