@@ -10,9 +10,20 @@
  * cloned once.
  *
  * git never prompts (GIT_TERMINAL_PROMPT=0, stdin is /dev/null): a repo
- * that needs credentials fails with git's message instead of hanging.
+ * that needs credentials fails with git's message instead of hanging. git
+ * may use only the transports a catalog may name (GIT_ALLOW_PROTOCOL:
+ * https, ssh, git, file; never a user-defined one such as "fd::" or
+ * "ext::", which runs what the URL says), and the whole command has a time
+ * limit (FUSION_CLONE_TIMEOUT seconds, default 600): git is stopped there
+ * and each unfinished repo fails. SIGINT or SIGTERM stops the gits (TERM,
+ * then KILL) and exits 130. A clone that fails or is stopped removes the
+ * directory it made.
  */
+#include <errno.h>
+#include <ftw.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +44,15 @@ struct clone {
 	const struct fx_catalog *cat;
 	struct repo *v;
 	size_t n, next, done;
+	size_t exited;			/* workers that returned */
 	bool fetch;
 	bool json;
 	pthread_mutex_t mu;
 };
+
+/* The time limit: the whole command's, in seconds. */
+#define CLONE_TIMEOUT_S 600
+static volatile sig_atomic_t timed_out;
 
 struct clone_opts {
 	bool fetch;
@@ -88,17 +104,39 @@ git(const char *dir, struct fx_buf *out, char **why, const char *const *args)
 	return st;
 }
 
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* What a clone that did not finish left: gone, so that the next `clone`
+ * tries again rather than finding a broken repo that "exists". */
+static void
+remove_made(const char *dir)
+{
+	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+		fx_warn("%s: cannot remove what the failed clone left: %s", dir, strerror(errno));
+}
+
 static char *
 do_clone(const struct fx_svc *s, bool *failed)
 {
 	char *why = NULL, *line;
 	const char *args[] = {"clone", "--quiet", "--", s->git, s->repo, NULL};
+	int st = git(NULL, NULL, &why, args);
 
-	if (git(NULL, NULL, &why, args) == 0) {
+	if (st == 0) {
 		line = xasprintf("cloned %s", s->name);
 	} else {
-		line = xasprintf("FAILED %s: %s", s->name, why);
+		if (timed_out)
+			line = xasprintf("FAILED %s: stopped after %s s (the time limit: "
+			    "FUSION_CLONE_TIMEOUT)", s->name, getenv("FUSION_CLONE_TIMEOUT") ?
+			    getenv("FUSION_CLONE_TIMEOUT") : "600");
+		else
+			line = xasprintf("FAILED %s: %s", s->name, why);
 		*failed = true;
+		remove_made(s->repo);
 	}
 	free(why);
 	return line;
@@ -161,7 +199,9 @@ worker(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
-		size_t i = c->next < c->n ? c->next++ : c->n;
+		size_t i = c->next < c->n && !cmd_stop ? c->next++ : c->n;
+		if (i == c->n)
+			c->exited++;
 		pthread_mutex_unlock(&c->mu);
 		if (i == c->n)
 			return NULL;
@@ -225,6 +265,84 @@ pick(struct clone *c, struct fx_opts *o)
 	return rc;
 }
 
+/* Has every worker returned? */
+static bool
+all_exited(struct clone *c, size_t started)
+{
+	pthread_mutex_lock(&c->mu);
+	bool yes = c->exited >= started;
+	pthread_mutex_unlock(&c->mu);
+	return yes;
+}
+
+/* The time limit from FUSION_CLONE_TIMEOUT, in seconds. */
+static double
+limit_s(void)
+{
+	const char *env = getenv("FUSION_CLONE_TIMEOUT");
+	char *end;
+	long long s = env ? strtoll(env, &end, 10) : CLONE_TIMEOUT_S;
+
+	if (env && (*end || s <= 0))
+		s = CLONE_TIMEOUT_S;
+	return (double)s;
+}
+
+/*
+ * The workers run the gits (proc_run, which stops its git once cmd_stop is
+ * set); this thread keeps the time limit. A signal reaches one thread only
+ * (proc_run's wait ends only for its own): on a stop, each worker is sent
+ * one, so that its wait ends and it stops its git.
+ */
+static int
+run_workers(struct clone *c, struct fx_opts *o)
+{
+	size_t jobs = o->jobs ? (size_t)o->jobs : c->cat->jobs ? (size_t)c->cat->jobs : 4;
+	int rc = 0;
+
+	setenv("GIT_TERMINAL_PROMPT", "0", 1);
+	setenv("GIT_ALLOW_PROTOCOL", "https:ssh:git:file", 1);
+	if (jobs > c->n)
+		jobs = c->n;
+	pthread_t *t = xcalloc(jobs, sizeof *t);
+	pthread_mutex_init(&c->mu, NULL);
+	timed_out = 0;
+	proc_interrupt_on(&cmd_stop, 2000);
+	size_t started = 0;
+	while (started < jobs && pthread_create(&t[started], NULL, worker, c) == 0)
+		started++;
+	if (started == 0)
+		worker(c);	/* no thread at all: this one works */
+	double deadline = now_mono() + limit_s();
+	bool told = false;
+	while (started && !all_exited(c, started)) {
+		struct pollfd p = {cmd_wake_fd(), POLLIN, 0};
+		int left = cmd_stop ? 100 : ms_until(deadline);
+		poll(&p, 1, left > 100 ? 100 : left);
+		cmd_wake_drain();
+		if (!cmd_stop && ms_until(deadline) == 0) {
+			timed_out = 1;
+			cmd_stop = SIGALRM;
+		}
+		if (cmd_stop && !told) {
+			for (size_t i = 0; i < started; i++)
+				pthread_kill(t[i], SIGHUP == cmd_stop ? SIGHUP : SIGTERM);
+			told = true;
+		}
+	}
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	proc_interrupt_on(NULL, 0);
+	pthread_mutex_destroy(&c->mu);
+	free(t);
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].failed)
+			rc = FX_EXIT_FAILED;
+	if (cmd_stop && !timed_out)
+		rc = FX_EXIT_INTERRUPTED;
+	return rc;
+}
+
 static int
 cmd_clone(struct fx_opts *o, void *opts)
 {
@@ -242,25 +360,11 @@ cmd_clone(struct fx_opts *o, void *opts)
 	int rc = pick(&c, o);
 	if (rc == 0 && c.n == 0)
 		fprintf(o->json ? stderr : stdout, "clone: no service has a \"git\" URL\n");
-	if (rc == 0 && c.n) {
-		setenv("GIT_TERMINAL_PROMPT", "0", 1);
-		size_t jobs = o->jobs ? (size_t)o->jobs : cat.jobs ? (size_t)cat.jobs : 4;
-		if (jobs > c.n)
-			jobs = c.n;
-		pthread_t *t = xcalloc(jobs, sizeof *t);
-		pthread_mutex_init(&c.mu, NULL);
-		size_t started = 0;
-		while (started < jobs && pthread_create(&t[started], NULL, worker, &c) == 0)
-			started++;
-		if (started < jobs)
-			worker(&c);	/* no more threads: this one works too */
-		for (size_t i = 0; i < started; i++)
-			pthread_join(t[i], NULL);
-		pthread_mutex_destroy(&c.mu);
-		free(t);
-		for (size_t i = 0; i < c.n; i++)
-			if (c.v[i].failed)
-				rc = FX_EXIT_FAILED;
+	if (rc == 0 && c.n && cmd_signals_on() < 0)
+		rc = FX_EXIT_FAILED;
+	else if (rc == 0 && c.n) {
+		rc = run_workers(&c, o);
+		cmd_signals_off();
 	}
 	free(c.v);
 	catalog_free(&cat);

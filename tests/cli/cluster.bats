@@ -445,6 +445,63 @@ SH
 	[[ $output == *"core-api exists (--fetch updates it)"* ]]
 }
 
+# clone_hangs: a git whose clone makes its directory, says so, then hangs
+# (a server that never answers).
+clone_hangs() {
+	cat >"$BATS_TEST_TMPDIR/bin/git" <<SH
+#!/bin/bash
+if [[ \$1 == clone ]]; then
+	mkdir -p "\${@: -1}/.git"
+	: >"$BATS_TEST_TMPDIR/cloning"
+	exec sleep $SLOW
+fi
+exit 1
+SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/git"
+}
+
+# git's user-defined transports run what the URL says ("ext::sh -c ...") or
+# wait on a descriptor for ever ("fd::3"): a catalog's git: may name https,
+# ssh, git and file only.
+@test "clone refuses transports a catalog may not name (fd::, ext::): fails at once, leaves no directory" {
+	sed -i "s|^  core-api:.*|&\n    git: \"fd::3\"|; s|^  scriptdash:.*|&\n    git: \"ext::sh -c touch% $BATS_TEST_TMPDIR/ran\"|" "$CAT"
+	rm -rf "${WS:?}/core-api" "${WS:?}/scriptdash"
+	run timeout 60 "$FUSION" -f "$CAT" clone
+	[ "$status" -eq 1 ]
+	[[ $output == *"FAILED core-api: "*"not allowed"* ]]
+	[[ $output == *"FAILED scriptdash: "*"not allowed"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+	[ ! -e "$WS/core-api" ]
+	[ ! -e "$WS/scriptdash" ]
+}
+
+@test "clone has a time limit: a git that hangs is stopped, the repo fails, its directory is removed" {
+	sed -i "s|^  core-api:.*|&\n    git: https://git.example.invalid/core-api.git|" "$CAT"
+	rm -rf "${WS:?}/core-api"
+	clone_hangs
+	FUSION_CLONE_TIMEOUT=1 run timeout 60 "$FUSION" -f "$CAT" clone
+	[ "$status" -eq 1 ]
+	[[ $output == *"FAILED core-api: stopped after 1 s (the time limit: FUSION_CLONE_TIMEOUT)"* ]]
+	[ ! -e "$WS/core-api" ]
+	no_process_left "sleep $SLOW"
+}
+
+@test "clone: SIGINT or SIGTERM stops git and exits 130, removing the directory it made" {
+	sed -i "s|^  core-api:.*|&\n    git: https://git.example.invalid/core-api.git|" "$CAT"
+	clone_hangs
+	for sig in INT TERM; do
+		rm -rf "${WS:?}/core-api" "$BATS_TEST_TMPDIR/cloning"
+		"$FUSION" -f "$CAT" clone >"$BATS_TEST_TMPDIR/out" 2>&1 &
+		FX_PID=$!
+		cloning() { [ -e "$BATS_TEST_TMPDIR/cloning" ]; }
+		wait_until cloning
+		signal_and_wait "$sig"
+		[ "$FX_RC" -eq 130 ] || { echo "$sig: $FX_RC"; cat "$BATS_TEST_TMPDIR/out"; return 1; }
+		[ ! -e "$WS/core-api" ]
+		no_process_left "sleep $SLOW"
+	done
+}
+
 @test "clone --fetch fast-forwards a clean repo and never touches a dirty one" {
 	bare_repos core-api scriptdash
 	fx clone core-api scriptdash >/dev/null
