@@ -147,6 +147,8 @@ SUBJOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
 # Each suite builds in a sub-make, which reads this Makefile (and asks
 # pkg-config) again once setup is done.
 # FUZZ_SECONDS=0 leaves the libFuzzer runs out (the saved inputs still replay).
+# make check runs the slow tests too unless CHECK_SLOW=no.
+CHECK_SLOW ?= all
 # TEST_SLOW=no leaves out the bats tests tagged slow (scripts/test):
 # make check-slow runs those alone, make check everything.
 TEST_SLOW ?= no
@@ -165,7 +167,7 @@ check-slow: $(BUILD)/setup.stamp
 # The libFuzzer runs of `make test` are sanitized already: not repeated here.
 check: $(BUILD)/setup.stamp
 	@$(MAKE) --no-print-directory WERROR=-Werror BUILD=$(BUILD)/san OPT="-O1 -g -fno-omit-frame-pointer" \
-		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" TEST_FUZZ_SECONDS=0 TEST_SLOW=all test
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" TEST_FUZZ_SECONDS=0 TEST_SLOW=$(CHECK_SLOW) test
 
 # fusion against the real podman on the whole differential corpus (a few
 # minutes; `make test` runs a small part of it).
