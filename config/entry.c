@@ -17,19 +17,22 @@
 #include "internal.h"
 
 enum { E_REPO, E_GIT, E_BUILD, E_IMAGE, E_CHART, E_VALUES, E_SET, E_NEEDS, E_PORTS, E_SECRETS,
-	NKEYS };
+	E_VERSION, NKEYS };
 enum { K_SERVICE, K_SHARED, K_DEFAULTS };
 
 static const char *const entry_keys[NKEYS] = {
-	"repo", "git", "build", "image", "chart", "values", "set", "needs", "ports", "secrets"};
-static const char *const shared_keys[] = {"chart", "values", "set", "needs", "ports", "secrets"};
-static const char *const defaults_keys[] = {"chart", "values", "set", "needs", "build", "secrets"};
+	"repo", "git", "build", "image", "chart", "values", "set", "needs", "ports", "secrets",
+	"version"};
+static const char *const shared_keys[] = {"chart", "version", "values", "set", "needs", "ports",
+	"secrets"};
+static const char *const defaults_keys[] = {"chart", "version", "values", "set", "needs", "build",
+	"secrets"};
 static const unsigned allowed[] = {
 	[K_SERVICE] = (1u << NKEYS) - 1,
-	[K_SHARED] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS | 1u << E_PORTS |
-	    1u << E_SECRETS,
-	[K_DEFAULTS] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS | 1u << E_BUILD |
-	    1u << E_SECRETS,
+	[K_SHARED] = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS |
+	    1u << E_PORTS | 1u << E_SECRETS,
+	[K_DEFAULTS] = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES | 1u << E_SET |
+	    1u << E_NEEDS | 1u << E_BUILD | 1u << E_SECRETS,
 };
 
 /* The new capacity when an array of n items needs to grow, else 0: arrays
@@ -126,6 +129,11 @@ cfg_svc_free(struct fx_svc *s)
 	cfg_list_free(&s->build.ignore);
 	free(s->image);
 	free(s->chart);
+	free(s->chart_url);
+	free(s->chart_name);
+	free(s->chart_pin);
+	free(s->chart_version);
+	free(s->chart_digest);
 	cfg_list_free(&s->values);
 	cfg_kv_free(&s->set);
 	cfg_kv_free(&s->secrets);
@@ -470,6 +478,141 @@ parse_build(struct cfg_load *ld, const struct ynode *v, struct fx_svc *s, struct
 	free(p.v);
 }
 
+/* No control character and no white space: a URL or a name that reaches
+ * helm as one argument and the lock file as one word. */
+static bool
+word_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* No control character (a version range may hold spaces: ">=1.2 <2"). */
+static bool
+printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* oci://HOST[:PORT]/PATH/NAME: what is wrong with it, or NULL. */
+static const char *
+oci_problem(const char *u)
+{
+	const char *host = u + strlen("oci://");
+	const char *slash = strchr(host, '/');
+	const char *last = strrchr(u, '/');
+
+	if (!word_ok(u))
+		return "holds white space or a control character";
+	if (!slash || slash == host)
+		return "has no host (oci://HOST/PATH/NAME)";
+	if (!slash[1])
+		return "has no chart name after the host (oci://HOST/PATH/NAME)";
+	if (strstr(slash, "//") || u[strlen(u) - 1] == '/')
+		return "has an empty path part";
+	if (strchr(last, ':') || strchr(slash, '@'))
+		return "names a tag or a digest: give the version in \"version:\"";
+	return NULL;
+}
+
+/* chart: {repo: https://..., name: NAME}, a chart in an HTTP(S) repository. */
+static void
+parse_repo_chart(struct cfg_load *ld, const struct ynode *m, struct fx_svc *s, const char *where)
+{
+	static const char *const keys[] = {"repo", "name"};
+	const struct ynode *repo = NULL, *name = NULL;
+	struct cfg_pairs p = {0};
+
+	cfg_map_pairs(ld, m, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i];
+		if (strcmp(cfg_ytext(k), "version") == 0) {
+			ERR(ld, k, "\"version\" goes beside \"chart\", not inside it");
+			continue;
+		}
+		int j = cfg_key_index(ld, k, keys, FX_NELEM(keys), where);
+		if (j == 0)
+			repo = p.v[2 * i + 1];
+		else if (j == 1)
+			name = p.v[2 * i + 1];
+	}
+	free(p.v);
+	const char *u = repo ? cfg_as_string(ld, repo, "repo") : NULL;
+	const char *n = name ? cfg_as_string(ld, name, "name") : NULL;
+	if (!repo || !name) {
+		ERR(ld, m, "a chart from a repository is {repo: URL, name: NAME}: \"%s\" is missing",
+		    repo ? "name" : "repo");
+		return;
+	}
+	if (!u || !n)
+		return;
+	if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+		ERR(ld, repo, "\"repo\" is the URL of a chart repository (http:// or https://; "
+		    "a registry's chart is chart: oci://HOST/PATH/NAME), not \"%s\"", u);
+	else if (!word_ok(u) || !u[u[4] == 's' ? 8 : 7] || u[u[4] == 's' ? 8 : 7] == '/')
+		ERR(ld, repo, "\"repo\" %s has no host, or holds white space", u);
+	else if (!word_ok(n) || strchr(n, '/') || *n == '-' || *n == '.')
+		ERR(ld, name, "\"name\" is a chart's name (no '/', white space, or leading '-' "
+		    "or '.'), not \"%s\"", n);
+	else {
+		s->chart_url = xstrdup(u);
+		s->chart_name = xstrdup(n);
+	}
+}
+
+/*
+ * chart: a local directory (relative to the catalog), oci://HOST/PATH/NAME,
+ * or {repo: URL, name: NAME}. A chart and its `version` go together: an
+ * entry that names its own chart does not keep the version of the chart
+ * it inherited.
+ */
+static void
+parse_chart(struct cfg_load *ld, const struct ynode *v, struct fx_svc *s, struct cfg_extra *ex)
+{
+	const struct ynode *d = cfg_yderef(v);
+	const char *str = NULL;
+
+	if (d->type != Y_MAP && !(str = cfg_as_string(ld, v, "chart")))
+		return;
+	free(s->chart);
+	free(s->chart_url);
+	free(s->chart_name);
+	s->chart = s->chart_url = s->chart_name = NULL;
+	s->chart_oci = false;
+	if (!ex->pin_here) {
+		free(s->chart_pin);
+		s->chart_pin = NULL;
+	}
+	s->chart_loc = cfg_locof(ld, v);
+	ex->has_chart = true;
+	if (d->type == Y_MAP) {
+		char *where = xasprintf("in \"chart\" of \"%s\"", s->name ? s->name : "defaults");
+		parse_repo_chart(ld, d, s, where);
+		free(where);
+		return;
+	}
+	const char *bad;
+	if (strncmp(str, "oci://", 6) == 0) {
+		if ((bad = oci_problem(str))) {
+			ERR(ld, v, "chart %s %s", str, bad);
+			return;
+		}
+		s->chart_url = xstrdup(str);
+		s->chart_name = xstrdup(strrchr(str, '/') + 1);
+		s->chart_oci = true;
+	} else if (strncmp(str, "https://", 8) == 0 || strncmp(str, "http://", 7) == 0) {
+		ERR(ld, v, "a chart from an HTTP(S) repository is {repo: URL, name: NAME} "
+		    "(a local chart is a directory; a registry's is oci://HOST/PATH/NAME)");
+	} else {
+		s->chart = path_join(ld->c->dir, str);
+	}
+}
+
 /* Which of entry_keys k is, or -1 after reporting it. */
 static int
 entry_key(struct cfg_load *ld, const struct ynode *k, int kind, const char *where)
@@ -483,8 +626,8 @@ entry_key(struct cfg_load *ld, const struct ynode *k, int kind, const char *wher
 			return e;
 		ERR(ld, k, "key \"%s\" is not allowed %s (%s take only %s)", s, where,
 		    kind == K_SHARED ? "shared releases" : "defaults",
-		    kind == K_SHARED ? "chart, values, set, needs, ports and secrets" :
-		    "chart, values, set, needs, build and secrets");
+		    kind == K_SHARED ? "chart, version, values, set, needs, ports and secrets" :
+		    "chart, version, values, set, needs, build and secrets");
 		return -1;
 	}
 	if (kind == K_SERVICE)
@@ -530,11 +673,15 @@ parse_entry(struct cfg_load *ld, const struct ynode *map, int kind, const char *
 			}
 			break;
 		case E_CHART:
-			if ((str = cfg_as_string(ld, v, "chart"))) {
-				free(s->chart);
-				s->chart = path_join(ld->c->dir, str);
-				s->chart_loc = cfg_locof(ld, v);
-				ex->has_chart = true;
+			parse_chart(ld, v, s, ex);
+			break;
+		case E_VERSION:
+			if ((str = cfg_as_string(ld, v, "version"))) {
+				if (!printable(str))
+					ERR(ld, v, "\"version\" holds a control character");
+				cfg_set_str(&s->chart_pin, str);
+				s->pin_loc = cfg_locof(ld, v);
+				ex->pin_here = true;
 			}
 			break;
 		case E_VALUES:
@@ -590,10 +737,17 @@ inherit(struct cfg_load *ld, const struct ynode *at, struct fx_svc *s, struct cf
 
 	if (!cfg_spend(ld, at, cost))
 		return;
-	if (d->chart) {
-		s->chart = xstrdup(d->chart);
+	if (d->chart || d->chart_url) {
+		cfg_set_str(&s->chart, d->chart);
+		cfg_set_str(&s->chart_url, d->chart_url);
+		cfg_set_str(&s->chart_name, d->chart_name);
+		s->chart_oci = d->chart_oci;
 		s->chart_loc = d->chart_loc;
 		ex->has_chart = true;
+	}
+	if (d->chart_pin) {
+		s->chart_pin = xstrdup(d->chart_pin);
+		s->pin_loc = d->pin_loc;
 	}
 	list_copy(&s->values, &d->values);
 	kv_copy(&s->set, &idx->set, &d->set);

@@ -398,6 +398,21 @@ check_chart(struct vctx *v, const struct fx_svc *s)
 	free(yaml);
 }
 
+/* A chart from a repository or a registry is pinned; a local one's version
+ * is its Chart.yaml's. */
+static void
+check_pin(struct vctx *v, const struct fx_svc *s)
+{
+	if (s->chart_url && !s->chart_pin)
+		error_at(v, s->chart_loc, "chart %s%s%s of \"%s\" needs a version (\"version:\" "
+		    "beside it: an exact version such as 1.2.3, or a range such as ^1.2)",
+		    s->chart_oci ? "" : s->chart_name, s->chart_oci ? "" : " from ", s->chart_url,
+		    s->name);
+	else if (s->chart && s->chart_pin)
+		error_at(v, s->pin_loc, "\"version\" is for a chart from a repository or a "
+		    "registry: a local chart's version is its Chart.yaml's");
+}
+
 static void
 check_values(struct vctx *v, const struct fx_svc *s)
 {
@@ -429,11 +444,15 @@ check_entry(struct vctx *v, size_t i)
 		    "by '/')", s->image);
 	if (!s->shared && check_repo(v, s))
 		check_build(v, s, ex);
-	if (!s->chart)
-		error_at(v, s->loc, s->shared ? "shared release \"%s\" has no chart" :
-		    "service \"%s\" has no chart (give \"chart\" here or in \"defaults\")", s->name);
-	else
+	if (!s->chart && !s->chart_url) {
+		if (!v->ld->ex[i].has_chart)	/* else a bad chart was reported */
+			error_at(v, s->loc, s->shared ? "shared release \"%s\" has no chart" :
+			    "service \"%s\" has no chart (give \"chart\" here or in \"defaults\")",
+			    s->name);
+	} else if (s->chart) {
 		check_chart(v, s);
+	}
+	check_pin(v, s);
 	check_values(v, s);
 }
 

@@ -40,13 +40,16 @@ chart_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 	struct fx_svc *s = d->svc;
 	struct fx_buf order = {0};
 
-	if (!d->chart || d->chart->err) {
+	/* A chart from a repository or a registry is its fetch's digest. */
+	if (s->chart && (!d->chart || d->chart->err)) {
 		buf_printf(msg, "cannot read the chart %s", s->chart);
 		return -1;
 	}
-	char *prefix = xasprintf("chart:%s/", rules_relpath(r->cat, s->chart));
-	manifest_add_tree(m, prefix, d->chart);
-	free(prefix);
+	if (s->chart) {
+		char *prefix = xasprintf("chart:%s/", rules_relpath(r->cat, s->chart));
+		manifest_add_tree(m, prefix, d->chart);
+		free(prefix);
+	}
 	for (size_t i = 0; i < d->nvalues; i++) {
 		const char *rel = rules_relpath(r->cat, s->values.v[i]);
 		char *name = xasprintf("values:%s", rel);
@@ -134,7 +137,10 @@ rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *a)
 	struct fx_svc *s = d->svc;
 
 	strv_push(a, s->name);
-	strv_push(a, s->chart);
+	if (s->chart)
+		strv_push(a, s->chart);
+	else
+		strv_take(a, rules_chart_archive(s->chart_digest ? s->chart_digest : "sha256:?"));
 	strv_push(a, "-n");
 	strv_push(a, r->cat->namespace);
 	for (size_t i = 0; i < s->values.n; i++) {
@@ -198,6 +204,18 @@ manifest_hash(struct fx_rules *r, struct fx_node *n, const char *path, fx_hash *
 	return rc;
 }
 
+static const struct fx_svc *
+svc_of(const struct fx_node *n)
+{
+	return ((const struct fx_rule_node *)n->data)->svc;
+}
+
+static bool
+d_remote(const struct fx_node *n)
+{
+	return svc_of(n)->chart_url != NULL;
+}
+
 static enum fx_step
 chart_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd,
     struct fx_output *out, struct fx_buf *msg)
@@ -213,7 +231,9 @@ chart_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cm
 		return FX_STEP_FAIL;
 	}
 	if (step == 0) {
-		if (rules_secrets_file(r, n, cmd, msg) < 0) {
+		/* The archive is read here, and checked: the cache is the user's. */
+		if ((d_remote(n) && !r->dry_run && rules_archive_check(svc_of(n), msg) < 0) ||
+		    rules_secrets_file(r, n, cmd, msg) < 0) {
 			free(path);
 			return FX_STEP_FAIL;
 		}
@@ -294,7 +314,7 @@ chart_sources(struct fx_rules *r, struct fx_node *n)
 	struct fx_rule_node *d = n->data;
 	struct fx_svc *s = d->svc;
 
-	d->chart = walk_tree(r->walk, s->chart, FX_VIEW_HELM, NULL, "");
+	d->chart = s->chart ? walk_tree(r->walk, s->chart, FX_VIEW_HELM, NULL, "") : NULL;
 	free(d->values);
 	d->values = xcalloc(s->values.n + 1, sizeof(*d->values));
 	d->nvalues = s->values.n;
@@ -310,7 +330,8 @@ chart_each_source(struct fx_node *n, void (*fn)(void *ctx, const struct fx_sourc
 	struct fx_rule_node *d = n->data;
 	struct fx_svc *s = d->svc;
 
-	fn(ctx, &(struct fx_source){s->chart, false, NULL, "", d->chart, n});
+	if (s->chart)
+		fn(ctx, &(struct fx_source){s->chart, false, NULL, "", d->chart, n});
 	for (size_t k = 0; k < d->nvalues; k++)
 		fn(ctx, &(struct fx_source){s->values.v[k], true, NULL, "", d->values[k], n});
 }
@@ -327,8 +348,9 @@ chart_exists(struct fx_rules *r, struct fx_node *n, const char *output)
 	return ok;
 }
 
-/* A service's chart is told its build's image. */
-static const struct fx_rule_kind *const chart_from[] = {&kind_build, NULL};
+/* A service's chart is told its build's image; a chart from a repository
+ * or a registry is its fetch's archive. */
+static const struct fx_rule_kind *const chart_from[] = {&kind_build, &kind_fetch, NULL};
 
 const struct fx_rule_kind kind_chart = {
 	.kind = {

@@ -128,6 +128,7 @@ rules_graph_free(struct fx_graph *g)
 		free(d->state_pattern);
 		rules_containerfile_free(d);
 		rules_build_sources_free(d);
+		free(d->pull_dir);
 		free(d->values);
 		free(d);
 		g->nodes[i]->data = NULL;

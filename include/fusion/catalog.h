@@ -82,8 +82,22 @@ struct fx_svc {
 	char *image;		/* repository name; default: the service name */
 
 	/* both */
-	char *chart;		/* absolute chart directory */
+	char *chart;		/* a local chart: its absolute directory; NULL for a
+				 * chart from a repository or a registry */
 	struct fx_loc chart_loc;
+	/* A chart from a repository or a registry (chart_url not NULL):
+	 * `chart: oci://HOST/PATH/NAME`, or `chart: {repo: URL, name: NAME}`
+	 * for an HTTP(S) repository, with `version:` beside it. */
+	char *chart_url;	/* the oci:// reference, or the repository's URL */
+	char *chart_name;	/* the chart's name (OCI: the reference's last part) */
+	bool chart_oci;
+	char *chart_pin;	/* `version:` as written: an exact version or a range */
+	struct fx_loc pin_loc;
+	/* From the lock file, when it holds this chart at this pin (NULL: not
+	 * locked): the version the pin resolved to, and the archive's digest,
+	 * "sha256:" and 64 lowercase hex digits. */
+	char *chart_version;
+	char *chart_digest;
 	struct fx_list values;	/* absolute paths; defaults' values first */
 	struct fx_kvlist set;	/* defaults' set first, the service's own override per key */
 	struct fx_kvlist secrets;	/* helm key -> environment variable, merged as set */
@@ -95,6 +109,8 @@ struct fx_svc {
 struct fx_catalog {
 	char *path;		/* absolute path of the catalog file */
 	char *dir;		/* its directory */
+	char *lock_path;	/* its lock file: the path with .yaml (.yml) made .lock */
+	char *lock_shown;	/* the lock file's path as messages show it */
 	char *root;		/* workspace.root, absolute (default: the catalog's directory) */
 
 	char *namespace;	/* default "fusion" */
@@ -188,6 +204,30 @@ int catalog_parse(const char *path, const char *text, size_t len, bool check_fil
     struct fx_catalog *out);
 
 void catalog_free(struct fx_catalog *c);
+
+/*
+ * The lock file (config/chartlock.c): beside the catalog, committed with
+ * it, it holds for each entry whose chart comes from a repository or a
+ * registry what its pin resolved to, so every checkout renders the same
+ * bytes:
+ *
+ *   version: 1
+ *   charts:
+ *     redis: {chart: oci://HOST/PATH/redis, pin: ^19.6, version: 19.6.4, digest: sha256:...}
+ *     web: {repo: https://HOST/PATH, name: web, pin: 1.2.3, version: 1.2.3, digest: sha256:...}
+ *
+ * catalog_load reads it when such a chart is there and fills each entry's
+ * chart_version and chart_digest from the lock's entry of its name when
+ * that was resolved for the same chart and pin (else they stay NULL: not
+ * locked). A lock file that cannot be read or parsed is an error
+ * (FILE:LINE:COL), as the catalog's are; one that is not there locks
+ * nothing.
+ *
+ * catalog_lock_write writes the lock of every such entry that has a
+ * chart_digest, sorted by name, to a temporary file renamed over the lock.
+ * Returns 0, or -1 after reporting.
+ */
+int catalog_lock_write(const struct fx_catalog *c);
 
 /* Look an entry up by name; NULL if none. */
 struct fx_svc *catalog_svc(const struct fx_catalog *c, const char *name);

@@ -7,11 +7,12 @@
  *
  *   build:S    rules/build.c    podman|docker build, then tag localhost/IMAGE:fx-<id16>
  *   load:S     rules/load.c     the provider's load: an archive or a push
+ *   fetch:X    rules/fetch.c    helm pull of a locked chart into the chart cache
  *   chart:X    rules/chart.c    helm template -> STATEDIR/artifacts/X.yaml
  *   release:X  rules/release.c  helm upgrade --install ... --wait
  *
  * Each entry names the kinds its nodes take inputs from (the input edges:
- * build -> load -> release, build -> chart -> release) and carries the
+ * build -> load -> release, build -> chart -> release, fetch -> chart) and carries the
  * roles the commands ask for (what `down` uninstalls, what `status` shows);
  * the order-only edge release:Y -> release:X for each Y in X's needs comes
  * from a role too. Nothing outside rules/ names a kind. The tool
@@ -119,6 +120,7 @@ struct fx_rule_node {
 	const struct fx_tree *context, *file, *ignore_tree, *chart;
 	const struct fx_tree **values;
 	size_t nvalues;
+	char *pull_dir;			/* fetch: where helm pull writes, while it runs */
 	int load_status;		/* load: the failed command's status, 0 if none */
 	int load_failed;		/* load: which command failed (0: the save) */
 	bool names_told;		/* build: odd file names said once */
@@ -195,6 +197,10 @@ enum fx_role {
 	 * shared cache), and a selected one needs them set before anything
 	 * runs (a catalog error otherwise). */
 	FX_ROLE_SECRETS = 1 << 4,
+	/* Its key holds the lock file's digest of X's chart (a chart from a
+	 * repository or a registry): a selected one needs the chart locked
+	 * before anything runs (a catalog error otherwise: `fusion lock`). */
+	FX_ROLE_LOCKED = 1 << 5,
 };
 
 struct fx_rule_kind {
@@ -220,7 +226,7 @@ struct fx_rule_kind {
 	bool (*exists)(struct fx_rules *r, struct fx_node *n, const char *output);
 };
 
-extern const struct fx_rule_kind kind_build, kind_load, kind_chart, kind_release;
+extern const struct fx_rule_kind kind_build, kind_load, kind_fetch, kind_chart, kind_release;
 
 /* Every kind, in pipeline order, NULL-terminated. */
 extern const struct fx_rule_kind *const rules_kinds[];
@@ -308,6 +314,36 @@ char *rules_secrets_path(struct fx_rules *r, const struct fx_node *n);
 int rules_secrets_file(struct fx_rules *r, struct fx_node *n, struct fx_cmd *cmd,
     struct fx_buf *msg);
 enum fx_said rules_say_secret(const struct fx_change *c, bool brief, struct fx_buf *out);
+
+/*
+ * Charts from repositories and registries (rules/fetch.c).
+ * rules_chart_cache: the user's chart cache ($FUSION_CHART_CACHE, else
+ * $XDG_CACHE_HOME/fusion/charts, else ~/.cache/fusion/charts), malloc'ed.
+ * rules_chart_archive: where the archive of `digest` ("sha256:HEX") lives
+ * in it, CACHE/sha256/HEX.tgz. rules_chart_said: s's chart in words
+ * ("oci://HOST/PATH/NAME", "NAME from URL").
+ * rules_pull_dir: a new directory for one helm pull (CACHE/tmp/pull-XXXXXX),
+ * or NULL with the reason in *msg. rules_pull_argv: helm pull of s's chart
+ * at `version` (exact, or a range helm resolves) into `dir`.
+ * rules_pull_done: after it, the one archive in dir: its version (from its
+ * name, NAME-VERSION.tgz) and digest, refused (-1, the reason in *msg)
+ * when `want` is given and differs, else moved into the cache; dir is
+ * removed either way. rules_chart_resolve: `fusion lock`'s resolution of
+ * s's pin, the three above in one (helm's complaint in *msg on failure).
+ * rules_archive_check: is the cached archive of s's locked digest still
+ * that archive (it is read and hashed)? 0, or -1 with the reason in *msg.
+ */
+char *rules_chart_cache(void);
+char *rules_chart_archive(const char *digest);
+void rules_chart_said(const struct fx_svc *s, struct fx_buf *out);
+char *rules_pull_dir(struct fx_buf *msg);
+void rules_pull_argv(const struct fx_svc *s, const char *version, const char *dir,
+    struct fx_strv *argv);
+int rules_pull_done(const struct fx_svc *s, const char *dir, const char *want, char **version,
+    char **digest, struct fx_buf *msg);
+int rules_chart_resolve(const struct fx_svc *s, char **version, char **digest,
+    struct fx_buf *msg);
+int rules_archive_check(const struct fx_svc *s, struct fx_buf *msg);
 
 /* Helm: the common arguments of template and upgrade (chart, -n, -f, --set). */
 void rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *argv);
