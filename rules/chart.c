@@ -32,6 +32,24 @@ image_id(struct fx_node *n)
 	return NULL;
 }
 
+/* The chart as helm will load it: as walked before the run, but with
+ * charts/ as its fetch's dependency build left it, when that ran now. */
+static const struct fx_tree *
+chart_tree(struct fx_node *n)
+{
+	struct fx_rule_node *d = n->data;
+
+	for (size_t i = 0; i < n->ndeps; i++) {
+		const struct fx_rule_node *f = n->deps[i]->data;
+		if (n->deps[i]->kind != &kind_fetch.kind || !f->built)
+			continue;
+		rules_tree_free(d->chart_now);
+		d->chart_now = rules_tree_with(d->chart, f->built);
+		return d->chart_now;
+	}
+	return d->chart;
+}
+
 static int
 chart_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *msg)
 {
@@ -47,7 +65,7 @@ chart_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 	}
 	if (s->chart) {
 		char *prefix = xasprintf("chart:%s/", rules_relpath(r->cat, s->chart));
-		manifest_add_tree(m, prefix, d->chart);
+		manifest_add_tree(m, prefix, chart_tree(n));
 		free(prefix);
 	}
 	for (size_t i = 0; i < d->nvalues; i++) {

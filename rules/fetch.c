@@ -22,6 +22,24 @@
  * by the next `up`. Credentials are helm's own (`helm registry login`, its
  * repository configuration).
  *
+ * A local chart with a lock of its dependencies (Chart.lock, or an
+ * apiVersion v1 chart's requirements.lock) has a fetch node too:
+ *
+ *   helm dependency build CHART
+ *
+ * keyed by its Chart.yaml and that lock (so it reruns when they change),
+ * its output the archives the build left in CHART/charts/ (their names;
+ * the hash of their content), each checked by a stat on every run, so a
+ * charts/ removed is built again and a no-op fetches nothing. The chart
+ * node hashes charts/ as the build left it (rules_tree_with): the walk
+ * before the run saw it as it was, and the next run sees the same bytes,
+ * so the chart is not rendered twice for one build. A chart whose
+ * dependencies are not locked yet needs `helm dependency update` once (its
+ * Chart.lock, committed, is what makes the build repeatable). helm's
+ * build takes an HTTP(S) repository only from its own list of them (`helm
+ * repo add`, helm/helm#7214), with the credentials kept there: fusion adds
+ * none.
+ *
  * A registry on the loopback address (localhost, 127.0.0.0/8, ::1) is
  * spoken to over plain HTTP (--plain-http, helm/helm#12128): helm already
  * does so for its pulls and pushes there, but not for the tag listing a
@@ -41,6 +59,7 @@
 #include "fusion/proc.h"
 #include "fusion/remote.h"
 #include "fusion/rules.h"
+#include "fusion/walk.h"
 
 char *
 rules_chart_cache(void)
@@ -318,6 +337,14 @@ fetch_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 	struct fx_rule_node *d = n->data;
 	const struct fx_svc *s = d->svc;
 
+	if (!s->chart_url) {
+		char *y = rules_file_digest(d->chart_yaml), *l = rules_file_digest(d->chart_lock);
+		manifest_add(m, "chart-yaml:", y);
+		manifest_add(m, "chart-lock:", l);
+		free(y);
+		free(l);
+		return 0;
+	}
 	if (!s->chart_digest) {
 		struct fx_buf said = {0};
 		rules_chart_said(s, &said);
@@ -347,7 +374,86 @@ fetch_describe(const struct fx_change *c, bool brief, struct fx_buf *out)
 		return rules_say_value(c, "chart source", brief, out);
 	if (strcmp(c->name, "digest:") == 0)
 		return rules_say_value(c, "chart digest", brief, out);
+	if (strcmp(c->name, "chart-yaml:") == 0 || strcmp(c->name, "chart-lock:") == 0) {
+		const char *what = c->name[6] == 'y' ? "Chart.yaml" : "the chart's lock";
+		if (brief)
+			buf_printf(out, "%s %s", what, change_verb(c->op));
+		else
+			buf_printf(out, "%c %s (its dependencies are built again)", c->op, what);
+		return FX_SAID_VALUE;
+	}
 	return FX_SAID_NOTHING;
+}
+
+/* The archives in CHART/charts/ (their names, space-separated) and the
+ * tree of charts/, entries "charts/...", hashed now. */
+static int
+charts_now(struct fx_rules *r, const char *chart, char **names, struct fx_tree **tree,
+    struct fx_buf *msg)
+{
+	char *dir = path_join(chart, "charts");
+	struct fx_walk *w = walk_new(r->cat->root, NULL, 1);
+	const struct fx_tree *t = walk_tree(w, dir, FX_VIEW_HELM, NULL, "");
+	struct fx_buf b = {0};
+	int rc = walk_run(w) < 0 || t->err ? -1 : 0;
+
+	if (rc < 0) {
+		buf_printf(msg, "%s: %s", dir, strerror(t->err ? t->err : EIO));
+	} else {
+		struct fx_tree *c = xcalloc(1, sizeof(*c));
+		c->v = xcalloc(t->n + 1, sizeof(*c->v));
+		for (size_t i = 0; i < t->n; i++) {
+			c->v[i] = t->v[i];
+			c->v[i].path = xasprintf("charts/%s", t->v[i].path);
+			size_t len = strlen(t->v[i].path);
+			if (!strchr(t->v[i].path, '/') && len > 4 &&
+			    strcmp(t->v[i].path + len - 4, ".tgz") == 0)
+				buf_printf(&b, "%s%s", b.len ? " " : "", t->v[i].path);
+		}
+		c->n = t->n;
+		c->dir = xstrdup(dir);
+		*tree = c;
+		*names = b.s ? buf_detach(&b) : xstrdup("");
+	}
+	walk_free(w);
+	free(dir);
+	return rc;
+}
+
+/* helm dependency build CHART, then what it left in charts/. */
+static enum fx_step
+deps_step(struct fx_rules *r, struct fx_node *n, int step, int status, struct fx_cmd *cmd,
+    struct fx_output *out, struct fx_buf *msg)
+{
+	struct fx_rule_node *d = n->data;
+	const struct fx_svc *s = d->svc;
+	char *names;
+
+	if (step == 0) {
+		strv_push(&cmd->argv, "helm");
+		strv_push(&cmd->argv, "dependency");
+		strv_push(&cmd->argv, "build");
+		strv_push(&cmd->argv, s->chart);
+		return FX_STEP_RUN;
+	}
+	if (status != 0) {
+		/* helm's own words are in the log; these say what usually causes them. */
+		buf_printf(msg, "helm dependency build of %s exited with status %d (it needs the "
+		    "chart's repositories in helm's list, \"helm repo add NAME URL\", "
+		    "helm/helm#7214, and its lock in step with its Chart.yaml, \"helm dependency "
+		    "update\")", rules_relpath(r->cat, s->chart), status);
+		return FX_STEP_FAIL;
+	}
+	rules_tree_free(d->built);
+	d->built = NULL;
+	if (charts_now(r, s->chart, &names, &d->built, msg) < 0)
+		return FX_STEP_FAIL;
+	struct fx_digester *dg = digester_new();
+	out->value = names;
+	out->hash = digester_tree(dg, d->built->v, d->built->n);
+	d->built->root = out->hash;
+	digester_free(dg);
+	return FX_STEP_DONE;
 }
 
 static enum fx_step
@@ -358,6 +464,8 @@ fetch_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cm
 	struct fx_rule_node *d = n->data;
 	const struct fx_svc *s = d->svc;
 
+	if (!s->chart_url)
+		return deps_step(r, n, step, status, cmd, out, msg);
 	if (step == 0) {
 		char *path = rules_chart_archive(s->chart_digest);
 		bool have = !r->dry_run && access(path, F_OK) == 0;
@@ -402,23 +510,131 @@ done:
 	return FX_STEP_DONE;
 }
 
+char *
+rules_deps_lock(const char *chart)
+{
+	static const char *const names[] = {"Chart.lock", "requirements.lock"};
+
+	for (size_t i = 0; chart && i < FX_NELEM(names); i++) {
+		char *p = path_join(chart, names[i]);
+		if (access(p, F_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
 static bool
 fetch_wants(const struct fx_svc *s)
 {
-	return s->chart_url != NULL;
+	char *lock = s->chart_url ? NULL : rules_deps_lock(s->chart);
+
+	free(lock);
+	return s->chart_url || lock;
 }
 
-/* The archive is in the chart cache: a stat, on every run. */
+/* The archive is in the chart cache, or the archives a dependency build
+ * left are in charts/: a stat each, on every run. */
 static bool
 fetch_exists(struct fx_rules *r, struct fx_node *n, const char *output)
 {
-	char *path = rules_chart_archive(output);
-	bool ok = access(path, F_OK) == 0;
+	const struct fx_svc *s = ((struct fx_rule_node *)n->data)->svc;
+	bool ok = true;
 
 	(void)r;
-	(void)n;
-	free(path);
+	if (s->chart_url) {
+		char *path = rules_chart_archive(output);
+		ok = access(path, F_OK) == 0;
+		free(path);
+		return ok;
+	}
+	char *dir = path_join(s->chart, "charts");
+	ok = access(dir, F_OK) == 0;
+	for (const char *p = output; ok && *p;) {
+		size_t len = strcspn(p, " ");
+		char *name = xstrndup(p, len);
+		char *path = path_join(dir, name);
+		ok = access(path, F_OK) == 0;
+		free(name);
+		free(path);
+		p += len + (p[len] == ' ');
+	}
+	free(dir);
 	return ok;
+}
+
+/* A local chart's Chart.yaml and the lock of its dependencies. */
+static int
+fetch_sources(struct fx_rules *r, struct fx_node *n)
+{
+	struct fx_rule_node *d = n->data;
+	const struct fx_svc *s = d->svc;
+	char *lock = s->chart_url ? NULL : rules_deps_lock(s->chart);
+
+	if (lock) {
+		char *yaml = path_join(s->chart, "Chart.yaml");
+		d->chart_yaml = walk_file(r->walk, yaml);
+		d->chart_lock = walk_file(r->walk, lock);
+		free(yaml);
+		free(lock);
+	}
+	return 0;
+}
+
+static void
+fetch_each_source(struct fx_node *n, void (*fn)(void *ctx, const struct fx_source *src),
+    void *ctx)
+{
+	struct fx_rule_node *d = n->data;
+
+	if (d->chart_yaml)
+		fn(ctx, &(struct fx_source){d->chart_yaml->dir, true, NULL, "", d->chart_yaml, n});
+	if (d->chart_lock)
+		fn(ctx, &(struct fx_source){d->chart_lock->dir, true, NULL, "", d->chart_lock, n});
+}
+
+static int
+by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct fx_tree_entry *)a)->path, ((const struct fx_tree_entry *)b)->path);
+}
+
+struct fx_tree *
+rules_tree_with(const struct fx_tree *t, const struct fx_tree *built)
+{
+	struct fx_tree *c = xcalloc(1, sizeof(*c));
+	size_t n = 0;
+
+	c->v = xcalloc(t->n + built->n + 1, sizeof(*c->v));
+	for (size_t i = 0; i < t->n; i++) {
+		if (strncmp(t->v[i].path, "charts/", 7) == 0)
+			continue;
+		c->v[n] = t->v[i];
+		c->v[n++].path = xstrdup(t->v[i].path);
+	}
+	for (size_t i = 0; i < built->n; i++) {
+		c->v[n] = built->v[i];
+		c->v[n++].path = xstrdup(built->v[i].path);
+	}
+	qsort(c->v, n, sizeof(*c->v), by_path);
+	c->n = n;
+	c->dir = xstrdup(t->dir);
+	struct fx_digester *dg = digester_new();
+	c->root = digester_tree(dg, c->v, c->n);
+	digester_free(dg);
+	return c;
+}
+
+void
+rules_tree_free(struct fx_tree *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i].path);
+	free(t->v);
+	free(t->dir);
+	free(t);
 }
 
 static const struct fx_rule_kind *const fetch_from[] = {NULL};
@@ -437,7 +653,7 @@ const struct fx_rule_kind kind_fetch = {
 	.roles = FX_ROLE_LOCKED,
 	.never_ran = "never fetched",
 	.wants = fetch_wants,
-	.sources = rules_no_sources,
-	.each_source = rules_each_no_source,
+	.sources = fetch_sources,
+	.each_source = fetch_each_source,
 	.exists = fetch_exists,
 };

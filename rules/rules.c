@@ -129,6 +129,8 @@ rules_graph_free(struct fx_graph *g)
 		rules_containerfile_free(d);
 		rules_build_sources_free(d);
 		free(d->pull_dir);
+		rules_tree_free(d->built);
+		rules_tree_free(d->chart_now);
 		free(d->values);
 		free(d);
 		g->nodes[i]->data = NULL;

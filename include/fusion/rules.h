@@ -121,6 +121,12 @@ struct fx_rule_node {
 	const struct fx_tree **values;
 	size_t nvalues;
 	char *pull_dir;			/* fetch: where helm pull writes, while it runs */
+	/* fetch of a local chart's dependencies: its Chart.yaml and its lock
+	 * (Chart.lock, or requirements.lock), and charts/ as the build left
+	 * it in this run (entries "charts/..."), NULL if it did not run */
+	const struct fx_tree *chart_yaml, *chart_lock;
+	struct fx_tree *built;
+	struct fx_tree *chart_now;	/* chart: its tree, charts/ as its fetch built it */
 	int load_status;		/* load: the failed command's status, 0 if none */
 	int load_failed;		/* load: which command failed (0: the save) */
 	bool names_told;		/* build: odd file names said once */
@@ -344,6 +350,15 @@ int rules_pull_done(const struct fx_svc *s, const char *dir, const char *want, c
 int rules_chart_resolve(const struct fx_svc *s, char **version, char **digest,
     struct fx_buf *msg);
 int rules_archive_check(const struct fx_svc *s, struct fx_buf *msg);
+/* A local chart's lock of its dependencies (CHART/Chart.lock, else
+ * CHART/requirements.lock of an apiVersion v1 chart) when there is one
+ * (malloc'ed), else NULL: such a chart has a fetch node, which runs helm
+ * dependency build. */
+char *rules_deps_lock(const char *chart);
+/* The tree t with its entries under charts/ replaced by those of `built`
+ * (a new tree, its root digest computed; free with rules_tree_free). */
+struct fx_tree *rules_tree_with(const struct fx_tree *t, const struct fx_tree *built);
+void rules_tree_free(struct fx_tree *t);
 
 /* Helm: the common arguments of template and upgrade (chart, -n, -f, --set). */
 void rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *argv);

@@ -276,6 +276,52 @@ requests() {
 	grep -qx '  greeting: "hi"' "$STATE/artifacts/webo.yaml"
 }
 
+@test "a local chart's dependencies: built when its lock changes or charts/ is missing, never on a no-op" {
+	chart=$WS/local-dev/helm/app
+	mkdir -p "$chart/templates"
+	printf 'apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - {name: web, version: "1.0.0", repository: "%s"}\n' \
+		"$REPO_URL" >"$chart/Chart.yaml"
+	printf 'web:\n  greeting: from-app\n' >"$chart/values.yaml"
+	# its author locked its dependencies (and commits Chart.lock, not charts/)
+	H dependency update "$chart" >/dev/null
+	rm -rf "$chart/charts"
+	printf 'version: 1\nworkspace: {root: ../.., namespace: fusion}\nshared:\n  app: {chart: ../helm/app}\n' >"$CAT"
+	# helm dependency build takes a repository from helm's own list only
+	up_json --until chart
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"helm dependency build of local-dev/helm/app exited with status 1"*"helm repo add NAME URL"* ]]
+	H repo add charts "$REPO_URL" >/dev/null
+	up_json --until chart
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "chart:app fetch:app" ]
+	[ -f "$chart/charts/web-1.0.0.tgz" ]
+	grep -qx '  chart: web-1.0.0' "$STATE/artifacts/app.yaml"
+	grep -qx '  greeting: "from-app"' "$STATE/artifacts/app.yaml"
+	# a no-op: nothing runs, nothing is fetched (charts/ was hashed as the build left it)
+	before=$(requests)
+	up_json --until chart
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "" ]
+	[ "$(requests)" = "$before" ]
+	# charts/ gone: built again, the same bytes, the chart cut off
+	rm -rf "$chart/charts"
+	up_json --until chart
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "fetch:app" ]
+	[ "$(results cutoff)" = "chart:app" ]
+	# its lock moved (the author's helm dependency update): built and rendered again
+	sed -i 's/version: "1.0.0"/version: "1.1.0"/' "$chart/Chart.yaml"
+	H dependency update "$chart" >/dev/null
+	rm -rf "$chart/charts"
+	run fx why app
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"fetch:app is stale"*"M the chart's lock (its dependencies are built again)"*"M Chart.yaml"* ]]
+	up_json --until chart
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = "chart:app fetch:app" ]
+	grep -qx '  chart: web-1.1.0' "$STATE/artifacts/app.yaml"
+}
+
 # Last: it stops the servers.
 @test "the servers stopped: a no-op, a full re-render and a release work from the chart cache" {
 	write_catalog 1.0.0 "^1.0"
