@@ -17,23 +17,29 @@
 #include "internal.h"
 
 enum { E_REPO, E_GIT, E_BUILD, E_IMAGE, E_CHART, E_VALUES, E_SET, E_NEEDS, E_PORTS, E_SECRETS,
-	E_VERSION, NKEYS };
+	E_VERSION, E_IMAGE_VALUES, E_IMAGES, NKEYS };
 enum { K_SERVICE, K_SHARED, K_DEFAULTS };
 
 static const char *const entry_keys[NKEYS] = {
 	"repo", "git", "build", "image", "chart", "values", "set", "needs", "ports", "secrets",
-	"version"};
+	"version", "image_values", "images"};
+static const char *const service_keys[] = {"repo", "git", "build", "image", "chart", "version",
+	"values", "set", "needs", "ports", "secrets", "image_values"};
 static const char *const shared_keys[] = {"chart", "version", "values", "set", "needs", "ports",
-	"secrets"};
+	"secrets", "images", "image_values"};
 static const char *const defaults_keys[] = {"chart", "version", "values", "set", "needs", "build",
-	"secrets"};
+	"secrets", "image_values"};
 static const unsigned allowed[] = {
-	[K_SERVICE] = (1u << NKEYS) - 1,
+	[K_SERVICE] = ((1u << NKEYS) - 1) & ~(1u << E_IMAGES),
 	[K_SHARED] = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS |
-	    1u << E_PORTS | 1u << E_SECRETS,
+	    1u << E_PORTS | 1u << E_SECRETS | 1u << E_IMAGES | 1u << E_IMAGE_VALUES,
 	[K_DEFAULTS] = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES | 1u << E_SET |
-	    1u << E_NEEDS | 1u << E_BUILD | 1u << E_SECRETS,
+	    1u << E_NEEDS | 1u << E_BUILD | 1u << E_SECRETS | 1u << E_IMAGE_VALUES,
 };
+/* What a service whose image another entry releases cannot use: the keys
+ * of a release. */
+static const unsigned release_keys = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES |
+    1u << E_SET | 1u << E_NEEDS | 1u << E_PORTS | 1u << E_SECRETS | 1u << E_IMAGE_VALUES;
 
 /* The new capacity when an array of n items needs to grow, else 0: arrays
  * grow at 0, 4, 8, 16, ... so the structs need no capacity field. */
@@ -137,6 +143,13 @@ cfg_svc_free(struct fx_svc *s)
 	cfg_list_free(&s->values);
 	cfg_kv_free(&s->set);
 	cfg_kv_free(&s->secrets);
+	cfg_kv_free(&s->image_values);
+	for (size_t i = 0; i < s->nmembers; i++) {
+		free(s->members[i].name);
+		cfg_kv_free(&s->members[i].values);
+	}
+	free(s->members);
+	free(s->released_by);
 	cfg_list_free(&s->needs);
 	free(s->ports);
 	memset(s, 0, sizeof *s);
@@ -387,7 +400,16 @@ check_secrets(struct cfg_load *ld, const struct fx_svc *s)
 		for (size_t j = 0; j < s->secrets.n && !clash; j++)
 			if (j != i && path_prefix(a->key, s->secrets.v[j].key))
 				clash = s->secrets.v[j].key;
-		if (!clash && (path_prefix(a->key, "image") || path_prefix("image", a->key)) && !s->shared)
+		for (size_t j = 0; j < s->image_values.n && !clash; j++)
+			if (path_prefix(a->key, s->image_values.v[j].key) ||
+			    path_prefix(s->image_values.v[j].key, a->key))
+				clash = s->image_values.v[j].key;
+		for (size_t k = 0; k < s->nmembers && !clash; k++)
+			for (size_t j = 0; j < s->members[k].values.n && !clash; j++)
+				if (path_prefix(a->key, s->members[k].values.v[j].key) ||
+				    path_prefix(s->members[k].values.v[j].key, a->key))
+					clash = s->members[k].values.v[j].key;
+		if (clash && !s->image_values_given && !s->shared)
 			clash = "image (fusion sets image.repository, image.tag and image.pullPolicy)";
 		if (clash)
 			cfg_rep_error(&ld->rep, a->loc.line, a->loc.col,
@@ -613,6 +635,107 @@ parse_chart(struct cfg_load *ld, const struct ynode *v, struct fx_svc *s, struct
 	}
 }
 
+/* A template of image_values: text with {FIELD}s of FX_IMAGE_FIELDS. What
+ * is wrong with it, or NULL. */
+static const char *
+template_problem(const char *t)
+{
+#define FIELD(f) #f,
+	static const char *const fields[] = {FX_IMAGE_FIELDS(FIELD)};
+#undef FIELD
+	for (const char *p = t; (p = strchr(p, '{'));) {
+		size_t n = strcspn(p + 1, "{}");
+		bool known = false;
+		for (size_t i = 0; p[1 + n] == '}' && i < FX_NELEM(fields) && !known; i++)
+			known = strlen(fields[i]) == n && strncmp(p + 1, fields[i], n) == 0;
+		if (!known)
+			return "has a '{' that starts none of {registry}, {image}, {repository}, {tag}, "
+			    "{ref}, {pullPolicy}";
+		p += n + 2;
+	}
+	return NULL;
+}
+
+/* image_values: {PATH: TEMPLATE}, taken whole. */
+static void
+parse_image_values(struct cfg_load *ld, const struct ynode *v, struct fx_kvlist *out)
+{
+	const struct ynode *m = cfg_as_map(ld, v, "image_values");
+	struct cfg_pairs p = {0};
+	struct fx_map idx = {0};
+
+	cfg_kv_free(out);
+	if (!m)
+		return;
+	cfg_map_pairs(ld, m, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
+		const char *t = cfg_yderef(val)->type == Y_SCALAR && !cfg_ynull(val) ?
+		    cfg_ytext(val) : NULL;
+		const char *bad = helm_path_problem(cfg_ytext(k));
+		if (bad)
+			ERR(ld, k, "\"image_values\" key \"%s\" %s", cfg_ytext(k), bad);
+		else if (!t || !*t)
+			ERR(ld, val, "\"image_values\" values are templates such as \"{repository}\" "
+			    "or \"{ref}\"");
+		else if ((bad = template_problem(t)))
+			ERR(ld, val, "template \"%s\" %s", t, bad);
+		else
+			kv_put(out, &idx, xstrdup(cfg_ytext(k)), xstrdup(t), cfg_locof(ld, k));
+	}
+	map_free(&idx);
+	free(p.v);
+}
+
+/* images: [SVC...], or {SVC: {PATH: TEMPLATE}} (null: the entry's). */
+static void
+parse_images(struct cfg_load *ld, const struct ynode *v, struct fx_svc *s)
+{
+	const struct ynode *d = cfg_yderef(v);
+	struct cfg_pairs p = {0};
+	const char *what = "\"images\" is a list of services, or a mapping of services to where "
+	    "each image goes ({SERVICE: {PATH: TEMPLATE}})";
+
+	if (cfg_ynull(v))
+		return;
+	if (d->type == Y_SEQ) {
+		for (size_t i = 0; i < d->n; i++) {
+			const char *name = cfg_ytext(d->u.kids[i]);
+			if (!name || !*name || cfg_ynull(d->u.kids[i])) {
+				ERR(ld, d->u.kids[i], "%s", what);
+				continue;
+			}
+			s->members = xreallocarray(s->members, s->nmembers + 1, sizeof(*s->members));
+			s->members[s->nmembers++] = (struct fx_member){xstrdup(name), {0},
+			    cfg_locof(ld, d->u.kids[i])};
+		}
+		return;
+	}
+	if (d->type != Y_MAP) {
+		ERR(ld, v, "%s", what);
+		return;
+	}
+	cfg_map_pairs(ld, d, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i];
+		s->members = xreallocarray(s->members, s->nmembers + 1, sizeof(*s->members));
+		struct fx_member *m = &s->members[s->nmembers++];
+		*m = (struct fx_member){xstrdup(cfg_ytext(k)), {0}, cfg_locof(ld, k)};
+		parse_image_values(ld, p.v[2 * i + 1], &m->values);
+	}
+	free(p.v);
+}
+
+/* Which of entry_keys k is, or -1; nothing reported. */
+static int
+entry_key_quiet(const struct ynode *k)
+{
+	for (int e = 0; e < NKEYS; e++)
+		if (strcmp(cfg_ytext(k), entry_keys[e]) == 0)
+			return e;
+	return -1;
+}
+
 /* Which of entry_keys k is, or -1 after reporting it. */
 static int
 entry_key(struct cfg_load *ld, const struct ynode *k, int kind, const char *where)
@@ -624,14 +747,18 @@ entry_key(struct cfg_load *ld, const struct ynode *k, int kind, const char *wher
 			continue;
 		if (allowed[kind] & 1u << e)
 			return e;
-		ERR(ld, k, "key \"%s\" is not allowed %s (%s take only %s)", s, where,
-		    kind == K_SHARED ? "shared releases" : "defaults",
-		    kind == K_SHARED ? "chart, version, values, set, needs, ports and secrets" :
-		    "chart, version, values, set, needs, build and secrets");
+		if (kind == K_SERVICE)
+			ERR(ld, k, "key \"%s\" is not allowed %s (a shared release takes the images of "
+			    "services)", s, where);
+		else
+			ERR(ld, k, "key \"%s\" is not allowed %s (%s take only %s)", s, where,
+			    kind == K_SHARED ? "shared releases" : "defaults", kind == K_SHARED ?
+			    "chart, version, values, set, needs, ports, secrets, images and image_values" :
+			    "chart, version, values, set, needs, build, secrets and image_values");
 		return -1;
 	}
-	if (kind == K_SERVICE)
-		return cfg_key_index(ld, k, entry_keys, NKEYS, where);
+	if (kind == K_SERVICE)	/* not a key at all: the closest a service takes */
+		return cfg_key_index(ld, k, service_keys, FX_NELEM(service_keys), where) < 0 ? -1 : -1;
 	if (kind == K_SHARED)
 		return cfg_key_index(ld, k, shared_keys, FX_NELEM(shared_keys), where);
 	return cfg_key_index(ld, k, defaults_keys, FX_NELEM(defaults_keys), where);
@@ -705,6 +832,21 @@ parse_entry(struct cfg_load *ld, const struct ynode *map, int kind, const char *
 			s->nports = 0;
 			parse_ports(ld, v, s);
 			break;
+		case E_IMAGE_VALUES:
+			parse_image_values(ld, v, &s->image_values);
+			s->image_values_given = true;
+			s->image_values_loc = cfg_locof(ld, k);
+			break;
+		case E_IMAGES:
+			parse_images(ld, v, s);
+			break;
+		}
+		/* The first key of a release a service writes itself, should
+		 * another entry release its image. */
+		int e = entry_key_quiet(k);
+		if (kind == K_SERVICE && e >= 0 && (release_keys & 1u << e) && !ex->own_key) {
+			ex->own_key = entry_keys[e];
+			ex->own_key_loc = cfg_locof(ld, k);
 		}
 	}
 	free(p.v);
@@ -752,6 +894,13 @@ inherit(struct cfg_load *ld, const struct ynode *at, struct fx_svc *s, struct cf
 	list_copy(&s->values, &d->values);
 	kv_copy(&s->set, &idx->set, &d->set);
 	kv_copy(&s->secrets, &idx->secrets, &d->secrets);
+	if (d->image_values_given) {
+		struct fx_map iv = {0};
+		kv_copy(&s->image_values, &iv, &d->image_values);
+		map_free(&iv);
+		s->image_values_given = true;
+		s->image_values_loc = d->image_values_loc;
+	}
 	list_copy(&s->needs, &d->needs);
 	cfg_set_str(&s->build.context, d->build.context);
 	cfg_set_str(&s->build.file, d->build.file);
@@ -831,7 +980,25 @@ finish_service(struct cfg_load *ld, struct fx_svc *s)
 
 	if (!s->image)
 		s->image = xstrdup(s->name);
+	if (!s->image_values_given)
+		cfg_image_defaults(&s->image_values);
 	dedup_needs(&s->needs);
+}
+
+void
+cfg_image_defaults(struct fx_kvlist *l)
+{
+	static const char *const def[][2] = {
+		{"image.repository", "{repository}"},
+		{"image.tag", "{tag}"},
+		{"image.pullPolicy", "{pullPolicy}"},
+	};
+	struct fx_map idx = {0};
+
+	cfg_kv_free(l);
+	for (size_t i = 0; i < FX_NELEM(def); i++)
+		kv_put(l, &idx, xstrdup(def[i][0]), xstrdup(def[i][1]), (struct fx_loc){0});
+	map_free(&idx);
 }
 
 static struct fx_svc *

@@ -50,6 +50,47 @@ chart_tree(struct fx_node *n)
 	return d->chart;
 }
 
+/* The images the chart is told of: a service's own, with the default
+ * values, as "image:" (the key it always had); else each image as
+ * "image:SVC" and each value it makes as "image-value:PATH". */
+static void
+image_inputs(struct fx_rules *r, struct fx_node *n, struct fx_manifest *m)
+{
+	const struct fx_svc *s = ((struct fx_rule_node *)n->data)->svc;
+	const char *id = image_id(n);
+	struct fx_kvlist iv = {0};
+
+	if (!id)
+		return;
+	if (!s->nmembers && !s->image_values_given) {
+		char *ref = rules_cluster_ref(r->cat, s, id);
+		manifest_add(m, "image:", ref);
+		free(ref);
+		return;
+	}
+	for (size_t i = 0; i < n->ndeps; i++) {
+		if (n->deps[i]->kind != &kind_build.kind)
+			continue;
+		const struct fx_svc *b = ((struct fx_rule_node *)n->deps[i]->data)->svc;
+		const char *bid = n->deps[i]->have_out && n->deps[i]->out.value ?
+		    n->deps[i]->out.value : "sha256:<image-from-build>";
+		char *tag = rules_image_tag(r->cat, b, bid, n);
+		char *ref = rules_ref_tagged(r->cat, b, tag);
+		char *name = xasprintf("image:%s", b->name);
+		manifest_add(m, name, ref);
+		free(name);
+		free(ref);
+		free(tag);
+	}
+	rules_image_values(r, n, &iv);
+	for (size_t i = 0; i < iv.n; i++) {
+		char *name = xasprintf("image-value:%s", iv.v[i].key);
+		manifest_add(m, name, iv.v[i].value);
+		free(name);
+	}
+	rules_kv_free(&iv);
+}
+
 static int
 chart_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *msg)
 {
@@ -87,12 +128,7 @@ chart_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 	manifest_add(m, "namespace:", r->cat->namespace);
 	if (rules_secret_inputs(r, s, m, msg) < 0)
 		return -1;
-	const char *id = image_id(n);
-	if (id) {
-		char *ref = rules_cluster_ref(r->cat, s, id);
-		manifest_add(m, "image:", ref);
-		free(ref);
-	}
+	image_inputs(r, n, m);
 	return 0;
 }
 
@@ -179,20 +215,17 @@ rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *a)
 	for (size_t i = 0; !c && i < n->ndeps; i++)
 		if (n->deps[i]->kind == &kind_chart.kind)
 			c = n->deps[i];
-	const char *id = c ? image_id(c) : NULL;
-	if (!id)
+	if (!c || !image_id(c))
 		return;
-	char *ref = rules_cluster_ref(r->cat, s, id);
-	char *colon = strrchr(ref, ':');
-	*colon = '\0';
-	strv_push(a, "--set");
-	strv_take(a, set_arg("image.repository", ref));
-	strv_push(a, "--set");
-	strv_take(a, set_arg("image.tag", colon + 1));
-	/* How the image reached the cluster decides: the provider's. */
-	strv_push(a, "--set");
-	strv_take(a, xasprintf("image.pullPolicy=%s", provider_of(r->cat)->pull_policy));
-	free(ref);
+	/* After `set`: where the images go is fusion's to say (the last
+	 * --set of a path wins). */
+	struct fx_kvlist iv = {0};
+	rules_image_values(r, c, &iv);
+	for (size_t i = 0; i < iv.n; i++) {
+		strv_push(a, "--set");
+		strv_take(a, set_arg(iv.v[i].key, iv.v[i].value));
+	}
+	rules_kv_free(&iv);
 }
 
 /* The rendered manifest's hash, what the release sees. With a secret in
@@ -318,11 +351,11 @@ chart_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blo
 	return rc < 0 ? FX_STEP_FAIL : FX_STEP_DONE;
 }
 
+/* A service whose image another entry releases has no chart of its own. */
 static bool
 chart_wants(const struct fx_svc *s)
 {
-	(void)s;
-	return true;
+	return !s->released_by;
 }
 
 /* The chart tree and the values files. */

@@ -527,10 +527,10 @@ rules_deps_lock(const char *chart)
 static bool
 fetch_wants(const struct fx_svc *s)
 {
-	char *lock = s->chart_url ? NULL : rules_deps_lock(s->chart);
+	char *lock = s->chart_url || s->released_by ? NULL : rules_deps_lock(s->chart);
 
 	free(lock);
-	return s->chart_url || lock;
+	return !s->released_by && (s->chart_url || lock);
 }
 
 /* The archive is in the chart cache, or the archives a dependency build

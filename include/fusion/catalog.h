@@ -61,6 +61,27 @@ struct fx_build {
 	struct fx_list ignore;	/* extra ignore patterns, as written */
 };
 
+/*
+ * Where a chart takes an image: `image_values: {PATH: TEMPLATE}`, PATH a
+ * helm value path (as a `set` key), TEMPLATE text with these fields of the
+ * image the cluster runs, each written {NAME}:
+ *
+ *   registry    localhost, or the catalog's registry (provider existing)
+ *   image       the service's image name (`image:`, default its name)
+ *   repository  registry/image
+ *   tag         the tag fusion gives it (fx-<16 hex>)
+ *   ref         repository:tag
+ *   pullPolicy  Never for a loaded image, IfNotPresent for a pushed one
+ */
+#define FX_IMAGE_FIELDS(X) X(registry) X(image) X(repository) X(tag) X(ref) X(pullPolicy)
+
+/* A service whose image a shared entry releases (`images:`). */
+struct fx_member {
+	char *name;		/* a service */
+	struct fx_kvlist values;	/* its own image_values; empty: the entry's */
+	struct fx_loc loc;
+};
+
 /* A port forwarded while `up --watch` runs: `ports: [8080]` (the same
  * port on both sides) or `["8080:80"]` (LOCAL:SERVICE). */
 struct fx_port {
@@ -101,6 +122,23 @@ struct fx_svc {
 	struct fx_list values;	/* absolute paths; defaults' values first */
 	struct fx_kvlist set;	/* defaults' set first, the service's own override per key */
 	struct fx_kvlist secrets;	/* helm key -> environment variable, merged as set */
+	/* Where the chart takes the image (FX_IMAGE_FIELDS). A service's own
+	 * or its defaults' (taken whole, not merged); a service that gives none
+	 * has image.repository, image.tag and image.pullPolicy. A shared entry
+	 * with `images` applies its own to each member that gives none. */
+	struct fx_kvlist image_values;
+	bool image_values_given;	/* written, not the default */
+	struct fx_loc image_values_loc;
+	/* shared: `images:`, the services whose images its chart takes (an
+	 * umbrella chart). Their builds feed its chart, their loads its
+	 * release; they have no chart or release of their own. */
+	struct fx_member *members;
+	size_t nmembers;
+	/* The members' images share one tag, fx-<16 hex of all their image
+	 * IDs> (some value path takes the tag of several of them). */
+	bool one_tag;
+	/* services: the shared entry whose `images` names it, or NULL */
+	char *released_by;
 	struct fx_list needs;	/* names of entries in svcs */
 	struct fx_port *ports;	/* forwarded by up --watch; local ports unique */
 	size_t nports;

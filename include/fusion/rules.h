@@ -297,6 +297,24 @@ bool rules_have_image(struct fx_rules *r, const char *id);
 bool rules_have_loaded(struct fx_rules *r, const char *ref);
 bool rules_have_release(struct fx_rules *r, const char *name);
 
+/*
+ * Images into values (rules/images.c). rules_image_tag: the tag service
+ * s's image (ID `id`) has: fx-<16 hex of the ID>, or, when the entry that
+ * releases it gives its members one tag, fx-<16 hex of all their IDs>, the
+ * IDs read from n's input edges from their builds (malloc'ed).
+ * rules_registry: "localhost", or the registry images are pushed to.
+ * rules_ref_tagged: REGISTRY/IMAGE:TAG as the cluster pulls it.
+ * rules_image_values: the PATH=VALUE pairs chart node `chart` is given, in
+ * order, each path once: each image it takes (its build edges) through
+ * its templates (FX_IMAGE_FIELDS); into *out, free with rules_kv_free.
+ */
+char *rules_image_tag(const struct fx_catalog *c, const struct fx_svc *s, const char *id,
+    const struct fx_node *n);
+const char *rules_registry(const struct fx_catalog *c);
+char *rules_ref_tagged(const struct fx_catalog *c, const struct fx_svc *s, const char *tag);
+void rules_image_values(struct fx_rules *r, const struct fx_node *chart, struct fx_kvlist *out);
+void rules_kv_free(struct fx_kvlist *l);
+
 /* The image reference a build output (image ID) gets: localhost/IMAGE:fx-<16 hex>. */
 char *rules_image_ref(const struct fx_svc *s, const char *image_id);
 /* The reference the cluster pulls: the local ref, or REGISTRY/IMAGE:TAG for

@@ -516,6 +516,64 @@ test_lock_file(void **state)
 	free(lock);
 }
 
+/* image_values and images: the defaults, taken whole, an umbrella's
+ * members, when they share one tag, and what is refused. */
+static void
+test_image_values(void **state)
+{
+	struct fx_catalog c;
+
+	chart("chart");
+	assert_int_equal(load_text(
+	    "version: 1\n"
+	    "defaults: {chart: chart, image_values: {app.image: '{ref}', app.pull: '{pullPolicy}'}}\n"
+	    "shared:\n"
+	    "  shop: {chart: chart, images: [a, b], image_values: {img.repo: '{registry}', "
+	    "img.tag: '{tag}'}}\n"
+	    "  two: {chart: chart, images: {c: {x.image: '{ref}'}, d: {y.image: '{ref}'}}}\n"
+	    "services:\n"
+	    "  a: {}\n"
+	    "  b: {}\n"
+	    "  c: {}\n"
+	    "  d: {}\n"
+	    "  e: {image_values: {only: '{repository}'}}\n"
+	    "  f: {chart: chart}\n", false, &c), 0);
+	const struct fx_svc *shop = catalog_svc(&c, "shop"), *two = catalog_svc(&c, "two");
+	assert_int_equal(shop->nmembers, 2);
+	assert_true(shop->one_tag);
+	assert_false(two->one_tag);	/* each image its own path */
+	assert_string_equal(catalog_svc(&c, "a")->released_by, "shop");
+	assert_string_equal(catalog_svc(&c, "d")->released_by, "two");
+	assert_null(catalog_svc(&c, "e")->released_by);
+	/* taken whole: e's own, not merged with the defaults' */
+	const struct fx_svc *e = catalog_svc(&c, "e"), *f = catalog_svc(&c, "f");
+	assert_int_equal(e->image_values.n, 1);
+	assert_string_equal(kv(&e->image_values, "only"), "{repository}");
+	assert_string_equal(kv(&f->image_values, "app.image"), "{ref}");
+	catalog_free(&c);
+
+	/* no image_values: image.repository, image.tag, image.pullPolicy */
+	assert_int_equal(load_text("version: 1\nservices:\n  a: {chart: chart}\n", false, &c), 0);
+	assert_false(c.svcs[0].image_values_given);
+	assert_string_equal(kv(&c.svcs[0].image_values, "image.tag"), "{tag}");
+	assert_string_equal(kv(&c.svcs[0].image_values, "image.pullPolicy"), "{pullPolicy}");
+	catalog_free(&c);
+
+	assert_int_equal(load_text(
+	    "version: 1\n"
+	    "shared:\n"
+	    "  u: {chart: chart, images: [a, b, nosuch, s]}\n"
+	    "  v: {chart: chart, images: [a]}\n"
+	    "  s: {chart: chart}\n"
+	    "services:\n"
+	    "  a: {values: [x.yaml]}\n"
+	    "  b: {images: [a]}\n"
+	    "  c: {chart: chart, image_values: {x: '{digest}'}}\n", false, &c), -1);
+	/* u: one path for two images (the default image.repository), nosuch,
+	 * s (shared); v: a twice; a's own values; b's images; c's template */
+	assert_int_equal(load_errors, 7);
+}
+
 static void
 test_keeps_going(void **state)
 {
@@ -716,6 +774,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_keeps_going, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_charts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_never_crashes, setup, teardown),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test_setup_teardown(test_build_file_in_context, setup, teardown),
