@@ -403,14 +403,14 @@ check_secrets(struct cfg_load *ld, const struct fx_svc *s)
 		for (size_t j = 0; j < s->image_values.n && !clash; j++)
 			if (path_prefix(a->key, s->image_values.v[j].key) ||
 			    path_prefix(s->image_values.v[j].key, a->key))
-				clash = s->image_values.v[j].key;
+				clash = !s->image_values_given && !s->shared ?
+				    "image (fusion sets image.repository, image.tag and image.pullPolicy)" :
+				    s->image_values.v[j].key;
 		for (size_t k = 0; k < s->nmembers && !clash; k++)
 			for (size_t j = 0; j < s->members[k].values.n && !clash; j++)
 				if (path_prefix(a->key, s->members[k].values.v[j].key) ||
 				    path_prefix(s->members[k].values.v[j].key, a->key))
 					clash = s->members[k].values.v[j].key;
-		if (clash && !s->image_values_given && !s->shared)
-			clash = "image (fusion sets image.repository, image.tag and image.pullPolicy)";
 		if (clash)
 			cfg_rep_error(&ld->rep, a->loc.line, a->loc.col,
 			    "secret \"%s\" of \"%s\" clashes with \"%s\": a value is set once",
