@@ -87,13 +87,12 @@ session_from(struct fx_session *s, struct fx_opts *o, const char *path,
 	return session_graph(s);
 }
 
-/* Is one of service svc's nodes whose key holds its secrets selected? */
+/* Is one of service svc's nodes of a kind with `role` selected? */
 static bool
-needs_secrets(struct fx_session *s, const struct fx_svc *svc)
+selected_with(struct fx_session *s, const struct fx_svc *svc, enum fx_role role)
 {
 	for (const struct fx_rule_kind *const *k = rules_kinds; *k; k++) {
-		struct fx_node *n = (*k)->roles & FX_ROLE_SECRETS ?
-		    rules_node(s->g, *k, svc->name) : NULL;
+		struct fx_node *n = (*k)->roles & role ? rules_node(s->g, *k, svc->name) : NULL;
 		if (n && n->selected)
 			return true;
 	}
@@ -110,10 +109,32 @@ secrets_set(struct fx_session *s)
 	for (size_t i = 0; i < s->cat.nsvcs; i++) {
 		const struct fx_svc *svc = &s->cat.svcs[i];
 		const struct fx_kv *kv = rules_secret_missing(svc);
-		if (!kv || !needs_secrets(s, svc))
+		if (!kv || !selected_with(s, svc, FX_ROLE_SECRETS))
 			continue;
 		fx_error_at(kv->loc, "secret \"%s\" of \"%s\": the environment variable %s is "
 		    "not set", kv->key, svc->name, kv->value);
+		rc = FX_EXIT_USAGE;
+	}
+	return rc;
+}
+
+/* Every chart a selected node fetches is locked, or nothing runs: a
+ * catalog error, at the chart in the catalog. (`fusion lock` resolves it:
+ * a run never moves the lock by itself.) */
+static int
+charts_locked(struct fx_session *s)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < s->cat.nsvcs; i++) {
+		const struct fx_svc *svc = &s->cat.svcs[i];
+		if (!svc->chart_url || svc->chart_digest || !selected_with(s, svc, FX_ROLE_LOCKED))
+			continue;
+		struct fx_buf said = {0};
+		rules_chart_said(svc, &said);
+		fx_error_at(svc->chart_loc, "chart %s (version %s) of \"%s\" is not in %s: run "
+		    "\"fusion lock\"", said.s, svc->chart_pin, svc->name, s->cat.lock_shown);
+		buf_free(&said);
 		rc = FX_EXIT_USAGE;
 	}
 	return rc;
@@ -163,7 +184,8 @@ session_select(struct fx_session *s)
 		return rc;
 	if (s->sel.until && (rc = select_until(s, s->sel.until)) != 0)
 		return rc;
-	return secrets_set(s);
+	rc = charts_locked(s);
+	return secrets_set(s) ? FX_EXIT_USAGE : rc;
 }
 
 /* rules.read: ignore files come from the state database while their stat
@@ -227,7 +249,7 @@ session_state(struct fx_session *s, bool verify)
 	fx_debug("the stat cache holds %llu files", (unsigned long long)statcache_count(s->sc));
 	s->ev = (struct fx_eval){
 		.records = &s->records, .cache = s->cache, .ctx = &s->rules,
-		.force = s->sel.force, .exists = verify ? rules_exists : NULL,
+		.force = s->sel.force, .exists = rules_exists, .verify = verify,
 	};
 	stale_evaluate(s->order, s->g->n, &s->ev);
 	return 0;

@@ -185,9 +185,15 @@ check_entry(struct doctor *d, const struct fx_catalog *c, const struct fx_svc *s
 		buf_printf(&missing, "containerfile %s", rules_relpath(c, s->build.file));
 	}
 	char *chart_yaml = path_join(s->chart ? s->chart : "", "Chart.yaml");
-	if (!s->chart || !is(chart_yaml, S_IFREG))
+	if (s->chart_url && !s->chart_digest) {
+		/* A chart from a repository or a registry is fetched by up, as locked. */
+		buf_printf(&missing, "%sthe lock of chart %s (version %s) in %s",
+		    missing.len ? ", " : "", s->chart_url, s->chart_pin, c->lock_shown);
+		hint = hint ? hint : "run \"fusion lock\"";
+	} else if (!s->chart_url && (!s->chart || !is(chart_yaml, S_IFREG))) {
 		buf_printf(&missing, "%schart %s", missing.len ? ", " : "",
 		    s->chart ? rules_relpath(c, s->chart) : "(none)");
+	}
 	free(chart_yaml);
 	for (size_t i = 0; i < s->values.n; i++)
 		if (!is(s->values.v[i], S_IFREG))

@@ -118,6 +118,8 @@ sync_watch(struct fx_session *s, void *ctx)
 	watch_exclude(L->w, s->statedir);
 	watch_begin(L->w);
 	watch_file(L->w, L->path);
+	if (L->cat.lock_path)	/* `fusion lock` in another terminal: a new lock */
+		watch_file(L->w, L->cat.lock_path);
 	rules_each_source(s->g, add_source, L->w);
 	watch_end(L->w);
 	L->synced = true;
@@ -367,7 +369,8 @@ take_catalog(struct loop *L)
 	bool edited = false;
 
 	for (size_t i = 0; i < L->pending.n; i++) {
-		if (strcmp(L->pending.v[i], L->path) == 0) {
+		if (strcmp(L->pending.v[i], L->path) == 0 ||
+		    (L->cat.lock_path && strcmp(L->pending.v[i], L->cat.lock_path) == 0)) {
 			edited = true;
 			free(L->pending.v[i]);
 		} else {

@@ -30,7 +30,7 @@ static const struct fx_command help_command = {
 static const struct fx_command *const commands[] = {
 	&fx_cmd_up, &fx_cmd_plan, &fx_cmd_graph, &fx_cmd_why, &fx_cmd_inputs, &fx_cmd_status,
 	&fx_cmd_down, &fx_cmd_cache, &fx_cmd_logs, &fx_cmd_doctor, &fx_cmd_bootstrap,
-	&fx_cmd_clone, &help_command,
+	&fx_cmd_clone, &fx_cmd_lock, &help_command,
 };
 
 #define G struct fx_opts

@@ -554,6 +554,20 @@ parse_top(struct cfg_load *ld, const struct ynode *top)
 
 /* Absolute path, directory, and the name messages use: relative to the
  * cwd when the catalog is under it (as a compiler shows its sources). */
+/* The lock file beside catalog `p`: its name with .yaml or .yml made .lock
+ * (fusion.yaml: fusion.lock), else with .lock added. */
+static char *
+lock_name(const char *p)
+{
+	const char *base = strrchr(p, '/');
+	const char *dot = strrchr(base ? base : p, '.');
+	size_t keep = strlen(p);
+
+	if (dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0))
+		keep = (size_t)(dot - p);
+	return xasprintf("%.*s.lock", (int)keep, p);
+}
+
 static void
 set_paths(struct fx_catalog *c, const char *path)
 {
@@ -564,6 +578,8 @@ set_paths(struct fx_catalog *c, const char *path)
 	c->dir = path_dir(c->path);
 	const char *rel = havecwd ? path_under(c->path, cwd) : NULL;
 	c->shown = xstrdup(rel && *rel ? rel : c->path);
+	c->lock_path = lock_name(c->path);
+	c->lock_shown = lock_name(c->shown);
 }
 
 static const char *
@@ -662,6 +678,9 @@ load_end(struct cfg_load *ld)
 {
 	int rc = ld->rep.n ? -1 : 0;
 
+	if (rc == 0)
+		rc = cfg_lock_read(ld->c);
+
 	cfg_svc_free(&ld->defs);
 	free(ld->ex);
 	cfg_rep_free(&ld->rep);
@@ -708,6 +727,8 @@ catalog_free(struct fx_catalog *c)
 	free(c->svcs);
 	free(c->path);
 	free(c->dir);
+	free(c->lock_path);
+	free(c->lock_shown);
 	free(c->root);
 	free(c->namespace);
 	free(c->profile);

@@ -17,20 +17,29 @@
 #include "internal.h"
 
 enum { E_REPO, E_GIT, E_BUILD, E_IMAGE, E_CHART, E_VALUES, E_SET, E_NEEDS, E_PORTS, E_SECRETS,
-	NKEYS };
+	E_VERSION, E_IMAGE_VALUES, E_IMAGES, NKEYS };
 enum { K_SERVICE, K_SHARED, K_DEFAULTS };
 
 static const char *const entry_keys[NKEYS] = {
-	"repo", "git", "build", "image", "chart", "values", "set", "needs", "ports", "secrets"};
-static const char *const shared_keys[] = {"chart", "values", "set", "needs", "ports", "secrets"};
-static const char *const defaults_keys[] = {"chart", "values", "set", "needs", "build", "secrets"};
+	"repo", "git", "build", "image", "chart", "values", "set", "needs", "ports", "secrets",
+	"version", "image_values", "images"};
+static const char *const service_keys[] = {"repo", "git", "build", "image", "chart", "version",
+	"values", "set", "needs", "ports", "secrets", "image_values"};
+static const char *const shared_keys[] = {"chart", "version", "values", "set", "needs", "ports",
+	"secrets", "images", "image_values"};
+static const char *const defaults_keys[] = {"chart", "version", "values", "set", "needs", "build",
+	"secrets", "image_values"};
 static const unsigned allowed[] = {
-	[K_SERVICE] = (1u << NKEYS) - 1,
-	[K_SHARED] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS | 1u << E_PORTS |
-	    1u << E_SECRETS,
-	[K_DEFAULTS] = 1u << E_CHART | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS | 1u << E_BUILD |
-	    1u << E_SECRETS,
+	[K_SERVICE] = ((1u << NKEYS) - 1) & ~(1u << E_IMAGES),
+	[K_SHARED] = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS |
+	    1u << E_PORTS | 1u << E_SECRETS | 1u << E_IMAGES | 1u << E_IMAGE_VALUES,
+	[K_DEFAULTS] = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES | 1u << E_SET |
+	    1u << E_NEEDS | 1u << E_BUILD | 1u << E_SECRETS | 1u << E_IMAGE_VALUES,
 };
+/* What a service whose image another entry releases cannot use: the keys
+ * of a release. */
+static const unsigned release_keys = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES |
+    1u << E_SET | 1u << E_NEEDS | 1u << E_PORTS | 1u << E_SECRETS | 1u << E_IMAGE_VALUES;
 
 /* The new capacity when an array of n items needs to grow, else 0: arrays
  * grow at 0, 4, 8, 16, ... so the structs need no capacity field. */
@@ -126,9 +135,21 @@ cfg_svc_free(struct fx_svc *s)
 	cfg_list_free(&s->build.ignore);
 	free(s->image);
 	free(s->chart);
+	free(s->chart_url);
+	free(s->chart_name);
+	free(s->chart_pin);
+	free(s->chart_version);
+	free(s->chart_digest);
 	cfg_list_free(&s->values);
 	cfg_kv_free(&s->set);
 	cfg_kv_free(&s->secrets);
+	cfg_kv_free(&s->image_values);
+	for (size_t i = 0; i < s->nmembers; i++) {
+		free(s->members[i].name);
+		cfg_kv_free(&s->members[i].values);
+	}
+	free(s->members);
+	free(s->released_by);
 	cfg_list_free(&s->needs);
 	free(s->ports);
 	memset(s, 0, sizeof *s);
@@ -379,8 +400,17 @@ check_secrets(struct cfg_load *ld, const struct fx_svc *s)
 		for (size_t j = 0; j < s->secrets.n && !clash; j++)
 			if (j != i && path_prefix(a->key, s->secrets.v[j].key))
 				clash = s->secrets.v[j].key;
-		if (!clash && (path_prefix(a->key, "image") || path_prefix("image", a->key)) && !s->shared)
-			clash = "image (fusion sets image.repository, image.tag and image.pullPolicy)";
+		for (size_t j = 0; j < s->image_values.n && !clash; j++)
+			if (path_prefix(a->key, s->image_values.v[j].key) ||
+			    path_prefix(s->image_values.v[j].key, a->key))
+				clash = !s->image_values_given && !s->shared ?
+				    "image (fusion sets image.repository, image.tag and image.pullPolicy)" :
+				    s->image_values.v[j].key;
+		for (size_t k = 0; k < s->nmembers && !clash; k++)
+			for (size_t j = 0; j < s->members[k].values.n && !clash; j++)
+				if (path_prefix(a->key, s->members[k].values.v[j].key) ||
+				    path_prefix(s->members[k].values.v[j].key, a->key))
+					clash = s->members[k].values.v[j].key;
 		if (clash)
 			cfg_rep_error(&ld->rep, a->loc.line, a->loc.col,
 			    "secret \"%s\" of \"%s\" clashes with \"%s\": a value is set once",
@@ -470,6 +500,242 @@ parse_build(struct cfg_load *ld, const struct ynode *v, struct fx_svc *s, struct
 	free(p.v);
 }
 
+/* No control character and no white space: a URL or a name that reaches
+ * helm as one argument and the lock file as one word. */
+static bool
+word_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* No control character (a version range may hold spaces: ">=1.2 <2"). */
+static bool
+printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* oci://HOST[:PORT]/PATH/NAME: what is wrong with it, or NULL. */
+static const char *
+oci_problem(const char *u)
+{
+	const char *host = u + strlen("oci://");
+	const char *slash = strchr(host, '/');
+	const char *last = strrchr(u, '/');
+
+	if (!word_ok(u))
+		return "holds white space or a control character";
+	if (!slash || slash == host)
+		return "has no host (oci://HOST/PATH/NAME)";
+	if (!slash[1])
+		return "has no chart name after the host (oci://HOST/PATH/NAME)";
+	if (strstr(slash, "//") || u[strlen(u) - 1] == '/')
+		return "has an empty path part";
+	if (strchr(last, ':') || strchr(slash, '@'))
+		return "names a tag or a digest: give the version in \"version:\"";
+	return NULL;
+}
+
+/* chart: {repo: https://..., name: NAME}, a chart in an HTTP(S) repository. */
+static void
+parse_repo_chart(struct cfg_load *ld, const struct ynode *m, struct fx_svc *s, const char *where)
+{
+	static const char *const keys[] = {"repo", "name"};
+	const struct ynode *repo = NULL, *name = NULL;
+	struct cfg_pairs p = {0};
+
+	cfg_map_pairs(ld, m, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i];
+		if (strcmp(cfg_ytext(k), "version") == 0) {
+			ERR(ld, k, "\"version\" goes beside \"chart\", not inside it");
+			continue;
+		}
+		int j = cfg_key_index(ld, k, keys, FX_NELEM(keys), where);
+		if (j == 0)
+			repo = p.v[2 * i + 1];
+		else if (j == 1)
+			name = p.v[2 * i + 1];
+	}
+	free(p.v);
+	const char *u = repo ? cfg_as_string(ld, repo, "repo") : NULL;
+	const char *n = name ? cfg_as_string(ld, name, "name") : NULL;
+	if (!repo || !name) {
+		ERR(ld, m, "a chart from a repository is {repo: URL, name: NAME}: \"%s\" is missing",
+		    repo ? "name" : "repo");
+		return;
+	}
+	if (!u || !n)
+		return;
+	if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+		ERR(ld, repo, "\"repo\" is the URL of a chart repository (http:// or https://; "
+		    "a registry's chart is chart: oci://HOST/PATH/NAME), not \"%s\"", u);
+	else if (!word_ok(u) || !u[u[4] == 's' ? 8 : 7] || u[u[4] == 's' ? 8 : 7] == '/')
+		ERR(ld, repo, "\"repo\" %s has no host, or holds white space", u);
+	else if (!word_ok(n) || strchr(n, '/') || *n == '-' || *n == '.')
+		ERR(ld, name, "\"name\" is a chart's name (no '/', white space, or leading '-' "
+		    "or '.'), not \"%s\"", n);
+	else {
+		s->chart_url = xstrdup(u);
+		s->chart_name = xstrdup(n);
+	}
+}
+
+/*
+ * chart: a local directory (relative to the catalog), oci://HOST/PATH/NAME,
+ * or {repo: URL, name: NAME}. A chart and its `version` go together: an
+ * entry that names its own chart does not keep the version of the chart
+ * it inherited.
+ */
+static void
+parse_chart(struct cfg_load *ld, const struct ynode *v, struct fx_svc *s, struct cfg_extra *ex)
+{
+	const struct ynode *d = cfg_yderef(v);
+	const char *str = NULL;
+
+	if (d->type != Y_MAP && !(str = cfg_as_string(ld, v, "chart")))
+		return;
+	free(s->chart);
+	free(s->chart_url);
+	free(s->chart_name);
+	s->chart = s->chart_url = s->chart_name = NULL;
+	s->chart_oci = false;
+	if (!ex->pin_here) {
+		free(s->chart_pin);
+		s->chart_pin = NULL;
+	}
+	s->chart_loc = cfg_locof(ld, v);
+	ex->has_chart = true;
+	if (d->type == Y_MAP) {
+		char *where = xasprintf("in \"chart\" of \"%s\"", s->name ? s->name : "defaults");
+		parse_repo_chart(ld, d, s, where);
+		free(where);
+		return;
+	}
+	const char *bad;
+	if (strncmp(str, "oci://", 6) == 0) {
+		if ((bad = oci_problem(str))) {
+			ERR(ld, v, "chart %s %s", str, bad);
+			return;
+		}
+		s->chart_url = xstrdup(str);
+		s->chart_name = xstrdup(strrchr(str, '/') + 1);
+		s->chart_oci = true;
+	} else if (strncmp(str, "https://", 8) == 0 || strncmp(str, "http://", 7) == 0) {
+		ERR(ld, v, "a chart from an HTTP(S) repository is {repo: URL, name: NAME} "
+		    "(a local chart is a directory; a registry's is oci://HOST/PATH/NAME)");
+	} else {
+		s->chart = path_join(ld->c->dir, str);
+	}
+}
+
+/* A template of image_values: text with {FIELD}s of FX_IMAGE_FIELDS. What
+ * is wrong with it, or NULL. */
+static const char *
+template_problem(const char *t)
+{
+#define FIELD(f) #f,
+	static const char *const fields[] = {FX_IMAGE_FIELDS(FIELD)};
+#undef FIELD
+	for (const char *p = t; (p = strchr(p, '{'));) {
+		size_t n = strcspn(p + 1, "{}");
+		bool known = false;
+		for (size_t i = 0; p[1 + n] == '}' && i < FX_NELEM(fields) && !known; i++)
+			known = strlen(fields[i]) == n && strncmp(p + 1, fields[i], n) == 0;
+		if (!known)
+			return "has a '{' that starts none of {registry}, {image}, {repository}, {tag}, "
+			    "{ref}, {pullPolicy}";
+		p += n + 2;
+	}
+	return NULL;
+}
+
+/* image_values: {PATH: TEMPLATE}, taken whole. */
+static void
+parse_image_values(struct cfg_load *ld, const struct ynode *v, struct fx_kvlist *out)
+{
+	const struct ynode *m = cfg_as_map(ld, v, "image_values");
+	struct cfg_pairs p = {0};
+	struct fx_map idx = {0};
+
+	cfg_kv_free(out);
+	if (!m)
+		return;
+	cfg_map_pairs(ld, m, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i], *val = p.v[2 * i + 1];
+		const char *t = cfg_yderef(val)->type == Y_SCALAR && !cfg_ynull(val) ?
+		    cfg_ytext(val) : NULL;
+		const char *bad = helm_path_problem(cfg_ytext(k));
+		if (bad)
+			ERR(ld, k, "\"image_values\" key \"%s\" %s", cfg_ytext(k), bad);
+		else if (!t || !*t)
+			ERR(ld, val, "\"image_values\" values are templates such as \"{repository}\" "
+			    "or \"{ref}\"");
+		else if ((bad = template_problem(t)))
+			ERR(ld, val, "template \"%s\" %s", t, bad);
+		else
+			kv_put(out, &idx, xstrdup(cfg_ytext(k)), xstrdup(t), cfg_locof(ld, k));
+	}
+	map_free(&idx);
+	free(p.v);
+}
+
+/* images: [SVC...], or {SVC: {PATH: TEMPLATE}} (null: the entry's). */
+static void
+parse_images(struct cfg_load *ld, const struct ynode *v, struct fx_svc *s)
+{
+	const struct ynode *d = cfg_yderef(v);
+	struct cfg_pairs p = {0};
+	const char *what = "\"images\" is a list of services, or a mapping of services to where "
+	    "each image goes ({SERVICE: {PATH: TEMPLATE}})";
+
+	if (cfg_ynull(v))
+		return;
+	if (d->type == Y_SEQ) {
+		for (size_t i = 0; i < d->n; i++) {
+			const char *name = cfg_ytext(d->u.kids[i]);
+			if (!name || !*name || cfg_ynull(d->u.kids[i])) {
+				ERR(ld, d->u.kids[i], "%s", what);
+				continue;
+			}
+			s->members = xreallocarray(s->members, s->nmembers + 1, sizeof(*s->members));
+			s->members[s->nmembers++] = (struct fx_member){xstrdup(name), {0},
+			    cfg_locof(ld, d->u.kids[i])};
+		}
+		return;
+	}
+	if (d->type != Y_MAP) {
+		ERR(ld, v, "%s", what);
+		return;
+	}
+	cfg_map_pairs(ld, d, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ynode *k = p.v[2 * i];
+		s->members = xreallocarray(s->members, s->nmembers + 1, sizeof(*s->members));
+		struct fx_member *m = &s->members[s->nmembers++];
+		*m = (struct fx_member){xstrdup(cfg_ytext(k)), {0}, cfg_locof(ld, k)};
+		parse_image_values(ld, p.v[2 * i + 1], &m->values);
+	}
+	free(p.v);
+}
+
+/* Which of entry_keys k is, or -1; nothing reported. */
+static int
+entry_key_quiet(const struct ynode *k)
+{
+	for (int e = 0; e < NKEYS; e++)
+		if (strcmp(cfg_ytext(k), entry_keys[e]) == 0)
+			return e;
+	return -1;
+}
+
 /* Which of entry_keys k is, or -1 after reporting it. */
 static int
 entry_key(struct cfg_load *ld, const struct ynode *k, int kind, const char *where)
@@ -481,14 +747,18 @@ entry_key(struct cfg_load *ld, const struct ynode *k, int kind, const char *wher
 			continue;
 		if (allowed[kind] & 1u << e)
 			return e;
-		ERR(ld, k, "key \"%s\" is not allowed %s (%s take only %s)", s, where,
-		    kind == K_SHARED ? "shared releases" : "defaults",
-		    kind == K_SHARED ? "chart, values, set, needs, ports and secrets" :
-		    "chart, values, set, needs, build and secrets");
+		if (kind == K_SERVICE)
+			ERR(ld, k, "key \"%s\" is not allowed %s (a shared release takes the images of "
+			    "services)", s, where);
+		else
+			ERR(ld, k, "key \"%s\" is not allowed %s (%s take only %s)", s, where,
+			    kind == K_SHARED ? "shared releases" : "defaults", kind == K_SHARED ?
+			    "chart, version, values, set, needs, ports, secrets, images and image_values" :
+			    "chart, version, values, set, needs, build, secrets and image_values");
 		return -1;
 	}
-	if (kind == K_SERVICE)
-		return cfg_key_index(ld, k, entry_keys, NKEYS, where);
+	if (kind == K_SERVICE)	/* not a key at all: the closest a service takes */
+		return cfg_key_index(ld, k, service_keys, FX_NELEM(service_keys), where) < 0 ? -1 : -1;
 	if (kind == K_SHARED)
 		return cfg_key_index(ld, k, shared_keys, FX_NELEM(shared_keys), where);
 	return cfg_key_index(ld, k, defaults_keys, FX_NELEM(defaults_keys), where);
@@ -530,11 +800,15 @@ parse_entry(struct cfg_load *ld, const struct ynode *map, int kind, const char *
 			}
 			break;
 		case E_CHART:
-			if ((str = cfg_as_string(ld, v, "chart"))) {
-				free(s->chart);
-				s->chart = path_join(ld->c->dir, str);
-				s->chart_loc = cfg_locof(ld, v);
-				ex->has_chart = true;
+			parse_chart(ld, v, s, ex);
+			break;
+		case E_VERSION:
+			if ((str = cfg_as_string(ld, v, "version"))) {
+				if (!printable(str))
+					ERR(ld, v, "\"version\" holds a control character");
+				cfg_set_str(&s->chart_pin, str);
+				s->pin_loc = cfg_locof(ld, v);
+				ex->pin_here = true;
 			}
 			break;
 		case E_VALUES:
@@ -558,6 +832,21 @@ parse_entry(struct cfg_load *ld, const struct ynode *map, int kind, const char *
 			s->nports = 0;
 			parse_ports(ld, v, s);
 			break;
+		case E_IMAGE_VALUES:
+			parse_image_values(ld, v, &s->image_values);
+			s->image_values_given = true;
+			s->image_values_loc = cfg_locof(ld, k);
+			break;
+		case E_IMAGES:
+			parse_images(ld, v, s);
+			break;
+		}
+		/* The first key of a release a service writes itself, should
+		 * another entry release its image. */
+		int e = entry_key_quiet(k);
+		if (kind == K_SERVICE && e >= 0 && (release_keys & 1u << e) && !ex->own_key) {
+			ex->own_key = entry_keys[e];
+			ex->own_key_loc = cfg_locof(ld, k);
 		}
 	}
 	free(p.v);
@@ -590,14 +879,28 @@ inherit(struct cfg_load *ld, const struct ynode *at, struct fx_svc *s, struct cf
 
 	if (!cfg_spend(ld, at, cost))
 		return;
-	if (d->chart) {
-		s->chart = xstrdup(d->chart);
+	if (d->chart || d->chart_url) {
+		cfg_set_str(&s->chart, d->chart);
+		cfg_set_str(&s->chart_url, d->chart_url);
+		cfg_set_str(&s->chart_name, d->chart_name);
+		s->chart_oci = d->chart_oci;
 		s->chart_loc = d->chart_loc;
 		ex->has_chart = true;
+	}
+	if (d->chart_pin) {
+		s->chart_pin = xstrdup(d->chart_pin);
+		s->pin_loc = d->pin_loc;
 	}
 	list_copy(&s->values, &d->values);
 	kv_copy(&s->set, &idx->set, &d->set);
 	kv_copy(&s->secrets, &idx->secrets, &d->secrets);
+	if (d->image_values_given) {
+		struct fx_map iv = {0};
+		kv_copy(&s->image_values, &iv, &d->image_values);
+		map_free(&iv);
+		s->image_values_given = true;
+		s->image_values_loc = d->image_values_loc;
+	}
 	list_copy(&s->needs, &d->needs);
 	cfg_set_str(&s->build.context, d->build.context);
 	cfg_set_str(&s->build.file, d->build.file);
@@ -677,7 +980,25 @@ finish_service(struct cfg_load *ld, struct fx_svc *s)
 
 	if (!s->image)
 		s->image = xstrdup(s->name);
+	if (!s->image_values_given)
+		cfg_image_defaults(&s->image_values);
 	dedup_needs(&s->needs);
+}
+
+void
+cfg_image_defaults(struct fx_kvlist *l)
+{
+	static const char *const def[][2] = {
+		{"image.repository", "{repository}"},
+		{"image.tag", "{tag}"},
+		{"image.pullPolicy", "{pullPolicy}"},
+	};
+	struct fx_map idx = {0};
+
+	cfg_kv_free(l);
+	for (size_t i = 0; i < FX_NELEM(def); i++)
+		kv_put(l, &idx, xstrdup(def[i][0]), xstrdup(def[i][1]), (struct fx_loc){0});
+	map_free(&idx);
 }
 
 static struct fx_svc *

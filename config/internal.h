@@ -97,6 +97,10 @@ struct cfg_extra {
 	struct fx_loc image_loc;
 	bool file_given;		/* build.file written (here or in defaults) */
 	bool has_chart;
+	bool pin_here;			/* `version` written in the entry itself */
+	const char *own_key;		/* a service: the first key of a release it writes
+					 * itself (chart, values, ...), or NULL */
+	struct fx_loc own_key_loc;
 };
 
 struct cfg_load {
@@ -147,7 +151,15 @@ void cfg_list_free(struct fx_list *l);
 void cfg_parse_list(struct cfg_load *ld, const struct ynode *v, const char *key, const char *base,
     struct fx_list *out);
 void cfg_kv_free(struct fx_kvlist *kv);
+/* image.repository: {repository}, image.tag: {tag}, image.pullPolicy:
+ * {pullPolicy}, where a service's chart takes its image unless it says. */
+void cfg_image_defaults(struct fx_kvlist *l);
 void cfg_svc_free(struct fx_svc *s);
+
+/* chartlock.c: read the lock file (when a chart comes from a repository or
+ * a registry) into the entries' chart_version and chart_digest. Returns 0,
+ * or -1 after reporting (FILE:LINE:COL of the lock file). */
+int cfg_lock_read(struct fx_catalog *c);
 
 /* validate.c: checks across entries and against the file system. */
 void cfg_validate(struct cfg_load *ld);

@@ -398,6 +398,21 @@ check_chart(struct vctx *v, const struct fx_svc *s)
 	free(yaml);
 }
 
+/* A chart from a repository or a registry is pinned; a local one's version
+ * is its Chart.yaml's. */
+static void
+check_pin(struct vctx *v, const struct fx_svc *s)
+{
+	if (s->chart_url && !s->chart_pin)
+		error_at(v, s->chart_loc, "chart %s%s%s of \"%s\" needs a version (\"version:\" "
+		    "beside it: an exact version such as 1.2.3, or a range such as ^1.2)",
+		    s->chart_oci ? "" : s->chart_name, s->chart_oci ? "" : " from ", s->chart_url,
+		    s->name);
+	else if (s->chart && s->chart_pin)
+		error_at(v, s->pin_loc, "\"version\" is for a chart from a repository or a "
+		    "registry: a local chart's version is its Chart.yaml's");
+}
+
 static void
 check_values(struct vctx *v, const struct fx_svc *s)
 {
@@ -429,12 +444,108 @@ check_entry(struct vctx *v, size_t i)
 		    "by '/')", s->image);
 	if (!s->shared && check_repo(v, s))
 		check_build(v, s, ex);
-	if (!s->chart)
-		error_at(v, s->loc, s->shared ? "shared release \"%s\" has no chart" :
-		    "service \"%s\" has no chart (give \"chart\" here or in \"defaults\")", s->name);
-	else
+	if (s->released_by) {
+		/* its image goes to another entry's release: no chart of its own */
+	} else if (!s->chart && !s->chart_url) {
+		if (!v->ld->ex[i].has_chart)	/* else a bad chart was reported */
+			error_at(v, s->loc, s->shared ? "shared release \"%s\" has no chart" :
+			    "service \"%s\" has no chart (give \"chart\" here or in \"defaults\")",
+			    s->name);
+	} else if (s->chart) {
 		check_chart(v, s);
-	check_values(v, s);
+	}
+	if (!s->released_by) {
+		check_pin(v, s);
+		check_values(v, s);
+	}
+}
+
+/* The templates member m of u gives its image to u's chart with. */
+static const struct fx_kvlist *
+member_values(const struct fx_svc *u, const struct fx_member *m)
+{
+	return m->values.n ? &m->values : &u->image_values;
+}
+
+/* A template that differs from image to image: a value two of them write
+ * to one path cannot be the same. */
+static bool
+per_image(const char *t)
+{
+	return strstr(t, "{repository}") || strstr(t, "{ref}") || strstr(t, "{image}");
+}
+
+/* Each value path u's members write: once, or by several members with one
+ * template that holds nothing of one image but the tag (which they then
+ * share: u->one_tag). */
+static void
+check_image_paths(struct vctx *v, struct fx_svc *u)
+{
+	for (size_t i = 0; i < u->nmembers; i++) {
+		const struct fx_kvlist *l = member_values(u, &u->members[i]);
+		for (size_t j = 0; j < l->n; j++) {
+			const struct fx_kv *first = NULL;
+			for (size_t i2 = 0; i2 < i && !first; i2++) {
+				const struct fx_kvlist *l2 = member_values(u, &u->members[i2]);
+				for (size_t j2 = 0; j2 < l2->n && !first; j2++)
+					if (strcmp(l2->v[j2].key, l->v[j].key) == 0)
+						first = &l2->v[j2];
+			}
+			if (!first)
+				continue;
+			if (strcmp(first->value, l->v[j].value) != 0 || per_image(first->value)) {
+				struct fx_loc at = l == &u->image_values ? u->image_values_loc :
+				    l->v[j].loc;
+				if (!at.file)
+					at = u->members[i].loc;
+				error_at(v, at, "\"%s\" takes the images of several services at \"%s\" "
+				    "(%s): one value cannot name each (give each its own path in "
+				    "\"images\", or one repository and one tag for all: "
+				    "{images.repository: \"{registry}\", images.tag: \"{tag}\"})",
+				    u->name, l->v[j].key, l->v[j].value);
+				return;
+			}
+			if (strstr(first->value, "{tag}"))
+				u->one_tag = true;
+		}
+	}
+}
+
+/* `images`: each a service, released by this entry only; a member's own
+ * keys of a release would go unused. */
+static void
+check_members(struct vctx *v)
+{
+	struct fx_catalog *c = v->c;
+
+	for (size_t i = 0; i < c->nsvcs; i++) {
+		struct fx_svc *u = &c->svcs[i];
+		if (u->nmembers && !u->image_values_given)
+			cfg_image_defaults(&u->image_values);
+		for (size_t k = 0; k < u->nmembers; k++) {
+			const struct fx_member *m = &u->members[k];
+			struct fx_svc *s = catalog_svc(c, m->name);
+			if (!s || s->shared) {
+				const char *near = str_closest(m->name, v->names, c->nsvcs);
+				error_at(v, m->loc, "\"images\" names \"%s\", which is not a service%s%s%s",
+				    m->name, near ? " (did you mean \"" : "", near ? near : "",
+				    near ? "\"?)" : "");
+				continue;
+			}
+			if (s->released_by) {
+				error_at(v, m->loc, "the image of \"%s\" is released by \"%s\" already",
+				    s->name, s->released_by);
+				continue;
+			}
+			s->released_by = xstrdup(u->name);
+			const struct cfg_extra *ex = &v->ld->ex[s - c->svcs];
+			if (ex->own_key)
+				error_at(v, ex->own_key_loc, "\"%s\" of service \"%s\" is not used: \"%s\" "
+				    "releases its image (give it there)", ex->own_key, s->name, u->name);
+		}
+		if (u->nmembers)
+			check_image_paths(v, u);
+	}
 }
 
 /* Two forwards cannot listen on one local port. */
@@ -486,6 +597,7 @@ cfg_validate(struct cfg_load *ld)
 	index_names(&v);
 	resolve_needs(&v);
 	find_cycles(&v);
+	check_members(&v);
 	for (size_t i = 0; i < v.c->nsvcs; i++)
 		check_entry(&v, i);
 	check_ports(&v);

@@ -90,7 +90,8 @@ stale_decide(struct fx_node *n, struct fx_eval *ev, struct fx_manifest **manifes
 		set_state(n, FX_STALE, changed_reason(n, ev, m));
 	else if (ev->force)
 		set_state(n, FX_STALE, xstrdup("forced"));
-	else if (ev->exists && !ev->exists(n, r->output, ev->ctx))
+	else if (ev->exists && (ev->verify || n->kind->check_always) &&
+	    !ev->exists(n, r->output, ev->ctx))
 		set_state(n, FX_STALE, xstrdup("output missing"));
 	else
 		set_state(n, FX_FRESH, NULL);

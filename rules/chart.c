@@ -32,6 +32,65 @@ image_id(struct fx_node *n)
 	return NULL;
 }
 
+/* The chart as helm will load it: as walked before the run, but with
+ * charts/ as its fetch's dependency build left it, when that ran now. */
+static const struct fx_tree *
+chart_tree(struct fx_node *n)
+{
+	struct fx_rule_node *d = n->data;
+
+	for (size_t i = 0; i < n->ndeps; i++) {
+		const struct fx_rule_node *f = n->deps[i]->data;
+		if (n->deps[i]->kind != &kind_fetch.kind || !f->built)
+			continue;
+		rules_tree_free(d->chart_now);
+		d->chart_now = rules_tree_with(d->chart, f->built);
+		return d->chart_now;
+	}
+	return d->chart;
+}
+
+/* The images the chart is told of: a service's own, with the default
+ * values, as "image:" (the key it always had); else each image as
+ * "image:SVC" and each value it makes as "image-value:PATH". */
+static void
+image_inputs(struct fx_rules *r, struct fx_node *n, struct fx_manifest *m)
+{
+	const struct fx_svc *s = ((struct fx_rule_node *)n->data)->svc;
+	const char *id = image_id(n);
+	struct fx_kvlist iv = {0};
+
+	if (!id)
+		return;
+	if (!s->nmembers && !s->image_values_given) {
+		char *ref = rules_cluster_ref(r->cat, s, id);
+		manifest_add(m, "image:", ref);
+		free(ref);
+		return;
+	}
+	for (size_t i = 0; i < n->ndeps; i++) {
+		if (n->deps[i]->kind != &kind_build.kind)
+			continue;
+		const struct fx_svc *b = ((struct fx_rule_node *)n->deps[i]->data)->svc;
+		const char *bid = n->deps[i]->have_out && n->deps[i]->out.value ?
+		    n->deps[i]->out.value : "sha256:<image-from-build>";
+		char *tag = rules_image_tag(r->cat, b, bid, n);
+		char *ref = rules_ref_tagged(r->cat, b, tag);
+		char *name = xasprintf("image:%s", b->name);
+		manifest_add(m, name, ref);
+		free(name);
+		free(ref);
+		free(tag);
+	}
+	rules_image_values(r, n, &iv);
+	for (size_t i = 0; i < iv.n; i++) {
+		char *name = xasprintf("image-value:%s", iv.v[i].key);
+		manifest_add(m, name, iv.v[i].value);
+		free(name);
+	}
+	rules_kv_free(&iv);
+}
+
 static int
 chart_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *msg)
 {
@@ -40,13 +99,16 @@ chart_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 	struct fx_svc *s = d->svc;
 	struct fx_buf order = {0};
 
-	if (!d->chart || d->chart->err) {
+	/* A chart from a repository or a registry is its fetch's digest. */
+	if (s->chart && (!d->chart || d->chart->err)) {
 		buf_printf(msg, "cannot read the chart %s", s->chart);
 		return -1;
 	}
-	char *prefix = xasprintf("chart:%s/", rules_relpath(r->cat, s->chart));
-	manifest_add_tree(m, prefix, d->chart);
-	free(prefix);
+	if (s->chart) {
+		char *prefix = xasprintf("chart:%s/", rules_relpath(r->cat, s->chart));
+		manifest_add_tree(m, prefix, chart_tree(n));
+		free(prefix);
+	}
 	for (size_t i = 0; i < d->nvalues; i++) {
 		const char *rel = rules_relpath(r->cat, s->values.v[i]);
 		char *name = xasprintf("values:%s", rel);
@@ -66,12 +128,7 @@ chart_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf 
 	manifest_add(m, "namespace:", r->cat->namespace);
 	if (rules_secret_inputs(r, s, m, msg) < 0)
 		return -1;
-	const char *id = image_id(n);
-	if (id) {
-		char *ref = rules_cluster_ref(r->cat, s, id);
-		manifest_add(m, "image:", ref);
-		free(ref);
-	}
+	image_inputs(r, n, m);
 	return 0;
 }
 
@@ -134,7 +191,10 @@ rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *a)
 	struct fx_svc *s = d->svc;
 
 	strv_push(a, s->name);
-	strv_push(a, s->chart);
+	if (s->chart)
+		strv_push(a, s->chart);
+	else
+		strv_take(a, rules_chart_archive(s->chart_digest ? s->chart_digest : "sha256:?"));
 	strv_push(a, "-n");
 	strv_push(a, r->cat->namespace);
 	for (size_t i = 0; i < s->values.n; i++) {
@@ -155,20 +215,17 @@ rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *a)
 	for (size_t i = 0; !c && i < n->ndeps; i++)
 		if (n->deps[i]->kind == &kind_chart.kind)
 			c = n->deps[i];
-	const char *id = c ? image_id(c) : NULL;
-	if (!id)
+	if (!c || !image_id(c))
 		return;
-	char *ref = rules_cluster_ref(r->cat, s, id);
-	char *colon = strrchr(ref, ':');
-	*colon = '\0';
-	strv_push(a, "--set");
-	strv_take(a, set_arg("image.repository", ref));
-	strv_push(a, "--set");
-	strv_take(a, set_arg("image.tag", colon + 1));
-	/* How the image reached the cluster decides: the provider's. */
-	strv_push(a, "--set");
-	strv_take(a, xasprintf("image.pullPolicy=%s", provider_of(r->cat)->pull_policy));
-	free(ref);
+	/* After `set`: where the images go is fusion's to say (the last
+	 * --set of a path wins). */
+	struct fx_kvlist iv = {0};
+	rules_image_values(r, c, &iv);
+	for (size_t i = 0; i < iv.n; i++) {
+		strv_push(a, "--set");
+		strv_take(a, set_arg(iv.v[i].key, iv.v[i].value));
+	}
+	rules_kv_free(&iv);
 }
 
 /* The rendered manifest's hash, what the release sees. With a secret in
@@ -198,6 +255,18 @@ manifest_hash(struct fx_rules *r, struct fx_node *n, const char *path, fx_hash *
 	return rc;
 }
 
+static const struct fx_svc *
+svc_of(const struct fx_node *n)
+{
+	return ((const struct fx_rule_node *)n->data)->svc;
+}
+
+static bool
+d_remote(const struct fx_node *n)
+{
+	return svc_of(n)->chart_url != NULL;
+}
+
 static enum fx_step
 chart_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd,
     struct fx_output *out, struct fx_buf *msg)
@@ -213,7 +282,9 @@ chart_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cm
 		return FX_STEP_FAIL;
 	}
 	if (step == 0) {
-		if (rules_secrets_file(r, n, cmd, msg) < 0) {
+		/* The archive is read here, and checked: the cache is the user's. */
+		if ((d_remote(n) && !r->dry_run && rules_archive_check(svc_of(n), msg) < 0) ||
+		    rules_secrets_file(r, n, cmd, msg) < 0) {
 			free(path);
 			return FX_STEP_FAIL;
 		}
@@ -280,11 +351,11 @@ chart_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blo
 	return rc < 0 ? FX_STEP_FAIL : FX_STEP_DONE;
 }
 
+/* A service whose image another entry releases has no chart of its own. */
 static bool
 chart_wants(const struct fx_svc *s)
 {
-	(void)s;
-	return true;
+	return !s->released_by;
 }
 
 /* The chart tree and the values files. */
@@ -294,7 +365,7 @@ chart_sources(struct fx_rules *r, struct fx_node *n)
 	struct fx_rule_node *d = n->data;
 	struct fx_svc *s = d->svc;
 
-	d->chart = walk_tree(r->walk, s->chart, FX_VIEW_HELM, NULL, "");
+	d->chart = s->chart ? walk_tree(r->walk, s->chart, FX_VIEW_HELM, NULL, "") : NULL;
 	free(d->values);
 	d->values = xcalloc(s->values.n + 1, sizeof(*d->values));
 	d->nvalues = s->values.n;
@@ -310,7 +381,8 @@ chart_each_source(struct fx_node *n, void (*fn)(void *ctx, const struct fx_sourc
 	struct fx_rule_node *d = n->data;
 	struct fx_svc *s = d->svc;
 
-	fn(ctx, &(struct fx_source){s->chart, false, NULL, "", d->chart, n});
+	if (s->chart)
+		fn(ctx, &(struct fx_source){s->chart, false, NULL, "", d->chart, n});
 	for (size_t k = 0; k < d->nvalues; k++)
 		fn(ctx, &(struct fx_source){s->values.v[k], true, NULL, "", d->values[k], n});
 }
@@ -327,8 +399,9 @@ chart_exists(struct fx_rules *r, struct fx_node *n, const char *output)
 	return ok;
 }
 
-/* A service's chart is told its build's image. */
-static const struct fx_rule_kind *const chart_from[] = {&kind_build, NULL};
+/* A service's chart is told its build's image; a chart from a repository
+ * or a registry is its fetch's archive. */
+static const struct fx_rule_kind *const chart_from[] = {&kind_build, &kind_fetch, NULL};
 
 const struct fx_rule_kind kind_chart = {
 	.kind = {

@@ -16,6 +16,7 @@
 const struct fx_rule_kind *const rules_kinds[] = {
 	&kind_build,
 	&kind_load,
+	&kind_fetch,
 	&kind_chart,
 	&kind_release,
 	NULL,

@@ -19,7 +19,10 @@
  * by hand.
  *
  * Its key is the image ID and the cluster identity, so a recreated cluster
- * loads again without rebuilding. Its output is the image ID.
+ * loads again without rebuilding. Its output is the image ID. An image
+ * whose release gives its images one tag (rules/images.c) is first tagged
+ * with it (BUILDER tag -- ID localhost/IMAGE:TAG), and its load takes every
+ * such image's ID: a new one is a new tag for all.
  *
  * fusion trusts its records, so the image may have been deleted behind its
  * back (podman rmi, podman system reset). When a load fails, one more
@@ -34,6 +37,26 @@
 #include "fusion/provider.h"
 #include "fusion/rules.h"
 
+static const char *image_id(struct fx_node *n);
+
+/* Does the entry that releases this image give its members one tag? Then
+ * the load tags the image with it first (rules/images.c). */
+static bool
+shares_tag(struct fx_rules *r, const struct fx_node *n)
+{
+	const struct fx_svc *s = ((const struct fx_rule_node *)n->data)->svc;
+	const struct fx_svc *u = s->released_by ? catalog_svc(r->cat, s->released_by) : NULL;
+
+	return u && u->one_tag;
+}
+
+static char *
+tag_of(struct fx_rules *r, struct fx_node *n)
+{
+	const struct fx_svc *s = ((const struct fx_rule_node *)n->data)->svc;
+	return rules_image_tag(r->cat, s, image_id(n), n);
+}
+
 static int
 load_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *msg)
 {
@@ -46,6 +69,11 @@ load_inputs(struct fx_node *n, void *ctx, struct fx_manifest *m, struct fx_buf *
 		return -1;
 	}
 	manifest_add(m, "cluster:", uid);
+	if (shares_tag(r, n)) {
+		char *tag = tag_of(r, n);
+		manifest_add(m, "tag:", tag);
+		free(tag);
+	}
 	manifest_add(m, "provider:", provider_of(r->cat)->name);
 	manifest_add(m, "profile:", r->cat->profile);
 	if (r->cat->registry)
@@ -78,10 +106,13 @@ load_of(struct fx_rules *r, struct fx_node *n, struct fx_load *l)
 {
 	struct fx_rule_node *d = n->data;
 
+	char *tag = tag_of(r, n);
+
 	l->svc = d->svc;
 	l->id = image_id(n);
-	l->ref = rules_image_ref(d->svc, l->id);
-	l->dst = rules_cluster_ref(r->cat, d->svc, l->id);
+	l->ref = xasprintf("localhost/%s:%s", d->svc->image, tag);
+	l->dst = rules_ref_tagged(r->cat, d->svc, tag);
+	free(tag);
 	l->archive = provider_of(r->cat)->archive ? artifact(r, n, "tar") : NULL;
 }
 
@@ -102,12 +133,20 @@ load_cmd(struct fx_rules *r, struct fx_node *n, int step, struct fx_cmd *cmd)
 	bool more = true;
 
 	load_of(r, n, &l);
-	if (p->archive && step == 0) {
+	int tagged = shares_tag(r, n);
+	if (tagged && step == 0) {
+		/* the members' one tag, on this image */
+		strv_push(&cmd->argv, builder_bin(r->cat));
+		strv_push(&cmd->argv, "tag");
+		strv_push(&cmd->argv, "--");
+		strv_push(&cmd->argv, l.id);
+		strv_push(&cmd->argv, l.ref);
+	} else if (p->archive && step == tagged) {
 		if (!r->dry_run)
 			unlink(l.archive);	/* podman save will not overwrite one */
 		builder_save_argv(r->cat, l.ref, "docker-archive", l.archive, &cmd->argv);
 	} else {
-		more = p->load_argv(r, &l, step - p->archive, cmd);
+		more = p->load_argv(r, &l, step - tagged - p->archive, cmd);
 	}
 	load_free(&l);
 	return more;
@@ -138,7 +177,7 @@ lost_or_failed(struct fx_rules *r, struct fx_node *n, int status, struct fx_buf 
 		strv_push(&r->lost, n->deps[0]->id);
 		buf_printf(msg, "image %s is gone from %s; it will be rebuilt", ref,
 		    builder_bin(r->cat));
-	} else if (d->load_failed == 0 && provider_of(r->cat)->archive) {
+	} else if (d->load_failed == shares_tag(r, n) && provider_of(r->cat)->archive) {
 		buf_printf(msg, "%s save of %s failed (status %d)", builder_bin(r->cat), ref,
 		    d->load_status);
 	} else {
@@ -193,9 +232,11 @@ static bool
 load_exists(struct fx_rules *r, struct fx_node *n, const char *output)
 {
 	struct fx_rule_node *d = n->data;
-	char *ref = rules_image_ref(d->svc, output);
+	char *tag = rules_image_tag(r->cat, d->svc, output, n);
+	char *ref = xasprintf("localhost/%s:%s", d->svc->image, tag);
 	bool ok = rules_have_loaded(r, ref);
 
+	free(tag);
 	free(ref);
 	return ok;
 }

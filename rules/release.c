@@ -87,11 +87,11 @@ release_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *
 	return FX_STEP_DONE;
 }
 
+/* A service whose image another entry releases has no release of its own. */
 static bool
 release_wants(const struct fx_svc *s)
 {
-	(void)s;
-	return true;
+	return !s->released_by;
 }
 
 /* helm lists the release in the namespace. */

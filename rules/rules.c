@@ -86,16 +86,54 @@ add_needs(struct fx_graph *g, const struct fx_catalog *c, const struct fx_svc *s
 			    s->name, s->needs.v[j]);
 			return -1;
 		}
+		/* A service whose image another entry releases is released with it. */
+		const struct fx_svc *t = catalog_svc(c, s->needs.v[j]);
+		const char *yname = t->released_by ? t->released_by : t->name;
 		for (const struct fx_rule_kind *const *k = rules_kinds; *k; k++) {
 			if (!((*k)->roles & FX_ROLE_NEEDS))
 				continue;
 			struct fx_node *x = rules_node(g, *k, s->name);
-			struct fx_node *y = rules_node(g, *k, s->needs.v[j]);
+			struct fx_node *y = rules_node(g, *k, yname);
 			if (x && y)
 				graph_order(y, x);
 		}
 	}
 	return 0;
+}
+
+/*
+ * An entry that takes its members' images (`images:`): each member's
+ * nodes feed the entry's nodes of the kinds that take from them (its build
+ * the chart, its load the release), as a service's own would. Members that
+ * share one tag each take every member's image ID into their load: a new
+ * image of one is a new tag for all.
+ */
+static void
+add_members(struct fx_graph *g, const struct fx_catalog *c, const struct fx_svc *u)
+{
+	for (size_t i = 0; i < u->nmembers; i++) {
+		const char *m = u->members[i].name;
+		for (const struct fx_rule_kind *const *k = rules_kinds; *k; k++) {
+			struct fx_node *n = rules_node(g, *k, u->name);
+			for (const struct fx_rule_kind *const *f = (*k)->from; n && *f; f++) {
+				struct fx_node *dep = rules_node(g, *f, m);
+				if (dep)
+					graph_edge(dep, n);
+			}
+			if (!u->one_tag || !(*k)->from[0])
+				continue;
+			/* u->one_tag: every member's node of k takes every member's
+			 * node of the kinds it takes from (the load, every build) */
+			struct fx_node *own = rules_node(g, *k, m);
+			for (size_t j = 0; own && j < u->nmembers; j++)
+				for (const struct fx_rule_kind *const *f = (*k)->from; j != i && *f; f++) {
+					struct fx_node *dep = rules_node(g, *f, u->members[j].name);
+					if (dep)
+						graph_edge(dep, own);
+				}
+		}
+	}
+	(void)c;
 }
 
 int
@@ -108,6 +146,9 @@ rules_graph(struct fx_rules *r, struct fx_graph *g)
 	for (size_t i = 0; i < c->nsvcs; i++)
 		if (add_service(g, &c->svcs[i]) < 0)
 			return -1;
+	for (size_t i = 0; i < c->nsvcs; i++)
+		if (c->svcs[i].nmembers)
+			add_members(g, c, &c->svcs[i]);
 	for (size_t i = 0; i < c->nsvcs; i++)
 		if (add_needs(g, c, &c->svcs[i]) < 0)
 			return -1;
@@ -128,6 +169,9 @@ rules_graph_free(struct fx_graph *g)
 		free(d->state_pattern);
 		rules_containerfile_free(d);
 		rules_build_sources_free(d);
+		free(d->pull_dir);
+		rules_tree_free(d->built);
+		rules_tree_free(d->chart_now);
 		free(d->values);
 		free(d);
 		g->nodes[i]->data = NULL;
@@ -139,7 +183,15 @@ rules_find(struct fx_graph *g, const char *arg)
 {
 	struct fx_node *n = graph_find(g, arg);
 
-	return n ? n : rules_node(g, rules_kind_with(FX_ROLE_TARGET), arg);
+	if (!n)
+		n = rules_node(g, rules_kind_with(FX_ROLE_TARGET), arg);
+	/* A service whose image another entry releases: that release. */
+	for (size_t i = 0; !n && i < g->n; i++) {
+		const struct fx_rule_node *d = g->nodes[i]->data;
+		if (d && strcmp(d->svc->name, arg) == 0 && d->svc->released_by)
+			n = rules_node(g, rules_kind_with(FX_ROLE_TARGET), d->svc->released_by);
+	}
+	return n;
 }
 
 static int
@@ -280,6 +332,12 @@ rules_image_ref(const struct fx_svc *s, const char *image_id)
 {
 	const char *hex = strncmp(image_id, "sha256:", 7) == 0 ? image_id + 7 : image_id;
 	return xasprintf("localhost/%s:fx-%.16s", s->image, hex);
+}
+
+char *
+rules_ref_tagged(const struct fx_catalog *c, const struct fx_svc *s, const char *tag)
+{
+	return xasprintf("%s/%s:%s", rules_registry(c), s->image, tag);
 }
 
 char *

@@ -61,6 +61,27 @@ struct fx_build {
 	struct fx_list ignore;	/* extra ignore patterns, as written */
 };
 
+/*
+ * Where a chart takes an image: `image_values: {PATH: TEMPLATE}`, PATH a
+ * helm value path (as a `set` key), TEMPLATE text with these fields of the
+ * image the cluster runs, each written {NAME}:
+ *
+ *   registry    localhost, or the catalog's registry (provider existing)
+ *   image       the service's image name (`image:`, default its name)
+ *   repository  registry/image
+ *   tag         the tag fusion gives it (fx-<16 hex>)
+ *   ref         repository:tag
+ *   pullPolicy  Never for a loaded image, IfNotPresent for a pushed one
+ */
+#define FX_IMAGE_FIELDS(X) X(registry) X(image) X(repository) X(tag) X(ref) X(pullPolicy)
+
+/* A service whose image a shared entry releases (`images:`). */
+struct fx_member {
+	char *name;		/* a service */
+	struct fx_kvlist values;	/* its own image_values; empty: the entry's */
+	struct fx_loc loc;
+};
+
 /* A port forwarded while `up --watch` runs: `ports: [8080]` (the same
  * port on both sides) or `["8080:80"]` (LOCAL:SERVICE). */
 struct fx_port {
@@ -82,11 +103,42 @@ struct fx_svc {
 	char *image;		/* repository name; default: the service name */
 
 	/* both */
-	char *chart;		/* absolute chart directory */
+	char *chart;		/* a local chart: its absolute directory; NULL for a
+				 * chart from a repository or a registry */
 	struct fx_loc chart_loc;
+	/* A chart from a repository or a registry (chart_url not NULL):
+	 * `chart: oci://HOST/PATH/NAME`, or `chart: {repo: URL, name: NAME}`
+	 * for an HTTP(S) repository, with `version:` beside it. */
+	char *chart_url;	/* the oci:// reference, or the repository's URL */
+	char *chart_name;	/* the chart's name (OCI: the reference's last part) */
+	bool chart_oci;
+	char *chart_pin;	/* `version:` as written: an exact version or a range */
+	struct fx_loc pin_loc;
+	/* From the lock file, when it holds this chart at this pin (NULL: not
+	 * locked): the version the pin resolved to, and the archive's digest,
+	 * "sha256:" and 64 lowercase hex digits. */
+	char *chart_version;
+	char *chart_digest;
 	struct fx_list values;	/* absolute paths; defaults' values first */
 	struct fx_kvlist set;	/* defaults' set first, the service's own override per key */
 	struct fx_kvlist secrets;	/* helm key -> environment variable, merged as set */
+	/* Where the chart takes the image (FX_IMAGE_FIELDS). A service's own
+	 * or its defaults' (taken whole, not merged); a service that gives none
+	 * has image.repository, image.tag and image.pullPolicy. A shared entry
+	 * with `images` applies its own to each member that gives none. */
+	struct fx_kvlist image_values;
+	bool image_values_given;	/* written, not the default */
+	struct fx_loc image_values_loc;
+	/* shared: `images:`, the services whose images its chart takes (an
+	 * umbrella chart). Their builds feed its chart, their loads its
+	 * release; they have no chart or release of their own. */
+	struct fx_member *members;
+	size_t nmembers;
+	/* The members' images share one tag, fx-<16 hex of all their image
+	 * IDs> (some value path takes the tag of several of them). */
+	bool one_tag;
+	/* services: the shared entry whose `images` names it, or NULL */
+	char *released_by;
 	struct fx_list needs;	/* names of entries in svcs */
 	struct fx_port *ports;	/* forwarded by up --watch; local ports unique */
 	size_t nports;
@@ -95,6 +147,8 @@ struct fx_svc {
 struct fx_catalog {
 	char *path;		/* absolute path of the catalog file */
 	char *dir;		/* its directory */
+	char *lock_path;	/* its lock file: the path with .yaml (.yml) made .lock */
+	char *lock_shown;	/* the lock file's path as messages show it */
 	char *root;		/* workspace.root, absolute (default: the catalog's directory) */
 
 	char *namespace;	/* default "fusion" */
@@ -188,6 +242,30 @@ int catalog_parse(const char *path, const char *text, size_t len, bool check_fil
     struct fx_catalog *out);
 
 void catalog_free(struct fx_catalog *c);
+
+/*
+ * The lock file (config/chartlock.c): beside the catalog, committed with
+ * it, it holds for each entry whose chart comes from a repository or a
+ * registry what its pin resolved to, so every checkout renders the same
+ * bytes:
+ *
+ *   version: 1
+ *   charts:
+ *     redis: {chart: oci://HOST/PATH/redis, pin: ^19.6, version: 19.6.4, digest: sha256:...}
+ *     web: {repo: https://HOST/PATH, name: web, pin: 1.2.3, version: 1.2.3, digest: sha256:...}
+ *
+ * catalog_load reads it when such a chart is there and fills each entry's
+ * chart_version and chart_digest from the lock's entry of its name when
+ * that was resolved for the same chart and pin (else they stay NULL: not
+ * locked). A lock file that cannot be read or parsed is an error
+ * (FILE:LINE:COL), as the catalog's are; one that is not there locks
+ * nothing.
+ *
+ * catalog_lock_write writes the lock of every such entry that has a
+ * chart_digest, sorted by name, to a temporary file renamed over the lock.
+ * Returns 0, or -1 after reporting.
+ */
+int catalog_lock_write(const struct fx_catalog *c);
 
 /* Look an entry up by name; NULL if none. */
 struct fx_svc *catalog_svc(const struct fx_catalog *c, const char *name);

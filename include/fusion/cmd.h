@@ -58,7 +58,7 @@ struct fx_command {
 
 extern const struct fx_command fx_cmd_up, fx_cmd_plan, fx_cmd_graph, fx_cmd_why,
     fx_cmd_inputs, fx_cmd_status, fx_cmd_down, fx_cmd_cache, fx_cmd_logs, fx_cmd_doctor,
-    fx_cmd_bootstrap, fx_cmd_clone;
+    fx_cmd_bootstrap, fx_cmd_clone, fx_cmd_lock;
 
 /* What a command selects beyond the names it is given (up, plan, graph,
  * why): the session applies it. */

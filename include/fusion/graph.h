@@ -75,6 +75,11 @@ struct fx_kind {
 	int version;		/* bump when the action or key changes meaning */
 	const char *shape;	/* DOT shape */
 	int limit;		/* default cap on running nodes of this kind; 0 = none */
+	/* Its output is a local file whose check is a stat (a chart archive in
+	 * the chart cache): fx_eval.exists is asked on every evaluation, not
+	 * only under --verify, so a file removed behind fusion's back is made
+	 * again by a plain run. */
+	bool check_always;
 
 	/*
 	 * Fill the manifest of the node's inputs (apart from its input edges'

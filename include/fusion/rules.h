@@ -7,11 +7,12 @@
  *
  *   build:S    rules/build.c    podman|docker build, then tag localhost/IMAGE:fx-<id16>
  *   load:S     rules/load.c     the provider's load: an archive or a push
+ *   fetch:X    rules/fetch.c    helm pull of a locked chart into the chart cache
  *   chart:X    rules/chart.c    helm template -> STATEDIR/artifacts/X.yaml
  *   release:X  rules/release.c  helm upgrade --install ... --wait
  *
  * Each entry names the kinds its nodes take inputs from (the input edges:
- * build -> load -> release, build -> chart -> release) and carries the
+ * build -> load -> release, build -> chart -> release, fetch -> chart) and carries the
  * roles the commands ask for (what `down` uninstalls, what `status` shows);
  * the order-only edge release:Y -> release:X for each Y in X's needs comes
  * from a role too. Nothing outside rules/ names a kind. The tool
@@ -119,6 +120,13 @@ struct fx_rule_node {
 	const struct fx_tree *context, *file, *ignore_tree, *chart;
 	const struct fx_tree **values;
 	size_t nvalues;
+	char *pull_dir;			/* fetch: where helm pull writes, while it runs */
+	/* fetch of a local chart's dependencies: its Chart.yaml and its lock
+	 * (Chart.lock, or requirements.lock), and charts/ as the build left
+	 * it in this run (entries "charts/..."), NULL if it did not run */
+	const struct fx_tree *chart_yaml, *chart_lock;
+	struct fx_tree *built;
+	struct fx_tree *chart_now;	/* chart: its tree, charts/ as its fetch built it */
 	int load_status;		/* load: the failed command's status, 0 if none */
 	int load_failed;		/* load: which command failed (0: the save) */
 	bool names_told;		/* build: odd file names said once */
@@ -195,6 +203,10 @@ enum fx_role {
 	 * shared cache), and a selected one needs them set before anything
 	 * runs (a catalog error otherwise). */
 	FX_ROLE_SECRETS = 1 << 4,
+	/* Its key holds the lock file's digest of X's chart (a chart from a
+	 * repository or a registry): a selected one needs the chart locked
+	 * before anything runs (a catalog error otherwise: `fusion lock`). */
+	FX_ROLE_LOCKED = 1 << 5,
 };
 
 struct fx_rule_kind {
@@ -220,7 +232,7 @@ struct fx_rule_kind {
 	bool (*exists)(struct fx_rules *r, struct fx_node *n, const char *output);
 };
 
-extern const struct fx_rule_kind kind_build, kind_load, kind_chart, kind_release;
+extern const struct fx_rule_kind kind_build, kind_load, kind_fetch, kind_chart, kind_release;
 
 /* Every kind, in pipeline order, NULL-terminated. */
 extern const struct fx_rule_kind *const rules_kinds[];
@@ -285,6 +297,24 @@ bool rules_have_image(struct fx_rules *r, const char *id);
 bool rules_have_loaded(struct fx_rules *r, const char *ref);
 bool rules_have_release(struct fx_rules *r, const char *name);
 
+/*
+ * Images into values (rules/images.c). rules_image_tag: the tag service
+ * s's image (ID `id`) has: fx-<16 hex of the ID>, or, when the entry that
+ * releases it gives its members one tag, fx-<16 hex of all their IDs>, the
+ * IDs read from n's input edges from their builds (malloc'ed).
+ * rules_registry: "localhost", or the registry images are pushed to.
+ * rules_ref_tagged: REGISTRY/IMAGE:TAG as the cluster pulls it.
+ * rules_image_values: the PATH=VALUE pairs chart node `chart` is given, in
+ * order, each path once: each image it takes (its build edges) through
+ * its templates (FX_IMAGE_FIELDS); into *out, free with rules_kv_free.
+ */
+char *rules_image_tag(const struct fx_catalog *c, const struct fx_svc *s, const char *id,
+    const struct fx_node *n);
+const char *rules_registry(const struct fx_catalog *c);
+char *rules_ref_tagged(const struct fx_catalog *c, const struct fx_svc *s, const char *tag);
+void rules_image_values(struct fx_rules *r, const struct fx_node *chart, struct fx_kvlist *out);
+void rules_kv_free(struct fx_kvlist *l);
+
 /* The image reference a build output (image ID) gets: localhost/IMAGE:fx-<16 hex>. */
 char *rules_image_ref(const struct fx_svc *s, const char *image_id);
 /* The reference the cluster pulls: the local ref, or REGISTRY/IMAGE:TAG for
@@ -308,6 +338,45 @@ char *rules_secrets_path(struct fx_rules *r, const struct fx_node *n);
 int rules_secrets_file(struct fx_rules *r, struct fx_node *n, struct fx_cmd *cmd,
     struct fx_buf *msg);
 enum fx_said rules_say_secret(const struct fx_change *c, bool brief, struct fx_buf *out);
+
+/*
+ * Charts from repositories and registries (rules/fetch.c).
+ * rules_chart_cache: the user's chart cache ($FUSION_CHART_CACHE, else
+ * $XDG_CACHE_HOME/fusion/charts, else ~/.cache/fusion/charts), malloc'ed.
+ * rules_chart_archive: where the archive of `digest` ("sha256:HEX") lives
+ * in it, CACHE/sha256/HEX.tgz. rules_chart_said: s's chart in words
+ * ("oci://HOST/PATH/NAME", "NAME from URL").
+ * rules_pull_dir: a new directory for one helm pull (CACHE/tmp/pull-XXXXXX),
+ * or NULL with the reason in *msg. rules_pull_argv: helm pull of s's chart
+ * at `version` (exact, or a range helm resolves) into `dir`.
+ * rules_pull_done: after it, the one archive in dir: its version (from its
+ * name, NAME-VERSION.tgz) and digest, refused (-1, the reason in *msg)
+ * when `want` is given and differs, else moved into the cache; dir is
+ * removed either way. rules_chart_resolve: `fusion lock`'s resolution of
+ * s's pin, the three above in one (helm's complaint in *msg on failure).
+ * rules_archive_check: is the cached archive of s's locked digest still
+ * that archive (it is read and hashed)? 0, or -1 with the reason in *msg.
+ */
+char *rules_chart_cache(void);
+char *rules_chart_archive(const char *digest);
+void rules_chart_said(const struct fx_svc *s, struct fx_buf *out);
+char *rules_pull_dir(struct fx_buf *msg);
+void rules_pull_argv(const struct fx_svc *s, const char *version, const char *dir,
+    struct fx_strv *argv);
+int rules_pull_done(const struct fx_svc *s, const char *dir, const char *want, char **version,
+    char **digest, struct fx_buf *msg);
+int rules_chart_resolve(const struct fx_svc *s, char **version, char **digest,
+    struct fx_buf *msg);
+int rules_archive_check(const struct fx_svc *s, struct fx_buf *msg);
+/* A local chart's lock of its dependencies (CHART/Chart.lock, else
+ * CHART/requirements.lock of an apiVersion v1 chart) when there is one
+ * (malloc'ed), else NULL: such a chart has a fetch node, which runs helm
+ * dependency build. */
+char *rules_deps_lock(const char *chart);
+/* The tree t with its entries under charts/ replaced by those of `built`
+ * (a new tree, its root digest computed; free with rules_tree_free). */
+struct fx_tree *rules_tree_with(const struct fx_tree *t, const struct fx_tree *built);
+void rules_tree_free(struct fx_tree *t);
 
 /* Helm: the common arguments of template and upgrade (chart, -n, -f, --set). */
 void rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *argv);

@@ -27,8 +27,11 @@ struct fx_eval {
 	struct fx_cache *cache;	/* for recorded manifests (reasons); may be NULL */
 	void *ctx;		/* handed to the kinds' callbacks */
 	bool force;		/* every selected node is stale */
-	/* --verify: does the recorded output still exist? NULL: trust the records. */
+	/* Does the recorded output still exist? Asked under --verify (`verify`)
+	 * and, whatever it says, for kinds with check_always. NULL: trust the
+	 * records. */
 	bool (*exists)(struct fx_node *n, const char *output, void *ctx);
+	bool verify;
 };
 
 /*

@@ -71,6 +71,9 @@ fx_real_helm() {
 	export FUSION_REAL_HELM=${FUSION_REAL_HELM:-/usr/local/lib/fusion/helm}
 	export HELM_CACHE_HOME=$BATS_TEST_TMPDIR/helm/cache HELM_CONFIG_HOME=$BATS_TEST_TMPDIR/helm/config \
 		HELM_DATA_HOME=$BATS_TEST_TMPDIR/helm/data
+	# fusion's chart cache (charts from repositories and registries): the
+	# test's own, never the user's ~/.cache
+	export FUSION_CHART_CACHE=$BATS_TEST_TMPDIR/charts
 }
 
 # fusion on the test's workspace

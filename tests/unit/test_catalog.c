@@ -412,6 +412,168 @@ test_check_files(void **state)
 	assert_int_equal(c.nsvcs, 0);
 }
 
+/* Charts from a registry or a repository: their forms, how a chart and
+ * its version go together through defaults, and what is refused. */
+static void
+test_remote_charts(void **state)
+{
+	struct fx_catalog c;
+
+	chart("chart");
+	assert_int_equal(load_text(
+	    "version: 1\n"
+	    "defaults: {chart: 'oci://registry.example:5000/charts/base', version: ^1.2}\n"
+	    "shared:\n"
+	    "  db: {chart: {repo: 'https://charts.example/stable', name: postgresql}, "
+	    "version: '>=15.0 <16'}\n"
+	    "services:\n"
+	    "  a: {}\n"
+	    "  b: {version: 1.3.0}\n"
+	    "  c: {chart: chart}\n", false, &c), 0);
+	const struct fx_svc *db = catalog_svc(&c, "db"), *a = catalog_svc(&c, "a");
+	const struct fx_svc *b = catalog_svc(&c, "b"), *cs = catalog_svc(&c, "c");
+	assert_false(db->chart_oci);
+	assert_null(db->chart);
+	assert_string_equal(db->chart_url, "https://charts.example/stable");
+	assert_string_equal(db->chart_name, "postgresql");
+	assert_string_equal(db->chart_pin, ">=15.0 <16");
+	assert_true(a->chart_oci);
+	assert_string_equal(a->chart_url, "oci://registry.example:5000/charts/base");
+	assert_string_equal(a->chart_name, "base");
+	assert_string_equal(a->chart_pin, "^1.2");
+	assert_string_equal(b->chart_pin, "1.3.0");
+	/* an entry's own chart does not keep the version of the one it inherited */
+	assert_path(cs->chart, "chart");
+	assert_null(cs->chart_url);
+	assert_null(cs->chart_pin);
+	/* nothing is locked without a lock file */
+	assert_null(a->chart_digest);
+	assert_null(a->chart_version);
+	assert_path(c.lock_path, "fusion.lock");
+	catalog_free(&c);
+
+	assert_int_equal(load_text(
+	    "version: 1\n"
+	    "shared:\n"
+	    "  a: {chart: 'oci://r.example/x'}\n"
+	    "  b: {chart: chart, version: 1.0.0}\n"
+	    "  c: {chart: 'oci://r.example/x:1.0.0', version: 1.0.0}\n"
+	    "  d: {chart: 'https://charts.example/x', version: 1.0.0}\n"
+	    "  e: {chart: {repo: 'https://charts.example', name: x, version: 1.0.0}}\n"
+	    "  f: {chart: {repo: 'ftp://charts.example', name: x}, version: 1.0.0}\n"
+	    "  g: {chart: 'oci://r.example/', version: 1.0.0}\n", false, &c), -1);
+	/* a no version; b a version of a local chart; c a tag; d an http chart
+	 * as a string; e a version inside (and so none beside); f no http(s);
+	 * g no name */
+	assert_int_equal(load_errors, 8);
+}
+
+/* The lock file: an entry counts for the same chart and pin only; a bad
+ * one is an error of its own file. */
+static void
+test_lock_file(void **state)
+{
+	struct fx_catalog c;
+	const char *cat = "version: 1\nshared:\n"
+	    "  a: {chart: 'oci://r.example/charts/a', version: ^1.0}\n"
+	    "  b: {chart: {repo: 'https://charts.example', name: bee}, version: 2.0.0}\n";
+	const char *digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char *lock = xasprintf("version: 1\ncharts:\n"
+	    "  a: {chart: 'oci://r.example/charts/a', pin: ^1.0, version: 1.4.2, digest: %s}\n"
+	    "  b: {repo: 'https://charts.example', name: bee, pin: 1.0.0, version: 1.0.0, "
+	    "digest: %s}\n"
+	    "  gone: {chart: 'oci://r.example/charts/g', pin: '1', version: '1', digest: %s}\n",
+	    digest, digest, digest);
+
+	put_file("fusion.lock", lock);
+	assert_int_equal(load_text(cat, false, &c), 0);
+	const struct fx_svc *a = catalog_svc(&c, "a"), *b = catalog_svc(&c, "b");
+	assert_string_equal(a->chart_version, "1.4.2");
+	assert_string_equal(a->chart_digest, digest);
+	assert_null(b->chart_digest);	/* locked for another pin */
+	/* written back: the locked ones, sorted, the rest dropped */
+	assert_int_equal(catalog_lock_write(&c), 0);
+	char *text;
+	size_t len;
+	assert_int_equal(read_file(c.lock_path, &text, &len), 0);
+	assert_non_null(strstr(text, "  a:\n    chart: \"oci://r.example/charts/a\"\n"
+	    "    pin: \"^1.0\"\n    version: \"1.4.2\"\n"));
+	assert_null(strstr(text, "gone"));
+	assert_null(strstr(text, "  b:"));
+	free(text);
+	catalog_free(&c);
+	/* what it wrote reads back the same */
+	assert_int_equal(load_text(cat, false, &c), 0);
+	assert_string_equal(catalog_svc(&c, "a")->chart_digest, digest);
+	catalog_free(&c);
+
+	put_file("fusion.lock", "version: 1\ncharts:\n  a: {chart: x, pin: '1', version: '1', "
+	    "digest: md5:abc}\n");
+	assert_int_equal(load_text(cat, false, &c), -1);
+	assert_int_equal(load_errors, 1);
+	put_file("fusion.lock", "version: 2\n");
+	assert_int_equal(load_text(cat, false, &c), -1);
+	free(lock);
+}
+
+/* image_values and images: the defaults, taken whole, an umbrella's
+ * members, when they share one tag, and what is refused. */
+static void
+test_image_values(void **state)
+{
+	struct fx_catalog c;
+
+	chart("chart");
+	assert_int_equal(load_text(
+	    "version: 1\n"
+	    "defaults: {chart: chart, image_values: {app.image: '{ref}', app.pull: '{pullPolicy}'}}\n"
+	    "shared:\n"
+	    "  shop: {chart: chart, images: [a, b], image_values: {img.repo: '{registry}', "
+	    "img.tag: '{tag}'}}\n"
+	    "  two: {chart: chart, images: {c: {x.image: '{ref}'}, d: {y.image: '{ref}'}}}\n"
+	    "services:\n"
+	    "  a: {}\n"
+	    "  b: {}\n"
+	    "  c: {}\n"
+	    "  d: {}\n"
+	    "  e: {image_values: {only: '{repository}'}}\n"
+	    "  f: {chart: chart}\n", false, &c), 0);
+	const struct fx_svc *shop = catalog_svc(&c, "shop"), *two = catalog_svc(&c, "two");
+	assert_int_equal(shop->nmembers, 2);
+	assert_true(shop->one_tag);
+	assert_false(two->one_tag);	/* each image its own path */
+	assert_string_equal(catalog_svc(&c, "a")->released_by, "shop");
+	assert_string_equal(catalog_svc(&c, "d")->released_by, "two");
+	assert_null(catalog_svc(&c, "e")->released_by);
+	/* taken whole: e's own, not merged with the defaults' */
+	const struct fx_svc *e = catalog_svc(&c, "e"), *f = catalog_svc(&c, "f");
+	assert_int_equal(e->image_values.n, 1);
+	assert_string_equal(kv(&e->image_values, "only"), "{repository}");
+	assert_string_equal(kv(&f->image_values, "app.image"), "{ref}");
+	catalog_free(&c);
+
+	/* no image_values: image.repository, image.tag, image.pullPolicy */
+	assert_int_equal(load_text("version: 1\nservices:\n  a: {chart: chart}\n", false, &c), 0);
+	assert_false(c.svcs[0].image_values_given);
+	assert_string_equal(kv(&c.svcs[0].image_values, "image.tag"), "{tag}");
+	assert_string_equal(kv(&c.svcs[0].image_values, "image.pullPolicy"), "{pullPolicy}");
+	catalog_free(&c);
+
+	assert_int_equal(load_text(
+	    "version: 1\n"
+	    "shared:\n"
+	    "  u: {chart: chart, images: [a, b, nosuch, s]}\n"
+	    "  v: {chart: chart, images: [a]}\n"
+	    "  s: {chart: chart}\n"
+	    "services:\n"
+	    "  a: {values: [x.yaml]}\n"
+	    "  b: {images: [a]}\n"
+	    "  c: {chart: chart, image_values: {x: '{digest}'}}\n", false, &c), -1);
+	/* u: one path for two images (the default image.repository), nosuch,
+	 * s (shared); v: a twice; a's own values; b's images; c's template */
+	assert_int_equal(load_errors, 7);
+}
+
 static void
 test_keeps_going(void **state)
 {
@@ -610,6 +772,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_anchors_and_merge_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keeps_going, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_charts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_never_crashes, setup, teardown),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test_setup_teardown(test_build_file_in_context, setup, teardown),

@@ -54,7 +54,7 @@ test_registry_is_complete(void **state)
 
 	struct fx_buf b = {0};
 	rules_kind_list(&b, "or");
-	assert_string_equal(b.s, "build, load, chart or release");
+	assert_string_equal(b.s, "build, load, fetch, chart or release");
 	buf_free(&b);
 }
 
@@ -65,8 +65,9 @@ test_until_selects_what_a_kind_takes_inputs_from(void **state)
 	assert_upto("build", "build");
 	assert_upto("load", "build load");
 	/* CI renders without a cluster: no load */
-	assert_upto("chart", "build chart");
-	assert_upto("release", "build load chart release");
+	assert_upto("chart", "build fetch chart");
+	assert_upto("fetch", "fetch");
+	assert_upto("release", "build load fetch chart release");
 	assert_null(rules_kinds_upto("frob"));
 	assert_null(rules_kinds_upto(""));
 }
@@ -207,7 +208,8 @@ test_until_chart_keeps_no_load(void **state)
 static int
 checked(const struct fx_rule_kind *k, const char *want)
 {
-	const struct fx_rule_kind *const kinds[] = {&kind_build, &kind_load, &kind_chart, k, NULL};
+	const struct fx_rule_kind *const kinds[] = {&kind_build, &kind_load, &kind_fetch, &kind_chart,
+	    k, NULL};
 	capture_begin();
 	int rc = rules_kinds_check(kinds);
 	char *out = capture_end();

@@ -306,6 +306,11 @@ test_verify_output_missing(void **state)
 	record(w, n, NULL, "img-1", "");
 	w->ev.exists = fake_exists;
 	w->exists_answer = false;
+	/* without --verify, the record is trusted */
+	stale_decide(n, &w->ev, NULL);
+	assert_int_equal(n->state, FX_FRESH);
+	assert_int_equal(w->exists_calls, 0);
+	w->ev.verify = true;
 	stale_decide(n, &w->ev, NULL);
 	assert_int_equal(n->state, FX_STALE);
 	assert_string_equal(n->reason, "output missing");
@@ -321,6 +326,34 @@ test_verify_output_missing(void **state)
 	struct fx_node *m = add(w, "b");
 	stale_decide(m, &w->ev, NULL);
 	assert_string_equal(m->reason, "never ran");
+	assert_int_equal(w->exists_calls, 2);
+}
+
+/* A kind whose output is a local file (check_always) is checked on every
+ * evaluation, --verify or not; the others only under --verify. */
+static void
+test_check_always(void **state)
+{
+	static const struct fx_kind cheap = {.name = "cheap", .version = 1,
+	    .inputs = fake_inputs, .check_always = true};
+	struct world *w = *state;
+	struct fx_node *n = graph_add(w->g, &cheap, "a", NULL, &w->data[0]);
+	struct fx_node *o = add(w, "b");
+
+	n->selected = true;
+	record(w, n, NULL, "img-1", "");
+	record(w, o, NULL, "img-1", "");
+	w->ev.exists = fake_exists;
+	w->exists_answer = false;
+	stale_decide(n, &w->ev, NULL);
+	assert_int_equal(n->state, FX_STALE);
+	assert_string_equal(n->reason, "output missing");
+	stale_decide(o, &w->ev, NULL);
+	assert_int_equal(o->state, FX_FRESH);
+	assert_int_equal(w->exists_calls, 1);
+	w->exists_answer = true;
+	stale_decide(n, &w->ev, NULL);
+	assert_int_equal(n->state, FX_FRESH);
 	assert_int_equal(w->exists_calls, 2);
 }
 
@@ -510,6 +543,7 @@ main(void)
 		T(test_old_hashing),
 		T(test_force),
 		T(test_verify_output_missing),
+		T(test_check_always),
 		T(test_inputs_failure),
 		T(test_dep_output_in_key),
 		T(test_pending),
