@@ -328,6 +328,10 @@ build_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blo
 		    status);
 		return FX_STEP_FAIL;
 	}
+	if (step == 0 && !rules_is_image_id(value)) {
+		buf_puts(msg, "its record's output is not an image ID");
+		return FX_STEP_FAIL;
+	}
 	if (step == 0) {
 		builder_load_argv(r->cat, blob, &cmd->argv);
 		return FX_STEP_RUN;
@@ -335,6 +339,7 @@ build_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blo
 	if (step == 1) {
 		strv_push(&cmd->argv, bin);
 		strv_push(&cmd->argv, "tag");
+		strv_push(&cmd->argv, "--");
 		strv_push(&cmd->argv, value);
 		strv_take(&cmd->argv, rules_image_ref(d->svc, value));
 		return FX_STEP_RUN;
@@ -388,10 +393,15 @@ build_each_source(struct fx_node *n, void (*fn)(void *ctx, const struct fx_sourc
 	}
 }
 
+/* A recorded output that is no image ID (an imported record may say
+ * anything) is no output: the build runs again. */
 static bool
 build_exists(struct fx_rules *r, struct fx_node *n, const char *output)
 {
-	(void)n;
+	if (!rules_is_image_id(output)) {
+		fx_warn("%s: its recorded output is not an image ID; building it again", n->id);
+		return false;
+	}
 	return rules_have_image(r, output);
 }
 

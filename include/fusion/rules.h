@@ -285,6 +285,9 @@ bool rules_have_image(struct fx_rules *r, const char *id);
 bool rules_have_loaded(struct fx_rules *r, const char *ref);
 bool rules_have_release(struct fx_rules *r, const char *name);
 
+/* Is `s` an image ID ("sha256:" and 64 lowercase hex)? A record's output
+ * (imported, or from a shared cache) is used as one only if it is. */
+bool rules_is_image_id(const char *s);
 /* The image reference a build output (image ID) gets: localhost/IMAGE:fx-<16 hex>. */
 char *rules_image_ref(const struct fx_svc *s, const char *image_id);
 /* The reference the cluster pulls: the local ref, or REGISTRY/IMAGE:TAG for
