@@ -23,6 +23,7 @@
 #include "fusion/builder.h"
 #include "fusion/containerfile.h"
 #include "fusion/diag.h"
+#include "fusion/imagearchive.h"
 #include "fusion/ignore.h"
 #include "fusion/manifest.h"
 #include "fusion/rules.h"
@@ -333,6 +334,13 @@ build_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blo
 		return FX_STEP_FAIL;
 	}
 	if (step == 0) {
+		/* What it would name, before it is loaded: only the node's own
+		 * tag, never another of the user's names. */
+		char *ref = rules_image_ref(d->svc, value);
+		int ok = image_archive_check(blob, ref, msg);
+		free(ref);
+		if (ok < 0)
+			return FX_STEP_FAIL;
 		builder_load_argv(r->cat, blob, &cmd->argv);
 		return FX_STEP_RUN;
 	}
