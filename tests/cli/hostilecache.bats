@@ -64,3 +64,100 @@ open(sys.argv[2], "w").close(); time.sleep(300)' "$STATE/lock" "$BATS_TEST_TMPDI
 	[ "$status" -eq 0 ]
 	[ "$output" = "imported 1 node record from $BATS_TEST_TMPDIR/records" ]
 }
+
+# ---- a file:// shared cache whose objects were tampered with ----
+
+# Push the build of scriptdash to a file:// cache ($DIR); AC and BLOB are
+# its record and blob, kept as pushed in $AC.orig.
+pushed() {
+	DIR=$BATS_TEST_TMPDIR/shared
+	run fx up --until build scriptdash --push --remote "file://$DIR"
+	[ "$status" -eq 0 ]
+	AC=$(echo "$DIR"/ac/*)
+	BLOB=$DIR/cas/$(awk '$1 == "blob" {print $2}' "$AC")
+	cp "$AC" "$AC.orig"
+}
+
+# A fresh state directory asks the cache for scriptdash's build again.
+restore_run() {
+	rm -rf "$STATE"
+	reset_calls
+	run timeout 120 "$FUSION" -f "$CAT" up --until build scriptdash --remote "file://$DIR" --json
+}
+
+# The last restore_run built scriptdash (the cache was not used), warning
+# with WHAT.
+built_instead() {
+	[ "$status" -eq 0 ]
+	[ "$(results ran)" = build:scriptdash ]
+	[[ "$output" == *"$1"* ]]
+	[ "$(calls 'podman build')" -eq 1 ]
+}
+
+@test "shared cache: an output that is no image ID, a blob over cache.max_blob_mib, a FIFO for a blob: the build runs" {
+	pushed
+	# a record's output is used only if it is an image ID; a tool would
+	# take "--help" for an option
+	sed -i 's/^output sha256:.*/output --help/' "$AC"
+	restore_run
+	built_instead "could not restore it from the shared cache (its record's output is not an image ID)"
+	[ "$(calls 'podman tag --help')" -eq 0 ]
+	[[ "$(sqlite3 "$STATE/cache.db" "select output from node where id = 'build:scriptdash'")" == sha256:* ]]
+	# a record claims a size over the limit: refused before a byte moves
+	cp "$AC.orig" "$AC"
+	printf 'cache:\n  max_blob_mib: 1\n' >>"$CAT"
+	sed -i "s/^blob \([0-9a-f]*\) .*/blob \1 $((2 << 20))/" "$AC"
+	restore_run
+	built_instead "its record claims 2097152 bytes, more than the limit of 1048576 (cache.max_blob_mib)"
+	# a FIFO (it blocked the open for ever) is no object
+	cp "$AC.orig" "$AC"
+	rm "$BLOB"
+	mkfifo "$BLOB"
+	restore_run
+	built_instead "not a regular file; running it here"
+}
+
+# An image of a one-file root file system, tagged NAME; prints its ID.
+tiny_image() {
+	mkdir -p "$BATS_TEST_TMPDIR/root-$2"
+	echo "$2" >"$BATS_TEST_TMPDIR/root-$2/file"
+	tar -C "$BATS_TEST_TMPDIR/root-$2" -cf "$BATS_TEST_TMPDIR/root-$2.tar" .
+	podman import -q "$BATS_TEST_TMPDIR/root-$2.tar" "$1" >/dev/null
+	podman image inspect --format '{{.Id}}' "$1"
+}
+
+# Point the record at another blob: FILE, as the image ID ID.
+serve_blob() {
+	local sha size
+	sha=$(sha256sum "$1" | cut -d' ' -f1)
+	size=$(stat -c %s "$1")
+	cp "$1" "$DIR/cas/$sha"
+	sed -i -e "s/^blob .*/blob $sha $size/" -e "s/^output .*/output sha256:$2/" "$AC"
+}
+
+# A cached archive carrying the name of an unrelated image of the user's
+# (made by podman save of another image, then renamed in its index.json):
+# loading it would point that name at the archive's image.
+@test "shared cache: an archive that names another image is not loaded, and no other name moves" {
+	pushed
+	victim=$(tiny_image localhost/victim:1 victim)
+	evil=$(tiny_image localhost/attacker:1 attacker)
+	podman save -q --format oci-archive -o "$BATS_TEST_TMPDIR/evil.tar" localhost/attacker:1
+	python3 - "$BATS_TEST_TMPDIR/evil.tar" "$BATS_TEST_TMPDIR/renamed.tar" <<'PY'
+import io, sys, tarfile
+src, dst = tarfile.open(sys.argv[1]), tarfile.open(sys.argv[2], "w", format=tarfile.USTAR_FORMAT)
+for m in src.getmembers():
+    data = src.extractfile(m).read() if m.isfile() else None
+    if m.name.lstrip("./") == "index.json":
+        data = data.replace(b"localhost/attacker:1", b"localhost/victim:1")
+        m.size = len(data)
+    dst.addfile(m, io.BytesIO(data) if data is not None else None)
+dst.close()
+PY
+	podman untag localhost/attacker:1
+	serve_blob "$BATS_TEST_TMPDIR/renamed.tar" "$evil"
+	restore_run
+	built_instead "the archive would name localhost/victim:1, not only localhost/scriptdash:fx-"
+	[ "$(calls 'podman load')" -eq 0 ]
+	[ "$(podman image inspect --format '{{.Id}}' localhost/victim:1)" = "$victim" ]
+}
