@@ -205,9 +205,21 @@ read_full(int fd, void *buf, size_t n)
 	return 0;
 }
 
-/* Read index.json and manifest.json out of the tar at fd. */
+/* docker's archives (and podman's docker-archive) link each layer's
+ * DIR/layer.tar to the layer's file: that link, and no other, is allowed
+ * (a link to a directory could place a later member anywhere). */
+static bool
+layer_link(const char *name)
+{
+	const char *slash = strchr(name, '/');
+
+	return slash && strcmp(slash + 1, "layer.tar") == 0;
+}
+
+/* Read index.json and manifest.json out of the tar at fd; is there a
+ * (legacy) repositories file too? */
 static int
-read_members(int fd, char **index, char **manifest, struct fx_buf *msg)
+read_members(int fd, char **index, char **manifest, bool *repositories, struct fx_buf *msg)
 {
 	unsigned char h[BLOCK];
 
@@ -226,16 +238,18 @@ read_members(int fd, char **index, char **manifest, struct fx_buf *msg)
 			return -1;
 		}
 		char type = (char)h[156];
-		if (type != '0' && type != '\0' && type != '5') {
-			buf_printf(msg, "the archive holds a member of type '%c' (links and extended "
-			    "headers are refused)", type);
-			return -1;
-		}
 		char *name = member_name(h);
 		if (!name) {
 			buf_puts(msg, "the archive holds a member named with \"..\"");
 			return -1;
 		}
+		if (type != '0' && type != '\0' && type != '5' && !(type == '2' && layer_link(name))) {
+			buf_printf(msg, "the archive holds %s of type '%c' (links but a docker layer's, "
+			    "and extended headers, are refused)", name, type);
+			free(name);
+			return -1;
+		}
+		*repositories |= strcmp(name, "repositories") == 0;
 		char **slot = strcmp(name, "index.json") == 0 ? index :
 		    strcmp(name, "manifest.json") == 0 ? manifest : NULL;
 		free(name);
@@ -274,7 +288,12 @@ image_archive_check(const char *path, const char *ref, struct fx_buf *msg)
 		buf_printf(msg, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (read_members(fd, &index, &manifest, msg) == 0)
+	bool repositories = false;
+	if (read_members(fd, &index, &manifest, &repositories, msg) < 0)
+		;
+	else if (repositories && !manifest)	/* docker load would read its names */
+		buf_puts(msg, "the archive has a repositories file and no manifest.json");
+	else
 		rc = image_archive_check_json(index, manifest, ref, msg);
 	close(fd);
 	free(index);

@@ -13,8 +13,10 @@
  * The check is strict where the loaders are lenient, so that what it reads
  * is what they read: a plain tar (not compressed: the loaders would
  * decompress it unseen), regular files and directories only (a link could
- * make index.json another member), no extended headers (they rename
- * members), no ".." in a name, at most one index.json and one
+ * make index.json another member; a docker layer's DIR/layer.tar is the
+ * one link allowed), no extended headers (they rename members), no ".."
+ * in a name, no legacy repositories file without a manifest.json (docker
+ * load would read its names), at most one index.json and one
  * manifest.json however their names are spelt ("./index.json",
  * "/index.json"), each at most 1 MiB of ASCII JSON without escapes (so
  * that a key cannot hide behind \u escapes or Unicode case folding).

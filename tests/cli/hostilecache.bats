@@ -82,7 +82,7 @@ pushed() {
 restore_run() {
 	rm -rf "$STATE"
 	reset_calls
-	run timeout 120 "$FUSION" -f "$CAT" up --until build scriptdash --remote "file://$DIR" --json
+	run timeout 120 "$FUSION" -f "$CAT" up --until build scriptdash --remote "file://$DIR" --json # status-free: built_instead checks it
 }
 
 # The last restore_run built scriptdash (the cache was not used), warning

@@ -128,6 +128,11 @@ test_tar(void **state)
 	assert_int_equal(ARCHIVE("index.json", "0", good, ".//index.json", "0", good), -1);
 	/* links, extended headers, a compressed archive */
 	assert_int_equal(ARCHIVE("index.json", "2", "blobs/sha256/x"), -1);
+	assert_int_equal(ARCHIVE("x", "2", "."), -1);
+	/* docker's layer links, and its legacy repositories beside a manifest */
+	assert_int_equal(ARCHIVE("0123/layer.tar", "2", "../0123.tar", "repositories", "0", "{}",
+	    "manifest.json", "0", "[{\"RepoTags\":[\"localhost/core-api:fx-0123456789abcdef\"]}]"), 0);
+	assert_int_equal(ARCHIVE("repositories", "0", "{\"ruby\":{\"3.3\":\"x\"}}"), -1);
 	assert_int_equal(ARCHIVE("index.json", "1", "blobs/sha256/x"), -1);
 	assert_int_equal(ARCHIVE("PaxHeaders/x", "x", "30 path=index.json\n", "x", "0", evil), -1);
 	char *gz = at("a.tar.gz");
