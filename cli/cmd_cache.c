@@ -86,7 +86,10 @@ move_records(struct fx_session *s, const char *sub, const char *file)
 		else
 			printf("exported %d node record%s to %s\n", n, n == 1 ? "" : "s", file);
 	} else {
-		if (cache_import(s->cache, file, &n) < 0)
+		int rc = cache_import(s->cache, file, &n, &cmd_stop);
+		if (rc == -3 || cmd_stop)
+			return FX_EXIT_INTERRUPTED;
+		if (rc < 0)
 			return FX_EXIT_FAILED;
 		if (s->o->json)
 			said("imported", file, n);
@@ -113,10 +116,17 @@ cmd_cache(struct fx_opts *o, void *unused)
 		return FX_EXIT_USAGE;
 	}
 	bool clear = strcmp(sub, "clear") == 0;
+	/* An import waits for the lock and reads a file of any size: a
+	 * signal ends it, changing nothing (130). */
+	bool importing = strcmp(sub, "import") == 0;
+	if (importing && cmd_signals_on() < 0)
+		return FX_EXIT_FAILED;
 	int rc = session_open(&s, o);
 	if (rc == 0 && strcmp(sub, "stats") != 0 && strcmp(sub, "export") != 0) {
 		lock = lock_acquire(s.statedir, false);
-		if (lock < 0)
+		if (lock == -3 || (lock < 0 && cmd_stop))
+			rc = FX_EXIT_INTERRUPTED;
+		else if (lock < 0)
 			rc = FX_EXIT_FAILED;
 	}
 	/* clear never opens the database: it must work on one that cannot be
@@ -139,6 +149,8 @@ cmd_cache(struct fx_opts *o, void *unused)
 	}
 	lock_release(lock);
 	session_close(&s);
+	if (importing)
+		cmd_signals_off();
 	return rc;
 }
 

@@ -216,6 +216,7 @@ open_remote(struct fx_session *s, const struct fx_up_opts *u, struct fx_remote *
 		.url = abs ? abs : url,
 		.connect_timeout_ms = cat->remote_connect_timeout * 1000,
 		.timeout_ms = cat->remote_timeout * 1000,
+		.max_blob = (uint64_t)cat->remote_max_blob_mib << 20,
 	};
 	if (cat->remote_header_env) {
 		const char *v = getenv(cat->remote_header_env);

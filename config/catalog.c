@@ -440,7 +440,7 @@ static void
 parse_cache(struct cfg_load *ld, const struct ynode *v)
 {
 	static const char *const keys[] = {"remote", "push", "header", "header_env",
-	    "connect_timeout", "timeout"};
+	    "connect_timeout", "timeout", "max_blob_mib"};
 	const struct ynode *m = cfg_as_map(ld, v, "cache");
 	struct cfg_pairs p = {0};
 	const struct ynode *header = NULL;
@@ -484,6 +484,9 @@ parse_cache(struct cfg_load *ld, const struct ynode *v)
 			break;
 		case 5:
 			ld->c->remote_timeout = parse_count(ld, val, "timeout", 3600);
+			break;
+		case 6:
+			ld->c->remote_max_blob_mib = parse_count(ld, val, "max_blob_mib", INT_MAX);
 			break;
 		}
 	}

@@ -69,6 +69,7 @@ struct fx_remote {
 	char *dir;			/* file:// */
 	char *header;			/* "Name: value"; never printed */
 	long connect_ms, timeout_ms;
+	uint64_t max_blob;		/* the most bytes of a GET into a file */
 	CURLM *multi;
 	struct xfer *active, *ended, **ended_tail;
 	size_t nactive, nended;
@@ -337,6 +338,7 @@ remote_open(const struct fx_remote_conf *c, struct fx_buf *err)
 	}
 	r->connect_ms = c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 5000;
 	r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 30000;
+	r->max_blob = c->max_blob > 0 ? c->max_blob : FX_REMOTE_MAX_BLOB;
 	r->ended_tail = &r->ended;
 	return r;
 }
@@ -714,18 +716,31 @@ file_begin(struct xfer *x)
 
 	x->final = path_join(sub, x->name);
 	if (x->req.op == FX_REMOTE_HEAD) {
-		if (stat(x->final, &st) == 0)
-			end(x, FX_REMOTE_OK, "%s", "");
-		else if (errno == ENOENT)
+		int rc = lstat(x->final, &st);
+		if (rc < 0 && errno == ENOENT)
 			end(x, FX_REMOTE_MISSING, "%s: not found", x->where);
-		else
+		else if (rc < 0)
 			end(x, FX_REMOTE_DOWN, "%s: %s", x->where, strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			end(x, FX_REMOTE_CORRUPT, "%s: not a regular file", x->where);
+		else
+			end(x, FX_REMOTE_OK, "%s", "");
 	} else if (x->req.op == FX_REMOTE_GET) {
-		x->obj = open(x->final, O_RDONLY | O_CLOEXEC);
-		if (x->obj < 0)
+		/* An object is a regular file: a FIFO would block the open (and
+		 * the run) for ever, a device or a directory is no object, a
+		 * link may point anywhere. Opened without blocking, then looked
+		 * at: one of those is a fault of that object (the node runs). */
+		x->obj = open(x->final, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+		if (x->obj < 0 && errno == ELOOP)
+			end(x, FX_REMOTE_CORRUPT, "%s: a symbolic link, not a regular file", x->where);
+		else if (x->obj < 0)
 			end(x, errno == ENOENT ? FX_REMOTE_MISSING : FX_REMOTE_DOWN, "%s: %s",
 			    x->where, strerror(errno));
-		else if (fstat(x->obj, &st) == 0)
+		else if (fstat(x->obj, &st) < 0)
+			end(x, FX_REMOTE_DOWN, "%s: %s", x->where, strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			end(x, FX_REMOTE_CORRUPT, "%s: not a regular file", x->where);
+		else
 			x->total = (uint64_t)st.st_size;
 	} else if (mkdir_p(sub, 0755) < 0) {
 		end(x, FX_REMOTE_DOWN, "%s: %s", sub, strerror(errno));
@@ -748,7 +763,16 @@ static void
 file_step(struct xfer *x, char *buf)
 {
 	ssize_t k;
+	double secs = now_mono() - x->started;
 
+	/* The same bound in time as over HTTP: slower than MIN_RATE for the
+	 * whole of the timeout (a file system that hangs, a body that grows
+	 * as slowly as it is read) ends the transfer. */
+	if (secs * 1000 > (double)x->r->timeout_ms && (double)x->moved < secs * MIN_RATE) {
+		end(x, FX_REMOTE_DOWN, "%s: timed out (%" PRIu64 " bytes in %.0f s)", x->where,
+		    x->moved, secs);
+		return;
+	}
 	if (x->req.op == FX_REMOTE_GET) {
 		while ((k = read(x->obj, buf, CHUNK)) < 0 && errno == EINTR)
 			;
@@ -823,12 +847,19 @@ remote_start(struct fx_remote *r, const struct fx_remote_req *req)
 	x->where = xasprintf("%s/%s/%s", r->shown, x->area, x->name);
 	x->fd = x->obj = -1;
 	x->started = now_mono();
-	x->max = req->size ? req->size : req->path ? UINT64_MAX / 2 : MEM_MAX;
+	x->max = req->size ? req->size : req->path ? r->max_blob : MEM_MAX;
 	x->total = req->size;
 	x->next = r->active;
 	r->active = x;
 	r->nactive++;
 
+	/* A record may claim any size: more than the limit is refused before
+	 * a byte moves (a body longer than it claims stops at x->max). */
+	if (req->op == FX_REMOTE_GET && x->path && req->size > r->max_blob) {
+		end(x, FX_REMOTE_CORRUPT, "%s: its record claims %" PRIu64 " bytes, more than the "
+		    "limit of %" PRIu64 " (cache.max_blob_mib)", x->where, req->size, r->max_blob);
+		return;
+	}
 	if (req->op == FX_REMOTE_GET && x->sha256) {
 		x->md = EVP_MD_CTX_new();
 		EVP_DigestInit_ex(x->md, EVP_sha256(), NULL);

@@ -23,6 +23,7 @@
 #include "fusion/builder.h"
 #include "fusion/containerfile.h"
 #include "fusion/diag.h"
+#include "fusion/imagearchive.h"
 #include "fusion/ignore.h"
 #include "fusion/manifest.h"
 #include "fusion/rules.h"
@@ -328,13 +329,25 @@ build_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blo
 		    status);
 		return FX_STEP_FAIL;
 	}
+	if (step == 0 && !rules_is_image_id(value)) {
+		buf_puts(msg, "its record's output is not an image ID");
+		return FX_STEP_FAIL;
+	}
 	if (step == 0) {
+		/* What it would name, before it is loaded: only the node's own
+		 * tag, never another of the user's names. */
+		char *ref = rules_image_ref(d->svc, value);
+		int ok = image_archive_check(blob, ref, msg);
+		free(ref);
+		if (ok < 0)
+			return FX_STEP_FAIL;
 		builder_load_argv(r->cat, blob, &cmd->argv);
 		return FX_STEP_RUN;
 	}
 	if (step == 1) {
 		strv_push(&cmd->argv, bin);
 		strv_push(&cmd->argv, "tag");
+		strv_push(&cmd->argv, "--");
 		strv_push(&cmd->argv, value);
 		strv_take(&cmd->argv, rules_image_ref(d->svc, value));
 		return FX_STEP_RUN;
@@ -388,10 +401,15 @@ build_each_source(struct fx_node *n, void (*fn)(void *ctx, const struct fx_sourc
 	}
 }
 
+/* A recorded output that is no image ID (an imported record may say
+ * anything) is no output: the build runs again. */
 static bool
 build_exists(struct fx_rules *r, struct fx_node *n, const char *output)
 {
-	(void)n;
+	if (!rules_is_image_id(output)) {
+		fx_warn("%s: its recorded output is not an image ID; building it again", n->id);
+		return false;
+	}
 	return rules_have_image(r, output);
 }
 

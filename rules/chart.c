@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fusion/diag.h"
 #include "fusion/manifest.h"
 #include "fusion/provider.h"
 #include "fusion/rules.h"
@@ -387,14 +388,22 @@ chart_each_source(struct fx_node *n, void (*fn)(void *ctx, const struct fx_sourc
 		fn(ctx, &(struct fx_source){s->values.v[k], true, NULL, "", d->values[k], n});
 }
 
-/* The rendered manifest is still in the state directory. */
+/* The rendered manifest is still in the state directory, under the one
+ * name a chart writes (a record naming another path, imported, is no
+ * output: it would be read and pushed). */
 static bool
 chart_exists(struct fx_rules *r, struct fx_node *n, const char *output)
 {
-	char *p = path_join(r->statedir, output);
-	bool ok = access(p, R_OK) == 0;
+	char *own = xasprintf("artifacts/%s.yaml", n->target);
+	bool ok = strcmp(output, own) == 0;
 
-	(void)n;
+	free(own);
+	if (!ok) {
+		fx_warn("%s: its recorded output is not its manifest; rendering it again", n->id);
+		return false;
+	}
+	char *p = path_join(r->statedir, output);
+	ok = access(p, R_OK) == 0;
 	free(p);
 	return ok;
 }

@@ -327,6 +327,18 @@ rules_exists(struct fx_node *n, const char *output, void *ctx)
 	return rules_kind_of(n)->exists(ctx, n, output);
 }
 
+bool
+rules_is_image_id(const char *s)
+{
+	if (strncmp(s, "sha256:", 7) != 0)
+		return false;
+	s += 7;
+	for (int i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[64] == '\0';
+}
+
 char *
 rules_image_ref(const struct fx_svc *s, const char *image_id)
 {

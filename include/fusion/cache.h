@@ -27,6 +27,7 @@
 #ifndef FUSION_CACHE_H
 #define FUSION_CACHE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -136,7 +137,12 @@ int cache_remove(const char *statedir);
  * database's records of the same nodes, in one transaction. Both report
  * their errors, set *count to the number of records, and return 0 or -1. */
 int cache_export(struct fx_cache *c, const char *path, int *count);
-int cache_import(struct fx_cache *c, const char *path, int *count);
+/* Import reads FILE as data (engine/export.c): a regular file, SQLite's
+ * defensive settings, `node` a table, rows and values bounded. When *stop
+ * becomes non-zero (a signal) it stops, changes nothing and returns -3
+ * without reporting. */
+int cache_import(struct fx_cache *c, const char *path, int *count,
+    const volatile sig_atomic_t *stop);
 /* What gc removed: node records, stat and text rows, runs. */
 struct fx_gc_counts {
 	long nodes, files;

@@ -174,6 +174,7 @@ struct fx_catalog {
 				 * holding its value, or NULL */
 	int remote_connect_timeout;	/* cache.connect_timeout, seconds; 0: default */
 	int remote_timeout;	/* cache.timeout, seconds; 0: default */
+	int remote_max_blob_mib;	/* cache.max_blob_mib; 0: default (remote.h) */
 
 	struct fx_svc *svcs;
 	size_t nsvcs;

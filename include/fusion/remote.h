@@ -49,7 +49,12 @@ struct fx_remote_conf {
 	int connect_timeout_ms;	/* 0: 5 s */
 	int timeout_ms;		/* 0: 30 s. Total time of a record request; the
 				 * longest any transfer may stay under 1 KB/s */
+	uint64_t max_blob;	/* 0: FX_REMOTE_MAX_BLOB. The most bytes a GET into
+				 * a file takes: a record claiming more is refused
+				 * before anything moves, a body stops there */
 };
+
+#define FX_REMOTE_MAX_BLOB (8ULL << 30)	/* 8 GiB */
 
 enum fx_remote_op { FX_REMOTE_GET, FX_REMOTE_PUT, FX_REMOTE_HEAD };
 

@@ -315,6 +315,9 @@ char *rules_ref_tagged(const struct fx_catalog *c, const struct fx_svc *s, const
 void rules_image_values(struct fx_rules *r, const struct fx_node *chart, struct fx_kvlist *out);
 void rules_kv_free(struct fx_kvlist *l);
 
+/* Is `s` an image ID ("sha256:" and 64 lowercase hex)? A record's output
+ * (imported, or from a shared cache) is used as one only if it is. */
+bool rules_is_image_id(const char *s);
 /* The image reference a build output (image ID) gets: localhost/IMAGE:fx-<16 hex>. */
 char *rules_image_ref(const struct fx_svc *s, const char *image_id);
 /* The reference the cluster pulls: the local ref, or REGISTRY/IMAGE:TAG for

@@ -242,8 +242,11 @@ small_disk() {
 # bats test_tags=slow
 @test "a blob that does not load: a warning, then the build runs" {
 	fx up --until build scriptdash --push --remote "$URL" >/dev/null
-	# a valid record and blob, but the blob is no image archive
-	echo "not an image" >"$BATS_TEST_TMPDIR/junk"
+	# a valid record and blob, but the blob is no image archive (a tar that
+	# names nothing, so it reaches podman load)
+	mkdir "$BATS_TEST_TMPDIR/junkdir"
+	echo "not an image" >"$BATS_TEST_TMPDIR/junkdir/file"
+	tar -C "$BATS_TEST_TMPDIR/junkdir" -cf "$BATS_TEST_TMPDIR/junk" file
 	sum=$(sha256sum "$BATS_TEST_TMPDIR/junk" | cut -d' ' -f1)
 	cp "$BATS_TEST_TMPDIR/junk" "$STORE/cas/$sum"
 	sed -i "s/^blob .*/blob $sum $(stat -c %s "$BATS_TEST_TMPDIR/junk")/" "$STORE"/ac/*

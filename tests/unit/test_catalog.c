@@ -80,7 +80,7 @@ static const char good[] =
 	"  builder: docker\n"
 	"  jobs: 8\n"
 	"cache: {remote: 'https://cache.example/fusion', push: true, header_env: FX_TOKEN,"
-	" connect_timeout: 2, timeout: 60}\n"
+	" connect_timeout: 2, timeout: 60, max_blob_mib: 512}\n"
 	"defaults:\n"
 	"  chart: ../helm/base-charts/service\n"
 	"  values: [../helm/values/common.yaml]\n"
@@ -162,6 +162,7 @@ test_workspace_fields(void **state)
 	assert_string_equal(c.remote_header_env, "FX_TOKEN");
 	assert_int_equal(c.remote_connect_timeout, 2);
 	assert_int_equal(c.remote_timeout, 60);
+	assert_int_equal(c.remote_max_blob_mib, 512);
 	catalog_free(&c);
 	assert_null(c.svcs);
 	assert_int_equal(c.nsvcs, 0);

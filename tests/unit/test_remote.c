@@ -364,6 +364,86 @@ test_file_corrupt_and_truncated(void **state)
 	free(dir);
 }
 
+/* An object that is no regular file (a FIFO would block the open for
+ * ever; a directory, a device, a link) is a fault of that object, found
+ * without blocking; HEAD does not take one for the object either. */
+static void
+test_file_not_regular(void **state)
+{
+	char *dir = at("cache");
+	struct fx_remote *r = open_dir(dir);
+	struct got g = {0};
+	char sha[FX_SHA256_HEX];
+	char *dst = at("restored");
+	const char *kinds[] = {"fifo", "dir", "link", "device"};
+
+	sha256_hex("the blob", 8, sha);
+	put_mem(r, "cas", sha, "the blob", &g);
+	got_free(&g);
+	char *obj = xasprintf("%s/cas/%s", dir, sha);
+	char *real = xasprintf("%s/cas/real", dir);
+	assert_int_equal(rename(obj, real), 0);
+	for (size_t i = 0; i < FX_NELEM(kinds); i++) {
+		int rc = i == 0 ? mkfifo(obj, 0644) : i == 1 ? mkdir(obj, 0755) :
+		    i == 2 ? symlink(real, obj) : symlink("/dev/zero", obj);
+		assert_int_equal(rc, 0);
+		get(r, "cas", sha, dst, sha, 8, &g);
+		assert_int_equal(g.status, FX_REMOTE_CORRUPT);
+		assert_non_null(strstr(g.msg, "not a regular file"));
+		assert_int_equal(access(dst, F_OK), -1);
+		got_free(&g);
+		struct fx_remote_req q = {.op = FX_REMOTE_HEAD, .area = "cas", .name = sha,
+		    .done = done, .arg = &g};
+		remote_start(r, &q);
+		drain(r);
+		assert_int_equal(g.status, FX_REMOTE_CORRUPT);
+		got_free(&g);
+		assert_int_equal(i == 1 ? rmdir(obj) : unlink(obj), 0);
+	}
+	free(real);
+	free(obj);
+	free(dst);
+	remote_close(r);
+	free(dir);
+}
+
+/* A record may claim any size: more than the limit is refused before a
+ * byte moves; the default limit is FX_REMOTE_MAX_BLOB. */
+static void
+test_file_blob_limit(void **state)
+{
+	char *dir = at("cache");
+	char *url = xasprintf("file://%s", dir);
+	struct fx_buf err = {0};
+	struct fx_remote_conf c = {.url = url, .max_blob = 4};
+	struct fx_remote *small = remote_open(&c, &err), *r = open_dir(dir);
+	struct got g = {0};
+	char sha[FX_SHA256_HEX];
+	char *dst = at("restored");
+
+	sha256_hex("the blob", 8, sha);
+	put_mem(r, "cas", sha, "the blob", &g);
+	got_free(&g);
+	get(small, "cas", sha, dst, sha, 8, &g);
+	assert_int_equal(g.status, FX_REMOTE_CORRUPT);
+	assert_non_null(strstr(g.msg, "claims 8 bytes, more than the limit of 4"));
+	assert_int_equal(g.bytes, 0);
+	got_free(&g);
+	get(r, "cas", sha, dst, sha, FX_REMOTE_MAX_BLOB + 1, &g);
+	assert_int_equal(g.status, FX_REMOTE_CORRUPT);
+	assert_non_null(strstr(g.msg, "more than the limit of 8589934592"));
+	got_free(&g);
+	get(r, "cas", sha, dst, sha, 8, &g);
+	assert_int_equal(g.status, FX_REMOTE_OK);
+	got_free(&g);
+	free(dst);
+	remote_close(small);
+	remote_close(r);
+	free(url);
+	free(dir);
+	buf_free(&err);
+}
+
 /* A full disk while downloading: a local fault, and no file left. */
 static void
 test_file_full_disk(void **state)
@@ -464,6 +544,8 @@ main(void)
 		T(test_file_round_trip),
 		T(test_file_corrupt_and_truncated),
 		T(test_file_full_disk),
+		T(test_file_not_regular),
+		T(test_file_blob_limit),
 		T(test_file_down_and_cancel),
 		cmocka_unit_test(test_format_bytes),
 	};
