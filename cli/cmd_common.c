@@ -66,13 +66,45 @@ session_graph(struct fx_session *s)
 }
 
 int
+session_catalog(struct fx_opts *o, const char *path, bool check_files, bool repos_optional,
+    struct fx_catalog *out)
+{
+	struct fx_load_opts lo = {.check_files = check_files, .repos_optional = repos_optional};
+	struct fx_strv env = {0};
+	const char *e = getenv("FUSION_PROFILE");
+
+	if (o->profiles.n) {
+		lo.profiles = (const char *const *)o->profiles.v;
+		lo.nprofiles = o->profiles.n;
+	} else if (e && *e) {
+		/* "ci,fast": in order; empty items (a stray comma) are none. */
+		for (const char *p = e; *p;) {
+			size_t n = strcspn(p, ",");
+			if (n)
+				strv_take(&env, xstrndup(p, n));
+			p += n + (p[n] == ',');
+		}
+		lo.profiles = (const char *const *)env.v;
+		lo.nprofiles = env.n;
+	}
+	int rc = catalog_open(path, &lo, out);
+	strv_free(&env);
+	/* The provider's checks see the catalog the profiles made. */
+	if (rc == 0 && provider_check(out) < 0) {
+		catalog_free(out);
+		rc = -1;
+	}
+	return rc;
+}
+
+int
 session_open(struct fx_session *s, struct fx_opts *o)
 {
 	*s = (struct fx_session){.o = o};
 	s->catalog_path = catalog_find(o->file);
 	if (!s->catalog_path)
 		return FX_EXIT_USAGE;
-	if (provider_load_catalog(s->catalog_path, true, &s->cat) < 0)
+	if (session_catalog(o, s->catalog_path, true, true, &s->cat) < 0)
 		return FX_EXIT_USAGE;
 	s->have_cat = true;
 	return session_graph(s);
@@ -161,6 +193,44 @@ select_until(struct fx_session *s, const char *until)
 	return rc;
 }
 
+static bool
+strv_has_list(const struct fx_list *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* Nothing selected may need a repo that is not there: name every one at
+ * once, then say how to get them. */
+static int
+missing_repos(struct fx_session *s)
+{
+	int n = 0;
+	bool git = false;
+	const struct fx_svc *last = NULL;
+
+	for (size_t i = 0; i < s->g->n; i++) {
+		struct fx_node *nd = s->g->nodes[i];
+		const struct fx_rule_node *d = nd->data;
+		/* A service's nodes are added together: each repo once. */
+		if (!nd->selected || !nd->missing || d->svc == last)
+			continue;
+		last = d->svc;
+		fx_error_at(d->svc->repo_loc, "repo %s of service \"%s\" does not exist",
+		    d->svc->repo, d->svc->name);
+		git |= d->svc->git != NULL;
+		n++;
+	}
+	if (n && git)
+		fx_note("hint: run \"fusion clone\" to clone %s, or name the services to bring up "
+		    "(fusion up SVC...)", n > 1 ? "them" : "it");
+	else if (n)
+		fx_note("hint: name the services to bring up (fusion up SVC...)");
+	return n ? -1 : 0;
+}
+
 int
 session_select(struct fx_session *s)
 {
@@ -169,7 +239,11 @@ session_select(struct fx_session *s)
 
 	for (int i = 0; i < s->o->nargs; i++) {
 		roots[i] = rules_find(s->g, s->o->args[i]);
-		if (!roots[i]) {
+		if (!roots[i] && strv_has_list(&s->cat.disabled, s->o->args[i])) {
+			fx_error("%s: \"%s\" is disabled (\"enabled: false\"; a profile may enable it)",
+			    s->catalog_path, s->o->args[i]);
+			rc = FX_EXIT_USAGE;
+		} else if (!roots[i]) {
 			struct fx_buf hint = {0};
 			fx_error("%s: no service, shared release or node named \"%s\"%s",
 			    s->catalog_path, s->o->args[i], session_hint(s, s->o->args[i], &hint));
@@ -184,6 +258,8 @@ session_select(struct fx_session *s)
 		return rc;
 	if (s->sel.until && (rc = select_until(s, s->sel.until)) != 0)
 		return rc;
+	if (!s->allow_missing && missing_repos(s) < 0)
+		return FX_EXIT_USAGE;
 	rc = charts_locked(s);
 	return secrets_set(s) ? FX_EXIT_USAGE : rc;
 }
@@ -262,6 +338,7 @@ session_load(struct fx_session *s, struct fx_opts *o, const struct fx_select *se
 
 	if (sel)
 		s->sel = *sel;
+	s->allow_missing = true;	/* shown as a state of its own */
 	if (rc == 0)
 		rc = session_select(s);
 	if (rc == 0)

@@ -17,6 +17,7 @@ struct row {
 	const char *revision;	/* "" if never released */
 	double released;	/* wall clock, 0 if never */
 	bool fresh;
+	const char *state;	/* fresh, stale, or missing (the repo is not there) */
 	const char *reason;	/* of the first node not fresh */
 };
 
@@ -34,7 +35,7 @@ fill(struct fx_session *s, const struct fx_svc *svc, struct row *r)
 	const struct fx_record *br = record_of(s, svc, FX_ROLE_IMAGE);
 	const struct fx_record *rr = record_of(s, svc, FX_ROLE_DEPLOY);
 
-	*r = (struct row){.svc = svc, .fresh = true};
+	*r = (struct row){.svc = svc, .fresh = true, .state = "fresh"};
 	r->image = br ? rules_image_ref(svc, br->output) : xstrdup("");
 	r->revision = rr ? rr->output : "";
 	r->released = rr ? rr->started : 0;
@@ -43,8 +44,13 @@ fill(struct fx_session *s, const struct fx_svc *svc, struct row *r)
 		struct fx_node *n = rules_node(s->g, *k, svc->name);
 		if (n && n->state != FX_FRESH && r->fresh) {
 			r->fresh = false;
+			r->state = "stale";
 			r->reason = n->reason;
 		}
+	}
+	if (svc->missing) {
+		r->state = "missing";
+		r->reason = svc->git ? "the repo is not cloned (fusion clone)" : "the repo does not exist";
 	}
 }
 
@@ -62,7 +68,7 @@ print_json(struct row *rows, size_t n)
 		buf_puts(&b, ",\"revision\":");
 		buf_json_str(&b, rows[i].revision);
 		buf_printf(&b, ",\"released\":%.0f,\"state\":\"%s\",\"reason\":", rows[i].released,
-		    rows[i].fresh ? "fresh" : "stale");
+		    rows[i].state);
 		buf_json_str(&b, rows[i].reason ? rows[i].reason : "");
 		buf_putc(&b, '}');
 	}
@@ -92,8 +98,8 @@ print_table(struct row *rows, size_t n)
 		}
 		printf("%-*s  %-*s  %-8s  %-19s  %s%s%s%s%s\n", w, rows[i].svc->name, wi,
 		    *rows[i].image ? rows[i].image : "-", *rows[i].revision ? rows[i].revision : "-",
-		    when, fx_sgr(rows[i].fresh ? FX_GREEN : FX_YELLOW),
-		    rows[i].fresh ? "fresh" : "stale", fx_sgr(FX_RESET), rows[i].reason ? ": " : "",
+		    when, fx_sgr(rows[i].fresh ? FX_GREEN : rows[i].svc->missing ? FX_RED : FX_YELLOW),
+		    rows[i].state, fx_sgr(FX_RESET), rows[i].reason ? ": " : "",
 		    rows[i].reason ? rows[i].reason : "");
 	}
 }

@@ -380,8 +380,8 @@ cmd_plan(struct fx_opts *o, struct fx_up_opts *u)
 			struct fx_node *n = s.order[i];
 			if (!n->selected || n->state == FX_FRESH)
 				continue;
-			printf("%-8s %-30s %s\n", n->state == FX_STALE ? "run" : "maybe", n->id,
-			    n->reason ? n->reason : "");
+			printf("%-8s %-30s %s\n", n->state == FX_STALE ? "run" : n->state == FX_MISSING ?
+			    "missing" : "maybe", n->id, n->reason ? n->reason : "");
 			if (fx_verbose)
 				print_command(&s, n);
 		}
@@ -392,6 +392,9 @@ cmd_plan(struct fx_opts *o, struct fx_up_opts *u)
 		else
 			printf("fusion: %d to run, %d may run (unless cut off), %d fresh\n", stale,
 			    pending, session_count(&s, FX_FRESH));
+		int missing = session_count(&s, FX_MISSING);
+		if (missing)
+			printf("fusion: %d cannot run: a repo is missing (fusion clone)\n", missing);
 	}
 	session_close(&s);
 	return rc;

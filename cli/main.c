@@ -30,7 +30,7 @@ static const struct fx_command help_command = {
 static const struct fx_command *const commands[] = {
 	&fx_cmd_up, &fx_cmd_plan, &fx_cmd_graph, &fx_cmd_why, &fx_cmd_inputs, &fx_cmd_status,
 	&fx_cmd_down, &fx_cmd_cache, &fx_cmd_logs, &fx_cmd_doctor, &fx_cmd_bootstrap,
-	&fx_cmd_clone, &fx_cmd_lock, &help_command,
+	&fx_cmd_clone, &fx_cmd_lock, &fx_cmd_config, &help_command,
 };
 
 #define G struct fx_opts
@@ -40,6 +40,9 @@ static const struct fx_option global_options[] = {
 	{NULL, 'f', FX_OPT_STR, offsetof(G, file), "CATALOG", 0, 0,
 	    "the catalog (default: fusion.yaml or config/service-catalog.yaml,\n"
 	    "here or in a parent directory)"},
+	FX_STRS("profile", G, profiles, "NAME",
+	    "apply the catalog's profile NAME (repeatable, in order; default:\n"
+	    "FUSION_PROFILE, comma-separated)"),
 	{NULL, 'j', FX_OPT_NUM, offsetof(G, jobs), "N", 1, 1024,
 	    "run N nodes at once (default: the catalog's jobs, else the CPUs)"},
 	{NULL, 'k', FX_OPT_BOOL, offsetof(G, keep_going), NULL, 0, 0,
@@ -57,7 +60,7 @@ static const struct fx_option global_options[] = {
 static void
 usage(FILE *f)
 {
-	fputs("usage: fusion [-C DIR] [-f CATALOG] [-j N] [-k] [-v] [--json] [--no-color] COMMAND [ARGS]\n"
+	fputs("usage: fusion [-C DIR] [-f CATALOG] [--profile NAME] [-j N] [-k] [-v] [--json] [--no-color] COMMAND [ARGS]\n"
 	    "\n"
 	    "Bring a local Kubernetes cluster up to date with the source in sibling repos,\n"
 	    "rerunning only what changed.\n\ncommands:\n", f);
@@ -108,7 +111,7 @@ command_help(FILE *out, const struct fx_command *cmd)
 		fprintf(f, "\n--json: %s\n", cmd->json);
 	else if (cmd->run != cmd_help)
 		fputs("\n--json: not taken (exit 2)\n", f);
-	fputs("\nGlobal options (-C, -f, -j, -k, -v, --json, --no-color): fusion help.\n", f);
+	fputs("\nGlobal options (-C, -f, --profile, -j, -k, -v, --json, --no-color): fusion help.\n", f);
 	if (f != out) {
 		fclose(f);
 		put_kinds(out, text ? text : "");
@@ -248,6 +251,7 @@ main(int argc, char **argv)
 	if (fx_verbose && getrusage(RUSAGE_SELF, &ru) == 0)
 		fx_debug("peak RSS %ld KB", ru.ru_maxrss);
 	free(o.args);
+	strv_free(&o.profiles);
 	free(opts);
 	return rc;
 }

@@ -85,6 +85,9 @@ store(const struct fx_option *o, void *base, const char *who, const char *shown,
 	case FX_OPT_STR:
 		*(const char **)field = arg;
 		return 0;
+	case FX_OPT_STRS:
+		strv_push(field, arg);
+		return 0;
 	case FX_OPT_NUM:
 	case FX_OPT_MS:
 		return number(o, who, shown, arg, field);

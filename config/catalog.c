@@ -226,6 +226,21 @@ cfg_set_str(char **dst, const char *s)
 	*dst = xstrdup(s);
 }
 
+int
+cfg_as_bool(struct cfg_load *ld, const struct ynode *v, const char *key, int dflt)
+{
+	const char *s = cfg_ytext(v);
+
+	if (cfg_ynull(v))
+		return dflt;
+	if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")))
+		return 1;
+	if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")))
+		return 0;
+	ERR(ld, v, "\"%s\" must be true or false", key);
+	return -1;
+}
+
 static void
 parse_enum(struct cfg_load *ld, const struct ynode *v, const char *key, const char *const *names,
     size_t n, const char *expected, int *out)
@@ -456,13 +471,7 @@ parse_cache(struct cfg_load *ld, const struct ynode *v)
 			parse_remote(ld, val);
 			break;
 		case 1:
-			s = cfg_ytext(val);
-			if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")))
-				ld->c->push = true;
-			else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")))
-				ld->c->push = false;
-			else if (!cfg_ynull(val))
-				ERR(ld, val, "\"push\" must be true or false");
+			ld->c->push = cfg_as_bool(ld, val, "push", ld->c->push) == 1;
 			break;
 		case 2:
 			header = val;
@@ -511,35 +520,34 @@ parse_version(struct cfg_load *ld, const struct ynode *top, const struct ynode *
 		    s ? s : "(not a number)");
 }
 
-enum { T_VERSION, T_WORKSPACE, T_CACHE, T_DEFAULTS, T_SHARED, T_SERVICES, NTOP };
+enum { T_VERSION, T_WORKSPACE, T_CACHE, T_DEFAULTS, T_SHARED, T_SERVICES, T_PROFILES, NTOP };
 
-/* Returns whether the top was a mapping that could be walked. */
-static bool
-parse_top(struct cfg_load *ld, const struct ynode *top)
+static const char *const top_keys[NTOP] = {
+	"version", "workspace", "cache", "defaults", "shared", "services", "profiles"};
+
+/* The top-level pairs of the mapping `top` by section. */
+static void
+top_sections(struct cfg_load *ld, const struct ynode *top, const struct ynode **key,
+    const struct ynode **val)
 {
-	static const char *const keys[NTOP] = {
-		"version", "workspace", "cache", "defaults", "shared", "services"};
-	const struct ynode *val[NTOP] = {0}, *key[NTOP] = {0};
 	struct cfg_pairs p = {0};
 
-	if (!top || (cfg_ynull(top) && !cfg_yderef(top)->n)) {
-		cfg_rep_error(&ld->rep, 1, 1, "catalog is empty");
-		return false;
-	}
-	if (cfg_yderef(top)->type != Y_MAP) {
-		ERR(ld, top, "the catalog must be a mapping (of version, workspace, cache, defaults, "
-		    "shared and services)");
-		return false;
-	}
-	ld->root_loc = cfg_locof(ld, top);
-	cfg_map_pairs(ld, cfg_yderef(top), &p);
+	cfg_map_pairs(ld, top, &p);
 	for (size_t i = 0; i < p.n; i++) {
-		int t = cfg_key_index(ld, p.v[2 * i], keys, NTOP, "at the top level");
+		int t = cfg_key_index(ld, p.v[2 * i], top_keys, NTOP, "at the top level");
 		if (t >= 0)
 			key[t] = p.v[2 * i], val[t] = p.v[2 * i + 1];
 	}
 	free(p.v);
+}
 
+/* Walk the sections of the mapping `top` (profiles already laid over it). */
+static void
+walk_top(struct cfg_load *ld, const struct ynode *top)
+{
+	const struct ynode *val[NTOP] = {0}, *key[NTOP] = {0};
+
+	top_sections(ld, top, key, val);
 	parse_version(ld, top, val[T_VERSION]);
 	parse_workspace(ld, val[T_WORKSPACE]);
 	parse_cache(ld, val[T_CACHE]);
@@ -552,6 +560,52 @@ parse_top(struct cfg_load *ld, const struct ynode *top)
 	cfg_parse_entries(ld, val[T_SERVICES], false);
 	if (!shared_first)
 		cfg_parse_entries(ld, val[T_SHARED], true);
+}
+
+static void set_defaults(struct fx_catalog *c);
+
+void
+cfg_walk_aside(struct cfg_load *ld, const struct ynode *top)
+{
+	struct fx_catalog scratch = {0};
+	struct cfg_load sub = {
+		.c = &scratch, .rep = ld->rep, .root_loc = ld->root_loc, .budget = ld->budget,
+		.arena = ld->arena, .repos_optional = true, .aside = true,
+	};
+
+	scratch.path = xstrdup(ld->c->path);
+	scratch.dir = xstrdup(ld->c->dir);
+	scratch.shown = xstrdup(ld->c->shown);
+	set_defaults(&scratch);
+	walk_top(&sub, cfg_yderef(top));
+	ld->rep = sub.rep;	/* its count and what it printed */
+	ld->budget = sub.budget;
+	cfg_svc_free(&sub.defs);
+	free(sub.ex);
+	catalog_free(&scratch);
+}
+
+/* Returns whether the top was a mapping that could be walked. */
+static bool
+parse_top(struct cfg_load *ld, const struct ynode *top)
+{
+	const struct ynode *val[NTOP] = {0}, *key[NTOP] = {0};
+
+	if (!top || (cfg_ynull(top) && !cfg_yderef(top)->n)) {
+		cfg_rep_error(&ld->rep, 1, 1, "catalog is empty");
+		return false;
+	}
+	if (cfg_yderef(top)->type != Y_MAP) {
+		ERR(ld, top, "the catalog must be a mapping (of version, workspace, cache, defaults, "
+		    "shared, services and profiles)");
+		return false;
+	}
+	top = cfg_yderef(top);
+	ld->root_loc = cfg_locof(ld, top);
+	/* Unknown keys here are said again by walk_top, which is said once. */
+	top_sections(ld, top, key, val);
+	const struct ynode *eff = cfg_profiles(ld, ld->arena, top, key[T_PROFILES], val[T_PROFILES]);
+	walk_top(ld, eff);
 	return true;
 }
 
@@ -639,9 +693,12 @@ set_defaults(struct fx_catalog *c)
 }
 
 static void
-load_begin(struct cfg_load *ld, const char *path, bool check_files, struct fx_catalog *out)
+load_begin(struct cfg_load *ld, const char *path, const struct fx_load_opts *lo,
+    struct fx_catalog *out)
 {
-	*ld = (struct cfg_load){.c = out, .check_files = check_files};
+	*ld = (struct cfg_load){.c = out, .check_files = lo->check_files,
+	    .profiles = lo->profiles, .nprofiles = lo->nprofiles,
+	    .repos_optional = lo->repos_optional};
 	memset(out, 0, sizeof *out);
 	set_paths(out, path);
 	set_defaults(out);
@@ -667,6 +724,7 @@ load_text(struct cfg_load *ld, const char *buf, size_t len)
 		return;
 	}
 	if (cfg_ydoc_parse(&doc, buf, len, &ld->rep) == 0) {
+		ld->arena = &doc.arena;
 		ld->budget = BUDGET_BASE + BUDGET_PER_NODE * (long)doc.nodes;
 		walked = parse_top(ld, doc.root);
 	}
@@ -695,11 +753,19 @@ load_end(struct cfg_load *ld)
 int
 catalog_load(const char *path, bool check_files, struct fx_catalog *out)
 {
+	struct fx_load_opts lo = {.check_files = check_files};
+
+	return catalog_open(path, &lo, out);
+}
+
+int
+catalog_open(const char *path, const struct fx_load_opts *lo, struct fx_catalog *out)
+{
 	struct cfg_load ld;
 	char *buf;
 	size_t len;
 
-	load_begin(&ld, path, check_files, out);
+	load_begin(&ld, path, lo, out);
 	if (read_catalog(&ld, &buf, &len) == 0) {
 		load_text(&ld, buf, len);
 		free(buf);
@@ -714,9 +780,11 @@ catalog_parse(const char *path, const char *text, size_t len, bool check_files,
 	struct cfg_load ld;
 	char *buf = xmalloc(len + 1);
 
+	struct fx_load_opts lo = {.check_files = check_files};
+
 	memcpy(buf, text, len);
 	buf[len] = '\0';
-	load_begin(&ld, path, check_files, out);
+	load_begin(&ld, path, &lo, out);
 	load_text(&ld, buf, len);
 	free(buf);
 	return load_end(&ld);
@@ -744,6 +812,8 @@ catalog_free(struct fx_catalog *c)
 	free(c->remote_header_env);
 	free(c->shown);
 	free(c->byname);
+	cfg_list_free(&c->profiles);
+	cfg_list_free(&c->disabled);
 	memset(c, 0, sizeof *c);
 }
 

@@ -17,22 +17,23 @@
 #include "internal.h"
 
 enum { E_REPO, E_GIT, E_BUILD, E_IMAGE, E_CHART, E_VALUES, E_SET, E_NEEDS, E_PORTS, E_SECRETS,
-	E_VERSION, E_IMAGE_VALUES, E_IMAGES, NKEYS };
+	E_VERSION, E_IMAGE_VALUES, E_IMAGES, E_ENABLED, NKEYS };
 enum { K_SERVICE, K_SHARED, K_DEFAULTS };
 
 static const char *const entry_keys[NKEYS] = {
 	"repo", "git", "build", "image", "chart", "values", "set", "needs", "ports", "secrets",
-	"version", "image_values", "images"};
+	"version", "image_values", "images", "enabled"};
 static const char *const service_keys[] = {"repo", "git", "build", "image", "chart", "version",
-	"values", "set", "needs", "ports", "secrets", "image_values"};
+	"values", "set", "needs", "ports", "secrets", "image_values", "enabled"};
 static const char *const shared_keys[] = {"chart", "version", "values", "set", "needs", "ports",
-	"secrets", "images", "image_values"};
+	"secrets", "images", "image_values", "enabled"};
 static const char *const defaults_keys[] = {"chart", "version", "values", "set", "needs", "build",
 	"secrets", "image_values"};
 static const unsigned allowed[] = {
 	[K_SERVICE] = ((1u << NKEYS) - 1) & ~(1u << E_IMAGES),
 	[K_SHARED] = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS |
-	    1u << E_PORTS | 1u << E_SECRETS | 1u << E_IMAGES | 1u << E_IMAGE_VALUES,
+	    1u << E_PORTS | 1u << E_SECRETS | 1u << E_IMAGES | 1u << E_IMAGE_VALUES |
+	    1u << E_ENABLED,
 	[K_DEFAULTS] = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES | 1u << E_SET |
 	    1u << E_NEEDS | 1u << E_BUILD | 1u << E_SECRETS | 1u << E_IMAGE_VALUES,
 };
@@ -753,7 +754,7 @@ entry_key(struct cfg_load *ld, const struct ynode *k, int kind, const char *wher
 		else
 			ERR(ld, k, "key \"%s\" is not allowed %s (%s take only %s)", s, where,
 			    kind == K_SHARED ? "shared releases" : "defaults", kind == K_SHARED ?
-			    "chart, version, values, set, needs, ports, secrets, images and image_values" :
+			    "chart, version, values, set, needs, ports, secrets, images, image_values and enabled" :
 			    "chart, version, values, set, needs, build, secrets and image_values");
 		return -1;
 	}
@@ -768,10 +769,12 @@ struct idx {
 	struct fx_map set, args, secrets;
 };
 
-static void
+/* Returns whether the entry is enabled (`enabled: false` leaves it out). */
+static bool
 parse_entry(struct cfg_load *ld, const struct ynode *map, int kind, const char *where,
     struct fx_svc *s, struct cfg_extra *ex, struct idx *idx)
 {
+	bool enabled = true;
 	struct cfg_pairs p = {0};
 	const char *str;
 	char *bwhere = kind == K_DEFAULTS ? xstrdup("in \"defaults.build\"") :
@@ -840,6 +843,9 @@ parse_entry(struct cfg_load *ld, const struct ynode *map, int kind, const char *
 		case E_IMAGES:
 			parse_images(ld, v, s);
 			break;
+		case E_ENABLED:
+			enabled = cfg_as_bool(ld, v, "enabled", 1) != 0;
+			break;
 		}
 		/* The first key of a release a service writes itself, should
 		 * another entry release its image. */
@@ -851,6 +857,7 @@ parse_entry(struct cfg_load *ld, const struct ynode *map, int kind, const char *
 	}
 	free(p.v);
 	free(bwhere);
+	return enabled;
 }
 
 void
@@ -1042,11 +1049,12 @@ cfg_parse_entries(struct cfg_load *ld, const struct ynode *v, bool shared)
 		s->loc = s->repo_loc = ex->build_loc = ex->image_loc = cfg_locof(ld, k);
 		s->shared = shared;
 		struct idx idx = {0};
+		bool enabled = true;
 		if (!shared)
 			inherit(ld, k, s, ex, &idx);
 		if (em) {
 			char *where = xasprintf("in %s \"%s\"", what, s->name);
-			parse_entry(ld, em, shared ? K_SHARED : K_SERVICE, where, s, ex, &idx);
+			enabled = parse_entry(ld, em, shared ? K_SHARED : K_SERVICE, where, s, ex, &idx);
 			free(where);
 		}
 		if (!shared)
@@ -1057,6 +1065,12 @@ cfg_parse_entries(struct cfg_load *ld, const struct ynode *v, bool shared)
 		map_free(&idx.set);
 		map_free(&idx.args);
 		map_free(&idx.secrets);
+		if (!enabled) {
+			/* Checked as written, then left out (a profile may turn it on). */
+			cfg_list_add(&ld->c->disabled, xstrdup(s->name), s->loc);
+			cfg_svc_free(s);
+			ld->c->nsvcs--;
+		}
 	}
 	free(p.v);
 }

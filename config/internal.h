@@ -113,6 +113,11 @@ struct cfg_load {
 	struct fx_svc defs;		/* `defaults`, build paths not yet resolved */
 	struct cfg_extra defex;
 	long budget;			/* alias expansion and merging left */
+	struct fx_arena *arena;		/* the document's: merged nodes of profiles */
+	const char *const *profiles;	/* selected, in order */
+	size_t nprofiles;
+	bool repos_optional;		/* a missing repo is marked, not an error */
+	bool aside;			/* walking a profile not selected: no checks across entries */
 };
 
 #define ERR(ld, node, ...) cfg_rep_error(&(ld)->rep, (node)->line, (node)->col, __VA_ARGS__)
@@ -163,5 +168,21 @@ int cfg_lock_read(struct fx_catalog *c);
 
 /* validate.c: checks across entries and against the file system. */
 void cfg_validate(struct cfg_load *ld);
+
+/* catalog.c: walk `top` into a scratch catalog, reporting through ld and
+ * then dropping what it made (a profile not selected is checked so). */
+void cfg_walk_aside(struct cfg_load *ld, const struct ynode *top);
+/* A boolean (true/false, as YAML 1.2 writes them); -1 after reporting,
+ * 0 or 1; `dflt` when null. */
+int cfg_as_bool(struct cfg_load *ld, const struct ynode *v, const char *key, int dflt);
+
+/* profile.c: `profiles`. The tree `top` with the selected profiles laid
+ * over it, in order (unknown names reported, with did-you-mean), the
+ * others walked aside; `key`/`v`: the top's `profiles` pair, or NULL. */
+const struct ynode *cfg_profiles(struct cfg_load *ld, struct fx_arena *a, const struct ynode *top,
+    const struct ynode *key, const struct ynode *v);
+/* `over` laid over `base`: mappings merge, anything else replaces. */
+const struct ynode *cfg_overlay(struct cfg_load *ld, struct fx_arena *a, const struct ynode *base,
+    const struct ynode *over, int depth);
 
 #endif

@@ -108,6 +108,15 @@ index_names(struct vctx *v)
 	free(b);
 }
 
+static bool
+disabled(const struct fx_catalog *c, const char *name)
+{
+	for (size_t i = 0; i < c->disabled.n; i++)
+		if (strcmp(c->disabled.v[i], name) == 0)
+			return true;
+	return false;
+}
+
 /* Resolve needs to indices; report the names that match nothing. */
 static void
 resolve_needs(struct vctx *v)
@@ -137,7 +146,10 @@ resolve_needs(struct vctx *v)
 			if (!map_add(&reported, key, NULL) || cfg_rep_full(&v->ld->rep))
 				continue;
 			const char *m = str_closest(l->v[j], v->names, c->nsvcs);
-			if (m)
+			if (disabled(c, l->v[j]))
+				error_at(v, l->loc[j], "\"needs\" names \"%s\", which is disabled "
+				    "(\"enabled: false\")", l->v[j]);
+			else if (m)
 				error_at(v, l->loc[j], "\"needs\" names \"%s\", which is not a service or "
 				    "shared release (did you mean \"%s\"?)", l->v[j], m);
 			else
@@ -334,6 +346,11 @@ check_repo(struct vctx *v, const struct fx_svc *s)
 	if (!v->ld->check_files)
 		return true;
 	const struct finfo *f = info(v, s->repo);
+	if (f->err == ENOENT && v->ld->repos_optional) {
+		/* The commands that select it say so (session_select). */
+		((struct fx_svc *)s)->missing = true;
+		return false;
+	}
 	if (f->err) {
 		error_at(v, s->repo_loc, "repo %s of service \"%s\" does not exist", s->repo, s->name);
 		if (s->git)

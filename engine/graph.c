@@ -216,6 +216,7 @@ state_name(enum fx_state s)
 	case FX_FRESH: return "fresh";
 	case FX_STALE: return "stale";
 	case FX_PENDING: return "pending";
+	case FX_MISSING: return "missing";
 	default: return "unknown";
 	}
 }

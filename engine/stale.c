@@ -112,9 +112,17 @@ stale_evaluate(struct fx_node **order, size_t count, struct fx_eval *ev)
 
 		if (!n->selected)
 			continue;
+		if (n->missing) {
+			set_state(n, FX_MISSING, xstrdup("its sources are missing"));
+			continue;
+		}
 		for (size_t j = 0; j < n->ndeps && !up; j++)
 			if (n->deps[j]->state != FX_FRESH)
 				up = n->deps[j];
+		if (up && up->state == FX_MISSING) {
+			set_state(n, FX_MISSING, xasprintf("%s is missing", up->id));
+			continue;
+		}
 		if (up) {
 			set_state(n, FX_PENDING, xasprintf("%s %s", up->id,
 			    up->state == FX_STALE ? "will run" : "may run"));

@@ -429,7 +429,7 @@ const struct fx_rule_kind kind_build = {
 		.unpack = build_unpack,
 	},
 	.from = build_from,
-	.roles = FX_ROLE_IMAGE,
+	.roles = FX_ROLE_IMAGE | FX_ROLE_REPO,
 	.never_ran = "never built",
 	.wants = build_wants,
 	.sources = build_sources,

@@ -67,6 +67,7 @@ add_service(struct fx_graph *g, struct fx_svc *s)
 		}
 		/* What holds a secret never leaves this machine. */
 		n->local_only = ((*k)->roles & FX_ROLE_SECRETS) && s->secrets.n > 0;
+		n->missing = ((*k)->roles & FX_ROLE_REPO) && s->missing;
 		for (const struct fx_rule_kind *const *f = (*k)->from; *f; f++) {
 			struct fx_node *dep = rules_node(g, *f, s->name);
 			if (dep)
@@ -304,7 +305,9 @@ rules_sources(struct fx_rules *r, struct fx_graph *g)
 {
 	for (size_t i = 0; i < g->n; i++) {
 		struct fx_node *n = g->nodes[i];
-		if (n->selected && rules_kind_of(n)->sources(r, n) < 0)
+		if (!n->selected || n->missing)
+			continue;	/* a missing node has nothing there to read */
+		if (rules_kind_of(n)->sources(r, n) < 0)
 			return -1;
 	}
 	return 0;
@@ -316,7 +319,7 @@ rules_each_source(struct fx_graph *g, void (*fn)(void *ctx, const struct fx_sour
 {
 	for (size_t i = 0; i < g->n; i++) {
 		struct fx_node *n = g->nodes[i];
-		if (n->selected)
+		if (n->selected && !n->missing)
 			rules_kind_of(n)->each_source(n, fn, ctx);
 	}
 }

@@ -142,6 +142,11 @@ struct fx_svc {
 	struct fx_list needs;	/* names of entries in svcs */
 	struct fx_port *ports;	/* forwarded by up --watch; local ports unique */
 	size_t nports;
+
+	/* Added by the loader with fx_load_opts.repos_optional: the repo does
+	 * not exist (nothing below it was checked); session_select refuses
+	 * to run what needs it. */
+	bool missing;
 };
 
 struct fx_catalog {
@@ -184,6 +189,20 @@ struct fx_catalog {
 				 * here): relative to the cwd when under it, else absolute */
 	size_t *byname;		/* indices of svcs sorted by name, for catalog_svc;
 				 * NULL: catalog_svc searches linearly */
+	struct fx_list profiles;	/* the catalog profiles applied, in order (at
+				 * their names in `profiles`); not the cluster's
+				 * `profile` above */
+	struct fx_list disabled;	/* entries left out by `enabled: false`, at
+				 * their names */
+};
+
+/* How to load: catalog_open. */
+struct fx_load_opts {
+	bool check_files;		/* as catalog_load's */
+	const char *const *profiles;	/* profile names to apply, in order */
+	size_t nprofiles;
+	bool repos_optional;		/* a missing repo marks its service `missing`
+					 * instead of failing the load */
 };
 
 /*
@@ -236,6 +255,17 @@ char *catalog_find(const char *explicit_path);
  */
 int catalog_load(const char *path, bool check_files, struct fx_catalog *out);
 
+/*
+ * catalog_load with options. Profiles (`profiles: {NAME: OVERLAY}`, an
+ * overlay holds workspace, cache, defaults, shared and services) are laid
+ * over the text before anything is read from it, in the order given:
+ * mappings merge key by key, scalars and lists replace. An unknown name is
+ * an error (with did-you-mean); the profiles not selected are checked too,
+ * without the file checks. An entry with `enabled: false` is left out of
+ * svcs (its name goes to `disabled`); "needs" naming one is an error.
+ */
+int catalog_open(const char *path, const struct fx_load_opts *lo, struct fx_catalog *out);
+
 /* The same for a catalog already in memory (`len` bytes of `text`, which
  * need not be NUL-terminated): `path` is not read, it names the file in
  * messages and relative paths resolve against its directory. */
@@ -267,6 +297,11 @@ void catalog_free(struct fx_catalog *c);
  * Returns 0, or -1 after reporting.
  */
 int catalog_lock_write(const struct fx_catalog *c);
+
+/* The loaded catalog (`fusion config`) as YAML that is itself a catalog
+ * (defaults merged, paths absolute, strings double-quoted), or as JSON
+ * (the same object, plus "profiles" applied and "disabled" entries). */
+void catalog_print(const struct fx_catalog *c, bool json, struct fx_buf *out);
 
 /* Look an entry up by name; NULL if none. */
 struct fx_svc *catalog_svc(const struct fx_catalog *c, const char *name);

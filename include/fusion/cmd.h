@@ -28,6 +28,7 @@ struct fx_opts {
 	const char *command;
 	const char *dir;	/* -C */
 	const char *file;	/* -f */
+	struct fx_strv profiles;	/* --profile, in order (FUSION_PROFILE when none) */
 	int jobs;		/* -j, 0 = catalog or CPUs */
 	bool keep_going;	/* -k */
 	int verbose;		/* -v, counted (fx_verbose) */
@@ -58,7 +59,7 @@ struct fx_command {
 
 extern const struct fx_command fx_cmd_up, fx_cmd_plan, fx_cmd_graph, fx_cmd_why,
     fx_cmd_inputs, fx_cmd_status, fx_cmd_down, fx_cmd_cache, fx_cmd_logs, fx_cmd_doctor,
-    fx_cmd_bootstrap, fx_cmd_clone, fx_cmd_lock;
+    fx_cmd_bootstrap, fx_cmd_clone, fx_cmd_lock, fx_cmd_config;
 
 /* What a command selects beyond the names it is given (up, plan, graph,
  * why): the session applies it. */
@@ -102,6 +103,9 @@ struct fx_session {
 	struct fx_statcache *sc;
 	struct fx_walk *walk;
 	struct fx_eval ev;
+	bool allow_missing;	/* select nodes whose repo is missing (graph, plan,
+				 * why, status show them); else session_select
+				 * refuses them */
 
 	/* Called by session_state once the sources are known, before they are
 	 * hashed (up --watch: watch them first, so that no change made while
@@ -114,6 +118,12 @@ struct fx_session {
  * the git repo holding it, else beside it; FUSION_STATE_DIR overrides. */
 char *session_statedir(const char *catalog_dir);
 
+/* Load the catalog at `path` as the command line asks: the profiles of
+ * --profile, else of FUSION_PROFILE (comma-separated); `repos_optional`
+ * as fx_load_opts's. Returns 0, or -1 after reporting. */
+int session_catalog(struct fx_opts *o, const char *path, bool check_files, bool repos_optional,
+    struct fx_catalog *out);
+
 /* Load the catalog and build the graph. Returns 0 or an exit status. */
 int session_open(struct fx_session *s, struct fx_opts *o);
 /* The same from a catalog already loaded from `path`, which the session
@@ -122,15 +132,16 @@ int session_open(struct fx_session *s, struct fx_opts *o);
 int session_from(struct fx_session *s, struct fx_opts *o, const char *path,
     const struct fx_catalog *cat);
 /* Select what o->args name (all if none) and what s->sel.until keeps.
- * Returns 0, or FX_EXIT_USAGE after reporting an unknown name or kind, or
+ * Returns 0, or FX_EXIT_USAGE after reporting an unknown name or kind, a
+ * missing repo a selected node needs (every one, unless allow_missing), or
  * a secret of a selected chart whose environment variable is not set. */
 int session_select(struct fx_session *s);
 /* Open the state database, hash the selected sources, and evaluate every
  * selected node. `verify`: check recorded outputs with the tools.
  * Returns 0 or an exit status. */
 int session_state(struct fx_session *s, bool verify);
-/* The three above, for the read-only commands (graph, plan, why, status);
- * `sel` may be NULL. */
+/* The three above, for the read-only commands (graph, plan, why, status),
+ * with allow_missing; `sel` may be NULL. */
 int session_load(struct fx_session *s, struct fx_opts *o, const struct fx_select *sel,
     bool verify);
 void session_close(struct fx_session *s);

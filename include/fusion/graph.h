@@ -134,6 +134,8 @@ enum fx_state {
 	FX_FRESH,		/* key equals the key of its last success */
 	FX_STALE,		/* will run: reason says why */
 	FX_PENDING,		/* depends on a stale node; may be cut off */
+	FX_MISSING,		/* what it reads is absent (a repo not cloned), or what
+				 * it depends on is: it cannot run */
 };
 
 struct fx_node {
@@ -154,6 +156,9 @@ struct fx_node {
 	bool selected;
 	bool local_only;	/* its output or key holds a secret: it never leaves this
 				 * machine (no shared cache), set by whoever builds the graph */
+	bool missing;		/* its sources are absent (a repo not cloned): evaluation
+				 * makes it and what depends on it FX_MISSING; set by
+				 * whoever builds the graph */
 
 	/* Set by evaluation (stale.h) and the executor (exec.h). */
 	enum fx_state state;

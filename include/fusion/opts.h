@@ -23,6 +23,8 @@ enum fx_opt_type {
 	FX_OPT_BOOL,	/* bool, set to true */
 	FX_OPT_COUNT,	/* int, one more each time (-v -v) */
 	FX_OPT_STR,	/* const char *, the argument (argv's own string) */
+	FX_OPT_STRS,	/* struct fx_strv, one more copy of the argument each
+			 * time (repeatable, in order: --profile a --profile b) */
 	FX_OPT_NUM,	/* int, a number from min to max */
 	FX_OPT_MS,	/* int, milliseconds from min to max */
 };
@@ -40,6 +42,7 @@ struct fx_option {
 /* Table rows. T is the options struct, F the field. */
 #define FX_BOOL(name, T, F, help) {(name), 0, FX_OPT_BOOL, offsetof(T, F), NULL, 0, 0, (help)}
 #define FX_STR(name, T, F, arg, help) {(name), 0, FX_OPT_STR, offsetof(T, F), (arg), 0, 0, (help)}
+#define FX_STRS(name, T, F, arg, help) {(name), 0, FX_OPT_STRS, offsetof(T, F), (arg), 0, 0, (help)}
 #define FX_NUM(name, T, F, lo, hi, help) \
 	{(name), 0, FX_OPT_NUM, offsetof(T, F), "N", (lo), (hi), (help)}
 #define FX_MS(name, T, F, lo, hi, help) \

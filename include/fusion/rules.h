@@ -207,6 +207,10 @@ enum fx_role {
 	 * repository or a registry): a selected one needs the chart locked
 	 * before anything runs (a catalog error otherwise: `fusion lock`). */
 	FX_ROLE_LOCKED = 1 << 5,
+	/* It reads X's repo: when the repo is not there (not cloned), the
+	 * node is `missing` (it and what depends on it cannot run) and reads
+	 * no sources. */
+	FX_ROLE_REPO = 1 << 6,
 };
 
 struct fx_rule_kind {
