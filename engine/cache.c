@@ -28,10 +28,14 @@
 #include "fusion/statedir.h"
 #include "fusion/util.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define KEYS_KEPT STR(FX_KEYS_KEPT)	/* FX_KEYS_KEPT, spelled for SQL */
+
 /* The statements a run makes once a node: prepared once, kept (parsing
  * them each time was a tenth of the scheduler's own time). */
 enum {
-	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_PUT_NODE, Q_PUT_RESULT,
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_PUT_NODE, Q_PUT_RESULT, Q_PUT_KEY, Q_TRIM_KEYS,
 	NQ
 };
 
@@ -43,6 +47,10 @@ static const char *const kept_sql[NQ] = {
 	    " manifest, started, seconds, log, run_id) VALUES(?,?,?,?,?,?,?,?,?)",
 	[Q_PUT_RESULT] = "INSERT OR REPLACE INTO run_node(run_id, node, result,"
 	    " seconds) VALUES(?,?,?,?)",
+	[Q_PUT_KEY] = "INSERT OR REPLACE INTO node_key(id, key, output, output_hash,"
+	    " started, seconds, log, run_id) VALUES(?,?,?,?,?,?,?,?)",
+	[Q_TRIM_KEYS] = "DELETE FROM node_key WHERE id=?1 AND key NOT IN (SELECT key FROM"
+	    " node_key WHERE id=?1 ORDER BY started DESC LIMIT " KEYS_KEPT ")",
 };
 
 struct fx_cache {
@@ -71,6 +79,11 @@ static const char *const migrations[] = {
 	"CREATE TABLE text(path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
 	" mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,"
 	" scan_ns INTEGER NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;",
+	/* 3: the last few successes of each node by key, so that switching
+	 * profiles and back finds what the first one built */
+	"CREATE TABLE node_key(id TEXT NOT NULL, key TEXT NOT NULL, output TEXT NOT NULL,"
+	" output_hash TEXT NOT NULL, started REAL, seconds REAL, log TEXT, run_id INTEGER,"
+	" PRIMARY KEY(id, key)) WITHOUT ROWID;",
 };
 
 _Static_assert(FX_NELEM(migrations) == FX_SCHEMA_VERSION, "one migration per schema version");
@@ -477,6 +490,72 @@ put_result(struct fx_cache *c, int64_t run_id, const char *id, const char *resul
 	return rc == SQLITE_DONE ? 0 : fail(c, "cannot record result");
 }
 
+/* The success by key too, keeping the last FX_KEYS_KEPT keys of the node.
+ * Returns SQLITE_DONE or an error code. */
+static int
+put_key(struct fx_cache *c, const struct fx_record *r)
+{
+	sqlite3_stmt *st = kept(c, Q_PUT_KEY), *trim = kept(c, Q_TRIM_KEYS);
+	int rc;
+
+	if (!st || !trim)
+		return SQLITE_ERROR;
+	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->output, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->output_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 5, r->started);
+	sqlite3_bind_double(st, 6, r->seconds);
+	sqlite3_bind_text(st, 7, r->log ? r->log : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, r->run_id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	sqlite3_bind_text(trim, 1, r->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(trim);
+	sqlite3_reset(trim);
+	return rc;
+}
+
+int
+cache_find_key(struct fx_cache *c, const char *id, const char *key, struct fx_record **out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if (sqlite3_prepare_v2(c->db, "SELECT output, output_hash, started, seconds, log, run_id"
+	    " FROM node_key WHERE id=? AND key=?", -1, &st, NULL) != SQLITE_OK)
+		return fail(c, "cannot read records");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		struct fx_record *r = xcalloc(1, sizeof(*r));
+		r->id = xstrdup(id);
+		r->key = xstrdup(key);
+		r->output = col_str(st, 0);
+		r->output_hash = col_str(st, 1);
+		r->started = sqlite3_column_double(st, 2);
+		r->seconds = sqlite3_column_double(st, 3);
+		r->log = col_str(st, 4);
+		r->run_id = sqlite3_column_int64(st, 5);
+		*out = r;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return 0;
+	return fail(c, "cannot read records");
+}
+
+void
+cache_record_free(struct fx_record *r)
+{
+	if (r)
+		record_free(r);
+}
+
 int
 cache_put_success(struct fx_cache *c, const struct fx_record *r, const char *manifest,
     const char *result)
@@ -502,6 +581,8 @@ cache_put_success(struct fx_cache *c, const struct fx_record *r, const char *man
 	sqlite3_bind_int64(st, 9, r->run_id);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		rc = put_key(c, r);
 	if (rc != SQLITE_DONE || put_result(c, r->run_id, r->id, result, r->seconds) < 0) {
 		if (rc != SQLITE_DONE)
 			fail(c, "cannot record node");
@@ -778,7 +859,8 @@ cache_gc(struct fx_cache *c, const char *const *live, const char *root, int keep
 	if (texts < 0)
 		return -1;
 	snprintf(sql, sizeof sql, "DELETE FROM run WHERE id <= (SELECT max(id) FROM run) - %d;"
-	    " DELETE FROM run_node WHERE run_id NOT IN (SELECT id FROM run);", keep_runs);
+	    " DELETE FROM run_node WHERE run_id NOT IN (SELECT id FROM run);"
+	    " DELETE FROM node_key WHERE id NOT IN (SELECT id FROM node);", keep_runs);
 	int64_t before = count(c, "SELECT count(*) FROM run");
 	if (exec_sql(c, sql) < 0 || exec_sql(c, "VACUUM") < 0)
 		return -1;

@@ -84,6 +84,11 @@ stale_decide(struct fx_node *n, struct fx_eval *ev, struct fx_manifest **manifes
 		return;
 	}
 	buf_free(&msg);
+	struct fx_record *seen = NULL;
+	if (r && strcmp(r->key, n->key) != 0 && !ev->force && n->kind->keyed && ev->cache &&
+	    cache_find_key(ev->cache, n->id, n->key, &seen) == 0 && seen &&
+	    (!ev->exists || ev->exists(n, seen->output, ev->ctx)))
+		r = seen;	/* this key ran before, and its output is still there */
 	if (!r)
 		set_state(n, FX_STALE, xstrdup("never ran"));
 	else if (strcmp(r->key, n->key) != 0)
@@ -97,6 +102,7 @@ stale_decide(struct fx_node *n, struct fx_eval *ev, struct fx_manifest **manifes
 		set_state(n, FX_FRESH, NULL);
 	if (n->state == FX_FRESH)
 		set_output(n, r);
+	cache_record_free(seen);
 	if (manifest)
 		*manifest = m;
 	else

@@ -421,6 +421,8 @@ const struct fx_rule_kind kind_build = {
 		.name = "build",
 		.version = 1,
 		.shape = "box",
+		.keyed = true,	/* tagged localhost/IMAGE:fx-<id16>: the images of several keys
+				 * coexist */
 		.limit = 2,
 		.inputs = build_inputs,
 		.step = build_step,

@@ -23,6 +23,10 @@
  *   text(path, size, mtime_ns, ctime_ns, ino, scan_ns, body)      (version 2)
  *        the text of rule files (ignore files), kept like the stat cache
  *        keeps digests, so that a no-op run reads no file content
+ *   node_key(id, key, output, output_hash, started, seconds, log, run_id)
+ *        (version 3) the last FX_KEYS_KEPT successes of each node by key:
+ *        a node whose key comes back (a profile switched and back) and
+ *        whose kind keeps outputs apart (fx_kind.keyed) is fresh again
  */
 #ifndef FUSION_CACHE_H
 #define FUSION_CACHE_H
@@ -39,7 +43,9 @@
 struct sqlite3;
 struct fx_cache;
 
-#define FX_SCHEMA_VERSION 2
+#define FX_SCHEMA_VERSION 3
+/* Successes kept per node in node_key. */
+#define FX_KEYS_KEPT 4
 
 /* The last success of a node. */
 struct fx_record {
@@ -84,7 +90,14 @@ void cache_free_records(struct fx_map *records);
  * NULL when there is none). Returns 0, or -1 after reporting. */
 int cache_manifest(struct fx_cache *c, const char *id, char **out);
 
-/* Record a node's success (and its run_node row) in one transaction. */
+/* The success of node `id` under `key` among the last few kept (node_key):
+ * *out (free with cache_record_free), or NULL when there is none. Returns
+ * 0, or -1 after reporting. */
+int cache_find_key(struct fx_cache *c, const char *id, const char *key, struct fx_record **out);
+void cache_record_free(struct fx_record *r);
+
+/* Record a node's success (its node and node_key rows, and its run_node
+ * row) in one transaction. */
 int cache_put_success(struct fx_cache *c, const struct fx_record *r, const char *manifest,
     const char *result);
 /* The text of a small rule file (an ignore file) at `relpath` (relative to

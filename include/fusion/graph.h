@@ -74,6 +74,9 @@ struct fx_kind {
 	const char *name;	/* "build" */
 	int version;		/* bump when the action or key changes meaning */
 	const char *shape;	/* DOT shape */
+	bool keyed;		/* outputs of different keys live side by side (an image
+				 * tagged by its ID): a key seen in the last few successes
+				 * (cache.h, node_key) is fresh again with that output */
 	int limit;		/* default cap on running nodes of this kind; 0 = none */
 	/* Its output is a local file whose check is a stat (a chart archive in
 	 * the chart cache): fx_eval.exists is asked on every evaluation, not

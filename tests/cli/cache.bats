@@ -13,7 +13,7 @@ setup() {
 @test "cache stats counts the records" {
 	run fx cache stats --json
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e '.nodes == 14 and .runs == 1 and .schema == 2 and .stat_entries > 20'
+	echo "$output" | jq -e '.nodes == 14 and .runs == 1 and .schema == 3 and .stat_entries > 20'
 	run fx cache stats
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"14 recorded successes"* ]]
@@ -32,7 +32,7 @@ setup() {
 @test "the database is in WAL mode and passes an integrity check" {
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA journal_mode')" = wal ]
 	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA integrity_check')" = ok ]
-	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA user_version')" = 2 ]
+	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA user_version')" = 3 ]
 }
 
 # bats test_tags=slow
@@ -171,7 +171,7 @@ PRAGMA user_version=1;
 SQL
 	run fx plan
 	[ "$status" -eq 0 ]
-	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA user_version')" = 2 ]
+	[ "$(sqlite3 "$STATE/cache.db" 'PRAGMA user_version')" = 3 ]
 	[ "$(sqlite3 "$STATE/cache.db" "select output from node where id='build:old'")" = o ]
 	sqlite3 "$STATE/cache.db" 'select count(*) from text' >/dev/null
 }

@@ -103,11 +103,11 @@ test_open_schema(void **state)
 
 	assert_int_equal(access(p, F_OK), 0);
 	free(p);
-	assert_query(db, "PRAGMA user_version", "2");
-	assert_int_equal(FX_SCHEMA_VERSION, 2);
+	assert_query(db, "PRAGMA user_version", "3");
+	assert_int_equal(FX_SCHEMA_VERSION, 3);
 	assert_query(db, "PRAGMA journal_mode", "wal");
 	assert_query(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
-	    " WHERE type='table' ORDER BY name)", "node,run,run_node,stat,text");
+	    " WHERE type='table' ORDER BY name)", "node,node_key,run,run_node,stat,text");
 }
 
 static void
@@ -120,8 +120,8 @@ test_reopen_idempotent(void **state)
 	cache_close(t->c);
 	t->c = cache_open(t->dir);
 	assert_non_null(t->c);
-	assert_query(cache_db(t->c), "PRAGMA user_version", "2");
-	assert_query(cache_db(t->c), "SELECT count(*) FROM sqlite_master WHERE type='table'", "5");
+	assert_query(cache_db(t->c), "PRAGMA user_version", "3");
+	assert_query(cache_db(t->c), "SELECT count(*) FROM sqlite_master WHERE type='table'", "6");
 	assert_int_equal(cache_load_records(t->c, &rec), 0);
 	assert_int_equal(rec.n, 1);
 	assert_non_null(map_get(&rec, "build:a"));
@@ -150,7 +150,7 @@ test_newer_schema_refused(void **state)
 	capture_begin();
 	assert_null(cache_open(t->dir));
 	char *out = capture_end();
-	assert_non_null(strstr(out, "schema version 99 is newer than this fusion knows (2): left as it is"));
+	assert_non_null(strstr(out, "schema version 99 is newer than this fusion knows (3): left as it is"));
 	assert_non_null(strstr(out, "hint: upgrade fusion, or run `fusion cache clear` to start over"));
 	free(out);
 	/* not a byte changed (the journal mode neither, nor a checkpoint) */
@@ -399,7 +399,7 @@ test_clear(void **state)
 	t->c = cache_open(t->dir);
 	assert_non_null(t->c);
 	assert_query(cache_db(t->c), "SELECT count(*) FROM node", "0");
-	assert_query(cache_db(t->c), "PRAGMA user_version", "2");
+	assert_query(cache_db(t->c), "PRAGMA user_version", "3");
 	free(p);
 }
 
@@ -798,6 +798,39 @@ test_wal_writer_not_blocked(void **state)
 	free(p);
 }
 
+/* A key seen again (a profile switched and back) is found among the last
+ * FX_KEYS_KEPT successes of its node, and only there. */
+static void
+test_keys_kept(void **state)
+{
+	struct t *t = *state;
+	struct fx_record *r;
+	char key[8];
+
+	put(t, "build:a", "k1", "m1", 1);
+	put(t, "build:a", "k2", "m2", 2);
+	assert_int_equal(cache_find_key(t->c, "build:a", "k1", &r), 0);
+	assert_non_null(r);
+	assert_string_equal(r->output, "sha256:1");
+	assert_string_equal(r->key, "k1");
+	cache_record_free(r);
+	assert_int_equal(cache_find_key(t->c, "build:b", "k1", &r), 0);
+	assert_null(r);
+	for (int i = 3; i <= 2 + FX_KEYS_KEPT; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		struct fx_record rec = {.id = "build:a", .key = key, .output = "o",
+		    .output_hash = "h", .started = 1000 + i, .run_id = i};
+		assert_int_equal(cache_put_success(t->c, &rec, "m", "ran"), 0);
+	}
+	assert_query(cache_db(t->c), "SELECT count(*) FROM node_key WHERE id='build:a'",
+	    FX_KEYS_KEPT == 4 ? "4" : "?");
+	assert_int_equal(cache_find_key(t->c, "build:a", "k1", &r), 0);
+	assert_null(r);		/* the oldest went */
+	assert_int_equal(cache_find_key(t->c, "build:a", "k3", &r), 0);
+	assert_non_null(r);
+	cache_record_free(r);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -806,6 +839,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_open_schema),
 		T(test_reopen_idempotent),
+		T(test_keys_kept),
 		T(test_newer_schema_refused),
 		T(test_garbage_moved_aside),
 		T(test_truncated_moved_aside),
