@@ -68,7 +68,7 @@ copy_ws() {
 }
 
 @test "top level is not a mapping" {
-	bad top-not-mapping.yaml 1 1 "the catalog must be a mapping (of version, workspace, cache, defaults, shared and services)"
+	bad top-not-mapping.yaml 1 1 "the catalog must be a mapping (of version, workspace, cache, defaults, shared, services and profiles)"
 }
 
 @test "two YAML documents" {
@@ -185,7 +185,7 @@ copy_ws() {
 }
 
 @test "build in a shared release" {
-	bad shared-with-build.yaml 9 5 'key "build" is not allowed in shared release "kafka" (shared releases take only chart, version, values, set, needs, ports, secrets, images and image_values)'
+	bad shared-with-build.yaml 9 5 'key "build" is not allowed in shared release "kafka" (shared releases take only chart, version, values, set, needs, ports, secrets, images, image_values and enabled)'
 }
 
 @test "ports: numbers from 1 to 65535, or LOCAL:SERVICE" {
@@ -332,9 +332,15 @@ copy_ws() {
 
 # --- files ---
 
-@test "missing repo with git: hint to clone" {
-	bad missing-repo.yaml 8 3 "repo $WS/billing of service \"billing\" does not exist"
+@test "missing repo with git: up refuses it with a hint to clone; graph shows it missing" {
+	run "$FUSION" -f missing-repo.yaml up
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"fusion: missing-repo.yaml:8:3: repo $WS/billing of service \"billing\" does not exist"* ]]
 	[[ "$output" == *'hint: run "fusion clone" to clone it'* ]]
+	run "$FUSION" -f missing-repo.yaml graph
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"build:billing "*"missing"* ]]
 }
 
 @test "repo without Containerfile or Dockerfile" {

@@ -412,7 +412,7 @@ bare_repos() {
 
 @test "clone creates three missing repos from local bare repos, in parallel, one line each" {
 	bare_repos core-api partners-engine scriptdash
-	run fx graph
+	run fx up
 	[ "$status" -eq 2 ]
 	[[ $output == *'hint: run "fusion clone" to clone it'* ]]
 	# a git that holds every clone until all three have started: it can
