@@ -352,7 +352,7 @@ cmd_clone(struct fx_opts *o, void *opts)
 	char *path = catalog_find(o->file);
 
 	/* The repos may be missing: that is what clone is for. */
-	if (!path || provider_load_catalog(path, false, &cat) < 0) {
+	if (!path || session_catalog(o, path, false, false, &cat) < 0) {
 		free(path);
 		return FX_EXIT_USAGE;
 	}

@@ -325,7 +325,7 @@ cmd_doctor(struct fx_opts *o, void *unused)
 		return FX_EXIT_USAGE;
 	}
 	/* The files are checked here, one line each, not as catalog errors. */
-	if (!path || provider_load_catalog(path, false, &cat) < 0) {
+	if (!path || session_catalog(o, path, false, false, &cat) < 0) {
 		add(&d, FAIL, "catalog", xstrdup(path ? "it does not load (above)" : "not found"),
 		    xstrdup(path ? "fix the errors above" : "run fusion in the workspace, or -f "
 		    "CATALOG"));

@@ -343,7 +343,7 @@ reload(struct loop *L)
 	struct fx_catalog c;
 
 	clear_status(L);
-	if (provider_load_catalog(L->path, true, &c) < 0) {
+	if (session_catalog(L->o, L->path, true, true, &c) < 0) {
 		fx_warn("%s has errors: keeping the last good catalog until it is fixed",
 		    shown_path(L, L->path));
 		return false;
@@ -530,7 +530,7 @@ cmd_watch(struct fx_opts *o, struct fx_up_opts *u)
 	L.path = catalog_find(o->file);
 	if (!L.path)
 		return FX_EXIT_USAGE;
-	if (provider_load_catalog(L.path, true, &L.cat) < 0) {
+	if (session_catalog(o, L.path, true, true, &L.cat) < 0) {
 		free(L.path);
 		return FX_EXIT_USAGE;
 	}
