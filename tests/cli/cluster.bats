@@ -414,7 +414,7 @@ bare_repos() {
 	bare_repos core-api partners-engine scriptdash
 	run fx up
 	[ "$status" -eq 2 ]
-	[[ $output == *'hint: run "fusion clone" to clone it'* ]]
+	[[ $output == *'hint: run "fusion clone" to clone them'* ]]
 	# a git that holds every clone until all three have started: it can
 	# only finish if they run at the same time
 	local real
