@@ -24,12 +24,12 @@ struct em {
 static void
 key(struct em *e, const char *k, bool quote)
 {
-	if (e->json) {
-		buf_puts(e->b, e->first[e->depth] ? "\n" : ",\n");
+	if (e->json) {	/* one line, as every --json value (jq pretty-prints) */
+		if (!e->first[e->depth])
+			buf_putc(e->b, ',');
 		e->first[e->depth] = false;
-		buf_printf(e->b, "%*s", 2 * e->depth, "");
 		buf_json_str(e->b, k);
-		buf_puts(e->b, ": ");
+		buf_putc(e->b, ':');
 		return;
 	}
 	buf_printf(e->b, "%*s", 2 * (e->depth - 1), "");
@@ -54,7 +54,7 @@ close_map(struct em *e)
 {
 	e->depth--;
 	if (e->json)
-		buf_printf(e->b, "\n%*s}", 2 * e->depth, "");
+		buf_putc(e->b, '}');
 }
 
 static void
@@ -96,7 +96,7 @@ list(struct em *e, const char *k, const struct fx_list *l)
 	buf_puts(e->b, e->json ? "[" : " [");
 	for (size_t i = 0; i < l->n; i++) {
 		if (i)
-			buf_puts(e->b, ", ");
+			buf_puts(e->b, e->json ? "," : ", ");
 		buf_json_str(e->b, l->v[i]);
 	}
 	buf_puts(e->b, e->json ? "]" : "]\n");

@@ -300,7 +300,8 @@ int catalog_lock_write(const struct fx_catalog *c);
 
 /* The loaded catalog (`fusion config`) as YAML that is itself a catalog
  * (defaults merged, paths absolute, strings double-quoted), or as JSON
- * (the same object, plus "profiles" applied and "disabled" entries). */
+ * (the same object on one line, plus "profiles" applied and "disabled"
+ * entries). */
 void catalog_print(const struct fx_catalog *c, bool json, struct fx_buf *out);
 
 /* Look an entry up by name; NULL if none. */

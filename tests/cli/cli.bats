@@ -99,7 +99,7 @@ setup() {
 
 @test "help CMD gives exactly what CMD --help gives; help alone prints the usage on stdout, exit 0" {
 	local cmd
-	for cmd in up plan graph why inputs status down cache logs doctor bootstrap clone help; do
+	for cmd in up plan graph why inputs status down cache logs doctor bootstrap clone config help; do
 		run --separate-stderr "$FUSION" "$cmd" --help
 		[ "$status" -eq 0 ]
 		[[ $output == "usage: fusion $cmd"* ]]

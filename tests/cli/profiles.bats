@@ -4,6 +4,7 @@
 # profiles and back without redoing what a key already made.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() {
 	fx_setup
@@ -61,6 +62,32 @@ YAML
 	FUSION_PROFILE=ci,two run fx --profile quiet config --json
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.profiles == ["quiet"]'
+}
+
+@test "config --json is JSON only; --profile is global (before or after the command, =NAME); help config is config --help" {
+	local form
+	for form in "--profile ci config --json" "config --json --profile ci" "--json config --profile=ci"; do
+		# shellcheck disable=SC2086 # the options as written
+		run --separate-stderr fx $form
+		[ "$status" -eq 0 ]
+		json_only
+		[ "$(wc -l <<<"$output")" -eq 1 ]
+		echo "$output" | jq -e '.profiles == ["ci"]'
+	done
+	run --separate-stderr fx config --profile
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"--profile needs an argument (NAME)"* ]]
+	run --separate-stderr "$FUSION" config --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == "usage: fusion config [--json]"* && "$output" == *"--json: "* ]]
+	want=$output
+	run --separate-stderr "$FUSION" help config
+	[ "$status" -eq 0 ]
+	[ "$output" = "$want" ]
+	run --separate-stderr "$FUSION" --help
+	[ "$status" -eq 0 ]
+	grep -qE '^  --profile NAME ' <<<"$output"
+	grep -qE '^  config \[--json\]$' <<<"$output"
 }
 
 @test "fusion config's YAML is a catalog that gives the same graph" {
