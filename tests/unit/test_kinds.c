@@ -181,6 +181,32 @@ test_graph_comes_from_the_registry(void **state)
 	free_graph(&b);
 }
 
+/* A service whose repo is missing: only its nodes of the kinds that read
+ * the repo (FX_ROLE_REPO) are missing; evaluation carries it downstream. */
+static void
+test_missing_repo_marks_what_reads_it(void **state)
+{
+	struct built b;
+
+	(void)state;
+	assert_int_equal(catalog_parse("/nonexistent/fusion.yaml", catalog, strlen(catalog), false,
+	    &b.cat), 0);
+	for (size_t i = 0; i < b.cat.nsvcs; i++)
+		b.cat.svcs[i].missing = strcmp(b.cat.svcs[i].name, "api") == 0;
+	rules_init(&b.r, &b.cat, "/nonexistent/.fusion");
+	b.g = graph_new();
+	assert_int_equal(rules_graph(&b.r, b.g), 0);
+	assert_ptr_equal(rules_kind_with(FX_ROLE_REPO), &kind_build);
+	for (size_t i = 0; i < b.g->n; i++) {
+		struct fx_node *n = b.g->nodes[i];
+		bool want = rules_is(n, FX_ROLE_REPO) && strcmp(n->target, "api") == 0;
+		if (n->missing != want)
+			fail_msg("%s: missing is %d", n->id, n->missing);
+	}
+	assert_true(node(&b, "build:api")->missing);
+	free_graph(&b);
+}
+
 /* --until chart on the graph: builds and charts, not one load or release. */
 static void
 test_until_chart_keeps_no_load(void **state)
@@ -280,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_roles_have_their_kinds),
 		cmocka_unit_test(test_graph_comes_from_the_registry),
 		cmocka_unit_test(test_until_chart_keeps_no_load),
+		cmocka_unit_test(test_missing_repo_marks_what_reads_it),
 		cmocka_unit_test(test_an_incomplete_kind_is_refused),
 		cmocka_unit_test(test_inputs_come_from_earlier_kinds),
 	};
