@@ -1,5 +1,5 @@
 /*
- * cmd_down.c - `fusion down [SVC...]`, `fusion down --all [--cluster
+ * cmd_down.c - `fusion down SVC...`, `fusion down --all [--cluster
  * [--delete]]`: helm uninstall, dependents first; then, with --cluster,
  * stop or delete the cluster, as its provider does (provider.h: minikube
  * stop|delete, kind delete cluster, ...).
@@ -140,6 +140,25 @@ stop_cluster(struct fx_session *s, bool delete)
 	return rc;
 }
 
+/* `down` alone would uninstall every release, shared ones included: it
+ * asks for --all, and says what that would take down. */
+static void
+refuse_everything(struct fx_session *s, bool cluster)
+{
+	struct fx_buf names = {0};
+
+	for (size_t i = 0; i < s->g->n; i++)
+		if (rules_is(s->order[i], FX_ROLE_DEPLOY))
+			buf_printf(&names, "%s%s", names.len ? ", " : "", s->order[i]->target);
+	if (cluster)
+		fx_error("down: --cluster goes with --all, which uninstalls every release of the "
+		    "catalog (%s)", names.len ? names.s : "none");
+	else
+		fx_error("down: name the releases to uninstall, or --all for every release of the "
+		    "catalog (%s)", names.len ? names.s : "none");
+	buf_free(&names);
+}
+
 static int
 check_options(struct fx_session *s, struct fx_opts *g, const struct down_opts *o)
 {
@@ -152,7 +171,10 @@ check_options(struct fx_session *s, struct fx_opts *g, const struct down_opts *o
 		why = "--cluster takes every release down: name no service";
 	else if (o->all && g->nargs)
 		why = "--all or service names, not both";
-	else if (o->cluster)
+	else if (!o->all && !g->nargs) {
+		refuse_everything(s, o->cluster);
+		return FX_EXIT_USAGE;
+	} else if (o->cluster)
 		why = provider_of(&s->cat)->stop_argv(&s->cat, o->delete_cluster, &a);
 	strv_free(&a);
 	if (why) {
@@ -173,7 +195,7 @@ cmd_down(struct fx_opts *o, void *opts)
 	if (rc == 0)
 		rc = check_options(&s, o, d);
 	if (rc == 0) {
-		/* Only the named releases (all without names), not what they need. */
+		/* Only the named releases (all with --all), not what they need. */
 		for (size_t i = 0; i < s.g->n; i++)
 			s.g->nodes[i]->selected = o->nargs == 0;
 		for (int i = 0; i < o->nargs; i++) {
@@ -209,7 +231,8 @@ cmd_down(struct fx_opts *o, void *opts)
 #define DOWN struct down_opts
 
 static const struct fx_option options[] = {
-	FX_BOOL("all", DOWN, all, "every release (the same as naming none)"),
+	FX_BOOL("all", DOWN, all, "every release of the catalog, shared ones included (naming none\n"
+	    "without --all is refused)"),
 	FX_BOOL("cluster", DOWN, cluster, "then stop the cluster (minikube stop)"),
 	FX_BOOL("delete", DOWN, delete_cluster, "with --cluster: delete it instead (minikube delete, kind delete\n"
 	    "cluster); its releases go with it"),
@@ -219,9 +242,9 @@ static const struct fx_option options[] = {
 
 const struct fx_command fx_cmd_down = {
 	.name = "down",
-	.usage = "down [SVC...|--all] [--cluster [--delete]] [--no-wait]",
-	.about = "Uninstall releases (dependents first; without names, every release of the\n"
-	    "catalog); the next `up` deploys them again.\n",
+	.usage = "down SVC...|--all [--cluster [--delete]] [--no-wait]",
+	.about = "Uninstall the named releases, or with --all every release of the catalog\n"
+	    "(dependents first); the next `up` deploys them again.\n",
 	.options = options,
 	.size = sizeof(struct down_opts),
 	.json = "one object per release: {\"release\":NAME,\"result\":\"uninstalled|not installed|failed\"};\n"

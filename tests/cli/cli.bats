@@ -151,6 +151,20 @@ setup() {
 	[ "$(calls podman)" -eq 0 ]
 }
 
+@test "down with neither names nor --all is refused, naming what --all would uninstall; nothing is called" {
+	run fx down
+	[ "$status" -eq 2 ]
+	[[ $output == *"down: name the releases to uninstall, or --all for every release of the catalog (postgresql, "* ]]
+	[[ $output == *"core-api"* && $output == *"scriptdash"* ]]
+	run fx down --cluster
+	[ "$status" -eq 2 ]
+	[[ $output == *"down: --cluster goes with --all"* ]]
+	run fx down --json
+	[ "$status" -eq 2 ]
+	[ "$(calls helm)" -eq 0 ]
+	[ "$(calls minikube)" -eq 0 ]
+}
+
 @test "options: --name=ARG, bundled letters, -- before arguments; a missing or needless argument is exit 2" {
 	run fx plan --until=build
 	[ "$status" -eq 0 ]

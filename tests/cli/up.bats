@@ -422,7 +422,7 @@ record_group_as() {
 @test "down uninstalls dependents first and the next up redeploys" {
 	fx up >/dev/null
 	reset_calls
-	run fx down
+	run fx down --all
 	[ "$status" -eq 0 ]
 	order=$(grep '^helm uninstall' "$FUSION_FAKE_STATE/calls.log" | awk '{print $3}' | tr '\n' ' ')
 	# partners-engine needs core-api needs postgresql
