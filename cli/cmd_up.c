@@ -362,7 +362,7 @@ plan_json(struct fx_session *s)
 		buf_puts(&b, "}\n");
 	}
 	buf_printf(&b, "{\"event\":\"summary\",\"ran\":0,\"cached\":0,\"cutoff\":0,\"failed\":0,"
-	    "\"skipped\":0,\"fresh\":%d,\"stale\":%d,\"pending\":%d,\"seconds\":0}\n",
+	    "\"skipped\":0,\"interrupted\":0,\"fresh\":%d,\"stale\":%d,\"pending\":%d,\"seconds\":0}\n",
 	    session_count(s, FX_FRESH), session_count(s, FX_STALE), session_count(s, FX_PENDING));
 	fputs(b.s, stdout);
 	buf_free(&b);

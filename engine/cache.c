@@ -83,7 +83,9 @@ static const char *const migrations[] = {
 	 * profiles and back finds what the first one built */
 	"CREATE TABLE node_key(id TEXT NOT NULL, key TEXT NOT NULL, output TEXT NOT NULL,"
 	" output_hash TEXT NOT NULL, started REAL, seconds REAL, log TEXT, run_id INTEGER,"
-	" PRIMARY KEY(id, key)) WITHOUT ROWID;",
+	" PRIMARY KEY(id, key)) WITHOUT ROWID;"
+	/* and how many nodes a signal stopped while they ran */
+	"ALTER TABLE run ADD COLUMN interrupted INTEGER;",
 };
 
 _Static_assert(FX_NELEM(migrations) == FX_SCHEMA_VERSION, "one migration per schema version");
@@ -689,7 +691,8 @@ cache_run_end(struct fx_cache *c, int64_t run_id, int status, const struct fx_ru
 	sqlite3_stmt *st;
 
 	if (sqlite3_prepare_v2(c->db, "UPDATE run SET finished=?, status=?, ran=?, cached=?,"
-	    " cutoff=?, failed=?, skipped=?, fresh=? WHERE id=?", -1, &st, NULL) != SQLITE_OK)
+	    " cutoff=?, failed=?, skipped=?, fresh=?, interrupted=? WHERE id=?", -1, &st,
+	    NULL) != SQLITE_OK)
 		return fail(c, "cannot record run");
 	sqlite3_bind_double(st, 1, now_wall());
 	sqlite3_bind_int(st, 2, status);
@@ -699,7 +702,8 @@ cache_run_end(struct fx_cache *c, int64_t run_id, int status, const struct fx_ru
 	sqlite3_bind_int(st, 6, k->failed);
 	sqlite3_bind_int(st, 7, k->skipped);
 	sqlite3_bind_int(st, 8, k->fresh);
-	sqlite3_bind_int64(st, 9, run_id);
+	sqlite3_bind_int(st, 9, k->interrupted);
+	sqlite3_bind_int64(st, 10, run_id);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : fail(c, "cannot record run");

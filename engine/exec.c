@@ -23,7 +23,7 @@
 #include "fusion/secret.h"
 #include "fusion/share.h"
 
-enum phase { WAITING, READY, LOOKING, RUNNING, DONE, FAILED, SKIPPED };
+enum phase { WAITING, READY, LOOKING, RUNNING, DONE, FAILED, SKIPPED, STOPPED };
 
 struct job {
 	struct fx_node *n;
@@ -62,6 +62,9 @@ struct sched {
 	enum phase *phase;
 	int *waiting;		/* unfinished predecessors per node */
 	bool *upstream_ran;	/* an input edge produced something this run */
+	/* One of the report's total: stale or pending when the run began, or
+	 * found stale when decided (the total grew by one). */
+	bool *counted;
 	size_t nready;		/* nodes in phase READY: undecided or queued */
 	/* Ready nodes not decided yet, in the order they became ready (each
 	 * node passes through once). */
@@ -228,15 +231,25 @@ finish(struct sched *s, struct fx_node *n, enum fx_result res, double secs)
 {
 	bool ok = res != FX_FAILED && res != FX_SKIPPED;
 
-	s->phase[n->index] = res == FX_FAILED ? FAILED : res == FX_SKIPPED ? SKIPPED : DONE;
+	s->phase[n->index] = res == FX_FAILED ? FAILED : res == FX_SKIPPED ? SKIPPED :
+	    res == FX_INTERRUPTED ? STOPPED : DONE;
 	result_count(s->k, res);
 	if (s->x->results)
 		s->x->results[n->index] = (int)res;
-	if (res != FX_FRESH_RESULT) {
-		report_finish(s->x->report, n->id, n->kind->name, n->target, res, secs);
+	if (res == FX_FRESH_RESULT && s->counted[n->index]) {
+		/* Pending, but nothing it takes moved: it will not run after
+		 * all, and leaves the total (as ninja's restat does). */
+		s->counted[n->index] = false;
+		report_add_total(s->x->report, -1);
+	} else if (res != FX_FRESH_RESULT) {
+		report_finish(s->x->report, n->id, n->kind->name, n->target, res, secs,
+		    s->counted[n->index]);
 		if (res != FX_RAN && res != FX_CACHED)	/* recorded with its node row */
 			cache_put_result(s->x->cache, s->x->run_id, n->id, result_name(res), secs);
 	}
+	/* What waits for a stopped node has no result: nothing of it failed. */
+	if (res == FX_INTERRUPTED)
+		return;
 	for (size_t i = 0; i < n->nouts; i++) {
 		struct fx_node *m = n->outs[i];
 		if (!m->selected || s->phase[m->index] != WAITING)
@@ -324,6 +337,24 @@ fail_job(struct sched *s, struct job *j, const char *msg)
 	report_failure(s->x->report, n->id, msg, s->interrupted ? NULL : j->log_path, 20);
 	release_job(s, j);
 	finish(s, n, FX_FAILED, secs);
+}
+
+/* A signal stopped the node while it ran: interrupted, not failed (the
+ * run's own message says so once, not a line per node). */
+static void
+stop_job(struct sched *s, struct job *j)
+{
+	struct fx_node *n = j->n;
+	double secs = now_mono() - j->started;
+
+	if (s->phase[n->index] != RUNNING) {	/* packing: finished already */
+		release_job(s, j);
+		return;
+	}
+	if (j->log_fd >= 0)
+		dprintf(j->log_fd, "fusion: interrupted\n");
+	release_job(s, j);
+	finish(s, n, FX_INTERRUPTED, secs);
 }
 
 /* Record the node's success (ran, or restored from the shared cache) and
@@ -534,9 +565,13 @@ advance(struct sched *s, struct job *j, int status)
 	reset_cmd(j);
 	j->pid = 0;
 	save_running(s);
-	if (s->interrupted || full) {
-		fail_job(s, j, full ? full : "interrupted");
+	if (full) {
+		fail_job(s, j, full);
 		free(full);
+		return;
+	}
+	if (s->interrupted) {
+		stop_job(s, j);
 		return;
 	}
 	for (;;) {
@@ -587,6 +622,12 @@ decide(struct sched *s, struct fx_node *n)
 	s->decided[n->index] = true;
 	stale_decide(n, s->x->ev, &m);
 	if (n->state != FX_FRESH) {
+		/* Fresh when the run began, stale now (the cluster was
+		 * recreated): one more for the counter's total. */
+		if (!s->counted[n->index]) {
+			s->counted[n->index] = true;
+			report_add_total(s->x->report, 1);
+		}
 		s->manifests[n->index] = m;
 		return false;
 	}
@@ -748,6 +789,7 @@ init(struct sched *s)
 	s->phase = xcalloc(g->n, sizeof(*s->phase));
 	s->waiting = xcalloc(g->n, sizeof(*s->waiting));
 	s->upstream_ran = xcalloc(g->n, sizeof(*s->upstream_ran));
+	s->counted = xcalloc(g->n + 1, sizeof(*s->counted));
 	s->undecided = xcalloc(g->n + 1, sizeof(*s->undecided));
 	s->qnext = xcalloc(g->n + 1, sizeof(*s->qnext));
 	s->seq = xcalloc(g->n + 1, sizeof(*s->seq));
@@ -768,6 +810,8 @@ init(struct sched *s)
 		struct fx_node *n = g->nodes[i];
 		if (!n->selected)
 			continue;
+		/* The caller's total: what the evaluation found not fresh. */
+		s->counted[i] = n->state != FX_FRESH;
 		for (size_t j = 0; j < n->ndeps; j++)
 			s->waiting[i] += n->deps[j]->selected;
 		for (size_t j = 0; j < n->nafter; j++)
@@ -784,6 +828,7 @@ cleanup(struct sched *s)
 	free(s->phase);
 	free(s->waiting);
 	free(s->upstream_ran);
+	free(s->counted);
 	free(s->undecided);
 	free(s->qnext);
 	free(s->seq);
@@ -822,11 +867,19 @@ exec_run(struct fx_graph *g, struct fx_exec *x, struct fx_run_counts *k)
 		wait_event(&s);
 		reap(&s);
 	}
-	/* What never started because the run stopped is skipped. */
+	/* What never started because the run stopped has no result (skipped
+	 * is for what a failure blocked) and leaves the counter's total, but
+	 * for a lookup in the shared cache the report announced and a signal
+	 * cut short. */
 	for (size_t i = 0; i < g->n; i++) {
-		enum phase p = s.phase[i];
-		if (g->nodes[i]->selected && (p == WAITING || p == READY))
-			finish(&s, g->nodes[i], FX_SKIPPED, 0);
+		double looked_at;
+		if (!g->nodes[i]->selected || (s.phase[i] != WAITING && s.phase[i] != READY))
+			continue;
+		if (s.phase[i] == READY && s.interrupted &&
+		    share_announced(s.share, g->nodes[i], &looked_at))
+			finish(&s, g->nodes[i], FX_INTERRUPTED, now_mono() - looked_at);
+		else if (s.counted[i])
+			report_add_total(x->report, -1);
 	}
 	proc_interrupt_on(NULL, 0);
 	running_end(s.running);

@@ -37,7 +37,7 @@ const char *
 result_name(enum fx_result r)
 {
 	static const char *const names[] = {"ran", "cached", "cutoff", "failed", "skipped",
-	    "fresh"};
+	    "fresh", "interrupted"};
 	return names[r];
 }
 
@@ -45,7 +45,7 @@ static enum fx_colour
 colour_of(enum fx_result res)
 {
 	return res == FX_FAILED ? FX_RED : res == FX_RAN || res == FX_CACHED ? FX_GREEN :
-	    res == FX_SKIPPED ? FX_YELLOW : FX_DIM;
+	    res == FX_SKIPPED || res == FX_INTERRUPTED ? FX_YELLOW : FX_DIM;
 }
 
 void
@@ -58,6 +58,7 @@ result_count(struct fx_run_counts *k, enum fx_result res)
 	case FX_FAILED: k->failed++; break;
 	case FX_SKIPPED: k->skipped++; break;
 	case FX_FRESH_RESULT: k->fresh++; break;
+	case FX_INTERRUPTED: k->interrupted++; break;
 	}
 }
 
@@ -143,10 +144,11 @@ forget_running(struct fx_report *r, const char *kind, const char *target)
 
 void
 report_finish(struct fx_report *r, const char *id, const char *kind, const char *target,
-    enum fx_result res, double seconds)
+    enum fx_result res, double seconds, bool counted)
 {
 	forget_running(r, kind, target);
-	r->done++;
+	if (counted)
+		r->done++;
 	r->rows = xreallocarray(r->rows, r->nrows + 1, sizeof(*r->rows));
 	r->rows[r->nrows++] = (struct row){xstrdup(id), res, seconds};
 	if (r->mode == FX_REPORT_JSON) {
@@ -154,7 +156,7 @@ report_finish(struct fx_report *r, const char *id, const char *kind, const char 
 		return;
 	}
 	clear_line(r);
-	if (r->mode == FX_REPORT_LINES || res == FX_FAILED)
+	if (r->mode == FX_REPORT_LINES || res == FX_FAILED || res == FX_INTERRUPTED)
 		printf("[%d/%d] %s%s%s %s %s %.1fs\n", r->done, r->total, fx_sgr(colour_of(res)),
 		    result_name(res), fx_sgr(FX_RESET), kind, target, seconds);
 	fflush(stdout);
@@ -250,16 +252,19 @@ report_failure(struct fx_report *r, const char *id, const char *msg, const char 
 static void
 table(struct fx_report *r)
 {
-	size_t w = 4;
+	size_t w = 4, rw = 7;
 
-	for (size_t i = 0; i < r->nrows; i++)
+	for (size_t i = 0; i < r->nrows; i++) {
 		if (strlen(r->rows[i].id) > w)
 			w = strlen(r->rows[i].id);
-	printf("\n%-*s  %-7s  %8s\n", (int)w, "node", "result", "seconds");
+		if (strlen(result_name(r->rows[i].res)) > rw)
+			rw = strlen(result_name(r->rows[i].res));
+	}
+	printf("\n%-*s  %-*s  %8s\n", (int)w, "node", (int)rw, "result", "seconds");
 	for (size_t i = 0; i < r->nrows; i++)
-		printf("%-*s  %s%-7s%s  %8.1f\n", (int)w, r->rows[i].id,
-		    fx_sgr(colour_of(r->rows[i].res)), result_name(r->rows[i].res), fx_sgr(FX_RESET),
-		    r->rows[i].seconds);
+		printf("%-*s  %s%-*s%s  %8.1f\n", (int)w, r->rows[i].id,
+		    fx_sgr(colour_of(r->rows[i].res)), (int)rw, result_name(r->rows[i].res),
+		    fx_sgr(FX_RESET), r->rows[i].seconds);
 }
 
 void
@@ -267,15 +272,18 @@ report_summary(struct fx_report *r, const struct fx_run_counts *k, double second
 {
 	if (r->mode == FX_REPORT_JSON) {
 		printf("{\"event\":\"summary\",\"ran\":%d,\"cached\":%d,\"cutoff\":%d,\"failed\":%d,"
-		    "\"skipped\":%d,\"fresh\":%d,\"seconds\":%.3f}\n", k->ran, k->cached, k->cutoff,
-		    k->failed, k->skipped, k->fresh, seconds);
+		    "\"skipped\":%d,\"interrupted\":%d,\"fresh\":%d,\"seconds\":%.3f}\n", k->ran,
+		    k->cached, k->cutoff, k->failed, k->skipped, k->interrupted, k->fresh, seconds);
 		fflush(stdout);
 		return;
 	}
 	clear_line(r);
 	if (r->mode == FX_REPORT_TTY && r->nrows)
 		table(r);
-	printf("fusion: %d ran, %d cached, %d cutoff, %d failed, %d skipped, %d fresh in %.1fs\n",
-	    k->ran, k->cached, k->cutoff, k->failed, k->skipped, k->fresh, seconds);
+	printf("fusion: %d ran, %d cached, %d cutoff, %d failed, %d skipped, ", k->ran, k->cached,
+	    k->cutoff, k->failed, k->skipped);
+	if (k->interrupted)	/* only a run stopped by a signal has any */
+		printf("%d interrupted, ", k->interrupted);
+	printf("%d fresh in %.1fs\n", k->fresh, seconds);
 	fflush(stdout);
 }

@@ -118,6 +118,7 @@ int cache_forget(struct fx_cache *c, const char *id);
 int64_t cache_run_begin(struct fx_cache *c, const char *command);
 struct fx_run_counts {
 	int ran, cached, cutoff, failed, skipped, fresh;
+	int interrupted;	/* stopped by a signal while running */
 };
 int cache_run_end(struct fx_cache *c, int64_t run_id, int status, const struct fx_run_counts *k);
 

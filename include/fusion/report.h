@@ -17,8 +17,11 @@
 
 enum fx_report_mode { FX_REPORT_TTY, FX_REPORT_LINES, FX_REPORT_JSON };
 
-/* The result of a node in one run (the JSON "result" field). */
-enum fx_result { FX_RAN, FX_CACHED, FX_CUTOFF, FX_FAILED, FX_SKIPPED, FX_FRESH_RESULT };
+/* The result of a node in one run (the JSON "result" field). Skipped: a
+ * node whose dependency failed; interrupted: one a signal stopped while it
+ * ran. A node that never started because the run stopped has none. */
+enum fx_result { FX_RAN, FX_CACHED, FX_CUTOFF, FX_FAILED, FX_SKIPPED, FX_FRESH_RESULT,
+	FX_INTERRUPTED };
 
 const char *result_name(enum fx_result r);
 /* Add one node's result to the run's counts. */
@@ -26,16 +29,21 @@ void result_count(struct fx_run_counts *k, enum fx_result r);
 
 struct fx_report;
 
-/* `total` is how many nodes may run (stale + pending). */
+/* `total` is how many nodes may run (stale + pending): the counter
+ * "[done/total]" counts those as they finish, and never passes it. */
 struct fx_report *report_new(enum fx_report_mode mode, int total);
 void report_free(struct fx_report *r);
-/* More nodes may run than `total` said (a second pass: up rebuilds an
- * image found gone): the counter's total grows, as ninja's does. */
+/* More nodes may run than `total` said (a node fresh when the run began
+ * found stale once its turn came; a second pass: up rebuilds an image
+ * found gone): the counter's total grows, as ninja's does. */
 void report_add_total(struct fx_report *r, int more);
 
 void report_start(struct fx_report *r, const char *id, const char *kind, const char *target);
+/* A node finished. `counted`: it is one of the total (it would or might
+ * run), so the counter moves; a node that is not (fresh when the run
+ * began, skipped now) gets its line at the counter as it is. */
 void report_finish(struct fx_report *r, const char *id, const char *kind, const char *target,
-    enum fx_result res, double seconds);
+    enum fx_result res, double seconds, bool counted);
 /* Refresh the status line (terminal only): the oldest running node, and
  * the transfer set by report_transfer. */
 void report_tick(struct fx_report *r);

@@ -121,13 +121,17 @@ teardown() {
 	[[ "$(results ran)" == *"build:scriptdash"* ]]
 }
 
-@test "a failing build: exit 1, its log tail, dependents skipped, the run stops" {
+@test "a failing build: exit 1, its log tail, dependents skipped, the run stops; the counter stays within its total" {
 	echo "COPY no-such-file /x" >>"$WS/scriptdash/Containerfile"
 	run fx up -j 1
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"fusion: build:scriptdash: podman build exited with status"* ]]
 	[[ "$output" == *"| "*"no-such-file"* ]]
 	[[ "$output" == *"log: $STATE/logs/build:scriptdash.log"* ]]
+	# [done/total] never passes its total; skipped is only what the failure
+	# blocked, not what the stop kept from starting
+	printf '%s\n' "$output" | awk -F'[][/]' '/^\[[0-9]+\/[0-9]+\]/ { n++; if ($2 + 0 > $3 + 0) bad = 1 } END { exit bad || !n }'
+	[ -z "$(printf '%s\n' "$output" | grep '^\[.*\] skipped' | grep -v ' scriptdash ')" ]
 	run sqlite3 "$STATE/cache.db" "select count(*) from node where id like '%scriptdash'"
 	[ "$status" -eq 0 ]
 	[ "$output" -eq 0 ]
@@ -507,7 +511,12 @@ record_group_as() {
 	[ -z "$(ls "$STATE"/artifacts/*.iid 2>/dev/null)" ]
 	no_process_left "sleep $SLOW"
 	no_process_left "$FAKES/docker"
-	grep -q "interrupted" "$BATS_TEST_TMPDIR/out"
+	# interrupted, not failed: its line, its record, the summary's count
+	grep -qE '^\[[0-9]+/[0-9]+\] interrupted build ' "$BATS_TEST_TMPDIR/out"
+	[ "$(grep -c '\] failed' "$BATS_TEST_TMPDIR/out")" -eq 0 ]
+	grep -qE '^fusion: .* 0 failed, 0 skipped, [1-9][0-9]* interrupted' "$BATS_TEST_TMPDIR/out"
+	[ "$(sqlite3 "$STATE/cache.db" "select count(*) from run_node where result='interrupted' and node like 'build:%'")" -ge 1 ]
+	[ "$(sqlite3 "$STATE/cache.db" "select interrupted from run order by id desc limit 1")" -ge 1 ]
 }
 
 @test "on a terminal: a ninja-style status line, a summary table, colour unless NO_COLOR" {

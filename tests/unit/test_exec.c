@@ -73,6 +73,10 @@ struct world {
 	struct fx_run_counts k;
 	struct fx_remote *remote;	/* the shared cache of the next run, or NULL */
 	bool push, remote_required;
+	/* Run as `up` does, not as --json: evaluate first, the total being
+	 * what is not fresh, and report one line per node (w->events). */
+	bool lines;
+	void (*evaluated)(struct world *w);	/* then, before the run: NULL or a change */
 };
 
 static int
@@ -283,6 +287,26 @@ restore(int fd, int saved)
 
 static char *slurp(const char *path);
 
+/* What `up` does before the run: evaluate every node, then w->evaluated.
+ * Returns the counter's total: the nodes not fresh. */
+static int
+evaluate(struct world *w)
+{
+	struct fx_node **order;
+	struct fx_buf cycle = {0};
+	int total = 0;
+
+	assert_int_equal(graph_topo(w->g, &order, &cycle), 0);
+	stale_evaluate(order, w->g->n, &w->ev);
+	for (size_t i = 0; i < w->g->n; i++)
+		total += w->g->nodes[i]->selected && w->g->nodes[i]->state != FX_FRESH;
+	free(order);
+	buf_free(&cycle);
+	if (w->evaluated)
+		w->evaluated(w);
+	return total;
+}
+
 /* Run the selected graph like `fusion up --json`; stdout (the events) and
  * stderr are captured into w->events and w->errors. Returns exec_run's
  * status. */
@@ -290,15 +314,18 @@ static int
 run(struct world *w, int jobs, bool keep_going, const struct fx_limit *limits, size_t nlimits)
 {
 	char *events = xasprintf("%s/events", w->tmp), *errors = xasprintf("%s/errors", w->tmp);
-	struct fx_report *rep = report_new(FX_REPORT_JSON, (int)w->g->n);
-	struct fx_exec x = {.jobs = jobs, .limits = limits, .nlimits = nlimits,
-	    .keep_going = keep_going, .statedir = w->statedir, .cache = w->cache,
-	    .ev = &w->ev, .report = rep, .grace_ms = 500, .remote = w->remote, .push = w->push,
-	    .remote_required = w->remote_required};
+	int total = (int)w->g->n;
 
 	cache_free_records(&w->records);
 	assert_int_equal(cache_load_records(w->cache, &w->records), 0);
 	reset_nodes(w);
+	if (w->lines)
+		total = evaluate(w);
+	struct fx_report *rep = report_new(w->lines ? FX_REPORT_LINES : FX_REPORT_JSON, total);
+	struct fx_exec x = {.jobs = jobs, .limits = limits, .nlimits = nlimits,
+	    .keep_going = keep_going, .statedir = w->statedir, .cache = w->cache,
+	    .ev = &w->ev, .report = rep, .grace_ms = 500, .remote = w->remote, .push = w->push,
+	    .remote_required = w->remote_required};
 	x.run_id = cache_run_begin(w->cache, "up");
 	assert_true(x.run_id > 0);
 
@@ -540,12 +567,15 @@ test_failure_stops(void **state)
 
 	fail_graph(w, &f);
 	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_FAILED);
-	assert_counts(&w->k, 0, 0, 1, 4, 0);
+	assert_counts(&w->k, 0, 0, 1, 3, 0);
 	assert_int_equal(spec(f.a)->status[0], 3);
-	for (struct fx_node *const *n = (struct fx_node *const[]){f.b, f.c, f.d, f.e, NULL}; *n; n++) {
+	for (struct fx_node *const *n = (struct fx_node *const[]){f.b, f.c, f.d, f.e, NULL}; *n; n++)
 		assert_int_equal(spec(*n)->runs, 0);
+	/* skipped: what the failure blocked; d, which the stop kept from
+	 * starting, has no result at all */
+	for (struct fx_node *const *n = (struct fx_node *const[]){f.b, f.c, f.e, NULL}; *n; n++)
 		assert_true(finished_as(w, (*n)->id, "skipped"));
-	}
+	assert_null(strstr(w->events, "\"node\":\"job:d\""));
 	assert_true(finished_as(w, "job:a", "failed"));
 	/* stderr names the node, shows the log's tail and its path */
 	assert_non_null(strstr(w->errors, "fusion: job:a: exit status 3\n"));
@@ -560,7 +590,7 @@ test_failure_stops(void **state)
 	assert_int_equal(sqlite3_prepare_v2(cache_db(w->cache), "SELECT count(*) FROM run_node"
 	    " WHERE result='skipped'", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 4);
+	assert_int_equal(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 }
 
@@ -584,6 +614,70 @@ test_keep_going(void **state)
 	assert_int_equal(run(w, 2, true, NULL, 0), FX_EXIT_OK);
 	assert_counts(&w->k, 4, 0, 0, 0, 1);
 	assert_int_equal(spec(f.d)->runs, 1);
+}
+
+/* The report's lines without their times, joined by '|'. */
+static char *
+progress(struct world *w)
+{
+	struct fx_buf b = {0};
+
+	for (const char *p = w->events; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		const char *sp = memrchr(p, ' ', n);
+		buf_printf(&b, "%s%.*s", b.len ? "|" : "", (int)(sp ? (size_t)(sp - p) : n), p);
+		p = nl ? nl + 1 : NULL;
+	}
+	return b.s ? buf_detach(&b) : xstrdup("");
+}
+
+/* After the evaluation: job:a's input moves, and it fails. */
+static void
+break_a(struct world *w)
+{
+	struct spec *a = spec(graph_find(w->g, "job:a"));
+
+	a->input = "3";
+	free(a->scripts[0]);
+	a->scripts[0] = traced(w, "a", "exit 3");
+}
+
+/*
+ * The counter "[done/total]" counts what is true: its total is what was
+ * not fresh, a pending node cut off is one of it, a pending node found
+ * fresh leaves it; a node fresh when the run began but stale when its turn
+ * came (a cluster recreated meanwhile) adds one; what a failure blocks is
+ * skipped without moving it; it never passes its total.
+ */
+static void
+test_counter_is_true(void **state)
+{
+	struct world *w = *state;
+	struct fail_graph f;
+	char *got;
+
+	fail_graph(w, &f);
+	free(spec(f.a)->scripts[0]);
+	set_script(w, f.a, "true");
+	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_OK);
+	w->lines = true;
+
+	/* a's input moves, its output does not: b is cut off, c stays fresh */
+	spec(f.a)->input = "2";
+	assert_int_equal(run(w, 1, true, NULL, 0), FX_EXIT_OK);
+	got = progress(w);
+	assert_string_equal(got, "[1/3] ran job a|[2/3] cutoff job b");
+	free(got);
+
+	/* fresh when evaluated, stale and failing when run (-k) */
+	w->evaluated = break_a;
+	assert_int_equal(run(w, 1, true, NULL, 0), FX_EXIT_FAILED);
+	got = progress(w);
+	assert_string_equal(got, "[1/1] failed job a|[1/1] skipped job b|[1/1] skipped job c|"
+	    "[1/1] skipped job e");
+	free(got);
+	assert_int_equal(spec(f.d)->runs, 1);	/* fresh: no line */
 }
 
 /* Steps are handed each command's decoded status: exit codes as they are,
@@ -864,8 +958,9 @@ dead(long pid)
 
 /*
  * Ctrl-C: the running node's whole process group is stopped (here a
- * background sleep of the step's shell), the run ends with 130 and what
- * never started is skipped.
+ * background sleep of the step's shell), the run ends with 130, the node
+ * is interrupted (reported and recorded so, not failed) and what never
+ * started has no result.
  */
 static void
 test_interrupt(void **state)
@@ -878,10 +973,23 @@ test_interrupt(void **state)
 	    pidfile);
 	set_script(w, b, "true");
 	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_INTERRUPTED);
-	assert_int_equal(w->k.failed, 1);
-	assert_int_equal(w->k.skipped, 1);
+	assert_int_equal(w->k.interrupted, 1);
+	assert_int_equal(w->k.failed + w->k.skipped, 0);
 	assert_int_equal(spec(b)->runs, 0);
-	assert_true(finished_as(w, "job:a", "failed"));
+	assert_true(finished_as(w, "job:a", "interrupted"));
+	assert_null(strstr(w->events, "\"node\":\"job:b\""));
+	assert_null(strstr(w->errors, "job:a"));	/* no failure of its own */
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(cache_db(w->cache), "SELECT group_concat(node||'='||"
+	    "result) FROM run_node", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "job:a=interrupted");
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(cache_db(w->cache), "SELECT interrupted||failed FROM run",
+	    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "10");
+	sqlite3_finalize(st);
 
 	char *text = slurp(pidfile);
 	long pid = strtol(text, NULL, 10);
@@ -908,7 +1016,7 @@ test_interrupt_sends_term_first(void **state)
 	spec(a)->scripts[0] = xasprintf("trap 'echo TERM > \"%s\"; exit 1' TERM;"
 	    " kill -INT $PPID; i=0; while [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done", mark);
 	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_INTERRUPTED);
-	assert_int_equal(w->k.failed, 1);
+	assert_int_equal(w->k.interrupted, 1);
 	char *text = slurp(mark);
 	assert_string_equal(text, "TERM\n");
 	free(text);
@@ -930,7 +1038,7 @@ test_interrupt_kills_after_grace(void **state)
 	    " i=0; while [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; echo > '%s'",
 	    pidfile, survived);
 	assert_int_equal(run(w, 1, false, NULL, 0), FX_EXIT_INTERRUPTED);
-	assert_int_equal(w->k.failed, 1);
+	assert_int_equal(w->k.interrupted, 1);
 	assert_int_equal(access(survived, F_OK), -1);
 	char *text = slurp(pidfile);
 	assert_true(dead(strtol(text, NULL, 10)));
@@ -1173,6 +1281,7 @@ main(void)
 		T(test_limit_overrides),
 		T(test_failure_stops),
 		T(test_keep_going),
+		T(test_counter_is_true),
 		T(test_step_statuses),
 		T(test_early_cutoff),
 		T(test_order_only),

@@ -68,6 +68,7 @@ test_result_names(void **state)
 	assert_string_equal(result_name(FX_FAILED), "failed");
 	assert_string_equal(result_name(FX_SKIPPED), "skipped");
 	assert_string_equal(result_name(FX_FRESH_RESULT), "fresh");
+	assert_string_equal(result_name(FX_INTERRUPTED), "interrupted");
 }
 
 static void
@@ -83,9 +84,9 @@ test_json_events(void **state)
 	report_start(r, "build:core-api", "build", "core-api");
 	report_tick(r);
 	report_start(r, "chart:we\"ird", "chart", "we\"ird");
-	report_finish(r, "build:core-api", "build", "core-api", FX_RAN, 4.25);
-	report_finish(r, "chart:we\"ird", "chart", "we\"ird", FX_CUTOFF, 0);
-	report_finish(r, "load:x", "load", "x", FX_SKIPPED, 0);
+	report_finish(r, "build:core-api", "build", "core-api", FX_RAN, 4.25, true);
+	report_finish(r, "chart:we\"ird", "chart", "we\"ird", FX_CUTOFF, 0, true);
+	report_finish(r, "load:x", "load", "x", FX_SKIPPED, 0, true);
 	report_summary(r, &k, 12.5);
 	uncapture(&c, &out, &err);
 	/* stdout carries only events, one JSON object per line */
@@ -96,7 +97,7 @@ test_json_events(void **state)
 	    "{\"event\":\"finish\",\"node\":\"chart:we\\\"ird\",\"result\":\"cutoff\",\"seconds\":0.000}\n"
 	    "{\"event\":\"finish\",\"node\":\"load:x\",\"result\":\"skipped\",\"seconds\":0.000}\n"
 	    "{\"event\":\"summary\",\"ran\":1,\"cached\":2,\"cutoff\":3,\"failed\":4,\"skipped\":5,"
-	    "\"fresh\":6,\"seconds\":12.500}\n");
+	    "\"interrupted\":0,\"fresh\":6,\"seconds\":12.500}\n");
 	assert_string_equal(err, "");
 	free(out);
 	free(err);
@@ -115,8 +116,8 @@ test_lines(void **state)
 	capture(&c);
 	report_start(r, "build:api", "build", "api");
 	report_tick(r);	/* no status line when not on a terminal */
-	report_finish(r, "build:api", "build", "api", FX_RAN, 1.26);
-	report_finish(r, "release:api", "release", "api", FX_FAILED, 0.04);
+	report_finish(r, "build:api", "build", "api", FX_RAN, 1.26, true);
+	report_finish(r, "release:api", "release", "api", FX_FAILED, 0.04, true);
 	report_summary(r, &k, 2.0);
 	uncapture(&c, &out, &err);
 	assert_string_equal(out,
@@ -142,8 +143,8 @@ test_tty_table(void **state)
 
 	capture(&c);
 	report_start(r, "build:api", "build", "api");
-	report_finish(r, "build:api", "build", "api", FX_RAN, 1.0);
-	report_finish(r, "release:api", "release", "api", FX_SKIPPED, 0);
+	report_finish(r, "build:api", "build", "api", FX_RAN, 1.0, true);
+	report_finish(r, "release:api", "release", "api", FX_SKIPPED, 0, true);
 	report_summary(r, &k, 1.0);
 	uncapture(&c, &out, &err);
 	assert_non_null(strstr(out, "[0/2] build api"));	/* the status line */
@@ -153,6 +154,64 @@ test_tty_table(void **state)
 	assert_non_null(strstr(out, "\nbuild:api    ran           1.0\n"));
 	assert_non_null(strstr(out, "\nrelease:api  skipped       0.0\n"));
 	assert_non_null(strstr(out, "fusion: 1 ran, 0 cached, 0 cutoff, 0 failed, 1 skipped, 0 fresh"));
+	free(out);
+	free(err);
+	report_free(r);
+}
+
+/* The counter moves only for nodes of its total; a node that is not (fresh
+ * when the run began, skipped now) gets its line at the counter as it is,
+ * and a node found stale late grows the total. An interrupted node has a
+ * line, a row and a count of its own. */
+static void
+test_counter_and_interrupted(void **state)
+{
+	struct capture c;
+	char *out, *err;
+	struct fx_report *r = report_new(FX_REPORT_LINES, 2);
+	struct fx_run_counts k = {.ran = 2, .skipped = 1, .interrupted = 1};
+
+	capture(&c);
+	report_finish(r, "build:api", "build", "api", FX_RAN, 1.0, true);
+	report_finish(r, "release:api", "release", "api", FX_SKIPPED, 0, false);
+	report_add_total(r, 1);
+	report_finish(r, "load:api", "load", "api", FX_RAN, 1.0, true);
+	report_finish(r, "build:web", "build", "web", FX_INTERRUPTED, 2.0, true);
+	report_summary(r, &k, 3.0);
+	uncapture(&c, &out, &err);
+	assert_string_equal(out,
+	    "[1/2] ran build api 1.0s\n"
+	    "[1/2] skipped release api 0.0s\n"
+	    "[2/3] ran load api 1.0s\n"
+	    "[3/3] interrupted build web 2.0s\n"
+	    "fusion: 2 ran, 0 cached, 0 cutoff, 0 failed, 1 skipped, 1 interrupted, 0 fresh in 3.0s\n");
+	free(out);
+	free(err);
+	report_free(r);
+
+	/* on a terminal: its own line, and a table column wide enough */
+	r = report_new(FX_REPORT_TTY, 1);
+	k = (struct fx_run_counts){.interrupted = 1};
+	capture(&c);
+	report_start(r, "build:api", "build", "api");
+	report_finish(r, "build:api", "build", "api", FX_INTERRUPTED, 1.0, true);
+	report_summary(r, &k, 1.0);
+	uncapture(&c, &out, &err);
+	assert_non_null(strstr(out, "[1/1] interrupted build api 1.0s\n"));
+	assert_non_null(strstr(out, "\nnode       result        seconds\n"));
+	assert_non_null(strstr(out, "\nbuild:api  interrupted       1.0\n"));
+	free(out);
+	free(err);
+	report_free(r);
+
+	/* JSON: the finish event's result, the summary's count */
+	r = report_new(FX_REPORT_JSON, 1);
+	capture(&c);
+	report_finish(r, "build:api", "build", "api", FX_INTERRUPTED, 1.0, true);
+	report_summary(r, &k, 1.0);
+	uncapture(&c, &out, &err);
+	assert_non_null(strstr(out, "\"result\":\"interrupted\""));
+	assert_non_null(strstr(out, "\"interrupted\":1,"));
 	free(out);
 	free(err);
 	report_free(r);
@@ -212,6 +271,7 @@ main(void)
 		T(test_json_events),
 		T(test_lines),
 		T(test_tty_table),
+		T(test_counter_and_interrupted),
 		T(test_failure_tail),
 	};
 
