@@ -130,6 +130,39 @@ ports(struct em *e, const struct fx_svc *s)
 	cfg_list_free(&l);
 }
 
+/* A local chart's directory, an OCI reference, or {repo, name} of an HTTP
+ * repository; and the version pinned beside either of the last two. */
+static void
+chart(struct em *e, const struct fx_svc *s)
+{
+	if (s->chart_url && !s->chart_oci) {
+		open_map(e, "chart", false);
+		str(e, "repo", s->chart_url);
+		str(e, "name", s->chart_name);
+		close_map(e);
+	} else {
+		str(e, "chart", s->chart_url ? s->chart_url : s->chart);
+	}
+	str(e, "version", s->chart_pin);
+}
+
+/* An umbrella's `images`: each member with its own templates, or {} for
+ * the entry's. */
+static void
+members(struct em *e, const struct fx_svc *s)
+{
+	if (!s->nmembers)
+		return;
+	open_map(e, "images", false);
+	for (size_t i = 0; i < s->nmembers; i++) {
+		if (s->members[i].values.n)
+			kvs(e, s->members[i].name, &s->members[i].values);
+		else
+			raw(e, s->members[i].name, "{}");
+	}
+	close_map(e);
+}
+
 static void
 entry(struct em *e, const struct fx_svc *s)
 {
@@ -146,12 +179,20 @@ entry(struct em *e, const struct fx_svc *s)
 		close_map(e);
 		str(e, "image", s->image);
 	}
-	str(e, "chart", s->chart);
-	list(e, "values", &s->values);
-	kvs(e, "set", &s->set);
-	kvs(e, "secrets", &s->secrets);
-	list(e, "needs", &s->needs);
-	ports(e, s);
+	/* A member of an umbrella has no release of its own: what defaults
+	 * merged into it of a release stays unsaid (a key of its own would be
+	 * an error). */
+	if (!s->released_by) {
+		chart(e, s);
+		list(e, "values", &s->values);
+		kvs(e, "set", &s->set);
+		kvs(e, "secrets", &s->secrets);
+		list(e, "needs", &s->needs);
+		ports(e, s);
+		if (s->image_values_given)
+			kvs(e, "image_values", &s->image_values);
+	}
+	members(e, s);
 	close_map(e);
 }
 
@@ -202,6 +243,7 @@ cache(struct em *e, const struct fx_catalog *c)
 	str(e, "header_env", c->remote_header_env);
 	num(e, "connect_timeout", c->remote_connect_timeout);
 	num(e, "timeout", c->remote_timeout);
+	num(e, "max_blob_mib", c->remote_max_blob_mib);
 	close_map(e);
 }
 

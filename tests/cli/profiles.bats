@@ -102,6 +102,41 @@ YAML
 	[ "$a" = "$b" ]
 }
 
+@test "fusion config keeps the chart forms, their versions, image_values and an umbrella's images" {
+	local d=$BATS_TEST_TMPDIR/forms
+	mkdir -p "$d/chart"
+	printf 'apiVersion: v2\nname: shop\nversion: 0.1.0\n' >"$d/chart/Chart.yaml"
+	cat >"$d/fusion.yaml" <<'CAT'
+version: 1
+workspace: {root: .}
+cache: {remote: "file:///nonexistent/cache", max_blob_mib: 12}
+defaults: {chart: chart}
+shared:
+  shop:
+    chart: chart
+    images: {web: {}, api: {img.ref: "{ref}"}}
+    image_values: {images.repository: "{registry}", images.tag: "{tag}"}
+  redis: {chart: "oci://registry.example/charts/redis", version: "^19.6"}
+  kafka: {chart: {repo: "https://charts.example/stable", name: kafka}, version: "31.0.0"}
+services:
+  web: {}
+  api: {}
+  solo: {image_values: {image.ref: "{ref}"}}
+CAT
+	run "$FUSION" -f "$d/fusion.yaml" config
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$d/resolved.yaml"
+	run "$FUSION" -f "$d/resolved.yaml" config --json
+	[ "$status" -eq 0 ]
+	a=$(echo "$output" | jq -S .)
+	b=$("$FUSION" -f "$d/fusion.yaml" config --json | jq -S .)
+	[ "$a" = "$b" ]
+	echo "$a" | jq -e '.shared.kafka.chart == {"repo": "https://charts.example/stable", "name": "kafka"} and .shared.kafka.version == "31.0.0"'
+	echo "$a" | jq -e '.shared.redis.version == "^19.6" and .shared.shop.images.api == {"img.ref": "{ref}"} and .shared.shop.images.web == {}'
+	echo "$a" | jq -e '(.services.web | has("chart") | not) and .services.solo.image_values == {"image.ref": "{ref}"}'
+	echo "$a" | jq -e '.cache.max_blob_mib == 12'
+}
+
 @test "an unknown profile is an error with did-you-mean (exit 2)" {
 	run fx --profile cii graph
 	[ "$status" -eq 2 ]
