@@ -76,8 +76,8 @@ nodes_of() {
 @test "--until names the kinds it knows when it does not know one" {
 	run fx plan --until render
 	[ "$status" -eq 2 ]
-	[[ "$output" == *'--until: unknown node kind "render" (build, load, chart or release)'* ]]
+	[[ "$output" == *'--until: unknown node kind "render" (build, load, fetch, chart or release)'* ]]
 	run fx up --help
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"KIND is build, load, chart or release"* ]]
+	[[ "$output" == *"KIND is build, load, fetch, chart or release"* ]]
 }
