@@ -170,7 +170,7 @@ check: $(BUILD)/setup.stamp
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" TEST_FUZZ_SECONDS=0 TEST_SLOW=$(CHECK_SLOW) test
 
 # fusion against the real podman on the whole differential corpus (a few
-# minutes; `make test` runs a small part of it).
+# minutes; `make check-slow` runs a small part of it).
 check-builders: $(BUILD)/setup.stamp
 	@$(MAKE) --no-print-directory $(SUBJOBS) WERROR=-Werror $(BUILD)/fusion units
 	@FUSION_CORPUS=full TESTS="$(abspath tests/cli/builders.bats)" FUSION=$(abspath $(BUILD)/fusion) \

@@ -4,8 +4,10 @@
 # with --timestamp 0 --no-cache, so that its ID depends on what was sent and
 # nothing else, and mounted to see what it holds.
 #
-# `make test` runs a small corpus; `make check-builders` sets
-# FUSION_CORPUS=full and runs all of it (a few minutes).
+# `make check-slow` runs a small corpus (these tests are tagged slow; in
+# `make test` ignorefiles.bats and containerfiles.bats hold fusion against
+# the real podman); `make check-builders` sets FUSION_CORPUS=full and runs
+# all of it (a few minutes).
 
 load helpers
 load probe
@@ -67,6 +69,7 @@ table_against_podman() {
 	[ "$n" -gt 0 ] && [ "$bad" = 0 ]
 }
 
+# bats test_tags=slow
 @test "the ignore rules' table against the real podman: where the two matchers disagree" {
 	table_against_podman '^([0-9]:|regexp:|glob: \*\*|format: ! with)'
 }

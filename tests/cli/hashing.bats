@@ -155,6 +155,7 @@ setup() {
 	[[ "$output" == *"M Containerfile (containerfile)"* ]]
 }
 
+# bats test_tags=slow
 @test "a changed build arg: why names it with old and new value" {
 	sed -i 's/RUBY_VERSION: "3.3"/RUBY_VERSION: "3.4"/' "$CAT"
 	run nodes_in stale
@@ -165,6 +166,7 @@ setup() {
 	[[ "$output" == *"build arg RUBY_VERSION: 3.3 -> 3.4"* ]]
 }
 
+# bats test_tags=slow
 @test "a changed values file and set key: the chart is stale, why names them" {
 	echo "extra: 1" >>"$WS/local-dev/helm/values/core-api.yaml"
 	sed -i 's/set: {replicaCount: 1}/set: {replicaCount: 2}/' "$CAT"

@@ -74,6 +74,7 @@ pod_of() (
 	[ "$status" -eq 2 ]
 }
 
+# bats test_tags=slow
 @test "logs: an unreachable cluster fails with kubectl's reason" {
 	fx up >/dev/null
 	fake-cluster down

@@ -268,6 +268,7 @@ small_disk() {
 	[[ "$output" == *"fusion: warning: shared cache: $NGINX_URL/broken/ac/"*": HTTP 500; going on without it"* ]]
 }
 
+# bats test_tags=slow
 @test "a server that is not listening: one warning, builds, success" {
 	port=$("$FX_TOOLS/badserver" free)
 	run fx up --until build --push --remote "http://127.0.0.1:$port/cache" --json
@@ -313,6 +314,7 @@ small_disk() {
 	[[ "$output" == *"build:scriptdash: shared cache: $BAD_URL/cache/ac/"*"cut short"*"running it here"* ]]
 }
 
+# bats test_tags=slow
 @test "--remote-required: a fault of the cache fails the run instead" {
 	run fx up --until build --remote "$NGINX_URL/broken" --remote-required --json
 	[ "$status" -eq 1 ]

@@ -83,6 +83,7 @@ summary() (
 # A SIGKILL leaves the WAL un-checkpointed; a torn last frame (a crash in
 # the middle of a write) is dropped by SQLite's frame checksums, and every
 # transaction before it is kept: nothing is moved aside.
+# bats test_tags=slow
 @test "a torn WAL: the torn transaction is dropped, every one before it kept" {
 	export FUSION_FAKE_SLEEP="^helm upgrade --install scriptdash=$SLOW"
 	up_in_background '^helm upgrade --install scriptdash' --json
@@ -211,6 +212,7 @@ after_space_is_freed() {
 	[ "$(summary)" = "ran=0 fresh=14 failed=0" ]
 }
 
+# bats test_tags=slow
 @test "a full disk under the database: 'no space left on device' and its path, no record lost" {
 	export FUSION_STATE_DIR="$BATS_TEST_TMPDIR/state"
 	STATE=$FUSION_STATE_DIR

@@ -56,6 +56,7 @@ teardown() {
 	echo "$output" | jq -e 'select(.event=="summary") | .fresh == 10'
 }
 
+# bats test_tags=slow
 @test "a values file changed: chart and release of that service only, no build" {
 	fx up >/dev/null
 	sed -i 's/name: core_api/name: core_api_v2/' "$WS/local-dev/helm/values/core-api.yaml"
@@ -349,6 +350,7 @@ record_group_as() {
 	grep -q "interrupted" "$BATS_TEST_TMPDIR/out"
 }
 
+# bats test_tags=slow
 @test "two concurrent ups: the second waits, then finds nothing to do" {
 	export FUSION_FAKE_SLEEP='^helm upgrade --install scriptdash=2'
 	up_in_background '^podman build'
@@ -388,6 +390,7 @@ record_group_as() {
 	[ "$(calls kubectl)" -eq 0 ]
 }
 
+# bats test_tags=slow
 @test "--force reruns every selected node" {
 	fx up >/dev/null
 	up_json --force scriptdash
@@ -437,6 +440,7 @@ record_group_as() {
 	[ "$(results ran)" = "release:core-api release:partners-engine release:postgresql release:scriptdash" ]
 }
 
+# bats test_tags=slow
 @test "status: every service with its image tag, revision and state" {
 	fx up >/dev/null
 	run fx status --json
@@ -519,6 +523,7 @@ record_group_as() {
 	[ "$(sqlite3 "$STATE/cache.db" "select interrupted from run order by id desc limit 1")" -ge 1 ]
 }
 
+# bats test_tags=slow
 @test "on a terminal: a ninja-style status line, a summary table, colour unless NO_COLOR" {
 	unset NO_COLOR
 	run script -qec "$FUSION -f $CAT up" /dev/null

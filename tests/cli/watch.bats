@@ -227,6 +227,7 @@ stop_with() {
 	[[ "$(started_in 3)" == "build:core-api"* ]]
 }
 
+# bats test_tags=slow
 @test "up --watch: a values file edit reruns that chart and release, no build" {
 	watch_start
 	sed -i 's/name: core_api/name: core_api_v2/' "$WS/local-dev/helm/values/core-api.yaml"
@@ -454,6 +455,7 @@ forward_pid() (
 		jq -r --arg f "$1" '.forwards[] | select(.forward == $f) | .pid'
 )
 
+# bats test_tags=slow
 @test "up --watch: the catalog's ports are forwarded, listed, restarted when their release changes" {
 	watch_start
 	[ "$(forward_pid 'localhost:3000 -> core-api:80')" -gt 0 ]

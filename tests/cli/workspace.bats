@@ -59,6 +59,7 @@ line.txt"
 	[[ "$output" == *"file:new\\nline.txt"* ]]
 }
 
+# bats test_tags=slow
 @test "a state directory whose path is not UTF-8: --json output is still valid UTF-8" {
 	export FUSION_STATE_DIR="$BATS_TEST_TMPDIR/caf$(printf '\351')/state"
 	fx up --until build >/dev/null
