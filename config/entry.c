@@ -17,30 +17,31 @@
 #include "internal.h"
 
 enum { E_REPO, E_GIT, E_BUILD, E_IMAGE, E_CHART, E_VALUES, E_SET, E_NEEDS, E_PORTS, E_SECRETS,
-	E_VERSION, E_IMAGE_VALUES, E_IMAGES, E_ENABLED, NKEYS };
+	E_VERSION, E_IMAGE_VALUES, E_IMAGES, E_ENABLED, E_TIMEOUT, NKEYS };
 enum { K_SERVICE, K_SHARED, K_DEFAULTS };
 
 static const char *const entry_keys[NKEYS] = {
 	"repo", "git", "build", "image", "chart", "values", "set", "needs", "ports", "secrets",
-	"version", "image_values", "images", "enabled"};
+	"version", "image_values", "images", "enabled", "timeout"};
 static const char *const service_keys[] = {"repo", "git", "build", "image", "chart", "version",
-	"values", "set", "needs", "ports", "secrets", "image_values", "enabled"};
+	"values", "set", "needs", "ports", "secrets", "image_values", "enabled", "timeout"};
 static const char *const shared_keys[] = {"chart", "version", "values", "set", "needs", "ports",
-	"secrets", "images", "image_values", "enabled"};
+	"secrets", "images", "image_values", "enabled", "timeout"};
 static const char *const defaults_keys[] = {"chart", "version", "values", "set", "needs", "build",
-	"secrets", "image_values"};
+	"secrets", "image_values", "timeout"};
 static const unsigned allowed[] = {
 	[K_SERVICE] = ((1u << NKEYS) - 1) & ~(1u << E_IMAGES),
 	[K_SHARED] = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES | 1u << E_SET | 1u << E_NEEDS |
 	    1u << E_PORTS | 1u << E_SECRETS | 1u << E_IMAGES | 1u << E_IMAGE_VALUES |
-	    1u << E_ENABLED,
+	    1u << E_ENABLED | 1u << E_TIMEOUT,
 	[K_DEFAULTS] = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES | 1u << E_SET |
-	    1u << E_NEEDS | 1u << E_BUILD | 1u << E_SECRETS | 1u << E_IMAGE_VALUES,
+	    1u << E_NEEDS | 1u << E_BUILD | 1u << E_SECRETS | 1u << E_IMAGE_VALUES | 1u << E_TIMEOUT,
 };
 /* What a service whose image another entry releases cannot use: the keys
  * of a release. */
 static const unsigned release_keys = 1u << E_CHART | 1u << E_VERSION | 1u << E_VALUES |
-    1u << E_SET | 1u << E_NEEDS | 1u << E_PORTS | 1u << E_SECRETS | 1u << E_IMAGE_VALUES;
+    1u << E_SET | 1u << E_NEEDS | 1u << E_PORTS | 1u << E_SECRETS | 1u << E_IMAGE_VALUES |
+    1u << E_TIMEOUT;
 
 /* The new capacity when an array of n items needs to grow, else 0: arrays
  * grow at 0, 4, 8, 16, ... so the structs need no capacity field. */
@@ -435,6 +436,47 @@ port_number(const char *s, size_t n)
 	return v >= 1 && v <= 65535 ? (int)v : 0;
 }
 
+/*
+ * timeout: how long helm waits for the release's workloads (and each of
+ * its hooks): whole seconds (300), or a duration as helm writes one, in
+ * h, m and s (5m, 90s, 1m30s). At most a day. Returns the seconds, or 0
+ * after reporting.
+ */
+static int
+parse_timeout(struct cfg_load *ld, const struct ynode *v)
+{
+	const char *s = cfg_yderef(v)->type == Y_SCALAR && !cfg_ynull(v) ? cfg_ytext(v) : NULL;
+	long total = 0, n = -1;
+	bool units = false;
+
+	for (const char *p = s; p && *p; p++) {
+		if (*p >= '0' && *p <= '9') {
+			n = (n < 0 ? 0 : n) * 10 + (*p - '0');
+			if (n > 86400)
+				break;
+			continue;
+		}
+		const char *u = strchr("hms", *p);
+		if (!u || !*p || n < 0) {
+			n = -2;
+			break;
+		}
+		total += n * (*u == 'h' ? 3600 : *u == 'm' ? 60 : 1);
+		n = -1;
+		units = true;
+	}
+	if (n >= 0 && !units)
+		total = n;
+	else if (n != -1)
+		total = -1;	/* a bad character, or a number without its unit */
+	if (!s || total <= 0 || total > 86400) {
+		ERR(ld, v, "\"timeout\" must be a duration from 1s to 24h: seconds (300) or with "
+		    "units h, m, s (5m, 90s, 1m30s), not \"%s\"", s ? s : "(a collection)");
+		return 0;
+	}
+	return (int)total;
+}
+
 /* ports: [8080, "9090:80"]: LOCAL, or LOCAL:SERVICE. */
 static void
 parse_ports(struct cfg_load *ld, const struct ynode *v, struct fx_svc *s)
@@ -754,8 +796,9 @@ entry_key(struct cfg_load *ld, const struct ynode *k, int kind, const char *wher
 		else
 			ERR(ld, k, "key \"%s\" is not allowed %s (%s take only %s)", s, where,
 			    kind == K_SHARED ? "shared releases" : "defaults", kind == K_SHARED ?
-			    "chart, version, values, set, needs, ports, secrets, images, image_values and enabled" :
-			    "chart, version, values, set, needs, build, secrets and image_values");
+			    "chart, version, values, set, needs, ports, secrets, images, image_values, "
+			    "enabled and timeout" :
+			    "chart, version, values, set, needs, build, secrets, image_values and timeout");
 		return -1;
 	}
 	if (kind == K_SERVICE)	/* not a key at all: the closest a service takes */
@@ -828,6 +871,9 @@ parse_entry(struct cfg_load *ld, const struct ynode *map, int kind, const char *
 			break;
 		case E_SECRETS:
 			parse_secrets(ld, v, &s->secrets, &idx->secrets);
+			break;
+		case E_TIMEOUT:
+			s->timeout = parse_timeout(ld, v);
 			break;
 		case E_PORTS:
 			free(s->ports);
@@ -909,6 +955,7 @@ inherit(struct cfg_load *ld, const struct ynode *at, struct fx_svc *s, struct cf
 		s->image_values_loc = d->image_values_loc;
 	}
 	list_copy(&s->needs, &d->needs);
+	s->timeout = d->timeout;
 	cfg_set_str(&s->build.context, d->build.context);
 	cfg_set_str(&s->build.file, d->build.file);
 	kv_copy(&s->build.args, &idx->args, &d->build.args);

@@ -191,6 +191,7 @@ entry(struct em *e, const struct fx_svc *s)
 		ports(e, s);
 		if (s->image_values_given)
 			kvs(e, "image_values", &s->image_values);
+		num(e, "timeout", s->timeout);	/* seconds; not set: not said */
 	}
 	members(e, s);
 	close_map(e);

@@ -58,11 +58,18 @@ revision(const struct fx_buf *helm_out)
 	return rev ? rev : xstrdup("unknown");
 }
 
+int
+rules_release_timeout(const struct fx_svc *s)
+{
+	return s->timeout > 0 ? s->timeout : FX_RELEASE_TIMEOUT;
+}
+
 static enum fx_step
 release_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd,
     struct fx_output *out, struct fx_buf *msg)
 {
 	struct fx_rules *r = ctx;
+	struct fx_rule_node *d = n->data;
 	struct fx_strv *a = &cmd->argv;
 
 	if (status != 0) {
@@ -78,6 +85,7 @@ release_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *
 		rules_helm_args(r, n, a);
 		strv_push(a, "--create-namespace");
 		strv_push(a, "--wait");
+		strv_take(a, xasprintf("--timeout=%ds", rules_release_timeout(d->svc)));
 		rules_context_args(r->cat, a, true);
 		cmd->capture = true;
 		return FX_STEP_RUN;

@@ -142,12 +142,18 @@ struct fx_svc {
 	struct fx_list needs;	/* names of entries in svcs */
 	struct fx_port *ports;	/* forwarded by up --watch; local ports unique */
 	size_t nports;
+	int timeout;		/* seconds helm waits for the release (--timeout); 0: not
+				 * set, FX_RELEASE_TIMEOUT */
 
 	/* Added by the loader with fx_load_opts.repos_optional: the repo does
 	 * not exist (nothing below it was checked); session_select refuses
 	 * to run what needs it. */
 	bool missing;
 };
+
+/* How long a release waits for its workloads unless `timeout` says (helm's
+ * own default, 5m). */
+#define FX_RELEASE_TIMEOUT 300
 
 struct fx_catalog {
 	char *path;		/* absolute path of the catalog file */
@@ -225,7 +231,7 @@ char *catalog_find(const char *explicit_path);
  *   values, needs and build.ignore are the defaults' entries then the
  *   service's; set and build.args are the union, the service's value winning
  *   per key (the key keeps the defaults' position); chart, build.context,
- *   build.file and build.target are the service's if it has them. Repeated
+ *   build.file, build.target and timeout are the service's if it has them. Repeated
  *   needs are dropped (the first stays). Locations of inherited entries point
  *   into `defaults`.
  * - Nested `set` maps are flattened to dotted keys (image: {tag: x} is

@@ -384,6 +384,9 @@ char *rules_deps_lock(const char *chart);
  * (a new tree, its root digest computed; free with rules_tree_free). */
 struct fx_tree *rules_tree_with(const struct fx_tree *t, const struct fx_tree *built);
 void rules_tree_free(struct fx_tree *t);
+/* How long helm waits for s's release, in seconds: its `timeout`, else
+ * FX_RELEASE_TIMEOUT (rules/release.c). */
+int rules_release_timeout(const struct fx_svc *s);
 
 /* Helm: the common arguments of template and upgrade (chart, -n, -f, --set). */
 void rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *argv);

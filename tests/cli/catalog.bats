@@ -181,11 +181,11 @@ copy_ws() {
 }
 
 @test "a service key in defaults" {
-	bad defaults-repo.yaml 5 3 'key "repo" is not allowed in "defaults" (defaults take only chart, version, values, set, needs, build, secrets and image_values)'
+	bad defaults-repo.yaml 5 3 'key "repo" is not allowed in "defaults" (defaults take only chart, version, values, set, needs, build, secrets, image_values and timeout)'
 }
 
 @test "build in a shared release" {
-	bad shared-with-build.yaml 9 5 'key "build" is not allowed in shared release "kafka" (shared releases take only chart, version, values, set, needs, ports, secrets, images, image_values and enabled)'
+	bad shared-with-build.yaml 9 5 'key "build" is not allowed in shared release "kafka" (shared releases take only chart, version, values, set, needs, ports, secrets, images, image_values, enabled and timeout)'
 }
 
 @test "ports: numbers from 1 to 65535, or LOCAL:SERVICE" {
@@ -199,7 +199,7 @@ copy_ws() {
 }
 
 @test "ports: a list, and not in defaults" {
-	bad ports-not-list.yaml 5 3 'key "ports" is not allowed in "defaults" (defaults take only chart, version, values, set, needs, build, secrets and image_values)'
+	bad ports-not-list.yaml 5 3 'key "ports" is not allowed in "defaults" (defaults take only chart, version, values, set, needs, build, secrets, image_values and timeout)'
 	bad ports-not-list.yaml 8 12 '"ports" must be a list of ports (8080) or "LOCAL:SERVICE" pairs ("8080:80")'
 }
 

@@ -575,6 +575,40 @@ test_image_values(void **state)
 	assert_int_equal(load_errors, 7);
 }
 
+/* timeout: seconds or h/m/s, from defaults to services (not to shared
+ * releases), refused when it is no duration or out of range. */
+static void
+test_timeout(void **state)
+{
+	struct fx_catalog c;
+
+	assert_int_equal(load_text(
+	    "version: 1\n"
+	    "defaults: {chart: c, timeout: 2m}\n"
+	    "shared:\n"
+	    "  db: {chart: c, timeout: 1h1m1s}\n"
+	    "  mq: {chart: c}\n"
+	    "services:\n"
+	    "  a: {timeout: 90}\n"
+	    "  b: {}\n"
+	    "  c: {timeout: \"45s\"}\n", false, &c), 0);
+	assert_int_equal(catalog_svc(&c, "db")->timeout, 3661);
+	assert_int_equal(catalog_svc(&c, "mq")->timeout, 0);	/* FX_RELEASE_TIMEOUT */
+	assert_int_equal(catalog_svc(&c, "a")->timeout, 90);
+	assert_int_equal(catalog_svc(&c, "b")->timeout, 120);
+	assert_int_equal(catalog_svc(&c, "c")->timeout, 45);
+	catalog_free(&c);
+
+	static const char *const bad[] = {"0", "0s", "-5", "1.5m", "5m30", "100ms", "25h", "86401",
+	    "m", "\"\"", "[1]", "99999999999999999999"};
+	for (size_t i = 0; i < FX_NELEM(bad); i++) {
+		char *text = xasprintf("version: 1\nservices:\n  a: {chart: c, timeout: %s}\n", bad[i]);
+		assert_int_equal(load_text(text, false, &c), -1);
+		assert_int_equal(load_errors, 1);
+		free(text);
+	}
+}
+
 static void
 test_keeps_going(void **state)
 {
@@ -773,6 +807,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_anchors_and_merge_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keeps_going, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_charts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_values, setup, teardown),
