@@ -52,7 +52,7 @@ tag_of() {
 	[ "$output" = "❗  The image 'localhost/core-api:$t' was not found; unable to add it to cache." ]
 	[ -z "$(fake-cluster images fusion)" ]
 	run helm upgrade --install core-api "$WS/local-dev/helm/base-charts/service" -n fusion --create-namespace \
-		--set image.repository=localhost/core-api --set "image.tag=$t" --set image.pullPolicy=Never --wait
+		--set image.repository=localhost/core-api --set "image.tag=$t" --set image.pullPolicy=Never --wait --timeout 200ms
 	[ "$status" -eq 1 ]
 	[ "$output" = "Error: context deadline exceeded" ]
 	# fusion's archive is loaded under that name: the same release succeeds
@@ -105,7 +105,7 @@ SHIM
 	tar -cf "$BATS_TEST_TMPDIR/web.tar" -C "$archive_dir" manifest.json c.json
 	release() {	# release REPOSITORY TAG
 		helm upgrade --install web "$ch" -n fusion --create-namespace --kube-context fusion \
-			--set "image.repository=$1" --set "image.tag=$2" --set image.pullPolicy=Never --wait "${@:3}"
+			--set "image.repository=$1" --set "image.tag=$2" --set image.pullPolicy=Never --wait --timeout 200ms "${@:3}"
 	}
 	minikube -p fusion image load "$BATS_TEST_TMPDIR/web.tar"
 	[ "$(fake-cluster images fusion)" = $'localhost/web:t1\nregistry.invalid/library/web:t2' ]
@@ -123,7 +123,7 @@ SHIM
 	# pulled images are not checked; other contexts are other nodes
 	run release web t1 --set image.pullPolicy=IfNotPresent; [ "$status" -eq 0 ]
 	run helm upgrade --install web "$ch" -n fusion --kube-context kind-other --set image.repository=localhost/web \
-		--set image.tag=t1 --set image.pullPolicy=Never --wait
+		--set image.tag=t1 --set image.pullPolicy=Never --wait --timeout 200ms
 	[ "$status" -eq 1 ]
 }
 

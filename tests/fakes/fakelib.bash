@@ -333,3 +333,264 @@ fake_pod_log() {	# fake_pod_log NS POD UID CONTAINER IMAGE -> sets LOG_FILE
 		rm -f "$LOG_FILE.tmp.$$"
 	fi
 }
+
+# ---- pod status: what the scheduler and the kubelet report ----
+#
+# A pod's status is worked out from what the cluster has (its images),
+# what a test told it (a fault, `fake-cluster fault`) and the pod's age,
+# at each look, as a kubelet would report it by then. A healthy pod is
+# Running and Ready from the start (so a release of healthy pods waits for
+# nothing); a pod that goes wrong passes through the states the real one
+# passes through, on a compressed clock:
+#
+#   0-0.2 s   Pending, container waiting ContainerCreating
+#   then      by its fault (or a missing image), as kubelet and scheduler say it:
+#   ErrImageNeverPull  waiting ErrImageNeverPull, 'Container image "I" is not
+#             present with pull policy of Never' (an image with pull policy Never
+#             the node does not have; cri-o: ImageInspectError for a short name)
+#   pullerror waiting ErrImagePull, then (0.6 s) ImagePullBackOff 'Back-off pulling image "I"'
+#   configerror  waiting CreateContainerConfigError, 'secret "RELEASE-secret" not found'
+#   crashloop running (0.2-0.5 s), terminated Error exit 1 (0.5-0.7 s), then waiting
+#             CrashLoopBackOff 'back-off 10s restarting failed container=C pod=P_NS(UID)'
+#             with lastState terminated Error exit 1 and restartCount 1 (the kubelet
+#             restarts at once after the first crash and backs off from the second,
+#             10 s doubling to 5 min: restartCount grows on that clock). The phase
+#             stays Running (kubernetes/kubernetes#76619)
+#   oom       the same with reason OOMKilled, exit code 137: in CrashLoopBackOff the
+#             OOM kill shows only in lastState (k8sgpt-ai/k8sgpt#792)
+#   unschedulable  Pending, no container statuses, condition PodScheduled False
+#             reason Unschedulable '0/1 nodes are available: 1 Insufficient memory. ...'
+#             (kubernetes/kubernetes#52166)
+#   unready   Running, started, never Ready (a readiness probe that fails)
+#   hookfail  (a hook Job's pod) running, then (0.5 s) phase Failed, terminated Error exit 1
+#
+# A Job's pod without a fault Succeeds at once (terminated Completed, exit 0).
+# Only the pods of a release's current manifest take its fault: a rolling
+# update's retiring pods run on. `fake-cluster crash` (a container that exited
+# and waits to restart) shows as CrashLoopBackOff as well.
+
+# The fault a test set for a release: faults/NS/RELEASE, its first line the
+# kind, the lines after it what the application prints before it fails.
+fake_fault() {	# fake_fault NS RELEASE -> FAULT, FAULT_LINES (array)
+	FAULT= FAULT_LINES=()
+	local f=$S/faults/$1/$2
+	[[ -f $f ]] || return 0
+	mapfile -t FAULT_LINES <"$f"
+	FAULT=${FAULT_LINES[0]:-}
+	FAULT_LINES=("${FAULT_LINES[@]:1}")
+}
+
+fake_now_us() { NOW_US=${EPOCHREALTIME/./}; }
+
+# A pod's birth: pods/NS/UID, the time (µs) it was first seen, written once
+# (noclobber: O_EXCL) by whoever sees it first, normally the helm that
+# created it. The one that writes it also writes what a failing
+# application prints into its containers' logs. Sets AGE_MS, BIRTH_US.
+fake_pod_birth() {	# fake_pod_birth NS (with the P_* of fake_pod_fields)
+	local f=$S/pods/$1/$P_UID c
+	fake_now_us
+	if [[ ! -f $f ]]; then
+		mkdir -p "${f%/*}"
+		if (set -C; printf '%s\n' "$NOW_US" >"$f") 2>/dev/null && [[ $P_OLD == 0 ]]; then
+			fake_fault "$1" "$P_REL"
+			local exits=
+			case $FAULT in
+			crashloop) [[ $P_HOOK == - || $P_RESTART == OnFailure ]] && exits="exited with code 1" ;;
+			oom) [[ $P_HOOK == - || $P_RESTART == OnFailure ]] && exits="was killed: out of memory (exit code 137)" ;;
+			hookfail) [[ $P_HOOK != - ]] && exits="exited with code 1" ;;
+			esac
+			if [[ -n $exits ]]; then
+				local -a cs
+				IFS=';' read -ra cs <<<"$P_CONTS"
+				fake_now
+				for c in "${cs[@]}"; do
+					fake_pod_log "$1" "$P_NAME" "$P_UID" "${c%%=*}" "${c#*=}"
+					{
+						for l in "${FAULT_LINES[@]}"; do printf '%s %s %s\n' "$NOW_NS" "$NOW_RFC" "$l"; done
+						printf '%s %s container %s %s\n' "$NOW_NS" "$NOW_RFC" "${c%%=*}" "$exits"
+					} >>"$LOG_FILE"
+				done
+			fi
+		fi
+	fi
+	read -r BIRTH_US <"$f" || BIRTH_US=$NOW_US
+	AGE_MS=$(((NOW_US - BIRTH_US) / 1000))
+}
+
+# The fields of one of fake_pods' POD_LINES as P_* variables.
+fake_pod_fields() {	# fake_pod_fields LINE
+	IFS=$'\t' read -r P_NAME P_UID P_LABELS P_CONTS P_PORTS P_OKIND P_OWNER P_POLS P_REL P_OLD \
+		P_HOOK P_RESTART P_BACKOFF <<<"$1"
+}
+
+# The node a kube context reaches: its image list (images/NODE). minikube
+# calls it after the profile (context P), kind after the cluster (kind-N);
+# k3d's list is images/k3d-C, named as its context.
+fake_node_of() {	# fake_node_of CONTEXT -> NODE
+	local ctx=$1
+	[[ -n $ctx ]] || read -r ctx <"$S/current-context" || true
+	NODE=${ctx#kind-}
+}
+
+# The kubelet's back-off before restart N+1 of a crashing container (10 s,
+# doubling, at most 5 min): how many restarts AGE_MS after the first crash
+# at 0.5 s has seen. Sets RESTARTS (at least 1) and BACKOFF_S (the current one).
+fake_restarts() {
+	local t=$((AGE_MS - 700)) b=10000
+	RESTARTS=1
+	while ((t >= b)); do
+		t=$((t - b))
+		RESTARTS=$((RESTARTS + 1))
+		b=$((b * 2 > 300000 ? 300000 : b * 2))
+	done
+	BACKOFF_S=$((b / 1000))
+}
+
+# Work out pod LINE's status in namespace NS as seen through kube context
+# CTX. Sets P_* (fake_pod_fields), AGE_MS, BIRTH_US, and:
+#   ST_PHASE      Pending, Running, Succeeded, Failed
+#   ST_UNSCHED    the scheduler's message when it cannot place the pod, else ""
+#   ST_READY      True or False
+#   ST_N          the number of container statuses (0 while unscheduled)
+#   per container i (arrays): SC_NAME SC_IMAGE SC_READY (true/false) SC_STARTED
+#   SC_RESTARTS SC_STATE (waiting|running|terminated) SC_REASON SC_MSG SC_EXIT
+#   SC_LREASON SC_LEXIT (lastState.terminated, "" if none)
+#   ST_EVENTS     lines "TYPE<TAB>REASON<TAB>COMPONENT<TAB>COUNT<TAB>MESSAGE"
+fake_pod_status() {	# fake_pod_status NS LINE CTX
+	local ns=$1 i c img pol job=0
+	local -a cs ps
+	fake_pod_fields "$2"
+	fake_pod_birth "$ns"
+	fake_node_of "${3:-}"
+	FAULT=
+	[[ $P_OLD != 0 ]] || fake_fault "$ns" "$P_REL"
+	[[ $P_OKIND == Job ]] && job=1
+	IFS=';' read -ra cs <<<"$P_CONTS"
+	IFS=';' read -ra ps <<<"${P_POLS//-/}"
+	ST_UNSCHED= ST_EVENTS=() ST_N=${#cs[@]}
+	SC_NAME=() SC_IMAGE=() SC_READY=() SC_STARTED=() SC_RESTARTS=() SC_STATE=() SC_REASON=() SC_MSG=()
+	SC_EXIT=() SC_LREASON=() SC_LEXIT=()
+	if [[ $FAULT == unschedulable && $job == 0 ]]; then
+		ST_PHASE=Pending ST_READY=False ST_N=0
+		ST_UNSCHED="0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+		ST_EVENTS+=("Warning	FailedScheduling	default-scheduler	-	$ST_UNSCHED")
+		return 0
+	fi
+	ST_EVENTS+=("Normal	Scheduled	default-scheduler	-	Successfully assigned $ns/$P_NAME to $NODE")
+	local all_ready=True phase=Running failed=0 done_ok=1
+	for i in "${!cs[@]}"; do
+		c=${cs[i]%%=*} img=${cs[i]#*=} pol=${ps[i]:-}
+		SC_NAME[i]=$c SC_IMAGE[i]=$img SC_READY[i]=false SC_STARTED[i]=false SC_RESTARTS[i]=0
+		SC_STATE[i]=waiting SC_REASON[i]=ContainerCreating SC_MSG[i]= SC_EXIT[i]= SC_LREASON[i]= SC_LEXIT[i]=
+		local why= cfault=$FAULT
+		[[ $cfault == hookfail && $P_HOOK == - ]] && cfault=
+		[[ ($cfault == crashloop || $cfault == oom) && $job == 1 && $P_RESTART != OnFailure ]] && cfault=hookfail
+		if [[ $pol == Never ]] && ! fake_kubelet_has "$img" "$NODE"; then
+			why=${KUBELET_ERR%%:*}
+		fi
+		local logf=$S/podlogs/$ns/$P_NAME/$P_UID/$c
+		if [[ -z $why && -z $cfault && -f $logf.waiting ]]; then
+			cfault=exited	# fake-cluster crash
+		fi
+		if [[ -z $why && -z $cfault ]]; then
+			ST_EVENTS+=("Normal	Pulled	kubelet	-	Container image \"$img\" already present on machine"
+				"Normal	Created	kubelet	-	Created container $c" "Normal	Started	kubelet	-	Started container $c")
+			if ((job)); then
+				SC_STATE[i]=terminated SC_REASON[i]=Completed SC_EXIT[i]=0
+				all_ready=False
+			else
+				SC_STATE[i]=running SC_REASON[i]= SC_READY[i]=true SC_STARTED[i]=true
+			fi
+			continue
+		fi
+		all_ready=False
+		done_ok=0
+		if ((AGE_MS < 200)); then
+			phase=Pending
+			continue
+		fi
+		local count=$((1 + AGE_MS / 10000))
+		if [[ -n $why ]]; then
+			SC_REASON[i]=$why SC_MSG[i]=${KUBELET_ERR#*: }
+			ST_EVENTS+=("Warning	$why	kubelet	$count	${SC_MSG[i]}" "Warning	Failed	kubelet	$count	Error: $why")
+			phase=Pending
+			continue
+		fi
+		case $cfault in
+		pullerror)
+			ST_EVENTS+=("Normal	Pulling	kubelet	$count	Pulling image \"$img\""
+				"Warning	Failed	kubelet	$count	Failed to pull image \"$img\": rpc error: code = NotFound desc = failed to pull and unpack image \"$img\": failed to resolve reference \"$img\": $img: not found"
+				"Warning	Failed	kubelet	$count	Error: ErrImagePull")
+			if ((AGE_MS < 600)); then
+				SC_REASON[i]=ErrImagePull
+				SC_MSG[i]="rpc error: code = NotFound desc = failed to pull and unpack image \"$img\": failed to resolve reference \"$img\": $img: not found"
+			else
+				SC_REASON[i]=ImagePullBackOff SC_MSG[i]="Back-off pulling image \"$img\""
+				ST_EVENTS+=("Normal	BackOff	kubelet	$count	Back-off pulling image \"$img\""
+					"Warning	Failed	kubelet	$count	Error: ImagePullBackOff")
+			fi
+			phase=Pending ;;
+		configerror)
+			SC_REASON[i]=CreateContainerConfigError SC_MSG[i]="secret \"$P_REL-secret\" not found"
+			ST_EVENTS+=("Warning	Failed	kubelet	$count	Error: ${SC_MSG[i]}")
+			phase=Pending ;;
+		unready)
+			SC_STATE[i]=running SC_REASON[i]= SC_STARTED[i]=true
+			ST_EVENTS+=("Normal	Started	kubelet	-	Started container $c"
+				"Warning	Unhealthy	kubelet	$((1 + AGE_MS / 5000))	Readiness probe failed: HTTP probe failed with statuscode: 503") ;;
+		crashloop | oom | exited)
+			local r=Error x=1
+			[[ $cfault == oom ]] && r=OOMKilled x=137
+			ST_EVENTS+=("Normal	Started	kubelet	-	Started container $c")
+			if [[ $cfault == exited ]]; then
+				SC_RESTARTS[i]=$(cat "$logf.restarts" 2>/dev/null || echo 0)
+				SC_REASON[i]=CrashLoopBackOff SC_LREASON[i]=Error SC_LEXIT[i]=1
+				SC_MSG[i]="back-off 10s restarting failed container=$c pod=${P_NAME}_$ns($P_UID)"
+			elif ((AGE_MS < 500)); then
+				SC_STATE[i]=running SC_REASON[i]= SC_STARTED[i]=true
+			elif ((AGE_MS < 700)); then
+				SC_STATE[i]=terminated SC_REASON[i]=$r SC_EXIT[i]=$x
+			else
+				fake_restarts
+				SC_RESTARTS[i]=$RESTARTS SC_REASON[i]=CrashLoopBackOff SC_LREASON[i]=$r SC_LEXIT[i]=$x
+				SC_MSG[i]="back-off ${BACKOFF_S}s restarting failed container=$c pod=${P_NAME}_$ns($P_UID)"
+				ST_EVENTS+=("Warning	BackOff	kubelet	$RESTARTS	Back-off restarting failed container $c in pod ${P_NAME}_$ns($P_UID)")
+			fi ;;
+		hookfail)
+			ST_EVENTS+=("Normal	Started	kubelet	-	Started container $c")
+			if ((AGE_MS < 500)); then
+				SC_STATE[i]=running SC_REASON[i]= SC_STARTED[i]=true
+			else
+				SC_STATE[i]=terminated SC_REASON[i]=Error SC_EXIT[i]=1
+				failed=1
+			fi ;;
+		esac
+	done
+	ST_READY=$all_ready
+	if ((job && done_ok)); then
+		ST_PHASE=Succeeded
+	elif ((job && failed)); then
+		ST_PHASE=Failed
+	else
+		ST_PHASE=$phase
+	fi
+}
+
+# Is a workload's pod Ready, or a Job's pod Succeeded, by fake_pod_status?
+fake_pod_done() {
+	if [[ $P_OKIND == Job ]]; then [[ $ST_PHASE == Succeeded ]]; else [[ $ST_READY == True ]]; fi
+}
+
+# RFC 3339 (seconds, UTC) of a time in µs since the epoch.
+fake_rfc() {	# fake_rfc US -> RFC
+	TZ=UTC printf -v RFC '%(%Y-%m-%dT%H:%M:%SZ)T' "$(($1 / 1000000))"
+}
+
+# A JSON string: quotes, backslashes and control characters escaped.
+fake_json() {	# fake_json TEXT -> JSON
+	local s=${1//\\/\\\\}
+	s=${s//\"/\\\"}
+	s=${s//$'\n'/\\n}
+	s=${s//$'\t'/\\t}
+	JSON="\"$s\""
+}

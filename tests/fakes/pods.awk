@@ -6,11 +6,25 @@
 #
 # prints one line per pod and per Service, fields separated by tabs:
 #
-#   pod  NAME  UID  LABELS  CONTAINERS  PORTS
+#   pod  NAME  UID  LABELS  CONTAINERS  PORTS  OWNERKIND  OWNER  POLICIES  RELEASE
+#        RETIRING  HOOK  RESTARTPOLICY  BACKOFFLIMIT
 #   svc  NAME  SELECTOR  SVCPORTS
 #
 # LABELS and SELECTOR are k=v,k=v; CONTAINERS are name=image;name=image;
-# PORTS name=containerPort,... (of all containers); SVCPORTS port=targetPort,...
+# PORTS name=containerPort,... (of all containers); SVCPORTS port=targetPort,...;
+# OWNERKIND and OWNER the pod's controller (ReplicaSet NAME-HASH, StatefulSet,
+# DaemonSet, Job); POLICIES each container's imagePullPolicy (as written, in
+# the order of CONTAINERS; "" when the manifest has none) joined by ';';
+# RELEASE the release whose manifest runs the pod; RETIRING 1 for a pod of
+# the revision a rolling update replaces; HOOK a Job's helm.sh/hook
+# annotation (pre-install,pre-upgrade ...); RESTARTPOLICY and BACKOFFLIMIT a
+# Job's (Never and 6 unless the manifest says). A field that would be empty
+# is "-": tabs are white space to bash's read, which would run two together.
+#
+# A Job runs one pod, JOB-XXXXX, with the labels the Job controller adds
+# (job-name, batch.kubernetes.io/job-name, controller-uid); helm's hooks are
+# Jobs with a helm.sh/hook annotation (helm template prints them), run by
+# the fake as the release's other pods are.
 #
 # As in a cluster: each Deployment or ReplicaSet runs spec.replicas pods
 # (default 1) named NAME-HASH-XXXXX, where HASH stands for the
@@ -35,13 +49,15 @@ BEGIN {
 }
 
 function reset() {
-	kind = name = replicas = ""
+	kind = name = replicas = hook = restart = backoff = ""
 	text = ""
 	delete path_key; delete path_ind; depth = 0
 	nlabels = nsel = ncont = nport = nsvcport = 0
-	delete labels; delete sel; delete cont_name; delete cont_image
+	delete labels; delete sel; delete cont_name; delete cont_image; delete cont_policy
 	delete port_name; delete port_num; delete svc_port; delete svc_target
 }
+
+function dash(s) { return s == "" ? "-" : s }
 
 function hash(s, seed,    h, i) {	# djb2, modulo 2^32
 	h = seed
@@ -71,30 +87,45 @@ function join(a, n, sep,    s, i) {
 	return s
 }
 
-function flush(    h, i, lab, conts, ports, pod, uid, r, svcports, old) {
+function flush(    h, i, lab, conts, ports, pod, uid, r, svcports, old, pols, rel, n, owner, okind, juid, parts) {
 	old = docfile ~ /\/retiring$/
+	n = split(docfile, parts, "/")
+	rel = parts[n - 1]
 	if (kind == "Service" && name != "" && !old) {
 		svcports = ""
 		for (i = 1; i <= nsvcport; i++)
 			svcports = svcports (i > 1 ? "," : "") svc_port[i] "=" (svc_target[i] != "" ? svc_target[i] : svc_port[i])
 		printf "svc\t%s\t%s\t%s\n", name, join(sel, nsel, ","), svcports
 	}
-	if ((kind == "Deployment" || kind == "ReplicaSet" || kind == "StatefulSet" || kind == "DaemonSet") && name != "") {
+	if ((kind == "Deployment" || kind == "ReplicaSet" || kind == "StatefulSet" || kind == "DaemonSet" || kind == "Job") && name != "") {
+		h = encode(text, 10)
+		if (kind == "Job") {
+			juid = sprintf("%08x-%04x-4%03x-a%03x-%04x%08x", hash(text name, 23), hash(text name, 29) % 65536,
+			    hash(text name, 31) % 4096, hash(text name, 37) % 4096, hash(text name, 41) % 65536,
+			    hash(text name, 43))
+			labels[++nlabels] = "batch.kubernetes.io/controller-uid=" juid
+			labels[++nlabels] = "batch.kubernetes.io/job-name=" name
+			labels[++nlabels] = "controller-uid=" juid
+			labels[++nlabels] = "job-name=" name
+		}
 		lab = join(labels, nlabels, ",")
-		conts = ""
-		for (i = 1; i <= ncont; i++)
+		conts = pols = ""
+		for (i = 1; i <= ncont; i++) {
 			conts = conts (i > 1 ? ";" : "") cont_name[i] "=" cont_image[i]
+			pols = pols (i > 1 ? ";" : "") cont_policy[i]
+		}
 		ports = ""
 		for (i = 1; i <= nport; i++)
 			ports = ports (i > 1 ? "," : "") port_name[i] "=" port_num[i]
-		h = encode(text, 10)
 		r = replicas == "" ? 1 : replicas + 0
-		if (kind == "DaemonSet")
+		if (kind == "DaemonSet" || kind == "Job")
 			r = 1
+		okind = kind == "Deployment" ? "ReplicaSet" : kind
+		owner = kind == "Deployment" ? name "-" h : name
 		for (i = 0; i < r; i++) {
 			if (kind == "StatefulSet")
 				pod = name "-" i
-			else if (kind == "DaemonSet")
+			else if (kind == "DaemonSet" || kind == "Job")
 				pod = name "-" encode(ns name i text, 5)
 			else
 				pod = name "-" h "-" encode(ns name i text, 5)
@@ -104,7 +135,10 @@ function flush(    h, i, lab, conts, ports, pod, uid, r, svcports, old) {
 			if (old && (pod in running))
 				continue
 			running[pod] = 1
-			printf "pod\t%s\t%s\t%s\t%s\t%s\n", pod, uid, lab, conts, ports
+			printf "pod\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", pod, uid, dash(lab), dash(conts),
+			    dash(ports), okind, owner, dash(pols), rel, old, dash(hook),
+			    kind == "Job" ? (restart == "" ? "Never" : restart) : "-",
+			    kind == "Job" ? (backoff == "" ? 6 : backoff) : "-"
 		}
 	}
 	reset()
@@ -129,8 +163,9 @@ FNR == 1 { flush() }
 		depth--
 	key = ""; val = ""
 	rest = substr(line, ind + 1)
-	if (match(rest, /^[A-Za-z0-9_.\/-]+:( |$)/)) {
+	if (match(rest, /^("[^"]*"|'[^']*'|[A-Za-z0-9_.\/-]+):( |$)/)) {
 		key = substr(rest, 1, RLENGTH); sub(/:[ ]?$/, "", key)
+		key = unquote(key)
 		val = unquote(substr(rest, RLENGTH + 1))
 		sub(/[ \t]+#.*$/, "", val)
 	}
@@ -151,6 +186,10 @@ FNR == 1 { flush() }
 	else if (parent == "spec.selector" && kind == "Service") sel[++nsel] = key "=" val
 	else if (parent == "spec.template.spec.containers" && key == "name") cont_name[ncont] = val
 	else if (parent == "spec.template.spec.containers" && key == "image") cont_image[ncont] = val
+	else if (parent == "spec.template.spec.containers" && key == "imagePullPolicy") cont_policy[ncont] = val
+	else if (full == "metadata.annotations.helm.sh/hook") hook = val
+	else if (full == "spec.template.spec.restartPolicy") restart = val
+	else if (full == "spec.backoffLimit") backoff = val
 	else if (parent == "spec.template.spec.containers.ports" && key == "name") port_name[nport] = val
 	else if (parent == "spec.template.spec.containers.ports" && key == "containerPort") port_num[nport] = val
 	else if (parent == "spec.ports" && key == "port") svc_port[nsvcport] = val
