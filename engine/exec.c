@@ -38,7 +38,24 @@ struct job {
 	double started;
 	char *log_path;
 	struct fx_share_job sj;	/* what the slot does next (share.h) */
+
+	/* Following the running command (fx_cmd.watch_ms, fx_kind.watch). */
+	pid_t probe;		/* the probe in flight, 0 if none */
+	int probe_fd;		/* its stdout, in memory */
+	double probe_at;	/* when the next may start */
+	bool probe_shown;	/* its command line is in the log */
+	double stop_at;		/* > 0: when the kind had the command stopped (SIGTERM) */
+	bool stop_killed;	/* ... and it got SIGKILL after STOP_GRACE */
 };
+
+/*
+ * How long a command told to stop (its kind's probe saw it cannot
+ * succeed) has to go before SIGKILL. Longer than Ctrl-C's grace: nobody is
+ * waiting at a keyboard, and helm needs the time to record the release
+ * as failed (helm/helm#9180); killed before that, the release stays
+ * pending-upgrade and refuses every later upgrade (helm/helm#4558).
+ */
+#define STOP_GRACE 10.0
 
 struct sched;
 
@@ -276,7 +293,7 @@ looked(void *arg, struct fx_node *n, const char *fail, double secs)
 	struct sched *s = arg;
 
 	if (fail) {
-		report_failure(s->x->report, n->id, fail, NULL, 0);
+		report_failure(s->x->report, n->id, fail, NULL, NULL, 0);
 		finish(s, n, FX_FAILED, secs);
 		return;
 	}
@@ -293,9 +310,25 @@ remove_files(struct job *j)
 	strv_free(&j->cmd.remove);
 }
 
+/* A probe in flight goes (killed: its answer is no longer wanted). */
+static void
+probe_cancel(struct job *j)
+{
+	if (j->probe > 0) {
+		proc_kill(j->probe, SIGKILL);
+		while (waitpid(j->probe, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (j->probe_fd >= 0)
+		close(j->probe_fd);
+	j->probe = 0;
+	j->probe_fd = -1;
+}
+
 static void
 job_clear(struct job *j)
 {
+	probe_cancel(j);
 	if (j->log_fd >= 0)
 		close(j->log_fd);
 	if (j->out_fd >= 0)
@@ -307,10 +340,11 @@ job_clear(struct job *j)
 	strv_free(&j->cmd.argv);
 	free(j->cmd.stdout_path);
 	buf_free(&j->cmd.out);
+	buf_free(&j->cmd.detail);
 	manifest_free(j->manifest);
 	free(j->log_path);
 	share_job_clear(&j->sj);
-	*j = (struct job){.log_fd = -1, .out_fd = -1, .err_fd = -1};
+	*j = (struct job){.log_fd = -1, .out_fd = -1, .err_fd = -1, .probe_fd = -1};
 }
 
 static void
@@ -333,8 +367,10 @@ fail_job(struct sched *s, struct job *j, const char *msg)
 	if (j->log_fd >= 0)
 		dprintf(j->log_fd, "fusion: %s\n", msg);
 	/* After Ctrl-C every running node fails at once: their log tails
-	 * would only bury the one line that matters. */
-	report_failure(s->x->report, n->id, msg, s->interrupted ? NULL : j->log_path, 20);
+	 * would only bury the one line that matters. A message that says all
+	 * needs no tail of the log (which holds it too). */
+	report_failure(s->x->report, n->id, msg, j->cmd.detail.s,
+	    s->interrupted ? NULL : j->log_path, j->cmd.said_all ? 0 : 20);
 	release_job(s, j);
 	finish(s, n, FX_FAILED, secs);
 }
@@ -442,8 +478,102 @@ spawn(struct sched *s, struct job *j, struct fx_buf *msg)
 	    j->err_fd >= 0 ? j->err_fd : j->log_fd, msg, &j->starttime);
 	if (j->pid < 0)
 		return -1;
+	j->probe_at = now_mono() + j->cmd.watch_ms / 1000.0;
+	j->stop_at = 0;
+	j->stop_killed = false;
 	save_running(s);
 	return 0;
+}
+
+/*
+ * ---- Following a running command (fx_kind.watch) ----
+ *
+ * The probes are not in STATEDIR/running: each is a short query, a direct
+ * child that the kernel kills with fusion (PR_SET_PDEATHSIG), and one
+ * every second would rewrite that file every second.
+ */
+
+/* Start the next probe of j's command, if its kind wants one now. */
+static void
+probe_start(struct sched *s, struct job *j)
+{
+	struct fx_strv argv = {0};
+	struct fx_buf msg = {0}, line = {0};
+	const struct fx_kind *k = j->n->kind;
+
+	j->probe_at = now_mono() + j->cmd.watch_ms / 1000.0;
+	if (!k->watch || !k->watch(j->n, s->x->ev->ctx, &argv) || !argv.n) {
+		strv_free(&argv);
+		return;
+	}
+	char **av = strv_argv(&argv);
+	if (!j->probe_shown) {
+		proc_format(&line, av);
+		dprintf(j->log_fd, "$ %s  # every %.1fs while %s runs; read by fusion, not logged\n",
+		    line.s, j->cmd.watch_ms / 1000.0, j->cmd.argv.v[0]);
+		j->probe_shown = true;
+	}
+	j->probe_fd = memfd_create("fusion-probe", MFD_CLOEXEC);
+	if (j->probe_fd >= 0)
+		j->probe = proc_start(av, j->probe_fd, -1, &msg);
+	if (j->probe_fd < 0 || j->probe < 0) {
+		/* Following is a help, not a need: the command goes on alone. */
+		dprintf(j->log_fd, "fusion: cannot follow %s: %s\n", j->cmd.argv.v[0],
+		    msg.len ? msg.s : strerror(errno));
+		j->cmd.watch_ms = 0;
+		probe_cancel(j);
+	}
+	strv_free(&argv);
+	buf_free(&msg);
+	buf_free(&line);
+}
+
+/* j's probe ended with wait status ws: its kind reads it, and may have the
+ * command stopped. */
+static void
+probe_end(struct sched *s, struct job *j, int ws)
+{
+	struct fx_buf out = {0};
+	char *data;
+	size_t len;
+
+	j->probe = 0;
+	if (lseek(j->probe_fd, 0, SEEK_SET) == 0 && read_fd(j->probe_fd, SIZE_MAX, &data, &len) == 0)
+		out = (struct fx_buf){.s = data, .len = len, .cap = len + 1};
+	close(j->probe_fd);
+	j->probe_fd = -1;
+	j->probe_at = now_mono() + j->cmd.watch_ms / 1000.0;
+	bool stop = j->n->kind->watched(j->n, s->x->ev->ctx, proc_status(ws), &out);
+	buf_free(&out);
+	if (stop && j->pid > 0 && j->stop_at == 0) {
+		dprintf(j->log_fd, "fusion: stopping %s (SIGTERM to its process group)\n",
+		    j->cmd.argv.v[0]);
+		proc_kill(j->pid, SIGTERM);
+		j->stop_at = now_mono();
+	}
+}
+
+/* Start the probes that are due; SIGKILL a stopped command that is
+ * still there after STOP_GRACE. */
+static void
+watch_tick(struct sched *s)
+{
+	double now = now_mono();
+
+	for (int i = 0; i < s->x->jobs; i++) {
+		struct job *j = &s->jobs[i];
+		if (!j->n || j->pid <= 0)
+			continue;
+		if (j->stop_at > 0) {
+			if (!j->stop_killed && now >= j->stop_at + STOP_GRACE) {
+				proc_kill(j->pid, SIGKILL);
+				j->stop_killed = true;
+			}
+			continue;
+		}
+		if (j->cmd.watch_ms > 0 && j->probe == 0 && now >= j->probe_at && !s->interrupted)
+			probe_start(s, j);
+	}
 }
 
 /* The most of a captured output that goes into the log: a listing of every
@@ -541,6 +671,8 @@ reset_cmd(struct job *j)
 	free(j->cmd.stdout_path);
 	j->cmd.stdout_path = NULL;
 	j->cmd.capture = false;
+	j->cmd.watch_ms = 0;
+	j->stop_at = 0;
 }
 
 /* Ask for the next step and act on it. */
@@ -550,6 +682,7 @@ advance(struct sched *s, struct job *j, int status)
 	struct fx_buf msg = {0};
 	char *full = disk_full(j);
 
+	probe_cancel(j);
 	buf_reset(&j->cmd.out);
 	if (j->out_fd >= 0) {
 		if (j->cmd.capture || (j->cmd.redact.n && !j->cmd.stdout_path))
@@ -670,8 +803,8 @@ start(struct sched *s, struct fx_node *n)
 	bool announced = share_announced(s->share, n, &looked_at);
 
 	s->manifests[n->index] = NULL;
-	*j = (struct job){.n = n, .log_fd = -1, .out_fd = -1, .err_fd = -1, .manifest = m,
-	    .started = announced ? looked_at : now_mono()};
+	*j = (struct job){.n = n, .log_fd = -1, .out_fd = -1, .err_fd = -1, .probe_fd = -1,
+	    .manifest = m, .started = announced ? looked_at : now_mono()};
 	j->log_path = exec_log_path(s->x->statedir, n->id);
 	s->nrunning++;
 	s->phase[n->index] = RUNNING;
@@ -740,6 +873,8 @@ reap(struct sched *s)
 	for (int i = 0; i < s->x->jobs; i++) {
 		struct job *j = &s->jobs[i];
 		int ws;
+		if (j->n && j->probe > 0 && waitpid(j->probe, &ws, WNOHANG) == j->probe)
+			probe_end(s, j, ws);
 		if (!j->n || j->pid <= 0)
 			continue;
 		pid_t r = waitpid(j->pid, &ws, WNOHANG);
@@ -755,9 +890,12 @@ interrupt(struct sched *s)
 		s->interrupted = s->stopping = true;
 		share_cancel(s->share);
 		s->kill_at = now_mono() + (s->x->grace_ms > 0 ? s->x->grace_ms : 1500) / 1000.0;
-		for (int i = 0; i < s->x->jobs; i++)
+		for (int i = 0; i < s->x->jobs; i++) {
 			if (s->jobs[i].n)
 				proc_kill(s->jobs[i].pid, SIGTERM);
+			if (s->jobs[i].n && s->jobs[i].probe > 0)
+				proc_kill(s->jobs[i].probe, SIGKILL);
+		}
 	} else if (!s->killed && now_mono() >= s->kill_at) {
 		s->killed = true;
 		for (int i = 0; i < s->x->jobs; i++)
@@ -803,7 +941,7 @@ init(struct sched *s)
 	};
 	s->share = share_open(&sc);
 	for (int i = 0; i < s->x->jobs; i++)
-		s->jobs[i] = (struct job){.log_fd = -1, .out_fd = -1, .err_fd = -1};
+		s->jobs[i] = (struct job){.log_fd = -1, .out_fd = -1, .err_fd = -1, .probe_fd = -1};
 	for (size_t i = 0; s->x->results && i < g->n; i++)
 		s->x->results[i] = -1;
 	for (size_t i = 0; i < g->n; i++) {
@@ -866,6 +1004,7 @@ exec_run(struct fx_graph *g, struct fx_exec *x, struct fx_run_counts *k)
 			break;
 		wait_event(&s);
 		reap(&s);
+		watch_tick(&s);
 	}
 	/* What never started because the run stopped has no result (skipped
 	 * is for what a failure blocked) and leaves the counter's total, but

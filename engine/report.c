@@ -31,6 +31,10 @@ struct fx_report {
 	size_t nrows;
 	bool line_shown;	/* a status line is on screen */
 	char *transfer;		/* report_transfer's text, or NULL */
+	/* --json: the failure report_failure said of a node, for its finish
+	 * event (",\"error\":...,DETAIL"); NULL when none is waiting. */
+	char *fail_id;
+	char *fail_fields;
 };
 
 const char *
@@ -91,6 +95,8 @@ report_free(struct fx_report *r)
 	free(r->run);
 	free(r->rows);
 	free(r->transfer);
+	free(r->fail_id);
+	free(r->fail_fields);
 	free(r);
 }
 
@@ -104,7 +110,8 @@ clear_line(struct fx_report *r)
 }
 
 static void
-json_event(const char *event, const char *id, const char *result, double seconds)
+json_event(const char *event, const char *id, const char *result, double seconds,
+    const char *fields)
 {
 	struct fx_buf b = {0};
 
@@ -112,6 +119,8 @@ json_event(const char *event, const char *id, const char *result, double seconds
 	buf_json_str(&b, id);
 	if (result)
 		buf_printf(&b, ",\"result\":\"%s\",\"seconds\":%.3f", result, seconds);
+	if (fields)
+		buf_puts(&b, fields);
 	buf_puts(&b, "}\n");
 	fputs(b.s, stdout);
 	fflush(stdout);
@@ -124,7 +133,7 @@ report_start(struct fx_report *r, const char *id, const char *kind, const char *
 	r->run = xreallocarray(r->run, r->nrun + 1, sizeof(*r->run));
 	r->run[r->nrun++] = (struct running){xstrdup(kind), xstrdup(target), now_mono()};
 	if (r->mode == FX_REPORT_JSON)
-		json_event("start", id, NULL, 0);
+		json_event("start", id, NULL, 0, NULL);
 	report_tick(r);
 }
 
@@ -152,7 +161,13 @@ report_finish(struct fx_report *r, const char *id, const char *kind, const char 
 	r->rows = xreallocarray(r->rows, r->nrows + 1, sizeof(*r->rows));
 	r->rows[r->nrows++] = (struct row){xstrdup(id), res, seconds};
 	if (r->mode == FX_REPORT_JSON) {
-		json_event("finish", id, result_name(res), seconds);
+		bool said = r->fail_id && strcmp(r->fail_id, id) == 0;
+		json_event("finish", id, result_name(res), seconds, said ? r->fail_fields : NULL);
+		if (said) {
+			free(r->fail_id);
+			free(r->fail_fields);
+			r->fail_id = r->fail_fields = NULL;
+		}
 		return;
 	}
 	clear_line(r);
@@ -237,9 +252,26 @@ log_tail(const char *path, int tail)
 }
 
 void
-report_failure(struct fx_report *r, const char *id, const char *msg, const char *log_path,
-    int tail)
+report_failure(struct fx_report *r, const char *id, const char *msg, const char *detail,
+    const char *log_path, int tail)
 {
+	if (r->mode == FX_REPORT_JSON) {
+		/* The node's finish event, next, carries it: its first line, and
+		 * the fields the kind gave. */
+		struct fx_buf b = {0};
+		char *first = xstrndup(msg, strcspn(msg, "\n"));
+		buf_puts(&b, ",\"error\":");
+		buf_json_str(&b, first);
+		if (detail && *detail) {
+			buf_putc(&b, ',');
+			buf_puts(&b, detail);
+		}
+		free(first);
+		free(r->fail_id);
+		free(r->fail_fields);
+		r->fail_id = xstrdup(id);
+		r->fail_fields = buf_detach(&b);
+	}
 	clear_line(r);
 	fflush(stdout);
 	fx_error_node(id, "%s", msg);

@@ -18,6 +18,12 @@
  * a job slot restores it, runs it, or packs it for an upload, as share.h
  * says; the run ends when the uploads have.
  *
+ * Following: while a command whose fx_cmd.watch_ms is set runs, its kind
+ * may probe it from outside (fx_kind.watch: a short query, one at a time,
+ * its output read and not logged) and have it stopped: SIGTERM to its
+ * group, SIGKILL 10 s later if it is still there. A release follows its
+ * pods so while helm waits for them.
+ *
  * Failure: the node's log tail is shown; its dependents are skipped; no new
  * node starts unless keep_going (-k), which lets independent branches go
  * on. SIGINT/SIGTERM: every running group gets SIGTERM, then SIGKILL after

@@ -43,6 +43,14 @@ struct fx_cmd {
 	struct fx_buf out;	/* at step(): the previous command's stdout, if captured */
 	struct fx_strv redact;	/* secrets: masked in the log (and `out`) once it is done */
 	struct fx_strv remove;	/* files removed once it is done, whatever happened */
+	int watch_ms;		/* > 0: while it runs, fx_kind.watch probes it this often */
+
+	/* Set by step() with FX_STEP_FAIL, when the message is not all: JSON
+	 * members ("\"k\":v,...") for the node's finish event under --json
+	 * (report_failure), and whether the message says all there is (its
+	 * log's tail is then not shown, only its path). */
+	struct fx_buf detail;
+	bool said_all;
 };
 
 /* What a finished action produced. */
@@ -101,6 +109,23 @@ struct fx_kind {
 	 */
 	enum fx_step (*step)(struct fx_node *n, void *ctx, int step, int status,
 	    struct fx_cmd *cmd, struct fx_output *out, struct fx_buf *msg);
+
+	/*
+	 * Following a command from outside while it runs (fx_cmd.watch_ms >
+	 * 0), as a release follows its pods while helm waits for them. Every
+	 * watch_ms, watch() may fill *probe with a short command (returning
+	 * true), which the engine runs in a process group of its own, its
+	 * stdout kept in memory (never in the log: only its command line, once)
+	 * and its stderr dropped; one at a time, the next watch_ms after the
+	 * last ended. watched() then reads its exit status and stdout, and
+	 * returns true to stop the command: its group gets SIGTERM (SIGKILL
+	 * if it is still there after a grace period), and the next step()
+	 * sees the status it died with. A probe still running when the
+	 * command ends is killed and not read. Both NULL for kinds that never
+	 * follow a command.
+	 */
+	bool (*watch)(struct fx_node *n, void *ctx, struct fx_strv *probe);
+	bool (*watched)(struct fx_node *n, void *ctx, int status, const struct fx_buf *out);
 
 	/*
 	 * One changed input in words (c: an entry this kind's inputs() wrote,

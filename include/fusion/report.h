@@ -54,9 +54,14 @@ void report_transfer(struct fx_report *r, const char *text);
 void report_clear(struct fx_report *r);
 /* A line of information (not in JSON mode): a large transfer's size and rate. */
 void report_note(struct fx_report *r, const char *text);
-/* A failed node: its message, the last `tail` lines of its log, the log's path. */
-void report_failure(struct fx_report *r, const char *id, const char *msg, const char *log_path,
-    int tail);
+/*
+ * A failed node: its message, the last `tail` lines of its log, the log's
+ * path (NULL: neither), on stderr. With --json, the node's finish event
+ * (which follows) also carries the message's first line as "error", and
+ * `detail` (NULL or JSON members: "\"k\":v,...") beside it.
+ */
+void report_failure(struct fx_report *r, const char *id, const char *msg, const char *detail,
+    const char *log_path, int tail);
 void report_summary(struct fx_report *r, const struct fx_run_counts *k, double seconds);
 
 #endif

@@ -10,7 +10,8 @@
  * -k lets independent branches go on), exit and signal statuses, early
  * cutoff, order-only edges, the node log, a step's stdout file, a tool not
  * on PATH, inputs() failing, and an interrupt stopping the process group
- * (SIGTERM first, SIGKILL after the grace period). The shared cache, with a
+ * (SIGTERM first, SIGKILL after the grace period); a command followed by
+ * its kind's probes and stopped by them. The shared cache, with a
  * file:// directory and a fake shareable kind: push then restore ("cached"),
  * lookups and downloads while every job slot is busy, a corrupt blob, a
  * blob that does not unpack, a cache that is down (one warning) and
@@ -59,6 +60,10 @@ struct spec {
 	int unpacks;		/* times unpack step 0 was called */
 	bool unpack_fails;
 	int status[MAXSTEPS];	/* statuses the steps were handed */
+	int watch_ms;		/* the first command is followed this often */
+	int probes;		/* probes watched() has read */
+	int stop_after;		/* watched() stops the command at this probe */
+	char *probed;		/* what the last probe printed */
 };
 
 struct world {
@@ -121,6 +126,7 @@ fake_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *cmd
 		if (step == 0 && s->stdout_path)
 			cmd->stdout_path = xstrdup(s->stdout_path);
 		cmd->capture = step == 0 && s->capture;
+		cmd->watch_ms = step == 0 ? s->watch_ms : 0;
 		return FX_STEP_RUN;
 	}
 	out->value = xstrdup(s->output);
@@ -159,8 +165,29 @@ fake_unpack(struct fx_node *n, void *ctx, int step, int status, const char *blob
 	return FX_STEP_DONE;
 }
 
+/* A probe that prints a line for the node (read by watched(), never logged). */
+static bool
+fake_watch(struct fx_node *n, void *ctx, struct fx_strv *probe)
+{
+	strv_push(probe, "/bin/sh");
+	strv_push(probe, "-c");
+	strv_push(probe, "echo probe-says-$0");
+	strv_push(probe, n->target);
+	return true;
+}
+
+static bool
+fake_watched(struct fx_node *n, void *ctx, int status, const struct fx_buf *out)
+{
+	struct spec *s = n->data;
+
+	free(s->probed);
+	s->probed = xstrdup(status == 0 && out->s ? out->s : "");
+	return ++s->probes >= s->stop_after;
+}
+
 static const struct fx_kind job = {.name = "job", .version = 1, .inputs = fake_inputs,
-    .step = fake_step};
+    .step = fake_step, .watch = fake_watch, .watched = fake_watched};
 static const struct fx_kind shared = {.name = "share", .version = 1, .inputs = fake_inputs,
     .step = fake_step, .pack = fake_pack, .unpack = fake_unpack};
 static const struct fx_kind serial = {.name = "serial", .version = 1, .limit = 1,
@@ -196,6 +223,7 @@ teardown(void **state)
 			free(w->specs[i].captured[j]);
 		}
 		free(w->specs[i].stdout_path);
+		free(w->specs[i].probed);
 	}
 	graph_free(w->g);
 	remote_close(w->remote);
@@ -1004,6 +1032,43 @@ test_interrupt(void **state)
 	free(pidfile);
 }
 
+/* A followed command: its kind's probe runs while it does (its output read,
+ * not logged), and once the probe says so the command's group gets SIGTERM
+ * and the next step sees how it ended, long before it would have. A
+ * command that ends before its first probe is due never sees one. */
+static void
+test_watch_stops_command(void **state)
+{
+	struct world *w = *state;
+	struct fx_node *a = node(w, &job, "a"), *b = node(w, &job, "b");
+
+	spec(a)->scripts[0] = xasprintf("trap 'echo termed >> %s; exit 3' TERM; sleep 60 & wait",
+	    w->trace);
+	spec(a)->watch_ms = 50;
+	spec(a)->stop_after = 3;
+	spec(b)->scripts[0] = xstrdup("true");
+	spec(b)->watch_ms = 60000;
+	assert_int_equal(run(w, 2, true, NULL, 0), FX_EXIT_FAILED);
+	assert_int_equal(spec(a)->probes, 3);	/* none after the stop */
+	assert_string_equal(spec(a)->probed, "probe-says-a\n");
+	assert_int_equal(spec(a)->status[0], 3);	/* its TERM trap's status */
+	char *trace = slurp(w->trace);
+	assert_string_equal(trace, "termed\n");
+	free(trace);
+	assert_true(finished_as(w, "job:a", "failed"));
+	assert_true(finished_as(w, "job:b", "ran"));
+	assert_int_equal(spec(b)->probes, 0);
+
+	char *path = exec_log_path(w->statedir, "job:a");
+	char *log = slurp(path);
+	assert_non_null(strstr(log, "$ /bin/sh -c 'echo probe-says-$0' a  # every 0.1s while /bin/sh runs"));
+	assert_int_equal(count_lines(log, "$ /bin/sh -c 'echo probe"), 1);	/* its line once */
+	assert_null(strstr(log, "probe-says-a\n"));	/* its output: not logged */
+	assert_non_null(strstr(log, "fusion: stopping /bin/sh (SIGTERM to its process group)\n"));
+	free(log);
+	free(path);
+}
+
 /* The interrupt asks first: the running group gets SIGTERM (a tool may
  * clean up), not straight SIGKILL. */
 static void
@@ -1293,6 +1358,7 @@ main(void)
 		T(test_inputs_failure),
 		T(test_inputs_failure_stale_log),
 		T(test_interrupt),
+		T(test_watch_stops_command),
 		T(test_interrupt_sends_term_first),
 		T(test_interrupt_kills_after_grace),
 		T(test_remote_push_then_restore),

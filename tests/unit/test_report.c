@@ -229,7 +229,7 @@ test_failure_tail(void **state)
 
 	assert_int_equal(write_file_atomic(log, text, strlen(text)), 0);
 	capture(&c);
-	report_failure(r, "build:api", "exit status 1", log, 2);
+	report_failure(r, "build:api", "exit status 1", NULL, log, 2);
 	uncapture(&c, &out, &err);
 	char *want = xasprintf("fusion: build:api: exit status 1\n    | line4\n    | line5\n"
 	    "  log: %s\n", log);
@@ -242,7 +242,7 @@ test_failure_tail(void **state)
 	/* fewer lines than asked for, and no final newline: all of it */
 	assert_int_equal(write_file_atomic(log, "only\nlast", 9), 0);
 	capture(&c);
-	report_failure(r, "build:api", "failed", log, 20);
+	report_failure(r, "build:api", "failed", NULL, log, 20);
 	uncapture(&c, &out, &err);
 	want = xasprintf("fusion: build:api: failed\n    | only\n    | last\n  log: %s\n", log);
 	assert_string_equal(err, want);
@@ -252,13 +252,41 @@ test_failure_tail(void **state)
 
 	/* no log (it could not be opened): just the message */
 	capture(&c);
-	report_failure(r, "build:api", "values.yaml: missing", NULL, 20);
+	report_failure(r, "build:api", "values.yaml: missing", NULL, NULL, 20);
 	uncapture(&c, &out, &err);
 	assert_string_equal(err, "fusion: build:api: values.yaml: missing\n");
 	free(out);
 	free(err);
 	report_free(r);
 	free(log);
+}
+
+/* --json: the failed node's finish event carries the message's first line
+ * and the fields its kind gave; another node's event does not. */
+static void
+test_failure_json(void **state)
+{
+	struct capture c;
+	char *out, *err;
+	struct fx_report *r = report_new(FX_REPORT_JSON, 2);
+
+	capture(&c);
+	report_failure(r, "release:api", "pod api-1: CrashLoopBackOff\n    its log", 
+	    "\"rollout\":{\"reason\":\"CrashLoopBackOff\"}", NULL, 0);
+	report_finish(r, "build:web", "build", "web", FX_SKIPPED, 0);
+	report_finish(r, "release:api", "release", "api", FX_FAILED, 1.5);
+	report_failure(r, "build:web", "exit status 1", NULL, NULL, 0);
+	report_finish(r, "build:web", "build", "web", FX_FAILED, 0.25);
+	uncapture(&c, &out, &err);
+	assert_string_equal(out,
+	    "{\"event\":\"finish\",\"node\":\"build:web\",\"result\":\"skipped\",\"seconds\":0.000}\n"
+	    "{\"event\":\"finish\",\"node\":\"release:api\",\"result\":\"failed\",\"seconds\":1.500,"
+	    "\"error\":\"pod api-1: CrashLoopBackOff\",\"rollout\":{\"reason\":\"CrashLoopBackOff\"}}\n"
+	    "{\"event\":\"finish\",\"node\":\"build:web\",\"result\":\"failed\",\"seconds\":0.250,"
+	    "\"error\":\"exit status 1\"}\n");
+	free(out);
+	free(err);
+	report_free(r);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
@@ -273,6 +301,7 @@ main(void)
 		T(test_tty_table),
 		T(test_counter_and_interrupted),
 		T(test_failure_tail),
+		T(test_failure_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
