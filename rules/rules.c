@@ -174,6 +174,7 @@ rules_graph_free(struct fx_graph *g)
 		rules_tree_free(d->built);
 		rules_tree_free(d->chart_now);
 		free(d->values);
+		rules_rollout_free(d->rollout);
 		free(d);
 		g->nodes[i]->data = NULL;
 	}

@@ -127,6 +127,8 @@ struct fx_rule_node {
 	const struct fx_tree *chart_yaml, *chart_lock;
 	struct fx_tree *built;
 	struct fx_tree *chart_now;	/* chart: its tree, charts/ as its fetch built it */
+	struct fx_rollout *rollout;	/* release: its rollout while it runs */
+	int rollout_step;		/* release: what its next step does */
 	int load_status;		/* load: the failed command's status, 0 if none */
 	int load_failed;		/* load: which command failed (0: the save) */
 	bool names_told;		/* build: odd file names said once */
@@ -464,6 +466,133 @@ struct fx_pods {
 void rules_pods_argv(const struct fx_catalog *c, const char *selector, struct fx_strv *argv);
 void rules_pods_parse(const char *out, struct fx_pods *pods);
 void rules_pods_free(struct fx_pods *pods);
+/*
+ * The pods' status, as `kubectl get pods -o json` reports it (the whole
+ * namespace in one call: rules_pod_list_argv), read by
+ * rules_pod_list_parse into the fields rollouts and `status` judge by.
+ * Parse returns 0, or -1 when the text is no List (kubectl failed).
+ */
+struct fx_pod_cont {
+	char *name;
+	bool init;		/* an init container */
+	bool ready;
+	bool ran;		/* it started once: running, terminated, or a lastState */
+	int restarts;
+	const char *state;	/* "waiting", "running", "terminated", NULL if none */
+	char *reason, *message;	/* of that state, NULL if none */
+	int exit_code;		/* terminated */
+	char *last_reason, *last_message;	/* lastState.terminated, NULL if none */
+	int last_exit;
+};
+struct fx_pod_status {
+	char *name, *uid, *phase;
+	struct fx_strv labels;	/* "k=v" */
+	char *owner_kind, *owner;	/* its controller (ReplicaSet, Job, ...), NULL if none */
+	bool deleting;		/* it has a deletionTimestamp */
+	bool ready;		/* condition Ready is True */
+	char *unschedulable;	/* condition PodScheduled False, Unschedulable: its message */
+	struct fx_pod_cont *c;	/* init containers first */
+	size_t nc;
+};
+struct fx_pod_list {
+	struct fx_pod_status *v;
+	size_t n;
+};
+void rules_pod_list_argv(const struct fx_catalog *c, struct fx_strv *argv);
+int rules_pod_list_parse(const char *json, size_t len, struct fx_pod_list *out);
+void rules_pod_list_free(struct fx_pod_list *l);
+void rules_pod_status_free(struct fx_pod_status *p);
+
+/* Which pods are release X's, by the manifest its chart rendered: its
+ * workloads' selectors (Helm's instance label when it names none), its
+ * hook Jobs (helm.sh/hook) and its bare Pods. A Job's pod is only its
+ * Job's. */
+struct fx_release_pods {
+	struct fx_strv selectors;	/* "k=v,k2=v2" */
+	struct fx_strv hooks;		/* hook Job names */
+	struct fx_strv pods;		/* bare Pod names */
+};
+enum fx_pod_role { FX_POD_NONE, FX_POD_WORKLOAD, FX_POD_HOOK };
+void rules_release_pods(struct fx_rules *r, const struct fx_svc *s, struct fx_release_pods *out);
+void rules_release_pods_free(struct fx_release_pods *rp);
+enum fx_pod_role rules_pod_of(const struct fx_release_pods *rp, const struct fx_pod_status *p);
+
+/* A pod's events: kubectl get events --field-selector involvedObject.uid=UID
+ * -o json, read oldest first (by lastTimestamp, else eventTime: the
+ * scheduler's events have no lastTimestamp). */
+struct fx_event {
+	char *type, *reason, *message;
+	long count;		/* 0 when the event has none */
+	char *time;		/* RFC 3339, NULL if none */
+};
+struct fx_events {
+	struct fx_event *v;
+	size_t n;
+};
+void rules_events_argv(const struct fx_catalog *c, const char *uid, struct fx_strv *argv);
+int rules_events_parse(const char *json, size_t len, struct fx_events *out);
+void rules_events_free(struct fx_events *ev);
+/* kubectl logs pod/POD [--container C] --tail=N: its last lines (of a
+ * container waiting to restart, its last run's). */
+void rules_tail_argv(const struct fx_catalog *c, const char *pod, const char *container, int lines,
+    struct fx_strv *argv);
+
+/*
+ * What is wrong with a pod (rules/rollout.c), by the states it does not
+ * leave by itself: a container waiting in ErrImageNeverPull,
+ * ImageInspectError, InvalidImageName, ErrImagePull, ImagePullBackOff,
+ * CrashLoopBackOff, CreateContainerConfigError or CreateContainerError; an
+ * OOM kill (the state or the last state terminated OOMKilled); the pod
+ * Unschedulable; for a hook Job's pod (role FX_POD_HOOK), a container that
+ * exited non-zero or the pod Failed. A pod being deleted is fine.
+ * rules_pod_trouble fills *t (free it with rules_pod_trouble_free) and
+ * returns true when something is. rules_pod_state: where a pod not ready
+ * stands ("ContainerCreating", "Pending", "running, not ready").
+ */
+struct fx_pod_trouble {
+	char *pod, *uid;
+	char *container;	/* NULL: the pod's (Unschedulable) */
+	char *reason;		/* "CrashLoopBackOff", "OOMKilled", "Unschedulable", ... */
+	char *message;		/* the kubelet's or the scheduler's, "" if none */
+	int restarts;
+	bool ran;		/* the container ran: it has a log */
+	bool hook;		/* a hook Job's pod */
+};
+bool rules_pod_trouble(const struct fx_pod_status *p, enum fx_pod_role role,
+    struct fx_pod_trouble *t);
+void rules_pod_trouble_free(struct fx_pod_trouble *t);
+void rules_pod_state(const struct fx_pod_status *p, struct fx_buf *out);
+
+/*
+ * A release's rollout, followed (rules/rollout.c; the release kind's steps
+ * drive it): rules_rollout_new with the namespace's pods as listed before
+ * helm starts (a pod in trouble then is not this rollout's);
+ * rules_rollout_probe with each listing while helm runs, true to stop
+ * helm; rules_rollout_ended with helm's status and the timeout it had;
+ * rules_rollout_after with one more listing when helm failed by itself
+ * (then every pod of the release counts, and when helm waited its whole
+ * timeout, the first not ready is the one to tell of); the trouble found,
+ * if any (rules_rollout_trouble), its container's log (rules_rollout_log)
+ * and events (rules_rollout_events); then the failure in words and as
+ * JSON members (rules_rollout_say, or rules_rollout_say_plain when no pod
+ * says why).
+ */
+struct fx_rollout;
+struct fx_rollout *rules_rollout_new(struct fx_rules *r, const struct fx_svc *s,
+    const char *before, size_t len);
+void rules_rollout_free(struct fx_rollout *ro);
+bool rules_rollout_probe(struct fx_rollout *ro, const struct fx_buf *out);
+void rules_rollout_ended(struct fx_rollout *ro, int status, int timeout);
+bool rules_rollout_found(const struct fx_rollout *ro);
+void rules_rollout_after(struct fx_rollout *ro, const struct fx_buf *out);
+const struct fx_pod_trouble *rules_rollout_trouble(const struct fx_rollout *ro);
+void rules_rollout_log(struct fx_rollout *ro, int status, const struct fx_buf *out);
+void rules_rollout_events(struct fx_rollout *ro, int status, const char *json, size_t len);
+void rules_rollout_say(const struct fx_rollout *ro, const struct fx_catalog *c, const char *svc,
+    int timeout, struct fx_buf *msg, struct fx_buf *detail);
+void rules_rollout_say_plain(const struct fx_rollout *ro, int timeout, struct fx_buf *msg,
+    struct fx_buf *detail);
+
 /* kubectl logs --follow of pod/NAME, prefixed as above, each line with
  * the kubelet's timestamp after the prefix, from `since_time` (RFC 3339)
  * or, if NULL, its first line. */

@@ -273,10 +273,10 @@ test_failure_json(void **state)
 	capture(&c);
 	report_failure(r, "release:api", "pod api-1: CrashLoopBackOff\n    its log", 
 	    "\"rollout\":{\"reason\":\"CrashLoopBackOff\"}", NULL, 0);
-	report_finish(r, "build:web", "build", "web", FX_SKIPPED, 0);
-	report_finish(r, "release:api", "release", "api", FX_FAILED, 1.5);
+	report_finish(r, "build:web", "build", "web", FX_SKIPPED, 0, true);
+	report_finish(r, "release:api", "release", "api", FX_FAILED, 1.5, true);
 	report_failure(r, "build:web", "exit status 1", NULL, NULL, 0);
-	report_finish(r, "build:web", "build", "web", FX_FAILED, 0.25);
+	report_finish(r, "build:web", "build", "web", FX_FAILED, 0.25, true);
 	uncapture(&c, &out, &err);
 	assert_string_equal(out,
 	    "{\"event\":\"finish\",\"node\":\"build:web\",\"result\":\"skipped\",\"seconds\":0.000}\n"
