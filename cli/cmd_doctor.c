@@ -9,8 +9,11 @@
  *     service has `git:`);
  *   the cluster runs (by its provider's own tool, if it has a say) and
  *     answers through the catalog's kube context, a warning when kubectl's
- *     current context is another one;
+ *     current context is another one; the registry images are pushed to
+ *     answers (provider existing);
  *   every repo, containerfile, chart and values file exists;
+ *   the builder can resolve the base images the containerfiles name
+ *     without a registry (podman: an alias or unqualified-search registries);
  *   the state directory is writable and its database healthy;
  *   the disk holding the builder's images has room.
  * `--json`: {"ok":BOOL,"checks":[{"check","status":"ok|warn|fail","detail","hint"}]}.
@@ -160,6 +163,47 @@ check_cluster(struct doctor *d, const struct fx_catalog *c)
 		    xstrdup(p->start_hint));
 		free(why);
 	}
+	if (p->registry_answers) {
+		char *detail = NULL;
+		bool ok = p->registry_answers(c, &detail);
+		add(d, ok ? OK : FAIL, "registry", detail, ok ? NULL : xasprintf("start the "
+		    "registry %s, or set workspace.cluster.registry to one the cluster pulls from",
+		    c->registry ? c->registry : ""));
+	}
+}
+
+/* ---- base images ---- */
+
+/* The images the containerfiles pull without naming a registry: can the
+ * builder find them? (podman with no unqualified-search registries cannot:
+ * every build of a Containerfile written for docker fails.) */
+static void
+check_base_images(struct doctor *d, const struct fx_catalog *c)
+{
+	const struct fx_builder *b = builder_of(c);
+	struct fx_strv all = {0}, shorts = {0};
+
+	for (size_t i = 0; i < c->nsvcs; i++)
+		if (!c->svcs[i].shared)
+			builder_base_images(&c->svcs[i], &all);
+	for (size_t i = 0; i < all.n; i++)
+		if (builder_short_name(all.v[i]) && !strv_has(&shorts, all.v[i]))
+			strv_push(&shorts, all.v[i]);
+	if (!all.n) {
+		add(d, OK, "base images", xstrdup("none to pull (FROM scratch)"), NULL);
+	} else if (!shorts.n) {
+		add(d, OK, "base images", xasprintf("%zu, each with its registry", all.n), NULL);
+	} else if (!b->short_names) {
+		add(d, OK, "base images", xasprintf("%zu short name%s, resolved by %s", shorts.n,
+		    shorts.n == 1 ? "" : "s", b->name), NULL);
+	} else {
+		struct fx_short_names sn;
+		static const enum status st[] = {OK, WARN, FAIL};
+		b->short_names(&shorts, &sn);
+		add(d, st[sn.status], "base images", sn.detail, sn.hint);
+	}
+	strv_free(&all);
+	strv_free(&shorts);
 }
 
 /* ---- the workspace ---- */
@@ -340,6 +384,7 @@ cmd_doctor(struct fx_opts *o, void *unused)
 	check_cluster(&d, &cat);
 	for (size_t i = 0; i < cat.nsvcs; i++)
 		check_entry(&d, &cat, &cat.svcs[i]);
+	check_base_images(&d, &cat);
 	char *statedir = session_statedir(cat.dir);
 	check_state(&d, statedir);
 	check_disk(&d, &cat, statedir);
@@ -353,9 +398,10 @@ const struct fx_command fx_cmd_doctor = {
 	.name = "doctor",
 	.usage = "doctor [--json]",
 	.about = "Check that this machine can run the catalog: tools and their versions, the\n"
-	    "cluster and kube context, repos and files, the state directory and database,\n"
-	    "free disk space. One line per check, a hint for each failure; exit 0 only\n"
-	    "when every check passes.\n",
+	    "cluster and kube context (and the registry, provider existing), repos and\n"
+	    "files, the base images' names, the state directory and database, free disk\n"
+	    "space. One line per check, a hint for each failure; exit 0 only when every\n"
+	    "check passes.\n",
 	.json = "{\"ok\":BOOL,\"checks\":[{\"check\",\"status\":\"ok|warn|fail\",\"detail\",\"hint\"}]}",
 	.run = cmd_doctor,
 };

@@ -1,7 +1,9 @@
 /*
  * cmd_status.c - `fusion status [--json]`: every service and shared
- * release, its image tag, its last release, fresh or stale. Recorded
- * outputs are checked with one query per tool (podman images, helm list).
+ * release, its image tag, its last release, fresh or stale, and its pods:
+ * how many are ready and, when not all, why. Recorded outputs are checked
+ * with one query per tool (podman images, helm list), and the pods of
+ * every release are one kubectl query.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,8 @@ struct row {
 	bool fresh;
 	const char *state;	/* fresh, stale, or missing (the repo is not there) */
 	const char *reason;	/* of the first node not fresh */
+	bool asked;		/* the cluster told its pods */
+	struct fx_health health;
 };
 
 /* The record of service svc's node of the kind with role `role`, or NULL. */
@@ -54,6 +58,45 @@ fill(struct fx_session *s, const struct fx_svc *svc, struct row *r)
 	}
 }
 
+/* Healthy: every pod ready (or no pods at all). */
+static const char *
+health_word(const struct row *r)
+{
+	if (!r->health.total && !r->health.trouble.reason)
+		return "none";
+	return r->health.trouble.reason ? "unhealthy" : "ok";
+}
+
+static void
+json_or_null(struct fx_buf *b, const char *s)
+{
+	if (s)
+		buf_json_str(b, s);
+	else
+		buf_puts(b, "null");
+}
+
+static void
+pods_json(struct fx_buf *b, const struct row *r)
+{
+	const struct fx_pod_trouble *t = &r->health.trouble;
+
+	if (!r->asked) {
+		buf_puts(b, ",\"pods\":null");
+		return;
+	}
+	buf_printf(b, ",\"pods\":{\"ready\":%d,\"total\":%d,\"health\":\"%s\",\"reason\":",
+	    r->health.ready, r->health.total, health_word(r));
+	json_or_null(b, t->reason);
+	buf_puts(b, ",\"pod\":");
+	json_or_null(b, t->pod);
+	buf_puts(b, ",\"container\":");
+	json_or_null(b, t->container);
+	buf_puts(b, ",\"message\":");
+	json_or_null(b, t->message && *t->message ? t->message : NULL);
+	buf_putc(b, '}');
+}
+
 static void
 print_json(struct row *rows, size_t n)
 {
@@ -70,11 +113,24 @@ print_json(struct row *rows, size_t n)
 		buf_printf(&b, ",\"released\":%.0f,\"state\":\"%s\",\"reason\":", rows[i].released,
 		    rows[i].state);
 		buf_json_str(&b, rows[i].reason ? rows[i].reason : "");
+		pods_json(&b, &rows[i]);
 		buf_putc(&b, '}');
 	}
 	buf_puts(&b, "]\n");
 	fputs(b.s, stdout);
 	buf_free(&b);
+}
+
+/* "1/2", "-" (no pods), "?" (the cluster did not say) */
+static void
+pods_cell(const struct row *r, char *cell, size_t size)
+{
+	if (!r->asked)
+		snprintf(cell, size, "?");
+	else if (!r->health.total)
+		snprintf(cell, size, "-");
+	else
+		snprintf(cell, size, "%d/%d", r->health.ready, r->health.total);
 }
 
 static void
@@ -88,19 +144,27 @@ print_table(struct row *rows, size_t n)
 		if ((int)strlen(rows[i].image) > wi)
 			wi = (int)strlen(rows[i].image);
 	}
-	printf("%-*s  %-*s  %-8s  %-19s  %s\n", w, "SERVICE", wi, "IMAGE", "REVISION", "RELEASED",
-	    "STATE");
+	printf("%-*s  %-*s  %-8s  %-19s  %-5s  %s\n", w, "SERVICE", wi, "IMAGE", "REVISION",
+	    "RELEASED", "PODS", "STATE");
 	for (size_t i = 0; i < n; i++) {
-		char when[32] = "-";
-		if (rows[i].released > 0) {
-			time_t t = (time_t)rows[i].released;
-			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
+		const struct row *r = &rows[i];
+		const struct fx_pod_trouble *t = &r->health.trouble;
+		char when[32] = "-", pods[32];
+		if (r->released > 0) {
+			time_t tm = (time_t)r->released;
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&tm));
 		}
-		printf("%-*s  %-*s  %-8s  %-19s  %s%s%s%s%s\n", w, rows[i].svc->name, wi,
-		    *rows[i].image ? rows[i].image : "-", *rows[i].revision ? rows[i].revision : "-",
-		    when, fx_sgr(rows[i].fresh ? FX_GREEN : rows[i].svc->missing ? FX_RED : FX_YELLOW),
-		    rows[i].state, fx_sgr(FX_RESET), rows[i].reason ? ": " : "",
-		    rows[i].reason ? rows[i].reason : "");
+		pods_cell(r, pods, sizeof pods);
+		printf("%-*s  %-*s  %-8s  %-19s  %-5s  %s%s%s%s%s", w, r->svc->name, wi,
+		    *r->image ? r->image : "-", *r->revision ? r->revision : "-", when, pods,
+		    fx_sgr(r->svc->missing ? FX_RED : !r->fresh ? FX_YELLOW : t->reason ? FX_RED :
+		    FX_GREEN), r->state, fx_sgr(FX_RESET), r->reason ? ": " : "",
+		    r->reason ? r->reason : "");
+		/* A release whose pods are in trouble is not fine, fresh or not. */
+		if (t->reason)
+			printf("%s %s%s (%s)%s", r->fresh ? ", but" : ";", fx_sgr(FX_RED), t->reason,
+			    t->pod, fx_sgr(FX_RESET));
+		putchar('\n');
 	}
 }
 
@@ -111,14 +175,29 @@ cmd_status(struct fx_opts *o, void *unused)
 	int rc = session_load(&s, o, NULL, true);
 	if (rc == 0) {
 		struct row *rows = xcalloc(s.cat.nsvcs + 1, sizeof(*rows));
-		for (size_t i = 0; i < s.cat.nsvcs; i++)
+		struct fx_pod_list pods;
+		char *why = NULL;
+		/* one query for every release's pods */
+		bool asked = rules_pods_now(&s.cat, &pods, &why) == 0;
+		if (!asked) {
+			fx_warn("the cluster did not say how the pods are (kubectl: %s)", why);
+			free(why);
+		}
+		for (size_t i = 0; i < s.cat.nsvcs; i++) {
 			fill(&s, &s.cat.svcs[i], &rows[i]);
+			rows[i].asked = asked;
+			if (asked)
+				rules_release_health(&s.rules, &s.cat.svcs[i], &pods, &rows[i].health);
+		}
+		rules_pod_list_free(&pods);
 		if (o->json)
 			print_json(rows, s.cat.nsvcs);
 		else
 			print_table(rows, s.cat.nsvcs);
-		for (size_t i = 0; i < s.cat.nsvcs; i++)
+		for (size_t i = 0; i < s.cat.nsvcs; i++) {
 			free(rows[i].image);
+			rules_health_free(&rows[i].health);
+		}
 		free(rows);
 	}
 	session_close(&s);
@@ -128,7 +207,9 @@ cmd_status(struct fx_opts *o, void *unused)
 const struct fx_command fx_cmd_status = {
 	.name = "status",
 	.usage = "status [--json]",
-	.about = "Every service and shared release: image tag, last release, fresh or stale.\n",
-	.json = "[{\"service\",\"shared\",\"image\",\"revision\",\"released\",\"state\",\"reason\"}]",
+	.about = "Every service and shared release: image tag, last release, fresh or stale, and its\n"
+	    "pods: how many are ready and, when not all, why (CrashLoopBackOff, ...).\n",
+	.json = "[{\"service\",\"shared\",\"image\",\"revision\",\"released\",\"state\",\"reason\","
+	    "\"pods\":{\"ready\",\"total\",\"health\",\"reason\",\"pod\",\"container\",\"message\"}}]",
 	.run = cmd_status,
 };

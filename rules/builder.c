@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fusion/builder.h"
+#include "fusion/containerfile.h"
 #include "fusion/proc.h"
 
 #define DECLARE(x) extern const struct fx_builder builder_##x;
@@ -81,4 +82,42 @@ builder_inspect_argv(const struct fx_catalog *c, struct fx_strv *argv)
 	strv_push(argv, "--format");
 	strv_push(argv, "{{.Id}}");
 	strv_push(argv, "--");	/* image names follow; never options */
+}
+
+/* The images the containerfile of s pulls (doctor): what the
+ * Containerfile reader finds it reads, with the catalog's build args and
+ * target, as a build reads them. */
+void
+builder_base_images(const struct fx_svc *s, struct fx_strv *out)
+{
+	struct fx_containerfile cf = {0};
+	struct fx_cf_var *vars = xcalloc(s->build.args.n + 1, sizeof(*vars));
+	char *text;
+	size_t len;
+
+	if (read_file(s->build.file, &text, &len) < 0) {
+		free(vars);
+		return;
+	}
+	for (size_t i = 0; i < s->build.args.n; i++)
+		vars[i] = (struct fx_cf_var){s->build.args.v[i].key, s->build.args.v[i].value};
+	containerfile_read(text, len, vars, s->build.args.n, s->build.target, &cf);
+	for (size_t i = 0; i < cf.images.n; i++)
+		if (*cf.images.v[i] && !strv_has(out, cf.images.v[i]))
+			strv_push(out, cf.images.v[i]);
+	containerfile_free(&cf);
+	free(vars);
+	free(text);
+}
+
+bool
+builder_short_name(const char *ref)
+{
+	const char *slash = strchr(ref, '/');
+
+	if (!slash)
+		return true;
+	size_t n = (size_t)(slash - ref);
+	return !memchr(ref, '.', n) && !memchr(ref, ':', n) &&
+	    !(n == 9 && strncmp(ref, "localhost", 9) == 0);
 }

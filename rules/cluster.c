@@ -39,6 +39,33 @@ trim(struct fx_buf *b)
 		b->s[--b->len] = '\0';
 }
 
+/* The cluster does not answer: what its provider's own tool says of it
+ * (there is none, or it is stopped), and what to do, as "; ..." (or ""
+ * when it runs: kubectl's word is all there is). A provider whose tool
+ * cannot tell gives its start hint. */
+static char *
+what_to_do(const struct fx_catalog *c)
+{
+	const struct fx_provider *p = provider_of(c);
+	char *words = NULL, *out;
+
+	if (!p->state)
+		return xasprintf("; %s", p->start_hint);
+	switch (p->state(c, &words)) {
+	case FX_CLUSTER_ABSENT:
+		out = xasprintf("; %s: there is no such cluster: run `fusion bootstrap`, which "
+		    "creates it", words);
+		break;
+	case FX_CLUSTER_STOPPED:
+		out = xasprintf("; %s: run `fusion bootstrap`, which starts it", words);
+		break;
+	default:
+		out = xstrdup("");
+	}
+	free(words);
+	return out;
+}
+
 const char *
 rules_cluster(struct fx_rules *r, const char **err)
 {
@@ -62,8 +89,10 @@ rules_cluster(struct fx_rules *r, const char **err)
 			r->cluster_err = xstrdup("interrupted");
 		} else {
 			char *why = buf_first_line(&e, "no answer");
-			r->cluster_err = xasprintf("cluster not reachable (kubectl: %s)", why);
+			char *advice = what_to_do(r->cat);
+			r->cluster_err = xasprintf("cluster not reachable (kubectl: %s)%s", why, advice);
 			free(why);
+			free(advice);
 		}
 		fx_debug("cluster identity: %s", r->cluster_uid ? r->cluster_uid : r->cluster_err);
 		strv_free(&a);

@@ -1,6 +1,7 @@
 /*
  * rollout.c - a release's rollout, followed: what its pods say while helm
- * waits for them, and why it failed when it did.
+ * waits for them, and why it failed when it did; and a release's health,
+ * for `status`, judged the same way.
  *
  * helm's --wait says nothing but "context deadline exceeded" (or, for a
  * hook, "timed out waiting for the condition"), and only once --timeout has
@@ -39,6 +40,7 @@
 #include <string.h>
 
 #include "fusion/diag.h"
+#include "fusion/proc.h"
 #include "fusion/rules.h"
 
 /* How many lines of a container's log, and how many events, a failure shows. */
@@ -509,4 +511,64 @@ rules_rollout_say_plain(const struct fx_rollout *ro, int timeout, struct fx_buf 
 	else
 		buf_puts(detail, "null");
 	buf_putc(detail, '}');
+}
+
+/*
+ * ---- A release's health, for `status` ----
+ */
+
+int
+rules_pods_now(const struct fx_catalog *c, struct fx_pod_list *out, char **why)
+{
+	struct fx_strv a = {0};
+	struct fx_buf o = {0}, e = {0};
+
+	rules_pod_list_argv(c, &a);
+	int st = proc_run(strv_argv(&a), &o, &e);
+	int rc = st == 0 ? rules_pod_list_parse(o.s, o.len, out) : -1;
+	if (rc < 0 && why)
+		*why = buf_first_line(&e, st == 0 ? "kubectl printed no pod list" : "no answer");
+	if (rc < 0)
+		*out = (struct fx_pod_list){0};
+	strv_free(&a);
+	buf_free(&o);
+	buf_free(&e);
+	return rc;
+}
+
+void
+rules_release_health(struct fx_rules *r, const struct fx_svc *s, const struct fx_pod_list *pods,
+    struct fx_health *h)
+{
+	struct fx_release_pods rp;
+	const struct fx_pod_status *waiting = NULL;
+
+	*h = (struct fx_health){0};
+	rules_release_pods(r, s, &rp);
+	for (size_t i = 0; i < pods->n; i++) {
+		const struct fx_pod_status *p = &pods->v[i];
+		/* a hook Job's pods come and go with each release: not counted */
+		if (p->deleting || rules_pod_of(&rp, p) != FX_POD_WORKLOAD)
+			continue;
+		h->total++;
+		h->ready += p->ready;
+		if (!h->trouble.reason && rules_pod_trouble(p, FX_POD_WORKLOAD, &h->trouble))
+			continue;
+		if (!p->ready && !waiting)
+			waiting = p;
+	}
+	if (!h->trouble.reason && waiting) {
+		struct fx_buf st = {0};
+		rules_pod_state(waiting, &st);
+		h->trouble = (struct fx_pod_trouble){.pod = xstrdup(waiting->name),
+		    .uid = xstrdup(waiting->uid), .reason = xstrdup(st.s), .message = xstrdup("")};
+		buf_free(&st);
+	}
+	rules_release_pods_free(&rp);
+}
+
+void
+rules_health_free(struct fx_health *h)
+{
+	rules_pod_trouble_free(&h->trouble);
 }

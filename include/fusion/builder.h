@@ -25,6 +25,14 @@ struct fx_ignore_name {
 	const char *name;
 };
 
+/* A builder's word on the short names a catalog's builds pull: 0 it
+ * resolves them all, 1 it may fail (a warning), 2 it cannot; detail says
+ * how or which, hint what to do (NULL when 0); both malloc'ed. */
+struct fx_short_names {
+	int status;
+	char *detail, *hint;
+};
+
 struct fx_builder {
 	const char *name;	/* as the catalog writes it; also the binary */
 	struct fx_tool tool;	/* what `fusion doctor` checks (rules/tools.c) */
@@ -58,12 +66,22 @@ struct fx_builder {
 	 * (the push is done). */
 	bool (*push_argv)(const char *registry, const char *src, const char *dst, int step,
 	    struct fx_strv *argv);
+	/* What it makes of short image names (no registry: FROM ruby:3.3),
+	 * for doctor; NULL: it resolves every one itself. */
+	void (*short_names)(const struct fx_strv *names, struct fx_short_names *out);
 };
 
 /* The catalog's builder; a catalog built by hand without one has the
  * default (the first of FX_BUILDERS). */
 const struct fx_builder *builder_of(const struct fx_catalog *c);
 
+/* The images the containerfile of s pulls (its FROMs, COPY --from and
+ * mounts' from=, but scratch and its own stages; the catalog's build args
+ * and target as a build has them: containerfile.h), each once, appended. */
+void builder_base_images(const struct fx_svc *s, struct fx_strv *out);
+/* Does ref name no registry (ruby:3.3, org/app), so that the builder must
+ * find one? */
+bool builder_short_name(const char *ref);
 /* The directory holding the builder's images (BIN info --format
  * ROOT_FORMAT, doctor's disk check), malloc'ed; NULL when it does not say. */
 char *builder_root(const struct fx_catalog *c);

@@ -69,6 +69,9 @@ struct fx_provider {
 	/* argv stopping (or deleting) the cluster; returns why it cannot (argv
 	 * untouched), else NULL. */
 	const char *(*stop_argv)(const struct fx_catalog *c, bool delete, struct fx_strv *argv);
+	/* doctor: does the registry images are pushed to answer? Its words in
+	 * *detail (malloc'ed). NULL: the provider pushes nowhere. */
+	bool (*registry_answers)(const struct fx_catalog *c, char **detail);
 };
 
 /* The catalog's provider; a catalog built by hand without one has the

@@ -593,6 +593,23 @@ void rules_rollout_say(const struct fx_rollout *ro, const struct fx_catalog *c, 
 void rules_rollout_say_plain(const struct fx_rollout *ro, int timeout, struct fx_buf *msg,
     struct fx_buf *detail);
 
+/*
+ * A release's health (`status`): its workloads' pods (not its hook Jobs'),
+ * how many are ready, and when not all are, why: the first in trouble
+ * (rules_pod_trouble), else where the first not ready stands (its reason
+ * "ContainerCreating", "Pending", "running, not ready"; no container).
+ * rules_pods_now: the namespace's pods, one kubectl call for every
+ * release; 0, or -1 with kubectl's first line in *why (malloc'ed).
+ */
+struct fx_health {
+	int ready, total;
+	struct fx_pod_trouble trouble;	/* trouble.reason NULL: all ready */
+};
+int rules_pods_now(const struct fx_catalog *c, struct fx_pod_list *out, char **why);
+void rules_release_health(struct fx_rules *r, const struct fx_svc *s,
+    const struct fx_pod_list *pods, struct fx_health *h);
+void rules_health_free(struct fx_health *h);
+
 /* kubectl logs --follow of pod/NAME, prefixed as above, each line with
  * the kubelet's timestamp after the prefix, from `since_time` (RFC 3339)
  * or, if NULL, its first line. */

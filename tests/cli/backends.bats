@@ -60,6 +60,24 @@ set_cluster() {	# set_cluster YAML-LINES: replace the catalog's cluster block
 	' "$CAT" >"$CAT.new" && mv "$CAT.new" "$CAT"
 }
 
+@test "provider existing: doctor checks that the registry answers" {
+	start_registry
+	set_cluster "    provider: existing
+    context: fusion
+    registry: $REGISTRY"
+	run fx doctor --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.checks[] | select(.check == "registry") | "\(.status) \(.detail)"')" = \
+		"ok http://$REGISTRY/v2/ answers (200)" ]
+	kill "$REGISTRY_PID"
+	wait "$REGISTRY_PID" || true
+	REGISTRY_PID=
+	run fx doctor
+	[ "$status" -eq 1 ]
+	printf '%s\n' "$output" | grep -q "^FAIL  registry: http://$REGISTRY/v2/: "
+	printf '%s\n' "$output" | grep -qx "      hint: start the registry $REGISTRY, or set workspace.cluster.registry to one the cluster pulls from"
+}
+
 @test "provider existing: load pushes the image to the catalog's registry" {
 	start_registry
 	set_cluster "    provider: existing

@@ -169,12 +169,12 @@ YAML
 		"shared postgresql" "service core-api" "state directory" "state database" "disk space"; do
 		printf '%s\n' "$output" | grep -q "^ok    $c" || { echo "no ok line for $c"; false; }
 	done
-	[ "${lines[-1]}" = "fusion doctor: 15 checks, 0 failed, 0 warnings" ]
+	[ "${lines[-1]}" = "fusion doctor: 16 checks, 0 failed, 0 warnings" ]
 	# the state directory its probe made is as private as `up` makes it
 	[ "$(stat -c %a "$STATE")" = 700 ]
 	run fx doctor --json
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e '.ok and (.checks | length) == 15 and all(.checks[]; .status == "ok")'
+	echo "$output" | jq -e '.ok and (.checks | length) == 16 and all(.checks[]; .status == "ok")'
 	# git is checked once a service has a git: URL
 	sed -i 's|^  scriptdash:|  scriptdash:\n    git: /nowhere/scriptdash.git|' "$CAT"
 	run fx doctor --json
@@ -191,7 +191,7 @@ YAML
 	[ "$status" -eq 1 ]
 	printf '%s\n' "$output" | grep -qx 'FAIL  helm: not found on PATH'
 	printf '%s\n' "$output" | grep -qx '      hint: install helm 3.8 or newer (the Helm documentation, "Installing Helm")'
-	[[ ${lines[-1]} == "fusion doctor: 15 checks, 1 failed,"* ]]
+	[[ ${lines[-1]} == "fusion doctor: 16 checks, 1 failed,"* ]]
 	PATH="$dir:/usr/bin:/bin" run "$FUSION" -f "$CAT" doctor --json
 	[ "$status" -eq 1 ]
 	echo "$output" | jq -e '(.ok | not) and ([.checks[] | select(.status == "fail") | .check] == ["helm"])'
@@ -223,6 +223,45 @@ SH
 	printf '%s\n' "$output" | grep -qx 'ok    service core-api: repo, core-api/Containerfile, chart, 2 values files'
 	# the catalog itself does not stop the other checks
 	[ "$(fx doctor --json | jq '[.checks[] | select(.status == "fail")] | length')" -eq 5 ]
+}
+
+@test "up against a cluster that is not there, or stopped, says to run fusion bootstrap" {
+	fake-cluster delete
+	run -1 fx up postgresql	# a shared release: nothing to build before the cluster is asked
+	[[ $output == *"fusion: release:postgresql: cluster not reachable (kubectl: error: context \"fusion\" does not exist); minikube profile fusion is not running (minikube status exited 85): there is no such cluster: run \`fusion bootstrap\`, which creates it"* ]]
+	fake-cluster recreate
+	fake-cluster down
+	run -1 fx up postgresql
+	[[ $output == *"(minikube status exited 7): run \`fusion bootstrap\`, which starts it"* ]]
+	# kind's tool cannot tell: its hint
+	sed -i 's|^    provider: minikube|    provider: kind|' "$CAT"
+	run -1 fx up postgresql
+	[[ $output == *"cluster not reachable (kubectl: The connection to the server "*'); run "fusion bootstrap" (it starts the cluster)'* ]]
+}
+
+@test "doctor: base images named without a registry, which podman resolves only by an alias or its search registries" {
+	printf 'ARG RUBY_VERSION=3.2\nFROM ruby:${RUBY_VERSION} AS base\nFROM base AS dev\nFROM --platform=linux/amd64 quay.example/org/tool:1 AS tool\nFROM scratch\n' \
+		>"$WS/core-api/Containerfile"
+	# podman with no unqualified-search registries (a stock Debian) and no alias for ruby
+	printf '# nothing here\n[aliases]\n  "rubyx" = "registry.example/library/ruby"\n' >"$BATS_TEST_TMPDIR/registries.conf"
+	export CONTAINERS_REGISTRIES_CONF=$BATS_TEST_TMPDIR/registries.conf
+	run -1 fx doctor
+	# the catalog's build arg, not the ARG's default
+	printf '%s\n' "$output" | grep -q "^FAIL  base images: ruby:3.3: short name that podman cannot resolve: no alias, and no unqualified-search registries ($CONTAINERS_REGISTRIES_CONF"
+	printf '%s\n' "$output" | grep -qF '      hint: write each FROM with its registry (REGISTRY/library/NAME:TAG), or list the registries podman may search: unqualified-search-registries = ["REGISTRY"]'
+	# an alias resolves it
+	printf '[aliases]\n  "ruby" = "registry.example/library/ruby"\n' >"$CONTAINERS_REGISTRIES_CONF"
+	run -0 fx doctor --json
+	[ "$(echo "$output" | jq -r '.checks[] | select(.check == "base images") | "\(.status) \(.detail)"')" = "ok 1 short name, resolved by podman's aliases" ]
+	# several search registries and short-name-mode enforcing: podman would ask, and cannot
+	printf 'short-name-mode = "enforcing"\nunqualified-search-registries = [\n  "registry.example",\n  "quay.example",\n]\n' \
+		>"$CONTAINERS_REGISTRIES_CONF"
+	run -0 fx doctor
+	printf '%s\n' "$output" | grep -q "^warn  base images: ruby:3.3: short name with no alias; short-name-mode is enforcing and there are 2 unqualified-search registries"
+	# docker resolves short names itself
+	sed -i 's/^  builder: podman/  builder: docker/' "$CAT"
+	run -0 fx doctor --json
+	[ "$(echo "$output" | jq -r '.checks[] | select(.check == "base images") | "\(.status) \(.detail)"')" = "ok 1 short name, resolved by docker" ]
 }
 
 # ---- bootstrap ----

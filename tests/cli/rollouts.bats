@@ -138,3 +138,34 @@ finish_of() (
 	run -0 kubectl get pods -n fusion --context fusion
 	[[ $output == *"$old "*CrashLoopBackOff* ]]	# still there, still crashing
 }
+
+@test "status shows each release's pods ready and, when not, why, from one kubectl query; --json the same" {
+	run -0 fx up core-api
+	reset_calls
+	run -0 fx status
+	[ "$(calls 'kubectl .*get pods')" -eq 1 ]
+	[[ ${lines[0]} == "SERVICE "*" PODS "*" STATE" ]]
+	[[ $(printf '%s\n' "$output" | grep '^core-api ') == *" 1/1    fresh" ]]
+	[[ $(printf '%s\n' "$output" | grep '^postgresql ') == *" 1/1    fresh" ]]
+	[[ $(printf '%s\n' "$output" | grep '^scriptdash ') == *" -      stale: never ran" ]]
+	# its pod crash-loops now: fresh, but not fine
+	fake-cluster crash fusion core-api
+	pod=$(fake-cluster pods fusion | awk '$2 ~ /^core-api-/ { print $2 }')
+	run -0 fx status
+	[[ $(printf '%s\n' "$output" | grep '^core-api ') == *" 0/1    fresh, but CrashLoopBackOff ($pod)" ]]
+	run --separate-stderr fx status --json
+	[ "$status" -eq 0 ]
+	json_only
+	[ "$(jq -c '.[] | select(.service=="core-api") | .pods | [.ready, .total, .health, .reason, .pod, .container]' <<<"$output")" = \
+		"[0,1,\"unhealthy\",\"CrashLoopBackOff\",\"$pod\",\"core-api\"]" ]
+	[[ $(jq -r '.[] | select(.service=="core-api") | .pods.message' <<<"$output") == "back-off 10s restarting failed container=core-api pod=${pod}_fusion("* ]]
+	[ "$(jq -c '.[] | select(.service=="postgresql") | .pods' <<<"$output")" = \
+		'{"ready":1,"total":1,"health":"ok","reason":null,"pod":null,"container":null,"message":null}' ]
+	[ "$(jq -r '.[] | select(.service=="scriptdash") | .pods.health' <<<"$output")" = none ]
+	# the cluster down: status says so, and what it knows
+	fake-cluster down
+	run --separate-stderr fx status --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '[.[].pods] | unique' <<<"$output")" = "[null]" ]
+	[[ $stderr == *"fusion: warning: the cluster did not say how the pods are (kubectl: The connection to the server"* ]]
+}
