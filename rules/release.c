@@ -71,7 +71,7 @@ rules_release_timeout(const struct fx_svc *s)
 #define FOLLOW_MS 1000
 
 /* What the next step of a release does (fx_rule_node.rollout_step). */
-enum { R_BEFORE, R_HELM, R_AFTER, R_LOG, R_EVENTS };
+enum { R_BEFORE, R_UNPEND, R_HELM, R_AFTER, R_LOG, R_EVENTS };
 
 /* helm upgrade --install X CHART ... --wait --timeout=Ts, followed. */
 static enum fx_step
@@ -161,7 +161,8 @@ diagnose(struct fx_rules *r, struct fx_node *n, struct fx_cmd *cmd, struct fx_bu
 }
 
 /*
- * The pods before (R_BEFORE), then helm, followed (R_HELM); when helm
+ * The pods before (R_BEFORE); a release a killed helm left pending cleared
+ * (R_UNPEND: rules_pending); then helm, followed (R_HELM); when helm
  * fails, one more look at the pods unless a probe found why already
  * (R_AFTER), the log of the container in trouble (R_LOG) and its pod's
  * events (R_EVENTS), each read by the step after it. (plan -v shows the
@@ -192,6 +193,16 @@ release_step(struct fx_node *n, void *ctx, int step, int status, struct fx_cmd *
 		d->rollout = rules_rollout_new(r, d->svc, text, len);
 		free(text);
 		free(path);
+		/* a killed helm left it pending: helm would refuse the upgrade */
+		const char *pending = rules_pending(r, d->svc->name);
+		if (pending) {
+			rules_unpend_argv(r, d->svc, pending, &cmd->argv);
+			d->rollout_step = R_UNPEND;
+			return FX_STEP_RUN;
+		}
+		return helm_upgrade(r, n, cmd, msg);
+	case R_UNPEND:
+		/* failed: the upgrade says why */
 		return helm_upgrade(r, n, cmd, msg);
 	case R_HELM:
 		if (status == 0 && !rules_rollout_found(d->rollout)) {

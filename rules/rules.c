@@ -36,6 +36,7 @@ rules_free(struct fx_rules *r)
 	}
 	strv_free(&r->lost);
 	rules_base_free(r);
+	strv_free(&r->pending);
 }
 
 static struct fx_node *

@@ -91,6 +91,10 @@ struct fx_rules {
 	struct fx_listing images;	/* image IDs present in the builder */
 	struct fx_listing loaded;	/* image refs present in the cluster */
 	struct fx_listing releases;	/* release names present in the namespace */
+	/* Releases a killed helm left pending, "NAME=STATUS": asked once per
+	 * run, when the first release runs (rules_pending). */
+	bool pending_asked;
+	struct fx_strv pending;
 
 	/* How rule files (ignore files) are read: the command layer keeps their
 	 * text in the state database so that a no-op run reads none. NULL:
@@ -400,6 +404,16 @@ void rules_helm_args(struct fx_rules *r, struct fx_node *n, struct fx_strv *argv
  * rules_uninstall_argv: helm uninstall X -n NS.
  */
 int rules_installed(const struct fx_catalog *c, struct fx_strv *names, char **why);
+/*
+ * A release a killed helm left pending-install or pending-upgrade, which
+ * helm refuses to upgrade (helm/helm#4558): rules_pending says its status
+ * (helm list --pending, asked once per run), NULL when it is not pending;
+ * rules_unpend_argv is what clears it first: helm rollback X (back to the
+ * revision before), or helm uninstall X for an install.
+ */
+const char *rules_pending(struct fx_rules *r, const char *name);
+void rules_unpend_argv(struct fx_rules *r, const struct fx_svc *s, const char *status,
+    struct fx_strv *argv);
 bool rules_still_installed(const struct fx_catalog *c, const char *name);
 void rules_uninstall_argv(struct fx_rules *r, const struct fx_svc *s, struct fx_strv *argv);
 

@@ -169,3 +169,31 @@ finish_of() (
 	[ "$(jq -c '[.[].pods] | unique' <<<"$output")" = "[null]" ]
 	[[ $stderr == *"fusion: warning: the cluster did not say how the pods are (kubectl: The connection to the server"* ]]
 }
+
+@test "a release a killed run left pending is rolled back (an install: uninstalled) first, then released" {
+	helm_status() { [ "$(helm list -n fusion -a -o json | jq -r ".[] | select(.name==\"$1\") | .status")" = "$2" ]; }
+	# an install killed while helm waits: pending-install (helm/helm#4558)
+	fake-cluster fault fusion postgresql unready
+	up_in_background '^helm upgrade --install postgresql'
+	wait_until helm_status postgresql pending-install
+	signal_and_wait KILL
+	fake-cluster fault fusion postgresql none
+	run -0 fx up postgresql
+	[ "$(calls 'helm uninstall -n fusion --kube-context fusion postgresql$')" -eq 1 ]
+	helm_status postgresql deployed
+	# an upgrade killed so: pending-upgrade, rolled back to the revision before
+	run -0 fx up core-api
+	fake-cluster fault fusion core-api unready
+	new_release 2
+	up_in_background '^helm upgrade --install core-api'
+	wait_until helm_status core-api pending-upgrade
+	signal_and_wait KILL
+	fake-cluster fault fusion core-api none
+	reset_calls
+	run -0 fx up core-api
+	[ "$(calls 'helm rollback -n fusion --kube-context fusion core-api$')" -eq 1 ]
+	[ "$(calls 'helm list -n fusion --kube-context fusion --pending -o json$')" -eq 1 ]	# once a run
+	run -0 helm history core-api -n fusion -o json
+	[ "$(echo "$output" | jq -r '.[] | "\(.revision) \(.status) \(.description)"' | paste -sd';')" = \
+		"1 superseded Install complete;2 superseded Preparing upgrade;3 superseded Rollback to 1;4 deployed Upgrade complete" ]
+}
