@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -27,7 +28,7 @@ holder(int fd)
 }
 
 int
-lock_acquire(const char *statedir, bool nowait)
+lock_acquire(const char *statedir, bool nowait, volatile sig_atomic_t *stop)
 {
 	char *path = path_join(statedir, "lock");
 
@@ -54,14 +55,20 @@ lock_acquire(const char *statedir, bool nowait)
 			return -2;
 		}
 		fx_info("waiting for another fusion run (pid %ld) on %s", pid, statedir);
-		if (flock(fd, LOCK_EX) < 0) {
-			if (errno == EINTR) {	/* a signal the caller handles */
-				close(fd);
+		/* Tries ten times a second rather than one blocking flock: a
+		 * signal that came between the message and the flock would have
+		 * left the wait blocked for good, its handler's flag unseen. */
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno != EWOULDBLOCK && errno != EINTR) {
+				fx_error("%s: %s", path, strerror(errno));
+				goto fail;
+			}
+			struct timespec tick = {0, 100 * 1000 * 1000};
+			if ((stop && *stop) || (nanosleep(&tick, NULL) < 0 && errno == EINTR && !stop)) {
+				close(fd);	/* a signal the caller handles */
 				free(path);
 				return -3;
 			}
-			fx_error("%s: %s", path, strerror(errno));
-			goto fail;
 		}
 	}
 	char buf[32];

@@ -123,7 +123,7 @@ cmd_cache(struct fx_opts *o, void *unused)
 		return FX_EXIT_FAILED;
 	int rc = session_open(&s, o);
 	if (rc == 0 && strcmp(sub, "stats") != 0 && strcmp(sub, "export") != 0) {
-		lock = lock_acquire(s.statedir, false);
+		lock = lock_acquire(s.statedir, false, &cmd_stop);
 		if (lock == -3 || (lock < 0 && cmd_stop))
 			rc = FX_EXIT_INTERRUPTED;
 		else if (lock < 0)

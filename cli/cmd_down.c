@@ -212,7 +212,7 @@ cmd_down(struct fx_opts *o, void *opts)
 		}
 	}
 	if (rc == 0) {
-		lock = lock_acquire(s.statedir, d->no_wait);
+		lock = lock_acquire(s.statedir, d->no_wait, &cmd_stop);
 		if (lock < 0)
 			rc = lock == -2 ? FX_EXIT_USAGE : FX_EXIT_FAILED;
 	}

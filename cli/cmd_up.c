@@ -311,7 +311,7 @@ cmd_up(struct fx_opts *o, struct fx_up_opts *u)
 	if (rc == 0)
 		rc = session_select(&s);
 	if (rc == 0) {
-		lock = lock_acquire(s.statedir, u->no_wait);
+		lock = lock_acquire(s.statedir, u->no_wait, &cmd_stop);
 		if (lock < 0)
 			rc = lock == -2 ? FX_EXIT_USAGE : FX_EXIT_FAILED;
 	}

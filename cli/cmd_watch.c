@@ -387,7 +387,7 @@ take_catalog(struct loop *L)
 static int
 lock_pass(struct loop *L, const char *statedir)
 {
-	int lock = lock_acquire(statedir, L->u->no_wait);
+	int lock = lock_acquire(statedir, L->u->no_wait, &cmd_stop);
 
 	if (lock == -3)
 		return -FX_EXIT_INTERRUPTED;

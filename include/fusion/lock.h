@@ -12,13 +12,16 @@
 #ifndef FUSION_LOCK_H
 #define FUSION_LOCK_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 /* Returns a lock handle (>= 0), -1 after reporting an error, -2 when
- * `nowait` and another run holds it (reported), or -3 when a signal whose
- * handler does not restart system calls interrupted the wait (nothing
- * reported: the caller's handler knows why). */
-int lock_acquire(const char *statedir, bool nowait);
+ * `nowait` and another run holds it (reported), or -3 when the wait was
+ * given up for a signal (nothing reported: the caller's handler knows
+ * why): `stop`, the flag the caller's handler sets, seen within 0.1 s
+ * however the signal fell; with no flag (NULL), a signal that interrupts
+ * the wait's sleep. */
+int lock_acquire(const char *statedir, bool nowait, volatile sig_atomic_t *stop);
 void lock_release(int handle);
 
 #endif

@@ -55,7 +55,7 @@ open(sys.argv[2], "w").close(); time.sleep(300)' "$STATE/lock" "$BATS_TEST_TMPDI
 		FX_PID=$!
 		wait_for 30 grep -q "waiting for another fusion run" "$BATS_TEST_TMPDIR/out"
 		signal_and_wait "$sig"
-		[ "$FX_RC" -eq 130 ]
+		[ "$FX_RC" -eq 130 ] || { echo "$sig: exit $FX_RC"; cat "$BATS_TEST_TMPDIR/out"; false; }
 	done
 	kill "$HOLDER"
 	wait "$HOLDER" || true

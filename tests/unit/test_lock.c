@@ -68,7 +68,7 @@ child_try(int held, bool nowait, const char *errfile, int hold_ms, int ready_fd)
 		dup2(fd, 2);
 		close(fd);
 	}
-	int h = lock_acquire(statedir, nowait);
+	int h = lock_acquire(statedir, nowait, NULL);
 	if (ready_fd >= 0) {
 		ssize_t w = write(ready_fd, "x", 1);
 		(void)w;
@@ -104,7 +104,7 @@ slurp(const char *path)
 static void
 test_acquire_writes_pid(void **state)
 {
-	int h = lock_acquire(statedir, true);
+	int h = lock_acquire(statedir, true, NULL);
 	char *path = xasprintf("%s/lock", statedir);
 
 	assert_true(h >= 0);
@@ -123,7 +123,7 @@ test_acquire_writes_pid(void **state)
 static void
 test_nowait_refused_while_held(void **state)
 {
-	int h = lock_acquire(statedir, true);
+	int h = lock_acquire(statedir, true, NULL);
 	char *errfile = xasprintf("%s/err", tmp);
 
 	assert_true(h >= 0);
@@ -145,7 +145,7 @@ test_nowait_refused_while_held(void **state)
 static void
 test_waiter_gets_it_after_release(void **state)
 {
-	int h = lock_acquire(statedir, true);
+	int h = lock_acquire(statedir, true, NULL);
 	char *errfile = xasprintf("%s/err", tmp);
 	int p[2];
 	char c;
@@ -190,12 +190,12 @@ test_released_when_holder_killed(void **state)
 	assert_int_equal(read(p[0], &c, 1), 1);
 	close(p[0]);
 	/* held by the child now */
-	assert_int_equal(lock_acquire(statedir, true), -2);
+	assert_int_equal(lock_acquire(statedir, true, NULL), -2);
 	kill(holder, SIGKILL);
 	int ws;
 	assert_int_equal(waitpid(holder, &ws, 0), holder);
 	assert_true(WIFSIGNALED(ws));
-	int h = lock_acquire(statedir, true);
+	int h = lock_acquire(statedir, true, NULL);
 	assert_true(h >= 0);
 	lock_release(h);
 }
@@ -208,7 +208,7 @@ test_unusable_dir(void **state)
 	char *under = xasprintf("%s/file/.fusion", tmp);
 
 	assert_int_equal(write_file_atomic(file, "x", 1), 0);
-	assert_int_equal(lock_acquire(under, true), -1);
+	assert_int_equal(lock_acquire(under, true, NULL), -1);
 	free(file);
 	free(under);
 }
