@@ -61,6 +61,7 @@ tag_of() {
 	[ "$(helm status core-api -n fusion | grep '^STATUS')" = "STATUS: deployed" ]
 }
 
+# bats test_tags=slow
 @test "a load that minikube reports as done but did not happen fails the load node" {
 	# minikube exits 0 when the cluster's runtime refuses an archive
 	# (kubernetes/minikube#21393): here, a minikube that loads nothing

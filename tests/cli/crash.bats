@@ -223,6 +223,7 @@ check_recovery() {
 	check_recovery
 }
 
+# bats test_tags=slow
 @test "crash 12/20: load, during its record (a torn WAL frame)" {
 	edit 3
 	export FUSION_FAKE_BLOCK_AFTER='^minikube .*image ls'

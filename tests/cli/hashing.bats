@@ -18,6 +18,7 @@ setup() {
 	[ "$output" = "" ]
 }
 
+# bats test_tags=slow
 @test "keys are portable: a copy elsewhere with new mtimes has the same keys and tags, and is fresh" {
 	fx graph --json | jq -r '.nodes[] | "\(.id) \(.key)"' | sort >"$BATS_TEST_TMPDIR/keys1"
 	cp -a "$WS" "$BATS_TEST_TMPDIR/elsewhere"

@@ -260,6 +260,7 @@ small_disk() {
 	[ "$(calls 'podman build')" -eq 1 ]
 }
 
+# bats test_tags=slow
 @test "a 500 on every request: one warning, everything builds, and the run succeeds" {
 	run fx up --until build --push --remote "$NGINX_URL/broken" --json
 	[ "$status" -eq 0 ]

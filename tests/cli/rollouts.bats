@@ -115,6 +115,7 @@ finish_of() (
 	[ "$(state_of release:core-api)" = stale ]
 }
 
+# bats test_tags=slow
 @test "a pod that never becomes ready fails at the release's timeout, named, with its events" {
 	sed -i 's/^    timeout: 1m$/    timeout: 2s/' "$CAT"
 	fake-cluster fault fusion core-api unready
@@ -126,6 +127,7 @@ finish_of() (
 	[ "$(last_revision core-api)" = 'failed Release "core-api" failed: context deadline exceeded' ]
 }
 
+# bats test_tags=slow
 @test "a pod that was failing before does not stop the release that replaces it" {
 	run -0 fx up core-api
 	old=$(fake-cluster pods fusion | awk '$2 ~ /^core-api-/ { print $2 }')

@@ -68,6 +68,7 @@ summary() (
 	[ "$(summary)" = "ran=0 fresh=14 failed=0" ]
 }
 
+# bats test_tags=slow
 @test "a truncated cache.db: moved aside, the run goes on from an empty state" {
 	fx up >/dev/null
 	truncate -s 8192 "$STATE/cache.db"
@@ -250,6 +251,7 @@ after_space_is_freed() {
 
 # --- private ---
 
+# bats test_tags=slow
 @test "the state is private: a 0700 directory, 0600 database, logs and rendered manifests" {
 	fx up >/dev/null
 	check_private() {

@@ -181,6 +181,7 @@ teardown() {
 	none_ran_again $finished
 }
 
+# bats test_tags=slow
 @test "SIGKILL mid-run: finished nodes are not rerun and the database is intact" {
 	export FUSION_FAKE_SLEEP="^helm upgrade --install scriptdash=$SLOW"
 	up_in_background '^helm upgrade --install scriptdash' --json

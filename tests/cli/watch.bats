@@ -315,6 +315,7 @@ stop_with() {
 	[ "$(changed_in 1)" = "scriptdash/src/server.js" ]
 }
 
+# bats test_tags=slow
 @test "up --watch: idle, the watcher never wakes: no polling (read from /proc)" {
 	watch_start
 	# the port-forwards are up: nothing is due
@@ -335,6 +336,7 @@ stop_with() {
 	kill -0 "$FX_PID"
 }
 
+# bats test_tags=slow
 @test "up --watch: Ctrl-C between passes exits 0 at once, no child left" {
 	watch_start
 	stop_with INT
