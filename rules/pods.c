@@ -74,41 +74,14 @@ selector_of(yaml_document_t *doc, const yaml_node_t *labels)
 void
 rules_selectors(struct fx_rules *r, const struct fx_svc *s, struct fx_strv *out)
 {
-	char *name = xasprintf("artifacts/%s.yaml", s->name);
-	char *path = path_join(r->statedir, name);
-	FILE *f = fopen(path, "rb");
-	yaml_parser_t parser;
+	struct fx_release_pods rp;
 
-	free(name);
-	if (f && yaml_parser_initialize(&parser)) {
-		yaml_parser_set_input_file(&parser, f);
-		for (;;) {
-			yaml_document_t doc;
-			if (!yaml_parser_load(&parser, &doc))
-				break;	/* not YAML after all: the fallback below */
-			const yaml_node_t *root = yaml_document_get_root_node(&doc);
-			if (!root) {
-				yaml_document_delete(&doc);
-				break;	/* the end of the stream */
-			}
-			if (workload(text(get(&doc, root, "kind")))) {
-				const yaml_node_t *sel = get(&doc, get(&doc, root, "spec"), "selector");
-				char *labels = selector_of(&doc, get(&doc, sel, "matchLabels"));
-				if (labels && !strv_has(out, labels))
-					strv_push(out, labels);
-				free(labels);
-			}
-			yaml_document_delete(&doc);
-		}
-		yaml_parser_delete(&parser);
-	}
-	if (f)
-		fclose(f);
-	if (!out->n) {
-		fx_debug("%s: no workload selector; using Helm's standard instance label", path);
-		strv_take(out, xasprintf("app.kubernetes.io/instance=%s", s->name));
-	}
-	free(path);
+	/* The same walk of the rendered manifest as the release's pods */
+	rules_release_pods(r, s, &rp);
+	for (size_t i = 0; i < rp.selectors.n; i++)
+		if (!strv_has(out, rp.selectors.v[i]))
+			strv_push(out, rp.selectors.v[i]);
+	rules_release_pods_free(&rp);
 }
 
 /* kubectl [--context C] VERB [KIND] --namespace NS */
